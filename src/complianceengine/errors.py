@@ -1,0 +1,74 @@
+"""Exceptions raised by complianceengine.
+
+Every error is a :class:`ComplianceError` and carries *where* (file, line, column, or the path of
+the offending value inside a document) and *what was expected*, so a ruleset author can fix the
+input without reading Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a problem is: a file and, when known, a 1-based line and column."""
+
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        parts = [self.file or "<input>"]
+        if self.line is not None:
+            parts.append(str(self.line))
+            if self.column is not None:
+                parts.append(str(self.column))
+        return ":".join(parts)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input document."""
+
+    location: Location
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}: " if self.path else ""
+        return f"{self.location}: {where}{self.message}"
+
+
+class ComplianceError(Exception):
+    """Base class of every error complianceengine raises on purpose."""
+
+
+class InputError(ComplianceError):
+    """An input document (ruleset, registry, events file) is invalid.
+
+    ``problems`` lists every located problem found, not just the first one.
+    """
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class RulesetError(InputError):
+    """The ruleset is malformed or refers to things it does not declare."""
+
+
+class RegistryError(InputError):
+    """The registry is malformed or does not fit the ruleset."""
+
+
+class EventSourceError(InputError):
+    """An events file cannot be read at all (missing, unknown format).
+
+    Individual malformed events are *not* raised: they are collected as rejects.
+    """
+
+
+class UsageError(ComplianceError):
+    """An API or command-line argument is invalid (a bad date range, an unknown format)."""

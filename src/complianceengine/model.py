@@ -1,0 +1,484 @@
+"""Pydantic models of rulesets, registries and events.
+
+These models are the documents' shapes and their local validation only (types, ranges, one value
+per field). Cross-references (a role naming an undeclared unit kind, an assignment at a unit of
+the wrong kind) are checked by :mod:`complianceengine.references`, which reports the path of the
+offending value so that :mod:`complianceengine.loading` can turn it into file:line:column.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal, Union
+
+import pendulum
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    Tag,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+# --------------------------------------------------------------------------------------------
+# Small value types
+
+
+def _parse_duration(value: Any) -> pendulum.Duration:
+    if isinstance(value, pendulum.Duration):
+        return value
+    if isinstance(value, str) and value.startswith("P"):
+        try:
+            parsed = pendulum.parse(value)
+        except Exception:  # pendulum raises several parser exception types
+            parsed = None
+        if isinstance(parsed, pendulum.Duration) and parsed.total_seconds() > 0:
+            return parsed
+    raise ValueError(
+        f"expected a positive ISO 8601 duration such as P1D, P7D, PT48H or P1M, got {value!r}"
+    )
+
+
+def format_duration(value: pendulum.Duration) -> str:
+    """Render a duration back as ISO 8601 (P1Y2M3DT4H5M6S)."""
+    date_part = ""
+    if value.years:
+        date_part += f"{value.years}Y"
+    if value.months:
+        date_part += f"{value.months}M"
+    if value.remaining_days or value.weeks:
+        date_part += f"{value.weeks * 7 + value.remaining_days}D"
+    hours, rest = divmod(value.remaining_seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    time_part = ""
+    if hours:
+        time_part += f"{hours}H"
+    if minutes:
+        time_part += f"{minutes}M"
+    if seconds:
+        time_part += f"{seconds}S"
+    return "P" + date_part + (("T" + time_part) if time_part else "") if (date_part or time_part) else "PT0S"
+
+
+Duration = Annotated[
+    pendulum.Duration,
+    PlainValidator(_parse_duration),
+    PlainSerializer(format_duration, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": "^P", "description": "ISO 8601 duration, e.g. P1D, PT48H, P1M"}),
+]
+
+Identifier = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$", max_length=100)]
+Scalar = Union[StrictBool, StrictInt, StrictFloat, StrictStr]
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+CalendarUnit = Literal["day", "week", "month", "quarter", "year"]
+CORE_EVENT_FIELDS = ("id", "kind", "time", "actor", "participants", "unit", "subject")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Label(_Strict):
+    """A bilingual name: English is required, Chinese is shown beside it when given."""
+
+    en: str
+    zh: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.zh} ({self.en})" if self.zh else self.en
+
+
+# --------------------------------------------------------------------------------------------
+# Ruleset
+
+
+class Source(_Strict):
+    """A source document that obligations cite."""
+
+    title: Label
+    file: str | None = None
+    issued: dt.date | None = None
+    short: str = Field(description="Short name used in citations, e.g. 'Xiangshan 2022'")
+
+
+class Citation(_Strict):
+    source: str
+    article: str = Field(description="Article number, optionally with an item, e.g. '13' or '13.1'")
+    quote: str | None = None
+
+    @field_validator("article", mode="before")
+    @classmethod
+    def _article_as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+class UnitKind(_Strict):
+    label: Label
+    parents: list[str] = Field(default_factory=list, description="Unit kinds a unit of this kind may sit under")
+
+
+class Role(_Strict):
+    label: Label
+    unit_kind: str = Field(description="The unit kind a holder of this role is assigned at")
+
+
+class AttributeSpec(_Strict):
+    type: Literal["string", "integer", "number", "boolean", "enum", "datetime"]
+    values: list[StrictStr] | None = None
+    required: bool = False
+    label: Label | None = None
+
+    @model_validator(mode="after")
+    def _enum_has_values(self) -> AttributeSpec:
+        if self.type == "enum" and not self.values:
+            raise ValueError("an enum attribute needs a non-empty 'values' list")
+        if self.type != "enum" and self.values is not None:
+            raise ValueError("'values' is only allowed on attributes of type enum")
+        return self
+
+
+class EventKind(_Strict):
+    label: Label
+    requires: list[Literal["actor", "unit", "subject"]] = Field(default_factory=list)
+    attributes: dict[str, AttributeSpec] = Field(default_factory=dict)
+
+    @field_validator("attributes")
+    @classmethod
+    def _no_core_names(cls, value: dict[str, AttributeSpec]) -> dict[str, AttributeSpec]:
+        clash = sorted(set(value) & set(CORE_EVENT_FIELDS))
+        if clash:
+            raise ValueError(f"attribute names {clash} clash with the core event fields {list(CORE_EVENT_FIELDS)}")
+        return value
+
+
+class SubjectKind(_Strict):
+    label: Label
+    unit_kind: str | None = Field(None, description="The unit kind a subject of this kind belongs to")
+    attributes: dict[str, AttributeSpec] = Field(default_factory=dict)
+
+
+class Comparison(_Strict):
+    """Operators on one event field; all given operators must hold."""
+
+    eq: Scalar | None = None
+    ne: Scalar | None = None
+    in_: list[Scalar] | None = Field(None, alias="in")
+    not_in: list[Scalar] | None = None
+    gt: StrictInt | StrictFloat | StrictStr | None = None
+    gte: StrictInt | StrictFloat | StrictStr | None = None
+    lt: StrictInt | StrictFloat | StrictStr | None = None
+    lte: StrictInt | StrictFloat | StrictStr | None = None
+    exists: bool | None = None
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> Comparison:
+        if not self.model_fields_set:
+            raise ValueError("a comparison needs at least one of eq, ne, in, not_in, gt, gte, lt, lte, exists")
+        return self
+
+
+Condition = Annotated[
+    Union[Scalar, list[Scalar], Comparison],
+    Field(description="A value (equality), a list (membership) or a comparison mapping"),
+]
+
+
+class EventMatch(_Strict):
+    """Which events count: by event kind and conditions on fields and attributes (all must hold)."""
+
+    kind: str | list[str]
+    where: dict[str, Condition] = Field(default_factory=dict)
+
+    @property
+    def kinds(self) -> list[str]:
+        return [self.kind] if isinstance(self.kind, str) else list(self.kind)
+
+
+class PerAssignee(_Strict):
+    """One subject per assignment of a person to one of ``roles``."""
+
+    roles: list[str] = Field(min_length=1)
+
+
+class PerUnit(_Strict):
+    """One subject per unit of ``unit_kind`` whose attributes satisfy ``where``."""
+
+    unit_kind: str
+    where: dict[str, Condition] = Field(default_factory=dict)
+
+
+class PerSubject(_Strict):
+    """One subject per registry subject of ``subject_kind`` whose attributes satisfy ``where``."""
+
+    subject_kind: str
+    where: dict[str, Condition] = Field(default_factory=dict)
+
+
+def _applies_to_tag(value: Any) -> str | None:
+    if isinstance(value, dict):
+        for key, tag in (("roles", "assignee"), ("unit_kind", "unit"), ("subject_kind", "subject")):
+            if key in value:
+                return tag
+    if isinstance(value, BaseModel):
+        return {PerAssignee: "assignee", PerUnit: "unit", PerSubject: "subject"}.get(type(value))
+    return None
+
+
+AppliesTo = Annotated[
+    Union[
+        Annotated[PerAssignee, Tag("assignee")],
+        Annotated[PerUnit, Tag("unit")],
+        Annotated[PerSubject, Tag("subject")],
+    ],
+    Discriminator(
+        _applies_to_tag,
+        custom_error_type="applies_to",
+        custom_error_message="expected one of: {roles: [...]}, {unit_kind: ...}, {subject_kind: ...}",
+    ),
+]
+
+
+class ByRoles(_Strict):
+    """Restricts which actors' events count: the actor must hold one of ``roles`` at the event
+    time, at the subject's unit, one of its ancestors or one of its descendants."""
+
+    roles: list[str] = Field(min_length=1)
+
+
+class FixedPeriod(_Strict):
+    """Back-to-back periods of a fixed length starting at ``anchor`` (default: the audit start)."""
+
+    every: Duration
+    anchor: dt.datetime | None = None
+
+
+class _ObligationBase(_Strict):
+    id: Identifier
+    title: Label
+    citation: Citation
+    assumed: bool = Field(False, description="True when the document gives no number and the ruleset chose one")
+    note: str | None = None
+
+
+PartialPeriods = Literal["whole", "majority", "any"]
+
+
+class FrequencyObligation(_ObligationBase):
+    kind: Literal["frequency"]
+    applies_to: AppliesTo
+    match: EventMatch
+    by: ByRoles | None = None
+    period: CalendarUnit | FixedPeriod
+    at_least: int = Field(ge=0)
+    at_most: int | None = Field(None, ge=0)
+    partial_periods: PartialPeriods = "majority"
+
+    @model_validator(mode="after")
+    def _bounds(self) -> FrequencyObligation:
+        if self.at_most is not None and self.at_most < self.at_least:
+            raise ValueError(f"at_most ({self.at_most}) is below at_least ({self.at_least})")
+        if self.at_least == 0 and self.at_most is None:
+            raise ValueError("an obligation with at_least: 0 needs at_most, or it can never be missed")
+        return self
+
+
+class CadenceObligation(_ObligationBase):
+    kind: Literal["cadence"]
+    applies_to: AppliesTo
+    match: EventMatch
+    by: ByRoles | None = None
+    max_gap: Duration
+
+
+class ResponseStep(_Strict):
+    id: Identifier
+    title: Label | None = None
+    match: EventMatch
+    within: Duration
+    counted_from: Literal["trigger", "previous"] = Field(
+        "trigger", description="Deadline counted from the trigger or from the previous step's event"
+    )
+
+
+class ResponseObligation(_ObligationBase):
+    kind: Literal["response"]
+    trigger: EventMatch
+    correlate_on: list[str] = Field(min_length=1)
+    steps: list[ResponseStep] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _steps(self) -> ResponseObligation:
+        ids = [s.id for s in self.steps]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"step ids must be unique, got {ids}")
+        if self.steps[0].counted_from == "previous":
+            raise ValueError("the first step has no previous step; use counted_from: trigger")
+        return self
+
+
+class StaffingObligation(_ObligationBase):
+    kind: Literal["staffing"]
+    applies_to: PerUnit
+    require: dict[str, int] = Field(min_length=1, description="Role -> minimum number of active assignees")
+
+    @field_validator("require")
+    @classmethod
+    def _positive(cls, value: dict[str, int]) -> dict[str, int]:
+        bad = [role for role, n in value.items() if n < 1]
+        if bad:
+            raise ValueError(f"required counts must be at least 1 (roles {bad})")
+        return value
+
+
+Obligation = Annotated[
+    Union[FrequencyObligation, CadenceObligation, ResponseObligation, StaffingObligation],
+    Field(discriminator="kind"),
+]
+
+
+class Ruleset(_Strict):
+    """A declarative set of duties for one jurisdiction."""
+
+    schema_: str | None = Field(None, alias="$schema")
+    id: Identifier
+    version: str
+    title: Label
+    timezone: str
+    week_start: Weekday = "monday"
+    sources: dict[str, Source]
+    unit_kinds: dict[str, UnitKind]
+    roles: dict[str, Role]
+    event_kinds: dict[str, EventKind]
+    subject_kinds: dict[str, SubjectKind] = Field(default_factory=dict)
+    obligations: list[Obligation]
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            pendulum.timezone(value)
+        except Exception:
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Shanghai") from None
+        return value
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+
+    def obligation(self, obligation_id: str) -> FrequencyObligation | CadenceObligation | ResponseObligation | StaffingObligation:
+        for obligation in self.obligations:
+            if obligation.id == obligation_id:
+                return obligation
+        from .errors import UsageError
+
+        raise UsageError(f"ruleset {self.id!r} has no obligation {obligation_id!r}")
+
+
+# --------------------------------------------------------------------------------------------
+# Registry
+
+
+class Unit(_Strict):
+    id: str = Field(min_length=1)
+    kind: str
+    parent: str | None = None
+    name: Label | None = None
+    attributes: dict[str, Scalar] = Field(default_factory=dict)
+
+
+class Person(_Strict):
+    id: str = Field(min_length=1)
+    name: str
+
+
+class _DateRange(_Strict):
+    start: dt.date
+    end: dt.date | None = Field(None, description="Last day included; empty means still in force")
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.end is not None and self.end < self.start:
+            raise ValueError(f"end ({self.end}) is before start ({self.start})")
+        return self
+
+
+class Assignment(_DateRange):
+    """A person holds a role at a unit from ``start`` to ``end`` (both days included)."""
+
+    person: str
+    role: str
+    unit: str
+
+
+class Subject(_DateRange):
+    """Something duties are about: a key person under supervision, a risk point."""
+
+    id: str = Field(min_length=1)
+    kind: str
+    unit: str | None = None
+    name: str | None = None
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+class Registry(_Strict):
+    """Who and what exists: units, people, assignments and subjects."""
+
+    schema_: str | None = Field(None, alias="$schema")
+    units: list[Unit] = Field(default_factory=list)
+    people: list[Person] = Field(default_factory=list)
+    assignments: list[Assignment] = Field(default_factory=list)
+    subjects: list[Subject] = Field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------------------
+# Events
+
+
+class EventOrigin(_Strict):
+    file: str
+    line: int
+
+
+class Event(_Strict):
+    """One thing that happened: a patrol, a visit, a pushed lead, a repair."""
+
+    id: str = Field(min_length=1)
+    kind: str
+    time: dt.datetime = Field(description="Timezone-aware instant")
+    actor: str | None = None
+    participants: tuple[str, ...] = ()
+    unit: str | None = None
+    subject: str | None = None
+    attributes: dict[str, Scalar] = Field(default_factory=dict)
+    origin: EventOrigin | None = None
+
+    @field_validator("time")
+    @classmethod
+    def _aware(cls, value: dt.datetime) -> dt.datetime:
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("event time must carry a time zone; loaders read naive times in the ruleset's zone")
+        return value
+
+    @property
+    def credited(self) -> tuple[str, ...]:
+        """Everyone this event counts for: the actor and every listed participant."""
+        people = ([self.actor] if self.actor else []) + [p for p in self.participants if p != self.actor]
+        return tuple(people)
+
+    def field(self, name: str) -> Any:
+        """The value of a core field or attribute by name (``None`` when absent)."""
+        if name in CORE_EVENT_FIELDS:
+            return getattr(self, name)
+        return self.attributes.get(name)
