@@ -48,25 +48,22 @@ def _parse_duration(value: Any) -> pendulum.Duration:
     )
 
 
+def duration_parts(value: pendulum.Duration) -> tuple[int, int, int, int]:
+    """(years, months, days, seconds) of a duration; weeks are folded into days."""
+    seconds = value.hours * 3600 + value.minutes * 60 + value.remaining_seconds
+    return value.years, value.months, value.weeks * 7 + value.remaining_days, seconds
+
+
 def format_duration(value: pendulum.Duration) -> str:
     """Render a duration back as ISO 8601 (P1Y2M3DT4H5M6S)."""
-    date_part = ""
-    if value.years:
-        date_part += f"{value.years}Y"
-    if value.months:
-        date_part += f"{value.months}M"
-    if value.remaining_days or value.weeks:
-        date_part += f"{value.weeks * 7 + value.remaining_days}D"
-    hours, rest = divmod(value.remaining_seconds, 3600)
+    years, months, days, seconds = duration_parts(value)
+    date_part = "".join(f"{n}{unit}" for n, unit in ((years, "Y"), (months, "M"), (days, "D")) if n)
+    hours, rest = divmod(seconds, 3600)
     minutes, seconds = divmod(rest, 60)
-    time_part = ""
-    if hours:
-        time_part += f"{hours}H"
-    if minutes:
-        time_part += f"{minutes}M"
-    if seconds:
-        time_part += f"{seconds}S"
-    return "P" + date_part + (("T" + time_part) if time_part else "") if (date_part or time_part) else "PT0S"
+    time_part = "".join(f"{n}{unit}" for n, unit in ((hours, "H"), (minutes, "M"), (seconds, "S")) if n)
+    if not (date_part or time_part):
+        return "PT0S"
+    return "P" + date_part + ("T" + time_part if time_part else "")
 
 
 Duration = Annotated[
@@ -482,3 +479,31 @@ class Event(_Strict):
         if name in CORE_EVENT_FIELDS:
             return getattr(self, name)
         return self.attributes.get(name)
+
+
+class Reject(_Strict):
+    """An input event that could not be used, kept with its source line and the reasons."""
+
+    file: str
+    line: int
+    raw: str
+    errors: tuple[str, ...]
+
+
+class Duplicate(_Strict):
+    """A repeated event id. Identical repeats are counted once; conflicting repeats are rejected."""
+
+    id: str
+    file: str
+    line: int
+    first_file: str
+    first_line: int
+    identical: bool
+
+
+class EventLog(_Strict):
+    """Events read from one or more files, with everything that could not be used."""
+
+    events: tuple[Event, ...] = ()
+    rejects: tuple[Reject, ...] = ()
+    duplicates: tuple[Duplicate, ...] = ()

@@ -1,0 +1,113 @@
+"""The command line: parses arguments and calls the public API. Nothing else lives here.
+
+Exit codes: 0 nothing fails, 1 findings at or above ``--fail-on``, 2 bad input or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pendulum
+
+from .errors import ComplianceError, InputError, UsageError
+from .evaluate import audit
+from .findings import SEVERITY
+from .loading import load_registry, load_ruleset, read_events, write_rejects
+from .report import FORMATS, render
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date such as 2026-08-01, got {text!r}") from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="complianceengine", description="Check duty event histories against declarative rulesets.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("audit", help="judge every obligation over a date range and print a report")
+    run.add_argument("ruleset", type=Path, help="ruleset YAML file")
+    run.add_argument("--registry", type=Path, required=True, help="registry YAML file (units, people, assignments, subjects)")
+    run.add_argument("--events", type=Path, required=True, action="append", help="events file (.jsonl or .csv); repeat for several")
+    run.add_argument("--from", dest="first_day", type=_date, required=True, help="first day of the range (local date)")
+    run.add_argument("--to", dest="last_day", type=_date, required=True, help="last day of the range, included (local date)")
+    run.add_argument("--as-of", help="the moment of the audit, ISO 8601 (default: now); naive times are in the ruleset's zone")
+    run.add_argument("--format", choices=sorted(FORMATS), default="markdown", help="report format (default: markdown)")
+    run.add_argument("--output", type=Path, help="write the report to this file instead of standard output")
+    run.add_argument("--rejects", type=Path, help="write rejected event lines to this JSONL file")
+    run.add_argument(
+        "--fail-on", choices=["none", *SEVERITY[2:]], default="late",
+        help="exit 1 when a finding is at least this severe: open < late < missed (default: late)",
+    )
+
+    check = commands.add_parser("check", help="validate a ruleset (and a registry against it)")
+    check.add_argument("ruleset", type=Path)
+    check.add_argument("--registry", type=Path)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "check":
+            return _check(args)
+        return _audit(args)
+    except InputError as exc:
+        print(f"error: {len(exc.problems)} problem(s):", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    except ComplianceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _check(args: argparse.Namespace) -> int:
+    ruleset = load_ruleset(args.ruleset)
+    line = f"{args.ruleset}: ok, ruleset {ruleset.id} {ruleset.version} with {len(ruleset.obligations)} obligations"
+    if args.registry:
+        registry = load_registry(args.registry, ruleset)
+        line += f"; {args.registry}: ok, {len(registry.units)} units, {len(registry.people)} people, {len(registry.assignments)} assignments"
+    print(line)
+    return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    ruleset = load_ruleset(args.ruleset)
+    registry = load_registry(args.registry, ruleset)
+    as_of = None
+    if args.as_of:
+        try:
+            as_of = pendulum.parse(args.as_of, tz=pendulum.timezone(ruleset.timezone))
+        except Exception:
+            raise UsageError(f"--as-of: expected an ISO 8601 date-time such as 2026-11-01T00:00:00+08:00, got {args.as_of!r}") from None
+        if not isinstance(as_of, dt.datetime):
+            raise UsageError(f"--as-of: expected a date-time, got {args.as_of!r}")
+    log = read_events(args.events, ruleset, registry)
+    report = audit(ruleset, registry, log, first_day=args.first_day, last_day=args.last_day, as_of=as_of)
+    text = render(report, args.format)
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    if args.rejects:
+        write_rejects(log.rejects, args.rejects)
+    for reject in log.rejects:
+        print(f"warning: rejected event {reject.file}:{reject.line}: {'; '.join(reject.errors)}", file=sys.stderr)
+    if args.fail_on == "none":
+        return 0
+    failing = report.failing(args.fail_on)
+    if failing:
+        print(f"{len(failing)} finding(s) at or above '{args.fail_on}'", file=sys.stderr)
+    # a rejected event is bad input that did not stop the audit; it still fails the run
+    return 1 if failing or log.rejects else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,256 @@
+"""Turning a validated ruleset and registry into an evaluation plan.
+
+The plan says, for each obligation, *who or what* it applies to (targets, each with the
+intervals in which the duty is in force) and *which events* can count (a matcher built from the
+declarative ``match`` block, never ``eval``). Evaluators only read plans; they never look at YAML.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from fractions import Fraction
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .findings import SubjectRef
+from .model import (
+    CadenceObligation,
+    Comparison,
+    Event,
+    EventMatch,
+    FrequencyObligation,
+    PerAssignee,
+    PerSubject,
+    PerUnit,
+    Registry,
+    ResponseObligation,
+    Ruleset,
+    StaffingObligation,
+)
+from .timeframes import Interval, clip, date_range, days_interval
+
+AnyObligation = FrequencyObligation | CadenceObligation | ResponseObligation | StaffingObligation
+
+
+# --------------------------------------------------------------------------------------------
+# Matching events
+
+
+def condition_holds(value: Any, condition: Any) -> bool:
+    """Does one field value satisfy one ``where`` condition?"""
+    if isinstance(condition, Comparison):
+        checks = []
+        if condition.exists is not None:
+            checks.append((value is not None) == condition.exists)
+        if condition.eq is not None:
+            checks.append(_equal(value, condition.eq))
+        if condition.ne is not None:
+            checks.append(not _equal(value, condition.ne))
+        if condition.in_ is not None:
+            checks.append(any(_equal(value, c) for c in condition.in_))
+        if condition.not_in is not None:
+            checks.append(not any(_equal(value, c) for c in condition.not_in))
+        for op, bound in (("gt", condition.gt), ("gte", condition.gte), ("lt", condition.lt), ("lte", condition.lte)):
+            if bound is not None:
+                checks.append(_ordered(value, op, bound))
+        return all(checks)
+    if isinstance(condition, list):
+        return any(_equal(value, c) for c in condition)
+    return _equal(value, condition)
+
+
+def _equal(value: Any, expected: Any) -> bool:
+    # True == 1 in Python; a ruleset saying `urgent: true` must not match the number 1
+    if isinstance(value, bool) != isinstance(expected, bool):
+        return False
+    return value == expected
+
+
+def _ordered(value: Any, op: str, bound: Any) -> bool:
+    numeric = (int, float)
+    comparable = (isinstance(value, numeric) and isinstance(bound, numeric) and not isinstance(value, bool)) or (
+        isinstance(value, str) and isinstance(bound, str)
+    )
+    if not comparable:
+        return False
+    return {"gt": value > bound, "gte": value >= bound, "lt": value < bound, "lte": value <= bound}[op]
+
+
+def matcher(match: EventMatch) -> Callable[[Event], bool]:
+    """A predicate: the event is of one of the kinds and every ``where`` condition holds."""
+    kinds = frozenset(match.kinds)
+    where = list(match.where.items())
+
+    def matches(event: Event) -> bool:
+        return event.kind in kinds and all(condition_holds(event.field(name), cond) for name, cond in where)
+
+    return matches
+
+
+# --------------------------------------------------------------------------------------------
+# The organisation over time
+
+
+class Organisation:
+    """The unit tree and who holds which role where, on which days."""
+
+    def __init__(self, registry: Registry, tz: str):
+        self.registry = registry
+        self.tz = tz
+        self.units = {unit.id: unit for unit in registry.units}
+        self.people = {person.id: person for person in registry.people}
+        self.children: dict[str, list[str]] = {unit.id: [] for unit in registry.units}
+        for unit in registry.units:
+            if unit.parent is not None:
+                self.children[unit.parent].append(unit.id)
+        self._subtree: dict[str, frozenset[str]] = {}
+        # (person, role, unit) -> intervals in force
+        self.holdings: dict[tuple[str, str, str], list[Interval]] = {}
+        for assignment in registry.assignments:
+            key = (assignment.person, assignment.role, assignment.unit)
+            self.holdings.setdefault(key, []).append(days_interval(assignment.start, assignment.end, tz))
+
+    def ancestors(self, unit_id: str) -> list[str]:
+        """Parent, grandparent, ... up to the root."""
+        out, node = [], self.units[unit_id].parent
+        while node is not None:
+            out.append(node)
+            node = self.units[node].parent
+        return out
+
+    def subtree(self, unit_id: str) -> frozenset[str]:
+        """The unit and every unit below it."""
+        if unit_id not in self._subtree:
+            found, stack = set(), [unit_id]
+            while stack:
+                node = stack.pop()
+                found.add(node)
+                stack.extend(self.children.get(node, []))
+            self._subtree[unit_id] = frozenset(found)
+        return self._subtree[unit_id]
+
+    def line(self, unit_id: str) -> frozenset[str]:
+        """The unit, its ancestors and its descendants: where a supervising role may act."""
+        return self.subtree(unit_id) | frozenset(self.ancestors(unit_id))
+
+    def holds(self, person: str, roles: frozenset[str], units: frozenset[str], instant: dt.datetime) -> bool:
+        return any(
+            role in roles and unit in units and any(instant in interval for interval in intervals)
+            for (holder, role, unit), intervals in self.holdings.items()
+            if holder == person
+        )
+
+    def holders(self, role: str, unit_id: str, instant: dt.datetime) -> list[str]:
+        """The people holding ``role`` at exactly ``unit_id`` at ``instant``, sorted."""
+        return sorted(
+            {person for (person, held, unit), intervals in self.holdings.items()
+             if held == role and unit == unit_id and any(instant in i for i in intervals)}
+        )
+
+    def name(self, unit_id: str) -> str | None:
+        unit = self.units.get(unit_id)
+        return str(unit.name) if unit is not None and unit.name is not None else None
+
+
+# --------------------------------------------------------------------------------------------
+# The plan
+
+
+@dataclass(frozen=True)
+class Target:
+    """One thing an obligation is judged for, and when the duty is in force for it."""
+
+    subject: SubjectRef
+    unit: str | None
+    active: tuple[Interval, ...]
+    #: units whose events count for this target
+    units: frozenset[str] = field(default=frozenset())
+
+
+@dataclass(frozen=True)
+class CompiledObligation:
+    obligation: AnyObligation
+    cited: str
+    targets: tuple[Target, ...] = ()
+    matches: Callable[[Event], bool] | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything an evaluator needs: obligations with their targets over one audit range."""
+
+    ruleset: Ruleset
+    organisation: Organisation
+    range: Interval
+    first_day: dt.date
+    last_day: dt.date
+    as_of: dt.datetime
+    obligations: tuple[CompiledObligation, ...]
+
+    @property
+    def tz(self) -> str:
+        return self.ruleset.timezone
+
+
+def cited(ruleset: Ruleset, obligation: AnyObligation) -> str:
+    source = ruleset.sources[obligation.citation.source]
+    return f"{source.short}, art. {obligation.citation.article}"
+
+
+def compile_plan(ruleset: Ruleset, registry: Registry, first_day: dt.date, last_day: dt.date, as_of: dt.datetime) -> Plan:
+    """Resolve every obligation's targets over the audit range ``first_day``..``last_day``."""
+    tz = ruleset.timezone
+    span = date_range(first_day, last_day, tz)
+    organisation = Organisation(registry, tz)
+    compiled = []
+    for obligation in ruleset.obligations:
+        targets: tuple[Target, ...] = ()
+        matches = None
+        if isinstance(obligation, (FrequencyObligation, CadenceObligation)):
+            targets = tuple(_targets(obligation.applies_to, organisation, span))
+            matches = matcher(obligation.match)
+        elif isinstance(obligation, StaffingObligation):
+            targets = tuple(_targets(obligation.applies_to, organisation, span))
+        compiled.append(CompiledObligation(obligation, cited(ruleset, obligation), targets, matches))
+    return Plan(ruleset, organisation, span, first_day, last_day, as_of, tuple(compiled))
+
+
+def _targets(applies_to: PerAssignee | PerUnit | PerSubject, org: Organisation, span: Interval) -> list[Target]:
+    out: list[Target] = []
+    if isinstance(applies_to, PerAssignee):
+        wanted = set(applies_to.roles)
+        for (person, role, unit), intervals in sorted(org.holdings.items()):
+            if role not in wanted:
+                continue
+            active = clip(intervals, span)
+            if active:
+                name = org.people[person].name if person in org.people else None
+                out.append(
+                    Target(SubjectRef(kind="person", id=person, name=name, role=role), unit, tuple(active), org.subtree(unit))
+                )
+    elif isinstance(applies_to, PerUnit):
+        for unit in org.registry.units:
+            if unit.kind != applies_to.unit_kind:
+                continue
+            if not all(condition_holds(unit.attributes.get(k), c) for k, c in applies_to.where.items()):
+                continue
+            out.append(Target(SubjectRef(kind="unit", id=unit.id, name=org.name(unit.id)), unit.id, (span,), org.subtree(unit.id)))
+    else:
+        for subject in org.registry.subjects:
+            if subject.kind != applies_to.subject_kind:
+                continue
+            if not all(condition_holds(subject.attributes.get(k), c) for k, c in applies_to.where.items()):
+                continue
+            active = clip([days_interval(subject.start, subject.end, org.tz)], span)
+            if active:
+                out.append(
+                    Target(SubjectRef(kind="subject", id=subject.id, name=subject.name), subject.unit, tuple(active), frozenset())
+                )
+    return out
+
+
+def prorated(at_least: int, covered: float, whole: float) -> int:
+    """The requirement for a partly covered period: ``ceil(at_least x covered / whole)``."""
+    return math.ceil(at_least * Fraction(round(covered)) / Fraction(round(whole)))

@@ -1,0 +1,101 @@
+"""Running a plan over events and gathering the findings into a :class:`Report`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import pendulum
+
+from ..compile import Organisation, Plan, compile_plan
+from ..errors import UsageError
+from ..findings import Finding, ObligationSummary, Report, StatusCounts, UnitSummary
+from ..model import Event, EventLog, Registry, Ruleset
+from . import reference
+
+__all__ = ["audit", "summarise"]
+
+
+def audit(
+    ruleset: Ruleset,
+    registry: Registry,
+    events: EventLog | Iterable[Event],
+    *,
+    first_day: dt.date,
+    last_day: dt.date,
+    as_of: dt.datetime | None = None,
+) -> Report:
+    """Judge every obligation of ``ruleset`` over the local days ``first_day``..``last_day``.
+
+    ``as_of`` (default: now) is the moment of the audit: later events are ignored and periods or
+    deadlines not over by then are ``open`` rather than ``missed``. Nothing passed in is modified.
+    """
+    if as_of is None:
+        as_of = pendulum.now("UTC")
+    elif as_of.tzinfo is None or as_of.utcoffset() is None:
+        raise UsageError("as_of must carry a time zone")
+    if isinstance(events, EventLog):
+        log = events
+    else:
+        log = EventLog(events=tuple(events))
+    plan = compile_plan(ruleset, registry, first_day, last_day, as_of)
+    findings = reference.evaluate(plan, log.events)
+    return summarise(plan, findings, log)
+
+
+def summarise(plan: Plan, findings: list[Finding], log: EventLog) -> Report:
+    """Wrap findings in a report with per-obligation and per-unit (roll-up) summaries."""
+    ruleset = plan.ruleset
+    obligations = []
+    for compiled in plan.obligations:
+        mine = [f for f in findings if f.obligation == compiled.obligation.id]
+        counts = StatusCounts.of(mine)
+        obligations.append(
+            ObligationSummary(
+                obligation=compiled.obligation.id,
+                kind=compiled.obligation.kind,
+                title=compiled.obligation.title,
+                cited=compiled.cited,
+                assumed=compiled.obligation.assumed,
+                counts=counts,
+                rate=counts.rate,
+            )
+        )
+    return Report(
+        ruleset=ruleset.id,
+        ruleset_version=ruleset.version,
+        title=ruleset.title,
+        timezone=ruleset.timezone,
+        first_day=plan.first_day,
+        last_day=plan.last_day,
+        as_of=plan.as_of,
+        events_used=len(log.events),
+        findings=tuple(findings),
+        obligations=tuple(obligations),
+        units=tuple(_roll_up(plan.organisation, findings)),
+        rejects=log.rejects,
+        duplicates=log.duplicates,
+    )
+
+
+def _roll_up(org: Organisation, findings: list[Finding]) -> list[UnitSummary]:
+    """Counts per unit, each unit including everything below it, in tree order."""
+    below: dict[str, list[Finding]] = {unit: [] for unit in org.units}
+    for finding in findings:
+        if finding.unit is None or finding.unit not in org.units:
+            continue
+        for unit in [finding.unit, *org.ancestors(finding.unit)]:
+            below[unit].append(finding)
+    out: list[UnitSummary] = []
+
+    def visit(unit_id: str, depth: int) -> None:
+        unit = org.units[unit_id]
+        counts = StatusCounts.of(below[unit_id])
+        out.append(UnitSummary(unit=unit_id, kind=unit.kind, name=unit.name, parent=unit.parent, depth=depth, counts=counts, rate=counts.rate))
+        for child in org.children[unit_id]:
+            visit(child, depth + 1)
+
+    for unit in org.registry.units:
+        if unit.parent is None:
+            visit(unit.id, 0)
+    return out

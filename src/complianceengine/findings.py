@@ -1,0 +1,131 @@
+"""Verdicts with their evidence, and the report that gathers them.
+
+Findings are data: rendering them (JSON, Markdown, CSV) is :mod:`complianceengine.report`'s job.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .model import Citation, Duplicate, Label, Reject
+from .timeframes import Period
+
+Status = Literal["met", "not_applicable", "open", "late", "missed"]
+#: Statuses from least to most severe; ``--fail-on late`` fails on ``late`` and ``missed``.
+SEVERITY: tuple[Status, ...] = ("met", "not_applicable", "open", "late", "missed")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SubjectRef(_Frozen):
+    """Whom or what a finding is about."""
+
+    kind: Literal["person", "unit", "subject", "case"]
+    id: str
+    name: str | None = None
+    role: str | None = Field(None, description="For people and staffing: the role the duty comes with")
+
+    def __str__(self) -> str:
+        text = f"{self.name} ({self.id})" if self.name and self.name != self.id else self.id
+        return f"{text} as {self.role}" if self.role else text
+
+
+class Finding(_Frozen):
+    """One verdict: an obligation, for one subject, over one period (or one step of one case)."""
+
+    obligation: str
+    obligation_kind: str
+    title: Label
+    citation: Citation
+    cited: str = Field(description="The citation as text, e.g. 'Xiangshan 2022, art. 13'")
+    assumed: bool = Field(description="The requirement is the ruleset's choice, not a number in the source")
+    subject: SubjectRef
+    unit: str | None
+    period: Period
+    step: str | None = None
+    status: Status
+    required: str
+    observed: str
+    required_count: int | None = None
+    observed_count: int | None = None
+    evidence: tuple[str, ...] = ()
+    due: dt.datetime | None = None
+    delay_seconds: int | None = None
+    note: str | None = None
+
+    @property
+    def severity(self) -> int:
+        return SEVERITY.index(self.status)
+
+
+class StatusCounts(_Frozen):
+    met: int = 0
+    not_applicable: int = 0
+    open: int = 0
+    late: int = 0
+    missed: int = 0
+
+    @property
+    def rate(self) -> float | None:
+        """``met / (met + missed + late)``; ``None`` when nothing was judged."""
+        judged = self.met + self.missed + self.late
+        return None if judged == 0 else self.met / judged
+
+    @classmethod
+    def of(cls, findings: list[Finding]) -> StatusCounts:
+        return cls(**Counter(f.status for f in findings))
+
+
+class ObligationSummary(_Frozen):
+    obligation: str
+    kind: str
+    title: Label
+    cited: str
+    assumed: bool
+    counts: StatusCounts
+    rate: float | None
+
+
+class UnitSummary(_Frozen):
+    """Findings at a unit and everything below it."""
+
+    unit: str
+    kind: str
+    name: Label | None
+    parent: str | None
+    depth: int
+    counts: StatusCounts
+    rate: float | None
+
+
+class Report(_Frozen):
+    """The result of an audit: every finding, summaries, and the input that could not be used."""
+
+    ruleset: str
+    ruleset_version: str
+    title: Label
+    timezone: str
+    first_day: dt.date
+    last_day: dt.date
+    as_of: dt.datetime
+    events_used: int
+    findings: tuple[Finding, ...]
+    obligations: tuple[ObligationSummary, ...]
+    units: tuple[UnitSummary, ...]
+    rejects: tuple[Reject, ...] = ()
+    duplicates: tuple[Duplicate, ...] = ()
+
+    @property
+    def counts(self) -> StatusCounts:
+        return StatusCounts.of(list(self.findings))
+
+    def failing(self, threshold: Status) -> list[Finding]:
+        """Findings whose status is ``threshold`` or more severe."""
+        level = SEVERITY.index(threshold)
+        return [f for f in self.findings if f.severity >= level]

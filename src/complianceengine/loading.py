@@ -1,0 +1,448 @@
+"""Reading rulesets, registries (YAML) and events (JSONL, CSV) into models.
+
+YAML is read with ruamel.yaml's round-trip loader, which remembers where every key, value and
+list item sits, so a validation error deep inside a document is reported as file:line:column.
+Events are read line by line; a malformed event becomes a :class:`~complianceengine.model.Reject`
+with its file, line and raw text instead of stopping the read or vanishing.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pendulum
+from pydantic import ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+from .errors import EventSourceError, Location, Problem, RegistryError, RulesetError
+from .model import (
+    CORE_EVENT_FIELDS,
+    AttributeSpec,
+    Duplicate,
+    Event,
+    EventLog,
+    EventOrigin,
+    Registry,
+    Reject,
+    Ruleset,
+)
+from .references import check_registry, check_ruleset
+
+# --------------------------------------------------------------------------------------------
+# YAML with positions
+
+
+def _read_yaml(path: Path, error: type[RulesetError] | type[RegistryError]) -> tuple[Any, Any]:
+    """Return (plain data, round-trip node tree) of a YAML file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise error([Problem(Location(str(path)), "", f"cannot read file: {exc.strerror or exc}")]) from None
+    try:
+        node = YAML(typ="rt", pure=True).load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        message = " ".join(part for part in (exc.context, exc.problem) if part)
+        raise error([Problem(Location(str(path), line, column), "", f"invalid YAML: {message}")]) from None
+    if not isinstance(node, CommentedMap):
+        raise error([Problem(Location(str(path), 1, 1), "", "expected a mapping at the top of the document")])
+    return _plain(node), node
+
+
+def _plain(node: Any) -> Any:
+    """Round-trip nodes to plain Python (dict, list, str, int, float, bool, date, datetime)."""
+    if isinstance(node, dict):
+        return {str(k) if not isinstance(k, (str, int)) else k: _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    if isinstance(node, dt.datetime):
+        return dt.datetime.fromisoformat(node.isoformat()) if type(node) is not dt.datetime else node
+    if isinstance(node, str):
+        return str(node)
+    if isinstance(node, bool):
+        return bool(node)
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    return node
+
+
+def locate(root: Any, path: Sequence[Any], file: str, *, at_key: bool = False) -> Location:
+    """The position of ``path`` inside a round-trip YAML tree.
+
+    Path parts that are not keys or indices of the current node (pydantic's union tags such as
+    ``'frequency'`` or ``'function-after[...]'``) are skipped. A path that ends at a missing key
+    points at the mapping that lacks it.
+    """
+    node = root
+    position: tuple[int, int] | None = (0, 0)
+    parts = list(path)
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if isinstance(node, CommentedMap) and part in node:
+            child = node[part]
+            if isinstance(child, (CommentedMap, CommentedSeq)) or (last and at_key):
+                position = tuple(node.lc.key(part))
+            else:
+                position = tuple(node.lc.value(part))
+            node = child
+        elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
+            position = tuple(node.lc.item(part))
+            node = node[part]
+        # else: a union tag or a missing key; stay at the current node
+    if isinstance(node, (CommentedMap, CommentedSeq)) and node.lc.line is not None and not parts:
+        position = (node.lc.line, node.lc.col)
+    line, column = position if position else (None, None)
+    return Location(file, None if line is None else line + 1, None if column is None else column + 1)
+
+
+def _path_text(path: Sequence[Any]) -> str:
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _clean_path(root: Any, loc: Sequence[Any], names_key: bool) -> tuple[Any, ...]:
+    """Keep only the parts of a pydantic error location that exist in the document (plus the
+    missing or unknown key itself when ``names_key``)."""
+    node, kept = root, []
+    for i, part in enumerate(loc):
+        if isinstance(node, dict) and part in node:
+            kept.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            kept.append(part)
+            node = node[part]
+        elif names_key and isinstance(node, dict) and i == len(loc) - 1:
+            kept.append(part)  # a missing or extra key: name it
+            node = None
+    return tuple(kept)
+
+
+_KEY_ERRORS = ("missing", "extra_forbidden")
+
+
+def _message(error: dict[str, Any]) -> str:
+    kind = error["type"]
+    field = error["loc"][-1] if error["loc"] else ""
+    if kind == "missing":
+        return f"missing required field {field!r}"
+    if kind == "extra_forbidden":
+        return f"unknown field {field!r}; check its spelling and indentation"
+    if kind == "literal_error":
+        expected = error.get("ctx", {}).get("expected", "")
+        return f"expected one of {expected}, got {error['input']!r}"
+    message = error["msg"]
+    if message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    if kind not in ("value_error", "applies_to", "union_tag_invalid") and "input" in error and not isinstance(error["input"], (dict, list)):
+        message += f" (got {error['input']!r})"
+    return message
+
+
+def _validation_problems(exc: ValidationError, root: Any, plain: Any, file: str) -> list[Problem]:
+    problems = []
+    seen = set()
+    errors = exc.errors()
+    # A union field (e.g. ``period: week`` or ``period: {every: P14D}``) reports one error per
+    # alternative; keep those that fit the shape the author wrote (a mapping or a scalar).
+    shaped = {"dict_type", "model_type", "model_attributes_type"}
+    by_path: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for error in errors:
+        by_path.setdefault(_clean_path(plain, error["loc"], error["type"] in _KEY_ERRORS), []).append(error)
+    for path, group in by_path.items():
+        if len(group) > 1:
+            is_mapping = [isinstance(e.get("input"), dict) for e in group]
+            narrowed = [e for e, m in zip(group, is_mapping) if (e["type"] in shaped) != (not m) or e["type"] in ("missing", "extra_forbidden")]
+            if narrowed:
+                by_path[path] = narrowed
+    deeper = lambda path: any(len(other) > len(path) and other[: len(path)] == path for other in by_path)  # noqa: E731
+    errors = [
+        e
+        for path, group in by_path.items()
+        for e in group
+        if not (isinstance(e.get("input"), dict) and e["type"] not in _KEY_ERRORS and deeper(path))
+    ]
+    for error in errors:
+        path = _clean_path(plain, error["loc"], error["type"] in _KEY_ERRORS)
+        message = _message(error)
+        if (path, message) in seen:
+            continue
+        seen.add((path, message))
+        location = locate(root, path, file, at_key=error["type"] == "extra_forbidden")
+        problems.append(Problem(location, _path_text(path), message))
+    return problems
+
+
+def _reference_problems(references: list[tuple[tuple[Any, ...], str]], root: Any, file: str) -> list[Problem]:
+    return [Problem(locate(root, path, file), _path_text(path), message) for path, message in references]
+
+
+def load_ruleset(path: str | Path) -> Ruleset:
+    """Read and validate a ruleset YAML file. Raises :class:`RulesetError` listing every problem."""
+    path = Path(path)
+    plain, root = _read_yaml(path, RulesetError)
+    try:
+        ruleset = Ruleset.model_validate(plain)
+    except ValidationError as exc:
+        raise RulesetError(_validation_problems(exc, root, plain, str(path))) from None
+    problems = _reference_problems(check_ruleset(ruleset), root, str(path))
+    if problems:
+        raise RulesetError(problems)
+    return ruleset
+
+
+def load_registry(path: str | Path, ruleset: Ruleset) -> Registry:
+    """Read a registry YAML file and check it against ``ruleset``. Raises :class:`RegistryError`."""
+    path = Path(path)
+    plain, root = _read_yaml(path, RegistryError)
+    try:
+        registry = Registry.model_validate(plain)
+    except ValidationError as exc:
+        raise RegistryError(_validation_problems(exc, root, plain, str(path))) from None
+    problems = _reference_problems(check_registry(registry, ruleset), root, str(path))
+    if problems:
+        raise RegistryError(problems)
+    return registry
+
+
+# --------------------------------------------------------------------------------------------
+# Events
+
+
+def read_events(
+    paths: str | Path | Iterable[str | Path], ruleset: Ruleset, registry: Registry | None = None
+) -> EventLog:
+    """Read events from JSONL (``.jsonl``, ``.ndjson``) and CSV (``.csv``) files.
+
+    Every line becomes an :class:`Event` or a :class:`Reject`; repeated ids are listed in
+    ``duplicates`` (identical repeats are used once, conflicting ones are rejected). Naive times
+    are read in the ruleset's time zone. With a registry, actors, participants, units and subjects
+    must exist in it.
+    """
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    reader = _EventReader(ruleset, registry)
+    for path in paths:
+        reader.read_file(Path(path))
+    return EventLog(events=tuple(reader.events), rejects=tuple(reader.rejects), duplicates=tuple(reader.duplicates))
+
+
+class _EventReader:
+    def __init__(self, ruleset: Ruleset, registry: Registry | None):
+        self.ruleset = ruleset
+        self.zone = pendulum.timezone(ruleset.timezone)
+        self.people = None if registry is None else {p.id for p in registry.people}
+        self.units = None if registry is None else {u.id for u in registry.units}
+        self.subjects = None if registry is None else {s.id for s in registry.subjects}
+        self.events: list[Event] = []
+        self.rejects: list[Reject] = []
+        self.duplicates: list[Duplicate] = []
+        self.first: dict[str, Event] = {}
+
+    def read_file(self, path: Path) -> None:
+        suffix = path.suffix.lower()
+        if suffix not in (".jsonl", ".ndjson", ".csv"):
+            raise EventSourceError([Problem(Location(str(path)), "", f"unknown events format {suffix or '(none)'}; use .jsonl or .csv")])
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except OSError as exc:
+            raise EventSourceError([Problem(Location(str(path)), "", f"cannot read file: {exc.strerror or exc}")]) from None
+        except UnicodeDecodeError as exc:
+            raise EventSourceError([Problem(Location(str(path)), "", f"not UTF-8 text: {exc.reason}")]) from None
+        if suffix == ".csv":
+            self._read_csv(text, str(path))
+        else:
+            self._read_jsonl(text, str(path))
+
+    def _read_jsonl(self, text: str, file: str) -> None:
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                self._reject(file, number, line, [f"invalid JSON at column {exc.colno}: {exc.msg}"])
+                continue
+            if not isinstance(record, dict):
+                self._reject(file, number, line, ["expected a JSON object"])
+                continue
+            attributes = record.pop("attributes", {})
+            if not isinstance(attributes, dict):
+                self._reject(file, number, line, ["'attributes' must be an object"])
+                continue
+            extra = sorted(set(record) - set(CORE_EVENT_FIELDS))
+            if extra:
+                self._reject(file, number, line, [f"unknown fields {extra}; attributes go inside 'attributes'"])
+                continue
+            self._accept(file, number, line, record, attributes, from_text=False)
+
+    def _read_csv(self, text: str, file: str) -> None:
+        lines = text.splitlines()
+        rows = csv.reader(io.StringIO(text))
+        try:
+            header = next(rows)
+        except StopIteration:
+            return
+        header = [name.strip() for name in header]
+        for row in rows:
+            number = rows.line_num
+            raw = lines[number - 1] if number - 1 < len(lines) else ",".join(row)
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) != len(header):
+                self._reject(file, number, raw, [f"expected {len(header)} columns, found {len(row)}"])
+                continue
+            record: dict[str, Any] = {}
+            attributes: dict[str, Any] = {}
+            for name, cell in zip(header, row):
+                if cell == "":
+                    continue
+                if name in CORE_EVENT_FIELDS:
+                    record[name] = cell
+                else:
+                    attributes[name] = cell
+            if "participants" in record:
+                record["participants"] = [p.strip() for p in record["participants"].split(";") if p.strip()]
+            self._accept(file, number, raw, record, attributes, from_text=True)
+
+    def _reject(self, file: str, line: int, raw: str, errors: list[str]) -> None:
+        self.rejects.append(Reject(file=file, line=line, raw=raw, errors=tuple(errors)))
+
+    def _accept(self, file: str, line: int, raw: str, record: dict[str, Any], attributes: dict[str, Any], *, from_text: bool) -> None:
+        errors: list[str] = []
+        kind_name = record.get("kind")
+        kind = self.ruleset.event_kinds.get(kind_name) if isinstance(kind_name, str) else None
+        if kind is None:
+            errors.append(f"unknown event kind {kind_name!r}; declared: {', '.join(self.ruleset.event_kinds)}")
+        time = record.get("time")
+        if isinstance(time, str):
+            try:
+                parsed = pendulum.parse(time, tz=self.zone)
+            except Exception:
+                parsed = None
+            if not isinstance(parsed, dt.datetime):
+                errors.append(f"time {time!r} is not an ISO 8601 date-time such as 2026-08-01T09:30:00+08:00")
+            else:
+                record["time"] = parsed
+        elif time is not None:
+            errors.append(f"time must be a string, got {time!r}")
+        if kind is not None:
+            for field in kind.requires:
+                if not record.get(field):
+                    errors.append(f"a {kind_name} event needs '{field}'")
+            typed: dict[str, Any] = {}
+            for name, value in attributes.items():
+                spec = kind.attributes.get(name)
+                if spec is None:
+                    declared = ", ".join(kind.attributes) or "none"
+                    errors.append(f"unknown attribute {name!r} for a {kind_name} event (declared: {declared})")
+                    continue
+                converted, problem = _typed(value, spec, from_text, self.zone)
+                if problem:
+                    errors.append(f"attribute {name!r}: {problem}")
+                else:
+                    typed[name] = converted
+            for name, spec in kind.attributes.items():
+                if spec.required and name not in attributes:
+                    errors.append(f"a {kind_name} event needs attribute {name!r}")
+            attributes = typed
+        if self.people is not None:
+            for person in [record.get("actor"), *(record.get("participants") or [])]:
+                if isinstance(person, str) and person not in self.people:
+                    errors.append(f"unknown person {person!r} (not in the registry)")
+        if self.units is not None and isinstance(record.get("unit"), str) and record["unit"] not in self.units:
+            errors.append(f"unknown unit {record['unit']!r} (not in the registry)")
+        if self.subjects is not None and isinstance(record.get("subject"), str) and record["subject"] not in self.subjects:
+            errors.append(f"unknown subject {record['subject']!r} (not in the registry)")
+        event = None
+        if not errors:
+            try:
+                event = Event.model_validate({**record, "attributes": attributes, "origin": EventOrigin(file=file, line=line)})
+            except ValidationError as exc:
+                errors += [f"{_path_text(e['loc']) or 'event'}: {_message(e)}" for e in exc.errors()]
+        if event is None:
+            self._reject(file, line, raw, errors)
+            return
+        first = self.first.get(event.id)
+        if first is not None:
+            identical = _same_event(first, event)
+            assert first.origin is not None
+            self.duplicates.append(
+                Duplicate(id=event.id, file=file, line=line, first_file=first.origin.file, first_line=first.origin.line, identical=identical)
+            )
+            if not identical:
+                self._reject(file, line, raw, [f"event id {event.id!r} was already used at {first.origin.file}:{first.origin.line} with different content"])
+            return
+        self.first[event.id] = event
+        self.events.append(event)
+
+
+def _same_event(a: Event, b: Event) -> bool:
+    return a.model_copy(update={"origin": None}) == b.model_copy(update={"origin": None}) and a.time == b.time
+
+
+def _typed(value: Any, spec: AttributeSpec, from_text: bool, zone: Any) -> tuple[Any, str | None]:
+    """Convert an attribute value to its declared type; return (value, problem)."""
+    kind = spec.type
+    if kind in ("string", "enum"):
+        if not isinstance(value, str):
+            return None, f"expected text, got {value!r}"
+        if kind == "enum" and value not in (spec.values or []):
+            return None, f"{value!r} is not one of {', '.join(spec.values or [])}"
+        return value, None
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return value, None
+        if from_text and isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true", None
+        return None, f"expected true or false, got {value!r}"
+    if kind == "integer":
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value, None
+        if from_text and isinstance(value, str):
+            try:
+                return int(value), None
+            except ValueError:
+                pass
+        return None, f"expected a whole number, got {value!r}"
+    if kind == "number":
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return value, None
+        if from_text and isinstance(value, str):
+            try:
+                return float(value), None
+            except ValueError:
+                pass
+        return None, f"expected a number, got {value!r}"
+    # datetime: kept as ISO 8601 text in the ruleset's zone so attributes stay scalar
+    if isinstance(value, str):
+        try:
+            parsed = pendulum.parse(value, tz=zone)
+            if isinstance(parsed, dt.datetime):
+                return parsed.isoformat(), None
+        except Exception:
+            pass
+    return None, f"expected an ISO 8601 date-time, got {value!r}"
+
+
+def write_rejects(rejects: Iterable[Reject], path: str | Path) -> None:
+    """Write rejects as JSON lines: file, line, raw text and the reasons."""
+    with Path(path).open("w", encoding="utf-8") as out:
+        for reject in rejects:
+            out.write(reject.model_dump_json() + "\n")
+

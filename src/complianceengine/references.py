@@ -1,0 +1,263 @@
+"""Cross-reference checks: does every name a document uses exist, with the right kind?
+
+The checks return ``(path, message)`` pairs, where ``path`` is the key/index path of the offending
+value inside the document as written (e.g. ``("obligations", 2, "applies_to", "roles", 0)``).
+:mod:`complianceengine.loading` turns the path into file:line:column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from difflib import get_close_matches
+from typing import Any
+
+from .model import (
+    CORE_EVENT_FIELDS,
+    CadenceObligation,
+    Comparison,
+    EventMatch,
+    FrequencyObligation,
+    PerAssignee,
+    PerSubject,
+    PerUnit,
+    Registry,
+    ResponseObligation,
+    Ruleset,
+    StaffingObligation,
+)
+
+Path = tuple[Any, ...]
+Reference = tuple[Path, str]
+
+
+def _unknown(what: str, name: str, known: Iterable[str]) -> str:
+    known = sorted(known)
+    close = get_close_matches(name, known, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    listed = ", ".join(known) if len(known) <= 12 else ", ".join(known[:12]) + ", ..."
+    return f"unknown {what} {name!r}{hint} (declared: {listed or 'none'})"
+
+
+def check_ruleset(ruleset: Ruleset) -> list[Reference]:
+    """Every reference problem inside a ruleset, in document order."""
+    problems: list[Reference] = []
+    kinds = ruleset.unit_kinds
+    for name, kind in kinds.items():
+        for i, parent in enumerate(kind.parents):
+            if parent not in kinds:
+                problems.append((("unit_kinds", name, "parents", i), _unknown("unit kind", parent, kinds)))
+    for name in kinds:
+        if _kind_cycle(ruleset, name):
+            problems.append((("unit_kinds", name), f"unit kind {name!r} is its own ancestor; the hierarchy must be a tree"))
+    for name, role in ruleset.roles.items():
+        if role.unit_kind not in kinds:
+            problems.append((("roles", name, "unit_kind"), _unknown("unit kind", role.unit_kind, kinds)))
+    for name, subject_kind in ruleset.subject_kinds.items():
+        if subject_kind.unit_kind is not None and subject_kind.unit_kind not in kinds:
+            problems.append((("subject_kinds", name, "unit_kind"), _unknown("unit kind", subject_kind.unit_kind, kinds)))
+
+    seen: dict[str, int] = {}
+    for index, obligation in enumerate(ruleset.obligations):
+        at: Path = ("obligations", index)
+        if obligation.id in seen:
+            problems.append(((*at, "id"), f"obligation id {obligation.id!r} is already used by obligations[{seen[obligation.id]}]"))
+        seen.setdefault(obligation.id, index)
+        if obligation.citation.source not in ruleset.sources:
+            problems.append(((*at, "citation", "source"), _unknown("source", obligation.citation.source, ruleset.sources)))
+        if isinstance(obligation, (FrequencyObligation, CadenceObligation)):
+            problems += _check_applies_to(ruleset, obligation.applies_to, (*at, "applies_to"))
+            problems += _check_match(ruleset, obligation.match, (*at, "match"))
+            if obligation.by is not None:
+                problems += _check_roles(ruleset, obligation.by.roles, (*at, "by", "roles"))
+        elif isinstance(obligation, ResponseObligation):
+            problems += _check_match(ruleset, obligation.trigger, (*at, "trigger"))
+            matches = [(obligation.trigger, (*at, "trigger"))] + [
+                (step.match, (*at, "steps", i, "match")) for i, step in enumerate(obligation.steps)
+            ]
+            for i, step in enumerate(obligation.steps):
+                problems += _check_match(ruleset, step.match, (*at, "steps", i, "match"))
+            for j, field in enumerate(obligation.correlate_on):
+                for match, where in matches:
+                    for kind in match.kinds:
+                        if kind in ruleset.event_kinds and not _has_field(ruleset, kind, field):
+                            problems.append(
+                                ((*at, "correlate_on", j), f"event kind {kind!r} (used in {_dotted(where)}) has no field {field!r} to correlate on")
+                            )
+        elif isinstance(obligation, StaffingObligation):
+            problems += _check_applies_to(ruleset, obligation.applies_to, (*at, "applies_to"))
+            for role in obligation.require:
+                if role not in ruleset.roles:
+                    problems.append(((*at, "require", role), _unknown("role", role, ruleset.roles)))
+                elif ruleset.roles[role].unit_kind != obligation.applies_to.unit_kind:
+                    problems.append(
+                        (
+                            (*at, "require", role),
+                            f"role {role!r} is held at a {ruleset.roles[role].unit_kind!r}, "
+                            f"not at a {obligation.applies_to.unit_kind!r}, so no {obligation.applies_to.unit_kind} can be staffed with it",
+                        )
+                    )
+    return problems
+
+
+def _dotted(path: Path) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _kind_cycle(ruleset: Ruleset, start: str) -> bool:
+    stack = list(ruleset.unit_kinds[start].parents)
+    seen: set[str] = set()
+    while stack:
+        kind = stack.pop()
+        if kind == start:
+            return True
+        if kind in seen or kind not in ruleset.unit_kinds:
+            continue
+        seen.add(kind)
+        stack.extend(ruleset.unit_kinds[kind].parents)
+    return False
+
+
+def _check_roles(ruleset: Ruleset, roles: list[str], at: Path) -> list[Reference]:
+    return [((*at, i), _unknown("role", role, ruleset.roles)) for i, role in enumerate(roles) if role not in ruleset.roles]
+
+
+def _check_applies_to(ruleset: Ruleset, applies_to: PerAssignee | PerUnit | PerSubject, at: Path) -> list[Reference]:
+    if isinstance(applies_to, PerAssignee):
+        return _check_roles(ruleset, applies_to.roles, (*at, "roles"))
+    if isinstance(applies_to, PerUnit):
+        if applies_to.unit_kind not in ruleset.unit_kinds:
+            return [((*at, "unit_kind"), _unknown("unit kind", applies_to.unit_kind, ruleset.unit_kinds))]
+        return []
+    if applies_to.subject_kind not in ruleset.subject_kinds:
+        return [((*at, "subject_kind"), _unknown("subject kind", applies_to.subject_kind, ruleset.subject_kinds))]
+    return []
+
+
+def _has_field(ruleset: Ruleset, kind: str, field: str) -> bool:
+    return field in CORE_EVENT_FIELDS or field in ruleset.event_kinds[kind].attributes
+
+
+def _check_match(ruleset: Ruleset, match: EventMatch, at: Path) -> list[Reference]:
+    problems: list[Reference] = []
+    kind_path = (*at, "kind") if isinstance(match.kind, str) else None
+    for i, kind in enumerate(match.kinds):
+        if kind not in ruleset.event_kinds:
+            problems.append((kind_path or (*at, "kind", i), _unknown("event kind", kind, ruleset.event_kinds)))
+    known = [k for k in match.kinds if k in ruleset.event_kinds]
+    for field, condition in match.where.items():
+        lacking = [k for k in known if not _has_field(ruleset, k, field)]
+        if lacking:
+            problems.append(((*at, "where", field), f"event kind {lacking[0]!r} has no field {field!r} (core fields: {', '.join(CORE_EVENT_FIELDS)})"))
+            continue
+        for kind in known:
+            spec = ruleset.event_kinds[kind].attributes.get(field)
+            if spec is None or spec.type != "enum":
+                continue
+            for value in _compared_values(condition):
+                if value not in spec.values:
+                    problems.append(
+                        ((*at, "where", field), f"{value!r} is not a value of enum {kind}.{field} (values: {', '.join(spec.values)})")
+                    )
+    return problems
+
+
+def _compared_values(condition: Any) -> list[Any]:
+    if isinstance(condition, Comparison):
+        values = [condition.eq, condition.ne] + list(condition.in_ or []) + list(condition.not_in or [])
+        return [v for v in values if v is not None]
+    if isinstance(condition, list):
+        return list(condition)
+    return [condition]
+
+
+def check_registry(registry: Registry, ruleset: Ruleset) -> list[Reference]:
+    """Every reference problem inside a registry, checked against the ruleset it is used with."""
+    problems: list[Reference] = []
+    units: dict[str, int] = {}
+    for i, unit in enumerate(registry.units):
+        if unit.id in units:
+            problems.append((("units", i, "id"), f"unit id {unit.id!r} is already used by units[{units[unit.id]}]"))
+        units.setdefault(unit.id, i)
+    by_id = {unit.id: unit for unit in registry.units}
+    for i, unit in enumerate(registry.units):
+        kind = ruleset.unit_kinds.get(unit.kind)
+        if kind is None:
+            problems.append((("units", i, "kind"), _unknown("unit kind", unit.kind, ruleset.unit_kinds)))
+            continue
+        if unit.parent is None:
+            if kind.parents:
+                problems.append((("units", i), f"a {unit.kind} needs a parent of kind {' or '.join(kind.parents)}"))
+            continue
+        parent = by_id.get(unit.parent)
+        if parent is None:
+            problems.append((("units", i, "parent"), _unknown("unit", unit.parent, by_id)))
+        elif parent.kind not in kind.parents:
+            problems.append(
+                (
+                    ("units", i, "parent"),
+                    f"a {unit.kind} cannot sit under {parent.id!r}, a {parent.kind}; allowed parent kinds: {', '.join(kind.parents) or 'none'}",
+                )
+            )
+    people: dict[str, int] = {}
+    for i, person in enumerate(registry.people):
+        if person.id in people:
+            problems.append((("people", i, "id"), f"person id {person.id!r} is already used by people[{people[person.id]}]"))
+        people.setdefault(person.id, i)
+    for i, assignment in enumerate(registry.assignments):
+        at: Path = ("assignments", i)
+        if assignment.person not in people:
+            problems.append(((*at, "person"), _unknown("person", assignment.person, people)))
+        role = ruleset.roles.get(assignment.role)
+        if role is None:
+            problems.append(((*at, "role"), _unknown("role", assignment.role, ruleset.roles)))
+        unit = by_id.get(assignment.unit)
+        if unit is None:
+            problems.append(((*at, "unit"), _unknown("unit", assignment.unit, by_id)))
+        elif role is not None and unit.kind != role.unit_kind:
+            problems.append(
+                ((*at, "unit"), f"role {assignment.role!r} is held at a {role.unit_kind}, but {unit.id!r} is a {unit.kind}")
+            )
+    subjects: dict[str, int] = {}
+    for i, subject in enumerate(registry.subjects):
+        at = ("subjects", i)
+        if subject.id in subjects:
+            problems.append(((*at, "id"), f"subject id {subject.id!r} is already used by subjects[{subjects[subject.id]}]"))
+        subjects.setdefault(subject.id, i)
+        kind = ruleset.subject_kinds.get(subject.kind)
+        if kind is None:
+            problems.append(((*at, "kind"), _unknown("subject kind", subject.kind, ruleset.subject_kinds)))
+            continue
+        if subject.unit is not None and subject.unit not in by_id:
+            problems.append(((*at, "unit"), _unknown("unit", subject.unit, by_id)))
+        elif kind.unit_kind is not None:
+            if subject.unit is None:
+                problems.append((at, f"a {subject.kind} belongs to a {kind.unit_kind}; give its 'unit'"))
+            elif by_id[subject.unit].kind != kind.unit_kind:
+                problems.append(
+                    ((*at, "unit"), f"a {subject.kind} belongs to a {kind.unit_kind}, but {subject.unit!r} is a {by_id[subject.unit].kind}")
+                )
+        for name, spec in kind.attributes.items():
+            if spec.required and name not in subject.attributes:
+                problems.append(((*at, "attributes"), f"a {subject.kind} needs attribute {name!r}"))
+        for name in subject.attributes:
+            if kind.attributes and name not in kind.attributes:
+                problems.append(((*at, "attributes", name), _unknown(f"attribute of {subject.kind}", name, kind.attributes)))
+    if _unit_cycle(registry):
+        problems.append((("units",), "the unit hierarchy has a cycle"))
+    return problems
+
+
+def _unit_cycle(registry: Registry) -> bool:
+    parent = {unit.id: unit.parent for unit in registry.units}
+    for start in parent:
+        seen = {start}
+        node = parent.get(start)
+        while node is not None:
+            if node in seen:
+                return True
+            seen.add(node)
+            node = parent.get(node)
+    return False

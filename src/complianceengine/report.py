@@ -1,0 +1,130 @@
+"""Renderers: a :class:`~complianceengine.findings.Report` as JSON, Markdown or CSV text."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+
+from .errors import UsageError
+from .findings import Report, StatusCounts
+from .timeframes import local
+
+__all__ = ["FORMATS", "render"]
+
+
+def render(report: Report, format: str = "markdown") -> str:
+    """The report as text in ``format`` (one of :data:`FORMATS`)."""
+    try:
+        renderer = FORMATS[format]
+    except KeyError:
+        raise UsageError(f"unknown report format {format!r}; use one of {', '.join(FORMATS)}") from None
+    return renderer(report)
+
+
+def _json(report: Report) -> str:
+    return report.model_dump_json(indent=2) + "\n"
+
+
+def _rate(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate:.0%}"
+
+
+def _counts(counts: StatusCounts) -> list[str]:
+    return [str(counts.met), str(counts.late), str(counts.missed), str(counts.open), str(counts.not_applicable)]
+
+
+def _cell(text: object) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return lines
+
+
+def _markdown(report: Report) -> str:
+    total = report.counts
+    out = [
+        f"# Compliance audit: {report.title}",
+        "",
+        f"Ruleset `{report.ruleset}` version {report.ruleset_version}; days {report.first_day} to {report.last_day} "
+        f"({report.timezone}); as of {local(report.as_of, report.timezone).format('YYYY-MM-DD HH:mm')}.",
+        f"{report.events_used} events used, {len(report.rejects)} rejected, {len(report.duplicates)} duplicate ids.",
+        "",
+        f"**{total.met} met, {total.late} late, {total.missed} missed, {total.open} open, "
+        f"{total.not_applicable} not applicable; compliance rate {_rate(total.rate)}.**",
+        "",
+        "## By obligation",
+        "",
+    ]
+    out += _table(
+        ["obligation", "kind", "cited", "met", "late", "missed", "open", "n/a", "rate"],
+        [
+            [f"{o.obligation}{' (assumed)' if o.assumed else ''}", o.kind, o.cited, *_counts(o.counts), _rate(o.rate)]
+            for o in report.obligations
+        ],
+    )
+    out += ["", "## By unit (each unit includes the units below it)", ""]
+    out += _table(
+        ["unit", "kind", "met", "late", "missed", "open", "n/a", "rate"],
+        [["\u2003" * u.depth + (f"{u.name.zh or u.name.en} ({u.unit})" if u.name else u.unit), u.kind, *_counts(u.counts), _rate(u.rate)] for u in report.units],
+    )
+    problems = [f for f in report.findings if f.status not in ("met", "not_applicable")]
+    problems.sort(key=lambda f: (-f.severity, f.obligation, f.period.start))
+    out += ["", f"## Findings that are not met ({len(problems)})", ""]
+    if problems:
+        out += _table(
+            ["status", "obligation", "cited", "subject", "unit", "period", "required", "observed", "evidence"],
+            [
+                [
+                    f.status, f.obligation + (f" / {f.step}" if f.step else ""), f.cited, str(f.subject), f.unit or "-",
+                    f.period.label, f.required, f.observed, ", ".join(f.evidence) or "-",
+                ]
+                for f in problems
+            ],
+        )
+    else:
+        out.append("None.")
+    assumed = [o for o in report.obligations if o.assumed]
+    if assumed:
+        out += ["", "## Assumed requirements", "", "These numbers are the ruleset's choice; the source document does not give them:", ""]
+        out += [f"- `{o.obligation}` ({o.cited}): {o.title.en}" for o in assumed]
+    if report.rejects:
+        out += ["", f"## Rejected events ({len(report.rejects)})", ""]
+        out += _table(["where", "reasons", "line"], [[f"{r.file}:{r.line}", "; ".join(r.errors), r.raw[:120]] for r in report.rejects])
+    if report.duplicates:
+        out += ["", f"## Duplicate event ids ({len(report.duplicates)})", ""]
+        out += _table(
+            ["id", "where", "first seen", "handling"],
+            [[d.id, f"{d.file}:{d.line}", f"{d.first_file}:{d.first_line}", "counted once" if d.identical else "rejected: different content"] for d in report.duplicates],
+        )
+    return "\n".join(out) + "\n"
+
+
+CSV_COLUMNS = [
+    "obligation", "step", "kind", "cited", "assumed", "subject_kind", "subject", "role", "unit", "period",
+    "period_start", "period_end", "status", "required", "observed", "required_count", "observed_count",
+    "due", "delay_seconds", "evidence", "note",
+]
+
+
+def _csv(report: Report) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for f in report.findings:
+        writer.writerow(
+            [
+                f.obligation, f.step or "", f.obligation_kind, f.cited, str(f.assumed).lower(), f.subject.kind, f.subject.id,
+                f.subject.role or "", f.unit or "", f.period.label, f.period.start.isoformat(), f.period.end.isoformat(),
+                f.status, f.required, f.observed, "" if f.required_count is None else f.required_count,
+                "" if f.observed_count is None else f.observed_count, f.due.isoformat() if f.due else "",
+                "" if f.delay_seconds is None else f.delay_seconds, " ".join(f.evidence), f.note or "",
+            ]
+        )
+    return buffer.getvalue()
+
+
+FORMATS: dict[str, Callable[[Report], str]] = {"markdown": _markdown, "json": _json, "csv": _csv}

@@ -1,0 +1,192 @@
+"""Calendar periods, intervals and durations in a ruleset's time zone.
+
+This is the only module that does calendar arithmetic, and it does it with pendulum. Every
+interval is half-open, ``[start, end)``, between time-zone-aware instants; a calendar day, week,
+month, quarter or year starts at local midnight in the ruleset's zone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from typing import NamedTuple
+
+import pendulum
+from pydantic import BaseModel, ConfigDict
+
+from .errors import UsageError
+from .model import WEEKDAYS, FixedPeriod, duration_parts
+
+
+class Interval(NamedTuple):
+    """A half-open span of time ``[start, end)``."""
+
+    start: dt.datetime
+    end: dt.datetime
+
+    @property
+    def seconds(self) -> float:
+        return max(0.0, (self.end - self.start).total_seconds())
+
+    def __contains__(self, instant: object) -> bool:
+        return isinstance(instant, dt.datetime) and self.start <= instant < self.end
+
+    def intersect(self, other: Interval) -> Interval | None:
+        start, end = max(self.start, other.start), min(self.end, other.end)
+        return Interval(start, end) if start < end else None
+
+
+class Period(BaseModel):
+    """A named span an obligation is judged over: a calendar period, a gap, a deadline window."""
+
+    model_config = ConfigDict(frozen=True)
+
+    label: str
+    start: dt.datetime
+    end: dt.datetime
+
+    @property
+    def interval(self) -> Interval:
+        return Interval(self.start, self.end)
+
+
+def zone(name: str) -> pendulum.Timezone:
+    return pendulum.timezone(name)
+
+
+def local(instant: dt.datetime, tz: str) -> pendulum.DateTime:
+    """The same instant seen on the ruleset's wall clock."""
+    return pendulum.instance(instant).in_timezone(zone(tz))
+
+
+def day_start(day: dt.date, tz: str) -> pendulum.DateTime:
+    return pendulum.datetime(day.year, day.month, day.day, tz=zone(tz))
+
+
+def date_range(first: dt.date, last: dt.date, tz: str) -> Interval:
+    """The interval covering the local days ``first`` to ``last``, both included."""
+    if last < first:
+        raise UsageError(f"the range ends ({last}) before it starts ({first})")
+    return Interval(day_start(first, tz), day_start(last + dt.timedelta(days=1), tz))
+
+
+def shift(instant: dt.datetime, duration: pendulum.Duration, times: int = 1) -> pendulum.DateTime:
+    """``instant`` plus ``times`` x ``duration`` on the local calendar (months and years are
+    calendar months and years: 31 January + P1M is 28 or 29 February)."""
+    years, months, days, seconds = duration_parts(duration)
+    return pendulum.instance(instant).add(
+        years=years * times, months=months * times, days=days * times, seconds=seconds * times,
+        microseconds=duration.microseconds * times,
+    )
+
+
+def _period_start(moment: pendulum.DateTime, unit: str, week_start: str) -> pendulum.DateTime:
+    midnight = moment.start_of("day")
+    if unit == "day":
+        return midnight
+    if unit == "week":
+        back = (midnight.weekday() - WEEKDAYS.index(week_start)) % 7
+        return midnight.subtract(days=back)
+    if unit == "month":
+        return midnight.set(day=1)
+    if unit == "quarter":
+        return midnight.set(month=(midnight.month - 1) // 3 * 3 + 1, day=1)
+    if unit == "year":
+        return midnight.set(month=1, day=1)
+    raise ValueError(unit)
+
+
+def _next_start(start: pendulum.DateTime, unit: str) -> pendulum.DateTime:
+    if unit == "day":
+        return start.add(days=1)
+    if unit == "week":
+        return start.add(weeks=1)
+    if unit == "month":
+        return start.add(months=1)
+    if unit == "quarter":
+        return start.add(months=3)
+    return start.add(years=1)
+
+
+def _label(start: pendulum.DateTime, unit: str, week_start: str) -> str:
+    if unit == "day":
+        return start.format("YYYY-MM-DD")
+    if unit == "week":
+        if week_start == "monday":
+            year, week, _ = start.isocalendar()
+            return f"{year}-W{week:02d}"
+        return f"week of {start.format('YYYY-MM-DD')}"
+    if unit == "month":
+        return start.format("YYYY-MM")
+    if unit == "quarter":
+        return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
+    return str(start.year)
+
+
+def periods(
+    unit: str | FixedPeriod, within: Interval, tz: str, week_start: str = "monday"
+) -> Iterator[Period]:
+    """Every whole period of ``unit`` that overlaps ``within``, in order.
+
+    Periods are never clipped: the first and last may start before or end after ``within``.
+    Fixed-length periods are laid back to back from their anchor (default: ``within.start``).
+    """
+    if isinstance(unit, FixedPeriod):
+        if unit.anchor is None:
+            anchor = local(within.start, tz)
+        elif unit.anchor.tzinfo is None:  # a naive anchor is wall-clock time in the ruleset's zone
+            anchor = pendulum.instance(unit.anchor, tz=zone(tz))
+        else:
+            anchor = local(unit.anchor, tz)
+        # step back from the anchor until the first period that reaches into the range
+        k = 0
+        while shift(anchor, unit.every, k) > within.start:
+            k -= 1
+        while shift(anchor, unit.every, k + 1) <= within.start:
+            k += 1
+        while True:
+            start, end = shift(anchor, unit.every, k), shift(anchor, unit.every, k + 1)
+            if start >= within.end:
+                return
+            yield Period(label=f"{start.format('YYYY-MM-DD HH:mm')}/{end.format('YYYY-MM-DD HH:mm')}", start=start, end=end)
+            k += 1
+    start = _period_start(local(within.start, tz), unit, week_start)
+    while start < within.end:
+        end = _next_start(start, unit)
+        yield Period(label=_label(start, unit, week_start), start=start, end=end)
+        start = end
+
+
+def clip(intervals: Iterable[Interval], to: Interval) -> list[Interval]:
+    """The parts of ``intervals`` inside ``to``, merged and in order."""
+    parts = sorted(p for p in (i.intersect(to) for i in intervals) if p is not None)
+    merged: list[Interval] = []
+    for part in parts:
+        if merged and part.start <= merged[-1].end:
+            merged[-1] = Interval(merged[-1].start, max(merged[-1].end, part.end))
+        else:
+            merged.append(part)
+    return merged
+
+
+def days_interval(start: dt.date, end: dt.date | None, tz: str) -> Interval:
+    """The interval of an effective-dated record: ``start`` 00:00 to the day after ``end``
+    (open-ended records run to the far future)."""
+    last = day_start(end + dt.timedelta(days=1), tz) if end is not None else pendulum.datetime(9999, 1, 1, tz=zone(tz))
+    return Interval(day_start(start, tz), last)
+
+
+def describe(duration: dt.timedelta) -> str:
+    """A short human reading of a delay, e.g. '2d 3h' or '45m'."""
+    seconds = int(duration.total_seconds())
+    sign = "-" if seconds < 0 else ""
+    seconds = abs(seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    parts = [f"{days}d"] if days else []
+    if hours:
+        parts.append(f"{hours}h")
+    if minutes and not days:
+        parts.append(f"{minutes}m")
+    return sign + (" ".join(parts) or "0m")
