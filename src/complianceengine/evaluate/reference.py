@@ -104,9 +104,10 @@ def _frequency(plan: Plan, compiled: CompiledObligation, obligation: FrequencyOb
     out = []
     what = _what(plan, obligation.match.kinds)
     assert compiled.matches is not None
+    calendar = list(periods(obligation.period, plan.range, plan.tz, plan.ruleset.week_start))
     for target in compiled.targets:
         relevant = [e for e in known if compiled.matches(e) and _counts_for(plan, obligation, target, e)]
-        for period in periods(obligation.period, plan.range, plan.tz, plan.ruleset.week_start):
+        for period in calendar:
             window = period.interval.intersect(plan.range)
             coverage = clip(target.active, window) if window else []
             covered = sum(part.seconds for part in coverage)

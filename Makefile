@@ -1,0 +1,32 @@
+# Two commands for a fresh machine (Python 3.11+):
+#   make demo   set up .venv and audit the bundled Xiangshan sample
+#   make test   set up .venv and run the test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test sample clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	mkdir -p out
+	$(BIN)/complianceengine audit rulesets/xiangshan/ruleset.yaml \
+	    --registry rulesets/xiangshan/sample/registry.yaml \
+	    --events rulesets/xiangshan/sample/events.jsonl \
+	    --from 2026-08-01 --to 2026-10-31 --as-of 2026-11-01T00:00:00+08:00 \
+	    --rejects out/rejects.jsonl --fail-on none
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+sample: $(STAMP)
+	$(BIN)/python rulesets/xiangshan/sample/generate.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .hypothesis
