@@ -15,7 +15,7 @@ XIANGSHAN = ROOT / "rulesets" / "xiangshan"
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 
 
-def base_ruleset(*obligations: dict[str, Any], week_start: str = "monday") -> Ruleset:
+def base_ruleset(*obligations: dict[str, Any], week_start: str = "monday", calendars: dict[str, Any] | None = None) -> Ruleset:
     """A small ruleset: town > dock, a guard per dock, a chief per town, a few event kinds."""
     return Ruleset.model_validate(
         {
@@ -36,14 +36,25 @@ def base_ruleset(*obligations: dict[str, Any], week_start: str = "monday") -> Ru
                 "report": {"label": {"en": "report"}, "attributes": {"case": {"type": "string", "required": True}}},
                 "ack": {"label": {"en": "ack"}, "attributes": {"case": {"type": "string", "required": True}}},
                 "done": {"label": {"en": "done"}, "attributes": {"case": {"type": "string", "required": True}}},
+                "leave": {"label": {"en": "leave"}, "requires": ["actor"],
+                          "attributes": {"until": {"type": "datetime", "required": True}}, "excuses": {"who": "actor", "until": "until"}},
+                "closure": {"label": {"en": "typhoon closure"}, "requires": ["unit"],
+                            "attributes": {"until": {"type": "datetime", "required": True}}, "excuses": {"who": "unit", "until": "until"}},
+                "meeting": {"label": {"en": "joint meeting"}, "requires": ["unit"],
+                            "attributes": {"departments": {"type": "list", "values": ["customs", "police", "coast_guard", "port"]}}},
             },
+            "calendars": calendars or {},
             "subject_kinds": {"resident": {"label": {"en": "resident"}, "unit_kind": "dock"}},
             "obligations": [{"title": {"en": o["id"]}, "citation": {"source": "doc", "article": "1"}, **o} for o in obligations],
         }
     )
 
 
-def base_registry(assignments: list[dict[str, Any]] | None = None, subjects: list[dict[str, Any]] | None = None) -> Registry:
+def base_registry(
+    assignments: list[dict[str, Any]] | None = None,
+    subjects: list[dict[str, Any]] | None = None,
+    exemptions: list[dict[str, Any]] | None = None,
+) -> Registry:
     if assignments is None:
         assignments = [
             {"person": "a", "role": "guard", "unit": "d1", "start": "2026-01-01"},
@@ -60,6 +71,7 @@ def base_registry(assignments: list[dict[str, Any]] | None = None, subjects: lis
             "people": [{"id": p, "name": p.upper()} for p in "abc"],
             "assignments": assignments,
             "subjects": subjects or [],
+            "exemptions": exemptions or [],
         }
     )
 

@@ -15,7 +15,7 @@ import pendulum
 
 from .errors import ComplianceError, InputError, UsageError
 from .evaluate import audit
-from .findings import SEVERITY
+from .findings import FAILING
 from .loading import load_registry, load_ruleset, read_events, write_rejects
 from .report import FORMATS, render
 
@@ -42,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--output", type=Path, help="write the report to this file instead of standard output")
     run.add_argument("--rejects", type=Path, help="write rejected event lines to this JSONL file")
     run.add_argument(
-        "--fail-on", choices=["none", *SEVERITY[2:]], default="late",
+        "--fail-on", choices=["none", *FAILING], default="late",
         help="exit 1 when a finding is at least this severe: open < late < missed (default: late)",
     )
 

@@ -10,13 +10,17 @@ from __future__ import annotations
 import datetime as dt
 import math
 from fractions import Fraction
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import pendulum
+
 from .findings import SubjectRef
 from .model import (
+    AnyObligation,
     CadenceObligation,
+    CompletenessObligation,
     Comparison,
     Event,
     EventMatch,
@@ -29,9 +33,8 @@ from .model import (
     Ruleset,
     StaffingObligation,
 )
-from .timeframes import Interval, clip, date_range, days_interval
+from .timeframes import Interval, clip, date_range, day_start, days_interval, local
 
-AnyObligation = FrequencyObligation | CadenceObligation | ResponseObligation | StaffingObligation
 
 
 # --------------------------------------------------------------------------------------------
@@ -39,7 +42,12 @@ AnyObligation = FrequencyObligation | CadenceObligation | ResponseObligation | S
 
 
 def condition_holds(value: Any, condition: Any) -> bool:
-    """Does one field value satisfy one ``where`` condition?"""
+    """Does one field value satisfy one ``where`` condition? On a list value (participants, a
+    list attribute) a condition holds when it holds for at least one item."""
+    if isinstance(value, tuple):
+        if isinstance(condition, Comparison) and condition.exists is not None:
+            return bool(value) == condition.exists
+        return any(condition_holds(item, condition) for item in value)
     if isinstance(condition, Comparison):
         checks = []
         if condition.exists is not None:
@@ -78,13 +86,35 @@ def _ordered(value: Any, op: str, bound: Any) -> bool:
     return {"gt": value > bound, "gte": value >= bound, "lt": value < bound, "lte": value <= bound}[op]
 
 
-def matcher(match: EventMatch) -> Callable[[Event], bool]:
-    """A predicate: the event is of one of the kinds and every ``where`` condition holds."""
+def matcher(match: EventMatch, tz: str) -> Callable[[Event], bool]:
+    """A predicate: the event is of one of the kinds, every ``where`` condition holds, it falls in
+    the local ``time_of_day`` window and its attendance reaches the ``quorum``."""
     kinds = frozenset(match.kinds)
     where = list(match.where.items())
+    clock = match.time_of_day
+    quorum = match.quorum
+
+    def in_clock(event: Event) -> bool:
+        if clock is None:
+            return True
+        now = local(event.time, tz).format("HH:mm")
+        if clock.from_ < clock.to:
+            return clock.from_ <= now < clock.to
+        return now >= clock.from_ or now < clock.to  # wraps past midnight
+
+    def has_quorum(event: Event) -> bool:
+        if quorum is None:
+            return True
+        present = event.attributes.get(quorum.attribute) or ()
+        return len(set(present) & set(quorum.members)) >= quorum.at_least if isinstance(present, tuple) else False
 
     def matches(event: Event) -> bool:
-        return event.kind in kinds and all(condition_holds(event.field(name), cond) for name, cond in where)
+        return (
+            event.kind in kinds
+            and all(condition_holds(event.field(name), cond) for name, cond in where)
+            and in_clock(event)
+            and has_quorum(event)
+        )
 
     return matches
 
@@ -188,6 +218,8 @@ class Plan:
     last_day: dt.date
     as_of: dt.datetime
     obligations: tuple[CompiledObligation, ...]
+    #: calendar name -> its windows inside the range, merged and in order
+    windows: dict[str, list[Interval]] = field(default_factory=dict)
 
     @property
     def tz(self) -> str:
@@ -210,11 +242,14 @@ def compile_plan(ruleset: Ruleset, registry: Registry, first_day: dt.date, last_
         matches = None
         if isinstance(obligation, (FrequencyObligation, CadenceObligation)):
             targets = tuple(_targets(obligation.applies_to, organisation, span))
-            matches = matcher(obligation.match)
-        elif isinstance(obligation, StaffingObligation):
+            matches = matcher(obligation.match, tz)
+        elif isinstance(obligation, (StaffingObligation, CompletenessObligation)):
             targets = tuple(_targets(obligation.applies_to, organisation, span))
         compiled.append(CompiledObligation(obligation, cited(ruleset, obligation), targets, matches))
-    return Plan(ruleset, organisation, span, first_day, last_day, as_of, tuple(compiled))
+    windows = {
+        name: clip([days_interval(w.start, w.end, tz) for w in calendar.windows], span) for name, calendar in ruleset.calendars.items()
+    }
+    return Plan(ruleset, organisation, span, first_day, last_day, as_of, tuple(compiled), windows)
 
 
 def _targets(applies_to: PerAssignee | PerUnit | PerSubject, org: Organisation, span: Interval) -> list[Target]:
@@ -254,3 +289,65 @@ def _targets(applies_to: PerAssignee | PerUnit | PerSubject, org: Organisation, 
 def prorated(at_least: int, covered: float, whole: float) -> int:
     """The requirement for a partly covered period: ``ceil(at_least x covered / whole)``."""
     return math.ceil(at_least * Fraction(round(covered)) / Fraction(round(whole)))
+
+
+# --------------------------------------------------------------------------------------------
+# Exemptions
+
+
+@dataclass(frozen=True)
+class ExcusedSpan:
+    """One exemption record resolved to an interval: from the registry or from an event."""
+
+    record: str
+    who: str  # "person", "unit" or "subject"
+    id: str
+    span: Interval
+    obligations: frozenset[str] | None
+    reason: str
+
+
+def exemption_spans(plan: Plan, events: Iterable[Event]) -> list[ExcusedSpan]:
+    """Every exemption in force: registry records, and events of kinds that declare ``excuses``
+    (only events known at ``as_of``)."""
+    out = [
+        ExcusedSpan(
+            e.id, "person" if e.person else "unit" if e.unit else "subject", e.person or e.unit or e.subject or "",
+            days_interval(e.start, e.end, plan.tz), frozenset(e.obligations) if e.obligations is not None else None, e.reason,
+        )
+        for e in plan.organisation.registry.exemptions
+    ]
+    for event in events:
+        kind = plan.ruleset.event_kinds.get(event.kind)
+        if kind is None or kind.excuses is None or event.time >= plan.as_of:
+            continue
+        who = event.field(kind.excuses.who)
+        until = event.attributes.get(kind.excuses.until)
+        if not isinstance(who, str) or not isinstance(until, str):
+            continue
+        end = pendulum.parse(until, tz=plan.tz)
+        if not isinstance(end, dt.datetime) or end <= event.time:
+            continue
+        obligations = frozenset(kind.excuses.obligations) if kind.excuses.obligations is not None else None
+        role = "person" if kind.excuses.who == "actor" else kind.excuses.who
+        out.append(ExcusedSpan(event.id, role, who, Interval(event.time, end), obligations, kind.label.en))
+    return out
+
+
+def excusing(plan: Plan, target: Target, obligation_id: str, spans: list[ExcusedSpan]) -> list[ExcusedSpan]:
+    """The exemptions that apply to one target of one obligation. A unit exemption covers the
+    unit and everything below it: people posted there, units and subjects there."""
+    org = plan.organisation
+    out = []
+    for span in spans:
+        if span.obligations is not None and obligation_id not in span.obligations:
+            continue
+        if span.who == "unit":
+            applies = target.unit is not None and span.id in org.units and target.unit in org.subtree(span.id)
+        elif span.who == "person":
+            applies = target.subject.kind == "person" and target.subject.id == span.id
+        else:
+            applies = target.subject.kind == "subject" and target.subject.id == span.id
+        if applies:
+            out.append(span)
+    return out

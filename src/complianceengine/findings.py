@@ -14,9 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from .model import Citation, Duplicate, Label, Reject
 from .timeframes import Period
 
-Status = Literal["met", "not_applicable", "open", "late", "missed"]
+Status = Literal["met", "excused", "not_applicable", "open", "late", "missed"]
 #: Statuses from least to most severe; ``--fail-on late`` fails on ``late`` and ``missed``.
-SEVERITY: tuple[Status, ...] = ("met", "not_applicable", "open", "late", "missed")
+SEVERITY: tuple[Status, ...] = ("met", "excused", "not_applicable", "open", "late", "missed")
+#: Statuses a run can be told to fail on.
+FAILING: tuple[Status, ...] = ("open", "late", "missed")
 
 
 class _Frozen(BaseModel):
@@ -57,6 +59,8 @@ class Finding(_Frozen):
     evidence: tuple[str, ...] = ()
     due: dt.datetime | None = None
     delay_seconds: int | None = None
+    window: str | None = Field(None, description="The calendar whose raised requirement was in force")
+    excused_by: tuple[str, ...] = Field((), description="Ids of the exemption records that excused all or part of it")
     note: str | None = None
 
     @property
@@ -66,6 +70,7 @@ class Finding(_Frozen):
 
 class StatusCounts(_Frozen):
     met: int = 0
+    excused: int = 0
     not_applicable: int = 0
     open: int = 0
     late: int = 0

@@ -362,7 +362,7 @@ class _EventReader:
                     errors.append(f"a {kind_name} event needs attribute {name!r}")
             attributes = typed
         if self.people is not None:
-            for person in [record.get("actor"), *(record.get("participants") or [])]:
+            for person in [record.get("actor"), record.get("on_behalf_of"), *(record.get("participants") or [])]:
                 if isinstance(person, str) and person not in self.people:
                     errors.append(f"unknown person {person!r} (not in the registry)")
         if self.units is not None and isinstance(record.get("unit"), str) and record["unit"] not in self.units:
@@ -399,6 +399,14 @@ def _same_event(a: Event, b: Event) -> bool:
 def _typed(value: Any, spec: AttributeSpec, from_text: bool, zone: Any) -> tuple[Any, str | None]:
     """Convert an attribute value to its declared type; return (value, problem)."""
     kind = spec.type
+    if kind == "list":
+        items = [p.strip() for p in value.split(";") if p.strip()] if from_text and isinstance(value, str) else value
+        if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+            return None, f"expected a list of texts{' separated by ;' if from_text else ''}, got {value!r}"
+        unknown = [item for item in items if spec.values is not None and item not in spec.values]
+        if unknown:
+            return None, f"{unknown[0]!r} is not one of {', '.join(spec.values or [])}"
+        return tuple(items), None
     if kind in ("string", "enum"):
         if not isinstance(value, str):
             return None, f"expected text, got {value!r}"

@@ -79,7 +79,7 @@ Scalar = Union[StrictBool, StrictInt, StrictFloat, StrictStr]
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 CalendarUnit = Literal["day", "week", "month", "quarter", "year"]
-CORE_EVENT_FIELDS = ("id", "kind", "time", "actor", "participants", "unit", "subject")
+CORE_EVENT_FIELDS = ("id", "kind", "time", "actor", "participants", "on_behalf_of", "unit", "subject")
 
 
 class _Strict(BaseModel):
@@ -131,7 +131,10 @@ class Role(_Strict):
 
 
 class AttributeSpec(_Strict):
-    type: Literal["string", "integer", "number", "boolean", "enum", "datetime"]
+    """The type of one attribute. ``list`` holds several texts (e.g. attending departments); with
+    ``values`` every item must be one of them."""
+
+    type: Literal["string", "integer", "number", "boolean", "enum", "datetime", "list"]
     values: list[StrictStr] | None = None
     required: bool = False
     label: Label | None = None
@@ -140,15 +143,25 @@ class AttributeSpec(_Strict):
     def _enum_has_values(self) -> AttributeSpec:
         if self.type == "enum" and not self.values:
             raise ValueError("an enum attribute needs a non-empty 'values' list")
-        if self.type != "enum" and self.values is not None:
-            raise ValueError("'values' is only allowed on attributes of type enum")
+        if self.type not in ("enum", "list") and self.values is not None:
+            raise ValueError("'values' is only allowed on attributes of type enum or list")
         return self
+
+
+class Excuses(_Strict):
+    """Events of this kind are exemptions: from the event's time until the ``until`` attribute,
+    the event's actor, unit (and everything below it) or subject is excused."""
+
+    who: Literal["actor", "unit", "subject"]
+    until: str = Field(description="Name of a datetime attribute holding the end of the exemption (excluded)")
+    obligations: list[str] | None = Field(None, description="Only these obligations (default: every frequency and cadence duty)")
 
 
 class EventKind(_Strict):
     label: Label
     requires: list[Literal["actor", "unit", "subject"]] = Field(default_factory=list)
     attributes: dict[str, AttributeSpec] = Field(default_factory=dict)
+    excuses: Excuses | None = None
 
     @field_validator("attributes")
     @classmethod
@@ -191,11 +204,44 @@ Condition = Annotated[
 ]
 
 
+_CLOCK = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+class TimeOfDay(_Strict):
+    """Local wall-clock window ``[from, to)``; ``from`` after ``to`` wraps past midnight (night)."""
+
+    from_: str = Field(alias="from", pattern=_CLOCK)
+    to: str = Field(pattern=_CLOCK)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> TimeOfDay:
+        if self.from_ == self.to:
+            raise ValueError("'from' and 'to' are equal: the window would be empty")
+        return self
+
+
+class Quorum(_Strict):
+    """The event's list attribute must name at least ``at_least`` of ``members``."""
+
+    attribute: str
+    members: list[str] = Field(min_length=1)
+    at_least: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _reachable(self) -> Quorum:
+        if self.at_least > len(set(self.members)):
+            raise ValueError(f"at_least ({self.at_least}) is more than the {len(set(self.members))} members listed")
+        return self
+
+
 class EventMatch(_Strict):
-    """Which events count: by event kind and conditions on fields and attributes (all must hold)."""
+    """Which events count: by event kind, conditions on fields and attributes, time of day and
+    quorum (all must hold)."""
 
     kind: str | list[str]
     where: dict[str, Condition] = Field(default_factory=dict)
+    time_of_day: TimeOfDay | None = None
+    quorum: Quorum | None = None
 
     @property
     def kinds(self) -> list[str]:
@@ -260,6 +306,16 @@ class FixedPeriod(_Strict):
     anchor: dt.datetime | None = None
 
 
+class Raised(_Strict):
+    """A different requirement inside the windows of a calendar (a campaign, a high-incident period)."""
+
+    calendar: str
+    period: CalendarUnit | FixedPeriod | None = None
+    at_least: int | None = Field(None, ge=0)
+    at_most: int | None = Field(None, ge=0)
+    max_gap: Duration | None = None
+
+
 class _ObligationBase(_Strict):
     id: Identifier
     title: Label
@@ -280,6 +336,8 @@ class FrequencyObligation(_ObligationBase):
     at_least: int = Field(ge=0)
     at_most: int | None = Field(None, ge=0)
     partial_periods: PartialPeriods = "majority"
+    distinct_within: Duration | None = Field(None, description="Events closer than this to the last counted one count once")
+    during: list[Raised] = Field(default_factory=list, description="Other requirements inside calendar windows; the first listed wins")
 
     @model_validator(mode="after")
     def _bounds(self) -> FrequencyObligation:
@@ -287,7 +345,22 @@ class FrequencyObligation(_ObligationBase):
             raise ValueError(f"at_most ({self.at_most}) is below at_least ({self.at_least})")
         if self.at_least == 0 and self.at_most is None:
             raise ValueError("an obligation with at_least: 0 needs at_most, or it can never be missed")
+        for raised in self.during:
+            if raised.max_gap is not None:
+                raise ValueError(f"during {raised.calendar}: max_gap belongs to cadence obligations; use period and at_least")
+            if raised.period is None and raised.at_least is None and raised.at_most is None:
+                raise ValueError(f"during {raised.calendar}: give period, at_least or at_most")
         return self
+
+    def requirement(self, raised: Raised | None) -> tuple[CalendarUnit | FixedPeriod, int, int | None]:
+        """(period, at_least, at_most) in force: the base one, or a window's override."""
+        if raised is None:
+            return self.period, self.at_least, self.at_most
+        return (
+            raised.period or self.period,
+            self.at_least if raised.at_least is None else raised.at_least,
+            self.at_most if raised.at_most is None else raised.at_most,
+        )
 
 
 class CadenceObligation(_ObligationBase):
@@ -296,6 +369,14 @@ class CadenceObligation(_ObligationBase):
     match: EventMatch
     by: ByRoles | None = None
     max_gap: Duration
+    during: list[Raised] = Field(default_factory=list, description="Other maximum gaps inside calendar windows; the first listed wins")
+
+    @model_validator(mode="after")
+    def _gaps_only(self) -> CadenceObligation:
+        for raised in self.during:
+            if raised.max_gap is None or raised.period is not None or raised.at_least is not None or raised.at_most is not None:
+                raise ValueError(f"during {raised.calendar}: a cadence obligation takes only max_gap inside windows")
+        return self
 
 
 class ResponseStep(_Strict):
@@ -338,10 +419,42 @@ class StaffingObligation(_ObligationBase):
         return value
 
 
+class CompletenessObligation(_ObligationBase):
+    """Every subject (一人一档) must carry the listed attributes, non-empty."""
+
+    kind: Literal["completeness"]
+    applies_to: PerSubject
+    fields: list[str] = Field(min_length=1)
+
+
 Obligation = Annotated[
-    Union[FrequencyObligation, CadenceObligation, ResponseObligation, StaffingObligation],
+    Union[FrequencyObligation, CadenceObligation, ResponseObligation, StaffingObligation, CompletenessObligation],
     Field(discriminator="kind"),
 ]
+
+
+class Window(_Strict):
+    """Local days ``start`` to ``end``, both included."""
+
+    start: dt.date
+    end: dt.date
+    label: str | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Window:
+        if self.end < self.start:
+            raise ValueError(f"end ({self.end}) is before start ({self.start})")
+        return self
+
+
+class Calendar(_Strict):
+    """A named set of windows: a special campaign (专项整治), a high-incident period (高案发时段)."""
+
+    label: Label
+    windows: list[Window] = Field(default_factory=list)
+
+
+AnyObligation = Union[FrequencyObligation, CadenceObligation, ResponseObligation, StaffingObligation, CompletenessObligation]
 
 
 class Ruleset(_Strict):
@@ -358,6 +471,7 @@ class Ruleset(_Strict):
     roles: dict[str, Role]
     event_kinds: dict[str, EventKind]
     subject_kinds: dict[str, SubjectKind] = Field(default_factory=dict)
+    calendars: dict[str, Calendar] = Field(default_factory=dict)
     obligations: list[Obligation]
 
     @field_validator("timezone")
@@ -374,7 +488,7 @@ class Ruleset(_Strict):
     def _version_as_text(cls, value: Any) -> Any:
         return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
 
-    def obligation(self, obligation_id: str) -> FrequencyObligation | CadenceObligation | ResponseObligation | StaffingObligation:
+    def obligation(self, obligation_id: str) -> AnyObligation:
         for obligation in self.obligations:
             if obligation.id == obligation_id:
                 return obligation
@@ -429,14 +543,34 @@ class Subject(_DateRange):
     attributes: dict[str, Any] = Field(default_factory=dict)
 
 
+class Exemption(_DateRange):
+    """An excused interval (leave, sick days, a dock closed by typhoon, a key person in custody)
+    for exactly one of a person, a unit (with everything below it) or a subject."""
+
+    id: str = Field(min_length=1)
+    person: str | None = None
+    unit: str | None = None
+    subject: str | None = None
+    reason: str
+    obligations: list[str] | None = Field(None, description="Only these obligations (default: every frequency and cadence duty)")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Exemption:
+        given = [name for name in ("person", "unit", "subject") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(f"an exemption names exactly one of person, unit or subject (got {', '.join(given) or 'none'})")
+        return self
+
+
 class Registry(_Strict):
-    """Who and what exists: units, people, assignments and subjects."""
+    """Who and what exists: units, people, assignments, subjects and exemptions."""
 
     schema_: str | None = Field(None, alias="$schema")
     units: list[Unit] = Field(default_factory=list)
     people: list[Person] = Field(default_factory=list)
     assignments: list[Assignment] = Field(default_factory=list)
     subjects: list[Subject] = Field(default_factory=list)
+    exemptions: list[Exemption] = Field(default_factory=list)
 
 
 # --------------------------------------------------------------------------------------------
@@ -456,9 +590,10 @@ class Event(_Strict):
     time: dt.datetime = Field(description="Timezone-aware instant")
     actor: str | None = None
     participants: tuple[str, ...] = ()
+    on_behalf_of: str | None = Field(None, description="The person a delegate acted for; credited too")
     unit: str | None = None
     subject: str | None = None
-    attributes: dict[str, Scalar] = Field(default_factory=dict)
+    attributes: dict[str, Scalar | tuple[StrictStr, ...]] = Field(default_factory=dict)
     origin: EventOrigin | None = None
 
     @field_validator("time")
@@ -470,9 +605,10 @@ class Event(_Strict):
 
     @property
     def credited(self) -> tuple[str, ...]:
-        """Everyone this event counts for: the actor and every listed participant."""
-        people = ([self.actor] if self.actor else []) + [p for p in self.participants if p != self.actor]
-        return tuple(people)
+        """Everyone this event counts for: the actor, every participant and the person a delegate
+        acted for."""
+        people = [self.actor, *self.participants, self.on_behalf_of]
+        return tuple(dict.fromkeys(p for p in people if p))
 
     def field(self, name: str) -> Any:
         """The value of a core field or attribute by name (``None`` when absent)."""

@@ -15,6 +15,7 @@ from .model import (
     CORE_EVENT_FIELDS,
     CadenceObligation,
     Comparison,
+    CompletenessObligation,
     EventMatch,
     FrequencyObligation,
     PerAssignee,
@@ -56,6 +57,19 @@ def check_ruleset(ruleset: Ruleset) -> list[Reference]:
         if subject_kind.unit_kind is not None and subject_kind.unit_kind not in kinds:
             problems.append((("subject_kinds", name, "unit_kind"), _unknown("unit kind", subject_kind.unit_kind, kinds)))
 
+    ids = {o.id for o in ruleset.obligations}
+    for name, kind in ruleset.event_kinds.items():
+        if kind.excuses is None:
+            continue
+        spec = kind.attributes.get(kind.excuses.until)
+        if spec is None or spec.type != "datetime":
+            problems.append(
+                (("event_kinds", name, "excuses", "until"), f"{kind.excuses.until!r} must be a datetime attribute of {name!r}")
+            )
+        for i, obligation_id in enumerate(kind.excuses.obligations or []):
+            if obligation_id not in ids:
+                problems.append((("event_kinds", name, "excuses", "obligations", i), _unknown("obligation", obligation_id, ids)))
+
     seen: dict[str, int] = {}
     for index, obligation in enumerate(ruleset.obligations):
         at: Path = ("obligations", index)
@@ -69,6 +83,9 @@ def check_ruleset(ruleset: Ruleset) -> list[Reference]:
             problems += _check_match(ruleset, obligation.match, (*at, "match"))
             if obligation.by is not None:
                 problems += _check_roles(ruleset, obligation.by.roles, (*at, "by", "roles"))
+            for i, raised in enumerate(obligation.during):
+                if raised.calendar not in ruleset.calendars:
+                    problems.append(((*at, "during", i, "calendar"), _unknown("calendar", raised.calendar, ruleset.calendars)))
         elif isinstance(obligation, ResponseObligation):
             problems += _check_match(ruleset, obligation.trigger, (*at, "trigger"))
             matches = [(obligation.trigger, (*at, "trigger"))] + [
@@ -83,6 +100,13 @@ def check_ruleset(ruleset: Ruleset) -> list[Reference]:
                             problems.append(
                                 ((*at, "correlate_on", j), f"event kind {kind!r} (used in {_dotted(where)}) has no field {field!r} to correlate on")
                             )
+        elif isinstance(obligation, CompletenessObligation):
+            problems += _check_applies_to(ruleset, obligation.applies_to, (*at, "applies_to"))
+            kind = ruleset.subject_kinds.get(obligation.applies_to.subject_kind)
+            if kind is not None:
+                for i, name in enumerate(obligation.fields):
+                    if name not in kind.attributes:
+                        problems.append(((*at, "fields", i), _unknown(f"attribute of {obligation.applies_to.subject_kind}", name, kind.attributes)))
         elif isinstance(obligation, StaffingObligation):
             problems += _check_applies_to(ruleset, obligation.applies_to, (*at, "applies_to"))
             for role in obligation.require:
@@ -147,6 +171,11 @@ def _check_match(ruleset: Ruleset, match: EventMatch, at: Path) -> list[Referenc
         if kind not in ruleset.event_kinds:
             problems.append((kind_path or (*at, "kind", i), _unknown("event kind", kind, ruleset.event_kinds)))
     known = [k for k in match.kinds if k in ruleset.event_kinds]
+    if match.quorum is not None:
+        for kind in known:
+            spec = ruleset.event_kinds[kind].attributes.get(match.quorum.attribute)
+            if spec is None or spec.type != "list":
+                problems.append(((*at, "quorum", "attribute"), f"{match.quorum.attribute!r} must be a list attribute of event kind {kind!r}"))
     for field, condition in match.where.items():
         lacking = [k for k in known if not _has_field(ruleset, k, field)]
         if lacking:
@@ -245,6 +274,20 @@ def check_registry(registry: Registry, ruleset: Ruleset) -> list[Reference]:
         for name in subject.attributes:
             if kind.attributes and name not in kind.attributes:
                 problems.append(((*at, "attributes", name), _unknown(f"attribute of {subject.kind}", name, kind.attributes)))
+    exemptions: dict[str, int] = {}
+    obligation_ids = {o.id for o in ruleset.obligations}
+    for i, exemption in enumerate(registry.exemptions):
+        at = ("exemptions", i)
+        if exemption.id in exemptions:
+            problems.append(((*at, "id"), f"exemption id {exemption.id!r} is already used by exemptions[{exemptions[exemption.id]}]"))
+        exemptions.setdefault(exemption.id, i)
+        for field, known in (("person", people), ("unit", by_id), ("subject", subjects)):
+            value = getattr(exemption, field)
+            if value is not None and value not in known:
+                problems.append(((*at, field), _unknown(field, value, known)))
+        for j, obligation_id in enumerate(exemption.obligations or []):
+            if obligation_id not in obligation_ids:
+                problems.append(((*at, "obligations", j), _unknown("obligation", obligation_id, obligation_ids)))
     if _unit_cycle(registry):
         problems.append((("units",), "the unit hierarchy has a cycle"))
     return problems

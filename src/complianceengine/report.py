@@ -31,7 +31,7 @@ def _rate(rate: float | None) -> str:
 
 
 def _counts(counts: StatusCounts) -> list[str]:
-    return [str(counts.met), str(counts.late), str(counts.missed), str(counts.open), str(counts.not_applicable)]
+    return [str(counts.met), str(counts.late), str(counts.missed), str(counts.open), str(counts.excused), str(counts.not_applicable)]
 
 
 def _cell(text: object) -> str:
@@ -53,14 +53,14 @@ def _markdown(report: Report) -> str:
         f"({report.timezone}); as of {local(report.as_of, report.timezone).format('YYYY-MM-DD HH:mm')}.",
         f"{report.events_used} events used, {len(report.rejects)} rejected, {len(report.duplicates)} duplicate ids.",
         "",
-        f"**{total.met} met, {total.late} late, {total.missed} missed, {total.open} open, "
+        f"**{total.met} met, {total.late} late, {total.missed} missed, {total.open} open, {total.excused} excused, "
         f"{total.not_applicable} not applicable; compliance rate {_rate(total.rate)}.**",
         "",
         "## By obligation",
         "",
     ]
     out += _table(
-        ["obligation", "kind", "cited", "met", "late", "missed", "open", "n/a", "rate"],
+        ["obligation", "kind", "cited", "met", "late", "missed", "open", "excused", "n/a", "rate"],
         [
             [f"{o.obligation}{' (assumed)' if o.assumed else ''}", o.kind, o.cited, *_counts(o.counts), _rate(o.rate)]
             for o in report.obligations
@@ -68,10 +68,10 @@ def _markdown(report: Report) -> str:
     )
     out += ["", "## By unit (each unit includes the units below it)", ""]
     out += _table(
-        ["unit", "kind", "met", "late", "missed", "open", "n/a", "rate"],
+        ["unit", "kind", "met", "late", "missed", "open", "excused", "n/a", "rate"],
         [["\u2003" * u.depth + (f"{u.name.zh or u.name.en} ({u.unit})" if u.name else u.unit), u.kind, *_counts(u.counts), _rate(u.rate)] for u in report.units],
     )
-    problems = [f for f in report.findings if f.status not in ("met", "not_applicable")]
+    problems = [f for f in report.findings if f.status not in ("met", "excused", "not_applicable")]
     problems.sort(key=lambda f: (-f.severity, f.obligation, f.period.start))
     out += ["", f"## Findings that are not met ({len(problems)})", ""]
     if problems:
@@ -87,6 +87,13 @@ def _markdown(report: Report) -> str:
         )
     else:
         out.append("None.")
+    excused = [f for f in report.findings if f.excused_by]
+    if excused:
+        out += ["", f"## Exemptions applied ({len(excused)} findings)", ""]
+        out += _table(
+            ["status", "obligation", "subject", "period", "excused by", "note"],
+            [[f.status, f.obligation, str(f.subject), f.period.label, ", ".join(f.excused_by), f.note or "-"] for f in excused],
+        )
     assumed = [o for o in report.obligations if o.assumed]
     if assumed:
         out += ["", "## Assumed requirements", "", "These numbers are the ruleset's choice; the source document does not give them:", ""]
@@ -106,7 +113,7 @@ def _markdown(report: Report) -> str:
 CSV_COLUMNS = [
     "obligation", "step", "kind", "cited", "assumed", "subject_kind", "subject", "role", "unit", "period",
     "period_start", "period_end", "status", "required", "observed", "required_count", "observed_count",
-    "due", "delay_seconds", "evidence", "note",
+    "due", "delay_seconds", "evidence", "window", "excused_by", "note",
 ]
 
 
@@ -121,7 +128,8 @@ def _csv(report: Report) -> str:
                 f.subject.role or "", f.unit or "", f.period.label, f.period.start.isoformat(), f.period.end.isoformat(),
                 f.status, f.required, f.observed, "" if f.required_count is None else f.required_count,
                 "" if f.observed_count is None else f.observed_count, f.due.isoformat() if f.due else "",
-                "" if f.delay_seconds is None else f.delay_seconds, " ".join(f.evidence), f.note or "",
+                "" if f.delay_seconds is None else f.delay_seconds, " ".join(f.evidence), f.window or "", " ".join(f.excused_by),
+                f.note or "",
             ]
         )
     return buffer.getvalue()

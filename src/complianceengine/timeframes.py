@@ -37,6 +37,10 @@ class Interval(NamedTuple):
         return Interval(start, end) if start < end else None
 
 
+_MIN = dt.datetime(1, 1, 2, tzinfo=dt.timezone.utc)
+_MAX = dt.datetime(9999, 12, 30, tzinfo=dt.timezone.utc)
+
+
 class Period(BaseModel):
     """A named span an obligation is judged over: a calendar period, a gap, a deadline window."""
 
@@ -168,6 +172,29 @@ def clip(intervals: Iterable[Interval], to: Interval) -> list[Interval]:
         else:
             merged.append(part)
     return merged
+
+
+def subtract(intervals: Iterable[Interval], removed: Iterable[Interval]) -> list[Interval]:
+    """The parts of ``intervals`` outside every interval of ``removed``, merged and in order."""
+    parts = clip(intervals, Interval(_MIN, _MAX))
+    for cut in sorted(removed):
+        kept: list[Interval] = []
+        for part in parts:
+            if cut.end <= part.start or cut.start >= part.end:
+                kept.append(part)
+                continue
+            if part.start < cut.start:
+                kept.append(Interval(part.start, cut.start))
+            if cut.end < part.end:
+                kept.append(Interval(cut.end, part.end))
+        parts = kept
+    return parts
+
+
+def overlap(intervals: Iterable[Interval], other: Iterable[Interval]) -> list[Interval]:
+    """The parts of ``intervals`` that are also inside some interval of ``other``."""
+    other = list(other)
+    return clip([p for i in intervals for o in other if (p := i.intersect(o)) is not None], Interval(_MIN, _MAX))
 
 
 def days_interval(start: dt.date, end: dt.date | None, tz: str) -> Interval:

@@ -11,10 +11,19 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 
-from ..compile import CompiledObligation, Plan, Target, matcher, prorated
+from ..compile import CompiledObligation, ExcusedSpan, Plan, Target, excusing, exemption_spans, matcher, prorated
 from ..findings import Finding, Status, SubjectRef
-from ..model import CadenceObligation, Event, FrequencyObligation, ResponseObligation, StaffingObligation, format_duration
-from ..timeframes import Interval, Period, clip, day_start, describe, local, periods, shift
+from ..model import (
+    CadenceObligation,
+    CompletenessObligation,
+    Event,
+    FrequencyObligation,
+    Raised,
+    ResponseObligation,
+    StaffingObligation,
+    format_duration,
+)
+from ..timeframes import Interval, Period, clip, day_start, describe, local, overlap, periods, shift, subtract
 
 
 def evaluate(plan: Plan, events: Iterable[Event]) -> list[Finding]:
@@ -23,13 +32,16 @@ def evaluate(plan: Plan, events: Iterable[Event]) -> list[Finding]:
     Events at or after ``plan.as_of`` are not known yet and are ignored.
     """
     known = sorted((e for e in events if e.time < plan.as_of), key=lambda e: (e.time, e.id))
+    spans = exemption_spans(plan, known)
     findings: list[Finding] = []
     for compiled in plan.obligations:
         obligation = compiled.obligation
         if isinstance(obligation, FrequencyObligation):
-            findings += _frequency(plan, compiled, obligation, known)
+            findings += _frequency(plan, compiled, obligation, known, spans)
         elif isinstance(obligation, CadenceObligation):
-            findings += _cadence(plan, compiled, obligation, known)
+            findings += _cadence(plan, compiled, obligation, known, spans)
+        elif isinstance(obligation, CompletenessObligation):
+            findings += _completeness(plan, compiled, obligation)
         elif isinstance(obligation, ResponseObligation):
             findings += _response(plan, compiled, obligation, known)
         elif isinstance(obligation, StaffingObligation):
@@ -100,60 +112,109 @@ def _span_label(interval: Interval, plan: Plan) -> str:
 # frequency
 
 
-def _frequency(plan: Plan, compiled: CompiledObligation, obligation: FrequencyObligation, known: list[Event]) -> list[Finding]:
+def _thin(events: list[Event], distinct_within) -> list[Event]:
+    """Drop events closer than ``distinct_within`` to the last kept one (they count once)."""
+    if distinct_within is None:
+        return events
+    kept: list[Event] = []
+    for event in events:
+        if not kept or event.time >= shift(kept[-1].time, distinct_within):
+            kept.append(event)
+    return kept
+
+
+def _variants(plan: Plan, obligation: FrequencyObligation | CadenceObligation) -> list[tuple[Raised | None, list[Interval]]]:
+    """Each requirement with the part of the range where it is in force. Inside a calendar's
+    windows the first listed ``during`` entry applies; everywhere else the base requirement."""
+    out: list[tuple[Raised | None, list[Interval]]] = []
+    claimed: list[Interval] = []
+    for raised in obligation.during:
+        windows = plan.windows.get(raised.calendar, [])
+        out.append((raised, subtract(windows, claimed)))
+        claimed = clip([*claimed, *windows], plan.range)
+    return [(None, subtract([plan.range], claimed)), *out]
+
+
+def _frequency(plan: Plan, compiled: CompiledObligation, obligation: FrequencyObligation, known: list[Event], spans: list[ExcusedSpan]) -> list[Finding]:
     out = []
     what = _what(plan, obligation.match.kinds)
     assert compiled.matches is not None
-    calendar = list(periods(obligation.period, plan.range, plan.tz, plan.ruleset.week_start))
+    rule = obligation.partial_periods
+    variants = []
+    for raised, mask in _variants(plan, obligation):
+        unit, at_least, at_most = obligation.requirement(raised)
+        if mask:
+            variants.append((raised, mask, at_least, at_most, list(periods(unit, plan.range, plan.tz, plan.ruleset.week_start))))
     for target in compiled.targets:
-        relevant = [e for e in known if compiled.matches(e) and _counts_for(plan, obligation, target, e)]
-        for period in calendar:
-            window = period.interval.intersect(plan.range)
-            coverage = clip(target.active, window) if window else []
-            covered = sum(part.seconds for part in coverage)
-            if covered == 0:
-                continue
-            whole = period.interval.seconds
-            share = covered / whole
-            note = None
-            if covered < whole:
-                note = f"duty in force for {share:.0%} of the period ({'; '.join(_span_label(p, plan) for p in coverage)})"
-            applies = {
-                "whole": covered >= whole,
-                "majority": share >= 0.5,
-                "any": True,
-            }[obligation.partial_periods]
-            if not applies:
+        relevant = _thin([e for e in known if compiled.matches(e) and _counts_for(plan, obligation, target, e)], obligation.distinct_within)
+        excused = excusing(plan, target, obligation.id, spans)
+        for raised, mask, at_least, at_most, calendar in variants:
+            window_name = raised.calendar if raised else None
+            for period in calendar:
+                window = period.interval.intersect(plan.range)
+                active = overlap(clip(target.active, window), mask) if window else []
+                covered = sum(part.seconds for part in active)
+                if covered == 0:
+                    continue
+                whole = period.interval.seconds
+
+                def judged(seconds: float) -> bool:
+                    return {"whole": seconds >= whole, "majority": seconds / whole >= 0.5, "any": seconds > 0}[rule]
+
+                notes = []
+                if covered < whole:
+                    notes.append(f"duty in force for {covered / whole:.0%} of the period ({'; '.join(_span_label(p, plan) for p in active)})")
+                if raised is not None:
+                    notes.append(f"raised requirement during {raised.calendar}")
+                if not judged(covered):
+                    out.append(
+                        _finding(
+                            compiled, target.subject, target.unit, period, "not_applicable",
+                            required=f"none: partial_periods is {rule}", observed="-", note="; ".join(notes), window=window_name,
+                        )
+                    )
+                    continue
+                # events during an exemption still count: an exemption can only lower the bar
+                seen = [e for e in relevant if any(e.time in part for part in active)]
+                count = len(seen)
+                over = max(part.end for part in active) <= plan.as_of
+                required = at_least if covered >= whole else prorated(at_least, covered, whole)
+                used: tuple[str, ...] = ()
+                if count < required and excused:
+                    remaining = subtract(active, [x.span for x in excused])
+                    used = tuple(x.record for x in excused if overlap(active, [x.span]))
+                    left = sum(part.seconds for part in remaining)
+                    if used:
+                        notes.append(f"excused for {1 - left / covered:.0%} of it by {', '.join(used)}")
+                    if used and not judged(left):
+                        out.append(
+                            _finding(
+                                compiled, target.subject, target.unit, period, "excused",
+                                required=f"none: excused ({'; '.join(x.reason for x in excused if x.record in used)})",
+                                observed=f"{count} counted ({what})", observed_count=count, evidence=tuple(e.id for e in seen),
+                                note="; ".join(notes), window=window_name, excused_by=used,
+                            )
+                        )
+                        continue
+                    if used:
+                        required = prorated(at_least, left, whole)
+                if required != at_least:
+                    notes.append(f"requirement prorated from {at_least} to {required}")
+                wanted = f"at least {required} {what}" + (f", at most {at_most}" if at_most is not None else "") + f" in {period.label}"
+                status: Status
+                if at_most is not None and count > at_most:
+                    status = "missed"
+                elif count >= required:
+                    status = "met" if over or at_most is None else "open"
+                else:
+                    status = "missed" if over else "open"
                 out.append(
                     _finding(
-                        compiled, target.subject, target.unit, period, "not_applicable",
-                        required=f"none: partial_periods is {obligation.partial_periods}",
-                        observed="-", note=note,
+                        compiled, target.subject, target.unit, period, status,
+                        required=wanted, observed=f"{count} counted ({what})", required_count=required, observed_count=count,
+                        evidence=tuple(e.id for e in seen), note="; ".join(notes) or None, window=window_name, excused_by=used,
                     )
                 )
-                continue
-            required = obligation.at_least if covered >= whole else prorated(obligation.at_least, covered, whole)
-            if required != obligation.at_least:
-                note = f"{note}; requirement prorated from {obligation.at_least} to {required}"
-            seen = [e for e in relevant if any(e.time in part for part in coverage)]
-            count = len(seen)
-            over = max(part.end for part in coverage) <= plan.as_of
-            wanted = f"at least {required} {what}" + (f", at most {obligation.at_most}" if obligation.at_most is not None else "")
-            wanted += f" in {period.label}"
-            status: Status
-            if obligation.at_most is not None and count > obligation.at_most:
-                status = "missed"
-            elif count >= required:
-                status = "met" if over or obligation.at_most is None else "open"
-            else:
-                status = "missed" if over else "open"
-            out.append(
-                _finding(
-                    compiled, target.subject, target.unit, period, status,
-                    required=wanted, observed=f"{count} counted ({what})", required_count=required, observed_count=count,
-                    evidence=tuple(e.id for e in seen), note=note,
-                )
-            )
     return out
 
 
@@ -161,27 +222,58 @@ def _frequency(plan: Plan, compiled: CompiledObligation, obligation: FrequencyOb
 # cadence
 
 
-def _cadence(plan: Plan, compiled: CompiledObligation, obligation: CadenceObligation, known: list[Event]) -> list[Finding]:
+def _deadline(plan: Plan, obligation: CadenceObligation, variants, anchor: dt.datetime, excused: list[ExcusedSpan]):
+    """(due, exemption records used, calendar in force) for the gap that starts at ``anchor``.
+
+    The gap in force at the anchor applies; a stricter window starting inside the gap brings the
+    deadline forward to its start plus its gap; an exemption overlapping the gap restarts the
+    clock at the exemption's end.
+    """
+    clock, used = local(anchor, plan.tz), []
+    while True:
+        gap, window = obligation.max_gap, None
+        for raised, mask in variants[1:]:
+            if any(clock in part for part in mask):
+                gap, window = raised.max_gap, raised.calendar
+                break
+        due = shift(clock, gap)
+        for raised, mask in variants[1:]:
+            for part in mask:
+                if clock < part.start < due:
+                    sooner = shift(local(part.start, plan.tz), raised.max_gap)
+                    if sooner < due:
+                        due, window = sooner, raised.calendar
+        pushed = [x for x in excused if x.span.start < due and x.span.end > clock]
+        if not pushed:
+            return due, tuple(dict.fromkeys(used)), window
+        clock = local(max(x.span.end for x in pushed), plan.tz)
+        used += [x.record for x in pushed]
+
+
+def _cadence(plan: Plan, compiled: CompiledObligation, obligation: CadenceObligation, known: list[Event], spans: list[ExcusedSpan]) -> list[Finding]:
     out = []
     what = _what(plan, obligation.match.kinds)
-    gap = format_duration(obligation.max_gap)
+    variants = _variants(plan, obligation)
     assert compiled.matches is not None
     for target in compiled.targets:
         relevant = [e for e in known if compiled.matches(e) and _counts_for(plan, obligation, target, e)]
+        excused = excusing(plan, target, obligation.id, spans)
         for active in target.active:
             anchor, anchor_text = local(active.start, plan.tz), "the start of the duty"
             if active.start == plan.range.start:
                 anchor_text = "the start of the audit range"
             for event in (e for e in relevant if e.time in active):
-                due = shift(anchor, obligation.max_gap)
+                # exemptions only matter when the plain deadline was not kept
+                due, used, window = _deadline(plan, obligation, variants, anchor, [])
+                if event.time > due:
+                    due, used, window = _deadline(plan, obligation, variants, anchor, excused)
                 period = Period(label=f"{_when(anchor, plan)} to {_when(event.time, plan)}", start=anchor, end=event.time)
-                required = f"a {what} within {gap} of {anchor_text} ({_when(anchor, plan)}), by {_when(due, plan)}"
+                required = f"a {what} after {anchor_text} ({_when(anchor, plan)}), by {_when(due, plan)}"
+                extra = {"due": due, "window": window, "excused_by": used, "evidence": (event.id,)}
                 if event.time <= due:
                     out.append(
-                        _finding(
-                            compiled, target.subject, target.unit, period, "met", required=required,
-                            observed=f"{what} at {_when(event.time, plan)}", evidence=(event.id,), due=due,
-                        )
+                        _finding(compiled, target.subject, target.unit, period, "met", required=required,
+                                 observed=f"{what} at {_when(event.time, plan)}", **extra)
                     )
                 else:
                     delay = event.time - due
@@ -189,29 +281,34 @@ def _cadence(plan: Plan, compiled: CompiledObligation, obligation: CadenceObliga
                         _finding(
                             compiled, target.subject, target.unit, period, "missed", required=required,
                             observed=f"next {what} only at {_when(event.time, plan)}, {describe(delay)} after the deadline",
-                            evidence=(event.id,), due=due, delay_seconds=int(delay.total_seconds()),
+                            delay_seconds=int(delay.total_seconds()), **extra,
                         )
                     )
                 anchor, anchor_text = local(event.time, plan.tz), f"the previous {what}"
-            due = shift(anchor, obligation.max_gap)
+            due, used, window = _deadline(plan, obligation, variants, anchor, [])
+            if due < active.end:
+                due, used, window = _deadline(plan, obligation, variants, anchor, excused)
+            required = f"a {what} after {anchor_text} ({_when(anchor, plan)}), by {_when(due, plan)}"
+            period = Period(label=f"{_when(anchor, plan)} to {_when(due, plan)}", start=anchor, end=due)
+            extra = {"due": due, "window": window, "excused_by": used}
             if due >= active.end:
-                continue  # the next deadline falls after the range or the duty ends first
-            required = f"a {what} within {gap} of {anchor_text} ({_when(anchor, plan)}), by {_when(due, plan)}"
+                if used:  # without the exemption a deadline would have fallen in the range: say so
+                    out.append(
+                        _finding(compiled, target.subject, target.unit, period, "excused", required=required,
+                                 observed=f"exemption moved the deadline past the end ({', '.join(used)})", **extra)
+                    )
+                continue  # otherwise the next deadline falls after the range or the duty ends first
             if due <= plan.as_of:
-                period = Period(label=f"{_when(anchor, plan)} to {_when(due, plan)}", start=anchor, end=due)
                 overdue = min(plan.as_of, active.end) - due
                 out.append(
                     _finding(
                         compiled, target.subject, target.unit, period, "missed", required=required,
                         observed=f"no {what} by the deadline (checked until {_when(min(plan.as_of, active.end), plan)}, {describe(overdue)} overdue)",
-                        due=due, delay_seconds=int(overdue.total_seconds()),
+                        delay_seconds=int(overdue.total_seconds()), **extra,
                     )
                 )
             else:
-                period = Period(label=f"{_when(anchor, plan)} to {_when(due, plan)}", start=anchor, end=due)
-                out.append(
-                    _finding(compiled, target.subject, target.unit, period, "open", required=required, observed=f"no {what} yet", due=due)
-                )
+                out.append(_finding(compiled, target.subject, target.unit, period, "open", required=required, observed=f"no {what} yet", **extra))
     return out
 
 
@@ -221,8 +318,8 @@ def _cadence(plan: Plan, compiled: CompiledObligation, obligation: CadenceObliga
 
 def _response(plan: Plan, compiled: CompiledObligation, obligation: ResponseObligation, known: list[Event]) -> list[Finding]:
     out = []
-    is_trigger = matcher(obligation.trigger)
-    step_matches = [matcher(step.match) for step in obligation.steps]
+    is_trigger = matcher(obligation.trigger, plan.tz)
+    step_matches = [matcher(step.match, plan.tz) for step in obligation.steps]
     for trigger in (e for e in known if is_trigger(e) and e.time in plan.range):
         key = [trigger.field(name) for name in obligation.correlate_on]
         case = ", ".join(f"{name}={value}" for name, value in zip(obligation.correlate_on, key))
@@ -325,4 +422,28 @@ def _staffing(plan: Plan, compiled: CompiledObligation, obligation: StaffingObli
                         note="a shortfall on record that begins after the as-of time" if start >= plan.as_of else None,
                     )
                 )
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# completeness
+
+
+def _completeness(plan: Plan, compiled: CompiledObligation, obligation: CompletenessObligation) -> list[Finding]:
+    out = []
+    subjects = {s.id: s for s in plan.organisation.registry.subjects}
+    period = Period(label=f"{plan.first_day} to {plan.last_day}", start=plan.range.start, end=plan.range.end)
+    for target in compiled.targets:
+        record = subjects[target.subject.id]
+        missing = [name for name in obligation.fields if record.attributes.get(name) in (None, "", [], {})]
+        for name in missing:
+            out.append(
+                _finding(compiled, target.subject, target.unit, period, "missed", step=name,
+                         required=f"'{name}' filled in", observed=f"'{name}' is missing or empty")
+            )
+        if not missing:
+            out.append(
+                _finding(compiled, target.subject, target.unit, period, "met", required=f"filled in: {', '.join(obligation.fields)}",
+                         observed="all present")
+            )
     return out
