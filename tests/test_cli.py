@@ -46,7 +46,11 @@ def test_sample_has_every_planted_violation():
     bad = {(f["obligation"], f["status"]) for f in report["findings"] if f["status"] != "met"}
     for obligation in [o["obligation"] for o in report["obligations"] if o["obligation"] != "town-section-chief"]:
         assert any(o == obligation and s in ("missed", "late") for o, s in bad), f"no planted violation of {obligation}"
-    assert {"late", "missed", "open", "not_applicable"} <= {s for _, s in bad}
+    assert {"late", "missed", "open", "not_applicable", "excused"} <= {s for _, s in bad}
+    excused = [f for f in report["findings"] if f["status"] == "excused"]
+    assert len(excused) == 6 and all(f["excused_by"] for f in excused)
+    campaign = [f for f in report["findings"] if f["window"] == "special-campaign" and f["status"] == "missed"]
+    assert {f["subject"]["id"] for f in campaign} == {"p-luo-yi", "kp-004"}
     assert [r["line"] for r in report["rejects"]] == [41, 81, 121]
     assert len(report["duplicates"]) == 1 and report["duplicates"][0]["identical"]
 

@@ -93,6 +93,7 @@ class ObligationSummary(_Frozen):
     title: Label
     cited: str
     assumed: bool
+    assumptions: tuple[str, ...] = Field((), description="What the ruleset chose where the source gives no number")
     counts: StatusCounts
     rate: float | None
 

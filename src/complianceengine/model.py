@@ -314,6 +314,8 @@ class Raised(_Strict):
     at_least: int | None = Field(None, ge=0)
     at_most: int | None = Field(None, ge=0)
     max_gap: Duration | None = None
+    assumed: bool = Field(False, description="True when the document gives no number for the raised requirement")
+    note: str | None = None
 
 
 class _ObligationBase(_Strict):

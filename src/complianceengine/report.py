@@ -97,7 +97,7 @@ def _markdown(report: Report) -> str:
     assumed = [o for o in report.obligations if o.assumed]
     if assumed:
         out += ["", "## Assumed requirements", "", "These numbers are the ruleset's choice; the source document does not give them:", ""]
-        out += [f"- `{o.obligation}` ({o.cited}): {o.title.en}" for o in assumed]
+        out += [f"- `{o.obligation}` ({o.cited}): {'; '.join(o.assumptions)}" for o in assumed]
     if report.rejects:
         out += ["", f"## Rejected events ({len(report.rejects)})", ""]
         out += _table(["where", "reasons", "line"], [[f"{r.file}:{r.line}", "; ".join(r.errors), r.raw[:120]] for r in report.rejects])

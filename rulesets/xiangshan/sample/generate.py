@@ -43,10 +43,17 @@ PLANTED = {
     # dock-staff-daily-patrol: no patrol on these days
     "staff_skips": {("p-yu-hong", dt.date(2026, 8, 15)), ("p-yu-hong", dt.date(2026, 9, 20)), ("p-ye-qing", dt.date(2026, 10, 3))},
     # dock-chief-weekly-patrol: no patrol in the week starting on these Mondays
-    "chief_skips": {("p-deng-kai", "dongmen-south", dt.date(2026, 9, 7)), ("p-he-yan", "xiaobai-dock", dt.date(2026, 10, 19))},
+    "chief_skips": {("p-deng-kai", "dongmen-south", dt.date(2026, 9, 7)), ("p-he-yan", "xiaobai-dock", dt.date(2026, 10, 19)),
+                    # excused, not missed: a leave event covers this week
+                    ("p-deng-kai", "dongmen-south", dt.date(2026, 10, 19))},
     "inspector_skips": {("p-liang-wei", dt.date(2026, 8, 24))},
     # grid-monthly-patrol: no patrol in September
     "grid_skips": {("p-guo-ping", 9)},
+    # grid-monthly-patrol during the National Day campaign (weekly): no patrol in week 41
+    "campaign_skips": {("p-luo-yi", dt.date(2026, 10, 7))},
+    # excused, not missed: annual leave in the registry, and a typhoon closure event of Fanxi dock
+    "excused_days": {("p-pan-feng", dt.date(2026, 10, d)) for d in (10, 11, 12)}
+    | {("p-jiang-bin", dt.date(2026, 9, d)) for d in (28, 29)},
 }
 
 
@@ -77,7 +84,7 @@ def main() -> None:
     # 1. daily patrols by dock daily staff
     for person, (dock, first, last) in DOCK_STAFF.items():
         for day in days(first, last):
-            if (person, day) in PLANTED["staff_skips"]:
+            if (person, day) in PLANTED["staff_skips"] or (person, day) in PLANTED["excused_days"]:
                 continue
             add("patrol", at(day, rng.randint(7, 18), rng.choice([0, 15, 30, 45])), actor=person, unit=dock, attributes={"mode": "field"})
 
@@ -112,14 +119,20 @@ def main() -> None:
                 events.append({"id": f"E{len(events) + 1:05d}", "kind": "patrol", "time": "2026-08-31T15:30:00Z",
                                "actor": person, "unit": dock, "attributes": {"mode": "field"}})
                 continue
-            add("patrol", at(dt.date(2026, month, rng.randint(3, 26)), rng.randint(9, 16)), actor=person, unit=dock, attributes={"mode": "field"})
+            # in October the campaign (1-15 Oct) asks for weekly patrols; the rest of the month for one
+            day = dt.date(2026, month, rng.randint(3, 26) if month != 10 else rng.randint(16, 26))
+            add("patrol", at(day, rng.randint(9, 16)), actor=person, unit=dock, attributes={"mode": "field"})
+        for day in (dt.date(2026, 10, 2), dt.date(2026, 10, 7), dt.date(2026, 10, 13)):
+            if (person, day) not in PLANTED["campaign_skips"]:
+                add("patrol", at(day, rng.randint(9, 16)), actor=person, unit=dock, attributes={"mode": "field"})
 
     # 4. key-person visits (village-linked police or inspectors; max gap one month)
     visits = [
-        ("kp-001", "p-feng-tao", "dongmen-g1", [dt.date(2026, 8, 20), dt.date(2026, 9, 18), dt.date(2026, 10, 15)]),
+        ("kp-001", "p-feng-tao", "dongmen-g1", [dt.date(2026, 8, 20), dt.date(2026, 9, 18), dt.date(2026, 10, 12)]),
         # kp-002: 5 Aug then only 20 Sep: the gap exceeds a month
         ("kp-002", "p-liang-wei", "fanxi-g1", [dt.date(2026, 8, 5), dt.date(2026, 9, 20), dt.date(2026, 10, 12)]),
         ("kp-003", "p-he-yan", "xiaobai-g1", [dt.date(2026, 8, 10), dt.date(2026, 9, 9)]),
+        # kp-004: the campaign makes a visit due by 15 Oct; it comes on 20 Oct
         ("kp-004", "p-ma-chao", "dongmen-g1", [dt.date(2026, 9, 25), dt.date(2026, 10, 20)]),
     ]
     for subject, person, grid, when in visits:
@@ -173,6 +186,10 @@ def main() -> None:
         add("repair_done", repaired, attributes={"report_id": report})
         if feedback is not None:
             add("repair_feedback", repaired + dt.timedelta(days=feedback), attributes={"report_id": report})
+
+    # 8. exemptions recorded as events
+    add("typhoon_closure", at(dt.date(2026, 9, 28), 0), unit="fanxi-dock", attributes={"until": "2026-09-30T00:00:00+08:00"})
+    add("leave", at(dt.date(2026, 10, 19), 0), actor="p-deng-kai", attributes={"until": "2026-10-26T00:00:00+08:00"})
 
     events.sort(key=lambda e: (_instant(e["time"]), e["id"]))
     lines = [json.dumps(e, ensure_ascii=False) for e in events]

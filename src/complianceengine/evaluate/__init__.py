@@ -49,6 +49,13 @@ def summarise(plan: Plan, findings: list[Finding], log: EventLog) -> Report:
     obligations = []
     for compiled in plan.obligations:
         mine = [f for f in findings if f.obligation == compiled.obligation.id]
+        obligation = compiled.obligation
+        assumptions = [obligation.note or "the requirement is the ruleset's choice"] if obligation.assumed else []
+        assumptions += [
+            f"during {r.calendar}: {r.note or 'the raised requirement is the ruleset choice'}"
+            for r in getattr(obligation, "during", [])
+            if r.assumed
+        ]
         counts = StatusCounts.of(mine)
         obligations.append(
             ObligationSummary(
@@ -56,7 +63,8 @@ def summarise(plan: Plan, findings: list[Finding], log: EventLog) -> Report:
                 kind=compiled.obligation.kind,
                 title=compiled.obligation.title,
                 cited=compiled.cited,
-                assumed=compiled.obligation.assumed,
+                assumed=bool(assumptions),
+                assumptions=tuple(assumptions),
                 counts=counts,
                 rate=counts.rate,
             )

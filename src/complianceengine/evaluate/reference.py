@@ -223,26 +223,23 @@ def _frequency(plan: Plan, compiled: CompiledObligation, obligation: FrequencyOb
 
 
 def _deadline(plan: Plan, obligation: CadenceObligation, variants, anchor: dt.datetime, excused: list[ExcusedSpan]):
-    """(due, exemption records used, calendar in force) for the gap that starts at ``anchor``.
+    """(due, exemption records used, calendar) for the gap that starts at ``anchor``.
 
-    The gap in force at the anchor applies; a stricter window starting inside the gap brings the
-    deadline forward to its start plus its gap; an exemption overlapping the gap restarts the
-    clock at the exemption's end.
+    The deadline is the earliest of: the anchor plus the base gap; and, for each window of a
+    ``during`` entry that ends after the anchor, the later of the anchor and the window's start,
+    plus the window's gap, when that point still lies inside the window. An exemption overlapping
+    the gap restarts the clock at the exemption's end.
     """
     clock, used = local(anchor, plan.tz), []
     while True:
-        gap, window = obligation.max_gap, None
-        for raised, mask in variants[1:]:
-            if any(clock in part for part in mask):
-                gap, window = raised.max_gap, raised.calendar
-                break
-        due = shift(clock, gap)
+        due, window = shift(clock, obligation.max_gap), None
         for raised, mask in variants[1:]:
             for part in mask:
-                if clock < part.start < due:
-                    sooner = shift(local(part.start, plan.tz), raised.max_gap)
-                    if sooner < due:
-                        due, window = sooner, raised.calendar
+                if part.end <= clock:
+                    continue
+                sooner = shift(local(max(clock, part.start), plan.tz), raised.max_gap)
+                if sooner <= part.end and sooner < due:
+                    due, window = sooner, raised.calendar
         pushed = [x for x in excused if x.span.start < due and x.span.end > clock]
         if not pushed:
             return due, tuple(dict.fromkeys(used)), window
