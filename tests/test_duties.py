@@ -228,3 +228,25 @@ def test_registry_completeness_gives_a_finding_per_missing_field():
     assert [(f.subject.id, f.step, f.status) for f in report.findings] == [
         ("r1", None, "met"), ("r2", "relations", "missed"), ("r2", "vehicles", "missed"),
     ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.integers(0, 91 * 24 - 1), max_size=30),
+    st.integers(0, 60), st.integers(0, 40),
+    st.sampled_from([{"at_least": 2}, {"at_least": 3}, {"period": "week"}, {"period": "day"}, {"period": "week", "at_least": 2}]),
+)
+def test_raising_a_requirement_in_a_window_never_turns_missed_into_met(hours, offset, length, raised):
+    start = local(2026, 8, 1, 0)
+    events = [event(f"e{i}", "patrol", start + dt.timedelta(hours=h), actor="a", unit="d1") for i, h in enumerate(hours)]
+    first = dt.date(2026, 8, 1) + dt.timedelta(days=offset)
+    calendars = {"campaign": {"label": {"en": "campaign"}, "windows": [{"start": str(first), "end": str(first + dt.timedelta(days=length))}]}}
+    plain = run(base_ruleset(MONTHLY, calendars=calendars), base_registry(), events, dt.date(2026, 8, 1), dt.date(2026, 10, 31))
+    stricter = run(base_ruleset({**MONTHLY, "during": [{"calendar": "campaign", **raised}]}, calendars=calendars), base_registry(), events,
+                   dt.date(2026, 8, 1), dt.date(2026, 10, 31))
+    # every instant of a period missed under the plain rule is, under the stricter rule, in some period that is not met
+    for missed in (f for f in plain.findings if f.status == "missed" and f.subject.id == "a"):
+        overlapping = [f for f in stricter.findings if f.subject.id == "a" and f.period.start < missed.period.end and missed.period.start < f.period.end
+                       and f.status != "not_applicable"]
+        if overlapping:
+            assert any(f.status != "met" for f in overlapping), missed.period.label

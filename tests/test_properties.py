@@ -122,3 +122,16 @@ def test_evidence_lies_in_its_local_period_and_roll_up_adds_up(events):
     assert root.counts.met + root.counts.missed + root.counts.open + root.counts.late + root.counts.not_applicable == len(with_unit)
     children = [u for u in report.units if u.parent == root.unit]
     assert sum(c.counts.missed for c in children) + sum(1 for f in with_unit if f.unit == root.unit and f.status == "missed") == root.counts.missed
+
+
+@settings(max_examples=40, deadline=None)
+@given(histories())
+def test_every_unit_rolls_up_its_own_findings_plus_its_children(events):
+    report = judge(events)
+    statuses = ("met", "excused", "not_applicable", "open", "late", "missed")
+    for unit in report.units:
+        own = [f for f in report.findings if f.unit == unit.unit]
+        children = [u for u in report.units if u.parent == unit.unit]
+        for status in statuses:
+            expected = sum(1 for f in own if f.status == status) + sum(getattr(c.counts, status) for c in children)
+            assert getattr(unit.counts, status) == expected, (unit.unit, status)

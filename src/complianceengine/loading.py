@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -142,6 +143,11 @@ def _message(error: dict[str, Any]) -> str:
     if kind == "missing":
         return f"missing required field {field!r}"
     if kind == "extra_forbidden":
+        if isinstance(field, str) and not re.fullmatch(r"[A-Za-z0-9_$\-]+", field):
+            return (
+                f"unknown field {field!r}: a comma inside a {{...}} mapping splits the text there; "
+                "put the whole text in quotes"
+            )
         return f"unknown field {field!r}; check its spelling and indentation"
     if kind == "literal_error":
         expected = error.get("ctx", {}).get("expected", "")
