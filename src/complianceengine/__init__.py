@@ -17,6 +17,8 @@ from .errors import (
     EventSourceError,
     InputError,
     Location,
+    MissingPluginError,
+    PluginError,
     Problem,
     RegistryError,
     RulesetError,
@@ -24,8 +26,10 @@ from .errors import (
 )
 from .evaluate import audit
 from .findings import Finding, Report, Status, StatusCounts, SubjectRef
+from .hookspecs import hookimpl
 from .loading import load_registry, load_ruleset, read_events, write_rejects
 from .model import Event, EventLog, Registry, Reject, Ruleset
+from .plugins import Plugins
 from .report import render
 
 __all__ = [
@@ -36,6 +40,9 @@ __all__ = [
     "Finding",
     "InputError",
     "Location",
+    "MissingPluginError",
+    "PluginError",
+    "Plugins",
     "Problem",
     "Registry",
     "RegistryError",
@@ -48,6 +55,7 @@ __all__ = [
     "SubjectRef",
     "UsageError",
     "audit",
+    "hookimpl",
     "load_registry",
     "load_ruleset",
     "read_events",

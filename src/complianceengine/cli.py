@@ -6,6 +6,7 @@ Exit codes: 0 nothing fails, 1 findings at or above ``--fail-on``, 2 bad input o
 from __future__ import annotations
 
 import argparse
+import importlib
 import datetime as dt
 import sys
 from collections.abc import Sequence
@@ -13,11 +14,13 @@ from pathlib import Path
 
 import pendulum
 
+from .compile import calendar_windows
 from .errors import ComplianceError, InputError, UsageError
 from .evaluate import audit
 from .findings import FAILING
 from .loading import load_registry, load_ruleset, read_events, write_rejects
-from .report import FORMATS, render
+from .plugins import Plugins
+from .report import render
 
 
 def _date(text: str) -> dt.date:
@@ -29,7 +32,11 @@ def _date(text: str) -> dt.date:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="complianceengine", description="Check duty event histories against declarative rulesets.")
+    parser.add_argument("--plugin", action="append", default=[], metavar="MODULE",
+                        help="import MODULE and register it as a plugin (repeatable)")
+    parser.add_argument("--no-entry-points", action="store_true", help="do not load installed plugins (entry-point group 'complianceengine')")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("plugins", help="list the loaded plugins and the hooks each implements")
 
     run = commands.add_parser("audit", help="judge every obligation over a date range and print a report")
     run.add_argument("ruleset", type=Path, help="ruleset YAML file")
@@ -38,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--from", dest="first_day", type=_date, required=True, help="first day of the range (local date)")
     run.add_argument("--to", dest="last_day", type=_date, required=True, help="last day of the range, included (local date)")
     run.add_argument("--as-of", help="the moment of the audit, ISO 8601 (default: now); naive times are in the ruleset's zone")
-    run.add_argument("--format", choices=sorted(FORMATS), default="markdown", help="report format (default: markdown)")
+    run.add_argument("--format", default="markdown", help="report format: markdown (default), json, csv, or one a plugin adds")
     run.add_argument("--output", type=Path, help="write the report to this file instead of standard output")
     run.add_argument("--rejects", type=Path, help="write rejected event lines to this JSONL file")
     run.add_argument(
@@ -55,9 +62,14 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        plugins = _plugins(args)
+        if args.command == "plugins":
+            for name, hooks in plugins.describe():
+                print(f"{name}: {', '.join(hooks) or '(no hooks)'}")
+            return 0
         if args.command == "check":
-            return _check(args)
-        return _audit(args)
+            return _check(args, plugins)
+        return _audit(args, plugins)
     except InputError as exc:
         print(f"error: {len(exc.problems)} problem(s):", file=sys.stderr)
         for problem in exc.problems:
@@ -68,8 +80,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-def _check(args: argparse.Namespace) -> int:
+def _plugins(args: argparse.Namespace) -> Plugins:
+    modules = []
+    for name in args.plugin:
+        try:
+            modules.append(importlib.import_module(name))
+        except ImportError as exc:
+            raise UsageError(f"--plugin {name}: cannot import it ({exc})") from None
+    return Plugins(modules, entry_points=not args.no_entry_points)
+
+
+def _check(args: argparse.Namespace, plugins: Plugins) -> int:
     ruleset = load_ruleset(args.ruleset)
+    today = dt.date.today()
+    calendar_windows(ruleset, today, today, plugins)  # says which provider plugin is missing
     line = f"{args.ruleset}: ok, ruleset {ruleset.id} {ruleset.version} with {len(ruleset.obligations)} obligations"
     if args.registry:
         registry = load_registry(args.registry, ruleset)
@@ -78,7 +102,7 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _audit(args: argparse.Namespace) -> int:
+def _audit(args: argparse.Namespace, plugins: Plugins) -> int:
     ruleset = load_ruleset(args.ruleset)
     registry = load_registry(args.registry, ruleset)
     as_of = None
@@ -89,9 +113,9 @@ def _audit(args: argparse.Namespace) -> int:
             raise UsageError(f"--as-of: expected an ISO 8601 date-time such as 2026-11-01T00:00:00+08:00, got {args.as_of!r}") from None
         if not isinstance(as_of, dt.datetime):
             raise UsageError(f"--as-of: expected a date-time, got {args.as_of!r}")
-    log = read_events(args.events, ruleset, registry)
-    report = audit(ruleset, registry, log, first_day=args.first_day, last_day=args.last_day, as_of=as_of)
-    text = render(report, args.format)
+    log = read_events(args.events, ruleset, registry, plugins)
+    report = audit(ruleset, registry, log, first_day=args.first_day, last_day=args.last_day, as_of=as_of, plugins=plugins)
+    text = render(report, args.format, plugins)
     if args.output:
         args.output.write_text(text, encoding="utf-8")
     else:

@@ -16,7 +16,9 @@ from typing import Any
 
 import pendulum
 
+from .errors import MissingPluginError, PluginError
 from .findings import SubjectRef
+from .plugins import Plugins
 from .model import (
     AnyObligation,
     CadenceObligation,
@@ -231,7 +233,36 @@ def cited(ruleset: Ruleset, obligation: AnyObligation) -> str:
     return f"{source.short}, art. {obligation.citation.article}"
 
 
-def compile_plan(ruleset: Ruleset, registry: Registry, first_day: dt.date, last_day: dt.date, as_of: dt.datetime) -> Plan:
+def calendar_windows(ruleset: Ruleset, first_day: dt.date, last_day: dt.date, plugins: Plugins) -> dict[str, list[Interval]]:
+    """Every calendar's windows inside the range, merged and in order; provider calendars are
+    asked of the plugins. Raises :class:`MissingPluginError` when no plugin provides one."""
+    tz = ruleset.timezone
+    span = date_range(first_day, last_day, tz)
+    out = {}
+    for name, calendar in ruleset.calendars.items():
+        if calendar.provider is None:
+            out[name] = clip([days_interval(w.start, w.end, tz) for w in calendar.windows], span)
+            continue
+        provided = plugins.first(
+            "complianceengine_calendar_windows", name=name, calendar=calendar, first_day=first_day, last_day=last_day, timezone=tz
+        )
+        if provided is None:
+            raise MissingPluginError(
+                f"calendar {name!r} needs the provider {calendar.provider!r}, which no registered plugin provides; "
+                "install the plugin package or pass it to Plugins(...)"
+            )
+        intervals = []
+        for start, end in provided:
+            if start.tzinfo is None or end.tzinfo is None or end <= start:
+                raise PluginError(calendar.provider, "complianceengine_calendar_windows", f"bad window {start!r} to {end!r} for calendar {name!r}")
+            intervals.append(Interval(start, end))
+        out[name] = clip(intervals, span)
+    return out
+
+
+def compile_plan(
+    ruleset: Ruleset, registry: Registry, first_day: dt.date, last_day: dt.date, as_of: dt.datetime, plugins: Plugins | None = None
+) -> Plan:
     """Resolve every obligation's targets over the audit range ``first_day``..``last_day``."""
     tz = ruleset.timezone
     span = date_range(first_day, last_day, tz)
@@ -246,9 +277,7 @@ def compile_plan(ruleset: Ruleset, registry: Registry, first_day: dt.date, last_
         elif isinstance(obligation, (StaffingObligation, CompletenessObligation)):
             targets = tuple(_targets(obligation.applies_to, organisation, span))
         compiled.append(CompiledObligation(obligation, cited(ruleset, obligation), targets, matches))
-    windows = {
-        name: clip([days_interval(w.start, w.end, tz) for w in calendar.windows], span) for name, calendar in ruleset.calendars.items()
-    }
+    windows = calendar_windows(ruleset, first_day, last_day, plugins or Plugins())
     return Plan(ruleset, organisation, span, first_day, last_day, as_of, tuple(compiled), windows)
 
 

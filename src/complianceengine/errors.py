@@ -72,3 +72,19 @@ class EventSourceError(InputError):
 
 class UsageError(ComplianceError):
     """An API or command-line argument is invalid (a bad date range, an unknown format)."""
+
+
+class MissingPluginError(ComplianceError):
+    """The ruleset needs a plugin (e.g. a calendar provider) that is not installed or registered."""
+
+
+class PluginError(ComplianceError):
+    """A plugin failed: it raised inside a hook, could not be loaded, or returned the wrong thing.
+
+    ``plugin`` names it, ``hook`` says where, so a failure never goes unattributed.
+    """
+
+    def __init__(self, plugin: str, hook: str, message: str):
+        self.plugin = plugin
+        self.hook = hook
+        super().__init__(f"plugin {plugin!r} failed in {hook}: {message}")

@@ -35,6 +35,7 @@ from .model import (
     Reject,
     Ruleset,
 )
+from .plugins import Plugins
 from .references import check_registry, check_ruleset
 
 # --------------------------------------------------------------------------------------------
@@ -231,26 +232,28 @@ def load_registry(path: str | Path, ruleset: Ruleset) -> Registry:
 
 
 def read_events(
-    paths: str | Path | Iterable[str | Path], ruleset: Ruleset, registry: Registry | None = None
+    paths: str | Path | Iterable[str | Path], ruleset: Ruleset, registry: Registry | None = None, plugins: Plugins | None = None
 ) -> EventLog:
     """Read events from JSONL (``.jsonl``, ``.ndjson``) and CSV (``.csv``) files.
 
     Every line becomes an :class:`Event` or a :class:`Reject`; repeated ids are listed in
     ``duplicates`` (identical repeats are used once, conflicting ones are rejected). Naive times
     are read in the ruleset's time zone. With a registry, actors, participants, units and subjects
-    must exist in it.
+    must exist in it. Plugins may read other formats and normalise platform exports.
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
-    reader = _EventReader(ruleset, registry)
+    reader = _EventReader(ruleset, registry, plugins or Plugins())
     for path in paths:
         reader.read_file(Path(path))
     return EventLog(events=tuple(reader.events), rejects=tuple(reader.rejects), duplicates=tuple(reader.duplicates))
 
 
 class _EventReader:
-    def __init__(self, ruleset: Ruleset, registry: Registry | None):
+    def __init__(self, ruleset: Ruleset, registry: Registry | None, plugins: Plugins):
         self.ruleset = ruleset
+        self.plugins = plugins
+        self.path = Path()
         self.zone = pendulum.timezone(ruleset.timezone)
         self.people = None if registry is None else {p.id for p in registry.people}
         self.units = None if registry is None else {u.id for u in registry.units}
@@ -261,7 +264,20 @@ class _EventReader:
         self.first: dict[str, Event] = {}
 
     def read_file(self, path: Path) -> None:
+        self.path = path
         suffix = path.suffix.lower()
+        if not path.exists():
+            raise EventSourceError([Problem(Location(str(path)), "", "cannot read file: no such file")])
+        provided = self.plugins.first("complianceengine_read_events", path=path, ruleset=self.ruleset)
+        if provided is not None:
+            for line, raw, record in provided:
+                if not isinstance(record, dict):
+                    self._reject(str(path), line, raw, ["the reader plugin gave something other than a record"])
+                    continue
+                record = dict(record)
+                attributes = record.pop("attributes", {})
+                self._accept(str(path), line, raw, record, attributes if isinstance(attributes, dict) else {}, from_text=True)
+            return
         if suffix not in (".jsonl", ".ndjson", ".csv"):
             raise EventSourceError([Problem(Location(str(path)), "", f"unknown events format {suffix or '(none)'}; use .jsonl or .csv")])
         try:
@@ -330,6 +346,12 @@ class _EventReader:
         self.rejects.append(Reject(file=file, line=line, raw=raw, errors=tuple(errors)))
 
     def _accept(self, file: str, line: int, raw: str, record: dict[str, Any], attributes: dict[str, Any], *, from_text: bool) -> None:
+        normalised = self.plugins.first(
+            "complianceengine_normalise_record", record={**record, "attributes": dict(attributes)}, path=self.path, ruleset=self.ruleset
+        )
+        if normalised is not None:
+            record = dict(normalised)
+            attributes = record.pop("attributes", {}) or {}
         errors: list[str] = []
         kind_name = record.get("kind")
         kind = self.ruleset.event_kinds.get(kind_name) if isinstance(kind_name, str) else None

@@ -450,10 +450,24 @@ class Window(_Strict):
 
 
 class Calendar(_Strict):
-    """A named set of windows: a special campaign (专项整治), a high-incident period (高案发时段)."""
+    """A named set of windows: a special campaign (专项整治), a high-incident period (高案发时段).
+
+    Windows are listed inline, or come from a plugin named by ``provider`` (public holidays,
+    tide windows), which reads its settings from ``options``.
+    """
 
     label: Label
     windows: list[Window] = Field(default_factory=list)
+    provider: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Calendar:
+        if self.provider is not None and self.windows:
+            raise ValueError("give either inline windows or a provider, not both")
+        if self.provider is None and self.options:
+            raise ValueError("options are for a provider; name the provider")
+        return self
 
 
 AnyObligation = Union[FrequencyObligation, CadenceObligation, ResponseObligation, StaffingObligation, CompletenessObligation]

@@ -8,18 +8,23 @@ from collections.abc import Callable
 
 from .errors import UsageError
 from .findings import Report, StatusCounts
+from .plugins import Plugins
 from .timeframes import local
 
-__all__ = ["FORMATS", "render"]
+__all__ = ["BUILTIN_FORMATS", "render"]
 
 
-def render(report: Report, format: str = "markdown") -> str:
-    """The report as text in ``format`` (one of :data:`FORMATS`)."""
+def render(report: Report, format: str = "markdown", plugins: Plugins | None = None) -> str:
+    """The report as text in ``format``: a built-in one (markdown, json, csv) or one a plugin adds."""
+    formats = (plugins or Plugins()).reporters()
     try:
-        renderer = FORMATS[format]
+        renderer = formats[format]
     except KeyError:
-        raise UsageError(f"unknown report format {format!r}; use one of {', '.join(FORMATS)}") from None
-    return renderer(report)
+        raise UsageError(f"unknown report format {format!r}; use one of {', '.join(formats)}") from None
+    text = renderer(report)
+    if not isinstance(text, str):
+        raise UsageError(f"the {format!r} renderer returned {type(text).__name__}, not text")
+    return text
 
 
 def _json(report: Report) -> str:
@@ -135,4 +140,4 @@ def _csv(report: Report) -> str:
     return buffer.getvalue()
 
 
-FORMATS: dict[str, Callable[[Report], str]] = {"markdown": _markdown, "json": _json, "csv": _csv}
+BUILTIN_FORMATS: dict[str, Callable[[Report], str]] = {"markdown": _markdown, "json": _json, "csv": _csv}

@@ -9,7 +9,8 @@ import pendulum
 
 from ..compile import Organisation, Plan, compile_plan
 from ..errors import UsageError
-from ..findings import Finding, ObligationSummary, Report, StatusCounts, UnitSummary
+from ..findings import FAILING, Finding, ObligationSummary, Report, StatusCounts, UnitSummary
+from ..plugins import Plugins
 from ..model import Event, EventLog, Registry, Ruleset
 from . import reference
 
@@ -24,12 +25,15 @@ def audit(
     first_day: dt.date,
     last_day: dt.date,
     as_of: dt.datetime | None = None,
+    plugins: Plugins | None = None,
 ) -> Report:
     """Judge every obligation of ``ruleset`` over the local days ``first_day``..``last_day``.
 
     ``as_of`` (default: now) is the moment of the audit: later events are ignored and periods or
     deadlines not over by then are ``open`` rather than ``missed``. Nothing passed in is modified.
+    ``plugins`` provide calendars, post-process findings and are notified of failing ones.
     """
+    plugins = plugins or Plugins()
     if as_of is None:
         as_of = pendulum.now("UTC")
     elif as_of.tzinfo is None or as_of.utcoffset() is None:
@@ -38,9 +42,14 @@ def audit(
         log = events
     else:
         log = EventLog(events=tuple(events))
-    plan = compile_plan(ruleset, registry, first_day, last_day, as_of)
+    plan = compile_plan(ruleset, registry, first_day, last_day, as_of, plugins)
     findings = reference.evaluate(plan, log.events)
-    return summarise(plan, findings, log)
+    findings = plugins.chain("complianceengine_process_findings", "findings", findings=findings, ruleset=ruleset)
+    if not isinstance(findings, list) or not all(isinstance(f, Finding) for f in findings):
+        raise UsageError("a complianceengine_process_findings plugin returned something other than a list of findings")
+    report = summarise(plan, findings, log)
+    plugins.each("complianceengine_notify", findings=[f for f in findings if f.status in FAILING], report=report)
+    return report
 
 
 def summarise(plan: Plan, findings: list[Finding], log: EventLog) -> Report:

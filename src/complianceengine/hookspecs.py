@@ -1,0 +1,83 @@
+"""Hook specifications: the extension points local plugins implement (with pluggy).
+
+A plugin is any object or module with functions named like the hooks below, marked with
+:data:`hookimpl`. Plugins reach an audit three ways: passed explicitly to
+:class:`complianceengine.plugins.Plugins`, installed under the ``complianceengine`` entry-point
+group, or built in (complianceengine's own renderers are registered as an internal plugin).
+
+``firstresult`` hooks stop at the first plugin that returns something other than ``None``
+(the most recently registered plugin is asked first, built-ins last). The other hooks collect
+every plugin's result.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:  # imported for annotations only, to keep this module free of cycles
+    from .findings import Finding, Report
+    from .model import Calendar, Ruleset
+
+PROJECT = "complianceengine"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec(firstresult=True)
+def complianceengine_calendar_windows(
+    name: str, calendar: Calendar, first_day: dt.date, last_day: dt.date, timezone: str
+) -> list[tuple[dt.datetime, dt.datetime]] | None:
+    """Windows of a calendar whose ruleset entry names a ``provider`` (holidays, tide windows,
+    campaigns from an external source).
+
+    Return the ``(start, end)`` instants (timezone-aware, end excluded) that overlap the local
+    days ``first_day`` to ``last_day``, or ``None`` when ``calendar.provider`` is not yours.
+    ``calendar.options`` carries the provider's settings from the ruleset. firstresult.
+    """
+
+
+@hookspec(firstresult=True)
+def complianceengine_read_events(path: Path, ruleset: Ruleset) -> Iterable[tuple[int, str, dict[str, Any]]] | None:
+    """Read an events file the built-in JSONL and CSV readers do not handle.
+
+    Return ``(line number, raw text, record)`` for every record, or ``None`` when the file is not
+    yours. A record has the core fields (``id``, ``kind``, ``time``, ...) and an ``attributes``
+    mapping; it is validated and typed like any other event, and a bad one becomes a reject with
+    your line number. firstresult.
+    """
+
+
+@hookspec(firstresult=True)
+def complianceengine_normalise_record(record: dict[str, Any], path: Path, ruleset: Ruleset) -> dict[str, Any] | None:
+    """Map one raw record from a platform's export (its own field names, codes, formats) to the
+    standard record shape, before validation.
+
+    Called for every record of every source. Return a new record (do not modify the one you are
+    given), or ``None`` when the record is not in your platform's shape. firstresult.
+    """
+
+
+@hookspec
+def complianceengine_process_findings(findings: list[Finding], ruleset: Ruleset) -> list[Finding] | None:
+    """Post-process findings (add notes, route, escalate) before the report is built.
+
+    Return a replacement list, or ``None`` to leave the findings as they are. Plugins run in turn,
+    each receiving the previous one's result. Findings are frozen: use ``model_copy(update=...)``.
+    """
+
+
+@hookspec
+def complianceengine_reporters() -> dict[str, Callable[[Report], str]]:
+    """Report formats you provide: format name -> function rendering a report as text.
+    Collected from every plugin; a name provided twice is an error."""
+
+
+@hookspec
+def complianceengine_notify(findings: list[Finding], report: Report) -> None:
+    """Called after an audit with the findings that are not met (``open``, ``late``,
+    ``missed``), e.g. to send them to a duty platform. Every notifier is called."""

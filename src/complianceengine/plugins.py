@@ -1,0 +1,115 @@
+"""The plugin manager: one pluggy manager per :class:`Plugins` object, never a global one.
+
+Create one, hand it to :func:`~complianceengine.audit`, :func:`~complianceengine.read_events`,
+:func:`~complianceengine.load_ruleset` and :func:`~complianceengine.render`. Two ``Plugins``
+objects in one process do not see each other's plugins.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+from collections.abc import Iterable
+from typing import Any
+
+import pluggy
+
+from . import hookspecs
+from .errors import PluginError
+from .hookspecs import PROJECT, hookimpl
+
+
+class _Builtin:
+    """complianceengine's own behaviour, registered as an internal plugin."""
+
+    @hookimpl(trylast=True)
+    def complianceengine_reporters(self):
+        from .report import BUILTIN_FORMATS
+
+        return dict(BUILTIN_FORMATS)
+
+
+class Plugins:
+    """The plugins of one embedding system or one command-line run.
+
+    ``plugins`` are registered explicitly (objects or modules with hook implementations);
+    ``entry_points=True`` also loads every installed package's ``complianceengine`` entry point.
+    """
+
+    def __init__(self, plugins: Iterable[Any] = (), *, entry_points: bool = False):
+        self._manager = pluggy.PluginManager(PROJECT)
+        self._manager.add_hookspecs(hookspecs)
+        self._manager.register(_Builtin(), name="complianceengine.builtin")
+        if entry_points:
+            for entry in importlib.metadata.entry_points(group=PROJECT):
+                try:
+                    plugin = entry.load()
+                except Exception as exc:  # a broken third-party package must be named, not crash us
+                    raise PluginError(entry.name, "loading", f"{type(exc).__name__}: {exc}") from exc
+                self.register(plugin, entry.name)
+        for plugin in plugins:
+            self.register(plugin)
+
+    def register(self, plugin: Any, name: str | None = None) -> None:
+        name = name or getattr(plugin, "__name__", None) or type(plugin).__name__
+        try:
+            self._manager.register(plugin, name=name)
+        except Exception as exc:  # pluggy rejects unknown hooks and wrong signatures
+            raise PluginError(name, "registration", str(exc)) from exc
+        try:
+            self._manager.check_pending()  # an implementation of a hook we do not declare
+        except pluggy.PluginValidationError as exc:
+            self._manager.unregister(plugin)
+            raise PluginError(name, "registration", f"{exc}; see complianceengine.hookspecs for the hooks") from exc
+
+    def _implementations(self, hook: str):
+        # pluggy calls implementations last-registered first (tryfirst/trylast respected)
+        return list(reversed(getattr(self._manager.hook, hook).get_hookimpls()))
+
+    def _call(self, impl, hook: str, kwargs: dict[str, Any]) -> Any:
+        try:
+            return impl.function(*[kwargs[name] for name in impl.argnames])
+        except PluginError:
+            raise
+        except Exception as exc:
+            raise PluginError(impl.plugin_name, hook, f"{type(exc).__name__}: {exc}") from exc
+
+    def first(self, hook: str, **kwargs: Any) -> Any:
+        """The first non-``None`` result of a firstresult hook, or ``None``."""
+        for impl in self._implementations(hook):
+            result = self._call(impl, hook, kwargs)
+            if result is not None:
+                return result
+        return None
+
+    def each(self, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        """``(plugin name, result)`` of every implementation, in call order."""
+        return [(impl.plugin_name, self._call(impl, hook, kwargs)) for impl in self._implementations(hook)]
+
+    def chain(self, hook: str, value: str, **kwargs: Any) -> Any:
+        """Pass ``kwargs[value]`` through every implementation in turn; ``None`` keeps it."""
+        current = kwargs[value]
+        for impl in self._implementations(hook):
+            result = self._call(impl, hook, {**kwargs, value: current})
+            if result is not None:
+                current = result
+        return current
+
+    def reporters(self) -> dict[str, Any]:
+        formats: dict[str, Any] = {}
+        owner: dict[str, str] = {}
+        for plugin, provided in reversed(self.each("complianceengine_reporters")):
+            if not isinstance(provided, dict):
+                raise PluginError(plugin, "complianceengine_reporters", "must return a dict of format name -> function")
+            for name, function in provided.items():
+                if name in formats:
+                    raise PluginError(plugin, "complianceengine_reporters", f"format {name!r} is already provided by {owner[name]!r}")
+                formats[name], owner[name] = function, plugin
+        return formats
+
+    def describe(self) -> list[tuple[str, list[str]]]:
+        """Every registered plugin with the hooks it implements (for ``complianceengine plugins``)."""
+        out = []
+        for name, plugin in self._manager.list_name_plugin():
+            hooks = sorted(caller.name for caller in self._manager.get_hookcallers(plugin) or [])
+            out.append((name, hooks))
+        return out
