@@ -88,9 +88,11 @@ def _ordered(value: Any, op: str, bound: Any) -> bool:
     return {"gt": value > bound, "gte": value >= bound, "lt": value < bound, "lte": value <= bound}[op]
 
 
-def matcher(match: EventMatch, tz: str) -> Callable[[Event], bool]:
+def matcher(match: EventMatch, tz: str, windows: dict[str, list[Interval]] | None = None) -> Callable[[Event], bool]:
     """A predicate: the event is of one of the kinds, every ``where`` condition holds, it falls in
-    the local ``time_of_day`` window and its attendance reaches the ``quorum``."""
+    the local ``time_of_day`` window and inside the ``in_calendar`` windows, and its attendance
+    reaches the ``quorum``."""
+    inside = None if match.in_calendar is None else (windows or {}).get(match.in_calendar, [])
     kinds = frozenset(match.kinds)
     where = list(match.where.items())
     clock = match.time_of_day
@@ -116,6 +118,7 @@ def matcher(match: EventMatch, tz: str) -> Callable[[Event], bool]:
             and all(condition_holds(event.field(name), cond) for name, cond in where)
             and in_clock(event)
             and has_quorum(event)
+            and (inside is None or any(event.time in part for part in inside))
         )
 
     return matches
@@ -267,17 +270,17 @@ def compile_plan(
     tz = ruleset.timezone
     span = date_range(first_day, last_day, tz)
     organisation = Organisation(registry, tz)
+    windows = calendar_windows(ruleset, first_day, last_day, plugins or Plugins())
     compiled = []
     for obligation in ruleset.obligations:
         targets: tuple[Target, ...] = ()
         matches = None
         if isinstance(obligation, (FrequencyObligation, CadenceObligation)):
             targets = tuple(_targets(obligation.applies_to, organisation, span))
-            matches = matcher(obligation.match, tz)
+            matches = matcher(obligation.match, tz, windows)
         elif isinstance(obligation, (StaffingObligation, CompletenessObligation)):
             targets = tuple(_targets(obligation.applies_to, organisation, span))
         compiled.append(CompiledObligation(obligation, cited(ruleset, obligation), targets, matches))
-    windows = calendar_windows(ruleset, first_day, last_day, plugins or Plugins())
     return Plan(ruleset, organisation, span, first_day, last_day, as_of, tuple(compiled), windows)
 
 

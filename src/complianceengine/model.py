@@ -242,6 +242,7 @@ class EventMatch(_Strict):
     where: dict[str, Condition] = Field(default_factory=dict)
     time_of_day: TimeOfDay | None = None
     quorum: Quorum | None = None
+    in_calendar: str | None = Field(None, description="Only events inside this calendar's windows (e.g. tide windows)")
 
     @property
     def kinds(self) -> list[str]:

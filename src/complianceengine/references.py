@@ -171,6 +171,8 @@ def _check_match(ruleset: Ruleset, match: EventMatch, at: Path) -> list[Referenc
         if kind not in ruleset.event_kinds:
             problems.append((kind_path or (*at, "kind", i), _unknown("event kind", kind, ruleset.event_kinds)))
     known = [k for k in match.kinds if k in ruleset.event_kinds]
+    if match.in_calendar is not None and match.in_calendar not in ruleset.calendars:
+        problems.append(((*at, "in_calendar"), _unknown("calendar", match.in_calendar, ruleset.calendars)))
     if match.quorum is not None:
         for kind in known:
             spec = ruleset.event_kinds[kind].attributes.get(match.quorum.attribute)

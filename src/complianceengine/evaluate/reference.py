@@ -315,8 +315,8 @@ def _cadence(plan: Plan, compiled: CompiledObligation, obligation: CadenceObliga
 
 def _response(plan: Plan, compiled: CompiledObligation, obligation: ResponseObligation, known: list[Event]) -> list[Finding]:
     out = []
-    is_trigger = matcher(obligation.trigger, plan.tz)
-    step_matches = [matcher(step.match, plan.tz) for step in obligation.steps]
+    is_trigger = matcher(obligation.trigger, plan.tz, plan.windows)
+    step_matches = [matcher(step.match, plan.tz, plan.windows) for step in obligation.steps]
     for trigger in (e for e in known if is_trigger(e) and e.time in plan.range):
         key = [trigger.field(name) for name in obligation.correlate_on]
         case = ", ".join(f"{name}={value}" for name, value in zip(obligation.correlate_on, key))
