@@ -250,3 +250,11 @@ def test_raising_a_requirement_in_a_window_never_turns_missed_into_met(hours, of
                        and f.status != "not_applicable"]
         if overlapping:
             assert any(f.status != "met" for f in overlapping), missed.period.label
+
+
+def test_calendar_listed_in_excused_in_excuses_everyone():
+    daily = {**MONTHLY, "id": "daily", "period": "day", "excused_in": ["campaign"]}
+    calendars = {"campaign": {"label": {"en": "holiday"}, "windows": [{"start": "2026-08-02", "end": "2026-08-02"}]}}
+    report = run(base_ruleset(daily, calendars=calendars), base_registry(), [], dt.date(2026, 8, 1), dt.date(2026, 8, 3))
+    assert [(label, status) for label, status, _ in of(report)] == [("2026-08-01", "missed"), ("2026-08-02", "excused"), ("2026-08-03", "missed")]
+    assert report.findings[1].excused_by == ("calendar:campaign",)

@@ -341,6 +341,7 @@ class FrequencyObligation(_ObligationBase):
     partial_periods: PartialPeriods = "majority"
     distinct_within: Duration | None = Field(None, description="Events closer than this to the last counted one count once")
     during: list[Raised] = Field(default_factory=list, description="Other requirements inside calendar windows; the first listed wins")
+    excused_in: list[str] = Field(default_factory=list, description="Calendars whose windows excuse everyone (e.g. public holidays)")
 
     @model_validator(mode="after")
     def _bounds(self) -> FrequencyObligation:
@@ -373,6 +374,7 @@ class CadenceObligation(_ObligationBase):
     by: ByRoles | None = None
     max_gap: Duration
     during: list[Raised] = Field(default_factory=list, description="Other maximum gaps inside calendar windows; the first listed wins")
+    excused_in: list[str] = Field(default_factory=list, description="Calendars whose windows excuse everyone (e.g. public holidays)")
 
     @model_validator(mode="after")
     def _gaps_only(self) -> CadenceObligation:

@@ -83,6 +83,9 @@ def check_ruleset(ruleset: Ruleset) -> list[Reference]:
             problems += _check_match(ruleset, obligation.match, (*at, "match"))
             if obligation.by is not None:
                 problems += _check_roles(ruleset, obligation.by.roles, (*at, "by", "roles"))
+            for i, name in enumerate(obligation.excused_in):
+                if name not in ruleset.calendars:
+                    problems.append(((*at, "excused_in", i), _unknown("calendar", name, ruleset.calendars)))
             for i, raised in enumerate(obligation.during):
                 if raised.calendar not in ruleset.calendars:
                     problems.append(((*at, "during", i, "calendar"), _unknown("calendar", raised.calendar, ruleset.calendars)))

@@ -123,6 +123,15 @@ def _thin(events: list[Event], distinct_within) -> list[Event]:
     return kept
 
 
+def _calendar_excuses(plan: Plan, obligation: FrequencyObligation | CadenceObligation) -> list[ExcusedSpan]:
+    """``excused_in`` calendars as exemptions of everyone, named ``calendar:<name>``."""
+    return [
+        ExcusedSpan(f"calendar:{name}", "calendar", name, part, None, plan.ruleset.calendars[name].label.en)
+        for name in obligation.excused_in
+        for part in plan.windows.get(name, [])
+    ]
+
+
 def _variants(plan: Plan, obligation: FrequencyObligation | CadenceObligation) -> list[tuple[Raised | None, list[Interval]]]:
     """Each requirement with the part of the range where it is in force. Inside a calendar's
     windows the first listed ``during`` entry applies; everywhere else the base requirement."""
@@ -147,7 +156,7 @@ def _frequency(plan: Plan, compiled: CompiledObligation, obligation: FrequencyOb
             variants.append((raised, mask, at_least, at_most, list(periods(unit, plan.range, plan.tz, plan.ruleset.week_start))))
     for target in compiled.targets:
         relevant = _thin([e for e in known if compiled.matches(e) and _counts_for(plan, obligation, target, e)], obligation.distinct_within)
-        excused = excusing(plan, target, obligation.id, spans)
+        excused = excusing(plan, target, obligation.id, spans) + _calendar_excuses(plan, obligation)
         for raised, mask, at_least, at_most, calendar in variants:
             window_name = raised.calendar if raised else None
             for period in calendar:
@@ -254,7 +263,7 @@ def _cadence(plan: Plan, compiled: CompiledObligation, obligation: CadenceObliga
     assert compiled.matches is not None
     for target in compiled.targets:
         relevant = [e for e in known if compiled.matches(e) and _counts_for(plan, obligation, target, e)]
-        excused = excusing(plan, target, obligation.id, spans)
+        excused = excusing(plan, target, obligation.id, spans) + _calendar_excuses(plan, obligation)
         for active in target.active:
             anchor, anchor_text = local(active.start, plan.tz), "the start of the duty"
             if active.start == plan.range.start:
