@@ -258,3 +258,18 @@ def test_calendar_listed_in_excused_in_excuses_everyone():
     report = run(base_ruleset(daily, calendars=calendars), base_registry(), [], dt.date(2026, 8, 1), dt.date(2026, 8, 3))
     assert [(label, status) for label, status, _ in of(report)] == [("2026-08-01", "missed"), ("2026-08-02", "excused"), ("2026-08-03", "missed")]
     assert report.findings[1].excused_by == ("calendar:campaign",)
+
+
+def test_declared_unit_attributes_are_checked_in_the_registry_and_in_where():
+    data = base_ruleset({**MONTHLY, "applies_to": {"unit_kind": "dock", "where": {"dock_type": "chemcial"}}}).model_dump(by_alias=True, exclude_none=True)
+    data["unit_kinds"]["dock"]["attributes"] = {"dock_type": {"type": "enum", "values": ["general", "chemical"], "required": True}}
+    from complianceengine import Ruleset
+
+    ruleset = Ruleset.model_validate(data)
+    assert any("'chemcial' is not a value of enum dock.dock_type" in m for _, m in check_ruleset(ruleset))
+    registry = base_registry()
+    registry = registry.model_copy(update={"units": [registry.units[0], registry.units[1].model_copy(update={"attributes": {"dock_type": "chemcial"}}),
+                                                     registry.units[2]]})
+    messages = [(path, m) for path, m in check_registry(registry, ruleset)]
+    assert (("units", 1, "attributes", "dock_type"), "'chemcial' is not one of general, chemical") in messages
+    assert (("units", 2), "a dock needs attribute 'dock_type'") in messages

@@ -120,11 +120,6 @@ class Citation(_Strict):
         return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
-class UnitKind(_Strict):
-    label: Label
-    parents: list[str] = Field(default_factory=list, description="Unit kinds a unit of this kind may sit under")
-
-
 class Role(_Strict):
     label: Label
     unit_kind: str = Field(description="The unit kind a holder of this role is assigned at")
@@ -146,6 +141,12 @@ class AttributeSpec(_Strict):
         if self.type not in ("enum", "list") and self.values is not None:
             raise ValueError("'values' is only allowed on attributes of type enum or list")
         return self
+
+
+class UnitKind(_Strict):
+    label: Label
+    parents: list[str] = Field(default_factory=list, description="Unit kinds a unit of this kind may sit under")
+    attributes: dict[str, AttributeSpec] = Field(default_factory=dict, description="Declared unit attributes (checked in registries)")
 
 
 class Excuses(_Strict):

@@ -155,9 +155,20 @@ def _check_applies_to(ruleset: Ruleset, applies_to: PerAssignee | PerUnit | PerS
     if isinstance(applies_to, PerAssignee):
         return _check_roles(ruleset, applies_to.roles, (*at, "roles"))
     if isinstance(applies_to, PerUnit):
-        if applies_to.unit_kind not in ruleset.unit_kinds:
+        kind = ruleset.unit_kinds.get(applies_to.unit_kind)
+        if kind is None:
             return [((*at, "unit_kind"), _unknown("unit kind", applies_to.unit_kind, ruleset.unit_kinds))]
-        return []
+        problems = []
+        for name, condition in applies_to.where.items():
+            spec = kind.attributes.get(name)
+            if kind.attributes and spec is None:
+                problems.append(((*at, "where", name), _unknown(f"attribute of {applies_to.unit_kind}", name, kind.attributes)))
+            elif spec is not None and spec.type == "enum":
+                problems += [
+                    ((*at, "where", name), f"{value!r} is not a value of enum {applies_to.unit_kind}.{name} (values: {', '.join(spec.values or [])})")
+                    for value in _compared_values(condition) if value not in (spec.values or [])
+                ]
+        return problems
     if applies_to.subject_kind not in ruleset.subject_kinds:
         return [((*at, "subject_kind"), _unknown("subject kind", applies_to.subject_kind, ruleset.subject_kinds))]
     return []
@@ -222,9 +233,11 @@ def check_registry(registry: Registry, ruleset: Ruleset) -> list[Reference]:
             problems.append((("units", i, "kind"), _unknown("unit kind", unit.kind, ruleset.unit_kinds)))
             continue
         if unit.parent is None:
+            problems += _check_attributes(unit.attributes, kind.attributes, ("units", i, "attributes"), unit.kind)
             if kind.parents:
                 problems.append((("units", i), f"a {unit.kind} needs a parent of kind {' or '.join(kind.parents)}"))
             continue
+        problems += _check_attributes(unit.attributes, kind.attributes, ("units", i, "attributes"), unit.kind)
         parent = by_id.get(unit.parent)
         if parent is None:
             problems.append((("units", i, "parent"), _unknown("unit", unit.parent, by_id)))
@@ -309,3 +322,20 @@ def _unit_cycle(registry: Registry) -> bool:
             seen.add(node)
             node = parent.get(node)
     return False
+
+
+def _check_attributes(values: dict[str, Any], declared: dict[str, Any], at: Path, kind: str) -> list[Reference]:
+    """Registry attributes against their declaration (only when the kind declares any)."""
+    if not declared:
+        return []
+    problems: list[Reference] = []
+    for name, value in values.items():
+        spec = declared.get(name)
+        if spec is None:
+            problems.append(((*at, name), _unknown(f"attribute of {kind}", name, declared)))
+        elif spec.type == "enum" and value not in (spec.values or []):
+            problems.append(((*at, name), f"{value!r} is not one of {', '.join(spec.values or [])}"))
+    for name, spec in declared.items():
+        if spec.required and name not in values:
+            problems.append((at[:-1], f"a {kind} needs attribute {name!r}"))
+    return problems
