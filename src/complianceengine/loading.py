@@ -292,7 +292,9 @@ class _EventReader:
             self._read_jsonl(text, str(path))
 
     def _read_jsonl(self, text: str, file: str) -> None:
-        for number, line in enumerate(text.splitlines(), start=1):
+        # split on line feeds only: U+2028 and friends may sit raw inside JSON strings
+        for number, line in enumerate(text.split("\n"), start=1):
+            line = line.removesuffix("\r")
             if not line.strip():
                 continue
             try:
@@ -314,16 +316,19 @@ class _EventReader:
             self._accept(file, number, line, record, attributes, from_text=False)
 
     def _read_csv(self, text: str, file: str) -> None:
-        lines = text.splitlines()
-        rows = csv.reader(io.StringIO(text))
+        # csv counts physical lines by line feeds; a quoted cell may span several of them, so a
+        # record runs from the line after the previous record to the current line_num
+        lines = [line.removesuffix("\r") for line in text.split("\n")]
+        rows = csv.reader(io.StringIO(text, newline=""))
         try:
             header = next(rows)
         except StopIteration:
             return
         header = [name.strip() for name in header]
+        previous = rows.line_num
         for row in rows:
-            number = rows.line_num
-            raw = lines[number - 1] if number - 1 < len(lines) else ",".join(row)
+            number, previous = previous + 1, rows.line_num
+            raw = "\n".join(lines[number - 1 : previous])
             if not any(cell.strip() for cell in row):
                 continue
             if len(row) != len(header):
