@@ -197,3 +197,13 @@ def test_usage_errors_exit_two(mini):
                     "--from", "2026-08-02", "--to", "2026-08-01")
     assert backwards.returncode == 2 and "before it starts" in backwards.stderr
     assert cli("audit", "--from", "x").returncode == 2  # argparse usage error
+
+
+def test_readme_first_screen_matches_the_real_output():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    events = (ROOT / "rulesets" / "xiangshan" / "sample" / "events.jsonl").read_text(encoding="utf-8").splitlines()
+    shown_events = readme.split("```json\n", 1)[1].split("```", 1)[0].splitlines()
+    assert shown_events and all(line in events for line in shown_events)
+    output = cli("audit", *sample_args("xiangshan")).stdout
+    rows = [line for line in readme.splitlines() if line.startswith(("| missed |", "| late |"))]
+    assert rows and all(row in output for row in rows)
