@@ -116,12 +116,15 @@ def _audit(args: argparse.Namespace, plugins: Plugins) -> int:
     log = read_events(args.events, ruleset, registry, plugins)
     report = audit(ruleset, registry, log, first_day=args.first_day, last_day=args.last_day, as_of=as_of, plugins=plugins)
     text = render(report, args.format, plugins)
-    if args.output:
-        args.output.write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
-    if args.rejects:
-        write_rejects(log.rejects, args.rejects)
+    try:
+        if args.output:
+            args.output.write_text(text, encoding="utf-8")
+        else:
+            sys.stdout.write(text)
+        if args.rejects:
+            write_rejects(log.rejects, args.rejects)
+    except OSError as exc:
+        raise UsageError(f"cannot write {exc.filename}: {exc.strerror}") from None
     for reject in log.rejects:
         print(f"warning: rejected event {reject.file}:{reject.line}: {'; '.join(reject.errors)}", file=sys.stderr)
     if args.fail_on == "none":

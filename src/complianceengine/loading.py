@@ -48,6 +48,8 @@ def _read_yaml(path: Path, error: type[RulesetError] | type[RegistryError]) -> t
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise error([Problem(Location(str(path)), "", f"cannot read file: {exc.strerror or exc}")]) from None
+    except UnicodeDecodeError as exc:
+        raise error([Problem(Location(str(path)), "", f"not UTF-8 text ({exc.reason} at byte {exc.start}); save the file as UTF-8")]) from None
     try:
         node = YAML(typ="rt", pure=True).load(text)
     except MarkedYAMLError as exc:
@@ -93,10 +95,13 @@ def locate(root: Any, path: Sequence[Any], file: str, *, at_key: bool = False) -
         last = i == len(parts) - 1
         if isinstance(node, CommentedMap) and part in node:
             child = node[part]
-            if isinstance(child, (CommentedMap, CommentedSeq)) or (last and at_key):
-                position = tuple(node.lc.key(part))
-            else:
-                position = tuple(node.lc.value(part))
+            try:
+                if isinstance(child, (CommentedMap, CommentedSeq)) or (last and at_key):
+                    position = tuple(node.lc.key(part))
+                else:
+                    position = tuple(node.lc.value(part))
+            except KeyError:  # a key brought in by a merge (<<: *anchor) has no position of its own
+                pass
             node = child
         elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
             position = tuple(node.lc.item(part))
@@ -394,6 +399,15 @@ class _EventReader:
                 if spec.required and name not in attributes:
                     errors.append(f"a {kind_name} event needs attribute {name!r}")
             attributes = typed
+        participants = record.get("participants")
+        if participants is not None and (not isinstance(participants, list) or not all(isinstance(p, str) for p in participants)):
+            errors.append(f"participants must be a list of person ids, got {participants!r}")
+            record.pop("participants")
+        if kind is not None and kind.excuses is not None and isinstance(record.get("time"), dt.datetime):
+            until = attributes.get(kind.excuses.until)
+            end = pendulum.parse(until, tz=self.zone) if isinstance(until, str) else None
+            if isinstance(end, dt.datetime) and end <= record["time"]:
+                errors.append(f"{kind.excuses.until!r} ({until}) must be after the event time: the exemption would be empty")
         if self.people is not None:
             for person in [record.get("actor"), record.get("on_behalf_of"), *(record.get("participants") or [])]:
                 if isinstance(person, str) and person not in self.people:

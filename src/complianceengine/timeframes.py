@@ -37,6 +37,7 @@ class Interval(NamedTuple):
         return Interval(start, end) if start < end else None
 
 
+FOREVER = dt.datetime(9000, 1, 1, tzinfo=dt.timezone.utc)
 _MIN = dt.datetime(1, 1, 2, tzinfo=dt.timezone.utc)
 _MAX = dt.datetime(9999, 12, 30, tzinfo=dt.timezone.utc)
 
@@ -102,15 +103,17 @@ def _period_start(moment: pendulum.DateTime, unit: str, week_start: str) -> pend
 
 
 def _next_start(start: pendulum.DateTime, unit: str) -> pendulum.DateTime:
-    if unit == "day":
-        return start.add(days=1)
-    if unit == "week":
-        return start.add(weeks=1)
-    if unit == "month":
-        return start.add(months=1)
-    if unit == "quarter":
-        return start.add(months=3)
-    return start.add(years=1)
+    # calendar arithmetic on dates, then local midnight: a day after a midnight DST jump starts
+    # at 00:00 again, not at the hour the jump landed on
+    day = pendulum.date(start.year, start.month, start.day)
+    following = {
+        "day": lambda: day.add(days=1),
+        "week": lambda: day.add(weeks=1),
+        "month": lambda: day.add(months=1),
+        "quarter": lambda: day.add(months=3),
+        "year": lambda: day.add(years=1),
+    }[unit]()
+    return day_start(following, start.timezone_name)
 
 
 def _label(start: pendulum.DateTime, unit: str, week_start: str) -> str:
@@ -200,8 +203,10 @@ def overlap(intervals: Iterable[Interval], other: Iterable[Interval]) -> list[In
 def days_interval(start: dt.date, end: dt.date | None, tz: str) -> Interval:
     """The interval of an effective-dated record: ``start`` 00:00 to the day after ``end``
     (open-ended records run to the far future)."""
-    last = day_start(end + dt.timedelta(days=1), tz) if end is not None else pendulum.datetime(9999, 1, 1, tz=zone(tz))
-    return Interval(day_start(start, tz), last)
+    # "forever" is year 9000, not 9999: deadlines a few years past it must still be computable
+    if end is None or end >= FOREVER.date():
+        return Interval(day_start(start, tz), day_start(FOREVER.date(), tz))
+    return Interval(day_start(start, tz), day_start(end + dt.timedelta(days=1), tz))
 
 
 def describe(duration: dt.timedelta) -> str:

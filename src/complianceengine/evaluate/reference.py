@@ -155,7 +155,12 @@ def _frequency(plan: Plan, compiled: CompiledObligation, obligation: FrequencyOb
         if mask:
             variants.append((raised, mask, at_least, at_most, list(periods(unit, plan.range, plan.tz, plan.ruleset.week_start))))
     for target in compiled.targets:
-        relevant = _thin([e for e in known if compiled.matches(e) and _counts_for(plan, obligation, target, e)], obligation.distinct_within)
+        # thin only the events inside the duty's own time, so an event before the range or before
+        # the assignment cannot swallow one inside it
+        relevant = _thin(
+            [e for e in known if any(e.time in part for part in target.active) and compiled.matches(e) and _counts_for(plan, obligation, target, e)],
+            obligation.distinct_within,
+        )
         excused = excusing(plan, target, obligation.id, spans) + _calendar_excuses(plan, obligation)
         for raised, mask, at_least, at_most, calendar in variants:
             window_name = raised.calendar if raised else None
@@ -191,7 +196,7 @@ def _frequency(plan: Plan, compiled: CompiledObligation, obligation: FrequencyOb
                 used: tuple[str, ...] = ()
                 if count < required and excused:
                     remaining = subtract(active, [x.span for x in excused])
-                    used = tuple(x.record for x in excused if overlap(active, [x.span]))
+                    used = tuple(dict.fromkeys(x.record for x in excused if overlap(active, [x.span])))
                     left = sum(part.seconds for part in remaining)
                     if used:
                         notes.append(f"excused for {1 - left / covered:.0%} of it by {', '.join(used)}")
@@ -247,7 +252,7 @@ def _deadline(plan: Plan, obligation: CadenceObligation, variants, anchor: dt.da
                 if part.end <= clock:
                     continue
                 sooner = shift(local(max(clock, part.start), plan.tz), raised.max_gap)
-                if sooner <= part.end and sooner < due:
+                if sooner < part.end and sooner < due:  # windows are half-open
                     due, window = sooner, raised.calendar
         pushed = [x for x in excused if x.span.start < due and x.span.end > clock]
         if not pushed:

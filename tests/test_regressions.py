@@ -1,0 +1,100 @@
+"""Regressions for problems found in review; each test failed before its fix."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from complianceengine import RegistryError, RulesetError, audit, load_registry, load_ruleset, read_events
+
+from conftest import XIANGSHAN, base_registry, base_ruleset, event, local
+from test_cli import MINI_REGISTRY, MINI_RULESET, cli
+
+DAILY = {"id": "daily", "kind": "frequency", "applies_to": {"roles": ["guard"]}, "match": {"kind": "patrol"}, "period": "day", "at_least": 1}
+
+
+def run(ruleset, registry, events, first, last, as_of=local(2026, 12, 1, 0)):
+    return audit(ruleset, registry, events, first_day=first, last_day=last, as_of=as_of)
+
+
+def test_forever_dates_and_open_exemptions_do_not_overflow():
+    registry = base_registry([{"person": "a", "role": "guard", "unit": "d1", "start": "2026-01-01", "end": "9999-12-31"}],
+                             subjects=[{"id": "r1", "kind": "resident", "unit": "d1", "start": "2026-01-01"}],
+                             exemptions=[{"id": "x", "subject": "r1", "start": "2026-01-01", "reason": "moved away"}])
+    yearly = {"id": "v", "kind": "cadence", "applies_to": {"subject_kind": "resident"}, "match": {"kind": "visit"}, "max_gap": "P1Y"}
+    report = run(base_ruleset(DAILY, yearly), registry, [], dt.date(2026, 8, 1), dt.date(2026, 8, 1))
+    assert {(f.obligation, f.status) for f in report.findings} == {("daily", "missed")}
+
+
+def test_errors_inside_merged_yaml_keys_are_located(tmp_path):
+    text = MINI_RULESET.replace("    applies_to: {roles: [guard]}\n", "    <<: {applies_to: {roles: [gaurd]}}\n")
+    (tmp_path / "r.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(RulesetError, match=r"r\.yaml:\d+:\d+: obligations\[0\]\.applies_to\.roles\[0\]: unknown role 'gaurd'"):
+        load_ruleset(tmp_path / "r.yaml")
+
+
+def test_non_utf8_yaml_is_a_located_error(tmp_path):
+    (tmp_path / "reg.yaml").write_bytes(MINI_REGISTRY.replace("name: A", "name: 张三").encode("gbk"))
+    (tmp_path / "r.yaml").write_text(MINI_RULESET, encoding="utf-8")
+    with pytest.raises(RegistryError, match="not UTF-8 text"):
+        load_registry(tmp_path / "reg.yaml", load_ruleset(tmp_path / "r.yaml"))
+
+
+def test_participants_that_are_not_a_list_are_rejected(tmp_path):
+    ruleset = load_ruleset(XIANGSHAN / "ruleset.yaml")
+    line = json.dumps({"id": "x", "kind": "patrol", "time": "2026-08-01T10:00:00", "actor": "p-yu-hong", "participants": 5,
+                       "unit": "dongmen-north", "attributes": {"mode": "field"}})
+    (tmp_path / "e.jsonl").write_text(line + "\n", encoding="utf-8")
+    log = read_events(tmp_path / "e.jsonl", ruleset)
+    assert not log.events and "participants must be a list" in log.rejects[0].errors[0]
+
+
+def test_exemption_ending_before_it_starts_is_rejected(tmp_path):
+    ruleset = load_ruleset(XIANGSHAN / "ruleset.yaml")
+    line = json.dumps({"id": "L", "kind": "leave", "time": "2026-08-02T00:00:00", "actor": "p-yu-hong", "attributes": {"until": "2026-07-04T00:00:00"}})
+    (tmp_path / "e.jsonl").write_text(line + "\n", encoding="utf-8")
+    log = read_events(tmp_path / "e.jsonl", ruleset)
+    assert not log.events and "must be after the event time" in log.rejects[0].errors[0]
+
+
+def test_unwritable_output_exits_two(tmp_path):
+    from test_cli import sample_args
+
+    result = cli("audit", *sample_args("xiangshan"), "--output", str(tmp_path / "missing" / "r.md"), "--fail-on", "none")
+    assert result.returncode == 2 and "cannot write" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_distinct_within_ignores_events_outside_the_duty():
+    rule = {**DAILY, "distinct_within": "PT1H"}
+    events = [event("e0", "patrol", local(2026, 7, 31, 23, 50), actor="a", unit="d1"), event("e1", "patrol", local(2026, 8, 1, 0, 5), actor="a", unit="d1")]
+    report = run(base_ruleset(rule), base_registry(), events, dt.date(2026, 8, 1), dt.date(2026, 8, 1))
+    assert [(f.status, f.evidence) for f in report.findings if f.subject.id == "a"] == [("met", ("e1",))]
+
+
+def test_cadence_window_deadline_at_the_window_end_is_outside_it():
+    calendars = {"c": {"label": {"en": "c"}, "windows": [{"start": "2026-10-01", "end": "2026-10-15"}]}}
+    cadence = {"id": "v", "kind": "cadence", "applies_to": {"subject_kind": "resident"}, "match": {"kind": "visit"}, "max_gap": "P1M",
+               "during": [{"calendar": "c", "max_gap": "P14D"}]}
+    registry = base_registry(subjects=[{"id": "r1", "kind": "resident", "unit": "d1", "start": "2026-01-01"}])
+    events = [event("v1", "visit", local(2026, 9, 20), subject="r1"), event("v2", "visit", local(2026, 10, 2, 0), subject="r1"),
+              event("v3", "visit", local(2026, 10, 20), subject="r1")]
+    report = run(base_ruleset(cadence, calendars=calendars), registry, events, dt.date(2026, 9, 1), dt.date(2026, 10, 31))
+    assert [f.status for f in report.findings if f.evidence] == ["met", "met", "met"]
+    assert report.findings[2].due == local(2026, 11, 2, 0)
+
+
+def test_a_calendar_with_two_windows_is_named_once():
+    calendars = {"hol": {"label": {"en": "hol"}, "windows": [{"start": "2026-08-01", "end": "2026-08-10"}, {"start": "2026-08-12", "end": "2026-08-22"}]}}
+    monthly = {**DAILY, "period": "month", "excused_in": ["hol"]}
+    report = run(base_ruleset(monthly, calendars=calendars), base_registry(), [], dt.date(2026, 8, 1), dt.date(2026, 8, 31))
+    assert report.findings[0].excused_by == ("calendar:hol",)
+
+
+def test_days_start_at_local_midnight_after_a_midnight_dst_jump():
+    from complianceengine.timeframes import date_range, periods
+
+    days = list(periods("day", date_range(dt.date(2026, 9, 5), dt.date(2026, 9, 8), "America/Santiago"), "America/Santiago"))
+    assert [p.start.hour for p in days[1:]] == [1, 0, 0]  # 6 September has no 00:00 there
+    assert days[-1].end == date_range(dt.date(2026, 9, 5), dt.date(2026, 9, 8), "America/Santiago").end
