@@ -6,8 +6,8 @@ Exit codes: 0 nothing fails, 1 findings at or above ``--fail-on``, 2 bad input o
 from __future__ import annotations
 
 import argparse
-import importlib
 import datetime as dt
+import importlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path

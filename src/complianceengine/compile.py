@@ -9,21 +9,20 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from fractions import Fraction
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 import pendulum
 
 from .errors import MissingPluginError, PluginError
 from .findings import SubjectRef
-from .plugins import Plugins
 from .model import (
     AnyObligation,
     CadenceObligation,
-    CompletenessObligation,
     Comparison,
+    CompletenessObligation,
     Event,
     EventMatch,
     FrequencyObligation,
@@ -31,13 +30,11 @@ from .model import (
     PerSubject,
     PerUnit,
     Registry,
-    ResponseObligation,
     Ruleset,
     StaffingObligation,
 )
-from .timeframes import Interval, clip, date_range, day_start, days_interval, local
-
-
+from .plugins import Plugins
+from .timeframes import Interval, clip, date_range, days_interval, local
 
 # --------------------------------------------------------------------------------------------
 # Matching events
@@ -332,7 +329,7 @@ class ExcusedSpan:
     """One exemption record resolved to an interval: from the registry or from an event."""
 
     record: str
-    who: str  # "person", "unit" or "subject"
+    who: str  # "person", "unit", "subject" or "calendar"
     id: str
     span: Interval
     obligations: frozenset[str] | None
@@ -366,13 +363,20 @@ def exemption_spans(plan: Plan, events: Iterable[Event]) -> list[ExcusedSpan]:
     return out
 
 
-def excusing(plan: Plan, target: Target, obligation_id: str, spans: list[ExcusedSpan]) -> list[ExcusedSpan]:
+def excusing(
+    plan: Plan, target: Target, obligation: FrequencyObligation | CadenceObligation, spans: list[ExcusedSpan]
+) -> list[ExcusedSpan]:
     """The exemptions that apply to one target of one obligation. A unit exemption covers the
-    unit and everything below it: people posted there, units and subjects there."""
+    unit and everything below it: people posted there, units and subjects there. The windows of
+    the obligation's ``excused_in`` calendars excuse everyone, recorded as ``calendar:<name>``."""
     org = plan.organisation
-    out = []
+    out = [
+        ExcusedSpan(f"calendar:{name}", "calendar", name, part, None, plan.ruleset.calendars[name].label.en)
+        for name in obligation.excused_in
+        for part in plan.windows.get(name, [])
+    ]
     for span in spans:
-        if span.obligations is not None and obligation_id not in span.obligations:
+        if span.obligations is not None and obligation.id not in span.obligations:
             continue
         if span.who == "unit":
             applies = target.unit is not None and span.id in org.units and target.unit in org.subtree(span.id)

@@ -36,7 +36,7 @@ from .model import (
     Ruleset,
 )
 from .plugins import Plugins
-from .references import check_registry, check_ruleset
+from .references import check_registry, check_ruleset, path_text
 
 # --------------------------------------------------------------------------------------------
 # YAML with positions
@@ -113,16 +113,6 @@ def locate(root: Any, path: Sequence[Any], file: str, *, at_key: bool = False) -
     return Location(file, None if line is None else line + 1, None if column is None else column + 1)
 
 
-def _path_text(path: Sequence[Any]) -> str:
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
-
-
 def _clean_path(root: Any, loc: Sequence[Any], names_key: bool) -> tuple[Any, ...]:
     """Keep only the parts of a pydantic error location that exist in the document (plus the
     missing or unknown key itself when ``names_key``)."""
@@ -196,12 +186,12 @@ def _validation_problems(exc: ValidationError, root: Any, plain: Any, file: str)
             continue
         seen.add((path, message))
         location = locate(root, path, file, at_key=error["type"] == "extra_forbidden")
-        problems.append(Problem(location, _path_text(path), message))
+        problems.append(Problem(location, path_text(path), message))
     return problems
 
 
 def _reference_problems(references: list[tuple[tuple[Any, ...], str]], root: Any, file: str) -> list[Problem]:
-    return [Problem(locate(root, path, file), _path_text(path), message) for path, message in references]
+    return [Problem(locate(root, path, file), path_text(path), message) for path, message in references]
 
 
 def load_ruleset(path: str | Path) -> Ruleset:
@@ -421,7 +411,7 @@ class _EventReader:
             try:
                 event = Event.model_validate({**record, "attributes": attributes, "origin": EventOrigin(file=file, line=line)})
             except ValidationError as exc:
-                errors += [f"{_path_text(e['loc']) or 'event'}: {_message(e)}" for e in exc.errors()]
+                errors += [f"{path_text(e['loc']) or 'event'}: {_message(e)}" for e in exc.errors()]
         if event is None:
             self._reject(file, line, raw, errors)
             return

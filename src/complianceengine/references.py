@@ -7,7 +7,7 @@ value inside the document as written (e.g. ``("obligations", 2, "applies_to", "r
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from difflib import get_close_matches
 from typing import Any
 
@@ -101,7 +101,7 @@ def check_ruleset(ruleset: Ruleset) -> list[Reference]:
                     for kind in match.kinds:
                         if kind in ruleset.event_kinds and not _has_field(ruleset, kind, field):
                             problems.append(
-                                ((*at, "correlate_on", j), f"event kind {kind!r} (used in {_dotted(where)}) has no field {field!r} to correlate on")
+                                ((*at, "correlate_on", j), f"event kind {kind!r} (used in {path_text(where)}) has no field {field!r} to correlate on")
                             )
         elif isinstance(obligation, CompletenessObligation):
             problems += _check_applies_to(ruleset, obligation.applies_to, (*at, "applies_to"))
@@ -126,7 +126,8 @@ def check_ruleset(ruleset: Ruleset) -> list[Reference]:
     return problems
 
 
-def _dotted(path: Path) -> str:
+def path_text(path: Sequence[Any]) -> str:
+    """A document path as authors read it: ``obligations[2].applies_to.roles[0]``."""
     out = ""
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))

@@ -2,10 +2,10 @@ import datetime as dt
 import sys
 from pathlib import Path
 
+import complianceengine_cn_holidays as holidays
 import pytest
 
 import complianceengine as ce
-import complianceengine_cn_holidays as holidays
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tests"))
 from conftest import base_registry, base_ruleset, local  # noqa: E402

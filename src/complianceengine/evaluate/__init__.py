@@ -9,9 +9,16 @@ import pendulum
 
 from ..compile import Organisation, Plan, compile_plan
 from ..errors import UsageError
-from ..findings import FAILING, Finding, ObligationSummary, Report, StatusCounts, UnitSummary
-from ..plugins import Plugins
+from ..findings import (
+    FAILING,
+    Finding,
+    ObligationSummary,
+    Report,
+    StatusCounts,
+    UnitSummary,
+)
 from ..model import Event, EventLog, Registry, Ruleset
+from ..plugins import Plugins
 from . import reference
 
 __all__ = ["audit", "summarise"]

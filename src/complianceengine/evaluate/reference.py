@@ -11,7 +11,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 
-from ..compile import CompiledObligation, ExcusedSpan, Plan, Target, excusing, exemption_spans, matcher, prorated
+from ..compile import (
+    CompiledObligation,
+    ExcusedSpan,
+    Plan,
+    Target,
+    excusing,
+    exemption_spans,
+    matcher,
+    prorated,
+)
 from ..findings import Finding, Status, SubjectRef
 from ..model import (
     CadenceObligation,
@@ -23,7 +32,18 @@ from ..model import (
     StaffingObligation,
     format_duration,
 )
-from ..timeframes import Interval, Period, clip, day_start, describe, local, overlap, periods, shift, subtract
+from ..timeframes import (
+    Interval,
+    Period,
+    clip,
+    day_start,
+    describe,
+    local,
+    overlap,
+    periods,
+    shift,
+    subtract,
+)
 
 
 def evaluate(plan: Plan, events: Iterable[Event]) -> list[Finding]:
@@ -123,15 +143,6 @@ def _thin(events: list[Event], distinct_within) -> list[Event]:
     return kept
 
 
-def _calendar_excuses(plan: Plan, obligation: FrequencyObligation | CadenceObligation) -> list[ExcusedSpan]:
-    """``excused_in`` calendars as exemptions of everyone, named ``calendar:<name>``."""
-    return [
-        ExcusedSpan(f"calendar:{name}", "calendar", name, part, None, plan.ruleset.calendars[name].label.en)
-        for name in obligation.excused_in
-        for part in plan.windows.get(name, [])
-    ]
-
-
 def _variants(plan: Plan, obligation: FrequencyObligation | CadenceObligation) -> list[tuple[Raised | None, list[Interval]]]:
     """Each requirement with the part of the range where it is in force. Inside a calendar's
     windows the first listed ``during`` entry applies; everywhere else the base requirement."""
@@ -161,7 +172,7 @@ def _frequency(plan: Plan, compiled: CompiledObligation, obligation: FrequencyOb
             [e for e in known if any(e.time in part for part in target.active) and compiled.matches(e) and _counts_for(plan, obligation, target, e)],
             obligation.distinct_within,
         )
-        excused = excusing(plan, target, obligation.id, spans) + _calendar_excuses(plan, obligation)
+        excused = excusing(plan, target, obligation, spans)
         for raised, mask, at_least, at_most, calendar in variants:
             window_name = raised.calendar if raised else None
             for period in calendar:
@@ -268,7 +279,7 @@ def _cadence(plan: Plan, compiled: CompiledObligation, obligation: CadenceObliga
     assert compiled.matches is not None
     for target in compiled.targets:
         relevant = [e for e in known if compiled.matches(e) and _counts_for(plan, obligation, target, e)]
-        excused = excusing(plan, target, obligation.id, spans) + _calendar_excuses(plan, obligation)
+        excused = excusing(plan, target, obligation, spans)
         for active in target.active:
             anchor, anchor_text = local(active.start, plan.tz), "the start of the duty"
             if active.start == plan.range.start:
