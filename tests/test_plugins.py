@@ -24,6 +24,10 @@ def holiday_ruleset(*obligations):
 
 class HolidayCalendar:
     @hookimpl
+    def complianceengine_calendar_providers(self):
+        return ["test-holidays"]
+
+    @hookimpl
     def complianceengine_calendar_windows(self, name, calendar, first_day, last_day, timezone):
         if calendar.provider != "test-holidays":
             return None
@@ -149,3 +153,188 @@ def test_entry_point_discovery_from_an_installed_package(tmp_path, monkeypatch):
     assert render(report, "loud", plugins) == "MINI"
     assert "louder" not in dict(Plugins().describe())
     sys.modules.pop("ce_test_plugin", None)
+
+
+# --------------------------------------------------------------------------------------------
+# Obligation kinds added by a plugin, end to end from a YAML file to a report
+
+from typing import Literal  # noqa: E402
+
+from complianceengine import ObligationBase, ObligationKind, RulesetError, load_ruleset  # noqa: E402
+from complianceengine.model import AppliesTo, EventMatch  # noqa: E402
+from complianceengine.timeframes import Period  # noqa: E402
+
+
+class PerWindow(ObligationBase):
+    """Every window of ``calendar`` needs ``at_least`` matching events of each target."""
+
+    kind: Literal["per_window"]
+    applies_to: AppliesTo
+    match: EventMatch
+    calendar: str
+    at_least: int = 1
+
+
+def _per_window(plan, compiled, events):
+    obligation = compiled.obligation
+    out = []
+    for target in compiled.targets:
+        for window in plan.windows[obligation.calendar]:
+            hits = [e.id for e in events if compiled.matches(e) and e.unit in target.units and window.start <= e.time < window.end]
+            status = "met" if len(hits) >= obligation.at_least else ("open" if window.end > plan.as_of else "missed")
+            period = Period(label=f"window from {window.start.date()}", start=window.start, end=window.end)
+            out.append(compiled.finding(target.subject, target.unit, period, status, f"at least {obligation.at_least}", f"{len(hits)}",
+                                        evidence=tuple(hits)))
+    return out
+
+
+def _check_per_window(obligation, ruleset):
+    return [] if obligation.calendar in ruleset.calendars else [(("calendar",), f"unknown calendar {obligation.calendar!r}")]
+
+
+class PerWindowKind:
+    def __init__(self, evaluate=_per_window):
+        self.evaluate = evaluate
+
+    @hookimpl
+    def complianceengine_obligation_kinds(self):
+        return {"per_window": ObligationKind(model=PerWindow, evaluate=self.evaluate, check=_check_per_window)}
+
+
+PER_WINDOW_YAML = """\
+id: mini
+version: "1"
+title: {en: Mini}
+timezone: Asia/Shanghai
+sources: {doc: {short: Doc, title: {en: Doc}}}
+unit_kinds: {dock: {label: {en: dock}}}
+roles: {guard: {label: {en: guard}, unit_kind: dock}}
+event_kinds: {patrol: {label: {en: patrol}}}
+calendars:
+  typhoons:
+    label: {en: typhoon warnings}
+    windows: [{start: 2026-08-03, end: 2026-08-04}, {start: 2026-08-20, end: 2026-08-20}]
+obligations:
+  - id: patrol-each-typhoon
+    kind: per_window
+    title: {en: A patrol in every typhoon warning}
+    citation: {source: doc, article: "7"}
+    applies_to: {unit_kind: dock}
+    match: {kind: patrol}
+    calendar: typhoons
+    at_least: {AT_LEAST}
+"""
+
+
+def _write(tmp_path, text):
+    path = tmp_path / "ruleset.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_plugin_obligation_kind_runs_from_yaml_to_report(tmp_path):
+    plugins = Plugins([PerWindowKind()])
+    ruleset = load_ruleset(_write(tmp_path, PER_WINDOW_YAML.replace("{AT_LEAST}", "1")), plugins)
+    assert type(ruleset.obligations[0]) is PerWindow
+    registry = base_registry()
+    events = [event("e1", "patrol", local(2026, 8, 3, 10), actor="a", unit="d1")]
+    report = audit(ruleset, registry, events, first_day=dt.date(2026, 8, 1), last_day=dt.date(2026, 8, 31),
+                   as_of=local(2026, 9, 1, 0), plugins=plugins)
+    verdicts = sorted((f.subject.id, f.period.label, f.status, f.evidence) for f in report.findings)
+    assert verdicts == [("d1", "window from 2026-08-03", "met", ("e1",)), ("d1", "window from 2026-08-20", "missed", ()),
+                        ("d2", "window from 2026-08-03", "missed", ()), ("d2", "window from 2026-08-20", "missed", ())]
+    assert report.findings[0].cited == "Doc, art. 7"
+    assert "patrol-each-typhoon" in render(report, "markdown", plugins)
+
+
+def test_a_plugin_kind_is_validated_with_located_errors(tmp_path):
+    path = _write(tmp_path, PER_WINDOW_YAML.replace("{AT_LEAST}", "many"))
+    with pytest.raises(RulesetError) as caught:
+        load_ruleset(path, Plugins([PerWindowKind()]))
+    [problem] = caught.value.problems
+    assert (problem.location.line, problem.location.column) == (21, 15)
+    assert problem.path == "obligations[0].at_least"
+    bad_calendar = _write(tmp_path, PER_WINDOW_YAML.replace("{AT_LEAST}", "1").replace("calendar: typhoons", "calendar: tides"))
+    with pytest.raises(RulesetError) as caught:
+        load_ruleset(bad_calendar, Plugins([PerWindowKind()]))
+    assert [(p.location.line, p.message) for p in caught.value.problems] == [(20, "unknown calendar 'tides'")]
+
+
+def test_an_unknown_kind_without_its_plugin_is_located_and_named(tmp_path):
+    path = _write(tmp_path, PER_WINDOW_YAML.replace("{AT_LEAST}", "1"))
+    with pytest.raises(RulesetError) as caught:
+        load_ruleset(path)
+    [problem] = caught.value.problems
+    assert problem.location.line == 15 and problem.path == "obligations[0].kind"
+    assert "'per_window' is not built in and no loaded plugin provides it" in problem.message
+    typo = _write(tmp_path, PER_WINDOW_YAML.replace("kind: per_window", "kind: frequncy").replace("{AT_LEAST}", "1"))
+    with pytest.raises(RulesetError, match="did you mean 'frequency'"):
+        load_ruleset(typo)
+
+
+def test_faulty_obligation_kinds_are_named():
+    class Clash:
+        @hookimpl
+        def complianceengine_obligation_kinds(self):
+            return {"frequency": ObligationKind(model=PerWindow, evaluate=_per_window)}
+
+    with pytest.raises(PluginError, match="Clash.*built in"):
+        Plugins([Clash()]).obligation_kinds()
+
+    def explode(plan, compiled, events):
+        raise ZeroDivisionError("tide table empty")
+
+    def garbage(plan, compiled, events):
+        return ["not a finding"]
+
+    for evaluate, message in ((explode, "ZeroDivisionError: tide table empty"), (garbage, "must return a list of findings")):
+        plugins = Plugins([PerWindowKind(evaluate)])
+        ruleset = Ruleset.model_validate(load_ruleset(_write_tmp(PER_WINDOW_YAML.replace("{AT_LEAST}", "1")), plugins).model_dump())
+        with pytest.raises(PluginError, match=message) as caught:
+            audit(ruleset, base_registry(), [], first_day=dt.date(2026, 8, 1), last_day=dt.date(2026, 8, 31), as_of=local(2026, 9, 1, 0),
+                  plugins=plugins)
+        assert caught.value.plugin == "PerWindowKind"
+
+
+def _write_tmp(text):
+    import tempfile
+    from pathlib import Path
+
+    folder = Path(tempfile.mkdtemp())
+    return _write(folder, text)
+
+
+def test_a_ruleset_built_in_code_resolves_plugin_kinds_at_audit_time():
+    data = load_ruleset(_write_tmp(PER_WINDOW_YAML.replace("{AT_LEAST}", "1")), Plugins([PerWindowKind()])).model_dump()
+    unresolved = Ruleset.model_validate(data)  # without plugins the obligation is kept as written
+    assert type(unresolved.obligations[0]).__name__ == "ExtensionObligation"
+    report = audit(unresolved, base_registry(), [], first_day=dt.date(2026, 8, 1), last_day=dt.date(2026, 8, 31),
+                   as_of=local(2026, 9, 1, 0), plugins=Plugins([PerWindowKind()]))
+    assert {f.status for f in report.findings} == {"missed"}
+    with pytest.raises(RulesetError, match="no loaded plugin provides it"):
+        audit(unresolved, base_registry(), [], first_day=dt.date(2026, 8, 1), last_day=dt.date(2026, 8, 31), as_of=local(2026, 9, 1, 0))
+
+
+# --------------------------------------------------------------------------------------------
+# Optional provider calendars
+
+
+def test_an_optional_calendar_without_its_plugin_makes_its_obligations_not_judged():
+    calendars = {"low-water": {"label": {"en": "low water"}, "provider": "tide-table", "optional": True, "plugin": "complianceengine-tides"}}
+    ruleset = base_ruleset(
+        {"id": "by-tide", "kind": "frequency", "applies_to": {"roles": ["guard"]}, "match": {"kind": "patrol", "in_calendar": "low-water"},
+         "period": "week", "at_least": 1},
+        {"id": "daily", "kind": "frequency", "applies_to": {"roles": ["guard"]}, "match": {"kind": "patrol"}, "period": "day", "at_least": 1},
+        calendars=calendars,
+    )
+    report = audit(ruleset, base_registry(), [], first_day=dt.date(2026, 8, 3), last_day=dt.date(2026, 8, 9), as_of=local(2026, 9, 1, 0))
+    by_tide = [f for f in report.findings if f.obligation == "by-tide"]
+    assert by_tide and {f.status for f in by_tide} == {"not_applicable"}
+    assert "install complianceengine-tides" in by_tide[0].note
+    assert {f.status for f in report.findings if f.obligation == "daily"} == {"missed"}
+    summary = {o.obligation: o.not_judged for o in report.obligations}
+    assert summary["daily"] is None and "tide-table" in summary["by-tide"]
+    assert "## Not judged (1 obligations)" in render(report, "markdown")
+    required = base_ruleset(calendars={"low-water": {**calendars["low-water"], "optional": False}})
+    with pytest.raises(MissingPluginError, match="install complianceengine-tides"):
+        audit(required, base_registry(), [], first_day=dt.date(2026, 8, 3), last_day=dt.date(2026, 8, 9), as_of=local(2026, 9, 1, 0))

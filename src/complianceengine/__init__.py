@@ -28,8 +28,8 @@ from .evaluate import audit
 from .findings import Finding, Report, Status, StatusCounts, SubjectRef
 from .hookspecs import hookimpl
 from .loading import load_registry, load_ruleset, read_events, write_rejects
-from .model import Event, EventLog, Registry, Reject, Ruleset
-from .plugins import Plugins
+from .model import Event, EventLog, ObligationBase, Registry, Reject, Ruleset
+from .plugins import ObligationKind, Plugins
 from .report import render
 
 __all__ = [
@@ -41,6 +41,8 @@ __all__ = [
     "InputError",
     "Location",
     "MissingPluginError",
+    "ObligationBase",
+    "ObligationKind",
     "PluginError",
     "Plugins",
     "Problem",

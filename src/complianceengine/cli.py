@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pendulum
 
-from .compile import calendar_windows
-from .errors import ComplianceError, InputError, UsageError
+from .compile import calendars_used, missing_calendars
+from .errors import ComplianceError, InputError, MissingPluginError, UsageError
 from .evaluate import audit
 from .findings import FAILING
 from .loading import load_registry, load_ruleset, read_events, write_rejects
@@ -91,9 +91,14 @@ def _plugins(args: argparse.Namespace) -> Plugins:
 
 
 def _check(args: argparse.Namespace, plugins: Plugins) -> int:
-    ruleset = load_ruleset(args.ruleset)
-    today = dt.date.today()
-    calendar_windows(ruleset, today, today, plugins)  # says which provider plugin is missing
+    ruleset = load_ruleset(args.ruleset, plugins)
+    missing = missing_calendars(ruleset, plugins)
+    required = [message for name, message in missing.items() if not ruleset.calendars[name].optional]
+    if required:
+        raise MissingPluginError("; ".join(required))
+    for name, message in missing.items():
+        users = [o.id for o in ruleset.obligations if name in calendars_used(o)]
+        print(f"warning: {args.ruleset}: {message}; obligations {', '.join(users) or '(none)'} will be reported not_applicable", file=sys.stderr)
     line = f"{args.ruleset}: ok, ruleset {ruleset.id} {ruleset.version} with {len(ruleset.obligations)} obligations"
     if args.registry:
         registry = load_registry(args.registry, ruleset)
@@ -103,7 +108,7 @@ def _check(args: argparse.Namespace, plugins: Plugins) -> int:
 
 
 def _audit(args: argparse.Namespace, plugins: Plugins) -> int:
-    ruleset = load_ruleset(args.ruleset)
+    ruleset = load_ruleset(args.ruleset, plugins)
     registry = load_registry(args.registry, ruleset)
     as_of = None
     if args.as_of:

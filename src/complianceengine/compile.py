@@ -11,30 +11,34 @@ import datetime as dt
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from difflib import get_close_matches
 from fractions import Fraction
 from typing import Any
 
 import pendulum
+from pydantic import BaseModel, ValidationError
 
-from .errors import MissingPluginError, PluginError
-from .findings import SubjectRef
+from .errors import Location, MissingPluginError, PluginError, Problem, RulesetError
+from .findings import Finding, Status, SubjectRef
 from .model import (
+    BUILTIN_KINDS,
     AnyObligation,
     CadenceObligation,
     Comparison,
-    CompletenessObligation,
     Event,
     EventMatch,
+    ExtensionObligation,
     FrequencyObligation,
     PerAssignee,
     PerSubject,
     PerUnit,
+    Raised,
     Registry,
     Ruleset,
-    StaffingObligation,
 )
-from .plugins import Plugins
-from .timeframes import Interval, clip, date_range, days_interval, local
+from .plugins import ObligationKind, Plugins
+from .references import path_text
+from .timeframes import Interval, Period, clip, date_range, days_interval, local
 
 # --------------------------------------------------------------------------------------------
 # Matching events
@@ -207,6 +211,29 @@ class CompiledObligation:
     cited: str
     targets: tuple[Target, ...] = ()
     matches: Callable[[Event], bool] | None = None
+    #: why the obligation cannot be judged (an optional calendar's provider is missing), or None
+    unavailable: str | None = None
+    #: (plugin name, kind) for an obligation kind a plugin adds
+    extension: tuple[str, ObligationKind] | None = None
+
+    def finding(self, subject: SubjectRef, unit: str | None, period: Period, status: Status, required: str, observed: str, **extra: Any) -> Finding:
+        """A finding of this obligation; ``extra`` sets the other :class:`Finding` fields."""
+        obligation = self.obligation
+        return Finding(
+            obligation=obligation.id,
+            obligation_kind=obligation.kind,
+            title=obligation.title,
+            citation=obligation.citation,
+            cited=self.cited,
+            assumed=obligation.assumed,
+            subject=subject,
+            unit=unit,
+            period=period,
+            status=status,
+            required=required,
+            observed=observed,
+            **extra,
+        )
 
 
 @dataclass(frozen=True)
@@ -233,23 +260,67 @@ def cited(ruleset: Ruleset, obligation: AnyObligation) -> str:
     return f"{source.short}, art. {obligation.citation.article}"
 
 
-def calendar_windows(ruleset: Ruleset, first_day: dt.date, last_day: dt.date, plugins: Plugins) -> dict[str, list[Interval]]:
-    """Every calendar's windows inside the range, merged and in order; provider calendars are
-    asked of the plugins. Raises :class:`MissingPluginError` when no plugin provides one."""
-    tz = ruleset.timezone
-    span = date_range(first_day, last_day, tz)
+def missing_calendars(ruleset: Ruleset, plugins: Plugins) -> dict[str, str]:
+    """Calendars whose ``provider`` no loaded plugin provides -> what to tell the author."""
+    provided = plugins.calendar_providers()
     out = {}
     for name, calendar in ruleset.calendars.items():
+        if calendar.provider is not None and calendar.provider not in provided:
+            get = f"install {calendar.plugin}" if calendar.plugin else "install the plugin package that provides it"
+            out[name] = (
+                f"calendar {name!r} needs the provider {calendar.provider!r}, which no loaded plugin provides "
+                f"({get}, or pass it to Plugins(...))"
+            )
+    return out
+
+
+def calendars_used(node: Any) -> set[str]:
+    """Names of the calendars an obligation uses: ``match.in_calendar``, ``during`` and
+    ``excused_in``, wherever they sit (plugin kinds included)."""
+    if isinstance(node, EventMatch):
+        return {node.in_calendar} if node.in_calendar else set()
+    if isinstance(node, Raised):
+        return {node.calendar}
+    out: set[str] = set()
+    if isinstance(node, BaseModel):
+        for name in type(node).model_fields:
+            value = getattr(node, name)
+            if name == "excused_in" and isinstance(value, list):
+                out |= set(value)
+            else:
+                out |= calendars_used(value)
+    elif isinstance(node, (list, tuple)):
+        for item in node:
+            out |= calendars_used(item)
+    return out
+
+
+def calendar_windows(
+    ruleset: Ruleset, first_day: dt.date, last_day: dt.date, plugins: Plugins, skip: Iterable[str] = ()
+) -> dict[str, list[Interval]]:
+    """Every calendar's windows inside the range, merged and in order; provider calendars are
+    asked of the plugins. Calendars in ``skip`` are left out. Raises :class:`MissingPluginError`
+    when no plugin provides one."""
+    tz = ruleset.timezone
+    span = date_range(first_day, last_day, tz)
+    missing = missing_calendars(ruleset, plugins)
+    out = {}
+    for name, calendar in ruleset.calendars.items():
+        if name in skip:
+            continue
         if calendar.provider is None:
             out[name] = clip([days_interval(w.start, w.end, tz) for w in calendar.windows], span)
             continue
+        if name in missing:
+            raise MissingPluginError(missing[name])
         provided = plugins.first(
-            "complianceengine_calendar_windows", name=name, calendar=calendar, first_day=first_day, last_day=last_day, timezone=tz
+            "complianceengine_calendar_windows", name=name, calendar=calendar, first_day=first_day, last_day=last_day, timezone=tz,
+            base_dir=ruleset.folder,
         )
         if provided is None:
-            raise MissingPluginError(
-                f"calendar {name!r} needs the provider {calendar.provider!r}, which no registered plugin provides; "
-                "install the plugin package or pass it to Plugins(...)"
+            raise PluginError(
+                plugins.calendar_providers()[calendar.provider], "complianceengine_calendar_windows",
+                f"declares the provider {calendar.provider!r} but gave no windows for calendar {name!r}",
             )
         intervals = []
         for start, end in provided:
@@ -264,21 +335,86 @@ def compile_plan(
     ruleset: Ruleset, registry: Registry, first_day: dt.date, last_day: dt.date, as_of: dt.datetime, plugins: Plugins | None = None
 ) -> Plan:
     """Resolve every obligation's targets over the audit range ``first_day``..``last_day``."""
+    plugins = plugins or Plugins()
+    ruleset, errors, references = resolve_kinds(ruleset, plugins)
+    if errors or references:
+        file = str(ruleset._file) if ruleset._file else "<ruleset>"
+        raise RulesetError(
+            [Problem(Location(file), path_text(e["loc"]), e["msg"]) for e in errors]
+            + [Problem(Location(file), path_text(path), message) for path, message in references]
+        )
     tz = ruleset.timezone
     span = date_range(first_day, last_day, tz)
     organisation = Organisation(registry, tz)
-    windows = calendar_windows(ruleset, first_day, last_day, plugins or Plugins())
+    missing = missing_calendars(ruleset, plugins)
+    required = [message for name, message in missing.items() if not ruleset.calendars[name].optional]
+    if required:
+        raise MissingPluginError("; ".join(required))
+    windows = calendar_windows(ruleset, first_day, last_day, plugins, skip=missing)
+    kinds = plugins.obligation_kinds()
     compiled = []
     for obligation in ruleset.obligations:
         targets: tuple[Target, ...] = ()
         matches = None
-        if isinstance(obligation, (FrequencyObligation, CadenceObligation)):
-            targets = tuple(_targets(obligation.applies_to, organisation, span))
-            matches = matcher(obligation.match, tz, windows)
-        elif isinstance(obligation, (StaffingObligation, CompletenessObligation)):
-            targets = tuple(_targets(obligation.applies_to, organisation, span))
-        compiled.append(CompiledObligation(obligation, cited(ruleset, obligation), targets, matches))
+        applies_to = getattr(obligation, "applies_to", None)
+        if isinstance(applies_to, (PerAssignee, PerUnit, PerSubject)):
+            targets = tuple(_targets(applies_to, organisation, span))
+        match = getattr(obligation, "match", None)
+        if isinstance(match, EventMatch):
+            matches = matcher(match, tz, windows)
+        unavailable = "; ".join(missing[name] for name in sorted(calendars_used(obligation)) if name in missing) or None
+        extension = None if obligation.kind in BUILTIN_KINDS else kinds[obligation.kind]
+        compiled.append(CompiledObligation(obligation, cited(ruleset, obligation), targets, matches, unavailable, extension))
     return Plan(ruleset, organisation, span, first_day, last_day, as_of, tuple(compiled), windows)
+
+
+def resolve_kinds(ruleset: Ruleset, plugins: Plugins) -> tuple[Ruleset, list[dict[str, Any]], list[tuple[tuple[Any, ...], str]]]:
+    """The ruleset with every obligation of a plugin's kind validated by the plugin's model.
+
+    Returns ``(ruleset, validation errors, reference problems)``; errors are pydantic error
+    dicts and problems ``(path, message)`` pairs, both with paths from the document root, for
+    the caller to locate. The ruleset given is not modified.
+    """
+    kinds = plugins.obligation_kinds()
+    errors: list[dict[str, Any]] = []
+    references: list[tuple[tuple[Any, ...], str]] = []
+    obligations = list(ruleset.obligations)
+    changed = False
+    for index, obligation in enumerate(obligations):
+        at = ("obligations", index)
+        if obligation.kind in BUILTIN_KINDS:
+            continue
+        if obligation.kind not in kinds:
+            known = [*BUILTIN_KINDS, *sorted(kinds)]
+            close = get_close_matches(obligation.kind, known, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            references.append(
+                (
+                    (*at, "kind"),
+                    f"obligation kind {obligation.kind!r} is not built in and no loaded plugin provides it; {hint}"
+                    f"known kinds: {', '.join(known)}",
+                )
+            )
+            continue
+        plugin, kind = kinds[obligation.kind]
+        if isinstance(obligation, ExtensionObligation):
+            try:
+                obligation = kind.model.model_validate(obligation.model_dump(by_alias=True, exclude_unset=True))
+            except ValidationError as exc:
+                errors += [{**e, "loc": (*at, *e["loc"])} for e in exc.errors()]
+                continue
+            obligations[index], changed = obligation, True
+        if kind.check is not None:
+            try:
+                found = kind.check(obligation, ruleset)
+            except Exception as exc:
+                raise PluginError(plugin, "ObligationKind.check", f"{type(exc).__name__}: {exc}") from exc
+            references += [((*at, *path), message) for path, message in found]
+    if errors or references or not changed:
+        return ruleset, errors, references
+    resolved = ruleset.model_copy(update={"obligations": obligations})
+    resolved._file = ruleset._file
+    return resolved, errors, references
 
 
 def _targets(applies_to: PerAssignee | PerUnit | PerSubject, org: Organisation, span: Interval) -> list[Target]:

@@ -94,6 +94,7 @@ class ObligationSummary(_Frozen):
     cited: str
     assumed: bool
     assumptions: tuple[str, ...] = Field((), description="What the ruleset chose where the source gives no number")
+    not_judged: str | None = Field(None, description="Why the obligation could not be judged (a plugin it needs is missing)")
     counts: StatusCounts
     rate: float | None
 

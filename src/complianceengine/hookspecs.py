@@ -22,22 +22,35 @@ import pluggy
 if TYPE_CHECKING:  # imported for annotations only, to keep this module free of cycles
     from .findings import Finding, Report
     from .model import Calendar, Ruleset
+    from .plugins import ObligationKind
 
 PROJECT = "complianceengine"
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
+@hookspec
+def complianceengine_calendar_providers() -> list[str]:
+    """Names of the calendar providers you implement (the ``provider:`` of a ruleset calendar).
+
+    Lets ``check`` and the audit tell a missing provider apart without computing any windows.
+    Collected from every plugin; a provider named by two plugins goes to the one asked first.
+    """
+
+
 @hookspec(firstresult=True)
 def complianceengine_calendar_windows(
-    name: str, calendar: Calendar, first_day: dt.date, last_day: dt.date, timezone: str
+    name: str, calendar: Calendar, first_day: dt.date, last_day: dt.date, timezone: str, base_dir: Path
 ) -> list[tuple[dt.datetime, dt.datetime]] | None:
     """Windows of a calendar whose ruleset entry names a ``provider`` (holidays, tide windows,
     campaigns from an external source).
 
     Return the ``(start, end)`` instants (timezone-aware, end excluded) that overlap the local
     days ``first_day`` to ``last_day``, or ``None`` when ``calendar.provider`` is not yours.
-    ``calendar.options`` carries the provider's settings from the ruleset. firstresult.
+    ``calendar.options`` carries the provider's settings from the ruleset; relative file paths in
+    them are relative to ``base_dir``, the ruleset file's folder. Raise (with a message a ruleset
+    author understands) when you cannot answer for the range, e.g. a tide table that ends too
+    early: an empty list means "no windows", never "unknown". firstresult.
     """
 
 
@@ -59,6 +72,20 @@ def complianceengine_normalise_record(record: dict[str, Any], path: Path, rulese
 
     Called for every record of every source. Return a new record (do not modify the one you are
     given), or ``None`` when the record is not in your platform's shape. firstresult.
+    """
+
+
+@hookspec
+def complianceengine_obligation_kinds() -> dict[str, ObligationKind]:
+    """Obligation kinds you add: kind name (the ``kind:`` in a ruleset) -> :class:`ObligationKind`,
+    which names the pydantic model of the obligation (a subclass of
+    :class:`~complianceengine.model.ObligationBase` with ``kind: Literal[name]``) and its evaluator.
+
+    Obligations of the kind are validated with your model when the ruleset is loaded (errors are
+    located in the YAML file like any other), their ``applies_to`` targets and ``match`` are
+    compiled by the core when the model has those fields, and your evaluator is called with the
+    plan, the compiled obligation and the known events in time order. Collected from every
+    plugin; a kind provided twice, or clashing with a built-in kind, is an error.
     """
 
 

@@ -23,6 +23,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
+from .compile import resolve_kinds
 from .errors import EventSourceError, Location, Problem, RegistryError, RulesetError
 from .model import (
     CORE_EVENT_FIELDS,
@@ -156,10 +157,9 @@ def _message(error: dict[str, Any]) -> str:
     return message
 
 
-def _validation_problems(exc: ValidationError, root: Any, plain: Any, file: str) -> list[Problem]:
+def _validation_problems(errors: Sequence[dict[str, Any]], root: Any, plain: Any, file: str) -> list[Problem]:
     problems = []
     seen = set()
-    errors = exc.errors()
     # A union field (e.g. ``period: week`` or ``period: {every: P14D}``) reports one error per
     # alternative; keep those that fit the shape the author wrote (a mapping or a scalar).
     shaped = {"dict_type", "model_type", "model_attributes_type"}
@@ -194,15 +194,23 @@ def _reference_problems(references: list[tuple[tuple[Any, ...], str]], root: Any
     return [Problem(locate(root, path, file), path_text(path), message) for path, message in references]
 
 
-def load_ruleset(path: str | Path) -> Ruleset:
-    """Read and validate a ruleset YAML file. Raises :class:`RulesetError` listing every problem."""
+def load_ruleset(path: str | Path, plugins: Plugins | None = None) -> Ruleset:
+    """Read and validate a ruleset YAML file. Raises :class:`RulesetError` listing every problem.
+
+    Obligations of a kind a plugin adds are validated with the plugin's model; without
+    ``plugins`` (or when none provides the kind) that is an error located at the ``kind``.
+    """
     path = Path(path)
     plain, root = _read_yaml(path, RulesetError)
     try:
         ruleset = Ruleset.model_validate(plain)
     except ValidationError as exc:
-        raise RulesetError(_validation_problems(exc, root, plain, str(path))) from None
-    problems = _reference_problems(check_ruleset(ruleset), root, str(path))
+        raise RulesetError(_validation_problems(exc.errors(), root, plain, str(path))) from None
+    ruleset._file = path
+    ruleset, errors, references = resolve_kinds(ruleset, plugins or Plugins())
+    if errors:
+        raise RulesetError(_validation_problems(errors, root, plain, str(path)))
+    problems = _reference_problems(check_ruleset(ruleset) + references, root, str(path))
     if problems:
         raise RulesetError(problems)
     return ruleset
@@ -215,7 +223,7 @@ def load_registry(path: str | Path, ruleset: Ruleset) -> Registry:
     try:
         registry = Registry.model_validate(plain)
     except ValidationError as exc:
-        raise RegistryError(_validation_problems(exc, root, plain, str(path))) from None
+        raise RegistryError(_validation_problems(exc.errors(), root, plain, str(path))) from None
     problems = _reference_problems(check_registry(registry, ruleset), root, str(path))
     if problems:
         raise RegistryError(problems)

@@ -9,6 +9,7 @@ offending value so that :mod:`complianceengine.loading` can turn it into file:li
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import pendulum
@@ -19,6 +20,8 @@ from pydantic import (
     Field,
     PlainSerializer,
     PlainValidator,
+    PrivateAttr,
+    SerializationInfo,
     StrictBool,
     StrictFloat,
     StrictInt,
@@ -320,8 +323,12 @@ class Raised(_Strict):
     note: str | None = None
 
 
-class _ObligationBase(_Strict):
+class ObligationBase(_Strict):
+    """The fields every obligation has. A plugin's obligation kind subclasses it and adds
+    ``kind: Literal["its-name"]`` and its own fields (see ``complianceengine_obligation_kinds``)."""
+
     id: Identifier
+    kind: str
     title: Label
     citation: Citation
     assumed: bool = Field(False, description="True when the document gives no number and the ruleset chose one")
@@ -331,7 +338,7 @@ class _ObligationBase(_Strict):
 PartialPeriods = Literal["whole", "majority", "any"]
 
 
-class FrequencyObligation(_ObligationBase):
+class FrequencyObligation(ObligationBase):
     kind: Literal["frequency"]
     applies_to: AppliesTo
     match: EventMatch
@@ -368,7 +375,7 @@ class FrequencyObligation(_ObligationBase):
         )
 
 
-class CadenceObligation(_ObligationBase):
+class CadenceObligation(ObligationBase):
     kind: Literal["cadence"]
     applies_to: AppliesTo
     match: EventMatch
@@ -395,7 +402,7 @@ class ResponseStep(_Strict):
     )
 
 
-class ResponseObligation(_ObligationBase):
+class ResponseObligation(ObligationBase):
     kind: Literal["response"]
     trigger: EventMatch
     correlate_on: list[str] = Field(min_length=1)
@@ -411,7 +418,7 @@ class ResponseObligation(_ObligationBase):
         return self
 
 
-class StaffingObligation(_ObligationBase):
+class StaffingObligation(ObligationBase):
     kind: Literal["staffing"]
     applies_to: PerUnit
     require: dict[str, int] = Field(min_length=1, description="Role -> minimum number of active assignees")
@@ -425,7 +432,7 @@ class StaffingObligation(_ObligationBase):
         return value
 
 
-class CompletenessObligation(_ObligationBase):
+class CompletenessObligation(ObligationBase):
     """Every subject (一人一档) must carry the listed attributes, non-empty."""
 
     kind: Literal["completeness"]
@@ -433,9 +440,50 @@ class CompletenessObligation(_ObligationBase):
     fields: list[str] = Field(min_length=1)
 
 
+class ExtensionObligation(ObligationBase):
+    """An obligation of a kind that is not built in, as written in the ruleset. The plugin that
+    provides the kind validates its own fields when the ruleset is loaded with plugins (or at
+    compile time); until then they are kept here unchecked."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
+    kind: str
+
+
+def _dump_as_is(value: BaseModel, info: SerializationInfo) -> Any:
+    """Serialise a plugin kind's obligation with its own model, not ExtensionObligation's."""
+    return value.model_dump(
+        mode=info.mode, by_alias=bool(info.by_alias), exclude_unset=info.exclude_unset, exclude_defaults=info.exclude_defaults,
+        exclude_none=info.exclude_none,
+    )
+
+
+BUILTIN_KINDS = ("frequency", "cadence", "response", "staffing", "completeness")
+_BUILTIN_MODELS = (FrequencyObligation, CadenceObligation, ResponseObligation, StaffingObligation, CompletenessObligation)
+
+
+def _obligation_tag(value: Any) -> str | None:
+    if isinstance(value, BaseModel):
+        return value.kind if isinstance(value, _BUILTIN_MODELS) else "extension"
+    kind = value.get("kind") if isinstance(value, dict) else None
+    if not isinstance(kind, str):
+        return None
+    return kind if kind in BUILTIN_KINDS else "extension"
+
+
 Obligation = Annotated[
-    Union[FrequencyObligation, CadenceObligation, ResponseObligation, StaffingObligation, CompletenessObligation],
-    Field(discriminator="kind"),
+    Union[
+        Annotated[FrequencyObligation, Tag("frequency")],
+        Annotated[CadenceObligation, Tag("cadence")],
+        Annotated[ResponseObligation, Tag("response")],
+        Annotated[StaffingObligation, Tag("staffing")],
+        Annotated[CompletenessObligation, Tag("completeness")],
+        Annotated[ExtensionObligation, Tag("extension"), PlainSerializer(_dump_as_is)],
+    ],
+    Discriminator(
+        _obligation_tag,
+        custom_error_type="obligation_kind",
+        custom_error_message="every obligation needs a 'kind': frequency, cadence, response, staffing, completeness, or one a plugin adds",
+    ),
 ]
 
 
@@ -464,17 +512,24 @@ class Calendar(_Strict):
     windows: list[Window] = Field(default_factory=list)
     provider: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
+    optional: bool = Field(
+        False,
+        description="When no loaded plugin provides this calendar, obligations that use it are reported "
+        "not_applicable (with the reason) instead of stopping the audit",
+    )
+    plugin: str | None = Field(None, description="The package that provides the provider, named when it is missing")
 
     @model_validator(mode="after")
     def _one_source(self) -> Calendar:
         if self.provider is not None and self.windows:
             raise ValueError("give either inline windows or a provider, not both")
-        if self.provider is None and self.options:
-            raise ValueError("options are for a provider; name the provider")
+        if self.provider is None and (self.options or self.optional or self.plugin):
+            raise ValueError("options, optional and plugin are for a provider calendar; name the provider")
         return self
 
 
-AnyObligation = Union[FrequencyObligation, CadenceObligation, ResponseObligation, StaffingObligation, CompletenessObligation]
+#: An obligation of any kind; plugin kinds are ``ObligationBase`` subclasses.
+AnyObligation = ObligationBase
 
 
 class Ruleset(_Strict):
@@ -493,6 +548,14 @@ class Ruleset(_Strict):
     subject_kinds: dict[str, SubjectKind] = Field(default_factory=dict)
     calendars: dict[str, Calendar] = Field(default_factory=dict)
     obligations: list[Obligation]
+    #: the file the ruleset was loaded from (set by ``load_ruleset``); relative paths in calendar
+    #: ``options`` are relative to its folder
+    _file: Path | None = PrivateAttr(None)
+
+    @property
+    def folder(self) -> Path:
+        """The folder of the ruleset file, or the working directory for a ruleset built in code."""
+        return self._file.parent if self._file is not None else Path.cwd()
 
     @field_validator("timezone")
     @classmethod

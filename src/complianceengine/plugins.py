@@ -8,7 +8,8 @@ objects in one process do not see each other's plugins.
 from __future__ import annotations
 
 import importlib.metadata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import pluggy
@@ -16,6 +17,23 @@ import pluggy
 from . import hookspecs
 from .errors import PluginError
 from .hookspecs import PROJECT, hookimpl
+from .model import BUILTIN_KINDS, ObligationBase
+
+
+@dataclass(frozen=True)
+class ObligationKind:
+    """An obligation kind a plugin adds (returned by ``complianceengine_obligation_kinds``).
+
+    ``model`` validates the obligation as written in the ruleset. ``evaluate(plan, compiled,
+    events)`` returns its findings (build them with ``compiled.finding(...)``); ``events`` are
+    the events known at ``plan.as_of``, in time order. ``check(obligation, ruleset)``, when given,
+    returns reference problems as ``(path inside the obligation, message)`` pairs, checked at load
+    time beside the core's own checks.
+    """
+
+    model: type[ObligationBase]
+    evaluate: Callable[..., list[Any]]
+    check: Callable[..., list[tuple[tuple[Any, ...], str]]] | None = None
 
 
 class _Builtin:
@@ -105,6 +123,33 @@ class Plugins:
                     raise PluginError(plugin, "complianceengine_reporters", f"format {name!r} is already provided by {owner[name]!r}")
                 formats[name], owner[name] = function, plugin
         return formats
+
+    def calendar_providers(self) -> dict[str, str]:
+        """Provider name -> the plugin that provides it (the one asked first wins)."""
+        out: dict[str, str] = {}
+        for plugin, names in self.each("complianceengine_calendar_providers"):
+            if not isinstance(names, (list, tuple, set, frozenset)) or not all(isinstance(n, str) for n in names):
+                raise PluginError(plugin, "complianceengine_calendar_providers", "must return a list of provider names")
+            for name in names:
+                out.setdefault(name, plugin)
+        return out
+
+    def obligation_kinds(self) -> dict[str, tuple[str, ObligationKind]]:
+        """Kind name -> (plugin name, :class:`ObligationKind`)."""
+        out: dict[str, tuple[str, ObligationKind]] = {}
+        hook = "complianceengine_obligation_kinds"
+        for plugin, provided in self.each(hook):
+            if not isinstance(provided, dict):
+                raise PluginError(plugin, hook, "must return a dict of kind name -> ObligationKind")
+            for name, kind in provided.items():
+                if not isinstance(kind, ObligationKind) or not (isinstance(kind.model, type) and issubclass(kind.model, ObligationBase)):
+                    raise PluginError(plugin, hook, f"kind {name!r}: expected ObligationKind(model=<ObligationBase subclass>, evaluate=...)")
+                if name in BUILTIN_KINDS:
+                    raise PluginError(plugin, hook, f"kind {name!r} is built in and cannot be replaced")
+                if name in out:
+                    raise PluginError(plugin, hook, f"kind {name!r} is already provided by {out[name][0]!r}")
+                out[name] = (plugin, kind)
+        return out
 
     def describe(self) -> list[tuple[str, list[str]]]:
         """Every registered plugin with the hooks it implements (for ``complianceengine plugins``)."""

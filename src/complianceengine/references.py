@@ -11,16 +11,21 @@ from collections.abc import Iterable, Sequence
 from difflib import get_close_matches
 from typing import Any
 
+from pydantic import BaseModel
+
 from .model import (
     CORE_EVENT_FIELDS,
+    ByRoles,
     CadenceObligation,
     Comparison,
     CompletenessObligation,
     EventMatch,
+    ExtensionObligation,
     FrequencyObligation,
     PerAssignee,
     PerSubject,
     PerUnit,
+    Raised,
     Registry,
     ResponseObligation,
     Ruleset,
@@ -123,6 +128,36 @@ def check_ruleset(ruleset: Ruleset) -> list[Reference]:
                             f"not at a {obligation.applies_to.unit_kind!r}, so no {obligation.applies_to.unit_kind} can be staffed with it",
                         )
                     )
+        elif not isinstance(obligation, ExtensionObligation):  # a plugin's kind: check the parts we know
+            problems += _check_parts(ruleset, obligation, at)
+    return problems
+
+
+def _check_parts(ruleset: Ruleset, node: Any, at: Path) -> list[Reference]:
+    """References inside a plugin kind's model: targets, event matches, roles and calendars,
+    wherever they sit in it."""
+    problems: list[Reference] = []
+    if isinstance(node, (PerAssignee, PerUnit, PerSubject)):
+        return _check_applies_to(ruleset, node, at)
+    if isinstance(node, EventMatch):
+        return _check_match(ruleset, node, at)
+    if isinstance(node, ByRoles):
+        return _check_roles(ruleset, node.roles, (*at, "roles"))
+    if isinstance(node, Raised) and node.calendar not in ruleset.calendars:
+        problems.append(((*at, "calendar"), _unknown("calendar", node.calendar, ruleset.calendars)))
+    if isinstance(node, BaseModel):
+        for name in type(node).model_fields:
+            value = getattr(node, name)
+            if name == "excused_in" and isinstance(value, list):
+                problems += [((*at, name, i), _unknown("calendar", c, ruleset.calendars)) for i, c in enumerate(value) if c not in ruleset.calendars]
+            else:
+                problems += _check_parts(ruleset, value, (*at, name))
+    elif isinstance(node, (list, tuple)):
+        for i, item in enumerate(node):
+            problems += _check_parts(ruleset, item, (*at, i))
+    elif isinstance(node, dict):
+        for key, item in node.items():
+            problems += _check_parts(ruleset, item, (*at, key))
     return problems
 
 

@@ -99,6 +99,10 @@ def _markdown(report: Report) -> str:
             ["status", "obligation", "subject", "period", "excused by", "note"],
             [[f.status, f.obligation, str(f.subject), f.period.label, ", ".join(f.excused_by), f.note or "-"] for f in excused],
         )
+    unjudged = [o for o in report.obligations if o.not_judged]
+    if unjudged:
+        out += ["", f"## Not judged ({len(unjudged)} obligations)", ""]
+        out += [f"- `{o.obligation}` ({o.cited}): {o.not_judged}" for o in unjudged]
     assumed = [o for o in report.obligations if o.assumed]
     if assumed:
         out += ["", "## Assumed requirements", "", "These numbers are the ruleset's choice; the source document does not give them:", ""]

@@ -81,6 +81,7 @@ def summarise(plan: Plan, findings: list[Finding], log: EventLog) -> Report:
                 cited=compiled.cited,
                 assumed=bool(assumptions),
                 assumptions=tuple(assumptions),
+                not_judged=compiled.unavailable,
                 counts=counts,
                 rate=counts.rate,
             )

@@ -21,6 +21,7 @@ from ..compile import (
     matcher,
     prorated,
 )
+from ..errors import PluginError
 from ..findings import Finding, Status, SubjectRef
 from ..model import (
     CadenceObligation,
@@ -56,7 +57,11 @@ def evaluate(plan: Plan, events: Iterable[Event]) -> list[Finding]:
     findings: list[Finding] = []
     for compiled in plan.obligations:
         obligation = compiled.obligation
-        if isinstance(obligation, FrequencyObligation):
+        if compiled.unavailable is not None:
+            findings += _not_judged(plan, compiled)
+        elif compiled.extension is not None:
+            findings += _extension(plan, compiled, known)
+        elif isinstance(obligation, FrequencyObligation):
             findings += _frequency(plan, compiled, obligation, known, spans)
         elif isinstance(obligation, CadenceObligation):
             findings += _cadence(plan, compiled, obligation, known, spans)
@@ -73,23 +78,26 @@ def evaluate(plan: Plan, events: Iterable[Event]) -> list[Finding]:
 # Shared pieces
 
 
-def _finding(compiled: CompiledObligation, subject: SubjectRef, unit: str | None, period: Period, status: Status, required: str, observed: str, **extra) -> Finding:
-    obligation = compiled.obligation
-    return Finding(
-        obligation=obligation.id,
-        obligation_kind=obligation.kind,
-        title=obligation.title,
-        citation=obligation.citation,
-        cited=compiled.cited,
-        assumed=obligation.assumed,
-        subject=subject,
-        unit=unit,
-        period=period,
-        status=status,
-        required=required,
-        observed=observed,
-        **extra,
-    )
+def _not_judged(plan: Plan, compiled: CompiledObligation) -> list[Finding]:
+    """One ``not_applicable`` finding per target over the whole range, saying why."""
+    period = Period(label=f"{plan.first_day} to {plan.last_day}", start=plan.range.start, end=plan.range.end)
+    return [
+        compiled.finding(target.subject, target.unit, period, "not_applicable", "not judged", "not judged", note=compiled.unavailable)
+        for target in compiled.targets
+    ]
+
+
+def _extension(plan: Plan, compiled: CompiledObligation, known: list[Event]) -> list[Finding]:
+    """Findings of a plugin's obligation kind, checked to be findings of this obligation."""
+    assert compiled.extension is not None
+    plugin, kind = compiled.extension
+    try:
+        found = kind.evaluate(plan, compiled, list(known))
+    except Exception as exc:
+        raise PluginError(plugin, f"evaluator of kind {compiled.obligation.kind!r}", f"{type(exc).__name__}: {exc}") from exc
+    if not isinstance(found, list) or not all(isinstance(f, Finding) and f.obligation == compiled.obligation.id for f in found):
+        raise PluginError(plugin, f"evaluator of kind {compiled.obligation.kind!r}", f"must return a list of findings of obligation {compiled.obligation.id!r}")
+    return found
 
 
 def _counts_for(plan: Plan, obligation: FrequencyObligation | CadenceObligation, target: Target, event: Event) -> bool:
@@ -193,8 +201,7 @@ def _frequency(plan: Plan, compiled: CompiledObligation, obligation: FrequencyOb
                     notes.append(f"raised requirement during {raised.calendar}")
                 if not judged(covered):
                     out.append(
-                        _finding(
-                            compiled, target.subject, target.unit, period, "not_applicable",
+                        compiled.finding(target.subject, target.unit, period, "not_applicable",
                             required=f"none: partial_periods is {rule}", observed="-", note="; ".join(notes), window=window_name,
                         )
                     )
@@ -213,8 +220,7 @@ def _frequency(plan: Plan, compiled: CompiledObligation, obligation: FrequencyOb
                         notes.append(f"excused for {1 - left / covered:.0%} of it by {', '.join(used)}")
                     if used and not judged(left):
                         out.append(
-                            _finding(
-                                compiled, target.subject, target.unit, period, "excused",
+                            compiled.finding(target.subject, target.unit, period, "excused",
                                 required=f"none: excused ({'; '.join(x.reason for x in excused if x.record in used)})",
                                 observed=f"{count} counted ({what})", observed_count=count, evidence=tuple(e.id for e in seen),
                                 note="; ".join(notes), window=window_name, excused_by=used,
@@ -234,8 +240,7 @@ def _frequency(plan: Plan, compiled: CompiledObligation, obligation: FrequencyOb
                 else:
                     status = "missed" if over else "open"
                 out.append(
-                    _finding(
-                        compiled, target.subject, target.unit, period, status,
+                    compiled.finding(target.subject, target.unit, period, status,
                         required=wanted, observed=f"{count} counted ({what})", required_count=required, observed_count=count,
                         evidence=tuple(e.id for e in seen), note="; ".join(notes) or None, window=window_name, excused_by=used,
                     )
@@ -294,14 +299,13 @@ def _cadence(plan: Plan, compiled: CompiledObligation, obligation: CadenceObliga
                 extra = {"due": due, "window": window, "excused_by": used, "evidence": (event.id,)}
                 if event.time <= due:
                     out.append(
-                        _finding(compiled, target.subject, target.unit, period, "met", required=required,
+                        compiled.finding(target.subject, target.unit, period, "met", required=required,
                                  observed=f"{what} at {_when(event.time, plan)}", **extra)
                     )
                 else:
                     delay = event.time - due
                     out.append(
-                        _finding(
-                            compiled, target.subject, target.unit, period, "missed", required=required,
+                        compiled.finding(target.subject, target.unit, period, "missed", required=required,
                             observed=f"next {what} only at {_when(event.time, plan)}, {describe(delay)} after the deadline",
                             delay_seconds=int(delay.total_seconds()), **extra,
                         )
@@ -316,21 +320,20 @@ def _cadence(plan: Plan, compiled: CompiledObligation, obligation: CadenceObliga
             if due >= active.end:
                 if used:  # without the exemption a deadline would have fallen in the range: say so
                     out.append(
-                        _finding(compiled, target.subject, target.unit, period, "excused", required=required,
+                        compiled.finding(target.subject, target.unit, period, "excused", required=required,
                                  observed=f"exemption moved the deadline past the end ({', '.join(used)})", **extra)
                     )
                 continue  # otherwise the next deadline falls after the range or the duty ends first
             if due <= plan.as_of:
                 overdue = min(plan.as_of, active.end) - due
                 out.append(
-                    _finding(
-                        compiled, target.subject, target.unit, period, "missed", required=required,
+                    compiled.finding(target.subject, target.unit, period, "missed", required=required,
                         observed=f"no {what} by the deadline (checked until {_when(min(plan.as_of, active.end), plan)}, {describe(overdue)} overdue)",
                         delay_seconds=int(overdue.total_seconds()), **extra,
                     )
                 )
             else:
-                out.append(_finding(compiled, target.subject, target.unit, period, "open", required=required, observed=f"no {what} yet", **extra))
+                out.append(compiled.finding(target.subject, target.unit, period, "open", required=required, observed=f"no {what} yet", **extra))
     return out
 
 
@@ -352,8 +355,7 @@ def _response(plan: Plan, compiled: CompiledObligation, obligation: ResponseObli
             if step.counted_from == "previous" and previous is None:
                 period = Period(label=f"{step.id} after the previous step", start=trigger.time, end=trigger.time)
                 out.append(
-                    _finding(
-                        compiled, subject, trigger.unit, period, "not_applicable", step=step.id,
+                    compiled.finding(subject, trigger.unit, period, "not_applicable", step=step.id,
                         required=f"{title} within {format_duration(step.within)} of the previous step",
                         observed="the previous step has no event, so this deadline has not started",
                         evidence=(trigger.id,),
@@ -377,8 +379,7 @@ def _response(plan: Plan, compiled: CompiledObligation, obligation: ResponseObli
                 delay = answer.time - due
                 late = answer.time > due
                 out.append(
-                    _finding(
-                        compiled, subject, trigger.unit, period, "late" if late else "met", step=step.id, required=required,
+                    compiled.finding(subject, trigger.unit, period, "late" if late else "met", step=step.id, required=required,
                         observed=f"{title} at {_when(answer.time, plan)}" + (f", {describe(delay)} late" if late else ""),
                         evidence=(trigger.id, answer.id), due=due,
                         delay_seconds=int(delay.total_seconds()) if late else None,
@@ -387,16 +388,14 @@ def _response(plan: Plan, compiled: CompiledObligation, obligation: ResponseObli
             elif due <= plan.as_of:
                 overdue = plan.as_of - due
                 out.append(
-                    _finding(
-                        compiled, subject, trigger.unit, period, "missed", step=step.id, required=required,
+                    compiled.finding(subject, trigger.unit, period, "missed", step=step.id, required=required,
                         observed=f"no '{title}' event by {_when(plan.as_of, plan)} ({describe(overdue)} overdue)",
                         evidence=(trigger.id,), due=due, delay_seconds=int(overdue.total_seconds()),
                     )
                 )
             else:
                 out.append(
-                    _finding(
-                        compiled, subject, trigger.unit, period, "open", step=step.id, required=required,
+                    compiled.finding(subject, trigger.unit, period, "open", step=step.id, required=required,
                         observed=f"no '{title}' event yet", evidence=(trigger.id,), due=due,
                     )
                 )
@@ -430,7 +429,7 @@ def _staffing(plan: Plan, compiled: CompiledObligation, obligation: StaffingObli
             if not runs:
                 period = Period(label=f"{plan.first_day} to {plan.last_day}", start=plan.range.start, end=plan.range.end)
                 out.append(
-                    _finding(compiled, subject, target.unit, period, "met", required=required, observed=f"at least {needed} throughout",
+                    compiled.finding(subject, target.unit, period, "met", required=required, observed=f"at least {needed} throughout",
                              required_count=needed)
                 )
                 continue
@@ -438,8 +437,7 @@ def _staffing(plan: Plan, compiled: CompiledObligation, obligation: StaffingObli
                 start, end = day_start(first, plan.tz), day_start(last + dt.timedelta(days=1), plan.tz)
                 period = Period(label=f"{first} to {last}", start=start, end=end)
                 out.append(
-                    _finding(
-                        compiled, subject, target.unit, period, "open" if start >= plan.as_of else "missed", required=required,
+                    compiled.finding(subject, target.unit, period, "open" if start >= plan.as_of else "missed", required=required,
                         observed=f"{len(present)} ({', '.join(present) or 'vacant'})", required_count=needed, observed_count=len(present),
                         note="a shortfall on record that begins after the as-of time" if start >= plan.as_of else None,
                     )
@@ -460,12 +458,12 @@ def _completeness(plan: Plan, compiled: CompiledObligation, obligation: Complete
         missing = [name for name in obligation.fields if record.attributes.get(name) in (None, "", [], {})]
         for name in missing:
             out.append(
-                _finding(compiled, target.subject, target.unit, period, "missed", step=name,
+                compiled.finding(target.subject, target.unit, period, "missed", step=name,
                          required=f"'{name}' filled in", observed=f"'{name}' is missing or empty")
             )
         if not missing:
             out.append(
-                _finding(compiled, target.subject, target.unit, period, "met", required=f"filled in: {', '.join(obligation.fields)}",
+                compiled.finding(target.subject, target.unit, period, "met", required=f"filled in: {', '.join(obligation.fields)}",
                          observed="all present")
             )
     return out

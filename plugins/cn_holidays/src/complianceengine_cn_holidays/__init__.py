@@ -62,6 +62,11 @@ def days(kind: str, first: dt.date, last: dt.date) -> list[tuple[dt.date, dt.dat
 
 
 @hookimpl
+def complianceengine_calendar_providers():
+    return [PROVIDER]
+
+
+@hookimpl
 def complianceengine_calendar_windows(name, calendar, first_day, last_day, timezone):
     if calendar.provider != PROVIDER:
         return None
