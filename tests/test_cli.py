@@ -207,3 +207,22 @@ def test_readme_first_screen_matches_the_real_output():
     output = cli("audit", *sample_args("xiangshan")).stdout
     rows = [line for line in readme.splitlines() if line.startswith(("| missed |", "| late |"))]
     assert rows and all(row in output for row in rows)
+
+
+def test_a_failing_notifier_still_writes_the_report_and_exits_two(mini):
+    (mini / "failing_notifier.py").write_text(
+        "from complianceengine import hookimpl\n\n@hookimpl\ndef complianceengine_notify(findings, report):\n"
+        "    raise ConnectionError('duty platform unreachable')\n",
+        encoding="utf-8",
+    )
+    (mini / "events.csv").write_text("id,kind,time,actor,unit\n", encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(mini)}
+    result = subprocess.run(
+        [str(EXE), "audit", str(mini / "ruleset.yaml"), "--registry", str(mini / "registry.yaml"), "--events", str(mini / "events.csv"),
+         "--from", "2026-08-01", "--to", "2026-08-02", "--as-of", "2026-09-01T00:00:00", "--output", str(mini / "report.md"),
+         "--plugin", "failing_notifier", "--no-entry-points"],  # plugin options after the command
+        cwd=ROOT, capture_output=True, text=True, timeout=120, env=env,
+    )
+    assert result.returncode == 2
+    assert "plugin 'failing_notifier' failed in complianceengine_notify" in result.stderr and "unreachable" in result.stderr
+    assert "2 missed" in (mini / "report.md").read_text(encoding="utf-8")

@@ -338,3 +338,53 @@ def test_an_optional_calendar_without_its_plugin_makes_its_obligations_not_judge
     required = base_ruleset(calendars={"low-water": {**calendars["low-water"], "optional": False}})
     with pytest.raises(MissingPluginError, match="install complianceengine-tides"):
         audit(required, base_registry(), [], first_day=dt.date(2026, 8, 3), last_day=dt.date(2026, 8, 9), as_of=local(2026, 9, 1, 0))
+
+
+def test_every_notifier_is_called_and_a_failure_keeps_the_report():
+    calls = []
+
+    class Failing:
+        @hookimpl
+        def complianceengine_notify(self, findings, report):
+            raise ConnectionError("platform down")
+
+    class Recording:
+        @hookimpl
+        def complianceengine_notify(self, findings, report):
+            calls.append(len(findings))
+
+    from complianceengine import NotificationError
+
+    ruleset = base_ruleset({"id": "daily", "kind": "frequency", "applies_to": {"roles": ["guard"]}, "match": {"kind": "patrol"},
+                            "period": "day", "at_least": 1})
+    for order in ([Failing(), Recording()], [Recording(), Failing()]):
+        calls.clear()
+        with pytest.raises(NotificationError) as caught:
+            audit(ruleset, base_registry(), [], first_day=dt.date(2026, 8, 3), last_day=dt.date(2026, 8, 3), as_of=local(2026, 9, 1, 0),
+                  plugins=Plugins(order))
+        assert calls == [2]
+        [failure] = caught.value.failures
+        assert failure.plugin == "Failing" and "platform down" in str(failure)
+        assert caught.value.report.counts.missed == 2
+
+
+def test_a_normaliser_returning_garbage_is_named(tmp_path):
+    class Garbage:
+        @hookimpl
+        def complianceengine_normalise_record(self, record, path, ruleset):
+            return ["not", "a", "record"]
+
+    path = tmp_path / "events.jsonl"
+    path.write_text('{"id": "e1", "kind": "patrol", "time": "2026-08-03T09:00:00+08:00", "actor": "a", "unit": "d1"}\n')
+    with pytest.raises(PluginError, match="Garbage.*events.jsonl:1"):
+        read_events(path, base_ruleset(), plugins=Plugins([Garbage()]))
+
+
+def test_the_same_plugin_twice_is_registered_once_and_name_clashes_are_named():
+    import types
+
+    module = types.ModuleType("dup_plugin")
+    plugins = Plugins([module, module])
+    assert [name for name, _ in plugins.describe()].count("dup_plugin") == 1
+    with pytest.raises(PluginError, match="another plugin is registered under this name"):
+        plugins.register(types.ModuleType("dup_plugin"))

@@ -15,7 +15,7 @@ from pathlib import Path
 import pendulum
 
 from .compile import calendars_used, missing_calendars
-from .errors import ComplianceError, InputError, MissingPluginError, UsageError
+from .errors import ComplianceError, InputError, MissingPluginError, NotificationError, UsageError
 from .evaluate import audit
 from .findings import FAILING
 from .loading import load_registry, load_ruleset, read_events, write_rejects
@@ -31,14 +31,20 @@ def _date(text: str) -> dt.date:
 
 
 def _parser() -> argparse.ArgumentParser:
+    # the plugin options are accepted before and after the command
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--plugin", dest="plugins_after", action="append", default=[], metavar="MODULE",
+                        help="import MODULE and register it as a plugin (repeatable)")
+    common.add_argument("--no-entry-points", dest="no_entry_points_after", action="store_true",
+                        help="do not load installed plugins (entry-point group 'complianceengine')")
     parser = argparse.ArgumentParser(prog="complianceengine", description="Check duty event histories against declarative rulesets.")
     parser.add_argument("--plugin", action="append", default=[], metavar="MODULE",
                         help="import MODULE and register it as a plugin (repeatable)")
     parser.add_argument("--no-entry-points", action="store_true", help="do not load installed plugins (entry-point group 'complianceengine')")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("plugins", help="list the loaded plugins and the hooks each implements")
+    commands.add_parser("plugins", parents=[common], help="list the loaded plugins and the hooks each implements")
 
-    run = commands.add_parser("audit", help="judge every obligation over a date range and print a report")
+    run = commands.add_parser("audit", parents=[common], help="judge every obligation over a date range and print a report")
     run.add_argument("ruleset", type=Path, help="ruleset YAML file")
     run.add_argument("--registry", type=Path, required=True, help="registry YAML file (units, people, assignments, subjects)")
     run.add_argument("--events", type=Path, required=True, action="append", help="events file (.jsonl or .csv); repeat for several")
@@ -53,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
         help="exit 1 when a finding is at least this severe: open < late < missed (default: late)",
     )
 
-    check = commands.add_parser("check", help="validate a ruleset (and a registry against it)")
+    check = commands.add_parser("check", parents=[common], help="validate a ruleset (and a registry against it)")
     check.add_argument("ruleset", type=Path)
     check.add_argument("--registry", type=Path)
     return parser
@@ -82,12 +88,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _plugins(args: argparse.Namespace) -> Plugins:
     modules = []
-    for name in args.plugin:
+    for name in [*args.plugin, *args.plugins_after]:
         try:
             modules.append(importlib.import_module(name))
         except ImportError as exc:
             raise UsageError(f"--plugin {name}: cannot import it ({exc})") from None
-    return Plugins(modules, entry_points=not args.no_entry_points)
+    return Plugins(modules, entry_points=not (args.no_entry_points or args.no_entry_points_after))
 
 
 def _check(args: argparse.Namespace, plugins: Plugins) -> int:
@@ -119,7 +125,11 @@ def _audit(args: argparse.Namespace, plugins: Plugins) -> int:
         if not isinstance(as_of, dt.datetime):
             raise UsageError(f"--as-of: expected a date-time, got {args.as_of!r}")
     log = read_events(args.events, ruleset, registry, plugins)
-    report = audit(ruleset, registry, log, first_day=args.first_day, last_day=args.last_day, as_of=as_of, plugins=plugins)
+    notified: NotificationError | None = None
+    try:
+        report = audit(ruleset, registry, log, first_day=args.first_day, last_day=args.last_day, as_of=as_of, plugins=plugins)
+    except NotificationError as exc:  # the report is complete; write it, then say what failed
+        report, notified = exc.report, exc
     text = render(report, args.format, plugins)
     try:
         if args.output:
@@ -132,6 +142,10 @@ def _audit(args: argparse.Namespace, plugins: Plugins) -> int:
         raise UsageError(f"cannot write {exc.filename}: {exc.strerror}") from None
     for reject in log.rejects:
         print(f"warning: rejected event {reject.file}:{reject.line}: {'; '.join(reject.errors)}", file=sys.stderr)
+    if notified is not None:
+        for failure in notified.failures:
+            print(f"error: {failure}", file=sys.stderr)
+        return 2
     if args.fail_on == "none":
         return 0
     failing = report.failing(args.fail_on)

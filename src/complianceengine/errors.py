@@ -8,6 +8,7 @@ input without reading Python.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -88,3 +89,13 @@ class PluginError(ComplianceError):
         self.plugin = plugin
         self.hook = hook
         super().__init__(f"plugin {plugin!r} failed in {hook}: {message}")
+
+
+class NotificationError(ComplianceError):
+    """One or more notifiers failed after the audit. Every notifier was still called, and the
+    audit's result is intact: ``report`` holds it, ``failures`` the errors of each notifier."""
+
+    def __init__(self, report: Any, failures: list[PluginError]):
+        self.report = report
+        self.failures = failures
+        super().__init__("; ".join(str(f) for f in failures))

@@ -18,7 +18,8 @@ with the house settings, plus a little tidying of lines:
   author wrote them; quotes stay as written; Chinese and other non-ASCII text stays as it is;
 - comments are kept. A comment on a line of its own is indented like the line it belongs to: the
   next line when it was aligned with it, otherwise the enclosing key or item it was aligned
-  with; a comment it cannot place keeps its column. A comment after a value keeps its column;
+  with; a comment it cannot place keeps its column. A comment after a value keeps the spaces
+  written between the value and the ``#``;
 - ``---`` and ``...`` document markers are dropped (unless a ``%YAML``/``%TAG`` directive needs
   them), as are trailing spaces, a byte-order mark and blank lines at either end; lines end with
   LF (CRLF and CR are converted) and the text ends with exactly one newline. Blank lines inside
@@ -49,6 +50,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.reader import ReaderError
+from ruamel.yaml.representer import RoundTripRepresenter
 from ruamel.yaml.scalarbool import ScalarBoolean
 from ruamel.yaml.tag import Tag
 
@@ -185,8 +187,20 @@ def _changes(paths: str | Path | Iterable[str | Path]) -> list[tuple[Path, str]]
 # Reading
 
 
+class _Representer(RoundTripRepresenter):
+    """Writes null as ``null``: ruamel.yaml's empty value reads badly in a list (``-``) and
+    swallows a comment written after it."""
+
+    def represent_none(self, data: Any) -> Any:
+        return self.represent_scalar("tag:yaml.org,2002:null", "null")
+
+
+_Representer.add_representer(type(None), _Representer.represent_none)
+
+
 def _round_trip() -> YAML:
     yaml = YAML(typ="rt", pure=True)
+    yaml.Representer = _Representer
     yaml.preserve_quotes = True
     yaml.indent(mapping=MAPPING_INDENT, sequence=SEQUENCE_INDENT, offset=SEQUENCE_DASH_OFFSET)
     yaml.width = LINE_WIDTH
@@ -378,6 +392,12 @@ def _place_comments(src: _Layout, out: _Layout) -> None:
     if [c.text for c in src.comments] != [c.text for c in out.comments]:
         return
     for before, after in zip(src.comments, out.comments):
+        if not before.own_line and not after.own_line:
+            # after a value: keep the spaces the author put between the value and the comment
+            written = src.lines[before.line][: before.column]
+            gap = max(1, len(written) - len(written.rstrip(" \t")))
+            out.lines[after.line] = out.lines[after.line][: after.column].rstrip(" \t") + " " * gap + after.text
+            continue
         if not (before.own_line and after.own_line):
             continue
         target = before.column
@@ -419,8 +439,8 @@ def _verify(data: Any, src: _Layout, result: str, file: str, removed: list[int])
                     Problem(
                         Location(file, _input_line(comment.line, removed) + 1, comment.column + 1),
                         "",
-                        f"cannot format without losing the comment {comment.text!r}; ruamel.yaml drops "
-                        "comments inside a {...} or [...] collection: move it to a line of its own outside the brackets",
+                        f"cannot format without losing the comment {comment.text!r}: ruamel.yaml drops comments "
+                        "inside a {...} or [...] collection and after some empty values; move it to a line of its own",
                     )
                 )
         raise RulesetError(problems)

@@ -24,7 +24,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from .compile import resolve_kinds
-from .errors import EventSourceError, Location, Problem, RegistryError, RulesetError
+from .errors import EventSourceError, Location, PluginError, Problem, RegistryError, RulesetError
 from .model import (
     CORE_EVENT_FIELDS,
     AttributeSpec,
@@ -354,16 +354,23 @@ class _EventReader:
         self.rejects.append(Reject(file=file, line=line, raw=raw, errors=tuple(errors)))
 
     def _accept(self, file: str, line: int, raw: str, record: dict[str, Any], attributes: dict[str, Any], *, from_text: bool) -> None:
-        normalised = self.plugins.first(
+        normaliser, normalised = self.plugins.first_named(
             "complianceengine_normalise_record", record={**record, "attributes": dict(attributes)}, path=self.path, ruleset=self.ruleset
         )
         if normalised is not None:
+            if not isinstance(normalised, dict) or not isinstance(normalised.get("attributes", {}), (dict, type(None))):
+                raise PluginError(
+                    str(normaliser), "complianceengine_normalise_record",
+                    f"returned {type(normalised).__name__} for {file}:{line}; expected a record dict with an 'attributes' dict",
+                )
             record = dict(normalised)
             attributes = record.pop("attributes", {}) or {}
         errors: list[str] = []
         kind_name = record.get("kind")
         kind = self.ruleset.event_kinds.get(kind_name) if isinstance(kind_name, str) else None
-        if kind is None:
+        if kind_name is None:
+            errors.append(f"missing the event kind ('kind'); declared: {', '.join(self.ruleset.event_kinds)}")
+        elif kind is None:
             errors.append(f"unknown event kind {kind_name!r}; declared: {', '.join(self.ruleset.event_kinds)}")
         time = record.get("time")
         if isinstance(time, str):

@@ -68,7 +68,13 @@ class Plugins:
             self.register(plugin)
 
     def register(self, plugin: Any, name: str | None = None) -> None:
+        """Register ``plugin`` under ``name`` (default: its ``__name__`` or class name). A plugin
+        already registered (e.g. installed and also passed with ``--plugin``) is left as it is."""
+        if self._manager.is_registered(plugin):
+            return
         name = name or getattr(plugin, "__name__", None) or type(plugin).__name__
+        if self._manager.get_plugin(name) is not None:
+            raise PluginError(name, "registration", "another plugin is registered under this name; pass a name to register()")
         try:
             self._manager.register(plugin, name=name)
         except Exception as exc:  # pluggy rejects unknown hooks and wrong signatures
@@ -93,15 +99,29 @@ class Plugins:
 
     def first(self, hook: str, **kwargs: Any) -> Any:
         """The first non-``None`` result of a firstresult hook, or ``None``."""
+        return self.first_named(hook, **kwargs)[1]
+
+    def first_named(self, hook: str, **kwargs: Any) -> tuple[str | None, Any]:
+        """``(plugin name, result)`` of the first plugin answering a firstresult hook."""
         for impl in self._implementations(hook):
             result = self._call(impl, hook, kwargs)
             if result is not None:
-                return result
-        return None
+                return impl.plugin_name, result
+        return None, None
 
     def each(self, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
         """``(plugin name, result)`` of every implementation, in call order."""
         return [(impl.plugin_name, self._call(impl, hook, kwargs)) for impl in self._implementations(hook)]
+
+    def each_isolated(self, hook: str, **kwargs: Any) -> list[PluginError]:
+        """Call every implementation even when some fail; return the failures."""
+        failures = []
+        for impl in self._implementations(hook):
+            try:
+                self._call(impl, hook, kwargs)
+            except PluginError as exc:
+                failures.append(exc)
+        return failures
 
     def chain(self, hook: str, value: str, **kwargs: Any) -> Any:
         """Pass ``kwargs[value]`` through every implementation in turn; ``None`` keeps it."""

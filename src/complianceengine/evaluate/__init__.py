@@ -8,7 +8,7 @@ from collections.abc import Iterable
 import pendulum
 
 from ..compile import Organisation, Plan, compile_plan
-from ..errors import UsageError
+from ..errors import NotificationError, UsageError
 from ..findings import (
     FAILING,
     Finding,
@@ -38,7 +38,9 @@ def audit(
 
     ``as_of`` (default: now) is the moment of the audit: later events are ignored and periods or
     deadlines not over by then are ``open`` rather than ``missed``. Nothing passed in is modified.
-    ``plugins`` provide calendars, post-process findings and are notified of failing ones.
+    ``plugins`` provide calendars, post-process findings and are notified of failing ones. Every
+    notifier is called even if one fails; failures raise :class:`NotificationError`, which
+    carries the finished report.
     """
     plugins = plugins or Plugins()
     if as_of is None:
@@ -55,7 +57,9 @@ def audit(
     if not isinstance(findings, list) or not all(isinstance(f, Finding) for f in findings):
         raise UsageError("a complianceengine_process_findings plugin returned something other than a list of findings")
     report = summarise(plan, findings, log)
-    plugins.each("complianceengine_notify", findings=[f for f in findings if f.status in FAILING], report=report)
+    failures = plugins.each_isolated("complianceengine_notify", findings=[f for f in findings if f.status in FAILING], report=report)
+    if failures:
+        raise NotificationError(report, failures)
     return report
 
 
