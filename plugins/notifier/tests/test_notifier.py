@@ -109,7 +109,7 @@ def test_explicit_state_file_and_utf8(tmp_path):
 def test_a_broken_state_file_is_an_error_not_a_flood(tmp_path):
     out = tmp_path / "new.jsonl"
     (tmp_path / "new.jsonl.state.json").write_text("{not json", encoding="utf-8")
-    with pytest.raises(ce.PluginError, match=r"Notifier\(file=.*is not a notifier state"):
+    with pytest.raises(ce.NotificationError, match=r"Notifier\(file=.*is not a notifier state"):
         run(Notifier(file=out))
     assert not out.exists()
 
@@ -206,9 +206,9 @@ def test_http_posts_one_document_per_audit_with_only_new_findings(tmp_path):
 def test_http_failure_names_the_plugin_and_is_retried(tmp_path):
     out, state = tmp_path / "new.jsonl", tmp_path / "state.json"
     with Receiver(status=500) as bad:
-        with pytest.raises(ce.PluginError, match=r"plugin 'Notifier\(file=\S+new.jsonl, url=http://127.0.0.1:\d+/hooks/findings\)' failed.*HTTP 500") as failure:
+        with pytest.raises(ce.NotificationError, match=r"plugin 'Notifier\(file=\S+new.jsonl, url=http://127.0.0.1:\d+/hooks/findings\)' failed.*HTTP 500") as failure:
             run(Notifier(file=out, url=bad.url, state=state))
-        assert "database is down" in str(failure.value) and failure.value.hook == "complianceengine_notify"
+        assert "database is down" in str(failure.value) and failure.value.failures[0].hook == "complianceengine_notify"
         assert len(bad.received) == 1
     assert not state.exists() and not out.exists()  # nothing recorded as sent, nothing written
     with Receiver() as good:
@@ -222,7 +222,7 @@ def test_in_memory_state_retries_after_a_refused_connection():
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     notifier = Notifier(url=f"http://user:secret@127.0.0.1:{port}/hook?token=secret")
-    with pytest.raises(ce.PluginError, match="POST http://127.0.0.1:.*/hook failed") as failure:
+    with pytest.raises(ce.NotificationError, match="POST http://127.0.0.1:.*/hook failed") as failure:
         run(notifier)
     assert "secret" not in str(failure.value)
     with Receiver() as server:
@@ -234,7 +234,7 @@ def test_in_memory_state_retries_after_a_refused_connection():
 
 def test_redirects_are_failures_not_silent_gets(tmp_path):
     with Receiver(status=302) as server:
-        with pytest.raises(ce.PluginError, match="HTTP 302"):
+        with pytest.raises(ce.NotificationError, match="HTTP 302"):
             run(Notifier(url=server.url, state=tmp_path / "state.json"))
         assert len(server.received) == 1
 
