@@ -102,9 +102,9 @@ def test_bundled_ruleset_loads_with_expected_counts(ruleset):
     assert ruleset.id == "xiangshan"
     assert ruleset.version == "2022.1"
     assert ruleset.timezone == "Asia/Shanghai"
-    assert len(ruleset.obligations) == 13
+    assert len(ruleset.obligations) == 14
     kinds = [o.kind for o in ruleset.obligations]
-    assert kinds.count("frequency") == 4
+    assert kinds.count("frequency") == 5
     assert kinds.count("cadence") == 1
     assert kinds.count("completeness") == 2
     assert kinds.count("response") == 3
@@ -113,9 +113,9 @@ def test_bundled_ruleset_loads_with_expected_counts(ruleset):
     assert len(ruleset.roles) == 13
     assert list(ruleset.unit_kinds) == ["county", "town", "village", "grid", "dock"]
     assert list(ruleset.sources) == ["xiangshan-2022"]
-    assert list(ruleset.calendars) == ["special-campaign"]
+    assert list(ruleset.calendars) == ["special-campaign", "low-water"]
     assert set(ruleset.subject_kinds) == {"key_person", "risk_point"}
-    assert len({o.id for o in ruleset.obligations}) == 13
+    assert len({o.id for o in ruleset.obligations}) == 14
     # a few values that must survive parsing
     assert ruleset.obligation("dock-chief-weekly-patrol").period == "week"
     assert ruleset.obligation("lead-timely-handling").steps[1].within.in_days() == 3
@@ -142,7 +142,7 @@ def test_bundled_events_account_for_every_line(ruleset, registry):
     log = read_events(EVENTS_PATH, ruleset, registry)
     nonblank = [line for line in EVENTS_PATH.read_text(encoding="utf-8").splitlines() if line.strip()]
     identical = [d for d in log.duplicates if d.identical]
-    assert len(log.events) + len(log.rejects) + len(identical) == len(nonblank) == 699
+    assert len(log.events) + len(log.rejects) + len(identical) == len(nonblank) == 724
     # planted in the sample (see its README)
     assert sorted(r.line for r in log.rejects) == [41, 81, 121]
     assert [(d.line, d.first_line, d.identical) for d in log.duplicates] == [(161, 160, True)]
@@ -224,7 +224,7 @@ def test_invalid_duration_is_located(tmp_path):
     _, error = ruleset_error(tmp_path, text)
     problem = error.problems[0]
     assert (problem.location.line, problem.location.column) == position(text, "within: P1X", "P1X")
-    assert problem.path == "obligations[7].steps[0].within"
+    assert problem.path == "obligations[8].steps[0].within"
     assert "'P1X'" in problem.message and "duration" in problem.message
 
 

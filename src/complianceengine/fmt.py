@@ -30,8 +30,8 @@ their types and tags, key order), and every comment of the input must be found i
 either check fails nothing is returned or written and a located :class:`RulesetError` is raised.
 The one thing ruamel.yaml cannot keep is a comment *inside* a flow collection, so a file with one
 is refused with the comment's position. Spellings that mean the same value may change: ``~`` and
-``null`` become an empty value, ``TRUE``/``yes`` (YAML 1.1) become ``true``. A document whose top
-is not a mapping or a list (empty, comments only, a single scalar) is only tidied line by line.
+an empty value become ``null``, ``TRUE`` becomes ``true``. A document whose top is not a block
+mapping or list (empty, comments only, a single scalar, a ``{...}``) is only tidied line by line.
 """
 
 from __future__ import annotations
@@ -85,8 +85,8 @@ def format_text(text: str, *, file: str = "<text>") -> str:
     yaml = _round_trip()  # one instance: it keeps a %YAML/%TAG directive from load to dump
     node = _load(yaml, source, file, removed)
     src = _Layout.of(source)
-    if not isinstance(node, (CommentedMap, CommentedSeq)):
-        return _tidy(src)
+    if not isinstance(node, (CommentedMap, CommentedSeq)) or node.fa.flow_style():
+        return _tidy(src)  # ruamel.yaml would drop the comments around a scalar or {...} document
     data = _data(node)
     buffer = io.StringIO()
     yaml.dump(node, buffer)
@@ -330,18 +330,20 @@ class _Layout:
                 return len(line) - len(line.lstrip(" "))
         return None
 
-    def open_columns(self, number: int) -> list[int]:
-        """The indentations of the collections still open at ``number``, deepest first."""
-        chain: list[int] = []
-        limit = len(self.lines[number]) + 10**9
+    def open_columns(self, number: int) -> list[tuple[int, bool]]:
+        """The collections still open at line ``number``, deepest first, as (indentation, is a
+        list item). The key of an indentless list (``key:`` with ``- item`` at the same column)
+        counts as a level of its own, so that the levels match those of the formatted text."""
+        chain: list[tuple[int, bool]] = []
+        limit, limit_is_item = len(self.lines[number]) + 10**9, False
         for j in range(number - 1, -1, -1):
             if not self.is_structure(j):
                 continue
-            for level in reversed(_levels(self.lines[j])):
-                if level < limit:
-                    chain.append(level)
-                    limit = level
-            if limit == 0:
+            for level, is_item in reversed(_levels(self.lines[j])):
+                if level < limit or (level == limit and limit_is_item and not is_item):
+                    chain.append((level, is_item))
+                    limit, limit_is_item = level, is_item
+            if limit == 0 and not limit_is_item:
                 break
         return chain
 
@@ -356,16 +358,17 @@ def _within(spans: list[tuple[int, int]], position: int, *, closed: bool) -> boo
     return (start <= position if closed else start < position) and position < end
 
 
-def _levels(line: str) -> list[int]:
-    """Indentation levels a line opens: its first column, then the column after each ``- ``."""
+def _levels(line: str) -> list[tuple[int, bool]]:
+    """Indentation levels a line opens, left to right, as (column, is a ``- `` list item)."""
     column = len(line) - len(line.lstrip(" "))
-    levels = [column]
+    levels = []
     while line.startswith("-", column) and line[column + 1 : column + 2] in (" ", "\t"):
+        levels.append((column, True))
         rest = line[column + 1 :].lstrip(" \t")
         if not rest or rest.startswith("#"):
-            break
+            return levels
         column = len(line) - len(rest)
-        levels.append(column)
+    levels.append((column, False))
     return levels
 
 
@@ -405,9 +408,11 @@ def _place_comments(src: _Layout, out: _Layout) -> None:
         if before.column == next_before and next_after is not None:
             target = next_after
         else:
+            # the outermost open level at the comment's column (the key rather than its list)
             chain_before, chain_after = src.open_columns(before.line), out.open_columns(after.line)
-            if before.column in chain_before and chain_before.index(before.column) < len(chain_after):
-                target = chain_after[chain_before.index(before.column)]
+            depths = [depth for depth, (column, _) in enumerate(chain_before) if column == before.column]
+            if depths and depths[-1] < len(chain_after):
+                target = chain_after[depths[-1]][0]
         out.lines[after.line] = " " * target + after.text
 
 

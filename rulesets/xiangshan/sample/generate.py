@@ -39,6 +39,11 @@ GRID_PATROLLERS = {  # person -> a dock in their grid
     "p-song-jie": "xiaobai-dock", "p-tang-ning": "xiaobai-dock",
 }
 
+# art. 13.1: each risk point gets a weekly field patrol near low water, by the village-linked police
+RISK_POINTS = {"rp-dongmen-slipway": ("p-feng-tao", "dongmen-g1"), "rp-xiaobai-beach": ("p-he-yan", "xiaobai-g1")}
+TIDE_TABLE = HERE.parent.parent.parent / "plugins" / "tides" / "samples" / "xiangshan-2026.csv"
+TIDE_STATION = "shipu"
+
 PLANTED = {
     # dock-staff-daily-patrol: no patrol on these days
     "staff_skips": {("p-yu-hong", dt.date(2026, 8, 15)), ("p-yu-hong", dt.date(2026, 9, 20)), ("p-ye-qing", dt.date(2026, 10, 3))},
@@ -54,6 +59,9 @@ PLANTED = {
     # excused, not missed: annual leave in the registry, and a typhoon closure event of Fanxi dock
     "excused_days": {("p-pan-feng", dt.date(2026, 10, d)) for d in (10, 11, 12)}
     | {("p-jiang-bin", dt.date(2026, 9, d)) for d in (28, 29)},
+    # risk-point-tide-patrol: the week's field patrol is at high water, or there is none
+    "tide_at_high_water": {("rp-xiaobai-beach", dt.date(2026, 9, 14))},
+    "tide_skips": {("rp-dongmen-slipway", dt.date(2026, 10, 19))},
 }
 
 
@@ -191,6 +199,21 @@ def main() -> None:
     add("typhoon_closure", at(dt.date(2026, 9, 28), 0), unit="fanxi-dock", attributes={"until": "2026-09-30T00:00:00+08:00"})
     add("leave", at(dt.date(2026, 10, 19), 0), actor="p-deng-kai", attributes={"until": "2026-10-26T00:00:00+08:00"})
 
+    # 9. field patrols of risk points by the tide (needs the tide plugin to be judged)
+    tides = _tides()
+    tide_rng = random.Random(20260913)  # its own stream: the events above stay as they were
+    for point, (person, grid) in RISK_POINTS.items():
+        monday = FIRST - dt.timedelta(days=FIRST.weekday())
+        while monday <= LAST:
+            week = [(t, w) for t, w in tides if monday <= t.date() < monday + dt.timedelta(days=7) and FIRST <= t.date() <= LAST
+                    and 7 <= t.hour < 17]
+            water = "high" if (point, monday) in PLANTED["tide_at_high_water"] else "low"
+            choices = [t for t, w in week if w == water]
+            if choices and (point, monday) not in PLANTED["tide_skips"]:
+                when = tide_rng.choice(choices) + dt.timedelta(minutes=tide_rng.randint(-60, 60))
+                add("patrol", when, actor=person, unit=grid, subject=point, attributes={"mode": "field"})
+            monday += dt.timedelta(days=7)
+
     events.sort(key=lambda e: (_instant(e["time"]), e["id"]))
     lines = [json.dumps(e, ensure_ascii=False) for e in events]
     # bad input, planted on purpose: the audit must reject these lines and say where they are
@@ -200,6 +223,17 @@ def main() -> None:
     lines.insert(160, lines[159])  # the same event exported twice: counted once, reported as a duplicate
     (HERE / "events.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {len(lines)} lines to {HERE / 'events.jsonl'}")
+
+
+def _tides() -> list[tuple[dt.datetime, str]]:
+    """(local time, low/high) of every water at the station; also copied to tides.csv, the table
+    the ruleset's low-water calendar reads."""
+    text = TIDE_TABLE.read_text(encoding="utf-8")
+    rows = [line.split(",") for line in text.splitlines()[1:]]
+    mine = [r for r in rows if r[0] == TIDE_STATION]
+    header = text.splitlines()[0]
+    (HERE / "tides.csv").write_text("\n".join([header, *(",".join(r) for r in mine)]) + "\n", encoding="utf-8")
+    return [(dt.datetime.fromisoformat(r[1]).replace(tzinfo=TZ), r[2]) for r in mine]
 
 
 def _instant(text: str) -> dt.datetime:

@@ -9,7 +9,7 @@ here are written down in ``docs/semantics.md``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 from ..compile import (
     CompiledObligation,
@@ -27,6 +27,7 @@ from ..model import (
     CadenceObligation,
     CompletenessObligation,
     Event,
+    EventMatch,
     FrequencyObligation,
     Raised,
     ResponseObligation,
@@ -123,9 +124,11 @@ def _counts_for(plan: Plan, obligation: FrequencyObligation | CadenceObligation,
     return True
 
 
-def _what(plan: Plan, kinds: Sequence[str]) -> str:
-    labels = [plan.ruleset.event_kinds[k].label.en for k in kinds]
-    return " or ".join(labels)
+def _what(plan: Plan, match: EventMatch) -> str:
+    labels = " or ".join(plan.ruleset.event_kinds[k].label.en for k in match.kinds)
+    if match.in_calendar is not None:
+        labels += f" ({plan.ruleset.calendars[match.in_calendar].label.en})"
+    return labels
 
 
 def _when(instant: dt.datetime, plan: Plan) -> str:
@@ -165,7 +168,7 @@ def _variants(plan: Plan, obligation: FrequencyObligation | CadenceObligation) -
 
 def _frequency(plan: Plan, compiled: CompiledObligation, obligation: FrequencyObligation, known: list[Event], spans: list[ExcusedSpan]) -> list[Finding]:
     out = []
-    what = _what(plan, obligation.match.kinds)
+    what = _what(plan, obligation.match)
     assert compiled.matches is not None
     rule = obligation.partial_periods
     variants = []
@@ -279,7 +282,7 @@ def _deadline(plan: Plan, obligation: CadenceObligation, variants, anchor: dt.da
 
 def _cadence(plan: Plan, compiled: CompiledObligation, obligation: CadenceObligation, known: list[Event], spans: list[ExcusedSpan]) -> list[Finding]:
     out = []
-    what = _what(plan, obligation.match.kinds)
+    what = _what(plan, obligation.match)
     variants = _variants(plan, obligation)
     assert compiled.matches is not None
     for target in compiled.targets:

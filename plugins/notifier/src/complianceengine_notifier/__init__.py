@@ -35,7 +35,8 @@ What is sent
     body ``{"ruleset": ..., "as_of": ..., "findings": [...]}`` where each finding is its JSON dump
     plus its ``key`` (a receiver can use it to drop duplicates). Any answer other than 2xx
     (redirects are not followed), a refused connection or a timeout (``timeout`` seconds) raises
-    :class:`NotifyError`; complianceengine reports it as a ``PluginError`` naming this plugin.
+    :class:`NotifyError`; complianceengine reports it as a ``PluginError`` naming this plugin, inside the
+    ``NotificationError`` that carries the finished report.
     With both, the POST comes first; if it fails, nothing is appended to the file either.
 
 Which findings are new
