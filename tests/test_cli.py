@@ -176,7 +176,8 @@ def test_bad_ruleset_exits_two_with_location_and_no_traceback(mini):
     path.write_text(MINI_RULESET.replace("period: day", "period: dya"), encoding="utf-8")
     for result in (audit_mini(mini), cli("check", str(path))):
         assert result.returncode == 2
-        assert f"{path}:16:13" in result.stderr and "'dya'" in result.stderr
+        out = result.stderr + result.stdout  # check reports on standard output, in the format asked for
+        assert f"{path}:16:13" in out and "'dya'" in out
         assert "Traceback" not in result.stderr
 
 
@@ -185,7 +186,8 @@ def test_check_command(mini):
     assert ok.returncode == 0 and "1 obligations" in ok.stdout
     (mini / "registry.yaml").write_text(MINI_REGISTRY.replace("role: guard", "role: gaurd"), encoding="utf-8")
     bad = cli("check", str(mini / "ruleset.yaml"), "--registry", str(mini / "registry.yaml"))
-    assert bad.returncode == 2 and "registry.yaml:3:" in bad.stderr and "did you mean 'guard'" in bad.stderr
+    assert bad.returncode == 2 and "registry.yaml:3:" in bad.stdout and "did you mean 'guard'" in bad.stdout
+    assert "error CE002 invalid-registry" in bad.stdout
 
 
 def test_usage_errors_exit_two(mini):

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pendulum
 
-from .compile import calendars_used, missing_calendars
-from .errors import ComplianceError, InputError, MissingPluginError, NotificationError, UsageError
+from . import lint
+from .errors import ComplianceError, InputError, NotificationError, UsageError
 from .evaluate import audit
 from .findings import FAILING
 from .loading import load_registry, load_ruleset, read_events, write_rejects
@@ -59,9 +59,13 @@ def _parser() -> argparse.ArgumentParser:
         help="exit 1 when a finding is at least this severe: open < late < missed (default: late)",
     )
 
-    check = commands.add_parser("check", parents=[common], help="validate a ruleset (and a registry against it)")
-    check.add_argument("ruleset", type=Path)
-    check.add_argument("--registry", type=Path)
+    check = commands.add_parser("check", parents=[common], help="validate and lint rulesets (files, or folders holding ruleset.yaml files)")
+    check.add_argument("paths", type=Path, nargs="+", metavar="PATH")
+    check.add_argument("--registry", type=Path, help="also check this registry against the ruleset(s)")
+    check.add_argument("--format", choices=["text", "json", "sarif", "junit"], default="text")
+    check.add_argument("--output", type=Path, help="write the result to this file instead of standard output")
+    check.add_argument("--fail-on", choices=["none", "info", "warning", "error"], default="warning",
+                       help="exit 1 when a lint diagnostic is at least this severe (default: warning); invalid input always exits 2")
     return parser
 
 
@@ -97,20 +101,33 @@ def _plugins(args: argparse.Namespace) -> Plugins:
 
 
 def _check(args: argparse.Namespace, plugins: Plugins) -> int:
-    ruleset = load_ruleset(args.ruleset, plugins)
-    missing = missing_calendars(ruleset, plugins)
-    required = [message for name, message in missing.items() if not ruleset.calendars[name].optional]
-    if required:
-        raise MissingPluginError("; ".join(required))
-    for name, message in missing.items():
-        users = [o.id for o in ruleset.obligations if name in calendars_used(o)]
-        print(f"warning: {args.ruleset}: {message}; obligations {', '.join(users) or '(none)'} will be reported not_applicable", file=sys.stderr)
-    line = f"{args.ruleset}: ok, ruleset {ruleset.id} {ruleset.version} with {len(ruleset.obligations)} obligations"
-    if args.registry:
-        registry = load_registry(args.registry, ruleset)
-        line += f"; {args.registry}: ok, {len(registry.units)} units, {len(registry.people)} people, {len(registry.assignments)} assignments"
-    print(line)
-    return 0
+    checked, diagnostics = lint.check_paths(args.paths, plugins, args.registry)
+    if not checked:
+        raise UsageError(f"no ruleset.yaml found under {', '.join(map(str, args.paths))}")
+    files = list(checked)
+    if args.format == "text":
+        lines = [f"{path}: ruleset {r.id} {r.version}, {len(r.obligations)} obligations" for path, r in checked.items() if r is not None]
+        text = "\n".join(lines) + ("\n" if lines else "") + lint.render_text(diagnostics, files)
+    elif args.format == "json":
+        text = lint.render_json(diagnostics, files)
+    elif args.format == "sarif":
+        text = lint.render_sarif(diagnostics, files)
+    else:
+        text = lint.render_junit(diagnostics, files, "error" if args.fail_on == "none" else args.fail_on)
+    _write(text, args.output)
+    if any(d.severity == "error" for d in diagnostics):
+        return 2
+    return 1 if args.fail_on != "none" and lint.at_or_above(diagnostics, args.fail_on) else 0
+
+
+def _write(text: str, output: Path | None) -> None:
+    try:
+        if output:
+            output.write_text(text, encoding="utf-8")
+        else:
+            sys.stdout.write(text)
+    except OSError as exc:
+        raise UsageError(f"cannot write {exc.filename}: {exc.strerror}") from None
 
 
 def _audit(args: argparse.Namespace, plugins: Plugins) -> int:

@@ -113,8 +113,10 @@ def test_the_bundled_xiangshan_ruleset_judges_its_by_tide_duty_with_the_plugin(c
     # everything else is judged the same with or without the plugin
     others = lambda report: [f for f in report.findings if f.obligation != "risk-point-tide-patrol"]  # noqa: E731
     assert others(judged) == others(unjudged)
-    assert main(["--no-entry-points", "check", str(ruleset_path)]) == 0
-    assert "obligations risk-point-tide-patrol will be reported not_applicable" in capsys.readouterr().err
+    assert main(["--no-entry-points", "check", str(ruleset_path)]) == 1  # a warning: the duty will not be judged
+    out = capsys.readouterr().out
+    assert "warning CE110 optional-plugin-missing" in out and "obligations risk-point-tide-patrol will be reported not judged" in out
+    assert main(["--no-entry-points", "check", str(ruleset_path), "--fail-on", "error"]) == 0
 
 
 def test_entry_point_is_installed():

@@ -1,0 +1,493 @@
+"""``complianceengine check``: validation and lint rules for ruleset authors, fit for CI.
+
+Every diagnostic has a stable code, a severity, a file:line:column, a message and a fix hint.
+Codes never change meaning; new rules get new codes. The rules are listed in :data:`RULES` (and in
+``docs/authoring.md``). Renderers for text, JSON, SARIF 2.1.0 and JUnit XML are at the bottom.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from .compile import calendars_used, missing_calendars
+from .errors import InputError, RulesetError
+from .loading import _read_yaml, load_registry, load_ruleset, locate
+from .model import (
+    ByRoles,
+    CadenceObligation,
+    EventMatch,
+    FixedPeriod,
+    FrequencyObligation,
+    PerAssignee,
+    PerSubject,
+    PerUnit,
+    Ruleset,
+    StaffingObligation,
+)
+from .plugins import Plugins
+from .references import path_text
+
+Severity = Literal["error", "warning", "info"]
+SEVERITIES: tuple[Severity, ...] = ("info", "warning", "error")
+
+
+class Rule(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    name: str
+    severity: Severity
+    summary: str
+
+
+RULES: dict[str, Rule] = {
+    r.code: r
+    for r in [
+        Rule(code="CE001", name="invalid-ruleset", severity="error", summary="The ruleset is not valid YAML, does not fit the schema, or refers to undeclared names."),
+        Rule(code="CE002", name="invalid-registry", severity="error", summary="The registry does not fit the schema or the ruleset."),
+        Rule(code="CE003", name="missing-plugin", severity="error", summary="A calendar needs a provider no loaded plugin provides."),
+        Rule(code="CE101", name="unsatisfiable-by-roles", severity="warning",
+             summary="No holder of the `by` roles can ever be at the target's unit or a unit above or below it."),
+        Rule(code="CE102", name="raised-is-weaker", severity="warning",
+             summary="A requirement raised during a calendar window is in fact weaker than the base requirement."),
+        Rule(code="CE103", name="duplicate-obligation", severity="warning",
+             summary="Two obligations of the same kind apply to the same targets with the same match."),
+        Rule(code="CE104", name="window-longer-than-period", severity="warning",
+             summary="`distinct_within` is at least as long as the period, so at most one event can count per period."),
+        Rule(code="CE105", name="unused-role", severity="warning", summary="A declared role is used by no obligation."),
+        Rule(code="CE106", name="unused-event-kind", severity="warning", summary="A declared event kind is matched by no obligation and excuses nothing."),
+        Rule(code="CE107", name="unused-calendar", severity="warning", summary="A declared calendar is used by no obligation."),
+        Rule(code="CE108", name="missing-quote", severity="info",
+             summary="A citation has no `quote` of the source sentence, so reviewers cannot check the rule against it."),
+        Rule(code="CE109", name="assumed-without-note", severity="warning",
+             summary="A requirement is marked `assumed: true` but `note` does not say why the ruleset chose it."),
+        Rule(code="CE110", name="optional-plugin-missing", severity="warning",
+             summary="An optional calendar's provider is not loaded: the obligations using it will be reported not judged."),
+        Rule(code="CE111", name="unsatisfiable-quorum", severity="warning",
+             summary="A required number of attendees or departments cannot be reached by the event kind's declared values."),
+    ]
+}
+
+
+class Diagnostic(BaseModel):
+    """One finding of ``check``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    severity: Severity
+    file: str
+    line: int | None = None
+    column: int | None = None
+    path: str = ""
+    message: str
+    hint: str = ""
+
+    @property
+    def rule(self) -> Rule:
+        return RULES[self.code]
+
+    def __str__(self) -> str:
+        where = ":".join(str(p) for p in (self.file, self.line, self.column) if p is not None)
+        text = f"{where}: {self.severity} {self.code} {self.rule.name}: {self.message}"
+        return text + (f"\n    hint: {self.hint}" if self.hint else "")
+
+
+def at_or_above(diagnostics: Iterable[Diagnostic], threshold: Severity) -> list[Diagnostic]:
+    rank = SEVERITIES.index(threshold)
+    return [d for d in diagnostics if SEVERITIES.index(d.severity) >= rank]
+
+
+# --------------------------------------------------------------------------------------------
+# Running the checks
+
+
+def ruleset_files(paths: Sequence[str | Path]) -> list[Path]:
+    """Files to check: the files given, and in folders every ``ruleset.yaml`` (recursively)."""
+    out: list[Path] = []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            out += sorted(p for p in path.rglob("ruleset.yaml") if not any(part.startswith(".") for part in p.parts))
+        else:
+            out.append(path)
+    return out
+
+
+def check_ruleset_file(path: Path, plugins: Plugins, registry: Path | None = None) -> tuple[Ruleset | None, list[Diagnostic]]:
+    """Validate one ruleset file (and a registry against it) and run every lint rule."""
+    file = str(path)
+    try:
+        ruleset = load_ruleset(path, plugins)
+    except InputError as exc:
+        return None, [_from_problem("CE001", p) for p in exc.problems]
+    diagnostics: list[Diagnostic] = []
+    _, root = _read_yaml(path, RulesetError)
+    if registry is not None:
+        try:
+            load_registry(registry, ruleset)
+        except InputError as exc:
+            diagnostics += [_from_problem("CE002", p) for p in exc.problems]
+    missing = missing_calendars(ruleset, plugins)
+    for name, message in missing.items():
+        calendar = ruleset.calendars[name]
+        users = [o.id for o in ruleset.obligations if name in calendars_used(o)]
+        if calendar.optional:
+            diagnostics.append(_at(root, file, "CE110", ("calendars", name, "provider"),
+                                   f"{message}; obligations {', '.join(users) or '(none)'} will be reported not judged",
+                                   "install the plugin (or pass --plugin MODULE) to judge them"))
+        else:
+            diagnostics.append(_at(root, file, "CE003", ("calendars", name, "provider"), message,
+                                   "install the plugin, pass --plugin MODULE, or mark the calendar `optional: true`"))
+    for code, where, message, hint in lint(ruleset):
+        diagnostics.append(_at(root, file, code, where, message, hint))
+    return ruleset, _unsuppressed(diagnostics, path)
+
+
+_IGNORE = re.compile(r"#\s*lint:\s*ignore\s+((?:CE\d{3}[,\s]*)+)")
+
+
+def _unsuppressed(diagnostics: list[Diagnostic], path: Path) -> list[Diagnostic]:
+    """Drop warnings and infos silenced by ``# lint: ignore CE105 -- reason`` on their line or
+    the line above. Errors cannot be silenced."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+
+    def ignored(line: int | None) -> set[str]:
+        codes: set[str] = set()
+        for number in (line, None if line is None else line - 1):
+            if number is not None and 1 <= number <= len(lines):
+                match = _IGNORE.search(lines[number - 1])
+                if match:
+                    codes |= set(re.findall(r"CE\d{3}", match.group(1)))
+        return codes
+
+    return [d for d in diagnostics if d.severity == "error" or d.code not in ignored(d.line)]
+
+
+def _from_problem(code: str, problem: Any) -> Diagnostic:
+    hint = "see the message; `complianceengine schema` gives the expected shape"
+    if "did you mean" in problem.message:
+        hint = "use the suggested name, or declare the one you meant"
+    return Diagnostic(code=code, severity=RULES[code].severity, file=problem.location.file or "<input>", line=problem.location.line,
+                      column=problem.location.column, path=problem.path, message=problem.message, hint=hint)
+
+
+def _at(root: Any, file: str, code: str, where: tuple[Any, ...], message: str, hint: str) -> Diagnostic:
+    location = locate(root, where, file)
+    return Diagnostic(code=code, severity=RULES[code].severity, file=file, line=location.line, column=location.column,
+                      path=path_text(where), message=message, hint=hint)
+
+
+# --------------------------------------------------------------------------------------------
+# The lint rules, on a valid ruleset. Each yields (code, document path, message, hint).
+
+Finding = tuple[str, tuple[Any, ...], str, str]
+_APPROX_DAYS = {"day": 1, "week": 7, "month": 28, "quarter": 90, "year": 365}
+
+
+def lint(ruleset: Ruleset) -> list[Finding]:
+    out: list[Finding] = []
+    out += _unsatisfiable_by(ruleset)
+    out += _raised_weaker(ruleset)
+    out += _duplicates(ruleset)
+    out += _distinct_within(ruleset)
+    out += _unused(ruleset)
+    out += _citations(ruleset)
+    out += _quorum(ruleset)
+    return out
+
+
+def _kind_line(ruleset: Ruleset, kind: str) -> set[str]:
+    """The unit kinds above and below ``kind`` (and itself) in the declared hierarchy."""
+    up, stack = set(), [kind]
+    while stack:
+        k = stack.pop()
+        if k in up or k not in ruleset.unit_kinds:
+            continue
+        up.add(k)
+        stack += ruleset.unit_kinds[k].parents
+    down, stack = set(), [kind]
+    while stack:
+        k = stack.pop()
+        if k in down:
+            continue
+        down.add(k)
+        stack += [name for name, spec in ruleset.unit_kinds.items() if k in spec.parents]
+    return up | down
+
+
+def _target_kinds(ruleset: Ruleset, applies_to: Any) -> set[str] | None:
+    if isinstance(applies_to, PerUnit):
+        return {applies_to.unit_kind}
+    if isinstance(applies_to, PerSubject):
+        kind = ruleset.subject_kinds[applies_to.subject_kind].unit_kind
+        return None if kind is None else {kind}
+    if isinstance(applies_to, PerAssignee):
+        return {ruleset.roles[r].unit_kind for r in applies_to.roles}
+    return None
+
+
+def _unsatisfiable_by(ruleset: Ruleset) -> list[Finding]:
+    out = []
+    for i, obligation in enumerate(ruleset.obligations):
+        by = getattr(obligation, "by", None)
+        kinds = _target_kinds(ruleset, getattr(obligation, "applies_to", None))
+        if not isinstance(by, ByRoles) or not kinds:
+            continue
+        for target_kind in kinds:
+            reachable = _kind_line(ruleset, target_kind)
+            held = {r: ruleset.roles[r].unit_kind for r in by.roles}
+            if not any(k in reachable for k in held.values()):
+                out.append(("CE101", ("obligations", i, "by", "roles"),
+                            f"{obligation.id}: the `by` roles are held at {sorted(set(held.values()))}, none of which is above or below a "
+                            f"{target_kind!r}, so no event can ever count",
+                            "name a role held at the target's unit kind or one of its ancestors or descendants"))
+    return out
+
+
+def _rate(period: Any, at_least: int | None) -> float | None:
+    """Required events per day, roughly, for comparing requirements."""
+    if at_least is None:
+        return None
+    if isinstance(period, FixedPeriod):
+        days = period.every.total_seconds() / 86400
+    else:
+        days = _APPROX_DAYS.get(period)
+    return None if not days else at_least / days
+
+
+def _raised_weaker(ruleset: Ruleset) -> list[Finding]:
+    out = []
+    for i, obligation in enumerate(ruleset.obligations):
+        for j, raised in enumerate(getattr(obligation, "during", [])):
+            where = ("obligations", i, "during", j)
+            if isinstance(obligation, FrequencyObligation):
+                base = _rate(obligation.period, obligation.at_least)
+                inside = _rate(raised.period or obligation.period, raised.at_least if raised.at_least is not None else obligation.at_least)
+                if base is not None and inside is not None and inside < base:
+                    out.append(("CE102", where,
+                                f"{obligation.id}: during {raised.calendar} the requirement is about {inside * 7:.2f} a week, "
+                                f"weaker than the base {base * 7:.2f} a week",
+                                "raise at_least or shorten the period inside the window, or remove the `during` entry"))
+            elif isinstance(obligation, CadenceObligation) and raised.max_gap is not None:
+                if raised.max_gap.total_seconds() > obligation.max_gap.total_seconds() and obligation.max_gap.months == raised.max_gap.months == 0:
+                    out.append(("CE102", where, f"{obligation.id}: during {raised.calendar} the gap allowed is longer than outside it",
+                                "a campaign should shorten max_gap, not lengthen it"))
+                elif raised.max_gap.months > obligation.max_gap.months and obligation.max_gap.total_seconds() <= raised.max_gap.total_seconds():
+                    out.append(("CE102", where, f"{obligation.id}: during {raised.calendar} the gap allowed is longer than outside it",
+                                "a campaign should shorten max_gap, not lengthen it"))
+    return out
+
+
+def _signature(obligation: Any) -> str | None:
+    if not hasattr(obligation, "applies_to"):
+        return None
+    parts = {k: v for k, v in obligation.model_dump(mode="json").items()
+             if k not in ("id", "title", "citation", "assumed", "note", "at_least", "at_most", "max_gap", "during", "period")}
+    return json.dumps(parts, sort_keys=True, ensure_ascii=False)
+
+
+def _duplicates(ruleset: Ruleset) -> list[Finding]:
+    out = []
+    seen: dict[str, tuple[int, str]] = {}
+    for i, obligation in enumerate(ruleset.obligations):
+        signature = _signature(obligation)
+        if signature is None:
+            continue
+        if signature in seen:
+            first, first_id = seen[signature]
+            out.append(("CE103", ("obligations", i, "id"),
+                        f"{obligation.id} applies to the same targets with the same match as {first_id} (obligations[{first}])",
+                        "merge them, or use `during` for a stricter requirement inside a window"))
+        else:
+            seen[signature] = (i, obligation.id)
+    return out
+
+
+def _distinct_within(ruleset: Ruleset) -> list[Finding]:
+    out = []
+    for i, obligation in enumerate(ruleset.obligations):
+        if not isinstance(obligation, FrequencyObligation) or obligation.distinct_within is None:
+            continue
+        period = obligation.period
+        days = period.every.total_seconds() / 86400 if isinstance(period, FixedPeriod) else _APPROX_DAYS.get(period, 0)
+        window = obligation.distinct_within.total_seconds() / 86400 + 28 * obligation.distinct_within.months
+        if days and window >= days and (obligation.at_least or 0) > 1:
+            out.append(("CE104", ("obligations", i, "distinct_within"),
+                        f"{obligation.id}: distinct_within is as long as the period, so at most 1 event counts but {obligation.at_least} are required",
+                        "shorten distinct_within or lengthen the period"))
+    return out
+
+
+def _matches(node: Any) -> list[EventMatch]:
+    if isinstance(node, EventMatch):
+        return [node]
+    if isinstance(node, BaseModel):
+        return [m for name in type(node).model_fields for m in _matches(getattr(node, name))]
+    if isinstance(node, (list, tuple)):
+        return [m for item in node for m in _matches(item)]
+    return []
+
+
+def _roles_used(node: Any) -> set[str]:
+    if isinstance(node, (PerAssignee, ByRoles)):
+        return set(node.roles)
+    if isinstance(node, StaffingObligation):
+        return set(node.require)
+    if isinstance(node, BaseModel):
+        return {r for name in type(node).model_fields for r in _roles_used(getattr(node, name))}
+    if isinstance(node, (list, tuple)):
+        return {r for item in node for r in _roles_used(item)}
+    return set()
+
+
+def _unused(ruleset: Ruleset) -> list[Finding]:
+    out = []
+    roles = set().union(*(_roles_used(o) for o in ruleset.obligations)) if ruleset.obligations else set()
+    for name in ruleset.roles:
+        if name not in roles:
+            out.append(("CE105", ("roles", name), f"role {name!r} is used by no obligation",
+                        "remove it, or add the duty that comes with it (registries may still assign it)"))
+    kinds = {k for o in ruleset.obligations for m in _matches(o) for k in m.kinds}
+    for name, kind in ruleset.event_kinds.items():
+        if name not in kinds and kind.excuses is None:
+            out.append(("CE106", ("event_kinds", name), f"event kind {name!r} is matched by no obligation",
+                        "remove it, or match it in the obligation it was meant for"))
+    calendars = set().union(*(calendars_used(o) for o in ruleset.obligations)) if ruleset.obligations else set()
+    for name in ruleset.calendars:
+        if name not in calendars:
+            out.append(("CE107", ("calendars", name), f"calendar {name!r} is used by no obligation",
+                        "use it in `during`, `excused_in` or `match.in_calendar`, or remove it"))
+    return out
+
+
+def _citations(ruleset: Ruleset) -> list[Finding]:
+    out = []
+    for i, obligation in enumerate(ruleset.obligations):
+        if not obligation.citation.quote:
+            out.append(("CE108", ("obligations", i, "citation"), f"{obligation.id}: the citation has no quote",
+                        "add `quote:` with the sentence of the source the rule comes from"))
+        if obligation.assumed and not obligation.note:
+            out.append(("CE109", ("obligations", i, "assumed"), f"{obligation.id}: assumed without a note",
+                        "say in `note` why the ruleset chose this number"))
+        for j, raised in enumerate(getattr(obligation, "during", [])):
+            if raised.assumed and not raised.note:
+                out.append(("CE109", ("obligations", i, "during", j, "assumed"), f"{obligation.id}: raised requirement assumed without a note",
+                            "say in `note` why the ruleset chose this number"))
+    return out
+
+
+def _quorum(ruleset: Ruleset) -> list[Finding]:
+    out = []
+    for i, obligation in enumerate(ruleset.obligations):
+        for match in _matches(obligation):
+            if match.quorum is None:
+                continue
+            for kind in match.kinds:
+                spec = ruleset.event_kinds[kind].attributes.get(match.quorum.attribute)
+                if spec is None or spec.values is None:
+                    continue
+                possible = set(match.quorum.members) & set(spec.values)
+                if len(possible) < match.quorum.at_least:
+                    out.append(("CE111", ("obligations", i), f"{obligation.id}: a quorum of {match.quorum.at_least} is required but only "
+                                f"{len(possible)} of its members are values a {kind!r} event's {match.quorum.attribute!r} can hold",
+                                "list members among the attribute's declared values, or lower the quorum"))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Output formats
+
+
+def render_text(diagnostics: Sequence[Diagnostic], files: Sequence[Path]) -> str:
+    lines = [str(d) for d in diagnostics]
+    counts = {s: sum(1 for d in diagnostics if d.severity == s) for s in ("error", "warning", "info")}
+    lines.append(f"{len(files)} file(s) checked: {counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info")
+    return "\n".join(lines) + "\n"
+
+
+def render_json(diagnostics: Sequence[Diagnostic], files: Sequence[Path]) -> str:
+    payload = {
+        "files": [str(f) for f in files],
+        "diagnostics": [{**d.model_dump(), "rule": d.rule.name} for d in diagnostics],
+        "summary": {s: sum(1 for d in diagnostics if d.severity == s) for s in ("error", "warning", "info")},
+    }
+    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+_SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
+
+
+def render_sarif(diagnostics: Sequence[Diagnostic], files: Sequence[Path]) -> str:
+    """SARIF 2.1.0, for code-review annotations (GitHub code scanning, GitLab, Azure DevOps)."""
+    codes = sorted(RULES)
+    results = []
+    for d in diagnostics:
+        region = {k: v for k, v in (("startLine", d.line), ("startColumn", d.column)) if v is not None}
+        location: dict[str, Any] = {"physicalLocation": {"artifactLocation": {"uri": Path(d.file).as_posix()}}}
+        if region:
+            location["physicalLocation"]["region"] = region
+        if d.path:
+            location["logicalLocations"] = [{"fullyQualifiedName": d.path}]
+        results.append({
+            "ruleId": d.code,
+            "ruleIndex": codes.index(d.code),
+            "level": _SARIF_LEVEL[d.severity],
+            "message": {"text": d.message + (f" (hint: {d.hint})" if d.hint else "")},
+            "locations": [location],
+        })
+    rules = [
+        {"id": code, "name": RULES[code].name, "shortDescription": {"text": RULES[code].summary},
+         "defaultConfiguration": {"level": _SARIF_LEVEL[RULES[code].severity]},
+         "helpUri": "https://example.invalid/complianceengine/docs/authoring.md#" + code.lower()}
+        for code in codes
+    ]
+    log = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "complianceengine", "informationUri": "https://example.invalid/complianceengine", "rules": rules}},
+            "artifacts": [{"location": {"uri": Path(f).as_posix()}} for f in files],
+            "results": results,
+        }],
+    }
+    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
+
+
+def render_junit(diagnostics: Sequence[Diagnostic], files: Sequence[Path], threshold: Severity = "warning") -> str:
+    """JUnit XML: one test case per file; diagnostics at or above ``threshold`` are failures."""
+    failing = at_or_above(diagnostics, threshold)
+    suite = ET.Element("testsuite", name="complianceengine check", tests=str(len(files)),
+                       failures=str(len({d.file for d in failing})), errors="0", skipped="0")
+    for f in files:
+        case = ET.SubElement(suite, "testcase", classname="complianceengine.check", name=str(f))
+        mine = [d for d in failing if d.file == str(f)]
+        if mine:
+            failure = ET.SubElement(case, "failure", message=f"{len(mine)} diagnostic(s) at or above {threshold}", type="lint")
+            failure.text = "\n".join(str(d) for d in mine)
+    root = ET.Element("testsuites")
+    root.append(suite)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+
+
+def check_paths(
+    paths: Sequence[str | Path], plugins: Plugins, registry: Path | None = None
+) -> tuple[dict[Path, Ruleset | None], list[Diagnostic]]:
+    """Check every ruleset file under ``paths``: ``({file: ruleset or None if invalid}, diagnostics)``."""
+    checked: dict[Path, Ruleset | None] = {}
+    diagnostics: list[Diagnostic] = []
+    for path in ruleset_files(paths):
+        checked[path], found = check_ruleset_file(path, plugins, registry)
+        diagnostics += found
+    return checked, diagnostics
