@@ -8,13 +8,14 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import importlib
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import pendulum
 
-from . import lint
+from . import casetests, lint, schemas
 from .errors import ComplianceError, InputError, NotificationError, UsageError
 from .evaluate import audit
 from .findings import FAILING
@@ -66,6 +67,16 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--output", type=Path, help="write the result to this file instead of standard output")
     check.add_argument("--fail-on", choices=["none", "info", "warning", "error"], default="warning",
                        help="exit 1 when a lint diagnostic is at least this severe (default: warning); invalid input always exits 2")
+
+    test = commands.add_parser("test", parents=[common], help="run the test cases beside rulesets (tests/*.yaml) and report rule coverage")
+    test.add_argument("paths", type=Path, nargs="+", metavar="PATH", help="test case files, or folders holding tests/ folders")
+    test.add_argument("--junit", type=Path, metavar="FILE", help="also write a JUnit XML report")
+    test.add_argument("--require-full-coverage", action="store_true",
+                      help="fail unless every obligation has an expectation that it is met and one that it fails")
+
+    schema = commands.add_parser("schema", parents=[common], help="print the JSON Schema of rulesets (or registries)")
+    schema.add_argument("--registry", action="store_true", help="the registry format instead of the ruleset format")
+    schema.add_argument("--output", type=Path)
     return parser
 
 
@@ -79,6 +90,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "check":
             return _check(args, plugins)
+        if args.command == "test":
+            return _test(args, plugins)
+        if args.command == "schema":
+            _write(json.dumps(schemas.schema("registry" if args.registry else "ruleset"), indent=2, ensure_ascii=False) + "\n", args.output)
+            return 0
         return _audit(args, plugins)
     except InputError as exc:
         print(f"error: {len(exc.problems)} problem(s):", file=sys.stderr)
@@ -118,6 +134,20 @@ def _check(args: argparse.Namespace, plugins: Plugins) -> int:
     if any(d.severity == "error" for d in diagnostics):
         return 2
     return 1 if args.fail_on != "none" and lint.at_or_above(diagnostics, args.fail_on) else 0
+
+
+def _test(args: argparse.Namespace, plugins: Plugins) -> int:
+    results, coverage = casetests.run_paths(args.paths, plugins)
+    if not results:
+        raise UsageError(f"no test cases (tests/*.yaml) under {', '.join(map(str, args.paths))}")
+    sys.stdout.write(casetests.render_text(results, coverage))
+    if args.junit:
+        _write(casetests.render_junit(results), args.junit)
+    if any(f.startswith("invalid: ") for r in results for f in r.failures):
+        return 2
+    failed = any(not r.passed for r in results)
+    uncovered = args.require_full_coverage and any(c.uncovered for c in coverage)
+    return 1 if failed or uncovered else 0
 
 
 def _write(text: str, output: Path | None) -> None:

@@ -446,7 +446,10 @@ class ExtensionObligation(ObligationBase):
     compile time); until then they are kept here unchecked."""
 
     model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
-    kind: str
+    kind: str = Field(
+        description="A kind a plugin adds",
+        json_schema_extra={"not": {"enum": ["frequency", "cadence", "response", "staffing", "completeness"]}},
+    )
 
 
 def _dump_as_is(value: BaseModel, info: SerializationInfo) -> Any:

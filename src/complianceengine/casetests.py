@@ -1,0 +1,238 @@
+"""``complianceengine test``: test cases that live beside a ruleset, with rule coverage.
+
+A test case is a YAML file in a ``tests/`` folder next to ``ruleset.yaml``: a small registry
+(inline or a file), some events (inline, or files), a date range and the verdicts expected, by
+obligation, subject and period. The format and the coverage rule are in ``docs/authoring.md``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import InputError, RegistryError, RulesetError
+from .evaluate import audit
+from .findings import FAILING, Finding, Status
+from .loading import _EventReader, _read_yaml, _reference_problems, _validation_problems, load_registry, load_ruleset
+from .model import EventLog, Registry, Ruleset
+from .plugins import Plugins
+from .references import check_registry
+
+
+class Expectation(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    obligation: str
+    subject: str
+    period: str | None = Field(None, description="The finding's period label, e.g. 2026-W38; omit to match every period")
+    step: str | None = None
+    status: Status
+    evidence: list[str] | None = Field(None, description="When given, exactly these event ids must be the evidence")
+
+    @field_validator("period", mode="before")
+    @classmethod
+    def _date_as_label(cls, value: Any) -> Any:
+        return value.isoformat() if isinstance(value, dt.date) else value  # `period: 2026-08-03` is read as a date
+
+
+class TestCase(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    name: str | None = None
+    ruleset: str = "../ruleset.yaml"
+    registry: str | dict[str, Any]
+    events: list[dict[str, Any] | str] = Field(default_factory=list)
+    first_day: dt.date = Field(alias="from")
+    last_day: dt.date = Field(alias="to")
+    as_of: dt.datetime
+    rejects: int = Field(0, description="How many events are expected to be rejected")
+    expect: list[Expectation] = Field(min_length=1)
+
+
+class CaseResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    file: str
+    name: str
+    ruleset: str
+    failures: tuple[str, ...] = ()
+    expectations: tuple[Expectation, ...] = ()
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+class Coverage(BaseModel):
+    """Which statuses the expectations exercise, per obligation of one ruleset."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ruleset: str
+    exercised: dict[str, tuple[str, ...]]
+
+    @property
+    def uncovered(self) -> dict[str, str]:
+        """Obligation -> what is missing for full coverage: a passing and a failing verdict."""
+        out = {}
+        for obligation, statuses in self.exercised.items():
+            missing = []
+            if not any(s in ("met", "excused") for s in statuses):
+                missing.append("no expectation that it is met")
+            if not any(s in FAILING for s in statuses):
+                missing.append("no expectation that it fails")
+            if missing:
+                out[obligation] = " and ".join(missing)
+        return out
+
+
+def case_files(paths: Sequence[str | Path]) -> list[Path]:
+    out: list[Path] = []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            out += sorted(p for p in path.rglob("*.yaml") if p.parent.name == "tests" and not any(x.startswith(".") for x in p.parts))
+        else:
+            out.append(path)
+    return out
+
+
+def run_case(path: Path, plugins: Plugins) -> tuple[CaseResult, Ruleset]:
+    """Run one test case. Raises :class:`InputError` when the case or its inputs are invalid."""
+    plain, root = _read_yaml(path, RulesetError)
+    try:
+        case = TestCase.model_validate(plain)
+    except ValidationError as exc:
+        raise RulesetError(_validation_problems(exc.errors(), root, plain, str(path))) from None
+    ruleset_path = (path.parent / case.ruleset).resolve()
+    ruleset = load_ruleset(ruleset_path, plugins)
+    registry = _registry(case, path, root, ruleset)
+    reader = _EventReader(ruleset, registry, plugins)
+    inline = [(i, e) for i, e in enumerate(case.events) if isinstance(e, dict)]
+    if inline:
+        reader.path = path
+        text = "\n".join(json.dumps(e, default=str, ensure_ascii=False) for _, e in inline)
+        reader._read_jsonl(text, str(path))
+        # the reader numbers inline events 1..n; point at their lines in the test case instead
+        lines = [root["events"].lc.item(i)[0] + 1 for i, _ in inline]
+        reader.rejects = [r.model_copy(update={"line": lines[r.line - 1]}) for r in reader.rejects]
+    for item in case.events:
+        if isinstance(item, str):
+            reader.read_file(path.parent / item)
+    log = EventLog(events=tuple(reader.events), rejects=tuple(reader.rejects), duplicates=tuple(reader.duplicates))
+    report = audit(ruleset, registry, log, first_day=case.first_day, last_day=case.last_day, as_of=case.as_of, plugins=plugins)
+    failures = []
+    if len(log.rejects) != case.rejects:
+        failures += [f"expected {case.rejects} rejected event(s), got {len(log.rejects)}"]
+        failures += [f"  rejected {r.file}:{r.line}: {'; '.join(r.errors)}" for r in log.rejects]
+    for expectation in case.expect:
+        failures += _compare(expectation, report.findings, ruleset)
+    result = CaseResult(file=str(path), name=case.name or path.stem, ruleset=ruleset.id, failures=tuple(failures), expectations=tuple(case.expect))
+    return result, ruleset
+
+
+def _registry(case: TestCase, path: Path, root: Any, ruleset: Ruleset) -> Registry:
+    if isinstance(case.registry, str):
+        return load_registry(path.parent / case.registry, ruleset)
+    node = root["registry"]
+    try:
+        registry = Registry.model_validate(case.registry)
+    except ValidationError as exc:
+        raise RegistryError(_validation_problems(exc.errors(), node, case.registry, str(path))) from None
+    problems = _reference_problems(check_registry(registry, ruleset), node, str(path))
+    if problems:
+        raise RegistryError(problems)
+    return registry
+
+
+def _describe(f: Finding) -> str:
+    evidence = ", ".join(f.evidence) or "none"
+    return f"{f.status}: required {f.required}; observed {f.observed}; evidence {evidence}" + (f"; {f.note}" if f.note else "")
+
+
+def _compare(expectation: Expectation, findings: Sequence[Finding], ruleset: Ruleset) -> list[str]:
+    e = expectation
+    label = f"{e.obligation} / {e.subject}" + (f" / {e.period}" if e.period else "") + (f" / step {e.step}" if e.step else "")
+    if e.obligation not in {o.id for o in ruleset.obligations}:
+        return [f"{label}: the ruleset has no obligation {e.obligation!r}"]
+    mine = [f for f in findings if f.obligation == e.obligation]
+    chosen = [
+        f for f in mine
+        if f.subject.id == e.subject and (e.period is None or f.period.label == e.period) and (e.step is None or f.step == e.step)
+    ]
+    if not chosen:
+        choices = sorted({f"{f.subject.id} / {f.period.label}" + (f" / step {f.step}" if f.step else "") for f in mine})
+        shown = ", ".join(choices[:12]) + (", ..." if len(choices) > 12 else "")
+        return [f"{label}: no such finding; the obligation's findings are: {shown or 'none'}"]
+    out = []
+    for f in chosen:
+        where = f"{label}" if e.period else f"{label} / {f.period.label}"
+        if f.status != e.status:
+            out.append(f"{where}: expected {e.status}, got {_describe(f)}")
+        elif e.evidence is not None and sorted(e.evidence) != sorted(f.evidence):
+            out.append(f"{where}: expected evidence {sorted(e.evidence)}, got {sorted(f.evidence)}")
+    return out
+
+
+def run_paths(paths: Sequence[str | Path], plugins: Plugins) -> tuple[list[CaseResult], list[Coverage]]:
+    results: list[CaseResult] = []
+    rulesets: dict[str, Ruleset] = {}
+    for path in case_files(paths):
+        try:
+            result, ruleset = run_case(path, plugins)
+        except InputError as exc:
+            result = CaseResult(file=str(path), name=path.stem, ruleset="?", failures=tuple(f"invalid: {p}" for p in exc.problems))
+        else:
+            rulesets[ruleset.id] = ruleset
+        results.append(result)
+    coverage = []
+    for ruleset_id, ruleset in rulesets.items():
+        exercised: dict[str, set[str]] = {o.id: set() for o in ruleset.obligations}
+        for result in results:
+            if result.ruleset == ruleset_id:
+                for e in result.expectations:
+                    exercised.setdefault(e.obligation, set()).add(e.status)
+        coverage.append(Coverage(ruleset=ruleset_id, exercised={k: tuple(sorted(v)) for k, v in exercised.items()}))
+    return results, coverage
+
+
+def render_text(results: Sequence[CaseResult], coverage: Sequence[Coverage]) -> str:
+    lines = []
+    for r in results:
+        lines.append(f"{'PASS' if r.passed else 'FAIL'} {r.file} ({r.name})")
+        lines += [f"    {failure}" for failure in r.failures]
+    for c in coverage:
+        full = len(c.exercised) - len(c.uncovered)
+        lines.append(f"coverage of {c.ruleset}: {full}/{len(c.exercised)} obligations have a passing and a failing expectation")
+        for obligation, missing in c.uncovered.items():
+            exercised = ", ".join(c.exercised[obligation]) or "nothing"
+            lines.append(f"    {obligation}: {missing} (exercised: {exercised})")
+    failed = sum(not r.passed for r in results)
+    lines.append(f"{len(results)} test case(s): {len(results) - failed} passed, {failed} failed")
+    return "\n".join(lines) + "\n"
+
+
+def render_junit(results: Sequence[CaseResult]) -> str:
+    root = ET.Element("testsuites")
+    by_ruleset: dict[str, list[CaseResult]] = {}
+    for r in results:
+        by_ruleset.setdefault(r.ruleset, []).append(r)
+    for ruleset, mine in by_ruleset.items():
+        suite = ET.SubElement(root, "testsuite", name=f"ruleset {ruleset}", tests=str(len(mine)),
+                              failures=str(sum(not r.passed for r in mine)), errors="0", skipped="0")
+        for r in mine:
+            case = ET.SubElement(suite, "testcase", classname=f"complianceengine.test.{ruleset}", name=r.name, file=r.file)
+            if not r.passed:
+                failure = ET.SubElement(case, "failure", message=r.failures[0][:200], type="verdict")
+                failure.text = "\n".join(r.failures)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+__all__ = ["CaseResult", "Coverage", "Expectation", "TestCase", "case_files", "render_junit", "render_text", "run_case", "run_paths"]
