@@ -228,3 +228,14 @@ def test_a_failing_notifier_still_writes_the_report_and_exits_two(mini):
     assert result.returncode == 2
     assert "plugin 'failing_notifier' failed in complianceengine_notify" in result.stderr and "unreachable" in result.stderr
     assert "2 missed" in (mini / "report.md").read_text(encoding="utf-8")
+
+
+def test_explain_through_the_installed_command():
+    result = cli("explain", *SAMPLE[:5], "--from", "2026-08-01", "--to", "2026-10-31", "--as-of", "2026-11-01T00:00:00+08:00",
+                 "--obligation", "risk-point-tide-patrol", "--subject", "rp-xiaobai-beach", "--period", "2026-09-16")
+    assert result.returncode == 0, result.stderr
+    assert "period 2026-W38: 2026-09-14 00:00 to 2026-09-21 00:00 (Asia/Shanghai)" in result.stdout
+    assert "verdict: missed" in result.stdout and "outside the two hours either side of low water" in result.stdout
+    unknown = cli("explain", *SAMPLE[:5], "--from", "2026-08-01", "--to", "2026-10-31", "--obligation", "risk-point-tide-patrol",
+                  "--subject", "rp-nowhere", "--period", "2026-W38")
+    assert unknown.returncode == 2 and "rp-xiaobai-beach" in unknown.stderr and "Traceback" not in unknown.stderr

@@ -18,6 +18,7 @@ import pendulum
 from . import casetests, lint, schemas
 from .errors import ComplianceError, InputError, NotificationError, UsageError
 from .evaluate import audit
+from .explain import explain, render_explanation
 from .findings import FAILING
 from .loading import load_registry, load_ruleset, read_events, write_rejects
 from .plugins import Plugins
@@ -46,7 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("plugins", parents=[common], help="list the loaded plugins and the hooks each implements")
 
     run = commands.add_parser("audit", parents=[common], help="judge every obligation over a date range and print a report")
-    run.add_argument("ruleset", type=Path, help="ruleset YAML file")
+    run.add_argument("ruleset", type=Path, nargs="+",
+                     help="ruleset YAML file; give several versions of one ruleset (each with `effective` days) to audit across them")
     run.add_argument("--registry", type=Path, required=True, help="registry YAML file (units, people, assignments, subjects)")
     run.add_argument("--events", type=Path, required=True, action="append", help="events file (.jsonl or .csv); repeat for several")
     run.add_argument("--from", dest="first_day", type=_date, required=True, help="first day of the range (local date)")
@@ -74,6 +76,17 @@ def _parser() -> argparse.ArgumentParser:
     test.add_argument("--require-full-coverage", action="store_true",
                       help="fail unless every obligation has an expectation that it is met and one that it fails")
 
+    why = commands.add_parser("explain", parents=[common], help="show how one verdict came about: period, requirement, every event considered")
+    why.add_argument("ruleset", type=Path)
+    why.add_argument("--registry", type=Path, required=True)
+    why.add_argument("--events", type=Path, required=True, action="append")
+    why.add_argument("--from", dest="first_day", type=_date, required=True)
+    why.add_argument("--to", dest="last_day", type=_date, required=True)
+    why.add_argument("--as-of", help="the moment of the audit, ISO 8601 (default: now)")
+    why.add_argument("--obligation", required=True, help="obligation id")
+    why.add_argument("--subject", required=True, help="person, unit, subject or case id")
+    why.add_argument("--period", required=True, help="period label (2026-W38, 2026-08, 2026-08-03, ...) or a date inside it")
+
     schema = commands.add_parser("schema", parents=[common], help="print the JSON Schema of rulesets (or registries)")
     schema.add_argument("--registry", action="store_true", help="the registry format instead of the ruleset format")
     schema.add_argument("--output", type=Path)
@@ -90,6 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "check":
             return _check(args, plugins)
+        if args.command == "explain":
+            return _explain(args, plugins)
         if args.command == "test":
             return _test(args, plugins)
         if args.command == "schema":
@@ -136,6 +151,28 @@ def _check(args: argparse.Namespace, plugins: Plugins) -> int:
     return 1 if args.fail_on != "none" and lint.at_or_above(diagnostics, args.fail_on) else 0
 
 
+def _explain(args: argparse.Namespace, plugins: Plugins) -> int:
+    ruleset = load_ruleset(args.ruleset, plugins)
+    registry = load_registry(args.registry, ruleset)
+    log = read_events(args.events, ruleset, registry, plugins)
+    explanation = explain(ruleset, registry, log, obligation=args.obligation, subject=args.subject, period=args.period,
+                          first_day=args.first_day, last_day=args.last_day, as_of=_as_of(args, ruleset), plugins=plugins)
+    sys.stdout.write(render_explanation(explanation))
+    return 0
+
+
+def _as_of(args: argparse.Namespace, ruleset) -> dt.datetime | None:
+    if not args.as_of:
+        return None
+    try:
+        as_of = pendulum.parse(args.as_of, tz=pendulum.timezone(ruleset.timezone))
+    except Exception:
+        raise UsageError(f"--as-of: expected an ISO 8601 date-time such as 2026-11-01T00:00:00+08:00, got {args.as_of!r}") from None
+    if not isinstance(as_of, dt.datetime):
+        raise UsageError(f"--as-of: expected a date-time, got {args.as_of!r}")
+    return as_of
+
+
 def _test(args: argparse.Namespace, plugins: Plugins) -> int:
     results, coverage = casetests.run_paths(args.paths, plugins)
     if not results:
@@ -161,20 +198,15 @@ def _write(text: str, output: Path | None) -> None:
 
 
 def _audit(args: argparse.Namespace, plugins: Plugins) -> int:
-    ruleset = load_ruleset(args.ruleset, plugins)
+    versions = [load_ruleset(path, plugins) for path in args.ruleset]
+    versions.sort(key=lambda r: r.effective.from_ if r.effective else dt.date.min)
+    ruleset = versions[-1]  # the latest version reads the registry and the events
     registry = load_registry(args.registry, ruleset)
-    as_of = None
-    if args.as_of:
-        try:
-            as_of = pendulum.parse(args.as_of, tz=pendulum.timezone(ruleset.timezone))
-        except Exception:
-            raise UsageError(f"--as-of: expected an ISO 8601 date-time such as 2026-11-01T00:00:00+08:00, got {args.as_of!r}") from None
-        if not isinstance(as_of, dt.datetime):
-            raise UsageError(f"--as-of: expected a date-time, got {args.as_of!r}")
+    as_of = _as_of(args, ruleset)
     log = read_events(args.events, ruleset, registry, plugins)
     notified: NotificationError | None = None
     try:
-        report = audit(ruleset, registry, log, first_day=args.first_day, last_day=args.last_day, as_of=as_of, plugins=plugins)
+        report = audit(versions, registry, log, first_day=args.first_day, last_day=args.last_day, as_of=as_of, plugins=plugins)
     except NotificationError as exc:  # the report is complete; write it, then say what failed
         report, notified = exc.report, exc
     text = render(report, args.format, plugins)

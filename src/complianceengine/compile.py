@@ -315,7 +315,7 @@ def calendar_windows(
             raise MissingPluginError(missing[name])
         provided = plugins.first(
             "complianceengine_calendar_windows", name=name, calendar=calendar, first_day=first_day, last_day=last_day, timezone=tz,
-            base_dir=ruleset.folder,
+            base_dir=ruleset.calendar_folder(name),
         )
         if provided is None:
             raise PluginError(
@@ -413,7 +413,7 @@ def resolve_kinds(ruleset: Ruleset, plugins: Plugins) -> tuple[Ruleset, list[dic
     if errors or references or not changed:
         return ruleset, errors, references
     resolved = ruleset.model_copy(update={"obligations": obligations})
-    resolved._file = ruleset._file
+    resolved._file, resolved._calendar_folders = ruleset._file, ruleset._calendar_folders
     return resolved, errors, references
 
 

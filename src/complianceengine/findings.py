@@ -111,6 +111,14 @@ class UnitSummary(_Frozen):
     rate: float | None
 
 
+class VersionSpan(_Frozen):
+    """The local days one version of a ruleset was applied to."""
+
+    version: str
+    first_day: dt.date
+    last_day: dt.date
+
+
 class Report(_Frozen):
     """The result of an audit: every finding, summaries, and the input that could not be used."""
 
@@ -127,6 +135,7 @@ class Report(_Frozen):
     units: tuple[UnitSummary, ...]
     rejects: tuple[Reject, ...] = ()
     duplicates: tuple[Duplicate, ...] = ()
+    versions: tuple[VersionSpan, ...] = Field((), description="Which ruleset version judged which days, when the range spans several")
 
     @property
     def counts(self) -> StatusCounts:

@@ -17,8 +17,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from .compile import calendars_used, missing_calendars
-from .errors import InputError, RulesetError
-from .loading import _read_yaml, load_registry, load_ruleset, locate
+from .errors import InputError
+from .loading import _origin_of, compose, load_registry, load_ruleset, locate
 from .model import (
     ByRoles,
     CadenceObligation,
@@ -123,13 +123,13 @@ def ruleset_files(paths: Sequence[str | Path]) -> list[Path]:
 
 def check_ruleset_file(path: Path, plugins: Plugins, registry: Path | None = None) -> tuple[Ruleset | None, list[Diagnostic]]:
     """Validate one ruleset file (and a registry against it) and run every lint rule."""
-    file = str(path)
     try:
         ruleset = load_ruleset(path, plugins)
     except InputError as exc:
         return None, [_from_problem("CE001", p) for p in exc.problems]
     diagnostics: list[Diagnostic] = []
-    _, root = _read_yaml(path, RulesetError)
+    root, origins = compose(path)
+    file_of = _origin_of(origins, path)
     if registry is not None:
         try:
             load_registry(registry, ruleset)
@@ -140,26 +140,29 @@ def check_ruleset_file(path: Path, plugins: Plugins, registry: Path | None = Non
         calendar = ruleset.calendars[name]
         users = [o.id for o in ruleset.obligations if name in calendars_used(o)]
         if calendar.optional:
-            diagnostics.append(_at(root, file, "CE110", ("calendars", name, "provider"),
+            diagnostics.append(_at(root, file_of, "CE110", ("calendars", name, "provider"),
                                    f"{message}; obligations {', '.join(users) or '(none)'} will be reported not judged",
                                    "install the plugin (or pass --plugin MODULE) to judge them"))
         else:
-            diagnostics.append(_at(root, file, "CE003", ("calendars", name, "provider"), message,
+            diagnostics.append(_at(root, file_of, "CE003", ("calendars", name, "provider"), message,
                                    "install the plugin, pass --plugin MODULE, or mark the calendar `optional: true`"))
     for code, where, message, hint in lint(ruleset):
-        diagnostics.append(_at(root, file, code, where, message, hint))
-    return ruleset, _unsuppressed(diagnostics, path)
+        diagnostics.append(_at(root, file_of, code, where, message, hint))
+    return ruleset, _unsuppressed(diagnostics)
 
 
 _IGNORE = re.compile(r"#\s*lint:\s*ignore\s+((?:CE\d{3}[,\s]*)+)")
 
 
-def _unsuppressed(diagnostics: list[Diagnostic], path: Path) -> list[Diagnostic]:
+def _unsuppressed(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
     """Drop warnings and infos silenced by ``# lint: ignore CE105 -- reason`` on their line or
-    the line above. Errors cannot be silenced."""
-    lines = path.read_text(encoding="utf-8").splitlines()
+    the line above (in the file the diagnostic points into). Errors cannot be silenced."""
+    texts: dict[str, list[str]] = {}
 
-    def ignored(line: int | None) -> set[str]:
+    def ignored(file: str, line: int | None) -> set[str]:
+        if file not in texts:
+            texts[file] = Path(file).read_text(encoding="utf-8").splitlines()
+        lines = texts[file]
         codes: set[str] = set()
         for number in (line, None if line is None else line - 1):
             if number is not None and 1 <= number <= len(lines):
@@ -168,7 +171,7 @@ def _unsuppressed(diagnostics: list[Diagnostic], path: Path) -> list[Diagnostic]
                     codes |= set(re.findall(r"CE\d{3}", match.group(1)))
         return codes
 
-    return [d for d in diagnostics if d.severity == "error" or d.code not in ignored(d.line)]
+    return [d for d in diagnostics if d.severity == "error" or d.code not in ignored(d.file, d.line)]
 
 
 def _from_problem(code: str, problem: Any) -> Diagnostic:
@@ -179,9 +182,9 @@ def _from_problem(code: str, problem: Any) -> Diagnostic:
                       column=problem.location.column, path=problem.path, message=problem.message, hint=hint)
 
 
-def _at(root: Any, file: str, code: str, where: tuple[Any, ...], message: str, hint: str) -> Diagnostic:
-    location = locate(root, where, file)
-    return Diagnostic(code=code, severity=RULES[code].severity, file=file, line=location.line, column=location.column,
+def _at(root: Any, file_of: Any, code: str, where: tuple[Any, ...], message: str, hint: str) -> Diagnostic:
+    location = locate(root, where, file_of(where))
+    return Diagnostic(code=code, severity=RULES[code].severity, file=str(location.file), line=location.line, column=location.column,
                       path=path_text(where), message=message, hint=hint)
 
 

@@ -13,7 +13,7 @@ import datetime as dt
 import io
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -157,7 +157,14 @@ def _message(error: dict[str, Any]) -> str:
     return message
 
 
-def _validation_problems(errors: Sequence[dict[str, Any]], root: Any, plain: Any, file: str) -> list[Problem]:
+FileOf = str | Callable[[tuple[Any, ...]], str]
+
+
+def _file(file: FileOf, path: tuple[Any, ...]) -> str:
+    return file(path) if callable(file) else file
+
+
+def _validation_problems(errors: Sequence[dict[str, Any]], root: Any, plain: Any, file: FileOf) -> list[Problem]:
     problems = []
     seen = set()
     # A union field (e.g. ``period: week`` or ``period: {every: P14D}``) reports one error per
@@ -185,13 +192,121 @@ def _validation_problems(errors: Sequence[dict[str, Any]], root: Any, plain: Any
         if (path, message) in seen:
             continue
         seen.add((path, message))
-        location = locate(root, path, file, at_key=error["type"] == "extra_forbidden")
+        location = locate(root, path, _file(file, path), at_key=error["type"] == "extra_forbidden")
         problems.append(Problem(location, path_text(path), message))
     return problems
 
 
-def _reference_problems(references: list[tuple[tuple[Any, ...], str]], root: Any, file: str) -> list[Problem]:
-    return [Problem(locate(root, path, file), path_text(path), message) for path, message in references]
+def _reference_problems(references: list[tuple[tuple[Any, ...], str]], root: Any, file: FileOf) -> list[Problem]:
+    return [Problem(locate(root, path, _file(file, path)), path_text(path), message) for path, message in references]
+
+
+# --------------------------------------------------------------------------------------------
+# Overlays: a ruleset that `extends` a base
+
+_SECTIONS = ("sources", "unit_kinds", "roles", "event_kinds", "subject_kinds", "calendars")
+
+
+def _copy_position(target: Any, key: Any, source: Any, source_key: Any) -> None:
+    """Give ``target[key]`` the source document's position, so errors still point at it."""
+    try:
+        position = source.lc.data[source_key]
+    except (AttributeError, KeyError, IndexError):
+        return
+    target.lc.data[key] = position
+
+
+def compose(path: Path, _chain: tuple[Path, ...] = ()) -> tuple[CommentedMap, dict[tuple[Any, ...], Path]]:
+    """The document at ``path`` with its ``extends`` chain applied, and where each part comes from.
+
+    Precedence: the overlay wins. Top-level values are replaced; entries of ``sources``,
+    ``unit_kinds``, ``roles``, ``event_kinds``, ``subject_kinds`` and ``calendars`` are added or
+    replaced by name; obligations are replaced by id (in the base's position), added at the end,
+    or dropped with ``remove: [ids]``. The result keeps the original nodes, so positions still
+    point into the file each part came from: ``origins`` maps a document path prefix (a section
+    entry or an obligation index) to that file.
+    """
+    _, node = _read_yaml(path, RulesetError)
+    here = path.resolve()
+    extends = node.get("extends")
+    if extends is None:
+        return node, {}
+    if not isinstance(extends, str):
+        raise RulesetError([Problem(locate(node, ("extends",), str(path)), "extends", "extends must be the path of the base ruleset file")])
+    base_path = (path.parent / extends).resolve()
+    if base_path == here or base_path in _chain:
+        raise RulesetError([Problem(locate(node, ("extends",), str(path)), "extends", f"{extends} extends this file again: a cycle")])
+    if not base_path.is_file():
+        raise RulesetError([Problem(locate(node, ("extends",), str(path)), "extends", f"base ruleset {base_path} does not exist")])
+    base, base_origins = compose(base_path, (*_chain, here))
+    origins: dict[tuple[Any, ...], Path] = {}
+    merged = CommentedMap()
+    for key in base:
+        if key in ("extends", "remove"):
+            continue
+        merged[key] = base[key]
+        _copy_position(merged, key, base, key)
+    for section in _SECTIONS:
+        if section not in node and section not in base:
+            continue
+        entries = CommentedMap()
+        for source, file in ((base.get(section) or {}, None), (node.get(section) or {}, here)):
+            if not isinstance(source, dict):
+                continue
+            for name in source:
+                entries[name] = source[name]
+                _copy_position(entries, name, source, name)
+                origins[(section, name)] = file or base_origins.get((section, name), base_path)
+        merged[section] = entries
+        _copy_position(merged, section, node if section in node else base, section)
+    removed = set(node.get("remove") or [])
+    obligations = CommentedSeq()
+    by_id = {o.get("id"): (i, o) for i, o in enumerate(node.get("obligations") or []) if isinstance(o, dict)}
+    used = set()
+    for i, item in enumerate(base.get("obligations") or []):
+        oid = item.get("id") if isinstance(item, dict) else None
+        if oid in removed:
+            continue
+        if oid in by_id:
+            j, replacement = by_id[oid]
+            used.add(oid)
+            obligations.append(replacement)
+            _copy_position(obligations, len(obligations) - 1, node["obligations"], j)
+            origins[("obligations", len(obligations) - 1)] = here
+        else:
+            obligations.append(item)
+            _copy_position(obligations, len(obligations) - 1, base["obligations"], i)
+            origins[("obligations", len(obligations) - 1)] = base_origins.get(("obligations", i), base_path)
+    for j, item in enumerate(node.get("obligations") or []):
+        if isinstance(item, dict) and item.get("id") in used:
+            continue
+        obligations.append(item)
+        _copy_position(obligations, len(obligations) - 1, node["obligations"], j)
+        origins[("obligations", len(obligations) - 1)] = here
+    unknown = sorted(removed - {o.get("id") for o in base.get("obligations") or [] if isinstance(o, dict)})
+    if unknown:
+        raise RulesetError([Problem(locate(node, ("remove",), str(path)), "remove", f"the base has no obligations {unknown} to remove")])
+    merged["obligations"] = obligations
+    for key in node:
+        if key in _SECTIONS or key in ("obligations", "extends", "remove"):
+            continue
+        merged[key] = node[key]
+        _copy_position(merged, key, node, key)
+        origins[(key,)] = here
+    for key in base:
+        if key not in node and key not in _SECTIONS and key not in ("obligations", "extends", "remove"):
+            origins[(key,)] = base_origins.get((key,), base_path)
+    return merged, origins
+
+
+def _origin_of(origins: dict[tuple[Any, ...], Path], default: Path) -> Callable[[tuple[Any, ...]], str]:
+    def file_of(path: tuple[Any, ...]) -> str:
+        for prefix in (tuple(path[:2]), tuple(path[:1])):
+            if prefix in origins:
+                return str(origins[prefix])
+        return str(default)
+
+    return file_of
 
 
 def load_ruleset(path: str | Path, plugins: Plugins | None = None) -> Ruleset:
@@ -201,16 +316,19 @@ def load_ruleset(path: str | Path, plugins: Plugins | None = None) -> Ruleset:
     ``plugins`` (or when none provides the kind) that is an error located at the ``kind``.
     """
     path = Path(path)
-    plain, root = _read_yaml(path, RulesetError)
+    root, origins = compose(path)
+    plain = _plain(root)
+    file = _origin_of(origins, path) if origins else str(path)
     try:
         ruleset = Ruleset.model_validate(plain)
     except ValidationError as exc:
-        raise RulesetError(_validation_problems(exc.errors(), root, plain, str(path))) from None
+        raise RulesetError(_validation_problems(exc.errors(), root, plain, file)) from None
     ruleset._file = path
+    ruleset._calendar_folders = {name: origins[("calendars", name)].parent for name in ruleset.calendars if ("calendars", name) in origins}
     ruleset, errors, references = resolve_kinds(ruleset, plugins or Plugins())
     if errors:
-        raise RulesetError(_validation_problems(errors, root, plain, str(path)))
-    problems = _reference_problems(check_ruleset(ruleset) + references, root, str(path))
+        raise RulesetError(_validation_problems(errors, root, plain, file))
+    problems = _reference_problems(check_ruleset(ruleset) + references, root, file)
     if problems:
         raise RulesetError(problems)
     return ruleset

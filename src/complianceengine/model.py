@@ -535,12 +535,33 @@ class Calendar(_Strict):
 AnyObligation = ObligationBase
 
 
+class Effective(_Strict):
+    """Local days ``from`` to ``until`` (both included; ``until`` open when omitted)."""
+
+    from_: dt.date = Field(alias="from")
+    until: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Effective:
+        if self.until is not None and self.until < self.from_:
+            raise ValueError(f"until ({self.until}) is before from ({self.from_})")
+        return self
+
+    def covers(self, day: dt.date) -> bool:
+        return self.from_ <= day and (self.until is None or day <= self.until)
+
+
 class Ruleset(_Strict):
     """A declarative set of duties for one jurisdiction."""
 
     schema_: str | None = Field(None, alias="$schema")
+    extends: str | None = Field(
+        None, description="A base ruleset file (relative to this one) that this one overrides and adds to; see docs/authoring.md"
+    )
+    remove: list[str] = Field(default_factory=list, description="Ids of the base's obligations this overlay drops")
     id: Identifier
     version: str
+    effective: Effective | None = Field(None, description="The local days this version is in force (default: always)")
     title: Label
     timezone: str
     week_start: Weekday = "monday"
@@ -554,11 +575,17 @@ class Ruleset(_Strict):
     #: the file the ruleset was loaded from (set by ``load_ruleset``); relative paths in calendar
     #: ``options`` are relative to its folder
     _file: Path | None = PrivateAttr(None)
+    #: calendar name -> the folder of the file that declares it (an overlay's base may sit elsewhere)
+    _calendar_folders: dict[str, Path] = PrivateAttr(default_factory=dict)
 
     @property
     def folder(self) -> Path:
         """The folder of the ruleset file, or the working directory for a ruleset built in code."""
         return self._file.parent if self._file is not None else Path.cwd()
+
+    def calendar_folder(self, name: str) -> Path:
+        """The folder relative paths in calendar ``name``'s options are relative to."""
+        return self._calendar_folders.get(name, self.folder)
 
     @field_validator("timezone")
     @classmethod

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import pendulum
 
@@ -16,16 +16,18 @@ from ..findings import (
     Report,
     StatusCounts,
     UnitSummary,
+    VersionSpan,
 )
 from ..model import Event, EventLog, Registry, Ruleset
 from ..plugins import Plugins
+from ..timeframes import date_range
 from . import reference
 
 __all__ = ["audit", "summarise"]
 
 
 def audit(
-    ruleset: Ruleset,
+    ruleset: Ruleset | Sequence[Ruleset],
     registry: Registry,
     events: EventLog | Iterable[Event],
     *,
@@ -38,6 +40,9 @@ def audit(
 
     ``as_of`` (default: now) is the moment of the audit: later events are ignored and periods or
     deadlines not over by then are ``open`` rather than ``missed``. Nothing passed in is modified.
+    ``ruleset`` may be several versions of one ruleset (same ``id``), each with its ``effective``
+    days: each is applied to the part of the range it is in force for, and the report's
+    ``versions`` says which judged what. Every day of the range must be covered by one version.
     ``plugins`` provide calendars, post-process findings and are notified of failing ones. Every
     notifier is called even if one fails; failures raise :class:`NotificationError`, which
     carries the finished report.
@@ -51,23 +56,71 @@ def audit(
         log = events
     else:
         log = EventLog(events=tuple(events))
-    plan = compile_plan(ruleset, registry, first_day, last_day, as_of, plugins)
-    findings = reference.evaluate(plan, log.events)
+    spans = version_spans(ruleset if isinstance(ruleset, (list, tuple)) else [ruleset], first_day, last_day)
+    plans = [compile_plan(version, registry, a, b, as_of, plugins) for version, a, b in spans]
+    findings = [f for plan in plans for f in reference.evaluate(plan, log.events)]
+    ruleset = plans[-1].ruleset
     findings = plugins.chain("complianceengine_process_findings", "findings", findings=findings, ruleset=ruleset)
     if not isinstance(findings, list) or not all(isinstance(f, Finding) for f in findings):
         raise UsageError("a complianceengine_process_findings plugin returned something other than a list of findings")
-    report = summarise(plan, findings, log)
+    report = summarise(plans, findings, log)
+    if len(plans) > 1:
+        report = report.model_copy(update={
+            "versions": tuple(VersionSpan(version=p.ruleset.version, first_day=p.first_day, last_day=p.last_day) for p in plans),
+            "ruleset_version": ", ".join(p.ruleset.version for p in plans),
+        })
     failures = plugins.each_isolated("complianceengine_notify", findings=[f for f in findings if f.status in FAILING], report=report)
     if failures:
         raise NotificationError(report, failures)
     return report
 
 
-def summarise(plan: Plan, findings: list[Finding], log: EventLog) -> Report:
-    """Wrap findings in a report with per-obligation and per-unit (roll-up) summaries."""
+def version_spans(rulesets: Sequence[Ruleset], first_day: dt.date, last_day: dt.date) -> list[tuple[Ruleset, dt.date, dt.date]]:
+    """Which version judges which days of ``first_day``..``last_day``, in order.
+
+    Raises :class:`UsageError` when versions overlap, belong to different rulesets, or leave
+    days of the range uncovered."""
+    if not rulesets:
+        raise UsageError("no ruleset given")
+    date_range(first_day, last_day, rulesets[0].timezone)  # says so when the range ends before it starts
+    if len({r.id for r in rulesets}) > 1:
+        raise UsageError(f"versions of different rulesets given: {sorted({r.id for r in rulesets})}")
+    always = [r for r in rulesets if r.effective is None]
+    if always and len(rulesets) > 1:
+        raise UsageError(f"version {always[0].version} has no `effective` days, so it cannot be combined with other versions")
+    spans = []
+    for r in sorted(rulesets, key=lambda r: r.effective.from_ if r.effective else dt.date.min):
+        start = max(first_day, r.effective.from_) if r.effective else first_day
+        end = min(last_day, r.effective.until or dt.date.max) if r.effective else last_day
+        if start <= end:
+            if spans and start <= spans[-1][2]:
+                raise UsageError(f"versions {spans[-1][0].version} and {r.version} are both in effect on {start}")
+            spans.append((r, start, end))
+    day, gaps = first_day, []
+    for _, start, end in spans:
+        if start > day:
+            gaps.append(f"{day} to {start - dt.timedelta(days=1)}")
+        day = max(day, end + dt.timedelta(days=1))
+    if day <= last_day:
+        gaps.append(f"{day} to {last_day}")
+    if gaps:
+        effective = ", ".join(f"{r.version}: {r.effective.from_} to {r.effective.until or 'open'}" for r in rulesets if r.effective)
+        raise UsageError(f"no version of ruleset {rulesets[0].id!r} is in effect on {'; '.join(gaps)} (versions: {effective})")
+    return spans
+
+
+def summarise(plans: Plan | Sequence[Plan], findings: list[Finding], log: EventLog) -> Report:
+    """Wrap findings in a report with per-obligation and per-unit (roll-up) summaries. With
+    several plans (versions), an obligation is summarised once, as the latest version has it."""
+    plans = [plans] if isinstance(plans, Plan) else list(plans)
+    plan = plans[-1]
     ruleset = plan.ruleset
+    latest = {}
+    for p in plans:
+        for compiled in p.obligations:
+            latest[compiled.obligation.id] = compiled
     obligations = []
-    for compiled in plan.obligations:
+    for compiled in latest.values():
         mine = [f for f in findings if f.obligation == compiled.obligation.id]
         obligation = compiled.obligation
         assumptions = [obligation.note or "the requirement is the ruleset's choice"] if obligation.assumed else []
@@ -95,7 +148,7 @@ def summarise(plan: Plan, findings: list[Finding], log: EventLog) -> Report:
         ruleset_version=ruleset.version,
         title=ruleset.title,
         timezone=ruleset.timezone,
-        first_day=plan.first_day,
+        first_day=plans[0].first_day,
         last_day=plan.last_day,
         as_of=plan.as_of,
         events_used=len(log.events),
