@@ -66,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("paths", type=Path, nargs="+", metavar="PATH")
     check.add_argument("--registry", type=Path, help="also check this registry against the ruleset(s)")
     check.add_argument("--format", choices=["text", "json", "sarif", "junit"], default="text")
+    check.add_argument("--resolved", action="store_true", help="print each ruleset as resolved (overlays applied, defaults filled) in YAML")
     check.add_argument("--output", type=Path, help="write the result to this file instead of standard output")
     check.add_argument("--fail-on", choices=["none", "info", "warning", "error"], default="warning",
                        help="exit 1 when a lint diagnostic is at least this severe (default: warning); invalid input always exits 2")
@@ -136,6 +137,10 @@ def _check(args: argparse.Namespace, plugins: Plugins) -> int:
     if not checked:
         raise UsageError(f"no ruleset.yaml found under {', '.join(map(str, args.paths))}")
     files = list(checked)
+    if args.resolved:
+        for path, ruleset in checked.items():
+            if ruleset is not None:
+                _write(f"# {path}, resolved\n" + lint.resolved_yaml(ruleset) + "---\n", None)
     if args.format == "text":
         lines = [f"{path}: ruleset {r.id} {r.version}, {len(r.obligations)} obligations" for path, r in checked.items() if r is not None]
         text = "\n".join(lines) + ("\n" if lines else "") + lint.render_text(diagnostics, files)

@@ -7,6 +7,7 @@ Codes never change meaning; new rules get new codes. The rules are listed in :da
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
+from ruamel.yaml import YAML
 
 from .compile import calendars_used, missing_calendars
 from .errors import InputError
@@ -482,6 +484,20 @@ def render_junit(diagnostics: Sequence[Diagnostic], files: Sequence[Path], thres
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
+
+
+def resolved_yaml(ruleset: Ruleset) -> str:
+    """The ruleset as the engine sees it, overlays applied and defaults filled in, as YAML."""
+    data = ruleset.model_dump(mode="json", by_alias=True, exclude_none=True)
+    for key in ("extends", "remove", "$schema"):
+        data.pop(key, None)
+    out = io.StringIO()
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    yaml.allow_unicode = True
+    yaml.sort_base_mapping_type_on_output = False
+    yaml.dump(data, out)
+    return out.getvalue()
 
 
 def check_paths(

@@ -210,10 +210,13 @@ _SECTIONS = ("sources", "unit_kinds", "roles", "event_kinds", "subject_kinds", "
 def _copy_position(target: Any, key: Any, source: Any, source_key: Any) -> None:
     """Give ``target[key]`` the source document's position, so errors still point at it."""
     try:
-        position = source.lc.data[source_key]
-    except (AttributeError, KeyError, IndexError):
+        position = list(source.lc.data[source_key])
+    except (AttributeError, KeyError, IndexError, TypeError):
         return
-    target.lc.data[key] = position
+    if isinstance(target, CommentedSeq):
+        target.lc.add_idx_line_col(key, position)
+    else:
+        target.lc.add_kv_line_col(key, position)
 
 
 def compose(path: Path, _chain: tuple[Path, ...] = ()) -> tuple[CommentedMap, dict[tuple[Any, ...], Path]]:

@@ -1,0 +1,172 @@
+"""Overlays (`extends`), resolved rulesets, and versions with effective days."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from complianceengine import RulesetError, UsageError, audit, load_ruleset
+from conftest import ROOT, base_registry, event, local
+
+EXE = Path(sys.executable).parent / "complianceengine"
+
+BASE = """\
+id: county
+version: "1"
+title: {en: County base}
+timezone: Asia/Shanghai
+sources: {doc: {short: Doc, title: {en: Doc}}}
+unit_kinds:
+  town: {label: {en: town}}
+  dock: {label: {en: dock}, parents: [town]}
+roles:
+  guard: {label: {en: guard}, unit_kind: dock}
+  chief: {label: {en: chief}, unit_kind: town}
+event_kinds:
+  patrol: {label: {en: patrol}}
+  visit: {label: {en: visit}}
+obligations:
+  - id: daily
+    kind: frequency
+    title: {en: Daily patrol}
+    citation: {source: doc, article: "1", quote: daily}
+    applies_to: {roles: [guard]}
+    match: {kind: patrol}
+    period: day
+    at_least: 1
+  - id: weekly-visit
+    kind: frequency
+    title: {en: Weekly visit}
+    citation: {source: doc, article: "2", quote: weekly}
+    applies_to: {roles: [chief]}
+    match: {kind: visit}
+    period: week
+    at_least: 1
+"""
+
+TOWN = """\
+extends: ../county/ruleset.yaml
+id: town
+title: {en: Town overlay}
+remove: [weekly-visit]
+roles:
+  guard: {label: {en: dock guard}, unit_kind: dock}
+obligations:
+  - id: daily
+    kind: frequency
+    title: {en: Twice-daily patrol}
+    citation: {source: doc, article: "1", quote: daily}
+    applies_to: {roles: [guard]}
+    match: {kind: patrol}
+    period: day
+    at_least: 2
+  - id: monthly-visit
+    kind: frequency
+    title: {en: Monthly visit}
+    citation: {source: doc, article: "3", quote: monthly}
+    applies_to: {roles: [chief]}
+    match: {kind: visit}
+    period: month
+    at_least: 1
+"""
+
+
+def write(tmp_path, base=BASE, town=TOWN):
+    (tmp_path / "county").mkdir(exist_ok=True)
+    (tmp_path / "town").mkdir(exist_ok=True)
+    (tmp_path / "county" / "ruleset.yaml").write_text(base, encoding="utf-8")
+    (tmp_path / "town" / "ruleset.yaml").write_text(town, encoding="utf-8")
+    return tmp_path / "town" / "ruleset.yaml"
+
+
+def test_an_overlay_replaces_adds_and_removes_by_id_and_name(tmp_path):
+    ruleset = load_ruleset(write(tmp_path))
+    assert (ruleset.id, ruleset.version, ruleset.title.en) == ("town", "1", "Town overlay")  # version inherited
+    assert [o.id for o in ruleset.obligations] == ["daily", "monthly-visit"]  # replaced in place, added at the end
+    assert ruleset.obligation("daily").at_least == 2
+    assert ruleset.roles["guard"].label.en == "dock guard" and "chief" in ruleset.roles
+    assert list(ruleset.event_kinds) == ["patrol", "visit"]
+
+
+def test_errors_point_into_the_file_they_are_in(tmp_path):
+    town = write(tmp_path, base=BASE.replace("match: {kind: visit}", "match: {kind: vist}"), town=TOWN.replace("remove: [weekly-visit]\n", ""))
+    with pytest.raises(RulesetError) as caught:
+        load_ruleset(town)
+    [problem] = caught.value.problems
+    assert problem.location.file.endswith("county/ruleset.yaml") and problem.location.line == 29 and "did you mean 'visit'" in problem.message
+    town = write(tmp_path, town=TOWN.replace("at_least: 2", "at_least: two"))
+    with pytest.raises(RulesetError) as caught:
+        load_ruleset(town)
+    [problem] = caught.value.problems
+    assert problem.location.file.endswith("town/ruleset.yaml") and problem.location.line == 15
+
+
+def test_cycles_missing_bases_and_unknown_removals_are_errors(tmp_path):
+    town = write(tmp_path, base="extends: ../town/ruleset.yaml\n" + BASE)
+    with pytest.raises(RulesetError, match="a cycle"):
+        load_ruleset(town)
+    with pytest.raises(RulesetError, match="does not exist"):
+        load_ruleset(write(tmp_path, town=TOWN.replace("../county/", "../nowhere/")))
+    with pytest.raises(RulesetError, match=r"no obligations \['yearly'\] to remove") as caught:
+        load_ruleset(write(tmp_path, town=TOWN.replace("remove: [weekly-visit]", "remove: [yearly]")))
+    assert caught.value.problems[0].location.line == 4
+
+
+def test_check_resolved_and_lint_locations_through_the_command(tmp_path):
+    town = write(tmp_path, town=TOWN.replace('quote: monthly}', '}'))
+    result = subprocess.run([str(EXE), "check", str(town), "--resolved", "--fail-on", "error"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "at_least: 2" in result.stdout and "monthly-visit" in result.stdout and "weekly-visit" not in result.stdout
+    assert f"{town}:19:5: info CE108 missing-quote" in result.stdout
+
+
+def versions(tmp_path):
+    v1 = BASE.replace('version: "1"', 'version: "2022.1"\neffective: {from: 2022-01-01, until: 2026-08-15}')
+    v2 = BASE.replace('version: "1"', 'version: "2026.1"\neffective: {from: 2026-08-16}').replace("at_least: 1\n  - id: weekly", "at_least: 2\n  - id: weekly")
+    (tmp_path / "v1.yaml").write_text(v1, encoding="utf-8")
+    (tmp_path / "v2.yaml").write_text(v2, encoding="utf-8")
+    return load_ruleset(tmp_path / "v1.yaml"), load_ruleset(tmp_path / "v2.yaml")
+
+
+def test_a_range_spanning_two_versions_applies_each_to_its_own_days(tmp_path):
+    old, new = versions(tmp_path)
+    events = [event(f"e{d}", "patrol", local(2026, 8, d, 9), actor="a", unit="d1") for d in range(13, 19)]
+    report = audit([new, old], base_registry(), events, first_day=dt.date(2026, 8, 13), last_day=dt.date(2026, 8, 18),
+                   as_of=local(2026, 9, 1, 0))
+    daily = {f.period.label: (f.required_count, f.status) for f in report.findings if f.obligation == "daily" and f.subject.id == "a"}
+    assert daily == {"2026-08-13": (1, "met"), "2026-08-14": (1, "met"), "2026-08-15": (1, "met"),
+                     "2026-08-16": (2, "missed"), "2026-08-17": (2, "missed"), "2026-08-18": (2, "missed")}
+    assert [(v.version, str(v.first_day), str(v.last_day)) for v in report.versions] == [
+        ("2022.1", "2026-08-13", "2026-08-15"), ("2026.1", "2026-08-16", "2026-08-18")]
+    assert report.ruleset_version == "2022.1, 2026.1" and report.first_day == dt.date(2026, 8, 13)
+    # the week straddling the change: each version judges its own days of it (partial periods)
+    weekly = sorted((f.period.start.date().isoformat(), f.status) for f in report.findings if f.obligation == "weekly-visit")
+    assert weekly and all(status in ("missed", "not_applicable") for _, status in weekly)
+
+
+def test_uncovered_or_overlapping_versions_are_refused(tmp_path):
+    old, new = versions(tmp_path)
+    with pytest.raises(UsageError, match="no version of ruleset 'county' is in effect on 2026-08-16 to 2026-08-20"):
+        audit([old], base_registry(), [], first_day=dt.date(2026, 8, 10), last_day=dt.date(2026, 8, 20), as_of=local(2026, 9, 1, 0))
+    clash = new.model_copy(update={"effective": old.effective})
+    with pytest.raises(UsageError, match="both in effect"):
+        audit([old, clash], base_registry(), [], first_day=dt.date(2026, 8, 10), last_day=dt.date(2026, 8, 12), as_of=local(2026, 9, 1, 0))
+
+
+def test_the_command_line_audits_across_versions(tmp_path):
+    versions(tmp_path)
+    registry = tmp_path / "registry.yaml"
+    registry.write_text("units: [{id: t1, kind: town}, {id: d1, kind: dock, parent: t1}]\npeople: [{id: a, name: A}]\n"
+                        "assignments: [{person: a, role: guard, unit: d1, start: 2026-01-01}]\n", encoding="utf-8")
+    events = tmp_path / "events.jsonl"
+    events.write_text("".join(f'{{"id": "e{d}", "kind": "patrol", "time": "2026-08-{d}T09:00:00+08:00", "actor": "a", "unit": "d1"}}\n'
+                              for d in range(13, 19)), encoding="utf-8")
+    result = subprocess.run([str(EXE), "audit", str(tmp_path / "v1.yaml"), str(tmp_path / "v2.yaml"), "--registry", str(registry),
+                             "--events", str(events), "--from", "2026-08-13", "--to", "2026-08-18", "--as-of", "2026-09-01T00:00:00",
+                             "--format", "json"], capture_output=True, text=True)
+    assert result.returncode == 1, result.stderr
+    assert '"version": "2026.1"' in result.stdout and '"ruleset_version": "2022.1, 2026.1"' in result.stdout
