@@ -98,3 +98,15 @@ def test_days_start_at_local_midnight_after_a_midnight_dst_jump():
     days = list(periods("day", date_range(dt.date(2026, 9, 5), dt.date(2026, 9, 8), "America/Santiago"), "America/Santiago"))
     assert [p.start.hour for p in days[1:]] == [1, 0, 0]  # 6 September has no 00:00 there
     assert days[-1].end == date_range(dt.date(2026, 9, 5), dt.date(2026, 9, 8), "America/Santiago").end
+
+
+def test_an_impossible_date_in_a_ruleset_is_located_not_a_traceback(tmp_path):
+    """Found by tests/test_mutations.py: ruamel raised a bare ValueError for 2026-13-01."""
+    from complianceengine import RulesetError, load_ruleset
+
+    path = tmp_path / "ruleset.yaml"
+    path.write_text("id: x\nversion: '1'\nissued: 2026-13-01\n", encoding="utf-8")
+    with pytest.raises(RulesetError) as caught:
+        load_ruleset(path)
+    [problem] = caught.value.problems
+    assert (problem.location.line, problem.location.column) == (3, 9) and "'2026-13-01' is not a valid date" in problem.message

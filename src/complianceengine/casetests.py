@@ -32,6 +32,7 @@ class Expectation(BaseModel):
     subject: str
     period: str | None = Field(None, description="The finding's period label, e.g. 2026-W38; omit to match every period")
     step: str | None = None
+    role: str | None = Field(None, description="For staffing (one finding per required role): which role")
     status: Status
     evidence: list[str] | None = Field(None, description="When given, exactly these event ids must be the evidence")
 
@@ -158,13 +159,15 @@ def _describe(f: Finding) -> str:
 
 def _compare(expectation: Expectation, findings: Sequence[Finding], ruleset: Ruleset) -> list[str]:
     e = expectation
-    label = f"{e.obligation} / {e.subject}" + (f" / {e.period}" if e.period else "") + (f" / step {e.step}" if e.step else "")
+    label = (f"{e.obligation} / {e.subject}" + (f" / {e.period}" if e.period else "") + (f" / step {e.step}" if e.step else "")
+             + (f" / role {e.role}" if e.role else ""))
     if e.obligation not in {o.id for o in ruleset.obligations}:
         return [f"{label}: the ruleset has no obligation {e.obligation!r}"]
     mine = [f for f in findings if f.obligation == e.obligation]
     chosen = [
         f for f in mine
         if f.subject.id == e.subject and (e.period is None or f.period.label == e.period) and (e.step is None or f.step == e.step)
+        and (e.role is None or f.subject.role == e.role)
     ]
     if not chosen:
         choices = sorted({f"{f.subject.id} / {f.period.label}" + (f" / step {f.step}" if f.step else "") for f in mine})

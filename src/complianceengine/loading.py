@@ -21,6 +21,7 @@ import pendulum
 from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError
 
 from .compile import resolve_kinds
@@ -43,6 +44,26 @@ from .references import check_registry, check_ruleset, path_text
 # YAML with positions
 
 
+class _Constructor(RoundTripConstructor):
+    """Round-trip construction that reports an impossible date (2026-13-01) at its position
+    instead of raising a bare ValueError."""
+
+    def construct_yaml_timestamp(self, node: Any, values: Any = None) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node, values)
+        except ValueError as exc:
+            raise ConstructorError(None, None, f"{node.value!r} is not a valid date or time ({exc})", node.start_mark) from None
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:timestamp", _Constructor.construct_yaml_timestamp)
+
+
+def _yaml() -> YAML:
+    yaml = YAML(typ="rt", pure=True)
+    yaml.Constructor = _Constructor
+    return yaml
+
+
 def _read_yaml(path: Path, error: type[RulesetError] | type[RegistryError]) -> tuple[Any, Any]:
     """Return (plain data, round-trip node tree) of a YAML file."""
     try:
@@ -52,7 +73,7 @@ def _read_yaml(path: Path, error: type[RulesetError] | type[RegistryError]) -> t
     except UnicodeDecodeError as exc:
         raise error([Problem(Location(str(path)), "", f"not UTF-8 text ({exc.reason} at byte {exc.start}); save the file as UTF-8")]) from None
     try:
-        node = YAML(typ="rt", pure=True).load(text)
+        node = _yaml().load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
