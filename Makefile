@@ -1,6 +1,6 @@
 # Two commands for a fresh machine (Python 3.11+):
 #   make demo   set up .venv and audit the bundled Xiangshan sample
-#   make test   set up .venv and run the test suite
+#   make test   set up .venv, run the test suite, then check, fmt --check and test the bundled rulesets
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -24,6 +24,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+	# the bundled rulesets, checked as a ruleset repository's CI would check them
+	mkdir -p out
+	$(BIN)/complianceengine check rulesets
+	$(BIN)/complianceengine fmt --check rulesets
+	$(BIN)/complianceengine test rulesets --require-full-coverage --junit out/ruleset-tests.xml
 
 sample: $(STAMP)
 	$(BIN)/python rulesets/xiangshan/sample/generate.py

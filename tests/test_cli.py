@@ -239,3 +239,20 @@ def test_explain_through_the_installed_command():
     unknown = cli("explain", *SAMPLE[:5], "--from", "2026-08-01", "--to", "2026-10-31", "--obligation", "risk-point-tide-patrol",
                   "--subject", "rp-nowhere", "--period", "2026-W38")
     assert unknown.returncode == 2 and "rp-xiaobai-beach" in unknown.stderr and "Traceback" not in unknown.stderr
+
+
+def test_fmt_check_and_rewrite_through_the_installed_command(tmp_path):
+    messy = tmp_path / "ruleset.yaml"
+    messy.write_text(MINI_RULESET.replace("  - id: daily\n    kind", "  - id: daily    # the one duty\n    kind").replace("\n", "\r\n"),
+                     encoding="utf-8")
+    before = messy.read_bytes()
+    check = cli("fmt", "--check", str(tmp_path))
+    assert check.returncode == 1 and f"would reformat {messy}" in check.stdout and messy.read_bytes() == before
+    assert cli("fmt", str(messy)).returncode == 0
+    assert b"\r\n" not in messy.read_bytes() and b"# the one duty" in messy.read_bytes()
+    assert cli("fmt", "--check", str(messy)).returncode == 0
+    assert cli("check", str(messy)).returncode == 0  # still the same ruleset
+    messy.write_text("id: [unclosed\n", encoding="utf-8")
+    broken = cli("fmt", "--check", str(messy))
+    assert broken.returncode == 2 and f"{messy}:2:1" in broken.stderr and "Traceback" not in broken.stderr
+    assert cli("fmt", str(tmp_path / "nope")).returncode == 2

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pendulum
 
-from . import casetests, lint, schemas
+from . import casetests, fmt, lint, schemas
 from .errors import ComplianceError, InputError, NotificationError, UsageError
 from .evaluate import audit
 from .explain import explain, render_explanation
@@ -77,6 +77,10 @@ def _parser() -> argparse.ArgumentParser:
     test.add_argument("--require-full-coverage", action="store_true",
                       help="fail unless every obligation has an expectation that it is met and one that it fails")
 
+    fmt_ = commands.add_parser("fmt", parents=[common], help="format ruleset and registry YAML canonically, keeping comments")
+    fmt_.add_argument("paths", type=Path, nargs="+", metavar="PATH", help="YAML files, or folders (every *.yaml/*.yml below them)")
+    fmt_.add_argument("--check", action="store_true", help="change nothing; list the files that would change and exit 1 if any")
+
     why = commands.add_parser("explain", parents=[common], help="show how one verdict came about: period, requirement, every event considered")
     why.add_argument("ruleset", type=Path)
     why.add_argument("--registry", type=Path, required=True)
@@ -104,6 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "check":
             return _check(args, plugins)
+        if args.command == "fmt":
+            return _fmt(args)
         if args.command == "explain":
             return _explain(args, plugins)
         if args.command == "test":
@@ -154,6 +160,21 @@ def _check(args: argparse.Namespace, plugins: Plugins) -> int:
     if any(d.severity == "error" for d in diagnostics):
         return 2
     return 1 if args.fail_on != "none" and lint.at_or_above(diagnostics, args.fail_on) else 0
+
+
+def _fmt(args: argparse.Namespace) -> int:
+    missing = [str(p) for p in args.paths if not p.exists()]
+    if missing:
+        raise UsageError(f"no such file or folder: {', '.join(missing)}")
+    if args.check:
+        changed = fmt.check_files(args.paths)
+        for path in changed:
+            print(f"would reformat {path}")
+        print(f"{len(changed)} file(s) would be reformatted" if changed else "all files are formatted")
+        return 1 if changed else 0
+    for path in fmt.write_files(args.paths):
+        print(f"reformatted {path}")
+    return 0
 
 
 def _explain(args: argparse.Namespace, plugins: Plugins) -> int:

@@ -21,17 +21,18 @@ with the house settings, plus a little tidying of lines:
   with; a comment it cannot place keeps its column. A comment after a value keeps the spaces
   written between the value and the ``#``;
 - ``---`` and ``...`` document markers are dropped (unless a ``%YAML``/``%TAG`` directive needs
-  them), as are trailing spaces, a byte-order mark and blank lines at either end; lines end with
-  LF (CRLF and CR are converted) and the text ends with exactly one newline. Blank lines inside
-  the document are kept.
+  them), as are trailing spaces (except inside a ``|``/``>`` text, where they are content), a
+  byte-order mark and blank lines at either end; lines end with LF (CRLF and CR are converted)
+  and the text ends with exactly one newline. Blank lines inside the document are kept.
 
 Formatting never changes the data. Each result is read back and compared with the input (values,
 their types and tags, key order), and every comment of the input must be found in it; when
 either check fails nothing is returned or written and a located :class:`RulesetError` is raised.
-The one thing ruamel.yaml cannot keep is a comment *inside* a flow collection, so a file with one
-is refused with the comment's position. Spellings that mean the same value may change: ``~`` and
-an empty value become ``null``, ``TRUE`` becomes ``true``. A document whose top is not a block
-mapping or list (empty, comments only, a single scalar, a ``{...}``) is only tidied line by line.
+ruamel.yaml cannot keep a comment *inside* a flow collection (``{...}``, ``[...]``), nor a few
+written right next to one, so such a file is refused with the comment's position. Spellings that
+mean the same value may change: ``~`` and an empty value become ``null``, ``TRUE`` becomes
+``true``. A document whose top is not a block mapping or list (empty, comments only, a single
+scalar, a ``{...}``) is only tidied line by line.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ from ruamel.yaml.tag import Tag
 
 from .errors import Location, Problem, RulesetError
 
-__all__ = ["MAPPING_INDENT", "SEQUENCE_DASH_OFFSET", "SEQUENCE_INDENT", "LINE_WIDTH", "check_files", "format_file", "format_text", "write_files"]
+__all__ = ["LINE_WIDTH", "MAPPING_INDENT", "SEQUENCE_DASH_OFFSET", "SEQUENCE_INDENT", "check_files", "format_file", "format_text", "write_files"]
 
 MAPPING_INDENT = 2
 SEQUENCE_INDENT = 4
@@ -64,7 +65,7 @@ SEQUENCE_DASH_OFFSET = 2
 LINE_WIDTH = 4096
 YAML_SUFFIXES = (".yaml", ".yml")
 
-_START_MARKER = re.compile(r"---(?:[ \t]+(#.*))?[ \t]*")
+_START_MARKER = re.compile(r"---(?:[ \t]+(.*?))?[ \t]*")  # with a comment or a value after it
 _END_MARKER = re.compile(r"\.\.\.(?:[ \t]+(#.*))?[ \t]*")
 _FINAL_END_MARKER = re.compile(r"\n\.\.\.\n\Z")  # "..." at column 0 is always a marker
 
@@ -91,9 +92,12 @@ def format_text(text: str, *, file: str = "<text>") -> str:
     buffer = io.StringIO()
     yaml.dump(node, buffer)
     dumped = _FINAL_END_MARKER.sub("\n", buffer.getvalue())  # after a keep-chomped |+ text
-    if isinstance(node, CommentedSeq):
-        dumped = _dedent_top_level_list(dumped)
-    out = _Layout.of(dumped)
+    try:
+        if isinstance(node, CommentedSeq):
+            dumped = _dedent_top_level_list(dumped)
+        out = _Layout.of(dumped)
+    except YAMLError:  # ruamel.yaml wrote something it cannot read back
+        raise _changes_data(file) from None
     _place_comments(src, out)
     result = _tidy(out)
     _verify(data, src, result, file, removed)
@@ -209,7 +213,7 @@ def _round_trip() -> YAML:
 
 
 def _drop_document_markers(text: str) -> tuple[str, list[int]]:
-    """Remove a bare leading ``---`` and a trailing ``...`` line; a comment after one stays.
+    """Remove a leading ``---`` and a trailing ``...``; a comment or value after one stays.
 
     ruamel.yaml drops comments written before ``---``, so the marker goes before parsing. Also
     returns the 0-based numbers of the lines removed, to report positions in the input.
@@ -382,7 +386,7 @@ def _dedent_top_level_list(text: str) -> str:
     pad = " " * SEQUENCE_DASH_OFFSET
     if not all(line.startswith(pad) for j, line in enumerate(layout.lines) if layout.is_structure(j)):
         return text
-    return "\n".join(line[len(pad) :] if line.startswith(pad) else line for line in layout.lines)
+    return "\n".join(line.removeprefix(pad) for line in layout.lines)
 
 
 def _place_comments(src: _Layout, out: _Layout) -> None:
@@ -454,9 +458,12 @@ def _verify(data: Any, src: _Layout, result: str, file: str, removed: list[int])
     except YAMLError:
         same = False
     if not same:
-        raise RulesetError(
-            [Problem(Location(file, 1, 1), "", "cannot format this file without changing its data (a ruamel.yaml limitation); it was left as it is")]
-        )
+        raise _changes_data(file)
+
+
+def _changes_data(file: str) -> RulesetError:
+    message = "cannot format this file without changing its data (a ruamel.yaml limitation); it was left as it is"
+    return RulesetError([Problem(Location(file, 1, 1), "", message)])
 
 
 def _data(node: Any) -> Any:
