@@ -8,14 +8,15 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import jsonschema
 import pytest
-from sarif_pydantic import Sarif
 
 from complianceengine import Plugins
 from complianceengine.lint import RULES, check_paths, render_junit, render_sarif
 from conftest import ROOT
 
 EXE = Path(sys.executable).parent / "complianceengine"
+SARIF_SCHEMA = json.loads((ROOT / "tests" / "schemas" / "sarif-2.1.0-rtm.5.json").read_text(encoding="utf-8"))
 
 BASE = """\
 id: lint
@@ -131,7 +132,7 @@ def test_the_bundled_rulesets_are_clean():
 def test_sarif_output_is_valid_sarif_2_1_0(tmp_path):
     path, diagnostics = check_text(tmp_path, BASE)
     log = json.loads(render_sarif(diagnostics, [path]))
-    Sarif.model_validate(log)  # the SARIF 2.1.0 object model
+    jsonschema.Draft4Validator(SARIF_SCHEMA).validate(log)  # the official SARIF 2.1.0 schema
     assert log["version"] == "2.1.0" and log["$schema"].endswith("sarif-2.1.0.json")
     run = log["runs"][0]
     assert [r["id"] for r in run["tool"]["driver"]["rules"]] == sorted(RULES)
@@ -173,7 +174,7 @@ def test_exit_codes_and_formats_through_the_installed_command(tmp_path):
     assert {"code", "severity", "file", "line", "column", "path", "message", "hint", "rule"} <= set(payload["diagnostics"][0])
     sarif = tmp_path / "out.sarif"
     assert run("check", str(path), "--format", "sarif", "--output", str(sarif)).returncode == 1
-    Sarif.model_validate(json.loads(sarif.read_text(encoding="utf-8")))
+    jsonschema.Draft4Validator(SARIF_SCHEMA).validate(json.loads(sarif.read_text(encoding="utf-8")))
     path.write_text(BASE.replace("kind: patrol}", "kind: patrl}"), encoding="utf-8")
     broken = run("check", str(path), "--format", "junit")
     assert broken.returncode == 2 and "CE001" in broken.stdout and "did you mean" in broken.stdout
@@ -183,3 +184,28 @@ def test_exit_codes_and_formats_through_the_installed_command(tmp_path):
 @pytest.mark.parametrize("code", sorted(RULES))
 def test_every_rule_is_documented(code):
     assert f"`{code}`" in (ROOT / "docs" / "authoring.md").read_text(encoding="utf-8")
+
+
+
+@pytest.mark.parametrize(("fmt", "golden"), [("sarif", "check.sarif"), ("json", "check.json"), ("junit", "check.junit.xml")])
+def test_output_snapshots_are_stable_and_valid(tmp_path, fmt, golden):
+    """Snapshots of each machine-readable format (UPDATE_GOLDEN=1 refreshes them), validated:
+    SARIF against the official SARIF 2.1.0 JSON Schema, JUnit and JSON by structure."""
+    import os
+
+    (tmp_path / "ruleset.yaml").write_text(BASE, encoding="utf-8")
+    result = subprocess.run([str(EXE), "check", "ruleset.yaml", "--format", fmt], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1, result.stderr
+    path = ROOT / "tests" / "golden" / golden
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.write_text(result.stdout, encoding="utf-8")
+    assert result.stdout == path.read_text(encoding="utf-8")
+    if fmt == "sarif":
+        jsonschema.Draft4Validator(SARIF_SCHEMA).validate(json.loads(result.stdout))
+    elif fmt == "junit":
+        root = ET.fromstring(result.stdout)
+        assert root.tag == "testsuites" and [c.tag for c in root] == ["testsuite"]
+        assert {"name", "tests", "failures", "errors", "skipped"} <= set(root[0].attrib)
+    else:
+        payload = json.loads(result.stdout)
+        assert set(payload) == {"files", "diagnostics", "summary"} and payload["files"] == ["ruleset.yaml"]
