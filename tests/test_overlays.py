@@ -143,9 +143,9 @@ def test_a_range_spanning_two_versions_applies_each_to_its_own_days(tmp_path):
     assert [(v.version, str(v.first_day), str(v.last_day)) for v in report.versions] == [
         ("2022.1", "2026-08-13", "2026-08-15"), ("2026.1", "2026-08-16", "2026-08-18")]
     assert report.ruleset_version == "2022.1, 2026.1" and report.first_day == dt.date(2026, 8, 13)
-    # the week straddling the change: each version judges its own days of it (partial periods)
-    weekly = sorted((f.period.start.date().isoformat(), f.status) for f in report.findings if f.obligation == "weekly-visit")
-    assert weekly and all(status in ("missed", "not_applicable") for _, status in weekly)
+    # each week is judged whole by the version in force on its first day
+    weekly = sorted(f.period.label for f in report.findings if f.obligation == "weekly-visit" and f.subject.id == "c")
+    assert weekly == ["2026-W33", "2026-W34"]
 
 
 def test_uncovered_or_overlapping_versions_are_refused(tmp_path):
@@ -170,3 +170,50 @@ def test_the_command_line_audits_across_versions(tmp_path):
                              "--format", "json"], capture_output=True, text=True)
     assert result.returncode == 1, result.stderr
     assert '"version": "2026.1"' in result.stdout and '"ruleset_version": "2022.1, 2026.1"' in result.stdout
+
+
+def test_splitting_a_range_between_identical_versions_changes_no_verdict():
+    """Review finding: versions compiled over their own days restarted cadence clocks and
+    re-anchored fixed periods at the change."""
+    from complianceengine.model import Effective
+    from conftest import base_ruleset
+
+    ruleset = base_ruleset(
+        {"id": "visits", "kind": "cadence", "applies_to": {"roles": ["guard"]}, "match": {"kind": "visit"}, "max_gap": "P1M"},
+        {"id": "fortnightly", "kind": "frequency", "applies_to": {"roles": ["guard"]}, "match": {"kind": "patrol"},
+         "period": {"every": "P14D"}, "at_least": 1},
+        {"id": "weekly", "kind": "frequency", "applies_to": {"roles": ["guard"]}, "match": {"kind": "patrol"}, "period": "week", "at_least": 1},
+    )
+    old = ruleset.model_copy(update={"version": "a", "effective": Effective.model_validate({"from": "2026-01-01", "until": "2026-08-16"})})
+    new = ruleset.model_copy(update={"version": "b", "effective": Effective.model_validate({"from": "2026-08-17"})})
+    events = [event("v1", "visit", local(2026, 8, 2, 10), actor="a", unit="d1"), event("v2", "visit", local(2026, 9, 10, 10), actor="a", unit="d1"),
+              event("p1", "patrol", local(2026, 8, 10, 9), actor="a", unit="d1"), event("p2", "patrol", local(2026, 8, 20, 9), actor="a", unit="d1")]
+    args = dict(first_day=dt.date(2026, 8, 1), last_day=dt.date(2026, 9, 30), as_of=local(2026, 10, 1, 0))
+    whole = audit(ruleset, base_registry(), events, **args)
+    split = audit([old, new], base_registry(), events, **args)
+    assert sorted(f.model_dump_json() for f in whole.findings) == sorted(f.model_dump_json() for f in split.findings)
+    assert any(f.obligation == "visits" and f.status == "missed" for f in split.findings)  # the 39-day gap
+
+
+@pytest.mark.parametrize(
+    ("change", "message", "line"),
+    [
+        (("remove: [weekly-visit]", "remove: 5"), "remove must be a list of obligation ids", 4),
+        (("remove: [weekly-visit]", "remove: weekly-visit"), "remove must be a list of obligation ids", 4),
+        (("remove: [weekly-visit]", "remove: [[a]]"), "remove must be a list of obligation ids", 4),
+        (("roles:\n  guard: {label: {en: dock guard}, unit_kind: dock}", "roles: [guard]"), "roles must be a mapping", 5),
+        (("  - id: monthly-visit", "  - id: daily"), "obligation id 'daily' is already used by obligations[0] of this file", 16),
+        (("  - id: monthly-visit", "  - id: [a]"), "every obligation needs a text id", 16),
+    ],
+)
+def test_malformed_overlays_are_located_errors_not_tracebacks(tmp_path, change, message, line):
+    with pytest.raises(RulesetError) as caught:
+        load_ruleset(write(tmp_path, town=TOWN.replace(*change)))
+    assert message in str(caught.value) and caught.value.problems[0].location.line == line
+
+
+def test_remove_without_a_base_is_an_error(tmp_path):
+    path = tmp_path / "ruleset.yaml"
+    path.write_text(BASE + "remove: [daily]\n", encoding="utf-8")
+    with pytest.raises(RulesetError, match="remove is for an overlay"):
+        load_ruleset(path)

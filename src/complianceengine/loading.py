@@ -126,7 +126,10 @@ def locate(root: Any, path: Sequence[Any], file: str, *, at_key: bool = False) -
                 pass
             node = child
         elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
-            position = tuple(node.lc.item(part))
+            try:
+                position = tuple(node.lc.item(part))
+            except KeyError:  # an item without a recorded position: keep the list's
+                pass
             node = node[part]
         # else: a union tag or a missing key; stay at the current node
     if isinstance(node, (CommentedMap, CommentedSeq)) and node.lc.line is not None and not parts:
@@ -254,7 +257,10 @@ def compose(path: Path, _chain: tuple[Path, ...] = ()) -> tuple[CommentedMap, di
     here = path.resolve()
     extends = node.get("extends")
     if extends is None:
+        if node.get("remove"):
+            raise RulesetError([Problem(locate(node, ("remove",), str(path)), "remove", "remove is for an overlay: name its base with extends")])
         return node, {}
+    _check_overlay_shape(node, str(path))
     if not isinstance(extends, str):
         raise RulesetError([Problem(locate(node, ("extends",), str(path)), "extends", "extends must be the path of the base ruleset file")])
     base_path = (path.parent / extends).resolve()
@@ -321,6 +327,38 @@ def compose(path: Path, _chain: tuple[Path, ...] = ()) -> tuple[CommentedMap, di
         if key not in node and key not in _SECTIONS and key not in ("obligations", "extends", "remove"):
             origins[(key,)] = base_origins.get((key,), base_path)
     return merged, origins
+
+
+def _check_overlay_shape(node: CommentedMap, file: str) -> None:
+    """What merging relies on: sections are mappings, obligations a list of mappings with
+    distinct text ids, ``remove`` a list of ids. Anything else is a located error."""
+    problems = []
+
+    def bad(path: tuple[Any, ...], message: str) -> None:
+        problems.append(Problem(locate(node, path, file), path_text(path), message))
+
+    for section in _SECTIONS:
+        if section in node and not isinstance(node[section], dict):
+            bad((section,), f"{section} must be a mapping of names to entries")
+    remove = node.get("remove")
+    if remove is not None and (not isinstance(remove, list) or not all(isinstance(r, str) for r in remove)):
+        bad(("remove",), "remove must be a list of obligation ids, e.g. [dock-staff-daily-patrol]")
+    obligations = node.get("obligations")
+    if obligations is not None:
+        if not isinstance(obligations, list):
+            bad(("obligations",), "obligations must be a list")
+        else:
+            seen: dict[str, int] = {}
+            for i, item in enumerate(obligations):
+                oid = item.get("id") if isinstance(item, dict) else None
+                if not isinstance(oid, str):
+                    bad(("obligations", i), "every obligation needs a text id")
+                elif oid in seen:
+                    bad(("obligations", i, "id"), f"obligation id {oid!r} is already used by obligations[{seen[oid]}] of this file")
+                else:
+                    seen[oid] = i
+    if problems:
+        raise RulesetError(problems)
 
 
 def _origin_of(origins: dict[tuple[Any, ...], Path], default: Path) -> Callable[[tuple[Any, ...]], str]:

@@ -123,12 +123,15 @@ class Plugins:
                 failures.append(exc)
         return failures
 
-    def chain(self, hook: str, value: str, **kwargs: Any) -> Any:
-        """Pass ``kwargs[value]`` through every implementation in turn; ``None`` keeps it."""
+    def chain(self, hook: str, value: str, *, valid: Any = None, expected: str = "", **kwargs: Any) -> Any:
+        """Pass ``kwargs[value]`` through every implementation in turn; ``None`` keeps it. A
+        result that fails ``valid`` is a :class:`PluginError` naming the plugin."""
         current = kwargs[value]
         for impl in self._implementations(hook):
             result = self._call(impl, hook, {**kwargs, value: current})
             if result is not None:
+                if valid is not None and not valid(result):
+                    raise PluginError(impl.plugin_name, hook, f"returned {type(result).__name__}, expected {expected or 'something else'}")
                 current = result
         return current
 

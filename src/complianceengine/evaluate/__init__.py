@@ -20,7 +20,7 @@ from ..findings import (
 )
 from ..model import Event, EventLog, Registry, Ruleset
 from ..plugins import Plugins
-from ..timeframes import date_range
+from ..timeframes import date_range, local
 from . import reference
 
 __all__ = ["audit", "summarise"]
@@ -57,17 +57,25 @@ def audit(
     else:
         log = EventLog(events=tuple(events))
     spans = version_spans(ruleset if isinstance(ruleset, (list, tuple)) else [ruleset], first_day, last_day)
-    plans = [compile_plan(version, registry, a, b, as_of, plugins) for version, a, b in spans]
-    findings = [f for plan in plans for f in reference.evaluate(plan, log.events)]
+    # Every version is compiled over the whole range, so periods keep their anchors and cadence
+    # clocks run across the change; each finding is then taken from the version in force on the
+    # local day its period starts (a case: the day it was triggered).
+    plans = [compile_plan(version, registry, first_day, last_day, as_of, plugins) for version, _, _ in spans]
+    findings = []
+    for plan, (_, a, b) in zip(plans, spans, strict=True):
+        for finding in reference.evaluate(plan, log.events):
+            day = max(local(finding.period.start, plan.tz).date(), first_day)
+            if a <= day <= b:
+                findings.append(finding)
     ruleset = plans[-1].ruleset
-    findings = plugins.chain("complianceengine_process_findings", "findings", findings=findings, ruleset=ruleset)
-    if not isinstance(findings, list) or not all(isinstance(f, Finding) for f in findings):
-        raise UsageError("a complianceengine_process_findings plugin returned something other than a list of findings")
+    findings = plugins.chain("complianceengine_process_findings", "findings", findings=findings, ruleset=ruleset,
+                             valid=lambda result: isinstance(result, list) and all(isinstance(f, Finding) for f in result),
+                             expected="a list of findings")
     report = summarise(plans, findings, log)
     if len(plans) > 1:
         report = report.model_copy(update={
-            "versions": tuple(VersionSpan(version=p.ruleset.version, first_day=p.first_day, last_day=p.last_day) for p in plans),
-            "ruleset_version": ", ".join(p.ruleset.version for p in plans),
+            "versions": tuple(VersionSpan(version=r.version, first_day=a, last_day=b) for r, a, b in spans),
+            "ruleset_version": ", ".join(r.version for r, _, _ in spans),
         })
     failures = plugins.each_isolated("complianceengine_notify", findings=[f for f in findings if f.status in FAILING], report=report)
     if failures:
@@ -148,7 +156,7 @@ def summarise(plans: Plan | Sequence[Plan], findings: list[Finding], log: EventL
         ruleset_version=ruleset.version,
         title=ruleset.title,
         timezone=ruleset.timezone,
-        first_day=plans[0].first_day,
+        first_day=plan.first_day,
         last_day=plan.last_day,
         as_of=plan.as_of,
         events_used=len(log.events),
