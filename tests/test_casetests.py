@@ -71,3 +71,12 @@ def test_an_invalid_case_is_located_and_exits_two(tmp_path):
 def test_full_coverage_can_be_required(tmp_path):
     assert run("test", str(folder(tmp_path))).returncode == 0
     assert run("test", str(tmp_path), "--require-full-coverage").returncode == 1
+
+
+def test_a_case_that_cannot_run_is_reported_and_the_others_still_run(tmp_path):
+    base = folder(tmp_path)
+    (base / "tests" / "naive.yaml").write_text(CASE.replace("as_of: 2026-09-01T00:00:00+08:00", "as_of: 2026-09-01T00:00:00"), encoding="utf-8")
+    result = run("test", str(base), "--junit", str(tmp_path / "j.xml"))
+    assert result.returncode == 2
+    assert "PASS" in result.stdout and "naive.yaml:10:" in result.stdout and "time zone offset" in result.stdout
+    assert (tmp_path / "j.xml").exists()

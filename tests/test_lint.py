@@ -209,3 +209,45 @@ def test_output_snapshots_are_stable_and_valid(tmp_path, fmt, golden):
     else:
         payload = json.loads(result.stdout)
         assert set(payload) == {"files", "diagnostics", "summary"} and payload["files"] == ["ruleset.yaml"]
+
+
+def test_review_findings_suppression_scope_folders_and_rule_edges(tmp_path):
+    # a trailing suppression on one entry does not silence the next one
+    text = BASE.replace("  clerk: {label: {en: clerk}, unit_kind: office}",
+                        "  clerk: {label: {en: clerk}, unit_kind: office}  # lint: ignore CE105 -- kept for the registry\n"
+                        "  spare: {label: {en: spare}, unit_kind: dock}")
+    _, diagnostics = check_text(tmp_path, text)
+    assert ("CE105", "roles.spare") in {(d.code, d.path) for d in diagnostics}
+    # CE104: two events at least two months apart fit in a quarter; three 12-hour-apart events do not fit in a day
+    fits = BASE.replace("    period: month\n    at_least: 2\n    distinct_within: P31D", "    period: quarter\n    at_least: 2\n    distinct_within: P2M")
+    assert "CE104" not in {d.code for d in check_text(tmp_path, fits)[1]}
+    tight = BASE.replace("    period: month\n    at_least: 2\n    distinct_within: P31D", "    period: day\n    at_least: 3\n    distinct_within: PT12H")
+    assert "CE104" in {d.code for d in check_text(tmp_path, tight)[1]}
+    # CE102 for cadence: a campaign that lengthens the gap
+    cadence = BASE + """\
+  - id: visits-gap
+    kind: cadence
+    title: {en: Visits gap}
+    citation: {source: doc, article: "4", quote: gap}
+    applies_to: {roles: [guard]}
+    match: {kind: visit}
+    max_gap: P1M
+    during: [{calendar: campaign, max_gap: P45D}]
+"""
+    assert ("CE102", "obligations[3].during[0]") in {(d.code, d.path) for d in check_text(tmp_path, cadence)[1]}
+    # folders given with .. or under a hidden folder are expanded
+    hidden = tmp_path / ".cache" / "rs"
+    hidden.mkdir(parents=True)
+    (hidden / "ruleset.yaml").write_text(BASE, encoding="utf-8")
+    checked, _ = check_paths([hidden / ".." / "rs"], Plugins())
+    assert len(checked) == 1
+
+
+def test_junit_names_failures_of_an_overlay_whose_base_has_them(tmp_path):
+    (tmp_path / "base.yaml").write_text(BASE, encoding="utf-8")
+    overlay = tmp_path / "overlay.yaml"
+    overlay.write_text("extends: base.yaml\nid: local\n", encoding="utf-8")
+    checked, diagnostics = check_paths([overlay], Plugins())
+    assert diagnostics and all(d.file.endswith("base.yaml") for d in diagnostics)
+    suite = ET.fromstring(render_junit(diagnostics, list(checked), "warning")).find("testsuite")
+    assert suite.get("failures") == "1" and suite.find("testcase/failure") is not None

@@ -388,3 +388,26 @@ def test_the_same_plugin_twice_is_registered_once_and_name_clashes_are_named():
     assert [name for name, _ in plugins.describe()].count("dup_plugin") == 1
     with pytest.raises(PluginError, match="another plugin is registered under this name"):
         plugins.register(types.ModuleType("dup_plugin"))
+
+
+def test_a_reader_giving_the_wrong_shape_is_named(tmp_path):
+    class Pairs:
+        @hookimpl
+        def complianceengine_read_events(self, path, ruleset):
+            return [(1, "raw")] if path.suffix == ".pairs" else None
+
+    path = tmp_path / "events.pairs"
+    path.write_text("x", encoding="utf-8")
+    with pytest.raises(PluginError, match="Pairs.*triples"):
+        read_events(path, base_ruleset(), plugins=Plugins([Pairs()]))
+
+
+def test_a_plugin_kind_naming_an_optional_calendar_is_not_judged_without_its_provider(tmp_path):
+    text = PER_WINDOW_YAML.replace("{AT_LEAST}", "1").replace(
+        "    windows: [{start: 2026-08-03, end: 2026-08-04}, {start: 2026-08-20, end: 2026-08-20}]",
+        "    provider: typhoon-feed\n    optional: true")
+    plugins = Plugins([PerWindowKind()])
+    ruleset = load_ruleset(_write(tmp_path, text), plugins)
+    report = audit(ruleset, base_registry(), [], first_day=dt.date(2026, 8, 1), last_day=dt.date(2026, 8, 31), as_of=local(2026, 9, 1, 0),
+                   plugins=plugins)
+    assert {f.status for f in report.findings} == {"not_applicable"} and "typhoon-feed" in report.obligations[0].not_judged

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .errors import InputError, RegistryError, RulesetError
+from .errors import ComplianceError, InputError, RegistryError, RulesetError
 from .evaluate import audit
 from .findings import FAILING, Finding, Status
 from .loading import _EventReader, _read_yaml, _reference_problems, _validation_problems, load_registry, load_ruleset
@@ -54,6 +54,13 @@ class TestCase(BaseModel):
     as_of: dt.datetime
     rejects: int = Field(0, description="How many events are expected to be rejected")
     expect: list[Expectation] = Field(min_length=1)
+
+    @field_validator("as_of")
+    @classmethod
+    def _aware(cls, value: dt.datetime) -> dt.datetime:
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("as_of needs a time zone offset, e.g. 2026-09-01T00:00:00+08:00")
+        return value
 
 
 class CaseResult(BaseModel):
@@ -98,7 +105,8 @@ def case_files(paths: Sequence[str | Path]) -> list[Path]:
     for given in paths:
         path = Path(given)
         if path.is_dir():
-            out += sorted(p for p in path.rglob("*.yaml") if p.parent.name == "tests" and not any(x.startswith(".") for x in p.parts))
+            out += sorted(p for p in path.rglob("*.yaml")
+                          if p.parent.name == "tests" and not any(x.startswith(".") for x in p.relative_to(path).parts))
         else:
             out.append(path)
     return out
@@ -191,6 +199,8 @@ def run_paths(paths: Sequence[str | Path], plugins: Plugins) -> tuple[list[CaseR
             result, ruleset = run_case(path, plugins)
         except InputError as exc:
             result = CaseResult(file=str(path), name=path.stem, ruleset="?", failures=tuple(f"invalid: {p}" for p in exc.problems))
+        except ComplianceError as exc:  # e.g. a range no version of the ruleset is in effect for
+            result = CaseResult(file=str(path), name=path.stem, ruleset="?", failures=(f"invalid: {path}: {exc}",))
         else:
             rulesets[ruleset.id] = ruleset
         results.append(result)

@@ -17,7 +17,7 @@ import pendulum
 
 from . import casetests, fmt, lint, schemas
 from .errors import ComplianceError, InputError, NotificationError, UsageError
-from .evaluate import audit
+from .evaluate import audit, version_spans
 from .explain import explain, render_explanation
 from .findings import FAILING
 from .loading import load_registry, load_ruleset, read_events, write_rejects
@@ -143,6 +143,8 @@ def _check(args: argparse.Namespace, plugins: Plugins) -> int:
     if not checked:
         raise UsageError(f"no ruleset.yaml found under {', '.join(map(str, args.paths))}")
     files = list(checked)
+    if args.resolved and args.format != "text":
+        raise UsageError("--resolved prints YAML; use it with --format text")
     if args.resolved:
         for path, ruleset in checked.items():
             if ruleset is not None:
@@ -166,6 +168,8 @@ def _fmt(args: argparse.Namespace) -> int:
     missing = [str(p) for p in args.paths if not p.exists()]
     if missing:
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
+    if not any(p.is_file() or any(p.rglob("*.y*ml")) for p in args.paths):
+        raise UsageError(f"no YAML files under {', '.join(map(str, args.paths))}")
     if args.check:
         changed = fmt.check_files(args.paths)
         for path in changed:
@@ -179,6 +183,7 @@ def _fmt(args: argparse.Namespace) -> int:
 
 def _explain(args: argparse.Namespace, plugins: Plugins) -> int:
     ruleset = load_ruleset(args.ruleset, plugins)
+    version_spans([ruleset], args.first_day, args.last_day)  # refuses days the ruleset is not in effect for, as audit does
     registry = load_registry(args.registry, ruleset)
     log = read_events(args.events, ruleset, registry, plugins)
     explanation = explain(ruleset, registry, log, obligation=args.obligation, subject=args.subject, period=args.period,

@@ -269,14 +269,15 @@ def missing_calendars(ruleset: Ruleset, plugins: Plugins) -> dict[str, str]:
             get = f"install {calendar.plugin}" if calendar.plugin else "install the plugin package that provides it"
             out[name] = (
                 f"calendar {name!r} needs the provider {calendar.provider!r}, which no loaded plugin provides "
-                f"({get}, or pass it to Plugins(...))"
+                f"({get}, or pass it to Plugins(...); a provider plugin must list it in complianceengine_calendar_providers)"
             )
     return out
 
 
 def calendars_used(node: Any) -> set[str]:
     """Names of the calendars an obligation uses: ``match.in_calendar``, ``during`` and
-    ``excused_in``, wherever they sit (plugin kinds included)."""
+    ``excused_in``, wherever they sit, and in a plugin kind any field named ``calendar``,
+    ``calendars`` or ending in ``_calendar(s)``."""
     if isinstance(node, EventMatch):
         return {node.in_calendar} if node.in_calendar else set()
     if isinstance(node, Raised):
@@ -285,8 +286,9 @@ def calendars_used(node: Any) -> set[str]:
     if isinstance(node, BaseModel):
         for name in type(node).model_fields:
             value = getattr(node, name)
-            if name == "excused_in" and isinstance(value, list):
-                out |= set(value)
+            if name == "excused_in" or name in ("calendar", "calendars") or name.endswith(("_calendar", "_calendars")):
+                # a plugin kind names its calendars in fields called like these
+                out |= {value} if isinstance(value, str) else {v for v in value if isinstance(v, str)} if isinstance(value, list) else set()
             else:
                 out |= calendars_used(value)
     elif isinstance(node, (list, tuple)):
@@ -406,7 +408,9 @@ def resolve_kinds(ruleset: Ruleset, plugins: Plugins) -> tuple[Ruleset, list[dic
             obligations[index], changed = obligation, True
         if kind.check is not None:
             try:
-                found = kind.check(obligation, ruleset)
+                found = list(kind.check(obligation, ruleset))
+                if not all(isinstance(path, tuple) and isinstance(message, str) for path, message in found):
+                    raise TypeError("expected a list of (path tuple, message) pairs")
             except Exception as exc:
                 raise PluginError(plugin, "ObligationKind.check", f"{type(exc).__name__}: {exc}") from exc
             references += [((*at, *path), message) for path, message in found]

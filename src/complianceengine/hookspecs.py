@@ -48,7 +48,7 @@ def complianceengine_calendar_windows(
     Return the ``(start, end)`` instants (timezone-aware, end excluded) that overlap the local
     days ``first_day`` to ``last_day``, or ``None`` when ``calendar.provider`` is not yours.
     ``calendar.options`` carries the provider's settings from the ruleset; relative file paths in
-    them are relative to ``base_dir``, the ruleset file's folder. Raise (with a message a ruleset
+    them are relative to ``base_dir``, the folder of the ruleset file that declares the calendar. Raise (with a message a ruleset
     author understands) when you cannot answer for the range, e.g. a tide table that ends too
     early: an empty list means "no windows", never "unknown". firstresult.
     """

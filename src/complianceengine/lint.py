@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from ruamel.yaml import YAML
 
 from .compile import calendars_used, missing_calendars
@@ -62,7 +62,7 @@ RULES: dict[str, Rule] = {
         Rule(code="CE103", name="duplicate-obligation", severity="warning",
              summary="Two obligations of the same kind apply to the same targets with the same match."),
         Rule(code="CE104", name="window-longer-than-period", severity="warning",
-             summary="`distinct_within` is at least as long as the period, so at most one event can count per period."),
+             summary="`distinct_within` is so long that fewer than `at_least` counted events fit in a period."),
         Rule(code="CE105", name="unused-role", severity="warning", summary="A declared role is used by no obligation."),
         Rule(code="CE106", name="unused-event-kind", severity="warning", summary="A declared event kind is matched by no obligation and excuses nothing."),
         Rule(code="CE107", name="unused-calendar", severity="warning", summary="A declared calendar is used by no obligation."),
@@ -91,6 +91,7 @@ class Diagnostic(BaseModel):
     path: str = ""
     message: str
     hint: str = ""
+    checked: str = Field("", description="The file given to check that led here (an overlay's base may be another file)")
 
     @property
     def rule(self) -> Rule:
@@ -117,7 +118,7 @@ def ruleset_files(paths: Sequence[str | Path]) -> list[Path]:
     for given in paths:
         path = Path(given)
         if path.is_dir():
-            out += sorted(p for p in path.rglob("ruleset.yaml") if not any(part.startswith(".") for part in p.parts))
+            out += sorted(p for p in path.rglob("ruleset.yaml") if not any(part.startswith(".") for part in p.relative_to(path).parts))
         else:
             out.append(path)
     return out
@@ -157,8 +158,9 @@ _IGNORE = re.compile(r"#\s*lint:\s*ignore\s+((?:CE\d{3}[,\s]*)+)")
 
 
 def _unsuppressed(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
-    """Drop warnings and infos silenced by ``# lint: ignore CE105 -- reason`` on their line or
-    the line above (in the file the diagnostic points into). Errors cannot be silenced."""
+    """Drop warnings and infos silenced by ``# lint: ignore CE105 -- reason`` at the end of their
+    line, or on a comment-only line just above (in the file the diagnostic points into). Errors
+    cannot be silenced."""
     texts: dict[str, list[str]] = {}
 
     def ignored(file: str, line: int | None) -> set[str]:
@@ -168,7 +170,10 @@ def _unsuppressed(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
         codes: set[str] = set()
         for number in (line, None if line is None else line - 1):
             if number is not None and 1 <= number <= len(lines):
-                match = _IGNORE.search(lines[number - 1])
+                text = lines[number - 1]
+                if number != line and not text.lstrip().startswith("#"):
+                    continue  # a trailing comment on the line above belongs to that line
+                match = _IGNORE.search(text)
                 if match:
                     codes |= set(re.findall(r"CE\d{3}", match.group(1)))
         return codes
@@ -282,10 +287,8 @@ def _raised_weaker(ruleset: Ruleset) -> list[Finding]:
                                 f"weaker than the base {base * 7:.2f} a week",
                                 "raise at_least or shorten the period inside the window, or remove the `during` entry"))
             elif isinstance(obligation, CadenceObligation) and raised.max_gap is not None:
-                if raised.max_gap.total_seconds() > obligation.max_gap.total_seconds() and obligation.max_gap.months == raised.max_gap.months == 0:
-                    out.append(("CE102", where, f"{obligation.id}: during {raised.calendar} the gap allowed is longer than outside it",
-                                "a campaign should shorten max_gap, not lengthen it"))
-                elif raised.max_gap.months > obligation.max_gap.months and obligation.max_gap.total_seconds() <= raised.max_gap.total_seconds():
+                # total_seconds counts a month as 30 days and a year as 365: close enough to compare
+                if raised.max_gap.total_seconds() > obligation.max_gap.total_seconds():
                     out.append(("CE102", where, f"{obligation.id}: during {raised.calendar} the gap allowed is longer than outside it",
                                 "a campaign should shorten max_gap, not lengthen it"))
     return out
@@ -323,11 +326,14 @@ def _distinct_within(ruleset: Ruleset) -> list[Finding]:
             continue
         period = obligation.period
         days = period.every.total_seconds() / 86400 if isinstance(period, FixedPeriod) else _APPROX_DAYS.get(period, 0)
-        window = obligation.distinct_within.total_seconds() / 86400 + 28 * obligation.distinct_within.months
-        if days and window >= days and (obligation.at_least or 0) > 1:
+        window = obligation.distinct_within.total_seconds() / 86400  # a month counts as 30 days
+        at_least = obligation.at_least or 0
+        # at_least events, each distinct_within after the previous, need (at_least - 1) windows
+        if days and at_least > 1 and (at_least - 1) * window >= days:
+            fit = 1 + int((days - 1e-9) // window) if window else at_least
             out.append(("CE104", ("obligations", i, "distinct_within"),
-                        f"{obligation.id}: distinct_within is as long as the period, so at most 1 event counts but {obligation.at_least} are required",
-                        "shorten distinct_within or lengthen the period"))
+                        f"{obligation.id}: with distinct_within between counted events, at most {fit} fit in a period but {at_least} are required",
+                        "shorten distinct_within, lower at_least or lengthen the period"))
     return out
 
 
@@ -471,10 +477,10 @@ def render_junit(diagnostics: Sequence[Diagnostic], files: Sequence[Path], thres
     """JUnit XML: one test case per file; diagnostics at or above ``threshold`` are failures."""
     failing = at_or_above(diagnostics, threshold)
     suite = ET.Element("testsuite", name="complianceengine check", tests=str(len(files)),
-                       failures=str(len({d.file for d in failing})), errors="0", skipped="0")
+                       failures=str(len({d.checked or d.file for d in failing})), errors="0", skipped="0")
     for f in files:
         case = ET.SubElement(suite, "testcase", classname="complianceengine.check", name=str(f))
-        mine = [d for d in failing if d.file == str(f)]
+        mine = [d for d in failing if (d.checked or d.file) == str(f)]
         if mine:
             failure = ET.SubElement(case, "failure", message=f"{len(mine)} diagnostic(s) at or above {threshold}", type="lint")
             failure.text = "\n".join(str(d) for d in mine)
@@ -508,5 +514,5 @@ def check_paths(
     diagnostics: list[Diagnostic] = []
     for path in ruleset_files(paths):
         checked[path], found = check_ruleset_file(path, plugins, registry)
-        diagnostics += found
+        diagnostics += [d.model_copy(update={"checked": str(path)}) for d in found]
     return checked, diagnostics

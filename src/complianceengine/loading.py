@@ -451,9 +451,13 @@ class _EventReader:
         suffix = path.suffix.lower()
         if not path.exists():
             raise EventSourceError([Problem(Location(str(path)), "", "cannot read file: no such file")])
-        provided = self.plugins.first("complianceengine_read_events", path=path, ruleset=self.ruleset)
+        reader, provided = self.plugins.first_named("complianceengine_read_events", path=path, ruleset=self.ruleset)
         if provided is not None:
-            for line, raw, record in provided:
+            try:
+                rows = [(line, raw, record) for line, raw, record in provided]
+            except (TypeError, ValueError) as exc:
+                raise PluginError(str(reader), "complianceengine_read_events", f"must give (line, raw text, record) triples for {path}: {exc}") from None
+            for line, raw, record in rows:
                 if not isinstance(record, dict):
                     self._reject(str(path), line, raw, ["the reader plugin gave something other than a record"])
                     continue

@@ -73,6 +73,8 @@ def date_range(first: dt.date, last: dt.date, tz: str) -> Interval:
     """The interval covering the local days ``first`` to ``last``, both included."""
     if last < first:
         raise UsageError(f"the range ends ({last}) before it starts ({first})")
+    if last >= FOREVER.date() or first.year < 2:
+        raise UsageError(f"audit ranges must lie between the years 2 and {FOREVER.year - 1}, got {first} to {last}")
     return Interval(day_start(first, tz), day_start(last + dt.timedelta(days=1), tz))
 
 
