@@ -17,7 +17,7 @@ import pendulum
 
 from . import casetests, fmt, lint, schemas
 from .errors import ComplianceError, InputError, NotificationError, UsageError
-from .evaluate import audit, version_spans
+from .evaluate import audit
 from .explain import explain, render_explanation
 from .findings import FAILING
 from .loading import load_registry, load_ruleset, read_events, write_rejects
@@ -183,7 +183,6 @@ def _fmt(args: argparse.Namespace) -> int:
 
 def _explain(args: argparse.Namespace, plugins: Plugins) -> int:
     ruleset = load_ruleset(args.ruleset, plugins)
-    version_spans([ruleset], args.first_day, args.last_day)  # refuses days the ruleset is not in effect for, as audit does
     registry = load_registry(args.registry, ruleset)
     log = read_events(args.events, ruleset, registry, plugins)
     explanation = explain(ruleset, registry, log, obligation=args.obligation, subject=args.subject, period=args.period,

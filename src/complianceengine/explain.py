@@ -18,15 +18,12 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import pendulum
 from pydantic import BaseModel, ConfigDict
 
 from .compile import (
     CompiledObligation,
     ExcusedSpan,
-    Plan,
     Target,
-    compile_plan,
     condition_holds,
     excusing,
     exemption_spans,
@@ -34,7 +31,7 @@ from .compile import (
     prorated,
 )
 from .errors import UsageError
-from .evaluate import reference
+from .evaluate import judge, reference
 from .findings import Finding
 from .model import (
     CadenceObligation,
@@ -247,22 +244,13 @@ class Explainer:
         as_of: dt.datetime | None = None,
         plugins: Plugins | None = None,
     ):
-        plugins = plugins or Plugins()
-        if as_of is None:
-            as_of = pendulum.now("UTC")
-        elif as_of.tzinfo is None or as_of.utcoffset() is None:
-            raise UsageError("as_of must carry a time zone")
-        log = events if isinstance(events, EventLog) else EventLog(events=tuple(events))
-        self.plan: Plan = compile_plan(ruleset, registry, first_day, last_day, as_of, plugins)
+        # the audit's own steps, without its notifications (explaining a verdict sends nothing)
+        [self.plan], _, findings, log = judge(ruleset, registry, events, first_day=first_day, last_day=last_day, as_of=as_of, plugins=plugins)
         self.tz = self.plan.tz
         # every event, known or not, in the evaluator's order
         self.events: list[Event] = sorted(log.events, key=lambda e: (e.time, e.id))
         self._times = [e.time for e in self.events]
-        self.known: list[Event] = [e for e in self.events if e.time < as_of]
-        findings = reference.evaluate(self.plan, log.events)
-        findings = plugins.chain("complianceengine_process_findings", "findings", findings=findings, ruleset=ruleset)
-        if not isinstance(findings, list) or not all(isinstance(f, Finding) for f in findings):
-            raise UsageError("a complianceengine_process_findings plugin returned something other than a list of findings")
+        self.known: list[Event] = [e for e in self.events if e.time < self.plan.as_of]
         self.findings: list[Finding] = findings
         self.spans: list[ExcusedSpan] = exemption_spans(self.plan, self.known)
         self._cache: dict[tuple[str, int], Any] = {}

@@ -23,7 +23,7 @@ from ..plugins import Plugins
 from ..timeframes import date_range, local
 from . import reference
 
-__all__ = ["audit", "summarise"]
+__all__ = ["audit", "judge", "summarise", "version_spans"]
 
 
 def audit(
@@ -48,14 +48,37 @@ def audit(
     carries the finished report.
     """
     plugins = plugins or Plugins()
+    plans, spans, findings, log = judge(ruleset, registry, events, first_day=first_day, last_day=last_day, as_of=as_of, plugins=plugins)
+    report = summarise(plans, findings, log)
+    if len(plans) > 1:
+        report = report.model_copy(update={
+            "versions": tuple(VersionSpan(version=r.version, first_day=a, last_day=b) for r, a, b in spans),
+            "ruleset_version": ", ".join(r.version for r, _, _ in spans),
+        })
+    failures = plugins.each_isolated("complianceengine_notify", findings=[f for f in findings if f.status in FAILING], report=report)
+    if failures:
+        raise NotificationError(report, failures)
+    return report
+
+
+def judge(
+    ruleset: Ruleset | Sequence[Ruleset],
+    registry: Registry,
+    events: EventLog | Iterable[Event],
+    *,
+    first_day: dt.date,
+    last_day: dt.date,
+    as_of: dt.datetime | None = None,
+    plugins: Plugins | None = None,
+) -> tuple[list[Plan], list[tuple[Ruleset, dt.date, dt.date]], list[Finding], EventLog]:
+    """An audit up to its findings (post-processed), before any report or notification:
+    ``(plans, version spans, findings, event log)``. :func:`audit` and ``explain`` share it."""
+    plugins = plugins or Plugins()
     if as_of is None:
         as_of = pendulum.now("UTC")
     elif as_of.tzinfo is None or as_of.utcoffset() is None:
         raise UsageError("as_of must carry a time zone")
-    if isinstance(events, EventLog):
-        log = events
-    else:
-        log = EventLog(events=tuple(events))
+    log = events if isinstance(events, EventLog) else EventLog(events=tuple(events))
     spans = version_spans(ruleset if isinstance(ruleset, (list, tuple)) else [ruleset], first_day, last_day)
     # Every version is compiled over the whole range, so periods keep their anchors and cadence
     # clocks run across the change; each finding is then taken from the version in force on the
@@ -67,20 +90,10 @@ def audit(
             day = max(local(finding.period.start, plan.tz).date(), first_day)
             if a <= day <= b:
                 findings.append(finding)
-    ruleset = plans[-1].ruleset
-    findings = plugins.chain("complianceengine_process_findings", "findings", findings=findings, ruleset=ruleset,
+    findings = plugins.chain("complianceengine_process_findings", "findings", findings=findings, ruleset=plans[-1].ruleset,
                              valid=lambda result: isinstance(result, list) and all(isinstance(f, Finding) for f in result),
                              expected="a list of findings")
-    report = summarise(plans, findings, log)
-    if len(plans) > 1:
-        report = report.model_copy(update={
-            "versions": tuple(VersionSpan(version=r.version, first_day=a, last_day=b) for r, a, b in spans),
-            "ruleset_version": ", ".join(r.version for r, _, _ in spans),
-        })
-    failures = plugins.each_isolated("complianceengine_notify", findings=[f for f in findings if f.status in FAILING], report=report)
-    if failures:
-        raise NotificationError(report, failures)
-    return report
+    return plans, spans, findings, log
 
 
 def version_spans(rulesets: Sequence[Ruleset], first_day: dt.date, last_day: dt.date) -> list[tuple[Ruleset, dt.date, dt.date]]:
