@@ -298,23 +298,20 @@ def calendars_used(node: Any) -> set[str]:
 
 
 def calendar_windows(
-    ruleset: Ruleset, first_day: dt.date, last_day: dt.date, plugins: Plugins, skip: Iterable[str] = ()
+    ruleset: Ruleset, first_day: dt.date, last_day: dt.date, plugins: Plugins, missing: Iterable[str]
 ) -> dict[str, list[Interval]]:
     """Every calendar's windows inside the range, merged and in order; provider calendars are
-    asked of the plugins. Calendars in ``skip`` are left out. Raises :class:`MissingPluginError`
-    when no plugin provides one."""
+    asked of the plugins. ``missing`` names the calendars no plugin provides
+    (:func:`missing_calendars`); they are left out."""
     tz = ruleset.timezone
     span = date_range(first_day, last_day, tz)
-    missing = missing_calendars(ruleset, plugins)
     out = {}
     for name, calendar in ruleset.calendars.items():
-        if name in skip:
+        if name in missing:
             continue
         if calendar.provider is None:
             out[name] = clip([days_interval(w.start, w.end, tz) for w in calendar.windows], span)
             continue
-        if name in missing:
-            raise MissingPluginError(missing[name])
         provided = plugins.first(
             "complianceengine_calendar_windows", name=name, calendar=calendar, first_day=first_day, last_day=last_day, timezone=tz,
             base_dir=ruleset.calendar_folder(name),
@@ -352,7 +349,7 @@ def compile_plan(
     required = [message for name, message in missing.items() if not ruleset.calendars[name].optional]
     if required:
         raise MissingPluginError("; ".join(required))
-    windows = calendar_windows(ruleset, first_day, last_day, plugins, skip=missing)
+    windows = calendar_windows(ruleset, first_day, last_day, plugins, missing)
     kinds = plugins.obligation_kinds()
     compiled = []
     for obligation in ruleset.obligations:
