@@ -16,13 +16,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .errors import ComplianceError, InputError, RegistryError, RulesetError
+from .errors import ComplianceError, InputError, RulesetError
 from .evaluate import audit
 from .findings import FAILING, Finding, Status
-from .loading import _EventReader, _read_yaml, _reference_problems, _validation_problems, load_registry, load_ruleset
+from .loading import _EventReader, _read_yaml, _validation_problems, load_registry, load_ruleset, registry_from
 from .model import EventLog, Registry, Ruleset
 from .plugins import Plugins
-from .references import check_registry
 
 
 class Expectation(BaseModel):
@@ -152,15 +151,7 @@ def run_case(path: Path, plugins: Plugins) -> tuple[CaseResult, Ruleset]:
 def _registry(case: TestCase, path: Path, root: Any, ruleset: Ruleset) -> Registry:
     if isinstance(case.registry, str):
         return load_registry(path.parent / case.registry, ruleset)
-    node = root["registry"]
-    try:
-        registry = Registry.model_validate(case.registry)
-    except ValidationError as exc:
-        raise RegistryError(_validation_problems(exc.errors(), node, case.registry, str(path))) from None
-    problems = _reference_problems(check_registry(registry, ruleset), node, str(path))
-    if problems:
-        raise RegistryError(problems)
-    return registry
+    return registry_from(case.registry, root["registry"], str(path), ruleset)
 
 
 def _describe(f: Finding) -> str:

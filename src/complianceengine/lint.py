@@ -20,7 +20,7 @@ from ruamel.yaml import YAML
 
 from .compile import calendars_used, missing_calendars
 from .errors import InputError
-from .loading import _origin_of, compose, load_registry, load_ruleset, locate
+from .loading import load_registry, load_ruleset_located, locate
 from .model import (
     ByRoles,
     CadenceObligation,
@@ -127,12 +127,10 @@ def ruleset_files(paths: Sequence[str | Path]) -> list[Path]:
 def check_ruleset_file(path: Path, plugins: Plugins, registry: Path | None = None) -> tuple[Ruleset | None, list[Diagnostic]]:
     """Validate one ruleset file (and a registry against it) and run every lint rule."""
     try:
-        ruleset = load_ruleset(path, plugins)
+        ruleset, root, file_of = load_ruleset_located(path, plugins)
     except InputError as exc:
         return None, [_from_problem("CE001", p) for p in exc.problems]
     diagnostics: list[Diagnostic] = []
-    root, origins = compose(path)
-    file_of = _origin_of(origins, path)
     if registry is not None:
         try:
             load_registry(registry, ruleset)

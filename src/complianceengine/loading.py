@@ -377,10 +377,16 @@ def load_ruleset(path: str | Path, plugins: Plugins | None = None) -> Ruleset:
     Obligations of a kind a plugin adds are validated with the plugin's model; without
     ``plugins`` (or when none provides the kind) that is an error located at the ``kind``.
     """
+    return load_ruleset_located(path, plugins)[0]
+
+
+def load_ruleset_located(path: str | Path, plugins: Plugins | None = None) -> tuple[Ruleset, CommentedMap, Callable[[tuple[Any, ...]], str]]:
+    """:func:`load_ruleset`, also giving the node tree (overlays applied) and, for a document
+    path, the file it comes from: what :func:`locate` needs to place later findings (lint)."""
     path = Path(path)
     root, origins = compose(path)
     plain = _plain(root)
-    file = _origin_of(origins, path) if origins else str(path)
+    file = _origin_of(origins, path)
     try:
         ruleset = Ruleset.model_validate(plain)
     except ValidationError as exc:
@@ -393,18 +399,24 @@ def load_ruleset(path: str | Path, plugins: Plugins | None = None) -> Ruleset:
     problems = _reference_problems(check_ruleset(ruleset) + references, root, file)
     if problems:
         raise RulesetError(problems)
-    return ruleset
+    return ruleset, root, file
 
 
 def load_registry(path: str | Path, ruleset: Ruleset) -> Registry:
     """Read a registry YAML file and check it against ``ruleset``. Raises :class:`RegistryError`."""
     path = Path(path)
     plain, root = _read_yaml(path, RegistryError)
+    return registry_from(plain, root, str(path), ruleset)
+
+
+def registry_from(plain: Any, root: Any, file: str, ruleset: Ruleset) -> Registry:
+    """Validate a registry already read (``plain`` data, its ``root`` node tree in ``file``) and
+    check it against ``ruleset``. Raises :class:`RegistryError` with located problems."""
     try:
         registry = Registry.model_validate(plain)
     except ValidationError as exc:
-        raise RegistryError(_validation_problems(exc.errors(), root, plain, str(path))) from None
-    problems = _reference_problems(check_registry(registry, ruleset), root, str(path))
+        raise RegistryError(_validation_problems(exc.errors(), root, plain, file)) from None
+    problems = _reference_problems(check_registry(registry, ruleset), root, file)
     if problems:
         raise RegistryError(problems)
     return registry
