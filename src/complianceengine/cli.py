@@ -6,11 +6,12 @@ Exit codes: 0 nothing fails, 1 findings at or above ``--fail-on``, 2 bad input o
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import importlib
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pendulum
@@ -217,14 +218,21 @@ def _test(args: argparse.Namespace, plugins: Plugins) -> int:
     return 1 if failed or uncovered else 0
 
 
-def _write(text: str, output: Path | None) -> None:
+@contextlib.contextmanager
+def _writing() -> Iterator[None]:
+    """An output file that cannot be written is a usage error (exit 2), not a traceback."""
     try:
+        yield
+    except OSError as exc:
+        raise UsageError(f"cannot write {exc.filename}: {exc.strerror}") from None
+
+
+def _write(text: str, output: Path | None) -> None:
+    with _writing():
         if output:
             output.write_text(text, encoding="utf-8")
         else:
             sys.stdout.write(text)
-    except OSError as exc:
-        raise UsageError(f"cannot write {exc.filename}: {exc.strerror}") from None
 
 
 def _audit(args: argparse.Namespace, plugins: Plugins) -> int:
@@ -240,15 +248,10 @@ def _audit(args: argparse.Namespace, plugins: Plugins) -> int:
     except NotificationError as exc:  # the report is complete; write it, then say what failed
         report, notified = exc.report, exc
     text = render(report, args.format, plugins)
-    try:
-        if args.output:
-            args.output.write_text(text, encoding="utf-8")
-        else:
-            sys.stdout.write(text)
-        if args.rejects:
+    _write(text, args.output)
+    if args.rejects:
+        with _writing():
             write_rejects(log.rejects, args.rejects)
-    except OSError as exc:
-        raise UsageError(f"cannot write {exc.filename}: {exc.strerror}") from None
     for reject in log.rejects:
         print(f"warning: rejected event {reject.file}:{reject.line}: {'; '.join(reject.errors)}", file=sys.stderr)
     if notified is not None:
