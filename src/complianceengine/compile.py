@@ -32,9 +32,9 @@ from .model import (
     PerAssignee,
     PerSubject,
     PerUnit,
-    Raised,
     Registry,
     Ruleset,
+    walk,
 )
 from .plugins import ObligationKind, Plugins
 from .references import path_text
@@ -278,22 +278,14 @@ def calendars_used(node: Any) -> set[str]:
     """Names of the calendars an obligation uses: ``match.in_calendar``, ``during`` and
     ``excused_in``, wherever they sit, and in a plugin kind any field named ``calendar``,
     ``calendars`` or ending in ``_calendar(s)``."""
-    if isinstance(node, EventMatch):
-        return {node.in_calendar} if node.in_calendar else set()
-    if isinstance(node, Raised):
-        return {node.calendar}
     out: set[str] = set()
-    if isinstance(node, BaseModel):
-        for name in type(node).model_fields:
-            value = getattr(node, name)
-            if name == "excused_in" or name in ("calendar", "calendars") or name.endswith(("_calendar", "_calendars")):
-                # a plugin kind names its calendars in fields called like these
-                out |= {value} if isinstance(value, str) else {v for v in value if isinstance(v, str)} if isinstance(value, list) else set()
-            else:
-                out |= calendars_used(value)
-    elif isinstance(node, (list, tuple)):
-        for item in node:
-            out |= calendars_used(item)
+    for path, value, parent in walk(node):
+        if not path or not isinstance(parent, BaseModel):
+            continue
+        name = path[-1]
+        if name == "excused_in" or name in ("calendar", "calendars") or name.endswith(("_calendar", "_calendars")):
+            # in_calendar and Raised.calendar are among these names; a plugin kind names its calendars like them
+            out |= {value} if isinstance(value, str) else {v for v in value if isinstance(v, str)} if isinstance(value, list) else set()
     return out
 
 

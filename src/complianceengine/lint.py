@@ -32,6 +32,7 @@ from .model import (
     PerUnit,
     Ruleset,
     StaffingObligation,
+    walk,
 )
 from .plugins import Plugins
 from .references import path_text
@@ -336,25 +337,17 @@ def _distinct_within(ruleset: Ruleset) -> list[Finding]:
 
 
 def _matches(node: Any) -> list[EventMatch]:
-    if isinstance(node, EventMatch):
-        return [node]
-    if isinstance(node, BaseModel):
-        return [m for name in type(node).model_fields for m in _matches(getattr(node, name))]
-    if isinstance(node, (list, tuple)):
-        return [m for item in node for m in _matches(item)]
-    return []
+    return [value for _, value, _ in walk(node) if isinstance(value, EventMatch)]
 
 
 def _roles_used(node: Any) -> set[str]:
-    if isinstance(node, (PerAssignee, ByRoles)):
-        return set(node.roles)
-    if isinstance(node, StaffingObligation):
-        return set(node.require)
-    if isinstance(node, BaseModel):
-        return {r for name in type(node).model_fields for r in _roles_used(getattr(node, name))}
-    if isinstance(node, (list, tuple)):
-        return {r for item in node for r in _roles_used(item)}
-    return set()
+    roles: set[str] = set()
+    for _, value, _ in walk(node):
+        if isinstance(value, (PerAssignee, ByRoles)):
+            roles |= set(value.roles)
+        elif isinstance(value, StaffingObligation):
+            roles |= set(value.require)
+    return roles
 
 
 def _unused(ruleset: Ruleset) -> list[Finding]:

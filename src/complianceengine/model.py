@@ -9,6 +9,7 @@ offending value so that :mod:`complianceengine.loading` can turn it into file:li
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -438,6 +439,22 @@ class CompletenessObligation(ObligationBase):
     kind: Literal["completeness"]
     applies_to: PerSubject
     fields: list[str] = Field(min_length=1)
+
+
+def walk(node: Any, path: tuple[Any, ...] = (), parent: Any = None) -> Iterator[tuple[tuple[Any, ...], Any, Any]]:
+    """``(path, value, parent)`` for ``node`` and, depth first in document order, every field of
+    a model, item of a list or tuple and value of a mapping inside it. The checks that look for
+    parts anywhere in an obligation (plugin kinds included) are built on it."""
+    yield path, node, parent
+    if isinstance(node, BaseModel):
+        for name in type(node).model_fields:
+            yield from walk(getattr(node, name), (*path, name), node)
+    elif isinstance(node, (list, tuple)):
+        for i, item in enumerate(node):
+            yield from walk(item, (*path, i), node)
+    elif isinstance(node, dict):
+        for key, item in node.items():
+            yield from walk(item, (*path, key), node)
 
 
 class ExtensionObligation(ObligationBase):

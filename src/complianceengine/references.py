@@ -30,6 +30,7 @@ from .model import (
     ResponseObligation,
     Ruleset,
     StaffingObligation,
+    walk,
 )
 
 Path = tuple[Any, ...]
@@ -137,27 +138,17 @@ def _check_parts(ruleset: Ruleset, node: Any, at: Path) -> list[Reference]:
     """References inside a plugin kind's model: targets, event matches, roles and calendars,
     wherever they sit in it."""
     problems: list[Reference] = []
-    if isinstance(node, (PerAssignee, PerUnit, PerSubject)):
-        return _check_applies_to(ruleset, node, at)
-    if isinstance(node, EventMatch):
-        return _check_match(ruleset, node, at)
-    if isinstance(node, ByRoles):
-        return _check_roles(ruleset, node.roles, (*at, "roles"))
-    if isinstance(node, Raised) and node.calendar not in ruleset.calendars:
-        problems.append(((*at, "calendar"), _unknown("calendar", node.calendar, ruleset.calendars)))
-    if isinstance(node, BaseModel):
-        for name in type(node).model_fields:
-            value = getattr(node, name)
-            if name == "excused_in" and isinstance(value, list):
-                problems += [((*at, name, i), _unknown("calendar", c, ruleset.calendars)) for i, c in enumerate(value) if c not in ruleset.calendars]
-            else:
-                problems += _check_parts(ruleset, value, (*at, name))
-    elif isinstance(node, (list, tuple)):
-        for i, item in enumerate(node):
-            problems += _check_parts(ruleset, item, (*at, i))
-    elif isinstance(node, dict):
-        for key, item in node.items():
-            problems += _check_parts(ruleset, item, (*at, key))
+    for path, value, parent in walk(node, at):
+        if isinstance(value, (PerAssignee, PerUnit, PerSubject)):
+            problems += _check_applies_to(ruleset, value, path)
+        elif isinstance(value, EventMatch):
+            problems += _check_match(ruleset, value, path)
+        elif isinstance(value, ByRoles):
+            problems += _check_roles(ruleset, value.roles, (*path, "roles"))
+        elif isinstance(value, Raised) and value.calendar not in ruleset.calendars:
+            problems.append(((*path, "calendar"), _unknown("calendar", value.calendar, ruleset.calendars)))
+        elif path[-1:] == ("excused_in",) and isinstance(parent, BaseModel) and isinstance(value, list):
+            problems += [((*path, i), _unknown("calendar", c, ruleset.calendars)) for i, c in enumerate(value) if c not in ruleset.calendars]
     return problems
 
 
