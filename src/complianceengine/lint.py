@@ -261,15 +261,17 @@ def _unsatisfiable_by(ruleset: Ruleset) -> list[Finding]:
     return out
 
 
+def _period_days(period: Any) -> float:
+    """A period's length in days, roughly (0 when unknown), for comparing requirements."""
+    if isinstance(period, FixedPeriod):
+        return period.every.total_seconds() / 86400
+    return _APPROX_DAYS.get(period, 0)
+
+
 def _rate(period: Any, at_least: int | None) -> float | None:
     """Required events per day, roughly, for comparing requirements."""
-    if at_least is None:
-        return None
-    if isinstance(period, FixedPeriod):
-        days = period.every.total_seconds() / 86400
-    else:
-        days = _APPROX_DAYS.get(period)
-    return None if not days else at_least / days
+    days = _period_days(period)
+    return None if at_least is None or not days else at_least / days
 
 
 def _raised_weaker(ruleset: Ruleset) -> list[Finding]:
@@ -323,8 +325,7 @@ def _distinct_within(ruleset: Ruleset) -> list[Finding]:
     for i, obligation in enumerate(ruleset.obligations):
         if not isinstance(obligation, FrequencyObligation) or obligation.distinct_within is None:
             continue
-        period = obligation.period
-        days = period.every.total_seconds() / 86400 if isinstance(period, FixedPeriod) else _APPROX_DAYS.get(period, 0)
+        days = _period_days(obligation.period)
         window = obligation.distinct_within.total_seconds() / 86400  # a month counts as 30 days
         at_least = obligation.at_least or 0
         # at_least events, each distinct_within after the previous, need (at_least - 1) windows
