@@ -276,6 +276,8 @@ def compose(path: Path, _chain: tuple[Path, ...] = ()) -> tuple[CommentedMap, di
             continue
         merged[key] = base[key]
         _copy_position(merged, key, base, key)
+        if key not in _SECTIONS and key != "obligations":  # a top-level value; the overlay's replaces it below
+            origins[(key,)] = base_origins.get((key,), base_path)
     for section in _SECTIONS:
         if section not in node and section not in base:
             continue
@@ -323,9 +325,6 @@ def compose(path: Path, _chain: tuple[Path, ...] = ()) -> tuple[CommentedMap, di
         merged[key] = node[key]
         _copy_position(merged, key, node, key)
         origins[(key,)] = here
-    for key in base:
-        if key not in node and key not in _SECTIONS and key not in ("obligations", "extends", "remove"):
-            origins[(key,)] = base_origins.get((key,), base_path)
     return merged, origins
 
 
