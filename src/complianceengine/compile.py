@@ -7,6 +7,7 @@ declarative ``match`` block, never ``eval``). Evaluators only read plans; they n
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import math
 from collections.abc import Callable, Iterable
@@ -38,7 +39,7 @@ from .model import (
 )
 from .plugins import ObligationKind, Plugins
 from .references import path_text
-from .timeframes import Interval, Period, clip, date_range, days_interval, local
+from .timeframes import Interval, Period, clip, date_range, days_interval, zone
 
 # --------------------------------------------------------------------------------------------
 # Matching events
@@ -94,15 +95,26 @@ def matcher(match: EventMatch, tz: str, windows: dict[str, list[Interval]] | Non
     the local ``time_of_day`` window and inside the ``in_calendar`` windows, and its attendance
     reaches the ``quorum``."""
     inside = None if match.in_calendar is None else (windows or {}).get(match.in_calendar, [])
+    # calendar windows are merged and in order (``calendar_windows``): find the one that could
+    # hold an instant by bisection instead of trying each
+    starts = [part.start for part in inside or ()]
     kinds = frozenset(match.kinds)
     where = list(match.where.items())
     clock = match.time_of_day
     quorum = match.quorum
+    wall = zone(tz)
+
+    def in_calendar(event: Event) -> bool:
+        if inside is None:
+            return True
+        at = bisect.bisect_right(starts, event.time) - 1
+        return at >= 0 and event.time in inside[at]
 
     def in_clock(event: Event) -> bool:
         if clock is None:
             return True
-        now = local(event.time, tz).format("HH:mm")
+        seen = event.time.astimezone(wall)
+        now = f"{seen.hour:02d}:{seen.minute:02d}"
         if clock.from_ < clock.to:
             return clock.from_ <= now < clock.to
         return now >= clock.from_ or now < clock.to  # wraps past midnight
@@ -119,7 +131,7 @@ def matcher(match: EventMatch, tz: str, windows: dict[str, list[Interval]] | Non
             and all(condition_holds(event.field(name), cond) for name, cond in where)
             and in_clock(event)
             and has_quorum(event)
-            and (inside is None or any(event.time in part for part in inside))
+            and in_calendar(event)
         )
 
     return matches
@@ -142,11 +154,19 @@ class Organisation:
             if unit.parent is not None:
                 self.children[unit.parent].append(unit.id)
         self._subtree: dict[str, frozenset[str]] = {}
+        self._line: dict[str, frozenset[str]] = {}
         # (person, role, unit) -> intervals in force
         self.holdings: dict[tuple[str, str, str], list[Interval]] = {}
         for assignment in registry.assignments:
             key = (assignment.person, assignment.role, assignment.unit)
             self.holdings.setdefault(key, []).append(days_interval(assignment.start, assignment.end, tz))
+        # the same holdings looked up by person and by (role, unit), so that a question about one
+        # person or one post does not scan every assignment
+        self._by_person: dict[str, list[tuple[str, str, list[Interval]]]] = {}
+        self._by_post: dict[tuple[str, str], list[tuple[str, list[Interval]]]] = {}
+        for (person, role, unit), intervals in self.holdings.items():
+            self._by_person.setdefault(person, []).append((role, unit, intervals))
+            self._by_post.setdefault((role, unit), []).append((person, intervals))
 
     def ancestors(self, unit_id: str) -> list[str]:
         """Parent, grandparent, ... up to the root."""
@@ -169,20 +189,20 @@ class Organisation:
 
     def line(self, unit_id: str) -> frozenset[str]:
         """The unit, its ancestors and its descendants: where a supervising role may act."""
-        return self.subtree(unit_id) | frozenset(self.ancestors(unit_id))
+        if unit_id not in self._line:
+            self._line[unit_id] = self.subtree(unit_id) | frozenset(self.ancestors(unit_id))
+        return self._line[unit_id]
 
     def holds(self, person: str, roles: frozenset[str], units: frozenset[str], instant: dt.datetime) -> bool:
         return any(
             role in roles and unit in units and any(instant in interval for interval in intervals)
-            for (holder, role, unit), intervals in self.holdings.items()
-            if holder == person
+            for role, unit, intervals in self._by_person.get(person, ())
         )
 
     def holders(self, role: str, unit_id: str, instant: dt.datetime) -> list[str]:
         """The people holding ``role`` at exactly ``unit_id`` at ``instant``, sorted."""
         return sorted(
-            {person for (person, held, unit), intervals in self.holdings.items()
-             if held == role and unit == unit_id and any(instant in i for i in intervals)}
+            {person for person, intervals in self._by_post.get((role, unit_id), ()) if any(instant in i for i in intervals)}
         )
 
     def name(self, unit_id: str) -> str | None:
@@ -465,7 +485,23 @@ class ExcusedSpan:
     reason: str
 
 
-def exemption_spans(plan: Plan, events: Iterable[Event]) -> list[ExcusedSpan]:
+@dataclass(frozen=True)
+class Exemptions:
+    """Every exemption in force, in the order found, and looked up by whom it names."""
+
+    spans: tuple[ExcusedSpan, ...]
+    #: (who, id) -> (position in ``spans``, span)
+    by_holder: dict[tuple[str, str], list[tuple[int, ExcusedSpan]]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, spans: Iterable[ExcusedSpan]) -> Exemptions:
+        out = cls(tuple(spans))
+        for position, span in enumerate(out.spans):
+            out.by_holder.setdefault((span.who, span.id), []).append((position, span))
+        return out
+
+
+def exemption_spans(plan: Plan, events: Iterable[Event]) -> Exemptions:
     """Every exemption in force: registry records, and events of kinds that declare ``excuses``
     (only events known at ``as_of``)."""
     out = [
@@ -489,11 +525,11 @@ def exemption_spans(plan: Plan, events: Iterable[Event]) -> list[ExcusedSpan]:
         obligations = frozenset(kind.excuses.obligations) if kind.excuses.obligations is not None else None
         role = "person" if kind.excuses.who == "actor" else kind.excuses.who
         out.append(ExcusedSpan(event.id, role, who, Interval(event.time, end), obligations, kind.label.en))
-    return out
+    return Exemptions.of(out)
 
 
 def excusing(
-    plan: Plan, target: Target, obligation: FrequencyObligation | CadenceObligation, spans: list[ExcusedSpan]
+    plan: Plan, target: Target, obligation: FrequencyObligation | CadenceObligation, exemptions: Exemptions
 ) -> list[ExcusedSpan]:
     """The exemptions that apply to one target of one obligation. A unit exemption covers the
     unit and everything below it: people posted there, units and subjects there. The windows of
@@ -504,7 +540,12 @@ def excusing(
         for name in obligation.excused_in
         for part in plan.windows.get(name, [])
     ]
-    for span in spans:
+    # only exemptions naming the target, its unit or a unit above it can apply: look those up
+    holders = [("unit", unit) for unit in ([target.unit, *org.ancestors(target.unit)] if target.unit in org.units else [])]
+    if target.subject.kind in ("person", "subject"):
+        holders.append((target.subject.kind, target.subject.id))
+    found = sorted({position: span for holder in holders for position, span in exemptions.by_holder.get(holder, ())}.items())
+    for _, span in found:
         if span.obligations is not None and obligation.id not in span.obligations:
             continue
         if span.who == "unit":

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict
 from .compile import (
     CompiledObligation,
     ExcusedSpan,
+    Exemptions,
     Target,
     condition_holds,
     excusing,
@@ -252,7 +253,7 @@ class Explainer:
         self._times = [e.time for e in self.events]
         self.known: list[Event] = [e for e in self.events if e.time < self.plan.as_of]
         self.findings: list[Finding] = findings
-        self.spans: list[ExcusedSpan] = exemption_spans(self.plan, self.known)
+        self.spans: Exemptions = exemption_spans(self.plan, self.known)
         self._cache: dict[tuple[str, int], Any] = {}
 
     # ---------------------------------------------------------------------------- selection

@@ -1,7 +1,9 @@
 """The reference evaluator: small, slow and obviously correct.
 
-It walks every target, every period and every event with plain loops, so that each verdict can be
-checked by reading a few lines. Faster backends must give exactly the same findings; the tests
+It walks every target and every period with plain loops, so that each verdict can be checked by
+reading a few lines. Events are indexed once (:mod:`.index`): each target reads only the matching
+events credited to it, and each period slices them by bisection, so the cost grows with
+``events x log events + targets x periods`` rather than with their product. Faster backends must give exactly the same findings; the tests
 check them against this module with hypothesis on random histories. The semantics implemented
 here are written down in ``docs/semantics.md``.
 """
@@ -10,10 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import Any
 
 from ..compile import (
     CompiledObligation,
     ExcusedSpan,
+    Exemptions,
     Plan,
     Target,
     excusing,
@@ -34,6 +38,7 @@ from ..model import (
     StaffingObligation,
     format_duration,
 )
+from .index import EventIndex, Timeline
 from ..timeframes import (
     Interval,
     Period,
@@ -55,6 +60,7 @@ def evaluate(plan: Plan, events: Iterable[Event]) -> list[Finding]:
     """
     known = sorted((e for e in events if e.time < plan.as_of), key=lambda e: (e.time, e.id))
     spans = exemption_spans(plan, known)
+    index = EventIndex(known)
     findings: list[Finding] = []
     for compiled in plan.obligations:
         obligation = compiled.obligation
@@ -63,13 +69,13 @@ def evaluate(plan: Plan, events: Iterable[Event]) -> list[Finding]:
         elif compiled.extension is not None:
             findings += _extension(plan, compiled, known)
         elif isinstance(obligation, FrequencyObligation):
-            findings += _frequency(plan, compiled, obligation, known, spans)
+            findings += _frequency(plan, compiled, obligation, index, spans)
         elif isinstance(obligation, CadenceObligation):
-            findings += _cadence(plan, compiled, obligation, known, spans)
+            findings += _cadence(plan, compiled, obligation, index, spans)
         elif isinstance(obligation, CompletenessObligation):
             findings += _completeness(plan, compiled, obligation)
         elif isinstance(obligation, ResponseObligation):
-            findings += _response(plan, compiled, obligation, known)
+            findings += _response(plan, compiled, obligation, index)
         elif isinstance(obligation, StaffingObligation):
             findings += _staffing(plan, compiled, obligation)
     return findings
@@ -124,6 +130,21 @@ def _counts_for(plan: Plan, obligation: FrequencyObligation | CadenceObligation,
     return True
 
 
+def _candidates(plan: Plan, compiled: CompiledObligation, obligation: FrequencyObligation | CadenceObligation, target: Target, index: EventIndex) -> Timeline:
+    """The matching events that count for ``target``, in time order. The index hands out only the
+    events credited to the person, at the units, or about the subject; ``_counts_for`` decides."""
+    assert compiled.matches is not None
+    matched = index.matched(obligation.id, obligation.match.kinds, compiled.matches)
+    subject = target.subject
+    if subject.kind == "person":
+        pool = matched.by_person.get(subject.id, [])
+    elif subject.kind == "unit":
+        pool = matched.at_units(target.units)
+    else:
+        pool = matched.by_subject.get(subject.id, [])
+    return Timeline([e for e in pool if _counts_for(plan, obligation, target, e)])
+
+
 def _what(plan: Plan, match: EventMatch) -> str:
     labels = " or ".join(plan.ruleset.event_kinds[k].label.en for k in match.kinds)
     if match.in_calendar is not None:
@@ -166,7 +187,7 @@ def _variants(plan: Plan, obligation: FrequencyObligation | CadenceObligation) -
     return [(None, subtract([plan.range], claimed)), *out]
 
 
-def _frequency(plan: Plan, compiled: CompiledObligation, obligation: FrequencyObligation, known: list[Event], spans: list[ExcusedSpan]) -> list[Finding]:
+def _frequency(plan: Plan, compiled: CompiledObligation, obligation: FrequencyObligation, index: EventIndex, spans: Exemptions) -> list[Finding]:
     out = []
     what = _what(plan, obligation.match)
     assert compiled.matches is not None
@@ -179,10 +200,7 @@ def _frequency(plan: Plan, compiled: CompiledObligation, obligation: FrequencyOb
     for target in compiled.targets:
         # thin only the events inside the duty's own time, so an event before the range or before
         # the assignment cannot swallow one inside it
-        relevant = _thin(
-            [e for e in known if any(e.time in part for part in target.active) and compiled.matches(e) and _counts_for(plan, obligation, target, e)],
-            obligation.distinct_within,
-        )
+        relevant = Timeline(_thin(_candidates(plan, compiled, obligation, target, index).within(target.active), obligation.distinct_within))
         excused = excusing(plan, target, obligation, spans)
         for raised, mask, at_least, at_most, calendar in variants:
             window_name = raised.calendar if raised else None
@@ -210,7 +228,7 @@ def _frequency(plan: Plan, compiled: CompiledObligation, obligation: FrequencyOb
                     )
                     continue
                 # events during an exemption still count: an exemption can only lower the bar
-                seen = [e for e in relevant if any(e.time in part for part in active)]
+                seen = relevant.within(active)
                 count = len(seen)
                 over = max(part.end for part in active) <= plan.as_of
                 required = at_least if covered >= whole else prorated(at_least, covered, whole)
@@ -280,19 +298,19 @@ def _deadline(plan: Plan, obligation: CadenceObligation, variants, anchor: dt.da
         used += [x.record for x in pushed]
 
 
-def _cadence(plan: Plan, compiled: CompiledObligation, obligation: CadenceObligation, known: list[Event], spans: list[ExcusedSpan]) -> list[Finding]:
+def _cadence(plan: Plan, compiled: CompiledObligation, obligation: CadenceObligation, index: EventIndex, spans: Exemptions) -> list[Finding]:
     out = []
     what = _what(plan, obligation.match)
     variants = _variants(plan, obligation)
     assert compiled.matches is not None
     for target in compiled.targets:
-        relevant = [e for e in known if compiled.matches(e) and _counts_for(plan, obligation, target, e)]
+        relevant = _candidates(plan, compiled, obligation, target, index)
         excused = excusing(plan, target, obligation, spans)
         for active in target.active:
             anchor, anchor_text = local(active.start, plan.tz), "the start of the duty"
             if active.start == plan.range.start:
                 anchor_text = "the start of the audit range"
-            for event in (e for e in relevant if e.time in active):
+            for event in relevant.within([active]):
                 # exemptions only matter when the plain deadline was not kept
                 due, used, window = _deadline(plan, obligation, variants, anchor, [])
                 if event.time > due:
@@ -344,16 +362,28 @@ def _cadence(plan: Plan, compiled: CompiledObligation, obligation: CadenceObliga
 # response
 
 
-def _response(plan: Plan, compiled: CompiledObligation, obligation: ResponseObligation, known: list[Event]) -> list[Finding]:
+def _correlated(events: Iterable[Event], correlate_on: list[str]) -> dict[tuple[Any, ...], Timeline]:
+    """Events by the values of their ``correlate_on`` fields, each group in time order."""
+    groups: dict[tuple[Any, ...], list[Event]] = {}
+    for event in events:
+        groups.setdefault(tuple(event.field(name) for name in correlate_on), []).append(event)
+    return {key: Timeline(group) for key, group in groups.items()}
+
+
+def _response(plan: Plan, compiled: CompiledObligation, obligation: ResponseObligation, index: EventIndex) -> list[Finding]:
     out = []
     is_trigger = matcher(obligation.trigger, plan.tz, plan.windows)
-    step_matches = [matcher(step.match, plan.tz, plan.windows) for step in obligation.steps]
-    for trigger in (e for e in known if is_trigger(e) and e.time in plan.range):
+    # each step's matching events grouped by correlation key: a case looks up its own answers
+    answers = [
+        _correlated(filter(matcher(step.match, plan.tz, plan.windows), index.of_kinds(step.match.kinds)), obligation.correlate_on)
+        for step in obligation.steps
+    ]
+    for trigger in (e for e in index.of_kinds(obligation.trigger.kinds) if is_trigger(e) and e.time in plan.range):
         key = [trigger.field(name) for name in obligation.correlate_on]
         case = ", ".join(f"{name}={value}" for name, value in zip(obligation.correlate_on, key))
         subject = SubjectRef(kind="case", id=case)
         previous: Event | None = None
-        for step, matches in zip(obligation.steps, step_matches):
+        for step, answering in zip(obligation.steps, answers):
             title = step.title.en if step.title else step.id
             if step.counted_from == "previous" and previous is None:
                 period = Period(label=f"{step.id} after the previous step", start=trigger.time, end=trigger.time)
@@ -367,14 +397,8 @@ def _response(plan: Plan, compiled: CompiledObligation, obligation: ResponseObli
                 continue
             base = previous.time if step.counted_from == "previous" and previous is not None else trigger.time
             due = shift(local(base, plan.tz), step.within)
-            answer = next(
-                (
-                    e for e in known
-                    if e.id != trigger.id and matches(e) and e.time >= base and None not in key
-                    and [e.field(name) for name in obligation.correlate_on] == key
-                ),
-                None,
-            )
+            same_case = answering.get(tuple(key), Timeline([])) if None not in key else Timeline([])
+            answer = next((e for e in same_case.since(base) if e.id != trigger.id), None)
             since = "the trigger" if step.counted_from == "trigger" else "the previous step"
             required = f"{title} within {format_duration(step.within)} of {since} ({_when(base, plan)}), by {_when(due, plan)}"
             period = Period(label=f"{_when(base, plan)} to {_when(due, plan)}", start=base, end=due)
