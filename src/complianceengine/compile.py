@@ -20,7 +20,7 @@ import pendulum
 from pydantic import BaseModel, ValidationError
 
 from .errors import Location, MissingPluginError, PluginError, Problem, RulesetError
-from .findings import Finding, Status, SubjectRef
+from .findings import Finding, Status, SubjectRef, finding_id, instant_key
 from .model import (
     BUILTIN_KINDS,
     AnyObligation,
@@ -227,6 +227,7 @@ class Target:
 
 @dataclass(frozen=True)
 class CompiledObligation:
+    ruleset: str
     obligation: AnyObligation
     cited: str
     targets: tuple[Target, ...] = ()
@@ -236,10 +237,17 @@ class CompiledObligation:
     #: (plugin name, kind) for an obligation kind a plugin adds
     extension: tuple[str, ObligationKind] | None = None
 
-    def finding(self, subject: SubjectRef, unit: str | None, period: Period, status: Status, required: str, observed: str, **extra: Any) -> Finding:
-        """A finding of this obligation; ``extra`` sets the other :class:`Finding` fields."""
+    def finding(
+        self, subject: SubjectRef, unit: str | None, period: Period, status: Status, required: str, observed: str,
+        *, anchor: str | None = None, **extra: Any,
+    ) -> Finding:
+        """A finding of this obligation; ``extra`` sets the other :class:`Finding` fields.
+        ``anchor`` tells this verdict from the obligation's others for the same subject, step and
+        window (default: the period's start; see :func:`finding_id`)."""
         obligation = self.obligation
+        anchor = instant_key(period.start) if anchor is None else anchor
         return Finding(
+            id=finding_id(self.ruleset, obligation.id, subject, unit, extra.get("step"), extra.get("window"), anchor),
             obligation=obligation.id,
             obligation_kind=obligation.kind,
             title=obligation.title,
@@ -375,7 +383,7 @@ def compile_plan(
             matches = matcher(match, tz, windows)
         unavailable = "; ".join(missing[name] for name in sorted(calendars_used(obligation)) if name in missing) or None
         extension = None if obligation.kind in BUILTIN_KINDS else kinds[obligation.kind]
-        compiled.append(CompiledObligation(obligation, cited(ruleset, obligation), targets, matches, unavailable, extension))
+        compiled.append(CompiledObligation(ruleset.id, obligation, cited(ruleset, obligation), targets, matches, unavailable, extension))
     return Plan(ruleset, organisation, span, first_day, last_day, as_of, tuple(compiled), windows)
 
 

@@ -6,6 +6,7 @@ Findings are data: rendering them (JSON, Markdown, CSV) is :mod:`complianceengin
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections import Counter
 from typing import Literal
 
@@ -38,9 +39,29 @@ class SubjectRef(_Frozen):
         return f"{text} as {self.role}" if self.role else text
 
 
+def finding_id(
+    ruleset: str, obligation: str, subject: SubjectRef, unit: str | None, step: str | None, window: str | None, anchor: str
+) -> str:
+    """The stable identity of a verdict: 16 hex digits of a hash of the ruleset id, the
+    obligation, the subject (with its role and unit: one person may hold a post at several
+    units), the step, the calendar variant and the anchor (the
+    start of the period or gap; for a response case, the id of its trigger event).
+
+    Status, wording, counts and evidence are not part of it: the same period judged by another
+    backend, or again later with more events, has the same id."""
+    parts = (ruleset, obligation, subject.kind, subject.id, subject.role or "", unit or "", step or "", window or "", anchor)
+    return hashlib.blake2b("\x1f".join(parts).encode("utf-8"), digest_size=8).hexdigest()
+
+
+def instant_key(instant: dt.datetime) -> str:
+    """An instant as an anchor for :func:`finding_id`: ISO 8601 in UTC."""
+    return instant.astimezone(dt.timezone.utc).isoformat()
+
+
 class Finding(_Frozen):
     """One verdict: an obligation, for one subject, over one period (or one step of one case)."""
 
+    id: str = Field(description="Stable identity of the verdict (see finding_id): the same whichever backend or audit judged it")
     obligation: str
     obligation_kind: str
     title: Label

@@ -388,7 +388,7 @@ def _response(plan: Plan, compiled: CompiledObligation, obligation: ResponseObli
             if step.counted_from == "previous" and previous is None:
                 period = Period(label=f"{step.id} after the previous step", start=trigger.time, end=trigger.time)
                 out.append(
-                    compiled.finding(subject, trigger.unit, period, "not_applicable", step=step.id,
+                    compiled.finding(subject, trigger.unit, period, "not_applicable", anchor=trigger.id, step=step.id,
                         required=f"{title} within {format_duration(step.within)} of the previous step",
                         observed="the previous step has no event, so this deadline has not started",
                         evidence=(trigger.id,),
@@ -406,7 +406,7 @@ def _response(plan: Plan, compiled: CompiledObligation, obligation: ResponseObli
                 delay = answer.time - due
                 late = answer.time > due
                 out.append(
-                    compiled.finding(subject, trigger.unit, period, "late" if late else "met", step=step.id, required=required,
+                    compiled.finding(subject, trigger.unit, period, "late" if late else "met", anchor=trigger.id, step=step.id, required=required,
                         observed=f"{title} at {_when(answer.time, plan)}" + (f", {describe(delay)} late" if late else ""),
                         evidence=(trigger.id, answer.id), due=due,
                         delay_seconds=int(delay.total_seconds()) if late else None,
@@ -415,14 +415,14 @@ def _response(plan: Plan, compiled: CompiledObligation, obligation: ResponseObli
             elif due <= plan.as_of:
                 overdue = plan.as_of - due
                 out.append(
-                    compiled.finding(subject, trigger.unit, period, "missed", step=step.id, required=required,
+                    compiled.finding(subject, trigger.unit, period, "missed", anchor=trigger.id, step=step.id, required=required,
                         observed=f"no '{title}' event by {_when(plan.as_of, plan)} ({describe(overdue)} overdue)",
                         evidence=(trigger.id,), due=due, delay_seconds=int(overdue.total_seconds()),
                     )
                 )
             else:
                 out.append(
-                    compiled.finding(subject, trigger.unit, period, "open", step=step.id, required=required,
+                    compiled.finding(subject, trigger.unit, period, "open", anchor=trigger.id, step=step.id, required=required,
                         observed=f"no '{title}' event yet", evidence=(trigger.id,), due=due,
                     )
                 )
