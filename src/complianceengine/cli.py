@@ -22,6 +22,7 @@ from .evaluate import audit
 from .explain import explain, render_explanation
 from .findings import FAILING
 from .loading import load_registry, load_ruleset, read_events, write_rejects
+from .model import Ruleset
 from .plugins import Plugins
 from .report import render
 
@@ -192,7 +193,7 @@ def _explain(args: argparse.Namespace, plugins: Plugins) -> int:
     return 0
 
 
-def _as_of(args: argparse.Namespace, ruleset) -> dt.datetime | None:
+def _as_of(args: argparse.Namespace, ruleset: Ruleset) -> dt.datetime | None:
     if not args.as_of:
         return None
     try:

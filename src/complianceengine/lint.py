@@ -244,7 +244,7 @@ def _target_kinds(ruleset: Ruleset, applies_to: Any) -> set[str] | None:
 
 
 def _unsatisfiable_by(ruleset: Ruleset) -> list[Finding]:
-    out = []
+    out: list[Finding] = []
     for i, obligation in enumerate(ruleset.obligations):
         by = getattr(obligation, "by", None)
         kinds = _target_kinds(ruleset, getattr(obligation, "applies_to", None))
@@ -275,7 +275,7 @@ def _rate(period: Any, at_least: int | None) -> float | None:
 
 
 def _raised_weaker(ruleset: Ruleset) -> list[Finding]:
-    out = []
+    out: list[Finding] = []
     for i, obligation in enumerate(ruleset.obligations):
         for j, raised in enumerate(getattr(obligation, "during", [])):
             where = ("obligations", i, "during", j)
@@ -304,7 +304,7 @@ def _signature(obligation: Any) -> str | None:
 
 
 def _duplicates(ruleset: Ruleset) -> list[Finding]:
-    out = []
+    out: list[Finding] = []
     seen: dict[str, tuple[int, str]] = {}
     for i, obligation in enumerate(ruleset.obligations):
         signature = _signature(obligation)
@@ -321,7 +321,7 @@ def _duplicates(ruleset: Ruleset) -> list[Finding]:
 
 
 def _distinct_within(ruleset: Ruleset) -> list[Finding]:
-    out = []
+    out: list[Finding] = []
     for i, obligation in enumerate(ruleset.obligations):
         if not isinstance(obligation, FrequencyObligation) or obligation.distinct_within is None:
             continue
@@ -352,7 +352,7 @@ def _roles_used(node: Any) -> set[str]:
 
 
 def _unused(ruleset: Ruleset) -> list[Finding]:
-    out = []
+    out: list[Finding] = []
     roles = set().union(*(_roles_used(o) for o in ruleset.obligations)) if ruleset.obligations else set()
     for name in ruleset.roles:
         if name not in roles:
@@ -372,7 +372,7 @@ def _unused(ruleset: Ruleset) -> list[Finding]:
 
 
 def _citations(ruleset: Ruleset) -> list[Finding]:
-    out = []
+    out: list[Finding] = []
     for i, obligation in enumerate(ruleset.obligations):
         if not obligation.citation.quote:
             out.append(("CE108", ("obligations", i, "citation"), f"{obligation.id}: the citation has no quote",
@@ -388,7 +388,7 @@ def _citations(ruleset: Ruleset) -> list[Finding]:
 
 
 def _quorum(ruleset: Ruleset) -> list[Finding]:
-    out = []
+    out: list[Finding] = []
     for i, obligation in enumerate(ruleset.obligations):
         for match in _matches(obligation):
             if match.quorum is None:
@@ -493,7 +493,9 @@ def resolved_yaml(ruleset: Ruleset) -> str:
     yaml = YAML(typ="safe", pure=True)
     yaml.default_flow_style = False
     yaml.allow_unicode = True
-    yaml.sort_base_mapping_type_on_output = False
+    # ruamel.yaml leaves this attribute unannotated with a None default, so mypy infers the type None;
+    # the YAML object reads it as a bool (None meaning "sort")
+    yaml.sort_base_mapping_type_on_output = False  # type: ignore[assignment]
     yaml.dump(data, out)
     return out.getvalue()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib.metadata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -18,6 +18,9 @@ from . import hookspecs
 from .errors import PluginError
 from .hookspecs import PROJECT, hookimpl
 from .model import BUILTIN_KINDS, ObligationBase
+
+if TYPE_CHECKING:  # for annotations only
+    from .findings import Report
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,7 @@ class _Builtin:
     """complianceengine's own behaviour, registered as an internal plugin."""
 
     @hookimpl(trylast=True)
-    def complianceengine_reporters(self):
+    def complianceengine_reporters(self) -> dict[str, Callable[[Report], str]]:
         from .report import BUILTIN_FORMATS
 
         return dict(BUILTIN_FORMATS)
@@ -85,11 +88,12 @@ class Plugins:
             self._manager.unregister(plugin)
             raise PluginError(name, "registration", f"{exc}; see complianceengine.hookspecs for the hooks") from exc
 
-    def _implementations(self, hook: str):
+    def _implementations(self, hook: str) -> list[pluggy.HookImpl]:
         # pluggy calls implementations last-registered first (tryfirst/trylast respected)
-        return list(reversed(getattr(self._manager.hook, hook).get_hookimpls()))
+        caller: pluggy.HookCaller = getattr(self._manager.hook, hook)
+        return list(reversed(caller.get_hookimpls()))
 
-    def _call(self, impl, hook: str, kwargs: dict[str, Any]) -> Any:
+    def _call(self, impl: pluggy.HookImpl, hook: str, kwargs: dict[str, Any]) -> Any:
         try:
             return impl.function(*[kwargs[name] for name in impl.argnames])
         except PluginError:

@@ -64,15 +64,15 @@ def check_ruleset(ruleset: Ruleset) -> list[Reference]:
             problems.append((("subject_kinds", name, "unit_kind"), _unknown("unit kind", subject_kind.unit_kind, kinds)))
 
     ids = {o.id for o in ruleset.obligations}
-    for name, kind in ruleset.event_kinds.items():
-        if kind.excuses is None:
+    for name, event_kind in ruleset.event_kinds.items():
+        if event_kind.excuses is None:
             continue
-        spec = kind.attributes.get(kind.excuses.until)
+        spec = event_kind.attributes.get(event_kind.excuses.until)
         if spec is None or spec.type != "datetime":
             problems.append(
-                (("event_kinds", name, "excuses", "until"), f"{kind.excuses.until!r} must be a datetime attribute of {name!r}")
+                (("event_kinds", name, "excuses", "until"), f"{event_kind.excuses.until!r} must be a datetime attribute of {name!r}")
             )
-        for i, obligation_id in enumerate(kind.excuses.obligations or []):
+        for i, obligation_id in enumerate(event_kind.excuses.obligations or []):
             if obligation_id not in ids:
                 problems.append((("event_kinds", name, "excuses", "obligations", i), _unknown("obligation", obligation_id, ids)))
 
@@ -104,28 +104,30 @@ def check_ruleset(ruleset: Ruleset) -> list[Reference]:
                 problems += _check_match(ruleset, step.match, (*at, "steps", i, "match"))
             for j, field in enumerate(obligation.correlate_on):
                 for match, where in matches:
-                    for kind in match.kinds:
-                        if kind in ruleset.event_kinds and not _has_field(ruleset, kind, field):
+                    for kind_name in match.kinds:
+                        if kind_name in ruleset.event_kinds and not _has_field(ruleset, kind_name, field):
                             problems.append(
-                                ((*at, "correlate_on", j), f"event kind {kind!r} (used in {path_text(where)}) has no field {field!r} to correlate on")
+                                ((*at, "correlate_on", j), f"event kind {kind_name!r} (used in {path_text(where)}) has no field {field!r} to correlate on")
                             )
         elif isinstance(obligation, CompletenessObligation):
             problems += _check_applies_to(ruleset, obligation.applies_to, (*at, "applies_to"))
-            kind = ruleset.subject_kinds.get(obligation.applies_to.subject_kind)
-            if kind is not None:
+            target_kind = ruleset.subject_kinds.get(obligation.applies_to.subject_kind)
+            if target_kind is not None:
                 for i, name in enumerate(obligation.fields):
-                    if name not in kind.attributes:
-                        problems.append(((*at, "fields", i), _unknown(f"attribute of {obligation.applies_to.subject_kind}", name, kind.attributes)))
+                    if name not in target_kind.attributes:
+                        problems.append(
+                            ((*at, "fields", i), _unknown(f"attribute of {obligation.applies_to.subject_kind}", name, target_kind.attributes))
+                        )
         elif isinstance(obligation, StaffingObligation):
             problems += _check_applies_to(ruleset, obligation.applies_to, (*at, "applies_to"))
-            for role in obligation.require:
-                if role not in ruleset.roles:
-                    problems.append(((*at, "require", role), _unknown("role", role, ruleset.roles)))
-                elif ruleset.roles[role].unit_kind != obligation.applies_to.unit_kind:
+            for role_name in obligation.require:
+                if role_name not in ruleset.roles:
+                    problems.append(((*at, "require", role_name), _unknown("role", role_name, ruleset.roles)))
+                elif ruleset.roles[role_name].unit_kind != obligation.applies_to.unit_kind:
                     problems.append(
                         (
-                            (*at, "require", role),
-                            f"role {role!r} is held at a {ruleset.roles[role].unit_kind!r}, "
+                            (*at, "require", role_name),
+                            f"role {role_name!r} is held at a {ruleset.roles[role_name].unit_kind!r}, "
                             f"not at a {obligation.applies_to.unit_kind!r}, so no {obligation.applies_to.unit_kind} can be staffed with it",
                         )
                     )
@@ -226,7 +228,7 @@ def _check_match(ruleset: Ruleset, match: EventMatch, at: Path) -> list[Referenc
             continue
         for kind in known:
             spec = ruleset.event_kinds[kind].attributes.get(field)
-            if spec is None or spec.type != "enum":
+            if spec is None or spec.type != "enum" or spec.values is None:  # an enum always has values
                 continue
             for value in _compared_values(condition):
                 if value not in spec.values:
@@ -287,12 +289,12 @@ def check_registry(registry: Registry, ruleset: Ruleset) -> list[Reference]:
         role = ruleset.roles.get(assignment.role)
         if role is None:
             problems.append(((*at, "role"), _unknown("role", assignment.role, ruleset.roles)))
-        unit = by_id.get(assignment.unit)
-        if unit is None:
+        held_at = by_id.get(assignment.unit)
+        if held_at is None:
             problems.append(((*at, "unit"), _unknown("unit", assignment.unit, by_id)))
-        elif role is not None and unit.kind != role.unit_kind:
+        elif role is not None and held_at.kind != role.unit_kind:
             problems.append(
-                ((*at, "unit"), f"role {assignment.role!r} is held at a {role.unit_kind}, but {unit.id!r} is a {unit.kind}")
+                ((*at, "unit"), f"role {assignment.role!r} is held at a {role.unit_kind}, but {held_at.id!r} is a {held_at.kind}")
             )
     subjects: dict[str, int] = {}
     for i, subject in enumerate(registry.subjects):
@@ -300,25 +302,25 @@ def check_registry(registry: Registry, ruleset: Ruleset) -> list[Reference]:
         if subject.id in subjects:
             problems.append(((*at, "id"), f"subject id {subject.id!r} is already used by subjects[{subjects[subject.id]}]"))
         subjects.setdefault(subject.id, i)
-        kind = ruleset.subject_kinds.get(subject.kind)
-        if kind is None:
+        subject_kind = ruleset.subject_kinds.get(subject.kind)
+        if subject_kind is None:
             problems.append(((*at, "kind"), _unknown("subject kind", subject.kind, ruleset.subject_kinds)))
             continue
         if subject.unit is not None and subject.unit not in by_id:
             problems.append(((*at, "unit"), _unknown("unit", subject.unit, by_id)))
-        elif kind.unit_kind is not None:
+        elif subject_kind.unit_kind is not None:
             if subject.unit is None:
-                problems.append((at, f"a {subject.kind} belongs to a {kind.unit_kind}; give its 'unit'"))
-            elif by_id[subject.unit].kind != kind.unit_kind:
+                problems.append((at, f"a {subject.kind} belongs to a {subject_kind.unit_kind}; give its 'unit'"))
+            elif by_id[subject.unit].kind != subject_kind.unit_kind:
                 problems.append(
-                    ((*at, "unit"), f"a {subject.kind} belongs to a {kind.unit_kind}, but {subject.unit!r} is a {by_id[subject.unit].kind}")
+                    ((*at, "unit"), f"a {subject.kind} belongs to a {subject_kind.unit_kind}, but {subject.unit!r} is a {by_id[subject.unit].kind}")
                 )
-        for name, spec in kind.attributes.items():
+        for name, spec in subject_kind.attributes.items():
             if spec.required and name not in subject.attributes:
                 problems.append(((*at, "attributes"), f"a {subject.kind} needs attribute {name!r}"))
         for name in subject.attributes:
-            if kind.attributes and name not in kind.attributes:
-                problems.append(((*at, "attributes", name), _unknown(f"attribute of {subject.kind}", name, kind.attributes)))
+            if subject_kind.attributes and name not in subject_kind.attributes:
+                problems.append(((*at, "attributes", name), _unknown(f"attribute of {subject.kind}", name, subject_kind.attributes)))
     exemptions: dict[str, int] = {}
     obligation_ids = {o.id for o in ruleset.obligations}
     for i, exemption in enumerate(registry.exemptions):

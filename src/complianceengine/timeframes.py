@@ -104,7 +104,7 @@ def _period_start(moment: pendulum.DateTime, unit: str, week_start: str) -> pend
     raise ValueError(unit)
 
 
-def _next_start(start: pendulum.DateTime, unit: str) -> pendulum.DateTime:
+def _next_start(start: pendulum.DateTime, unit: str, tz: str) -> pendulum.DateTime:
     # calendar arithmetic on dates, then local midnight: a day after a midnight DST jump starts
     # at 00:00 again, not at the hour the jump landed on
     day = pendulum.date(start.year, start.month, start.day)
@@ -115,7 +115,7 @@ def _next_start(start: pendulum.DateTime, unit: str) -> pendulum.DateTime:
         "quarter": lambda: day.add(months=3),
         "year": lambda: day.add(years=1),
     }[unit]()
-    return day_start(following, start.timezone_name)
+    return day_start(following, tz)
 
 
 def _label(start: pendulum.DateTime, unit: str, week_start: str) -> str:
@@ -162,7 +162,7 @@ def periods(
             k += 1
     start = _period_start(local(within.start, tz), unit, week_start)
     while start < within.end:
-        end = _next_start(start, unit)
+        end = _next_start(start, unit, tz)
         yield Period(label=_label(start, unit, week_start), start=start, end=end)
         start = end
 
