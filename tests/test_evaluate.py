@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from complianceengine import UsageError, audit
-from complianceengine.compile import condition_holds
+from complianceengine.match import condition_holds
 from complianceengine.model import Comparison
 
 from conftest import base_registry, base_ruleset, event, local

@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from complianceengine import audit
-from complianceengine.compile import Exemptions
-from complianceengine.evaluate import index
+from complianceengine.exemptions import Exemptions
+from complianceengine import events as index
 
 from conftest import base_registry, base_ruleset, event
 

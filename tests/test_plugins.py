@@ -177,10 +177,11 @@ class PerWindow(ObligationBase):
 
 def _per_window(plan, compiled, events):
     obligation = compiled.obligation
+    matches = plan.matcher(obligation.match)
     out = []
     for target in compiled.targets:
         for window in plan.windows[obligation.calendar]:
-            hits = [e.id for e in events if compiled.matches(e) and e.unit in target.units and window.start <= e.time < window.end]
+            hits = [e.id for e in events.known if matches(e) and e.unit in target.units and window.start <= e.time < window.end]
             status = "met" if len(hits) >= obligation.at_least else ("open" if window.end > plan.as_of else "missed")
             period = Period(label=f"window from {window.start.date()}", start=window.start, end=window.end)
             out.append(compiled.finding(target.subject, target.unit, period, status, f"at least {obligation.at_least}", f"{len(hits)}",
@@ -193,12 +194,12 @@ def _check_per_window(obligation, ruleset):
 
 
 class PerWindowKind:
-    def __init__(self, evaluate=_per_window):
-        self.evaluate = evaluate
+    def __init__(self, judge=_per_window):
+        self.judge = judge
 
     @hookimpl
     def complianceengine_obligation_kinds(self):
-        return {"per_window": ObligationKind(model=PerWindow, evaluate=self.evaluate, check=_check_per_window)}
+        return {"per_window": ObligationKind(model=PerWindow, judge=self.judge, check=_check_per_window)}
 
 
 PER_WINDOW_YAML = """\
@@ -276,7 +277,7 @@ def test_faulty_obligation_kinds_are_named():
     class Clash:
         @hookimpl
         def complianceengine_obligation_kinds(self):
-            return {"frequency": ObligationKind(model=PerWindow, evaluate=_per_window)}
+            return {"frequency": ObligationKind(model=PerWindow, judge=_per_window)}
 
     with pytest.raises(PluginError, match="Clash.*built in"):
         Plugins([Clash()]).obligation_kinds()
@@ -287,8 +288,8 @@ def test_faulty_obligation_kinds_are_named():
     def garbage(plan, compiled, events):
         return ["not a finding"]
 
-    for evaluate, message in ((explode, "ZeroDivisionError: tide table empty"), (garbage, "must return a list of findings")):
-        plugins = Plugins([PerWindowKind(evaluate)])
+    for judge, message in ((explode, "ZeroDivisionError: tide table empty"), (garbage, "must return a list of findings")):
+        plugins = Plugins([PerWindowKind(judge)])
         ruleset = Ruleset.model_validate(load_ruleset(_write_tmp(PER_WINDOW_YAML.replace("{AT_LEAST}", "1")), plugins).model_dump())
         with pytest.raises(PluginError, match=message) as caught:
             audit(ruleset, base_registry(), [], first_day=dt.date(2026, 8, 1), last_day=dt.date(2026, 8, 31), as_of=local(2026, 9, 1, 0),

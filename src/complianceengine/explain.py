@@ -20,21 +20,17 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from .compile import (
-    CompiledObligation,
-    ExcusedSpan,
-    Exemptions,
-    Target,
-    condition_holds,
-    excusing,
-    exemption_spans,
-    matcher,
-    prorated,
-)
 from .errors import UsageError
-from .evaluate import judge, reference
+from .evaluate import judge
+from .exemptions import ExcusedSpan, Exemptions, excusing, exemption_spans
+from .kinds import raised as raised_of
+from .kinds import what as what_of
+from .kinds.frequency import prorated, thin
+from .match import condition_holds, counts_for, matcher
+from .plan import ObligationPlan, Target
 from .findings import Finding
 from .model import (
+    BUILTIN_KINDS,
     CadenceObligation,
     Comparison,
     CompletenessObligation,
@@ -255,6 +251,7 @@ class Explainer:
         self.findings: list[Finding] = findings
         self.spans: Exemptions = exemption_spans(self.plan, self.known)
         self._cache: dict[tuple[str, int], Any] = {}
+        self._matchers: dict[str, Callable[[Event], bool]] = {}
 
     # ---------------------------------------------------------------------------- selection
 
@@ -299,7 +296,7 @@ class Explainer:
         obligation = compiled.obligation
         if compiled.unavailable is not None:
             entry = self._entry(finding, requirement=f"not judged: {compiled.unavailable}")
-        elif compiled.extension is not None:
+        elif compiled.kind not in BUILTIN_KINDS:
             entry = self._extension(compiled, finding)
         elif isinstance(obligation, FrequencyObligation):
             entry = self._frequency(compiled, obligation, finding)
@@ -325,9 +322,15 @@ class Explainer:
 
     # ---------------------------------------------------------------------------- helpers
 
-    def _compiled(self, obligation_id: str) -> CompiledObligation:
-        self.plan.ruleset.obligation(obligation_id)  # raises UsageError for an unknown id
-        return next(c for c in self.plan.obligations if c.obligation.id == obligation_id)
+    def _compiled(self, obligation_id: str) -> ObligationPlan:
+        return self.plan.obligation(obligation_id)
+
+    def _matches(self, match: EventMatch) -> Callable[[Event], bool]:
+        """The predicate of a match block (built once per block)."""
+        key = match.model_dump_json()
+        if key not in self._matchers:
+            self._matchers[key] = self.plan.matcher(match)
+        return self._matchers[key]
 
     def _when(self, instant: dt.datetime) -> str:
         return local(instant, self.tz).format("YYYY-MM-DD HH:mm")
@@ -346,7 +349,7 @@ class Explainer:
         hi = bisect.bisect_right(self._times, end) if inclusive else bisect.bisect_left(self._times, end)
         return self.events[lo:hi]
 
-    def _target(self, compiled: CompiledObligation, finding: Finding) -> Target:
+    def _target(self, compiled: ObligationPlan, finding: Finding) -> Target:
         for target in compiled.targets:
             if target.subject == finding.subject and target.unit == finding.unit:
                 return target
@@ -356,14 +359,14 @@ class Explainer:
         raise UsageError(f"no target of {finding.obligation!r} matches the finding for {finding.subject.id!r}")
 
     def _relevant(
-        self, compiled: CompiledObligation, obligation: FrequencyObligation | CadenceObligation, target: Target
+        self, compiled: ObligationPlan, obligation: FrequencyObligation | CadenceObligation, target: Target
     ) -> list[Event]:
         """The known events the evaluator counts for the target (before any thinning): matched
         by the compiled matcher and accepted by ``_counts_for``."""
         key = (compiled.obligation.id, id(target))
         if key not in self._cache:
-            assert compiled.matches is not None
-            self._cache[key] = [e for e in self.known if compiled.matches(e) and reference._counts_for(self.plan, obligation, target, e)]
+            matches = self._matches(obligation.match)
+            self._cache[key] = [e for e in self.known if matches(e) and counts_for(self.plan, obligation, target, e)]
         return self._cache[key]
 
     def _considered(self, event: Event, counted: bool, check: str, reason: str) -> ConsideredEvent:
@@ -516,10 +519,10 @@ class Explainer:
 
     # ---------------------------------------------------------------------------- frequency
 
-    def _frequency(self, compiled: CompiledObligation, obligation: FrequencyObligation, finding: Finding) -> ExplainedFinding:
+    def _frequency(self, compiled: ObligationPlan, obligation: FrequencyObligation, finding: Finding) -> ExplainedFinding:
         plan = self.plan
         target = self._target(compiled, finding)
-        variants = reference._variants(plan, obligation)
+        variants = [(raised_of(obligation, v), list(v.mask)) for v in compiled.variants]
         raised, mask = next(((r, m) for r, m in variants if (r.calendar if r else None) == finding.window), variants[0])
         unit, at_least, at_most = obligation.requirement(raised)
         period = finding.period
@@ -529,7 +532,7 @@ class Explainer:
         covered = sum(part.seconds for part in active)
         rule = obligation.partial_periods
         excused = excusing(plan, target, obligation, self.spans)
-        what = reference._what(plan, obligation.match)
+        what = what_of(plan, obligation.match)
 
         # the requirement in force and why
         base_unit, base_least, base_most = obligation.requirement(None)
@@ -592,7 +595,7 @@ class Explainer:
         # the events
         relevant = self._relevant(compiled, obligation, target)
         relevant_ids = {e.id for e in relevant}
-        kept = reference._thin([e for e in relevant if any(e.time in p for p in target.active)], obligation.distinct_within)
+        kept = thin([e for e in relevant if any(e.time in p for p in target.active)], obligation.distinct_within)
         kept_ids = {e.id for e in kept}
         kinds = set(obligation.match.kinds)
         considered = []
@@ -610,17 +613,16 @@ class Explainer:
         )
 
     def _frequency_event(
-        self, event: Event, compiled: CompiledObligation, obligation: FrequencyObligation, target: Target, variants, raised: Raised | None,
+        self, event: Event, compiled: ObligationPlan, obligation: FrequencyObligation, target: Target, variants, raised: Raised | None,
         active: list[Interval], relevant_ids: set[str], kept: list[Event], kept_ids: set[str], finding: Finding, excused: list[ExcusedSpan],
     ) -> ConsideredEvent:
         plan = self.plan
-        assert compiled.matches is not None
         if event.time >= plan.as_of:
             return self._considered(event, False, "after_as_of", f"at or after the as-of time {self._when(plan.as_of)}: not known yet")
         # outside the range or the duty's time in force: the evaluator never looks at it
         if event.time not in plan.range or not any(event.time in part for part in target.active):
             return self._considered(event, False, "outside_period", self._outside_coverage(event, target, variants, raised))
-        if not compiled.matches(event):
+        if not self._matches(obligation.match)(event):
             return self._considered(event, False, *self._why_no_match(obligation.match, event))
         if event.id not in relevant_ids:
             return self._considered(event, False, *self._why_not_for(obligation, target, event))
@@ -661,12 +663,12 @@ class Explainer:
 
     # ---------------------------------------------------------------------------- cadence
 
-    def _cadence(self, compiled: CompiledObligation, obligation: CadenceObligation, finding: Finding) -> ExplainedFinding:
+    def _cadence(self, compiled: ObligationPlan, obligation: CadenceObligation, finding: Finding) -> ExplainedFinding:
         plan = self.plan
         target = self._target(compiled, finding)
         relevant = self._relevant(compiled, obligation, target)
         period = finding.period
-        what = reference._what(plan, obligation.match)
+        what = what_of(plan, obligation.match)
         span = next((a for a in target.active if a.start <= period.start < a.end), None)
         if span is None:
             span = next((a for a in target.active if a.start <= period.start <= a.end), target.active[0])
@@ -734,7 +736,6 @@ class Explainer:
         kinds = set(obligation.match.kinds)
         relevant_ids = {e.id for e in relevant}
         considered = []
-        assert compiled.matches is not None
         for event in window_events:
             if event.kind not in kinds or not self._near(target, event):
                 continue
@@ -744,7 +745,7 @@ class Explainer:
                 text = (f"outside the audit range ({plan.first_day} to {plan.last_day})" if event.time not in plan.range
                         else f"outside the duty's time in force for {target.subject.id} ({self._span(span)})")
                 considered.append(self._considered(event, False, "outside_period", text))
-            elif not compiled.matches(event):
+            elif not self._matches(obligation.match)(event):
                 considered.append(self._considered(event, False, *self._why_no_match(obligation.match, event)))
             elif event.id not in relevant_ids:
                 considered.append(self._considered(event, False, *self._why_not_for(obligation, target, event)))
@@ -928,7 +929,7 @@ class Explainer:
 
     # ---------------------------------------------------------------------------- plugin kinds
 
-    def _extension(self, compiled: CompiledObligation, finding: Finding) -> ExplainedFinding:
+    def _extension(self, compiled: ObligationPlan, finding: Finding) -> ExplainedFinding:
         match = getattr(compiled.obligation, "match", None)
         considered = []
         if isinstance(match, EventMatch):

@@ -26,7 +26,7 @@ import pluggy
 if TYPE_CHECKING:  # imported for annotations only, to keep this module free of cycles
     from .findings import Finding, Report
     from .model import Calendar, Ruleset
-    from .plugins import ObligationKind
+    from .kinds import ObligationKind
 
 PROJECT = "complianceengine"
 hookspec = pluggy.HookspecMarker(PROJECT)

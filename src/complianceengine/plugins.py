@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib.metadata
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -17,30 +16,24 @@ import pluggy
 from . import hookspecs
 from .errors import PluginError
 from .hookspecs import PROJECT, hookimpl
+from .kinds import BUILTIN, ObligationKind
 from .model import BUILTIN_KINDS, ObligationBase
 
 if TYPE_CHECKING:  # for annotations only
     from .findings import Report
 
 
-@dataclass(frozen=True)
-class ObligationKind:
-    """An obligation kind a plugin adds (returned by ``complianceengine_obligation_kinds``).
-
-    ``model`` validates the obligation as written in the ruleset. ``evaluate(plan, compiled,
-    events)`` returns its findings (build them with ``compiled.finding(...)``); ``events`` are
-    the events known at ``plan.as_of``, in time order. ``check(obligation, ruleset)``, when given,
-    returns reference problems as ``(path inside the obligation, message)`` pairs, checked at load
-    time beside the core's own checks.
-    """
-
-    model: type[ObligationBase]
-    evaluate: Callable[..., list[Any]]
-    check: Callable[..., list[tuple[tuple[Any, ...], str]]] | None = None
+#: the name complianceengine's own behaviour is registered under
+BUILTIN_PLUGIN = "complianceengine.builtin"
 
 
 class _Builtin:
-    """complianceengine's own behaviour, registered as an internal plugin."""
+    """complianceengine's own behaviour, registered as an internal plugin: the built-in report
+    formats and obligation kinds."""
+
+    @hookimpl(trylast=True)
+    def complianceengine_obligation_kinds(self) -> dict[str, ObligationKind]:
+        return dict(BUILTIN)
 
     @hookimpl(trylast=True)
     def complianceengine_reporters(self) -> dict[str, Callable[[Report], str]]:
@@ -59,7 +52,7 @@ class Plugins:
     def __init__(self, plugins: Iterable[Any] = (), *, entry_points: bool = False):
         self._manager = pluggy.PluginManager(PROJECT)
         self._manager.add_hookspecs(hookspecs)
-        self._manager.register(_Builtin(), name="complianceengine.builtin")
+        self._manager.register(_Builtin(), name=BUILTIN_PLUGIN)
         if entry_points:
             for entry in importlib.metadata.entry_points(group=PROJECT):
                 try:
@@ -162,7 +155,8 @@ class Plugins:
         return out
 
     def obligation_kinds(self) -> dict[str, tuple[str, ObligationKind]]:
-        """Kind name -> (plugin name, :class:`ObligationKind`)."""
+        """Kind name -> (plugin name, :class:`ObligationKind`), the built-in kinds included
+        (under :data:`BUILTIN_PLUGIN`)."""
         out: dict[str, tuple[str, ObligationKind]] = {}
         hook = "complianceengine_obligation_kinds"
         for plugin, provided in self.each(hook):
@@ -170,8 +164,8 @@ class Plugins:
                 raise PluginError(plugin, hook, "must return a dict of kind name -> ObligationKind")
             for name, kind in provided.items():
                 if not isinstance(kind, ObligationKind) or not (isinstance(kind.model, type) and issubclass(kind.model, ObligationBase)):
-                    raise PluginError(plugin, hook, f"kind {name!r}: expected ObligationKind(model=<ObligationBase subclass>, evaluate=...)")
-                if name in BUILTIN_KINDS:
+                    raise PluginError(plugin, hook, f"kind {name!r}: expected ObligationKind(model=<ObligationBase subclass>, judge=...)")
+                if name in BUILTIN_KINDS and plugin != BUILTIN_PLUGIN:
                     raise PluginError(plugin, hook, f"kind {name!r} is built in and cannot be replaced")
                 if name in out:
                     raise PluginError(plugin, hook, f"kind {name!r} is already provided by {out[name][0]!r}")

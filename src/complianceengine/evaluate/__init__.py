@@ -1,4 +1,8 @@
-"""Running a plan over events and gathering the findings into a :class:`Report`."""
+"""Running a plan over events and gathering the findings into a :class:`Report`.
+
+``audit`` orchestrates: versions -> compile -> a backend answers the kinds' questions about the
+events -> each kind judges -> plugins post-process -> summaries -> notifications.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,8 @@ from collections.abc import Iterable, Sequence
 
 import pendulum
 
-from ..compile import Organisation, Plan, compile_plan
-from ..errors import NotificationError, UsageError
+from ..compile import compile_plan
+from ..errors import NotificationError, PluginError, UsageError
 from ..findings import (
     FAILING,
     Finding,
@@ -19,11 +23,12 @@ from ..findings import (
     VersionSpan,
 )
 from ..model import Event, EventLog, Registry, Ruleset
-from ..plugins import Plugins
-from ..timeframes import date_range, local
-from . import reference
+from ..plan import ObligationPlan, Organisation, Plan
+from ..plugins import BUILTIN_PLUGIN, Plugins
+from ..timeframes import Period, date_range, local
+from .reference import ReferenceSource
 
-__all__ = ["audit", "judge", "summarise", "version_spans"]
+__all__ = ["audit", "evaluate", "judge", "summarise", "version_spans"]
 
 
 def audit(
@@ -86,7 +91,7 @@ def judge(
     plans = [compile_plan(version, registry, first_day, last_day, as_of, plugins) for version, _, _ in spans]
     findings = []
     for plan, (_, a, b) in zip(plans, spans, strict=True):
-        for finding in reference.evaluate(plan, log.events):
+        for finding in evaluate(plan, log.events, plugins):
             day = max(local(finding.period.start, plan.tz).date(), first_day)
             if a <= day <= b:
                 findings.append(finding)
@@ -94,6 +99,40 @@ def judge(
                              valid=lambda result: isinstance(result, list) and all(isinstance(f, Finding) for f in result),
                              expected="a list of findings")
     return plans, spans, findings, log
+
+
+def evaluate(plan: Plan, events: Iterable[Event], plugins: Plugins | None = None) -> list[Finding]:
+    """Every finding of every obligation in ``plan`` over ``events``, in the order of the
+    obligations; events at or after ``plan.as_of`` are not known yet and are ignored. The
+    reference backend answers the kinds' questions about the events."""
+    kinds = (plugins or Plugins()).obligation_kinds()
+    source = ReferenceSource(plan, events)
+    findings: list[Finding] = []
+    for compiled in plan.obligations:
+        if compiled.unavailable is not None:
+            findings += _not_judged(plan, compiled)
+            continue
+        plugin, kind = kinds[compiled.kind]
+        if plugin == BUILTIN_PLUGIN:
+            findings += kind.judge(plan, compiled, source)
+            continue
+        try:
+            found = kind.judge(plan, compiled, source)
+        except Exception as exc:
+            raise PluginError(plugin, f"judge of kind {compiled.kind!r}", f"{type(exc).__name__}: {exc}") from exc
+        if not isinstance(found, list) or not all(isinstance(f, Finding) and f.obligation == compiled.id for f in found):
+            raise PluginError(plugin, f"judge of kind {compiled.kind!r}", f"must return a list of findings of obligation {compiled.id!r}")
+        findings += found
+    return findings
+
+
+def _not_judged(plan: Plan, compiled: ObligationPlan) -> list[Finding]:
+    """One ``not_applicable`` finding per target over the whole range, saying why."""
+    period = Period(label=f"{plan.first_day} to {plan.last_day}", start=plan.range.start, end=plan.range.end)
+    return [
+        compiled.finding(target.subject, target.unit, period, "not_applicable", "not judged", "not judged", note=compiled.unavailable)
+        for target in compiled.targets
+    ]
 
 
 def version_spans(rulesets: Sequence[Ruleset], first_day: dt.date, last_day: dt.date) -> list[tuple[Ruleset, dt.date, dt.date]]:

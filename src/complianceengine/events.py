@@ -1,21 +1,20 @@
 """Events indexed once per audit, so that each target reads only the events that can concern it.
 
-The reference evaluator used to scan every known event for every target (and every period); with
-the index it asks for "the matching events credited to this person" or "the matching events at
-these units", each a list sorted by time, and slices it by bisection. What counts is still decided
-by the same predicates (the compiled matcher and ``_counts_for``); the index only leaves out events
-those predicates would refuse anyway.
+The reference backend asks for "the matching events credited to this person" or "the matching
+events at these units", each a list sorted by time, and slices it by bisection (:class:`Timeline`).
+What counts is still decided by the predicates of :mod:`complianceengine.match`; the index only
+leaves out events those predicates would refuse anyway.
 """
 
 from __future__ import annotations
 
 import bisect
 import datetime as dt
-from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from ..model import Event
-from ..timeframes import Interval
+from .model import Event
+from .timeframes import Interval
 
 
 @dataclass(frozen=True)
@@ -46,25 +45,18 @@ class Matched:
 
 
 class EventIndex:
-    """The events known at ``as_of``, sorted by time, by kind, and matched once per match block."""
+    """Events in time order, looked up by kind."""
 
     def __init__(self, known: Sequence[Event]):
         self.known = list(known)
         self.by_kind: dict[str, list[Event]] = {}
         for event in self.known:
             self.by_kind.setdefault(event.kind, []).append(event)
-        self._matched: dict[Hashable, Matched] = {}
 
     def of_kinds(self, kinds: Iterable[str]) -> list[Event]:
         """The events of any of ``kinds``, in time order."""
         found = [event for kind in dict.fromkeys(kinds) for event in self.by_kind.get(kind, ())]
         return sorted(found, key=_order)
-
-    def matched(self, key: Hashable, kinds: Iterable[str], matches: Callable[[Event], bool]) -> Matched:
-        """The events of ``kinds`` that ``matches`` accepts, computed once per ``key``."""
-        if key not in self._matched:
-            self._matched[key] = Matched.of(e for e in self.of_kinds(kinds) if matches(e))
-        return self._matched[key]
 
 
 def _order(event: Event) -> tuple[dt.datetime, str]:

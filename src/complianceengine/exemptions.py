@@ -1,0 +1,106 @@
+"""Exemptions: who is excused from which duty, when (leave, typhoon closures, custody, holidays).
+
+Registry records and events of kinds that declare ``excuses`` become :class:`ExcusedSpan` s;
+:func:`excusing` picks those that apply to one target of one obligation. An exemption never
+hides an event: it can only lower the bar (see ``docs/semantics.md``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import pendulum
+
+from .model import CadenceObligation, Event, FrequencyObligation
+from .plan import Plan, Target
+from .timeframes import Interval, days_interval
+
+__all__ = ["ExcusedSpan", "Exemptions", "excusing", "exemption_spans"]
+
+
+@dataclass(frozen=True)
+class ExcusedSpan:
+    """One exemption record resolved to an interval: from the registry or from an event."""
+
+    record: str
+    who: str  # "person", "unit", "subject" or "calendar"
+    id: str
+    span: Interval
+    obligations: frozenset[str] | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class Exemptions:
+    """Every exemption in force, in the order found, and looked up by whom it names."""
+
+    spans: tuple[ExcusedSpan, ...]
+    #: (who, id) -> (position in ``spans``, span)
+    by_holder: dict[tuple[str, str], list[tuple[int, ExcusedSpan]]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, spans: Iterable[ExcusedSpan]) -> Exemptions:
+        out = cls(tuple(spans))
+        for position, span in enumerate(out.spans):
+            out.by_holder.setdefault((span.who, span.id), []).append((position, span))
+        return out
+
+
+def exemption_spans(plan: Plan, events: Iterable[Event]) -> Exemptions:
+    """Every exemption in force: registry records, and events of kinds that declare ``excuses``
+    (only events known at ``as_of``)."""
+    out = [
+        ExcusedSpan(
+            e.id, "person" if e.person else "unit" if e.unit else "subject", e.person or e.unit or e.subject or "",
+            days_interval(e.start, e.end, plan.tz), frozenset(e.obligations) if e.obligations is not None else None, e.reason,
+        )
+        for e in plan.organisation.registry.exemptions
+    ]
+    for event in events:
+        kind = plan.ruleset.event_kinds.get(event.kind)
+        if kind is None or kind.excuses is None or event.time >= plan.as_of:
+            continue
+        who = event.field(kind.excuses.who)
+        until = event.attributes.get(kind.excuses.until)
+        if not isinstance(who, str) or not isinstance(until, str):
+            continue
+        end = pendulum.parse(until, tz=plan.tz)
+        if not isinstance(end, dt.datetime) or end <= event.time:
+            continue
+        obligations = frozenset(kind.excuses.obligations) if kind.excuses.obligations is not None else None
+        role = "person" if kind.excuses.who == "actor" else kind.excuses.who
+        out.append(ExcusedSpan(event.id, role, who, Interval(event.time, end), obligations, kind.label.en))
+    return Exemptions.of(out)
+
+
+def excusing(
+    plan: Plan, target: Target, obligation: FrequencyObligation | CadenceObligation, exemptions: Exemptions
+) -> list[ExcusedSpan]:
+    """The exemptions that apply to one target of one obligation. A unit exemption covers the
+    unit and everything below it: people posted there, units and subjects there. The windows of
+    the obligation's ``excused_in`` calendars excuse everyone, recorded as ``calendar:<name>``."""
+    org = plan.organisation
+    out = [
+        ExcusedSpan(f"calendar:{name}", "calendar", name, part, None, plan.ruleset.calendars[name].label.en)
+        for name in obligation.excused_in
+        for part in plan.windows.get(name, [])
+    ]
+    # only exemptions naming the target, its unit or a unit above it can apply: look those up
+    holders = [("unit", unit) for unit in ([target.unit, *org.ancestors(target.unit)] if target.unit in org.units else [])]
+    if target.subject.kind in ("person", "subject"):
+        holders.append((target.subject.kind, target.subject.id))
+    found = sorted({position: span for holder in holders for position, span in exemptions.by_holder.get(holder, ())}.items())
+    for _, span in found:
+        if span.obligations is not None and obligation.id not in span.obligations:
+            continue
+        if span.who == "unit":
+            applies = target.unit is not None and span.id in org.units and target.unit in org.subtree(span.id)
+        elif span.who == "person":
+            applies = target.subject.kind == "person" and target.subject.id == span.id
+        else:
+            applies = target.subject.kind == "subject" and target.subject.id == span.id
+        if applies:
+            out.append(span)
+    return out

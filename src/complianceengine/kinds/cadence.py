@@ -1,0 +1,118 @@
+"""``cadence``: the gap between matching events of each target never exceeds ``max_gap``.
+
+Planned: the requirement variants (a shorter gap inside campaign windows). Judged: each gap in
+each stretch of time the duty is in force, from its start or the previous counted event to the
+next one, against the earliest deadline in force; exemptions overlapping a gap restart its clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from ..exemptions import ExcusedSpan, excusing
+from ..findings import Finding
+from ..model import CadenceObligation
+from ..timeframes import Period, describe, local, shift
+from . import EventSource, ObligationKind, raised, variants, what, when
+
+if TYPE_CHECKING:
+    from ..plan import ObligationPlan, Plan, Target, Variant
+
+
+def plan(obligation: CadenceObligation, plan: Plan, targets: tuple[Target, ...]) -> dict[str, Any]:
+    return {"variants": variants(plan, obligation)}
+
+
+def deadline(
+    plan: Plan, obligation: CadenceObligation, variants: tuple[Variant, ...], anchor: dt.datetime, excused: list[ExcusedSpan]
+) -> tuple[dt.datetime, tuple[str, ...], str | None]:
+    """(due, exemption records used, calendar) for the gap that starts at ``anchor``.
+
+    The deadline is the earliest of: the anchor plus the base gap; and, for each window of a
+    ``during`` entry that ends after the anchor, the later of the anchor and the window's start,
+    plus the window's gap, when that point still lies inside the window. An exemption overlapping
+    the gap restarts the clock at the exemption's end.
+    """
+    clock, used = local(anchor, plan.tz), []
+    while True:
+        due, window = shift(clock, obligation.max_gap), None
+        for variant in variants[1:]:
+            gap = raised(obligation, variant)
+            assert gap is not None and gap.max_gap is not None
+            for part in variant.mask:
+                if part.end <= clock:
+                    continue
+                sooner = shift(local(max(clock, part.start), plan.tz), gap.max_gap)
+                if sooner < part.end and sooner < due:  # windows are half-open
+                    due, window = sooner, variant.window
+        pushed = [x for x in excused if x.span.start < due and x.span.end > clock]
+        if not pushed:
+            return due, tuple(dict.fromkeys(used)), window
+        clock = local(max(x.span.end for x in pushed), plan.tz)
+        used += [x.record for x in pushed]
+
+
+def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Finding]:
+    obligation = compiled.obligation
+    assert isinstance(obligation, CadenceObligation)
+    out = []
+    what_ = what(plan, obligation.match)
+    gaps = compiled.variants
+    for target in compiled.targets:
+        relevant = source.counting(plan, compiled, target)
+        excused = excusing(plan, target, obligation, source.exemptions)
+        for active in target.active:
+            anchor, anchor_text = local(active.start, plan.tz), "the start of the duty"
+            if active.start == plan.range.start:
+                anchor_text = "the start of the audit range"
+            for event in relevant.within([active]):
+                # exemptions only matter when the plain deadline was not kept
+                due, used, window = deadline(plan, obligation, gaps, anchor, [])
+                if event.time > due:
+                    due, used, window = deadline(plan, obligation, gaps, anchor, excused)
+                period = Period(label=f"{when(anchor, plan)} to {when(event.time, plan)}", start=anchor, end=event.time)
+                required = f"a {what_} after {anchor_text} ({when(anchor, plan)}), by {when(due, plan)}"
+                extra: dict[str, Any] = {"due": due, "window": window, "excused_by": used, "evidence": (event.id,)}
+                if event.time <= due:
+                    out.append(
+                        compiled.finding(target.subject, target.unit, period, "met", required=required,
+                                         observed=f"{what_} at {when(event.time, plan)}", **extra)
+                    )
+                else:
+                    delay = event.time - due
+                    out.append(
+                        compiled.finding(target.subject, target.unit, period, "missed", required=required,
+                            observed=f"next {what_} only at {when(event.time, plan)}, {describe(delay)} after the deadline",
+                            delay_seconds=int(delay.total_seconds()), **extra,
+                        )
+                    )
+                anchor, anchor_text = local(event.time, plan.tz), f"the previous {what_}"
+            due, used, window = deadline(plan, obligation, gaps, anchor, [])
+            if due < active.end:
+                due, used, window = deadline(plan, obligation, gaps, anchor, excused)
+            required = f"a {what_} after {anchor_text} ({when(anchor, plan)}), by {when(due, plan)}"
+            period = Period(label=f"{when(anchor, plan)} to {when(due, plan)}", start=anchor, end=due)
+            extra = {"due": due, "window": window, "excused_by": used}
+            if due >= active.end:
+                if used:  # without the exemption a deadline would have fallen in the range: say so
+                    out.append(
+                        compiled.finding(target.subject, target.unit, period, "excused", required=required,
+                                         observed=f"exemption moved the deadline past the end ({', '.join(used)})", **extra)
+                    )
+                continue  # otherwise the next deadline falls after the range or the duty ends first
+            if due <= plan.as_of:
+                overdue = min(plan.as_of, active.end) - due
+                out.append(
+                    compiled.finding(target.subject, target.unit, period, "missed", required=required,
+                        observed=f"no {what_} by the deadline (checked until {when(min(plan.as_of, active.end), plan)}, "
+                                 f"{describe(overdue)} overdue)",
+                        delay_seconds=int(overdue.total_seconds()), **extra,
+                    )
+                )
+            else:
+                out.append(compiled.finding(target.subject, target.unit, period, "open", required=required, observed=f"no {what_} yet", **extra))
+    return out
+
+
+KIND = ObligationKind(model=CadenceObligation, judge=judge, plan=plan)

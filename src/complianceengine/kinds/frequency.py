@@ -1,0 +1,151 @@
+"""``frequency``: at least N (at most M) matching events per period, per target.
+
+Planned: one :class:`~complianceengine.plan.Frame` per target, requirement variant and period,
+with the part of the period the duty is in force, whether the ``partial_periods`` rule judges it
+and the number required after prorating. Judged: the counted events of each frame, exemptions
+(which only lower the bar), and the status.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
+
+from ..exemptions import ExcusedSpan, excusing
+from ..events import Timeline
+from ..findings import Finding, Status
+from ..model import Event, FrequencyObligation
+from ..timeframes import clip, overlap, periods, shift, subtract
+from . import EventSource, ObligationKind, raised, span_label, variants, what
+
+if TYPE_CHECKING:
+    import pendulum
+
+    from ..plan import Frame, ObligationPlan, Plan, Target
+
+
+def plan(obligation: FrequencyObligation, plan: Plan, targets: tuple[Target, ...]) -> dict[str, Any]:
+    """The requirement variants and every frame: target x variant x period, in that order."""
+    from ..plan import Frame
+
+    rule = obligation.partial_periods
+    laid_out = []
+    for variant in variants(plan, obligation):
+        unit, at_least, at_most = obligation.requirement(raised(obligation, variant))
+        if variant.mask:
+            laid_out.append((variant, at_least, at_most, list(periods(unit, plan.range, plan.tz, plan.ruleset.week_start))))
+    frames = []
+    for index, target in enumerate(targets):
+        for variant, at_least, at_most, calendar in laid_out:
+            for period in calendar:
+                window = period.interval.intersect(plan.range)
+                active = overlap(clip(target.active, window), variant.mask) if window else []
+                covered = sum(part.seconds for part in active)
+                if covered == 0:
+                    continue
+                whole = period.interval.seconds
+                frames.append(
+                    Frame(
+                        target=index, period=period, window=variant.window, active=tuple(active), covered=covered, whole=whole,
+                        judged=judged(rule, covered, whole), at_least=at_least, at_most=at_most,
+                        required=at_least if covered >= whole else prorated(at_least, covered, whole),
+                    )
+                )
+    return {"variants": variants(plan, obligation), "frames": tuple(frames)}
+
+
+def judged(rule: str, seconds: float, whole: float) -> bool:
+    """Does the ``partial_periods`` rule judge a period covered for ``seconds`` of ``whole``?"""
+    return {"whole": seconds >= whole, "majority": seconds / whole >= 0.5, "any": seconds > 0}[rule]
+
+
+def prorated(at_least: int, covered: float, whole: float) -> int:
+    """The requirement for a partly covered period: ``ceil(at_least x covered / whole)``."""
+    return math.ceil(at_least * Fraction(round(covered)) / Fraction(round(whole)))
+
+
+def thin(events: Sequence[Event], distinct_within: pendulum.Duration | None) -> list[Event]:
+    """Drop events closer than ``distinct_within`` to the last kept one (they count once)."""
+    if distinct_within is None:
+        return list(events)
+    kept: list[Event] = []
+    for event in events:
+        if not kept or event.time >= shift(kept[-1].time, distinct_within):
+            kept.append(event)
+    return kept
+
+
+def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Finding]:
+    obligation = compiled.obligation
+    assert isinstance(obligation, FrequencyObligation)
+    out = []
+    what_ = what(plan, obligation.match)
+    rule = obligation.partial_periods
+    relevant: dict[int, Timeline] = {}
+    excused_of: dict[int, list[ExcusedSpan]] = {}
+    for frame in compiled.frames:
+        target = compiled.targets[frame.target]
+        if frame.target not in relevant:
+            # thin only the events inside the duty's own time, so an event before the range or
+            # before the assignment cannot swallow one inside it
+            counting = source.counting(plan, compiled, target).within(target.active)
+            relevant[frame.target] = Timeline(thin(counting, obligation.distinct_within))
+            excused_of[frame.target] = excusing(plan, target, obligation, source.exemptions)
+        out.append(_verdict(plan, compiled, frame, target, relevant[frame.target], excused_of[frame.target], what_, rule))
+    return out
+
+
+def _verdict(
+    plan: Plan, compiled: ObligationPlan, frame: Frame, target: Target, relevant: Timeline, excused: list[ExcusedSpan], what_: str,
+    rule: str,
+) -> Finding:
+    period, active, covered, whole = frame.period, list(frame.active), frame.covered, frame.whole
+    at_least, at_most = frame.at_least, frame.at_most
+    notes = []
+    if covered < whole:
+        notes.append(f"duty in force for {covered / whole:.0%} of the period ({'; '.join(span_label(p, plan) for p in active)})")
+    if frame.window is not None:
+        notes.append(f"raised requirement during {frame.window}")
+    if not frame.judged:
+        return compiled.finding(target.subject, target.unit, period, "not_applicable",
+            required=f"none: partial_periods is {rule}", observed="-", note="; ".join(notes), window=frame.window,
+        )
+    # events during an exemption still count: an exemption can only lower the bar
+    seen = relevant.within(active)
+    count = len(seen)
+    over = max(part.end for part in active) <= plan.as_of
+    required = frame.required
+    used: tuple[str, ...] = ()
+    if count < required and excused:
+        remaining = subtract(active, [x.span for x in excused])
+        used = tuple(dict.fromkeys(x.record for x in excused if overlap(active, [x.span])))
+        left = sum(part.seconds for part in remaining)
+        if used:
+            notes.append(f"excused for {1 - left / covered:.0%} of it by {', '.join(used)}")
+        if used and not judged(rule, left, whole):
+            return compiled.finding(target.subject, target.unit, period, "excused",
+                required=f"none: excused ({'; '.join(x.reason for x in excused if x.record in used)})",
+                observed=f"{count} counted ({what_})", observed_count=count, evidence=tuple(e.id for e in seen),
+                note="; ".join(notes), window=frame.window, excused_by=used,
+            )
+        if used:
+            required = prorated(at_least, left, whole)
+    if required != at_least:
+        notes.append(f"requirement prorated from {at_least} to {required}")
+    wanted = f"at least {required} {what_}" + (f", at most {at_most}" if at_most is not None else "") + f" in {period.label}"
+    status: Status
+    if at_most is not None and count > at_most:
+        status = "missed"
+    elif count >= required:
+        status = "met" if over or at_most is None else "open"
+    else:
+        status = "missed" if over else "open"
+    return compiled.finding(target.subject, target.unit, period, status,
+        required=wanted, observed=f"{count} counted ({what_})", required_count=required, observed_count=count,
+        evidence=tuple(e.id for e in seen), note="; ".join(notes) or None, window=frame.window, excused_by=used,
+    )
+
+
+KIND = ObligationKind(model=FrequencyObligation, judge=judge, plan=plan)

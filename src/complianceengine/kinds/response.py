@@ -1,0 +1,78 @@
+"""``response``: each trigger is followed by ordered steps, each within its deadline.
+
+Nothing to plan: cases come from events. Judged: every trigger inside the range opens a case,
+keyed by its ``correlate_on`` values; each step's answer is the earliest event of the step with
+the same key at or after the step's clock start (the trigger, or the previous step's answer).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..findings import Finding, SubjectRef
+from ..model import Event, ResponseObligation, format_duration
+from ..timeframes import Period, describe, local, shift
+from . import EventSource, ObligationKind, when
+
+if TYPE_CHECKING:
+    from ..plan import ObligationPlan, Plan
+
+
+def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Finding]:
+    obligation = compiled.obligation
+    assert isinstance(obligation, ResponseObligation)
+    out = []
+    # each step's matching events grouped by correlation key: a case looks up its own answers
+    answers = [source.correlated(plan, step.match, obligation.correlate_on) for step in obligation.steps]
+    for trigger in (e for e in source.matching(plan, obligation.trigger) if e.time in plan.range):
+        key = tuple(trigger.field(name) for name in obligation.correlate_on)
+        case = ", ".join(f"{name}={value}" for name, value in zip(obligation.correlate_on, key))
+        subject = SubjectRef(kind="case", id=case)
+        previous: Event | None = None
+        for step, answering in zip(obligation.steps, answers):
+            title = step.title.en if step.title else step.id
+            if step.counted_from == "previous" and previous is None:
+                period = Period(label=f"{step.id} after the previous step", start=trigger.time, end=trigger.time)
+                out.append(
+                    compiled.finding(subject, trigger.unit, period, "not_applicable", anchor=trigger.id, step=step.id,
+                        required=f"{title} within {format_duration(step.within)} of the previous step",
+                        observed="the previous step has no event, so this deadline has not started",
+                        evidence=(trigger.id,),
+                    )
+                )
+                continue
+            base = previous.time if step.counted_from == "previous" and previous is not None else trigger.time
+            due = shift(local(base, plan.tz), step.within)
+            same_case = answering.get(key) if None not in key else None
+            answer = next((e for e in same_case.since(base) if e.id != trigger.id), None) if same_case is not None else None
+            since = "the trigger" if step.counted_from == "trigger" else "the previous step"
+            required = f"{title} within {format_duration(step.within)} of {since} ({when(base, plan)}), by {when(due, plan)}"
+            period = Period(label=f"{when(base, plan)} to {when(due, plan)}", start=base, end=due)
+            if answer is not None:
+                delay = answer.time - due
+                late = answer.time > due
+                out.append(
+                    compiled.finding(subject, trigger.unit, period, "late" if late else "met", anchor=trigger.id, step=step.id,
+                        required=required, observed=f"{title} at {when(answer.time, plan)}" + (f", {describe(delay)} late" if late else ""),
+                        evidence=(trigger.id, answer.id), due=due, delay_seconds=int(delay.total_seconds()) if late else None,
+                    )
+                )
+            elif due <= plan.as_of:
+                overdue = plan.as_of - due
+                out.append(
+                    compiled.finding(subject, trigger.unit, period, "missed", anchor=trigger.id, step=step.id, required=required,
+                        observed=f"no '{title}' event by {when(plan.as_of, plan)} ({describe(overdue)} overdue)",
+                        evidence=(trigger.id,), due=due, delay_seconds=int(overdue.total_seconds()),
+                    )
+                )
+            else:
+                out.append(
+                    compiled.finding(subject, trigger.unit, period, "open", anchor=trigger.id, step=step.id, required=required,
+                        observed=f"no '{title}' event yet", evidence=(trigger.id,), due=due,
+                    )
+                )
+            previous = answer
+    return out
+
+
+KIND = ObligationKind(model=ResponseObligation, judge=judge)

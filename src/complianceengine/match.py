@@ -1,0 +1,138 @@
+"""The meaning of a ``match`` block: the one Python interpretation of :class:`EventMatch`.
+
+A match block is data (kinds, ``where`` conditions, a local time-of-day window, calendar windows,
+a quorum); :func:`matcher` turns it into a predicate over events. The reference backend and
+``explain`` use it; a columnar backend translates the same block into its own query language.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from .model import CadenceObligation, Comparison, Event, EventMatch, FrequencyObligation
+from .timeframes import Interval, zone
+
+if TYPE_CHECKING:
+    from .plan import Plan, Target
+
+__all__ = ["condition_holds", "counts_for", "matcher"]
+
+
+def condition_holds(value: Any, condition: Any) -> bool:
+    """Does one field value satisfy one ``where`` condition? On a list value (participants, a
+    list attribute) a condition holds when it holds for at least one item."""
+    if isinstance(value, tuple):
+        if isinstance(condition, Comparison) and condition.exists is not None:
+            return bool(value) == condition.exists
+        return any(condition_holds(item, condition) for item in value)
+    if isinstance(condition, Comparison):
+        checks = []
+        if condition.exists is not None:
+            checks.append((value is not None) == condition.exists)
+        if condition.eq is not None:
+            checks.append(_equal(value, condition.eq))
+        if condition.ne is not None:
+            checks.append(not _equal(value, condition.ne))
+        if condition.in_ is not None:
+            checks.append(any(_equal(value, c) for c in condition.in_))
+        if condition.not_in is not None:
+            checks.append(not any(_equal(value, c) for c in condition.not_in))
+        for op, bound in (("gt", condition.gt), ("gte", condition.gte), ("lt", condition.lt), ("lte", condition.lte)):
+            if bound is not None:
+                checks.append(_ordered(value, op, bound))
+        return all(checks)
+    if isinstance(condition, list):
+        return any(_equal(value, c) for c in condition)
+    return _equal(value, condition)
+
+
+def _equal(value: Any, expected: Any) -> bool:
+    # True == 1 in Python; a ruleset saying `urgent: true` must not match the number 1
+    if isinstance(value, bool) != isinstance(expected, bool):
+        return False
+    return value == expected
+
+
+def _ordered(value: Any, op: str, bound: Any) -> bool:
+    numeric = (int, float)
+    comparable = (isinstance(value, numeric) and isinstance(bound, numeric) and not isinstance(value, bool)) or (
+        isinstance(value, str) and isinstance(bound, str)
+    )
+    if not comparable:
+        return False
+    return {"gt": value > bound, "gte": value >= bound, "lt": value < bound, "lte": value <= bound}[op]
+
+
+def matcher(match: EventMatch, tz: str, windows: Mapping[str, Sequence[Interval]] | None = None) -> Callable[[Event], bool]:
+    """A predicate: the event is of one of the kinds, every ``where`` condition holds, it falls in
+    the local ``time_of_day`` window and inside the ``in_calendar`` windows, and its attendance
+    reaches the ``quorum``."""
+    inside = None if match.in_calendar is None else (windows or {}).get(match.in_calendar, [])
+    # calendar windows are merged and in order (``calendar_windows``): find the one that could
+    # hold an instant by bisection instead of trying each
+    starts = [part.start for part in inside or ()]
+    kinds = frozenset(match.kinds)
+    where = list(match.where.items())
+    clock = match.time_of_day
+    quorum = match.quorum
+    wall = zone(tz)
+
+    def in_calendar(event: Event) -> bool:
+        if inside is None:
+            return True
+        at = bisect.bisect_right(starts, event.time) - 1
+        return at >= 0 and event.time in inside[at]
+
+    def in_clock(event: Event) -> bool:
+        if clock is None:
+            return True
+        seen = event.time.astimezone(wall)
+        now = f"{seen.hour:02d}:{seen.minute:02d}"
+        if clock.from_ < clock.to:
+            return clock.from_ <= now < clock.to
+        return now >= clock.from_ or now < clock.to  # wraps past midnight
+
+    def has_quorum(event: Event) -> bool:
+        if quorum is None:
+            return True
+        present = event.attributes.get(quorum.attribute) or ()
+        return len(set(present) & set(quorum.members)) >= quorum.at_least if isinstance(present, tuple) else False
+
+    def matches(event: Event) -> bool:
+        return (
+            event.kind in kinds
+            and all(condition_holds(event.field(name), cond) for name, cond in where)
+            and in_clock(event)
+            and has_quorum(event)
+            and in_calendar(event)
+        )
+
+    return matches
+
+
+def counts_for(plan: Plan, obligation: FrequencyObligation | CadenceObligation, target: Target, event: Event) -> bool:
+    """Does this (already matching) event count for this target? A person's event counts when the
+    person is credited (actor, participant, on_behalf_of) at the target's unit or below it (an
+    event without a unit counts wherever the person holds the role); a unit's, when it happened at
+    the unit or below; a subject's, when it is about the subject. With ``by``, someone credited
+    must hold one of the roles at the target's unit, above or below it, at the event's time."""
+    subject = target.subject
+    if subject.kind == "person":
+        if subject.id not in event.credited:
+            return False
+        if event.unit is not None and event.unit not in target.units:
+            return False
+    elif subject.kind == "unit":
+        if event.unit not in target.units:
+            return False
+    elif event.subject != subject.id:
+        return False
+    if obligation.by is not None:
+        org = plan.organisation
+        where = org.line(target.unit) if target.unit is not None else frozenset(org.units)
+        roles = frozenset(obligation.by.roles)
+        if not any(org.holds(person, roles, where, event.time) for person in event.credited):
+            return False
+    return True

@@ -1,0 +1,134 @@
+"""The plan is data: it round-trips through JSON and evaluates to the same findings; kinds are
+units on one protocol, built in or from a plugin."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from complianceengine import ObligationKind, Plugins, audit, hookimpl
+from complianceengine import kinds as kinds_module
+from complianceengine.compile import compile_plan
+from complianceengine.evaluate import evaluate
+from complianceengine.plan import Plan
+
+from conftest import base_registry, base_ruleset, event, local
+from test_plugins import PER_WINDOW_YAML, PerWindow, _per_window, _write
+
+UTC = dt.timezone.utc
+START = dt.datetime(2026, 7, 25, 16, 0, tzinfo=UTC)
+SECONDS = 90 * 86400
+CAMPAIGN = {"campaign": {"label": {"en": "campaign"}, "windows": [{"start": "2026-08-10", "end": "2026-08-23"}]}}
+
+RULESET = base_ruleset(
+    {"id": "daily", "kind": "frequency", "applies_to": {"roles": ["guard"]}, "match": {"kind": "patrol"}, "period": "day",
+     "at_least": 1, "during": [{"calendar": "campaign", "at_least": 2}], "distinct_within": "PT1H"},
+    {"id": "weekly", "kind": "frequency", "applies_to": {"roles": ["guard", "chief"]}, "match": {"kind": "patrol"}, "period": "week",
+     "at_least": 2, "at_most": 20, "partial_periods": "any"},
+    {"id": "fortnight", "kind": "frequency", "applies_to": {"unit_kind": "dock"}, "match": {"kind": "patrol", "where": {"mode": "field"}},
+     "period": {"every": "P14D", "anchor": "2026-08-03T00:00:00"}, "at_least": 3},
+    {"id": "visits", "kind": "cadence", "applies_to": {"subject_kind": "resident"}, "match": {"kind": "visit"}, "max_gap": "P10D",
+     "during": [{"calendar": "campaign", "max_gap": "P5D"}]},
+    {"id": "ack", "kind": "response", "trigger": {"kind": "report"}, "correlate_on": ["case"],
+     "steps": [{"id": "acked", "match": {"kind": "ack"}, "within": "PT24H"},
+               {"id": "done", "match": {"kind": "done"}, "within": "P3D", "counted_from": "previous"}]},
+    {"id": "posts", "kind": "staffing", "applies_to": {"unit_kind": "dock"}, "require": {"guard": 1}},
+    {"id": "files", "kind": "completeness", "applies_to": {"subject_kind": "resident"}, "fields": ["phone"]},
+    calendars=CAMPAIGN,
+)
+REGISTRY = base_registry(
+    [
+        {"person": "a", "role": "guard", "unit": "d1", "start": "2026-01-01"},
+        {"person": "b", "role": "guard", "unit": "d2", "start": "2026-01-01", "end": "2026-08-20"},
+        {"person": "c", "role": "chief", "unit": "t", "start": "2026-08-05"},
+    ],
+    subjects=[{"id": "r1", "kind": "resident", "unit": "d1", "start": "2026-01-01", "attributes": {"phone": "1"}},
+              {"id": "r2", "kind": "resident", "unit": "d2", "start": "2026-08-12"}],
+    exemptions=[{"id": "x1", "person": "a", "start": "2026-08-15", "end": "2026-08-18", "reason": "leave"}],
+)
+
+
+@st.composite
+def histories(draw):
+    out = []
+    for i in range(draw(st.integers(0, 40))):
+        when = START + dt.timedelta(seconds=draw(st.integers(0, SECONDS)))
+        kind = draw(st.sampled_from(["patrol", "patrol", "visit", "report", "ack", "done"]))
+        if kind == "patrol":
+            out.append(event(f"e{i}", "patrol", when, actor=draw(st.sampled_from("abc")), unit=draw(st.sampled_from(["d1", "d2"])),
+                             attributes={"mode": draw(st.sampled_from(["field", "online"]))}))
+        elif kind == "visit":
+            out.append(event(f"e{i}", "visit", when, actor="a", subject=draw(st.sampled_from(["r1", "r2"]))))
+        else:
+            out.append(event(f"e{i}", kind, when, unit="d1", attributes={"case": draw(st.sampled_from("AB"))}))
+    return out
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    events=histories(),
+    first=st.integers(0, 40).map(lambda d: dt.date(2026, 7, 28) + dt.timedelta(days=d)),
+    length=st.integers(0, 45),
+    as_of_hours=st.integers(0, 100 * 24),
+)
+def test_the_plan_round_trips_through_json_and_judges_the_same(events, first, length, as_of_hours):
+    last = first + dt.timedelta(days=length)
+    as_of = START + dt.timedelta(hours=as_of_hours)
+    plan = compile_plan(RULESET, REGISTRY, first, last, as_of)
+    text = plan.to_json()
+    restored = Plan.from_json(text)
+    assert restored.to_json() == text
+    assert evaluate(restored, events) == evaluate(plan, events)
+
+
+def test_the_plan_is_data_with_frames_worked_out_once():
+    plan = compile_plan(RULESET, REGISTRY, dt.date(2026, 8, 1), dt.date(2026, 8, 31), local(2026, 9, 1, 0))
+    data = json.loads(plan.to_json())
+    daily = next(o for o in data["obligations"] if o["obligation"]["id"] == "daily")
+    # a guard's day inside the campaign is one frame under the raised requirement
+    in_campaign = [f for f in daily["frames"] if f["period"]["label"] == "2026-08-12" and f["target"] == 0]
+    assert [(f["window"], f["at_least"], f["required"]) for f in in_campaign] == [("campaign", 2, 2)]
+    posts = next(o for o in data["obligations"] if o["obligation"]["id"] == "posts")
+    assert [(s["first"], s["last"], s["present"]) for s in posts["shortfalls"]] == [("2026-08-21", "2026-08-31", [])]
+
+
+class ToyKind:
+    """The plugins test's per-window kind, offered by a plugin."""
+
+    @hookimpl
+    def complianceengine_obligation_kinds(self):
+        return {"per_window": ObligationKind(model=PerWindow, judge=_per_window)}
+
+
+def test_a_kind_gives_the_same_findings_as_a_plugin_and_as_a_built_in_module(tmp_path, monkeypatch):
+    from complianceengine import load_ruleset
+
+    path = _write(tmp_path, PER_WINDOW_YAML.replace("{AT_LEAST}", "1"))
+    events = [event("e1", "patrol", local(2026, 8, 3, 10), actor="a", unit="d1")]
+    span = dict(first_day=dt.date(2026, 8, 1), last_day=dt.date(2026, 8, 31), as_of=local(2026, 9, 1, 0))
+
+    as_plugin = Plugins([ToyKind()])
+    from_plugin = audit(load_ruleset(path, as_plugin), base_registry(), events, plugins=as_plugin, **span)
+
+    monkeypatch.setitem(kinds_module.BUILTIN, "per_window", ObligationKind(model=PerWindow, judge=_per_window))
+    built_in = Plugins()
+    assert built_in.obligation_kinds()["per_window"][0] == "complianceengine.builtin"
+    from_module = audit(load_ruleset(path, built_in), base_registry(), events, plugins=built_in, **span)
+
+    assert from_module.findings == from_plugin.findings and len(from_module.findings) == 4
+
+
+def test_a_plugin_cannot_replace_a_built_in_kind():
+    from complianceengine import PluginError
+
+    class Clash:
+        @hookimpl
+        def complianceengine_obligation_kinds(self):
+            return {"cadence": ObligationKind(model=PerWindow, judge=_per_window)}
+
+    with pytest.raises(PluginError, match="built in and cannot be replaced"):
+        Plugins([Clash()]).obligation_kinds()
