@@ -30,7 +30,8 @@ from .findings import Finding, Report, Status, StatusCounts, SubjectRef
 from .hookspecs import hookimpl
 from .loading import load_registry, load_ruleset, read_events, write_rejects
 from .model import Event, EventLog, ObligationBase, Registry, Reject, Ruleset
-from .plugins import ObligationKind, Plugins
+from .kinds import ObligationKind
+from .plugins import Plugins
 from .report import render
 
 __all__ = [

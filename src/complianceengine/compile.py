@@ -170,7 +170,7 @@ def resolve_kinds(ruleset: Ruleset, plugins: Plugins) -> tuple[Ruleset, list[dic
     kinds = plugins.obligation_kinds()
     errors: list[dict[str, Any]] = []
     references: list[tuple[tuple[Any, ...], str]] = []
-    obligations = list(ruleset.obligations)
+    obligations: list[AnyObligation] = list(ruleset.obligations)
     changed = False
     for index, obligation in enumerate(obligations):
         at = ("obligations", index)
@@ -189,16 +189,17 @@ def resolve_kinds(ruleset: Ruleset, plugins: Plugins) -> tuple[Ruleset, list[dic
             )
             continue
         plugin, kind = kinds[obligation.kind]
+        checked: AnyObligation = obligation
         if isinstance(obligation, ExtensionObligation):
             try:
-                obligation = kind.model.model_validate(obligation.model_dump(by_alias=True, exclude_unset=True))
+                checked = kind.model.model_validate(obligation.model_dump(by_alias=True, exclude_unset=True))
             except ValidationError as exc:
                 errors += [{**e, "loc": (*at, *e["loc"])} for e in exc.errors()]
                 continue
-            obligations[index], changed = obligation, True
+            obligations[index], changed = checked, True
         if kind.check is not None:
             try:
-                found = list(kind.check(obligation, ruleset))
+                found = list(kind.check(checked, ruleset))
                 if not all(isinstance(path, tuple) and isinstance(message, str) for path, message in found):
                     raise TypeError("expected a list of (path tuple, message) pairs")
             except Exception as exc:
@@ -226,13 +227,13 @@ def _targets(applies_to: PerAssignee | PerUnit | PerSubject, org: Organisation, 
                            units=org.subtree(unit))
                 )
     elif isinstance(applies_to, PerUnit):
-        for unit in org.registry.units:
-            if unit.kind != applies_to.unit_kind:
+        for record in org.registry.units:
+            if record.kind != applies_to.unit_kind:
                 continue
-            if not all(condition_holds(unit.attributes.get(k), c) for k, c in applies_to.where.items()):
+            if not all(condition_holds(record.attributes.get(k), c) for k, c in applies_to.where.items()):
                 continue
-            out.append(Target(subject=SubjectRef(kind="unit", id=unit.id, name=org.name(unit.id)), unit=unit.id, active=(span,),
-                              units=org.subtree(unit.id)))
+            out.append(Target(subject=SubjectRef(kind="unit", id=record.id, name=org.name(record.id)), unit=record.id, active=(span,),
+                              units=org.subtree(record.id)))
     else:
         for subject in org.registry.subjects:
             if subject.kind != applies_to.subject_kind:

@@ -72,6 +72,9 @@ __all__ = [
     "render_explanation",
 ]
 
+#: each requirement (None: the base one) with the part of the range it is in force for
+Variants = list[tuple[Raised | None, list[Interval]]]
+
 #: the codes of :attr:`ConsideredEvent.check`, in the order the checks are made
 CHECKS = (
     "after_as_of",  # at or after the as-of time: not known yet
@@ -250,7 +253,7 @@ class Explainer:
         self.known: list[Event] = [e for e in self.events if e.time < self.plan.as_of]
         self.findings: list[Finding] = findings
         self.spans: Exemptions = exemption_spans(self.plan, self.known)
-        self._cache: dict[tuple[str, int], Any] = {}
+        self._cache: dict[tuple[str, int], list[Event]] = {}
         self._matchers: dict[str, Callable[[Event], bool]] = {}
 
     # ---------------------------------------------------------------------------- selection
@@ -406,7 +409,7 @@ class Explainer:
             if not inside:
                 return "time_of_day", f"at {now} local time, outside the time-of-day window {clock.from_}–{clock.to}"
         if match.in_calendar is not None:
-            windows = self.plan.windows.get(match.in_calendar, [])
+            windows = self.plan.windows.get(match.in_calendar, ())
             if not any(event.time in part for part in windows):
                 day = local(event.time, self.tz).date()
                 that_day = Interval(day_start(day, self.tz), day_start(day + dt.timedelta(days=1), self.tz))
@@ -613,7 +616,7 @@ class Explainer:
         )
 
     def _frequency_event(
-        self, event: Event, compiled: ObligationPlan, obligation: FrequencyObligation, target: Target, variants, raised: Raised | None,
+        self, event: Event, compiled: ObligationPlan, obligation: FrequencyObligation, target: Target, variants: Variants, raised: Raised | None,
         active: list[Interval], relevant_ids: set[str], kept: list[Event], kept_ids: set[str], finding: Finding, excused: list[ExcusedSpan],
     ) -> ConsideredEvent:
         plan = self.plan
@@ -645,7 +648,7 @@ class Explainer:
         extra = f"during excused time ({', '.join(during)}); events in excused time still count" if during else ""
         return self._considered(event, True, "counted", extra)
 
-    def _outside_coverage(self, event: Event, target: Target, variants, raised: Raised | None) -> str:
+    def _outside_coverage(self, event: Event, target: Target, variants: Variants, raised: Raised | None) -> str:
         plan = self.plan
         if event.time not in plan.range:
             return f"outside the audit range ({plan.first_day} to {plan.last_day})"
@@ -782,7 +785,8 @@ class Explainer:
             return ", ".join(f"{name}={value}" for name, value in zip(obligation.correlate_on, key, strict=True))
 
         # the cases of this subject, walked step by step as the evaluator does
-        chains = []  # (trigger, step, started, base, due, answer)
+        # (trigger, step, started, base, due, answer)
+        chains: list[tuple[Event, ResponseStep, bool, dt.datetime, dt.datetime, Event | None]] = []
         for trigger in (e for e in self.known if is_trigger(e) and e.time in plan.range):
             key = key_of(trigger)
             if case_of(key) != finding.subject.id:
@@ -793,7 +797,7 @@ class Explainer:
                     chains.append((trigger, step, False, trigger.time, trigger.time, None))
                     continue
                 base = previous.time if step.counted_from == "previous" and previous is not None else trigger.time
-                due = shift(local(base, self.tz), step.within)
+                due: dt.datetime = shift(local(base, self.tz), step.within)
                 answer = next(
                     (e for e in self.known if e.id != trigger.id and matches(e) and e.time >= base and None not in key and key_of(e) == key),
                     None,
@@ -911,7 +915,8 @@ class Explainer:
     def _completeness(self, obligation: CompletenessObligation, finding: Finding) -> ExplainedFinding:
         plan = self.plan
         record = next((s for s in plan.organisation.registry.subjects if s.id == finding.subject.id), None)
-        specs = plan.ruleset.subject_kinds.get(record.kind).attributes if record is not None and record.kind in plan.ruleset.subject_kinds else {}
+        subject_kind = plan.ruleset.subject_kinds.get(record.kind) if record is not None else None
+        specs = subject_kind.attributes if subject_kind is not None else {}
         fields = []
         for name in obligation.fields:
             value = record.attributes.get(name) if record is not None else None

@@ -105,7 +105,7 @@ class StatusCounts(_Frozen):
 
     @classmethod
     def of(cls, findings: list[Finding]) -> StatusCounts:
-        return cls(**Counter(f.status for f in findings))
+        return cls(**{str(status): n for status, n in Counter(f.status for f in findings).items()})
 
 
 class ObligationSummary(_Frozen):

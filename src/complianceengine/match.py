@@ -52,7 +52,7 @@ def _equal(value: Any, expected: Any) -> bool:
     # True == 1 in Python; a ruleset saying `urgent: true` must not match the number 1
     if isinstance(value, bool) != isinstance(expected, bool):
         return False
-    return value == expected
+    return bool(value == expected)
 
 
 def _ordered(value: Any, op: str, bound: Any) -> bool:
@@ -62,7 +62,7 @@ def _ordered(value: Any, op: str, bound: Any) -> bool:
     )
     if not comparable:
         return False
-    return {"gt": value > bound, "gte": value >= bound, "lt": value < bound, "lte": value <= bound}[op]
+    return bool({"gt": value > bound, "gte": value >= bound, "lt": value < bound, "lte": value <= bound}[op])
 
 
 def matcher(match: EventMatch, tz: str, windows: Mapping[str, Sequence[Interval]] | None = None) -> Callable[[Event], bool]:

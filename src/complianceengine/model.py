@@ -649,7 +649,7 @@ class _DateRange(_Strict):
     end: dt.date | None = Field(None, description="Last day included; empty means still in force")
 
     @model_validator(mode="after")
-    def _ordered(self):
+    def _ordered(self) -> _DateRange:
         if self.end is not None and self.end < self.start:
             raise ValueError(f"end ({self.end}) is before start ({self.start})")
         return self

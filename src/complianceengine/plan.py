@@ -57,9 +57,9 @@ class Organisation:
         # person or one post does not scan every assignment
         self._by_person: dict[str, list[tuple[str, str, list[Interval]]]] = {}
         self._by_post: dict[tuple[str, str], list[tuple[str, list[Interval]]]] = {}
-        for (person, role, unit), intervals in self.holdings.items():
-            self._by_person.setdefault(person, []).append((role, unit, intervals))
-            self._by_post.setdefault((role, unit), []).append((person, intervals))
+        for (person, role, post), intervals in self.holdings.items():
+            self._by_person.setdefault(person, []).append((role, post, intervals))
+            self._by_post.setdefault((role, post), []).append((person, intervals))
 
     def ancestors(self, unit_id: str) -> list[str]:
         """Parent, grandparent, ... up to the root."""

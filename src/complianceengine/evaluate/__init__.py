@@ -84,7 +84,7 @@ def judge(
     elif as_of.tzinfo is None or as_of.utcoffset() is None:
         raise UsageError("as_of must carry a time zone")
     log = events if isinstance(events, EventLog) else EventLog(events=tuple(events))
-    spans = version_spans(ruleset if isinstance(ruleset, (list, tuple)) else [ruleset], first_day, last_day)
+    spans = version_spans([ruleset] if isinstance(ruleset, Ruleset) else list(ruleset), first_day, last_day)
     # Every version is compiled over the whole range, so periods keep their anchors and cadence
     # clocks run across the change; each finding is then taken from the version in force on the
     # local day its period starts (a case: the day it was triggered).
@@ -148,7 +148,7 @@ def version_spans(rulesets: Sequence[Ruleset], first_day: dt.date, last_day: dt.
     always = [r for r in rulesets if r.effective is None]
     if always and len(rulesets) > 1:
         raise UsageError(f"version {always[0].version} has no `effective` days, so it cannot be combined with other versions")
-    spans = []
+    spans: list[tuple[Ruleset, dt.date, dt.date]] = []
     for r in sorted(rulesets, key=lambda r: r.effective.from_ if r.effective else dt.date.min):
         start = max(first_day, r.effective.from_) if r.effective else first_day
         end = min(last_day, r.effective.until or dt.date.max) if r.effective else last_day
@@ -237,7 +237,7 @@ def _roll_up(org: Organisation, findings: list[Finding]) -> list[UnitSummary]:
         for child in org.children[unit_id]:
             visit(child, depth + 1)
 
-    for unit in org.registry.units:
-        if unit.parent is None:
-            visit(unit.id, 0)
+    for root in org.registry.units:
+        if root.parent is None:
+            visit(root.id, 0)
     return out

@@ -34,7 +34,7 @@ def deadline(
     plus the window's gap, when that point still lies inside the window. An exemption overlapping
     the gap restarts the clock at the exemption's end.
     """
-    clock, used = local(anchor, plan.tz), []
+    clock, used = local(anchor, plan.tz), list[str]()
     while True:
         due, window = shift(clock, obligation.max_gap), None
         for variant in variants[1:]:
@@ -115,4 +115,4 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
     return out
 
 
-KIND = ObligationKind(model=CadenceObligation, judge=judge, plan=plan)
+KIND: ObligationKind = ObligationKind(model=CadenceObligation, judge=judge, plan=plan)

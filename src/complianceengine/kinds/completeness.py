@@ -39,4 +39,4 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
     return out
 
 
-KIND = ObligationKind(model=CompletenessObligation, judge=judge)
+KIND: ObligationKind = ObligationKind(model=CompletenessObligation, judge=judge)

@@ -148,4 +148,4 @@ def _verdict(
     )
 
 
-KIND = ObligationKind(model=FrequencyObligation, judge=judge, plan=plan)
+KIND: ObligationKind = ObligationKind(model=FrequencyObligation, judge=judge, plan=plan)

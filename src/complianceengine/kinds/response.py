@@ -75,4 +75,4 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
     return out
 
 
-KIND = ObligationKind(model=ResponseObligation, judge=judge)
+KIND: ObligationKind = ObligationKind(model=ResponseObligation, judge=judge)

@@ -75,4 +75,4 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
     return out
 
 
-KIND = ObligationKind(model=StaffingObligation, judge=judge, plan=plan)
+KIND: ObligationKind = ObligationKind(model=StaffingObligation, judge=judge, plan=plan)
