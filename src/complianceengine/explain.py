@@ -6,8 +6,8 @@ the plugins' ``complianceengine_process_findings``; notifiers are *not* called),
 findings of one obligation for one subject and one period, and explains each of them.
 
 The explanation never decides a verdict of its own. Whether an event counts is asked of the
-compiled matcher and of the evaluator's ``_counts_for``; per-condition checks are only used to
-say *why* the matcher or ``_counts_for`` refused an event. The events marked counted must be the
+compiled matcher and of ``kinds.counts_for``; per-condition checks are only used to
+say *why* the matcher or ``counts_for`` refused an event. The events marked counted must be the
 finding's evidence; when they are not, the explanation says so in its notes instead of hiding it.
 """
 
@@ -26,7 +26,8 @@ from .exemptions import ExcusedSpan, Exemptions, excusing, exemption_spans
 from .kinds import raised as raised_of
 from .kinds import what as what_of
 from .kinds.frequency import prorated, thin
-from .match import condition_holds, counts_for, matcher
+from .kinds import counts_for
+from .match import condition_holds, matcher
 from .plan import ObligationPlan, Target
 from .findings import Finding
 from .model import (

@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .model import CadenceObligation, Comparison, Event, EventMatch, FrequencyObligation
+from .model import Comparison, Event, EventMatch
 from .timeframes import Interval, zone
 
-if TYPE_CHECKING:
-    from .plan import Plan, Target
-
-__all__ = ["condition_holds", "counts_for", "matcher"]
+__all__ = ["condition_holds", "matcher"]
 
 
 def condition_holds(value: Any, condition: Any) -> bool:
@@ -111,28 +108,3 @@ def matcher(match: EventMatch, tz: str, windows: Mapping[str, Sequence[Interval]
 
     return matches
 
-
-def counts_for(plan: Plan, obligation: FrequencyObligation | CadenceObligation, target: Target, event: Event) -> bool:
-    """Does this (already matching) event count for this target? A person's event counts when the
-    person is credited (actor, participant, on_behalf_of) at the target's unit or below it (an
-    event without a unit counts wherever the person holds the role); a unit's, when it happened at
-    the unit or below; a subject's, when it is about the subject. With ``by``, someone credited
-    must hold one of the roles at the target's unit, above or below it, at the event's time."""
-    subject = target.subject
-    if subject.kind == "person":
-        if subject.id not in event.credited:
-            return False
-        if event.unit is not None and event.unit not in target.units:
-            return False
-    elif subject.kind == "unit":
-        if event.unit not in target.units:
-            return False
-    elif event.subject != subject.id:
-        return False
-    if obligation.by is not None:
-        org = plan.organisation
-        where = org.line(target.unit) if target.unit is not None else frozenset(org.units)
-        roles = frozenset(obligation.by.roles)
-        if not any(org.holds(person, roles, where, event.time) for person in event.credited):
-            return False
-    return True

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..events import EventIndex, Matched, Timeline
 from ..exemptions import Exemptions, exemption_spans
-from ..match import counts_for
+from ..kinds import counts_for
 from ..model import CadenceObligation, Event, EventMatch, FrequencyObligation
 from ..plan import ObligationPlan, Plan, Target
 

@@ -14,7 +14,7 @@ from ..exemptions import ExcusedSpan, excusing
 from ..findings import Finding
 from ..model import CadenceObligation
 from ..timeframes import Period, describe, local, shift
-from . import EventSource, ObligationKind, raised, variants, what, when
+from .base import EventSource, ObligationKind, raised, variants, what, when
 
 if TYPE_CHECKING:
     from ..plan import ObligationPlan, Plan, Target, Variant

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from ..findings import Finding
 from ..model import CompletenessObligation
 from ..timeframes import Period
-from . import EventSource, ObligationKind
+from .base import EventSource, ObligationKind
 
 if TYPE_CHECKING:
     from ..plan import ObligationPlan, Plan

@@ -18,7 +18,7 @@ from ..events import Timeline
 from ..findings import Finding, Status
 from ..model import Event, FrequencyObligation
 from ..timeframes import clip, overlap, periods, shift, subtract
-from . import EventSource, ObligationKind, raised, span_label, variants, what
+from .base import EventSource, ObligationKind, raised, span_label, variants, what
 
 if TYPE_CHECKING:
     import pendulum

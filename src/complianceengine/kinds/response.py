@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from ..findings import Finding, SubjectRef
 from ..model import Event, ResponseObligation, format_duration
 from ..timeframes import Period, describe, local, shift
-from . import EventSource, ObligationKind, when
+from .base import EventSource, ObligationKind, when
 
 if TYPE_CHECKING:
     from ..plan import ObligationPlan, Plan

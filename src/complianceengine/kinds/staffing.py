@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ..findings import Finding
 from ..model import StaffingObligation
 from ..timeframes import Period, day_start
-from . import EventSource, ObligationKind
+from .base import EventSource, ObligationKind
 
 if TYPE_CHECKING:
     from ..plan import ObligationPlan, Plan, Shortfall, Target

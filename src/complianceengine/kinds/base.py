@@ -1,0 +1,125 @@
+"""The protocol every obligation kind implements, and the helpers the built-in kinds share."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..model import CadenceObligation, EventMatch, FrequencyObligation, ObligationBase, Raised, Ruleset
+from ..timeframes import Interval, clip, local, subtract
+
+if TYPE_CHECKING:
+    from ..events import Timeline
+    from ..exemptions import Exemptions
+    from ..findings import Finding
+    from ..model import Event
+    from ..plan import ObligationPlan, Plan, Target, Variant
+
+__all__ = ["EventSource", "ObligationKind", "counts_for", "raised", "span_label", "variants", "what", "when"]
+
+
+class EventSource(Protocol):
+    """What a kind may ask a backend about the events of one audit."""
+
+    #: the events known at the plan's as-of time, in time order (then by id)
+    known: Sequence[Event]
+    #: every exemption in force: registry records and exemption events
+    exemptions: Exemptions
+
+    def counting(self, plan: Plan, obligation: ObligationPlan, target: Target) -> Timeline:
+        """The events matching the obligation's ``match`` that count for ``target``
+        (:func:`complianceengine.match.counts_for`), in time order."""
+        ...
+
+    def matching(self, plan: Plan, match: EventMatch) -> list[Event]:
+        """The events ``match`` accepts, in time order."""
+        ...
+
+    def correlated(self, plan: Plan, match: EventMatch, correlate_on: Sequence[str]) -> Mapping[tuple[Any, ...], Timeline]:
+        """The events ``match`` accepts, grouped by the values of their ``correlate_on`` fields."""
+        ...
+
+
+@dataclass(frozen=True)
+class ObligationKind:
+    """An obligation kind (returned by ``complianceengine_obligation_kinds``).
+
+    ``model`` validates the obligation as written in the ruleset. ``judge(plan, obligation,
+    events)`` returns its findings (build them with ``obligation.finding(...)``), asking
+    ``events`` (an :class:`EventSource`; ``events.known`` are the known events in time order,
+    and ``plan.matcher(match)`` gives a ``match`` block's predicate). ``plan(obligation, plan,
+    targets)``, when given, returns extra fields of the compiled
+    :class:`~complianceengine.plan.ObligationPlan` (``variants``, ``frames``, ``shortfalls``),
+    worked out once from the plan without events. ``check(obligation, ruleset)``, when given,
+    returns reference problems as ``(path inside the obligation, message)`` pairs, checked at
+    load time beside the core's own checks.
+    """
+
+    model: type[ObligationBase]
+    judge: Callable[[Plan, ObligationPlan, EventSource], list[Finding]]
+    plan: Callable[[Any, Plan, tuple[Target, ...]], dict[str, Any]] | None = None
+    check: Callable[[Any, Ruleset], list[tuple[tuple[Any, ...], str]]] | None = None
+
+
+def what(plan: Plan, match: EventMatch) -> str:
+    """What a match block counts, in words: 'patrol or visit (tide windows)'."""
+    labels = " or ".join(plan.ruleset.event_kinds[k].label.en for k in match.kinds)
+    if match.in_calendar is not None:
+        labels += f" ({plan.ruleset.calendars[match.in_calendar].label.en})"
+    return labels
+
+
+def when(instant: dt.datetime, plan: Plan) -> str:
+    """An instant on the ruleset's wall clock, to the minute."""
+    return local(instant, plan.tz).format("YYYY-MM-DD HH:mm")
+
+
+def span_label(interval: Interval, plan: Plan) -> str:
+    return f"{when(interval.start, plan)} to {when(interval.end, plan)}"
+
+
+def variants(plan: Plan, obligation: FrequencyObligation | CadenceObligation) -> tuple[Variant, ...]:
+    """Each requirement with the part of the range where it is in force. Inside a calendar's
+    windows the first listed ``during`` entry applies; everywhere else the base requirement."""
+    from ..plan import Variant
+
+    out: list[Variant] = []
+    claimed: list[Interval] = []
+    for index, raised in enumerate(obligation.during):
+        windows = plan.windows.get(raised.calendar, ())
+        out.append(Variant(window=raised.calendar, during=index, mask=tuple(subtract(windows, claimed))))
+        claimed = clip([*claimed, *windows], plan.range)
+    return (Variant(window=None, during=None, mask=tuple(subtract([plan.range], claimed))), *out)
+
+
+def raised(obligation: FrequencyObligation | CadenceObligation, variant: Variant) -> Raised | None:
+    """The ``during`` entry of a variant (None for the base requirement)."""
+    return None if variant.during is None else obligation.during[variant.during]
+
+
+def counts_for(plan: Plan, obligation: FrequencyObligation | CadenceObligation, target: Target, event: Event) -> bool:
+    """Does this (already matching) event count for this target? A person's event counts when the
+    person is credited (actor, participant, on_behalf_of) at the target's unit or below it (an
+    event without a unit counts wherever the person holds the role); a unit's, when it happened at
+    the unit or below; a subject's, when it is about the subject. With ``by``, someone credited
+    must hold one of the roles at the target's unit, above or below it, at the event's time."""
+    subject = target.subject
+    if subject.kind == "person":
+        if subject.id not in event.credited:
+            return False
+        if event.unit is not None and event.unit not in target.units:
+            return False
+    elif subject.kind == "unit":
+        if event.unit not in target.units:
+            return False
+    elif event.subject != subject.id:
+        return False
+    if obligation.by is not None:
+        org = plan.organisation
+        where = org.line(target.unit) if target.unit is not None else frozenset(org.units)
+        roles = frozenset(obligation.by.roles)
+        if not any(org.holds(person, roles, where, event.time) for person in event.credited):
+            return False
+    return True
