@@ -100,8 +100,8 @@ def unindexed(events):
     """The findings when every index lookup answers with every matching event (or every
     exemption)."""
 
-    def everything(cls, events):
-        matched = tuple(events)
+    def everything(cls, index, positions):
+        matched = tuple(positions)
         return cls(matched, _Everything(matched), _Everything(matched), _Everything(matched))
 
     def all_exemptions(cls, spans):
@@ -109,7 +109,7 @@ def unindexed(events):
         return cls(spans, _Everything(enumerate(spans)))
 
     def at_units(self, units):
-        return list(self.events)
+        return list(self.positions)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(index.Matched, "of", classmethod(everything))
@@ -127,7 +127,7 @@ def test_the_index_changes_no_finding(events):
 def test_the_index_leaves_out_what_the_predicates_would_refuse():
     # a patrol of b at d2 is not looked at for a; without the index it is, and refused
     patrols = [event("p1", "patrol", START + dt.timedelta(hours=10), actor="b", unit="d2", attributes={"mode": "field"})]
-    assert index.Matched.of(patrols).by_person.get("a") is None
+    assert index.Matched.of(index.EventIndex(patrols), [0]).by_person.get("a") is None
     daily_of_a = [f for f in findings(patrols) if f["obligation"] == "daily" and f["subject"]["id"] == "a"]
     assert daily_of_a and all(f["evidence"] == () for f in daily_of_a)
     assert findings(patrols) == unindexed(patrols)

@@ -17,58 +17,65 @@ from .model import Event
 from .timeframes import Interval
 
 
-@dataclass(frozen=True)
-class Matched:
-    """The known events one ``match`` block accepts, in time order, looked up three ways."""
-
-    events: tuple[Event, ...]
-    by_person: dict[str, list[Event]] = field(default_factory=dict)
-    by_unit: dict[str | None, list[Event]] = field(default_factory=dict)
-    by_subject: dict[str, list[Event]] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, events: Iterable[Event]) -> Matched:
-        matched = tuple(events)
-        out = cls(matched)
-        for event in matched:
-            for person in event.credited:
-                out.by_person.setdefault(person, []).append(event)
-            out.by_unit.setdefault(event.unit, []).append(event)
-            if event.subject is not None:
-                out.by_subject.setdefault(event.subject, []).append(event)
-        return out
-
-    def at_units(self, units: Iterable[str]) -> list[Event]:
-        """The events at any of ``units``, in time order."""
-        found = [event for unit in units for event in self.by_unit.get(unit, ())]
-        return sorted(found, key=_order)
-
-
 class EventIndex:
-    """Events in time order, looked up by kind."""
+    """The events of one audit in time order (then by id), with their timestamps, by kind.
+
+    Lookups answer with positions in ``known``, which sort as the events do."""
 
     def __init__(self, known: Sequence[Event]):
         self.known = list(known)
-        self.by_kind: dict[str, list[Event]] = {}
-        for event in self.known:
-            self.by_kind.setdefault(event.kind, []).append(event)
+        self.times = [event.time.timestamp() for event in self.known]
+        self.by_kind: dict[str, list[int]] = {}
+        for position, event in enumerate(self.known):
+            self.by_kind.setdefault(event.kind, []).append(position)
 
-    def of_kinds(self, kinds: Iterable[str]) -> list[Event]:
-        """The events of any of ``kinds``, in time order."""
-        found = [event for kind in dict.fromkeys(kinds) for event in self.by_kind.get(kind, ())]
-        return sorted(found, key=_order)
+    def of_kinds(self, kinds: Iterable[str]) -> list[int]:
+        """The positions of the events of any of ``kinds``, in order."""
+        return sorted(position for kind in dict.fromkeys(kinds) for position in self.by_kind.get(kind, ()))
+
+    def timeline(self, positions: Iterable[int]) -> Timeline:
+        """The events at ``positions`` (in order) as a timeline."""
+        chosen = list(positions)
+        return Timeline([self.known[i] for i in chosen], [self.times[i] for i in chosen])
 
 
-def _order(event: Event) -> tuple[dt.datetime, str]:
-    return event.time, event.id
+@dataclass(frozen=True)
+class Matched:
+    """The positions of the events one ``match`` block accepts, looked up three ways."""
+
+    positions: tuple[int, ...]
+    by_person: dict[str, list[int]] = field(default_factory=dict)
+    by_unit: dict[str | None, list[int]] = field(default_factory=dict)
+    by_subject: dict[str, list[int]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, index: EventIndex, positions: Iterable[int]) -> Matched:
+        out = cls(tuple(positions))
+        for position in out.positions:
+            event = index.known[position]
+            for person in event.credited:
+                out.by_person.setdefault(person, []).append(position)
+            out.by_unit.setdefault(event.unit, []).append(position)
+            if event.subject is not None:
+                out.by_subject.setdefault(event.subject, []).append(position)
+        return out
+
+    def at_units(self, units: Iterable[str]) -> list[int]:
+        """The positions of the events at any of ``units``, in order."""
+        return sorted(position for unit in units for position in self.by_unit.get(unit, ()))
 
 
 class Timeline:
-    """Events in time order, sliced by time with bisection."""
+    """Events in time order, sliced by time with bisection.
 
-    def __init__(self, events: Sequence[Event]):
+    Bisection runs on POSIX timestamps: comparing aware datetimes of different zones calls their
+    ``utcoffset`` on every comparison. ``datetime.timestamp`` divides the instant's exact count of
+    microseconds since the epoch (a whole number a float holds exactly) by a million, so equal
+    instants give equal timestamps and the order of distinct instants is kept."""
+
+    def __init__(self, events: Sequence[Event], times: Sequence[float] | None = None):
         self.events = list(events)
-        self.times = [event.time for event in self.events]
+        self.times = list(times) if times is not None else [event.time.timestamp() for event in self.events]
 
     def __iter__(self) -> Iterator[Event]:
         return iter(self.events)
@@ -76,13 +83,19 @@ class Timeline:
     def __len__(self) -> int:
         return len(self.events)
 
+    def _spans(self, parts: Iterable[Interval]) -> Iterator[tuple[int, int]]:
+        for part in parts:
+            yield bisect.bisect_left(self.times, part.start.timestamp()), bisect.bisect_left(self.times, part.end.timestamp())
+
     def within(self, parts: Iterable[Interval]) -> list[Event]:
         """The events inside one of ``parts`` (half-open, in order, not overlapping)."""
-        out: list[Event] = []
-        for part in parts:
-            out += self.events[bisect.bisect_left(self.times, part.start) : bisect.bisect_left(self.times, part.end)]
-        return out
+        return [event for lo, hi in self._spans(parts) for event in self.events[lo:hi]]
+
+    def slice(self, parts: Iterable[Interval]) -> Timeline:
+        """:meth:`within` as a timeline."""
+        spans = list(self._spans(parts))
+        return Timeline([e for lo, hi in spans for e in self.events[lo:hi]], [t for lo, hi in spans for t in self.times[lo:hi]])
 
     def since(self, instant: dt.datetime) -> list[Event]:
         """The events at or after ``instant``."""
-        return self.events[bisect.bisect_left(self.times, instant) :]
+        return self.events[bisect.bisect_left(self.times, instant.timestamp()) :]

@@ -69,7 +69,7 @@ def matcher(match: EventMatch, tz: str, windows: Mapping[str, Sequence[Interval]
     inside = None if match.in_calendar is None else (windows or {}).get(match.in_calendar, [])
     # calendar windows are merged and in order (``calendar_windows``): find the one that could
     # hold an instant by bisection instead of trying each
-    starts = [part.start for part in inside or ()]
+    starts = [part.start.timestamp() for part in inside or ()]
     kinds = frozenset(match.kinds)
     where = list(match.where.items())
     clock = match.time_of_day
@@ -79,7 +79,7 @@ def matcher(match: EventMatch, tz: str, windows: Mapping[str, Sequence[Interval]
     def in_calendar(event: Event) -> bool:
         if inside is None:
             return True
-        at = bisect.bisect_right(starts, event.time) - 1
+        at = bisect.bisect_right(starts, event.time.timestamp()) - 1
         return at >= 0 and event.time in inside[at]
 
     def in_clock(event: Event) -> bool:

@@ -737,6 +737,8 @@ class Event(_Strict):
     def credited(self) -> tuple[str, ...]:
         """Everyone this event counts for: the actor, every participant and the person a delegate
         acted for."""
+        if not self.participants and self.on_behalf_of is None:  # most events: one actor
+            return (self.actor,) if self.actor else ()
         people = [self.actor, *self.participants, self.on_behalf_of]
         return tuple(dict.fromkeys(p for p in people if p))
 

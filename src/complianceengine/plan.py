@@ -144,6 +144,7 @@ class Frame(_Frozen):
     covered: float = Field(description="Seconds of the period the duty is in force")
     whole: float = Field(description="Seconds of the whole period")
     judged: bool = Field(description="Whether the partial_periods rule judges the period at this coverage")
+    over: bool = Field(description="Whether the duty's time in the period has ended by the as-of time")
     at_least: int
     at_most: int | None
     required: int = Field(description="at_least, prorated by coverage")

@@ -8,6 +8,7 @@ month, quarter or year starts at local midnight in the ruleset's zone.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
@@ -56,7 +57,9 @@ class Period(BaseModel):
         return Interval(self.start, self.end)
 
 
+@functools.cache
 def zone(name: str) -> pendulum.Timezone:
+    # one object per zone name: pendulum builds a new one on each call
     return pendulum.timezone(name)
 
 

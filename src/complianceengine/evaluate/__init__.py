@@ -91,7 +91,11 @@ def judge(
     plans = [compile_plan(version, registry, first_day, last_day, as_of, plugins) for version, _, _ in spans]
     findings = []
     for plan, (_, a, b) in zip(plans, spans, strict=True):
-        for finding in evaluate(plan, log.events, plugins):
+        judged = evaluate(plan, log.events, plugins)
+        if len(plans) == 1:  # one version judges the whole range
+            findings = judged
+            break
+        for finding in judged:
             day = max(local(finding.period.start, plan.tz).date(), first_day)
             if a <= day <= b:
                 findings.append(finding)

@@ -36,12 +36,12 @@ class ReferenceSource:
     def _matching(self, plan: Plan, match: EventMatch) -> Matched:
         key = match.model_dump_json()
         if key not in self._matched:
-            matches = plan.matcher(match)
-            self._matched[key] = Matched.of(e for e in self._index.of_kinds(match.kinds) if matches(e))
+            matches, known = plan.matcher(match), self._index.known
+            self._matched[key] = Matched.of(self._index, (i for i in self._index.of_kinds(match.kinds) if matches(known[i])))
         return self._matched[key]
 
     def matching(self, plan: Plan, match: EventMatch) -> list[Event]:
-        return list(self._matching(plan, match).events)
+        return [self._index.known[i] for i in self._matching(plan, match).positions]
 
     def counting(self, plan: Plan, obligation: ObligationPlan, target: Target) -> Timeline:
         counted = obligation.obligation
@@ -54,10 +54,12 @@ class ReferenceSource:
             pool = matched.at_units(target.units)
         else:
             pool = matched.by_subject.get(subject.id, [])
-        return Timeline([e for e in pool if counts_for(plan, counted, target, e)])
+        known = self._index.known
+        return self._index.timeline(i for i in pool if counts_for(plan, counted, target, known[i]))
 
     def correlated(self, plan: Plan, match: EventMatch, correlate_on: Sequence[str]) -> dict[tuple[Any, ...], Timeline]:
-        groups: dict[tuple[Any, ...], list[Event]] = {}
-        for event in self.matching(plan, match):
-            groups.setdefault(tuple(event.field(name) for name in correlate_on), []).append(event)
-        return {key: Timeline(group) for key, group in groups.items()}
+        groups: dict[tuple[Any, ...], list[int]] = {}
+        known = self._index.known
+        for position in self._matching(plan, match).positions:
+            groups.setdefault(tuple(known[position].field(name) for name in correlate_on), []).append(position)
+        return {key: self._index.timeline(group) for key, group in groups.items()}

@@ -73,7 +73,7 @@ def what(plan: Plan, match: EventMatch) -> str:
 
 def when(instant: dt.datetime, plan: Plan) -> str:
     """An instant on the ruleset's wall clock, to the minute."""
-    return local(instant, plan.tz).format("YYYY-MM-DD HH:mm")
+    return local(instant, plan.tz).strftime("%Y-%m-%d %H:%M")
 
 
 def span_label(interval: Interval, plan: Plan) -> str:

@@ -34,23 +34,35 @@ def plan(obligation: FrequencyObligation, plan: Plan, targets: tuple[Target, ...
     laid_out = []
     for variant in variants(plan, obligation):
         unit, at_least, at_most = obligation.requirement(raised(obligation, variant))
-        if variant.mask:
-            laid_out.append((variant, at_least, at_most, list(periods(unit, plan.range, plan.tz, plan.ruleset.week_start))))
+        if not variant.mask:
+            continue
+        # what does not depend on the target, once per period: the part of it inside the range
+        # and the variant's windows (all of a target's frame when its duty covers the period)
+        calendar = []
+        for period in periods(unit, plan.range, plan.tz, plan.ruleset.week_start):
+            window = period.interval.intersect(plan.range)
+            if window is not None:
+                masked = tuple(overlap([window], variant.mask))
+                calendar.append((period, window, window.start.timestamp(), window.end.timestamp(), masked, sum(p.seconds for p in masked)))
+        laid_out.append((variant, at_least, at_most, calendar))
     frames = []
     for index, target in enumerate(targets):
+        in_force = [(part.start.timestamp(), part.end.timestamp()) for part in target.active]
         for variant, at_least, at_most, calendar in laid_out:
-            for period in calendar:
-                window = period.interval.intersect(plan.range)
-                active = overlap(clip(target.active, window), variant.mask) if window else []
-                covered = sum(part.seconds for part in active)
+            for period, window, start, end, masked, masked_seconds in calendar:
+                if any(first <= start and end <= last for first, last in in_force):
+                    active, covered = masked, masked_seconds
+                else:
+                    active = tuple(overlap(clip(target.active, window), variant.mask))
+                    covered = sum(part.seconds for part in active)
                 if covered == 0:
                     continue
                 whole = period.interval.seconds
                 frames.append(
-                    Frame(
-                        target=index, period=period, window=variant.window, active=tuple(active), covered=covered, whole=whole,
-                        judged=judged(rule, covered, whole), at_least=at_least, at_most=at_most,
-                        required=at_least if covered >= whole else prorated(at_least, covered, whole),
+                    Frame.model_construct(  # values computed here; validating each of them again costs more than the rest
+                        target=index, period=period, window=variant.window, active=active, covered=covered, whole=whole,
+                        judged=judged(rule, covered, whole), over=max(part.end for part in active) <= plan.as_of,
+                        at_least=at_least, at_most=at_most, required=at_least if covered >= whole else prorated(at_least, covered, whole),
                     )
                 )
     return {"variants": variants(plan, obligation), "frames": tuple(frames)}
@@ -90,8 +102,8 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
         if frame.target not in relevant:
             # thin only the events inside the duty's own time, so an event before the range or
             # before the assignment cannot swallow one inside it
-            counting = source.counting(plan, compiled, target).within(target.active)
-            relevant[frame.target] = Timeline(thin(counting, obligation.distinct_within))
+            counting = source.counting(plan, compiled, target).slice(target.active)
+            relevant[frame.target] = counting if obligation.distinct_within is None else Timeline(thin(counting.events, obligation.distinct_within))
             excused_of[frame.target] = excusing(plan, target, obligation, source.exemptions)
         out.append(_verdict(plan, compiled, frame, target, relevant[frame.target], excused_of[frame.target], what_, rule))
     return out
@@ -115,7 +127,7 @@ def _verdict(
     # events during an exemption still count: an exemption can only lower the bar
     seen = relevant.within(active)
     count = len(seen)
-    over = max(part.end for part in active) <= plan.as_of
+    over = frame.over
     required = frame.required
     used: tuple[str, ...] = ()
     if count < required and excused:

@@ -25,13 +25,14 @@ def plan(obligation: StaffingObligation, plan: Plan, targets: tuple[Target, ...]
 
     org = plan.organisation
     days = [plan.first_day + dt.timedelta(days=i) for i in range((plan.last_day - plan.first_day).days + 1)]
+    mornings = [day_start(day, plan.tz) for day in days]
     out: list[Shortfall] = []
     for index, target in enumerate(targets):
         assert target.unit is not None
         for role, needed in obligation.require.items():
             runs: list[Shortfall] = []
-            for day in days:
-                present = tuple(org.holders(role, target.unit, day_start(day, plan.tz)))
+            for day, morning in zip(days, mornings):
+                present = tuple(org.holders(role, target.unit, morning))
                 if len(present) >= needed:
                     continue
                 if runs and runs[-1].last == day - dt.timedelta(days=1) and runs[-1].present == present:
