@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .errors import ComplianceError, InputError, RulesetError
 from .evaluate import audit
 from .findings import FAILING, Finding, Status
+from .junit import JUnitCase, JUnitFailure, JUnitSuite, junit_xml
 from .loading import _EventReader, _read_yaml, _validation_problems, load_registry, load_ruleset, registry_from
 from .model import EventLog, Registry, Ruleset
 from .plugins import Plugins
@@ -228,20 +228,17 @@ def render_text(results: Sequence[CaseResult], coverage: Sequence[Coverage]) -> 
 
 
 def render_junit(results: Sequence[CaseResult]) -> str:
-    root = ET.Element("testsuites")
     by_ruleset: dict[str, list[CaseResult]] = {}
     for r in results:
         by_ruleset.setdefault(r.ruleset, []).append(r)
-    for ruleset, mine in by_ruleset.items():
-        suite = ET.SubElement(root, "testsuite", name=f"ruleset {ruleset}", tests=str(len(mine)),
-                              failures=str(sum(not r.passed for r in mine)), errors="0", skipped="0")
-        for r in mine:
-            case = ET.SubElement(suite, "testcase", classname=f"complianceengine.test.{ruleset}", name=r.name, file=r.file)
-            if not r.passed:
-                failure = ET.SubElement(case, "failure", message=r.failures[0][:200], type="verdict")
-                failure.text = "\n".join(r.failures)
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    return junit_xml([
+        JUnitSuite(f"ruleset {ruleset}", [
+            JUnitCase(f"complianceengine.test.{ruleset}", r.name, r.file,
+                      None if r.passed else JUnitFailure(r.failures[0][:200], "verdict", "\n".join(r.failures)))
+            for r in mine
+        ])
+        for ruleset, mine in by_ruleset.items()
+    ])
 
 
 __all__ = ["CaseResult", "Coverage", "Expectation", "TestCase", "case_files", "render_junit", "render_text", "run_case", "run_paths"]

@@ -19,12 +19,12 @@ import pendulum
 from . import casetests, fmt, lint, schemas
 from .errors import ComplianceError, InputError, NotificationError, UsageError
 from .evaluate import audit
-from .explain import explain, render_explanation
+from .explain import explain
 from .findings import FAILING
 from .loading import load_registry, load_ruleset, read_events, write_rejects
 from .model import Ruleset
 from .plugins import Plugins
-from .report import render
+from .render import CaseRun, CheckResult, render_document
 
 
 def _date(text: str) -> dt.date:
@@ -144,23 +144,14 @@ def _check(args: argparse.Namespace, plugins: Plugins) -> int:
     checked, diagnostics = lint.check_paths(args.paths, plugins, args.registry)
     if not checked:
         raise UsageError(f"no ruleset.yaml found under {', '.join(map(str, args.paths))}")
-    files = list(checked)
     if args.resolved and args.format != "text":
         raise UsageError("--resolved prints YAML; use it with --format text")
     if args.resolved:
         for path, ruleset in checked.items():
             if ruleset is not None:
                 _write(f"# {path}, resolved\n" + lint.resolved_yaml(ruleset) + "---\n", None)
-    if args.format == "text":
-        lines = [f"{path}: ruleset {r.id} {r.version}, {len(r.obligations)} obligations" for path, r in checked.items() if r is not None]
-        text = "\n".join(lines) + ("\n" if lines else "") + lint.render_text(diagnostics, files)
-    elif args.format == "json":
-        text = lint.render_json(diagnostics, files)
-    elif args.format == "sarif":
-        text = lint.render_sarif(diagnostics, files)
-    else:
-        text = lint.render_junit(diagnostics, files, "error" if args.fail_on == "none" else args.fail_on)
-    _write(text, args.output)
+    threshold: lint.Severity = "error" if args.fail_on == "none" else args.fail_on
+    _write(render_document("diagnostics", args.format, CheckResult(checked, diagnostics, threshold)), args.output)
     if any(d.severity == "error" for d in diagnostics):
         return 2
     return 1 if args.fail_on != "none" and lint.at_or_above(diagnostics, args.fail_on) else 0
@@ -189,7 +180,7 @@ def _explain(args: argparse.Namespace, plugins: Plugins) -> int:
     log = read_events(args.events, ruleset, registry, plugins)
     explanation = explain(ruleset, registry, log, obligation=args.obligation, subject=args.subject, period=args.period,
                           first_day=args.first_day, last_day=args.last_day, as_of=_as_of(args, ruleset), plugins=plugins)
-    sys.stdout.write(render_explanation(explanation))
+    sys.stdout.write(render_document("explanation", "text", explanation))
     return 0
 
 
@@ -209,9 +200,10 @@ def _test(args: argparse.Namespace, plugins: Plugins) -> int:
     results, coverage = casetests.run_paths(args.paths, plugins)
     if not results:
         raise UsageError(f"no test cases (tests/*.yaml) under {', '.join(map(str, args.paths))}")
-    sys.stdout.write(casetests.render_text(results, coverage))
+    run = CaseRun(results, coverage)
+    sys.stdout.write(render_document("cases", "text", run))
     if args.junit:
-        _write(casetests.render_junit(results), args.junit)
+        _write(render_document("cases", "junit", run), args.junit)
     if any(f.startswith("invalid: ") for r in results for f in r.failures):
         return 2
     failed = any(not r.passed for r in results)
@@ -248,8 +240,7 @@ def _audit(args: argparse.Namespace, plugins: Plugins) -> int:
         report = audit(versions, registry, log, first_day=args.first_day, last_day=args.last_day, as_of=as_of, plugins=plugins)
     except NotificationError as exc:  # the report is complete; write it, then say what failed
         report, notified = exc.report, exc
-    text = render(report, args.format, plugins)
-    _write(text, args.output)
+    _write(render_document("report", args.format, report, plugins), args.output)
     if args.rejects:
         with _writing():
             write_rejects(log.rejects, args.rejects)

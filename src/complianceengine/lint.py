@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -20,6 +19,7 @@ from ruamel.yaml import YAML
 
 from .compile import calendars_used, missing_calendars
 from .errors import InputError
+from .junit import JUnitCase, JUnitFailure, JUnitSuite, junit_xml
 from .loading import load_registry, load_ruleset_located, locate
 from .model import (
     ByRoles,
@@ -468,20 +468,12 @@ def render_sarif(diagnostics: Sequence[Diagnostic], files: Sequence[Path]) -> st
 def render_junit(diagnostics: Sequence[Diagnostic], files: Sequence[Path], threshold: Severity = "warning") -> str:
     """JUnit XML: one test case per file; diagnostics at or above ``threshold`` are failures."""
     failing = at_or_above(diagnostics, threshold)
-    suite = ET.Element("testsuite", name="complianceengine check", tests=str(len(files)),
-                       failures=str(len({d.checked or d.file for d in failing})), errors="0", skipped="0")
+    cases = []
     for f in files:
-        case = ET.SubElement(suite, "testcase", classname="complianceengine.check", name=str(f))
         mine = [d for d in failing if (d.checked or d.file) == str(f)]
-        if mine:
-            failure = ET.SubElement(case, "failure", message=f"{len(mine)} diagnostic(s) at or above {threshold}", type="lint")
-            failure.text = "\n".join(str(d) for d in mine)
-    root = ET.Element("testsuites")
-    root.append(suite)
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
-
-
+        failure = JUnitFailure(f"{len(mine)} diagnostic(s) at or above {threshold}", "lint", "\n".join(str(d) for d in mine)) if mine else None
+        cases.append(JUnitCase("complianceengine.check", str(f), failure=failure))
+    return junit_xml([JUnitSuite("complianceengine check", cases)])
 
 
 def resolved_yaml(ruleset: Ruleset) -> str:
