@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from difflib import get_close_matches
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from .errors import Location, MissingPluginError, PluginError, Problem, RulesetError
+from .errors import MissingPluginError, PluginError
 from .findings import SubjectRef
 from .match import condition_holds
 from .model import (
-    BUILTIN_KINDS,
     AnyObligation,
-    ExtensionObligation,
     PerAssignee,
     PerSubject,
     PerUnit,
@@ -31,7 +28,7 @@ from .model import (
 )
 from .plan import ObligationPlan, Organisation, Plan, Target
 from .plugins import BUILTIN_PLUGIN, Plugins
-from .references import path_text
+from .references import resolved
 from .timeframes import Interval, clip, date_range, days_interval
 
 
@@ -145,71 +142,6 @@ def compile_plan(
     plan = base.model_copy(update={"obligations": tuple(compiled)})
     plan.__dict__["organisation"] = organisation  # built once for the base; the copy shares it
     return plan
-
-
-def resolved(ruleset: Ruleset, plugins: Plugins | None = None) -> Ruleset:
-    """``ruleset`` with its plugin kinds validated by their plugins' models; a located
-    :class:`RulesetError` when one is unknown or invalid."""
-    ruleset, errors, references = resolve_kinds(ruleset, plugins or Plugins())
-    if errors or references:
-        file = str(ruleset._file) if ruleset._file else "<ruleset>"
-        raise RulesetError(
-            [Problem(Location(file), path_text(e["loc"]), e["msg"]) for e in errors]
-            + [Problem(Location(file), path_text(path), message) for path, message in references]
-        )
-    return ruleset
-
-
-def resolve_kinds(ruleset: Ruleset, plugins: Plugins) -> tuple[Ruleset, list[dict[str, Any]], list[tuple[tuple[Any, ...], str]]]:
-    """The ruleset with every obligation of a plugin's kind validated by the plugin's model.
-
-    Returns ``(ruleset, validation errors, reference problems)``; errors are pydantic error
-    dicts and problems ``(path, message)`` pairs, both with paths from the document root, for
-    the caller to locate. The ruleset given is not modified.
-    """
-    kinds = plugins.obligation_kinds()
-    errors: list[dict[str, Any]] = []
-    references: list[tuple[tuple[Any, ...], str]] = []
-    obligations: list[AnyObligation] = list(ruleset.obligations)
-    changed = False
-    for index, obligation in enumerate(obligations):
-        at = ("obligations", index)
-        if obligation.kind in BUILTIN_KINDS:
-            continue
-        if obligation.kind not in kinds:
-            known = [*BUILTIN_KINDS, *sorted(k for k in kinds if k not in BUILTIN_KINDS)]
-            close = get_close_matches(obligation.kind, known, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            references.append(
-                (
-                    (*at, "kind"),
-                    f"obligation kind {obligation.kind!r} is not built in and no loaded plugin provides it; {hint}"
-                    f"known kinds: {', '.join(known)}",
-                )
-            )
-            continue
-        plugin, kind = kinds[obligation.kind]
-        checked: AnyObligation = obligation
-        if isinstance(obligation, ExtensionObligation):
-            try:
-                checked = kind.model.model_validate(obligation.model_dump(by_alias=True, exclude_unset=True))
-            except ValidationError as exc:
-                errors += [{**e, "loc": (*at, *e["loc"])} for e in exc.errors()]
-                continue
-            obligations[index], changed = checked, True
-        if kind.check is not None:
-            try:
-                found = list(kind.check(checked, ruleset))
-                if not all(isinstance(path, tuple) and isinstance(message, str) for path, message in found):
-                    raise TypeError("expected a list of (path tuple, message) pairs")
-            except Exception as exc:
-                raise PluginError(plugin, "ObligationKind.check", f"{type(exc).__name__}: {exc}") from exc
-            references += [((*at, *path), message) for path, message in found]
-    if errors or references or not changed:
-        return ruleset, errors, references
-    resolved = ruleset.model_copy(update={"obligations": obligations})
-    resolved._file, resolved._calendar_folders = ruleset._file, ruleset._calendar_folders
-    return resolved, errors, references
 
 
 def _targets(applies_to: PerAssignee | PerUnit | PerSubject, org: Organisation, span: Interval) -> list[Target]:

@@ -24,7 +24,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError
 
-from .compile import resolve_kinds
+from .references import resolve_kinds
 from .errors import EventSourceError, Location, PluginError, Problem, RegistryError, RulesetError
 from .model import (
     CORE_EVENT_FIELDS,

@@ -248,7 +248,7 @@ class Plan(_Frozen):
     def from_json(cls, text: str | bytes, plugins: Plugins | None = None) -> Plan:
         """A plan written by :meth:`to_json`. Obligations of a plugin's kind are validated by the
         plugin's model again, so pass the plugins that compiled the plan."""
-        from .compile import resolved
+        from .references import resolved
 
         data = json.loads(text)
         ruleset = resolved(Ruleset.model_validate(data["ruleset"]), plugins)
