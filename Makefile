@@ -1,6 +1,6 @@
 # Two commands for a fresh machine (Python 3.11+):
 #   make demo   set up .venv and audit the bundled Xiangshan sample
-#   make test   set up .venv, run the test suite, then check, fmt --check and test the bundled rulesets
+#   make test   set up .venv, type-check, run the test suite, then check, fmt --check and test the bundled rulesets
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml $(wildcard plugins/*/pyproject.toml)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]' $(addprefix -e ,$(wildcard plugins/*/))
+	$(BIN)/python -m pip install --quiet -e '.[dev,durable]' $(addprefix -e ,$(wildcard plugins/*/))
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -23,6 +23,7 @@ demo: $(STAMP)
 	    --rejects out/rejects.jsonl --fail-on none
 
 test: $(STAMP)
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 	# the bundled rulesets, checked as a ruleset repository's CI would check them
 	mkdir -p out

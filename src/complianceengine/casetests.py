@@ -117,9 +117,7 @@ def run_case(path: Path, plugins: Plugins) -> tuple[CaseResult, Ruleset]:
     try:
         case = TestCase.model_validate(plain)
     except ValidationError as exc:
-        # loading._validation_problems takes dict[str, Any], which pydantic's ErrorDetails TypedDict
-        # is not; drop this ignore once loading (being rewritten) takes Sequence[ErrorDetails]
-        raise RulesetError(_validation_problems(exc.errors(), root, plain, str(path))) from None  # type: ignore[arg-type]
+        raise RulesetError(_validation_problems(exc.errors(), root, plain, str(path))) from None
     ruleset_path = (path.parent / case.ruleset).resolve()
     ruleset = load_ruleset(ruleset_path, plugins)
     registry = _registry(case, path, root, ruleset)

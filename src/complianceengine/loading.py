@@ -2,27 +2,46 @@
 
 YAML is read with ruamel.yaml's round-trip loader, which remembers where every key, value and
 list item sits, so a validation error deep inside a document is reported as file:line:column.
+A registry (which can list tens of thousands of people) is first read with libyaml's C parser
+(PyYAML), resolving scalars by ruamel's own YAML 1.2 rules; the round-trip tree is built only when
+a problem has to be located, or when the document uses something the fast reader leaves to ruamel
+(anchors, tags, directives, block scalars, tabs, duplicate or non-text keys).
 Events are read line by line; a malformed event becomes a :class:`~complianceengine.model.Reject`
 with its file, line and raw text instead of stopping the read or vanishing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
+import gc
 import io
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pendulum
-from pydantic import ValidationError
+from pendulum.tz import fixed_timezone
+from pydantic import TypeAdapter, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.nodes import ScalarNode
+from ruamel.yaml.resolver import implicit_resolvers as _RUAMEL_IMPLICIT_RESOLVERS
+from ruamel.yaml.tag import Tag
+
+_CParser: Any
+try:  # PyYAML built with libyaml: the C parser that reads registry data
+    import yaml.cyaml as _cyaml
+    from yaml import events as _yaml_events
+
+    _CParser = getattr(_cyaml, "CParser")  # only there when PyYAML was built with libyaml
+except (ImportError, AttributeError):  # pragma: no cover - without libyaml every document is read by ruamel alone
+    _CParser = None
 
 from .references import resolve_kinds
 from .errors import EventSourceError, Location, PluginError, Problem, RegistryError, RulesetError
@@ -32,7 +51,6 @@ from .model import (
     Duplicate,
     Event,
     EventLog,
-    EventOrigin,
     Registry,
     Reject,
     Ruleset,
@@ -66,12 +84,20 @@ def _yaml() -> YAML:
 
 def _read_yaml(path: Path, error: type[RulesetError] | type[RegistryError]) -> tuple[Any, Any]:
     """Return (plain data, round-trip node tree) of a YAML file."""
+    return _parse_yaml(_read_text(path, error), path, error)
+
+
+def _read_text(path: Path, error: type[RulesetError] | type[RegistryError]) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise error([Problem(Location(str(path)), "", f"cannot read file: {exc.strerror or exc}")]) from None
     except UnicodeDecodeError as exc:
         raise error([Problem(Location(str(path)), "", f"not UTF-8 text ({exc.reason} at byte {exc.start}); save the file as UTF-8")]) from None
+
+
+def _parse_yaml(text: str, path: Path, error: type[RulesetError] | type[RegistryError]) -> tuple[Any, Any]:
+    """(plain data, round-trip node tree) of YAML text read from ``path``."""
     try:
         node = _yaml().load(text)
     except MarkedYAMLError as exc:
@@ -101,6 +127,144 @@ def _plain(node: Any) -> Any:
     if isinstance(node, float):
         return float(node)
     return node
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a bulk read builds hundreds of thousands of
+    acyclic objects (nodes, dicts, models): its repeated passes over them cost more than the read
+    itself. Reference counting still frees everything; cycles left over are collected after.
+
+    On the way out what was made meanwhile goes straight to the oldest generation (``freeze`` and
+    ``unfreeze``, both constant-time) rather than being walked once more by the young-generation
+    pass that would start at once; the next full collection sees it as usual. Skipped when the
+    program keeps frozen objects of its own (``unfreeze`` would release them)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            if gc.get_freeze_count() == 0:
+                gc.freeze()
+                gc.unfreeze()
+            gc.enable()
+
+
+# ruamel's own implicit resolvers for YAML 1.2 (what the round-trip loader uses when a document
+# has no %YAML directive), by the first character of a plain scalar
+_RESOLVERS_12: dict[str, list[tuple[str, Any]]] = {}
+for _versions, _tag, _regexp, _first in _RUAMEL_IMPLICIT_RESOLVERS:
+    if (1, 2) in _versions:
+        for _char in _first:
+            _RESOLVERS_12.setdefault(_char, []).append((_tag, _regexp))
+del _versions, _tag, _regexp, _first, _char
+_CONSTRUCTED = {"tag:yaml.org,2002:null", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:timestamp"}
+# text the fast reader leaves to ruamel: tabs (libyaml and ruamel treat them differently in
+# places), a byte-order mark, the line breaks YAML 1.1 has and YAML 1.2 does not, and a quoted
+# scalar run into a colon ("a":b, which libyaml reads as a key in a flow and ruamel refuses)
+_LEFT_TO_RUAMEL = re.compile(r"[\t\ufeff\x85\u2028\u2029]|[\"']:[^\s]")
+_MISSING = object()  # no pending key / no value built yet
+
+
+class _LazyRoot:
+    """A round-trip node tree built on first use (only needed to locate a problem)."""
+
+    def __init__(self, build: Callable[[], Any]):
+        self._build = build
+
+    def get(self) -> Any:
+        return self._build()
+
+
+def _node_tree(root: Any) -> Any:
+    return root.get() if isinstance(root, _LazyRoot) else root
+
+
+def _fast_plain(text: str) -> dict[str, Any] | None:
+    """The plain data of a one-document YAML mapping, read with libyaml; exactly what
+    ``_plain(ruamel round-trip tree)`` gives, or ``None`` when the document uses anything this
+    reader leaves to ruamel (anchors, aliases, tags, directives, merge keys, block scalars, duplicate
+    or non-text keys, tabs) or libyaml cannot read it. Non-text plain scalars (null, booleans, numbers, dates,
+    timestamps) are resolved by ruamel's YAML 1.2 rules and built by ruamel's constructor."""
+    if _CParser is None or _LEFT_TO_RUAMEL.search(text):
+        return None
+    parser = _CParser(text)
+    try:
+        with _gc_paused():
+            return _build_plain(parser)
+    except Exception:  # anything libyaml or a scalar constructor objects to: ruamel decides and locates
+        return None
+    finally:
+        parser.dispose()
+
+
+def _build_plain(parser: Any) -> dict[str, Any] | None:
+    events = _yaml_events
+    scalar_event, mapping_start, sequence_start = events.ScalarEvent, events.MappingStartEvent, events.SequenceStartEvent
+    collection_end = (events.MappingEndEvent, events.SequenceEndEvent)
+    get = parser.get_event
+    if type(get()) is not events.StreamStartEvent:
+        return None
+    start = get()
+    if type(start) is not events.DocumentStartEvent or start.version is not None or start.tags:
+        return None
+    constructor = _yaml().constructor
+    built: dict[str, Any] = {}  # plain scalar text -> its non-text value
+    no_key = _MISSING
+    stack: list[Any] = []  # open collections
+    keys: list[Any] = []  # per open collection: the key waiting for its value (mappings)
+    root: Any = None
+    while True:
+        event = get()
+        kind = type(event)
+        if kind is scalar_event:
+            if event.anchor is not None or event.tag is not None or event.style in ("|", ">"):
+                return None  # block scalars too: ruamel refuses some indentations libyaml reads
+            item = event.value
+            if event.implicit[0]:  # a plain scalar: resolve it as ruamel does
+                resolvers = _RESOLVERS_12.get(item[0] if item else "")
+                if resolvers is not None:
+                    value = built.get(item, no_key)
+                    if value is no_key:
+                        for tag, regexp in resolvers:
+                            if regexp.match(item):
+                                if tag not in _CONSTRUCTED:
+                                    return None  # a merge key (<<) or another special scalar
+                                node = ScalarNode(Tag(suffix=tag), item)
+                                value = _plain(constructor.construct_object(node, deep=True))
+                                break
+                        else:
+                            value = item
+                        built[item] = value
+                    item = value
+        elif kind is mapping_start or kind is sequence_start:
+            if event.anchor is not None or event.tag is not None:
+                return None
+            stack.append({} if kind is mapping_start else [])
+            keys.append(no_key)
+            continue
+        elif kind in collection_end:
+            item = stack.pop()
+            keys.pop()
+        else:  # an alias, or the end of the document
+            return None
+        if not stack:
+            root = item
+            break
+        top = stack[-1]
+        if type(top) is list:
+            top.append(item)
+        elif keys[-1] is no_key:
+            if type(item) is not str or item in top:
+                return None  # a non-text key (its text form is ruamel's business) or a duplicate one
+            keys[-1] = item
+        else:
+            top[keys[-1]] = item
+            keys[-1] = no_key
+    if type(get()) is not events.DocumentEndEvent or type(get()) is not events.StreamEndEvent:
+        return None  # more than one document
+    return root if type(root) is dict else None
 
 
 def locate(root: Any, path: Sequence[Any], file: str, *, at_key: bool = False) -> Location:
@@ -158,7 +322,7 @@ def _clean_path(root: Any, loc: Sequence[Any], names_key: bool) -> tuple[Any, ..
 _KEY_ERRORS = ("missing", "extra_forbidden")
 
 
-def _message(error: dict[str, Any]) -> str:
+def _message(error: Mapping[str, Any]) -> str:
     kind = error["type"]
     field = error["loc"][-1] if error["loc"] else ""
     if kind == "missing":
@@ -178,7 +342,7 @@ def _message(error: dict[str, Any]) -> str:
         message = message[len("Value error, ") :]
     if kind not in ("value_error", "applies_to", "union_tag_invalid") and "input" in error and not isinstance(error["input"], (dict, list)):
         message += f" (got {error['input']!r})"
-    return message
+    return str(message)
 
 
 FileOf = str | Callable[[tuple[Any, ...]], str]
@@ -188,13 +352,13 @@ def _file(file: FileOf, path: tuple[Any, ...]) -> str:
     return file(path) if callable(file) else file
 
 
-def _validation_problems(errors: Sequence[dict[str, Any]], root: Any, plain: Any, file: FileOf) -> list[Problem]:
+def _validation_problems(errors: Sequence[Mapping[str, Any]], root: Any, plain: Any, file: FileOf) -> list[Problem]:
     problems = []
     seen = set()
     # A union field (e.g. ``period: week`` or ``period: {every: P14D}``) reports one error per
     # alternative; keep those that fit the shape the author wrote (a mapping or a scalar).
     shaped = {"dict_type", "model_type", "model_attributes_type"}
-    by_path: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    by_path: dict[tuple[Any, ...], list[Mapping[str, Any]]] = {}
     for error in errors:
         by_path.setdefault(_clean_path(plain, error["loc"], error["type"] in _KEY_ERRORS), []).append(error)
     for path, group in by_path.items():
@@ -203,7 +367,10 @@ def _validation_problems(errors: Sequence[dict[str, Any]], root: Any, plain: Any
             narrowed = [e for e, m in zip(group, is_mapping) if (e["type"] in shaped) != (not m) or e["type"] in ("missing", "extra_forbidden")]
             if narrowed:
                 by_path[path] = narrowed
-    deeper = lambda path: any(len(other) > len(path) and other[: len(path)] == path for other in by_path)  # noqa: E731
+
+    def deeper(path: tuple[Any, ...]) -> bool:
+        return any(len(other) > len(path) and other[: len(path)] == path for other in by_path)
+
     errors = [
         e
         for path, group in by_path.items()
@@ -402,22 +569,31 @@ def load_ruleset_located(path: str | Path, plugins: Plugins | None = None) -> tu
 
 
 def load_registry(path: str | Path, ruleset: Ruleset) -> Registry:
-    """Read a registry YAML file and check it against ``ruleset``. Raises :class:`RegistryError`."""
+    """Read a registry YAML file and check it against ``ruleset``. Raises :class:`RegistryError`.
+
+    The data is read with libyaml when it can be (see :func:`_fast_plain`); ruamel's round-trip
+    tree, which locates problems, is built only when there is a problem to locate."""
     path = Path(path)
-    plain, root = _read_yaml(path, RegistryError)
-    return registry_from(plain, root, str(path), ruleset)
+    text = _read_text(path, RegistryError)
+    plain = _fast_plain(text)
+    if plain is None:
+        plain, root = _parse_yaml(text, path, RegistryError)
+        return registry_from(plain, root, str(path), ruleset)
+    return registry_from(plain, _LazyRoot(lambda: _parse_yaml(text, path, RegistryError)[1]), str(path), ruleset)
 
 
 def registry_from(plain: Any, root: Any, file: str, ruleset: Ruleset) -> Registry:
-    """Validate a registry already read (``plain`` data, its ``root`` node tree in ``file``) and
-    check it against ``ruleset``. Raises :class:`RegistryError` with located problems."""
+    """Validate a registry already read (``plain`` data, its ``root`` node tree in ``file``, or a
+    ``_LazyRoot`` that builds it) and check it against ``ruleset``. Raises :class:`RegistryError`
+    with located problems."""
     try:
-        registry = Registry.model_validate(plain)
+        with _gc_paused():
+            registry = Registry.model_validate(plain)
     except ValidationError as exc:
-        raise RegistryError(_validation_problems(exc.errors(), root, plain, file)) from None
-    problems = _reference_problems(check_registry(registry, ruleset), root, file)
-    if problems:
-        raise RegistryError(problems)
+        raise RegistryError(_validation_problems(exc.errors(), _node_tree(root), plain, file)) from None
+    references = check_registry(registry, ruleset)
+    if references:
+        raise RegistryError(_reference_problems(references, _node_tree(root), file))
     return registry
 
 
@@ -438,8 +614,9 @@ def read_events(
     if isinstance(paths, (str, Path)):
         paths = [paths]
     reader = _EventReader(ruleset, registry, plugins or Plugins())
-    for path in paths:
-        reader.read_file(Path(path))
+    with _gc_paused():
+        for path in paths:
+            reader.read_file(Path(path))
     return EventLog(events=tuple(reader.events), rejects=tuple(reader.rejects), duplicates=tuple(reader.duplicates))
 
 
@@ -449,13 +626,20 @@ class _EventReader:
         self.plugins = plugins
         self.path = Path()
         self.zone = pendulum.timezone(ruleset.timezone)
-        self.people = None if registry is None else {p.id for p in registry.people}
-        self.units = None if registry is None else {u.id for u in registry.units}
-        self.subjects = None if registry is None else {s.id for s in registry.subjects}
+        # registry ids (each mapped to itself: an event's name is replaced by the registry's text)
+        self.people = None if registry is None else {p.id: p.id for p in registry.people}
+        self.units = None if registry is None else {u.id: u.id for u in registry.units}
+        self.subjects = None if registry is None else {s.id: s.id for s in registry.subjects}
+        self.kinds = {name: _Kind(name, kind) for name, kind in ruleset.event_kinds.items()}
         self.events: list[Event] = []
         self.rejects: list[Reject] = []
         self.duplicates: list[Duplicate] = []
         self.first: dict[str, Event] = {}
+        # the normaliser hook is still asked for every record, but only when some plugin has it
+        self.normalises = bool(plugins._implementations("complianceengine_normalise_record"))
+        # one copy of each repeated text (kinds, people, units, subjects, attribute names and enum
+        # values) instead of one per line
+        self.texts: dict[str, str] = {}
 
     def read_file(self, path: Path) -> None:
         self.path = path
@@ -490,14 +674,15 @@ class _EventReader:
             self._read_jsonl(text, str(path))
 
     def _read_jsonl(self, text: str, file: str) -> None:
+        loads, decode_error, core, accept = _json_object, json.JSONDecodeError, _CORE_FIELDS, self._accept
         # split on line feeds only: U+2028 and friends may sit raw inside JSON strings
-        for number, line in enumerate(text.split("\n"), start=1):
+        for number, line in enumerate(_lines(text), start=1):
             line = line.removesuffix("\r")
-            if not line.strip():
+            if not line or line.isspace():
                 continue
             try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
+                record = loads(line)
+            except decode_error as exc:
                 self._reject(file, number, line, [f"invalid JSON at column {exc.colno}: {exc.msg}"])
                 continue
             if not isinstance(record, dict):
@@ -507,11 +692,11 @@ class _EventReader:
             if not isinstance(attributes, dict):
                 self._reject(file, number, line, ["'attributes' must be an object"])
                 continue
-            extra = sorted(set(record) - set(CORE_EVENT_FIELDS))
-            if extra:
+            if not record.keys() <= core:
+                extra = sorted(set(record) - core)
                 self._reject(file, number, line, [f"unknown fields {extra}; attributes go inside 'attributes'"])
                 continue
-            self._accept(file, number, line, record, attributes, from_text=False)
+            accept(file, number, line, record, attributes, from_text=False)
 
     def _read_csv(self, text: str, file: str) -> None:
         # csv counts physical lines by line feeds; a quoted cell may span several of them, so a
@@ -549,28 +734,33 @@ class _EventReader:
         self.rejects.append(Reject(file=file, line=line, raw=raw, errors=tuple(errors)))
 
     def _accept(self, file: str, line: int, raw: str, record: dict[str, Any], attributes: dict[str, Any], *, from_text: bool) -> None:
-        normaliser, normalised = self.plugins.first_named(
-            "complianceengine_normalise_record", record={**record, "attributes": dict(attributes)}, path=self.path, ruleset=self.ruleset
-        )
-        if normalised is not None:
-            if not isinstance(normalised, dict) or not isinstance(normalised.get("attributes", {}), (dict, type(None))):
-                raise PluginError(
-                    str(normaliser), "complianceengine_normalise_record",
-                    f"returned {type(normalised).__name__} for {file}:{line}; expected a record dict with an 'attributes' dict",
-                )
-            record = dict(normalised)
-            attributes = record.pop("attributes", {}) or {}
+        if self.normalises:
+            normaliser, normalised = self.plugins.first_named(
+                "complianceengine_normalise_record", record={**record, "attributes": dict(attributes)}, path=self.path, ruleset=self.ruleset
+            )
+            if normalised is not None:
+                if not isinstance(normalised, dict) or not isinstance(normalised.get("attributes", {}), (dict, type(None))):
+                    raise PluginError(
+                        str(normaliser), "complianceengine_normalise_record",
+                        f"returned {type(normalised).__name__} for {file}:{line}; expected a record dict with an 'attributes' dict",
+                    )
+                record = dict(normalised)
+                attributes = record.pop("attributes", {}) or {}
+        texts = self.texts
+        get = record.get
         errors: list[str] = []
-        kind_name = record.get("kind")
-        kind = self.ruleset.event_kinds.get(kind_name) if isinstance(kind_name, str) else None
+        kind_name = get("kind")
+        kind = self.kinds.get(kind_name) if isinstance(kind_name, str) else None
         if kind_name is None:
             errors.append(f"missing the event kind ('kind'); declared: {', '.join(self.ruleset.event_kinds)}")
         elif kind is None:
             errors.append(f"unknown event kind {kind_name!r}; declared: {', '.join(self.ruleset.event_kinds)}")
-        time = record.get("time")
+        else:
+            record["kind"] = kind.name
+        time = get("time")
         if isinstance(time, str):
             try:
-                parsed = pendulum.parse(time, tz=self.zone)
+                parsed = _parse_time(time, self.zone)
             except Exception:
                 parsed = None
             if not isinstance(parsed, dt.datetime):
@@ -581,45 +771,80 @@ class _EventReader:
             errors.append(f"time must be a string, got {time!r}")
         if kind is not None:
             for field in kind.requires:
-                if not record.get(field):
+                if not get(field):
                     errors.append(f"a {kind_name} event needs '{field}'")
+            specs = kind.specs
             typed: dict[str, Any] = {}
             for name, value in attributes.items():
-                spec = kind.attributes.get(name)
+                spec = specs.get(name)
                 if spec is None:
-                    declared = ", ".join(kind.attributes) or "none"
-                    errors.append(f"unknown attribute {name!r} for a {kind_name} event (declared: {declared})")
+                    errors.append(f"unknown attribute {name!r} for a {kind_name} event (declared: {kind.declared})")
                     continue
-                converted, problem = _typed(value, spec, from_text, self.zone)
+                if type(value) is str and (spec.type == "string" or (spec.type == "enum" and value in (spec.values or ()))):
+                    converted, problem = value, None  # what _typed gives, without the call
+                else:
+                    converted, problem = _typed(value, spec, from_text, self.zone)
                 if problem:
                     errors.append(f"attribute {name!r}: {problem}")
                 else:
-                    typed[name] = converted
-            for name, spec in kind.attributes.items():
-                if spec.required and name not in attributes:
+                    if spec.type == "enum":
+                        converted = texts.setdefault(converted, converted)
+                    typed[texts.setdefault(name, name)] = converted
+            for name in kind.required:
+                if name not in attributes:
                     errors.append(f"a {kind_name} event needs attribute {name!r}")
             attributes = typed
-        participants = record.get("participants")
+        participants = get("participants")
         if participants is not None and (not isinstance(participants, list) or not all(isinstance(p, str) for p in participants)):
             errors.append(f"participants must be a list of person ids, got {participants!r}")
             record.pop("participants")
-        if kind is not None and kind.excuses is not None and isinstance(record.get("time"), dt.datetime):
-            until = attributes.get(kind.excuses.until)
-            end = pendulum.parse(until, tz=self.zone) if isinstance(until, str) else None
+            participants = None
+        if kind is not None and kind.until is not None and isinstance(get("time"), dt.datetime):
+            until = attributes.get(kind.until)
+            end = _parse_time(until, self.zone) if isinstance(until, str) else None
             if isinstance(end, dt.datetime) and end <= record["time"]:
-                errors.append(f"{kind.excuses.until!r} ({until}) must be after the event time: the exemption would be empty")
-        if self.people is not None:
-            for person in [record.get("actor"), record.get("on_behalf_of"), *(record.get("participants") or [])]:
-                if isinstance(person, str) and person not in self.people:
+                errors.append(f"{kind.until!r} ({until}) must be after the event time: the exemption would be empty")
+        # people, units and subjects must be in the registry (when there is one); either way each
+        # name is kept as one shared text
+        people = self.people if self.people is not None else texts
+        for field in ("actor", "on_behalf_of"):
+            person = get(field)
+            if isinstance(person, str):
+                known = people.get(person)
+                if known is not None:
+                    record[field] = known
+                elif self.people is None:
+                    record[field] = texts.setdefault(person, person)
+                else:
                     errors.append(f"unknown person {person!r} (not in the registry)")
-        if self.units is not None and isinstance(record.get("unit"), str) and record["unit"] not in self.units:
-            errors.append(f"unknown unit {record['unit']!r} (not in the registry)")
-        if self.subjects is not None and isinstance(record.get("subject"), str) and record["subject"] not in self.subjects:
-            errors.append(f"unknown subject {record['subject']!r} (not in the registry)")
+        if participants:
+            shared = []
+            for person in participants:
+                known = people.get(person)
+                if known is None:
+                    if self.people is None:
+                        known = texts.setdefault(person, person)
+                    else:
+                        errors.append(f"unknown person {person!r} (not in the registry)")
+                        known = person
+                shared.append(known)
+            record["participants"] = shared
+        for field, registered in (("unit", self.units), ("subject", self.subjects)):
+            ident = get(field)
+            if isinstance(ident, str):
+                known = (registered if registered is not None else texts).get(ident)
+                if known is not None:
+                    record[field] = known
+                elif registered is None:
+                    record[field] = texts.setdefault(ident, ident)
+                else:
+                    errors.append(f"unknown {field} {ident!r} (not in the registry)")
         event = None
         if not errors:
             try:
-                event = Event.model_validate({**record, "attributes": attributes, "origin": EventOrigin(file=file, line=line)})
+                record["attributes"] = attributes
+                record["origin"] = {"file": file, "line": line}
+                event = _EVENT.validate_python(record)
             except ValidationError as exc:
                 errors += [f"{path_text(e['loc']) or 'event'}: {_message(e)}" for e in exc.errors()]
         if event is None:
@@ -637,6 +862,93 @@ class _EventReader:
             return
         self.first[event.id] = event
         self.events.append(event)
+
+
+class _Kind:
+    """What checking a record of one event kind needs, looked up once per reader."""
+
+    __slots__ = ("name", "requires", "specs", "declared", "required", "until")
+
+    def __init__(self, name: str, kind: Any):
+        self.name = name
+        self.requires = tuple(kind.requires)
+        self.specs = kind.attributes
+        self.declared = ", ".join(kind.attributes) or "none"
+        self.required = tuple(name for name, spec in kind.attributes.items() if spec.required)
+        self.until = None if kind.excuses is None else kind.excuses.until
+
+
+_EVENT = TypeAdapter(Event)
+_CORE_FIELDS = frozenset(CORE_EVENT_FIELDS)
+
+# Event times. The usual form, a full date-time with a UTC offset (2026-08-01T09:30:00+08:00), is
+# read here; everything else goes to pendulum.parse, which decides what is a valid time.
+_SECONDS_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]")
+_OFFSET_TIME = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,6}))?(?:([+-])([0-9]{2}):([0-9]{2})|Z)")
+# "+08:00" (every offset under a day, both signs) or "Z" -> the zone and fold pendulum gives
+_OFFSET_ZONES: dict[str, tuple[Any, int]] = {
+    f"{sign}{hours:02d}:{minutes:02d}": (fixed_timezone((-1 if sign == "-" else 1) * (hours * 3600 + minutes * 60)), 0)
+    for sign in "+-" for hours in range(24) for minutes in range(60)
+}
+_OFFSET_ZONES["Z"] = (pendulum.UTC, 1)
+
+
+def _parse_time(text: str, zone: Any) -> Any:
+    """``pendulum.parse(text, tz=zone)``: the same DateTime, with the same zone object and fold.
+    A full date-time with an offset (or ``Z``), with or without a fraction of a second, is read
+    here; anything else (naive times, other ISO 8601 forms, parts out of range) by pendulum."""
+    offset = _OFFSET_ZONES.get(text[19:])
+    if offset is not None and _SECONDS_TIME.match(text):  # 2026-08-01T09:30:00+08:00
+        try:
+            naive = dt.datetime.fromisoformat(text[:19])  # hours, minutes and seconds are in range
+        except ValueError:  # no such month or day: pendulum decides
+            return pendulum.parse(text, tz=zone)
+        return pendulum.DateTime(
+            naive.year, naive.month, naive.day, naive.hour, naive.minute, naive.second, 0, tzinfo=offset[0], fold=offset[1]
+        )
+    match = _OFFSET_TIME.fullmatch(text)  # the same with a fraction of a second
+    if match is not None:
+        year, month, day, hour, minute, second, fraction, sign, hours, minutes = match.groups()
+        offset = _OFFSET_ZONES.get(f"{sign}{hours}:{minutes}" if sign else "Z")
+        if offset is not None:  # not an offset of a day or more, or of 60 minutes
+            try:
+                return pendulum.DateTime(
+                    int(year), int(month), int(day), int(hour), int(minute), int(second), int(fraction.ljust(6, "0")) if fraction else 0,
+                    tzinfo=offset[0], fold=offset[1],
+                )
+            except ValueError:  # a month, day, hour, minute or second out of range: pendulum decides
+                pass
+    return pendulum.parse(text, tz=zone)
+
+
+# the C scanner json.loads ends in, with the same defaults
+_SCAN: Callable[[str, int], tuple[Any, int]] = getattr(json.JSONDecoder(), "scan_once")
+
+
+def _json_object(line: str) -> Any:
+    """``json.loads(line)``; a line that is one JSON object from its first to its last character
+    goes straight to the C scanner json.loads itself ends in (same result), anything else and
+    every error through json.loads (same exception)."""
+    if line[:1] == "{":
+        try:
+            value, end = _SCAN(line, 0)
+        except (StopIteration, ValueError):
+            return json.loads(line)
+        if end == len(line):
+            return value
+    return json.loads(line)
+
+
+def _lines(text: str) -> Iterator[str]:
+    """``text.split("\\n")`` one line at a time, without a list of every line at once."""
+    start, end = 0, len(text)
+    while True:
+        stop = text.find("\n", start)
+        if stop < 0:
+            yield text[start:end]
+            return
+        yield text[start:stop]
+        start = stop + 1
 
 
 def _same_event(a: Event, b: Event) -> bool:
@@ -687,7 +999,7 @@ def _typed(value: Any, spec: AttributeSpec, from_text: bool, zone: Any) -> tuple
     # datetime: kept as ISO 8601 text in the ruleset's zone so attributes stay scalar
     if isinstance(value, str):
         try:
-            parsed = pendulum.parse(value, tz=zone)
+            parsed = _parse_time(value, zone)
             if isinstance(parsed, dt.datetime):
                 return parsed.isoformat(), None
         except Exception:
