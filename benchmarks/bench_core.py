@@ -1,0 +1,700 @@
+"""Measure the reference audit on scaled Xiangshan worlds against a plain-Python baseline.
+
+    python benchmarks/bench_core.py --quick                         # 4 and 8 copies
+    python benchmarks/bench_core.py --copies 701 --copies 1402      # 0.5M and 1.0M events
+    python benchmarks/bench_core.py --quick --src-commit a28e7c9    # the evaluator of another commit
+
+For each ``--copies K`` a seeded world of K copies of the Xiangshan sample county is generated
+(``benchmarks/world.py``, about 713 events a copy), then three measurements run, each in its own
+subprocess so that its peak RSS (VmHWM of the child on Linux, else ``ru_maxrss``) is its own:
+
+- ``library``: ``complianceengine`` as the command line uses it (plugins from entry points, so
+  the tide calendar is there): load the ruleset, load the registry, read the events, ``audit``
+  every Xiangshan obligation, render the JSON report and write it, each stage timed;
+- ``library-freq``: the same with the ruleset restricted, in memory, to the three frequency
+  duties ``dock-staff-daily-patrol``, ``dock-chief-weekly-patrol`` and ``grid-monthly-patrol``
+  (no report: the baseline writes none);
+- ``baseline``: those three duties in plain Python (standard library only): ``json.load`` of the
+  registry, a dict loop over the JSONL, and per assignment in force and per local day / ISO week /
+  month the count of patrols, with the rules of docs/semantics.md that the three duties use
+  (merged assignments, partial periods judged by majority and prorated, the campaign's weekly
+  periods, exemptions from the registry and from leave / typhoon events).
+
+``--only library-read`` measures reading alone (ruleset, registry, events; no audit).
+
+Every finding of the three duties, as (obligation, person, role, unit, period, window, status),
+is compared between the library and the baseline, and between the full and the restricted
+audit. All performance figures are ratios measured in this one run; nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import collections
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+RULESET = ROOT / "rulesets" / "xiangshan" / "ruleset.yaml"
+FIRST_DAY, LAST_DAY = dt.date(2026, 8, 1), dt.date(2026, 10, 31)
+AS_OF = "2026-11-01T00:00:00+08:00"
+FREQ = ("dock-staff-daily-patrol", "dock-chief-weekly-patrol", "grid-monthly-patrol")
+QUICK = (4, 8)
+MODES = ("library", "library-freq", "baseline")  # what runs by default
+EXTRA_MODES = ("library-read",)  # ruleset + registry + events only, on request (--only library-read)
+STATUSES = ("met", "excused", "not_applicable", "open", "late", "missed")
+
+# --------------------------------------------------------------------------------------------
+# The baseline's copy of what rulesets/xiangshan/ruleset.yaml says about the three duties.
+# check_baseline_constants() compares it with the loaded ruleset before anything is measured.
+
+TZ = dt.timezone(dt.timedelta(hours=8))  # Asia/Shanghai: no daylight saving time since 1991
+BASELINE_DUTIES: dict[str, dict[str, Any]] = {
+    "dock-staff-daily-patrol": {"roles": ["dock_staff"], "period": "day", "at_least": 1, "during": []},
+    "dock-chief-weekly-patrol": {
+        "roles": ["dock_chief_authority", "dock_chief_police", "dock_chief_village", "dock_chief_operator", "inspector"],
+        "period": "week", "at_least": 1, "during": [],
+    },
+    "grid-monthly-patrol": {
+        "roles": ["grid_leader", "grid_member", "grid_instructor"], "period": "month", "at_least": 1,
+        "during": [{"calendar": "special-campaign", "period": "week", "at_least": 1}],
+    },
+}
+BASELINE_MATCH_KIND = "patrol"
+BASELINE_CALENDARS = {"special-campaign": [("2026-10-01", "2026-10-15")]}  # local days, both included
+BASELINE_EXCUSES = {"leave": ("actor", "until"), "typhoon_closure": ("unit", "until")}  # event kind -> (who, until attribute)
+
+
+def check_baseline_constants(ruleset: Any) -> list[str]:
+    """Where the baseline's constants differ from the ruleset (empty: they agree)."""
+    problems = []
+    for oid, want in BASELINE_DUTIES.items():
+        o = ruleset.obligation(oid)
+        got = {
+            "roles": list(getattr(o.applies_to, "roles", [])), "period": o.period, "at_least": o.at_least,
+            "during": [{"calendar": r.calendar, "period": r.period or o.period, "at_least": o.at_least if r.at_least is None else r.at_least}
+                       for r in o.during],
+        }
+        if got != want:
+            problems.append(f"{oid}: ruleset says {got}, baseline assumes {want}")
+        extras = {
+            "kind": o.kind, "match.kind": o.match.kinds, "match.where": o.match.where, "match.time_of_day": o.match.time_of_day,
+            "match.quorum": o.match.quorum, "match.in_calendar": o.match.in_calendar, "by": o.by, "at_most": o.at_most,
+            "partial_periods": o.partial_periods, "distinct_within": o.distinct_within, "excused_in": o.excused_in,
+            "during.at_most": [r.at_most for r in o.during],
+        }
+        expected = {
+            "kind": "frequency", "match.kind": [BASELINE_MATCH_KIND], "match.where": {}, "match.time_of_day": None, "match.quorum": None,
+            "match.in_calendar": None, "by": None, "at_most": None, "partial_periods": "majority", "distinct_within": None,
+            "excused_in": [], "during.at_most": [None for _ in o.during],
+        }
+        for name, value in extras.items():
+            if value != expected[name]:
+                problems.append(f"{oid}: {name} is {value!r}; the baseline handles only {expected[name]!r}")
+    for name, windows in BASELINE_CALENDARS.items():
+        got = [(w.start.isoformat(), w.end.isoformat()) for w in ruleset.calendars[name].windows]
+        if got != windows:
+            problems.append(f"calendar {name}: ruleset says {got}, baseline assumes {windows}")
+    excuses = {k: (e.excuses.who, e.excuses.until) for k, e in ruleset.event_kinds.items() if e.excuses is not None}
+    if excuses != BASELINE_EXCUSES or any(e.excuses.obligations is not None for e in ruleset.event_kinds.values() if e.excuses):
+        problems.append(f"excusing event kinds: ruleset says {excuses}, baseline assumes {BASELINE_EXCUSES}")
+    if ruleset.timezone != "Asia/Shanghai" or ruleset.week_start != "monday":
+        problems.append(f"timezone {ruleset.timezone} / week_start {ruleset.week_start}: the baseline assumes Asia/Shanghai (+08:00) and monday")
+    return problems
+
+
+# --------------------------------------------------------------------------------------------
+# Plain-Python baseline (standard library only; times are epoch seconds, intervals [start, end))
+
+FOREVER = 10**12
+
+
+def _epoch(text: str) -> int:
+    t = dt.datetime.fromisoformat(text)  # Python 3.11 reads "Z" too
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=TZ)  # naive times are local, as the library reads them
+    return int(t.timestamp())
+
+
+def _day(d: dt.date) -> int:
+    return int(dt.datetime(d.year, d.month, d.day, tzinfo=TZ).timestamp())
+
+
+def _merge(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(intervals):
+        if out and a <= out[-1][1]:
+            if b > out[-1][1]:
+                out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
+    return out
+
+
+def _intersect(xs: list[tuple[int, int]], ys: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out, i, j = [], 0, 0
+    while i < len(xs) and j < len(ys):
+        a, b = max(xs[i][0], ys[j][0]), min(xs[i][1], ys[j][1])
+        if a < b:
+            out.append((a, b))
+        if xs[i][1] < ys[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
+def _subtract(xs: list[tuple[int, int]], ys: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out = []
+    for a, b in xs:
+        for c, d in ys:
+            if d <= a or c >= b:
+                continue
+            if c > a:
+                out.append((a, c))
+            a = max(a, d)
+            if a >= b:
+                break
+        if a < b:
+            out.append((a, b))
+    return out
+
+
+def _periods(unit: str, first: dt.date, last: dt.date):
+    """(label, start, end) of every local day / ISO week / month overlapping first..last."""
+    if unit == "day":
+        d = first
+        while d <= last:
+            yield d.isoformat(), _day(d), _day(d + dt.timedelta(days=1))
+            d += dt.timedelta(days=1)
+    elif unit == "week":
+        d = first - dt.timedelta(days=first.weekday())
+        while d <= last:
+            year, week, _ = d.isocalendar()
+            yield f"{year}-W{week:02d}", _day(d), _day(d + dt.timedelta(days=7))
+            d += dt.timedelta(days=7)
+    elif unit == "month":
+        d = first.replace(day=1)
+        while d <= last:
+            following = dt.date(d.year + d.month // 12, d.month % 12 + 1, 1)
+            yield f"{d.year}-{d.month:02d}", _day(d), _day(following)
+            d = following
+    else:
+        raise ValueError(unit)
+
+
+def baseline(world: Path, times: dict[str, float]) -> collections.Counter:
+    """The findings of the three frequency duties, as a multiset of keys."""
+    t0 = time.perf_counter()
+    registry = json.loads((world / "registry.yaml").read_text(encoding="utf-8"))
+    parent = {u["id"]: u.get("parent") for u in registry["units"]}
+    holdings: dict[tuple[str, str, str], list[tuple[int, int]]] = collections.defaultdict(list)
+    for a in registry["assignments"]:
+        end = _day(dt.date.fromisoformat(a["end"]) + dt.timedelta(days=1)) if a.get("end") else FOREVER
+        holdings[(a["person"], a["role"], a["unit"])].append((_day(dt.date.fromisoformat(a["start"])), end))
+    # exemptions: (start, end, record, obligations or None) by person and by unit
+    excused_person: dict[str, list] = collections.defaultdict(list)
+    excused_unit: dict[str, list] = collections.defaultdict(list)
+    for x in registry.get("exemptions", []):
+        end = _day(dt.date.fromisoformat(x["end"]) + dt.timedelta(days=1)) if x.get("end") else FOREVER
+        span = (_day(dt.date.fromisoformat(x["start"])), end, x["id"], x.get("obligations"))
+        if x.get("person"):
+            excused_person[x["person"]].append(span)
+        elif x.get("unit"):
+            excused_unit[x["unit"]].append(span)
+    t1 = time.perf_counter()
+    times["registry"] = t1 - t0
+
+    as_of = _epoch(AS_OF)
+    patrols: dict[str, list[tuple[int, str | None]]] = collections.defaultdict(list)  # person -> (time, unit)
+    events = 0
+    with (world / "events.jsonl").open(encoding="utf-8") as f:
+        for line in f:
+            if not line.strip():
+                continue
+            e = json.loads(line)
+            events += 1
+            kind = e["kind"]
+            if kind == BASELINE_MATCH_KIND:
+                t = _epoch(e["time"])
+                if t >= as_of:
+                    continue
+                unit = e.get("unit")
+                for person in dict.fromkeys(p for p in (e.get("actor"), *e.get("participants", ()), e.get("on_behalf_of")) if p):
+                    patrols[person].append((t, unit))
+            elif kind in BASELINE_EXCUSES:
+                who_field, until = BASELINE_EXCUSES[kind]
+                t = _epoch(e["time"])
+                who = e.get(who_field)
+                end = e.get("attributes", {}).get(until)
+                if t >= as_of or not isinstance(who, str) or not isinstance(end, str) or _epoch(end) <= t:
+                    continue
+                span = (t, _epoch(end), e["id"], None)
+                (excused_person if who_field == "actor" else excused_unit)[who].append(span)
+    t2 = time.perf_counter()
+    times["events"] = t2 - t1
+    times["events_read"] = events
+
+    lines: dict[str, frozenset[str]] = {}  # unit -> itself and its ancestors
+
+    def line_up(unit: str) -> frozenset[str]:
+        if unit not in lines:
+            chain, node = [], unit
+            while node is not None:
+                chain.append(node)
+                node = parent.get(node)
+            lines[unit] = frozenset(chain)
+        return lines[unit]
+
+    whole_range = [(_day(FIRST_DAY), _day(LAST_DAY + dt.timedelta(days=1)))]
+    windows = {name: _merge([(_day(dt.date.fromisoformat(a)), _day(dt.date.fromisoformat(b) + dt.timedelta(days=1))) for a, b in w])
+               for name, w in BASELINE_CALENDARS.items()}
+    found: collections.Counter = collections.Counter()
+    for oid, duty in BASELINE_DUTIES.items():
+        roles = set(duty["roles"])
+        at_least = duty["at_least"]
+        # each requirement with the part of the range it is in force on: the first `during` entry
+        # inside its windows, the base one everywhere else
+        variants, claimed = [], []
+        for raised in duty["during"]:
+            inside = _subtract(_intersect(windows[raised["calendar"]], whole_range), claimed)
+            variants.append((raised["calendar"], raised["period"], raised["at_least"], inside))
+            claimed = _merge(claimed + _intersect(windows[raised["calendar"]], whole_range))
+        variants.insert(0, (None, duty["period"], at_least, _subtract(whole_range, claimed)))
+        variants = [(w, p, n, mask, list(_periods(p, FIRST_DAY, LAST_DAY))) for w, p, n, mask in variants if mask]
+        for (person, role, unit), intervals in sorted(holdings.items()):
+            if role not in roles:
+                continue
+            active = _intersect(_merge(intervals), whole_range)
+            if not active:
+                continue
+            times_seen = sorted(t for t, u in patrols.get(person, ()) if (u is None or unit in line_up(u))
+                                and any(a <= t < b for a, b in active))
+            excusing = [x for x in excused_person.get(person, ()) if x[3] is None or oid in x[3]]
+            for above in line_up(unit):
+                excusing += [x for x in excused_unit.get(above, ()) if x[3] is None or oid in x[3]]
+            for window, _, need, mask, periods in variants:
+                for label, start, end in periods:
+                    cover = _intersect(_intersect(active, [(start, end)]), mask)
+                    covered = sum(b - a for a, b in cover)
+                    if covered == 0:
+                        continue
+                    whole = end - start
+                    key = (oid, person, role, unit, label, window or "")
+                    if covered / whole < 0.5:  # partial_periods: majority
+                        found[(*key, "not_applicable")] += 1
+                        continue
+                    count = sum(bisect.bisect_left(times_seen, b) - bisect.bisect_left(times_seen, a) for a, b in cover)
+                    over = cover[-1][1] <= as_of
+                    required = need if covered >= whole else -(-need * covered // whole)
+                    if count < required and excusing:
+                        used = [x for x in excusing if _intersect(cover, [(x[0], x[1])])]
+                        left = sum(b - a for a, b in _subtract(cover, _merge([(x[0], x[1]) for x in excusing])))
+                        if used and left / whole < 0.5:
+                            found[(*key, "excused")] += 1
+                            continue
+                        if used:
+                            required = -(-need * left // whole)
+                    status = "met" if count >= required else "missed" if over else "open"
+                    found[(*key, status)] += 1
+    times["compute"] = time.perf_counter() - t2
+    return found
+
+
+# --------------------------------------------------------------------------------------------
+# Child processes: one measurement each
+
+
+def _peak_mb() -> float:
+    """Peak RSS of this process so far, in MB. On Linux VmHWM of /proc/self/status: ru_maxrss is
+    carried across execve, so a child started by a big parent would report the parent's peak."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024  # bytes on macOS, KiB elsewhere
+
+
+def _write_keys(found: collections.Counter, path: Path) -> None:
+    with path.open("w", encoding="utf-8") as f:
+        for key, n in sorted(found.items()):
+            for _ in range(n):
+                f.write("\t".join("" if v is None else str(v) for v in key) + "\n")
+
+
+def child(mode: str, world: Path, out: Path, ruleset_path: Path) -> None:
+    times: dict[str, Any] = {}
+    result: dict[str, Any] = {"mode": mode, "times": times}
+    if mode == "baseline":
+        times["startup"] = 0.0
+        result["startup_rss_mb"] = _peak_mb()
+        found = baseline(world, times)
+        result["events"] = times.pop("events_read")
+        result["peak_rss_mb"] = _peak_mb()
+        _write_keys(found, out.with_suffix(".keys"))
+        result["freq_counts"] = _counts(found)
+        out.write_text(json.dumps(result), encoding="utf-8")
+        return
+
+    peaks: dict[str, float] = {}
+    result["peak_after"] = peaks  # running peak RSS (MB) after each stage
+
+    def done(stage: str, started: float) -> None:
+        times[stage] = time.perf_counter() - started
+        peaks[stage] = _peak_mb()
+
+    t = time.perf_counter()
+    import complianceengine as ce
+
+    plugins = ce.Plugins(entry_points=True)  # what the command line does without --no-entry-points
+    done("startup", t)
+    result["startup_rss_mb"] = peaks["startup"]
+    result["complianceengine"] = str(Path(ce.__file__).parent)
+    result["plugins"] = [name for name, _ in plugins.describe()]
+
+    t = time.perf_counter()
+    ruleset = ce.load_ruleset(ruleset_path, plugins)
+    if mode == "library-freq":
+        ruleset = ruleset.model_copy(update={"obligations": [o for o in ruleset.obligations if o.id in FREQ]})
+    done("ruleset", t)
+
+    t = time.perf_counter()
+    registry = ce.load_registry(world / "registry.yaml", ruleset)
+    done("registry", t)
+
+    t = time.perf_counter()
+    log = ce.read_events(world / "events.jsonl", ruleset, registry, plugins)
+    done("events", t)
+
+    if mode == "library-read":
+        result.update(peak_rss_mb=_peak_mb(), events=len(log.events), rejects=len(log.rejects), duplicates=len(log.duplicates))
+        out.write_text(json.dumps(result), encoding="utf-8")
+        return
+
+    as_of = dt.datetime.fromisoformat(AS_OF)
+    t = time.perf_counter()
+    report = ce.audit(ruleset, registry, log, first_day=FIRST_DAY, last_day=LAST_DAY, as_of=as_of, plugins=plugins)
+    done("audit", t)
+
+    if mode == "library":
+        path = out.parent / f"{out.stem}.report.json"
+        t = time.perf_counter()
+        text = ce.render(report, "json", plugins)
+        path.write_text(text, encoding="utf-8")  # as the command line writes --output
+        del text
+        done("report", t)
+        result["report_bytes"] = path.stat().st_size
+    result["peak_rss_mb"] = _peak_mb()
+
+    result["events"] = len(log.events)
+    result["rejects"] = len(log.rejects)
+    result["duplicates"] = len(log.duplicates)
+    result["findings"] = len(report.findings)
+    result["obligations"] = sorted({f.obligation for f in report.findings})
+    result["not_judged"] = {o.obligation: o.not_judged for o in report.obligations if o.not_judged}
+    result["counts"] = dict(collections.Counter(f.status for f in report.findings))
+    found = collections.Counter(
+        (f.obligation, f.subject.id, f.subject.role, f.unit, f.period.label, f.window or "", f.status)
+        for f in report.findings if f.obligation in FREQ
+    )
+    _write_keys(found, out.with_suffix(".keys"))
+    result["freq_counts"] = _counts(found)
+    out.write_text(json.dumps(result), encoding="utf-8")
+
+
+def _counts(found: collections.Counter) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {oid: {} for oid in FREQ}
+    for key, n in found.items():
+        out[key[0]][key[-1]] = out[key[0]].get(key[-1], 0) + n
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# The parent: worlds, subprocesses, the table
+
+
+def _git(*args: str) -> str:
+    try:
+        return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+
+
+def _world(base: Path, copies: int, seed: int, drop: float, jitter: int) -> tuple[Path, dict[str, Any]]:
+    folder = base / f"world-k{copies}-s{seed}"
+    manifest = folder / "world.json"
+    if manifest.exists():
+        known = json.loads(manifest.read_text(encoding="utf-8"))
+        if (known.get("copies"), known.get("seed"), known.get("drop"), known.get("jitter_minutes")) == (copies, seed, drop, jitter):
+            known["reused"] = True
+            return folder, known
+    # in a subprocess, so that the parent stays small
+    subprocess.run([sys.executable, str(HERE / "world.py"), "--copies", str(copies), "--seed", str(seed), "--out", str(folder),
+                    "--drop", repr(drop), "--jitter", str(jitter)], check=True, stdout=subprocess.DEVNULL)
+    return folder, json.loads(manifest.read_text(encoding="utf-8"))
+
+
+def _measure(mode: str, folder: Path, work: Path, ruleset: Path, env: dict[str, str], repeat: int, timeout: float | None) -> dict[str, Any]:
+    best: dict[str, Any] | None = None
+    peak = 0.0
+    for i in range(repeat):
+        out = work / f"{folder.name}.{mode}.{i}.json"
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--child", mode, "--world", str(folder), "--result", str(out),
+               "--ruleset", str(ruleset)]
+        out.unlink(missing_ok=True)  # a result left by an earlier run in a --keep folder
+        started = time.perf_counter()
+        try:
+            proc = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return {"mode": mode, "error": f"timed out after {timeout} s"}
+        wall = time.perf_counter() - started
+        if proc.returncode != 0 or not out.exists():
+            tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-6:])
+            return {"mode": mode, "error": f"exit {proc.returncode}: {tail}"}
+        result = json.loads(out.read_text(encoding="utf-8"))
+        result["wall"] = wall
+        result["keys"] = str(out.with_suffix(".keys"))
+        result["total"] = sum(v for k, v in result["times"].items() if k != "startup")
+        peak = max(peak, result["peak_rss_mb"])
+        if best is None or result["total"] < best["total"]:
+            best = result
+    assert best is not None
+    best["peak_rss_mb"] = peak  # the fastest run's times, the highest peak of all runs
+    return best
+
+
+def _compare(a: dict[str, Any], b: dict[str, Any]) -> tuple[bool, list[str]]:
+    """Do two measurements give the same findings of the three duties? (agree, a few differences)"""
+    ka = collections.Counter(Path(a["keys"]).read_text(encoding="utf-8").splitlines())
+    kb = collections.Counter(Path(b["keys"]).read_text(encoding="utf-8").splitlines())
+    if ka == kb:
+        return True, []
+    only_a, only_b = ka - kb, kb - ka
+    lines = [f"{sum(only_a.values())} only in {a['mode']}, {sum(only_b.values())} only in {b['mode']}"]
+    lines += [f"  only in {a['mode']}: {k}" for k in sorted(only_a)[:5]]
+    lines += [f"  only in {b['mode']}: {k}" for k in sorted(only_b)[:5]]
+    return False, lines
+
+
+def _summary(counts: dict[str, dict[str, int]]) -> str:
+    return "; ".join(f"{oid}: " + ", ".join(f"{s} {c[s]}" for s in STATUSES if c.get(s)) for oid, c in counts.items())
+
+
+def _fmt(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds:.2f}"
+
+
+def _row(copies: int, r: dict[str, Any]) -> str:
+    label = {"library": "library, all obligations", "library-freq": "library, 3 frequency duties",
+             "baseline": "baseline, 3 frequency duties", "library-read": "library, reading only"}[r["mode"]]
+    if "error" in r:
+        return f"| {copies} | - | {label} | failed: {r['error'].splitlines()[-1]} |" + " |" * 8
+    t = r["times"]
+    audit = t.get("audit", t.get("compute"))
+    rate = r["events"] / r["total"] if r["total"] else float("inf")
+    return (f"| {copies} | {r['events']} | {label} | {_fmt(t.get('startup'))} | {_fmt(t.get('ruleset'))} | {_fmt(t.get('registry'))} | "
+            f"{_fmt(t.get('events'))} | {_fmt(audit)} | {_fmt(t.get('report'))} | {_fmt(r['total'])} | {rate:,.0f} | "
+            f"{r['peak_rss_mb']:.0f} ({r['startup_rss_mb']:.0f}) |")
+
+
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}x" if b else "-"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 2)[2],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--copies", type=int, action="append", help="world size in copies of the sample county (~713 events each); repeat for several sizes")
+    parser.add_argument("--quick", action="store_true", help=f"small sizes ({' and '.join(map(str, QUICK))} copies), under a minute with the slow evaluator")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the worlds (default 1)")
+    parser.add_argument("--drop", type=float, default=0.01, help="share of routine patrols dropped per copy (default 0.01)")
+    parser.add_argument("--jitter", type=int, default=30, help="patrol time jitter in minutes, inside the day (default 30)")
+    parser.add_argument("--repeat", type=int, default=1, help="run each measurement this many times, keep the fastest (default 1)")
+    parser.add_argument("--only", choices=MODES + EXTRA_MODES, action="append",
+                        help="run only this measurement (repeatable); library-read (ruleset, registry and events, no audit) runs only when named")
+    parser.add_argument("--keep", type=Path, help="write worlds, reports and results into this folder and keep them "
+                        "(a world already there with the same parameters is reused); default: a temporary folder")
+    parser.add_argument("--src", type=Path, help="import complianceengine from this src folder instead of the installed one")
+    parser.add_argument("--src-commit", metavar="REV", help="import complianceengine from src/ as of this git revision (exported with git archive)")
+    parser.add_argument("--timeout", type=float, help="seconds before a measurement is given up")
+    parser.add_argument("--json", type=Path, help="also write every result to this JSON file")
+    parser.add_argument("--ruleset", type=Path, default=RULESET, help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=MODES + EXTRA_MODES, help=argparse.SUPPRESS)
+    parser.add_argument("--world", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.child:
+        child(args.child, args.world, args.result, args.ruleset.resolve())
+        return 0
+
+    sizes = sorted(set(args.copies or []) | (set(QUICK) if args.quick else set()))
+    if not sizes:
+        parser.error("give --copies K (repeatable) or --quick")
+    if min(sizes) < 1 or args.repeat < 1:
+        parser.error("--copies and --repeat must be at least 1")
+    if args.src and args.src_commit:
+        parser.error("give --src or --src-commit, not both")
+    modes = [m for m in MODES + EXTRA_MODES if m in (args.only or MODES)]
+
+    with tempfile.TemporaryDirectory(prefix="ce-bench-") as tmp:
+        base = args.keep.resolve() if args.keep else Path(tmp)
+        base.mkdir(parents=True, exist_ok=True)
+        work = base / "runs"
+        work.mkdir(exist_ok=True)
+        env = dict(os.environ)
+        src: Path | None = None
+        commit = _git("rev-parse", "HEAD")
+        dirty = bool(_git("status", "--porcelain", "--", "src"))
+        source = f"working tree at {commit[:12] or '?'}" + (" with uncommitted changes in src/" if dirty else "")
+        if args.src_commit:
+            rev = _git("rev-parse", args.src_commit)
+            if not rev:
+                parser.error(f"--src-commit {args.src_commit}: not a revision of {ROOT}")
+            export = Path(tmp) / f"src-{rev[:12]}"
+            export.mkdir()
+            archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "src"], capture_output=True, check=True).stdout
+            subprocess.run(["tar", "-x", "-C", str(export)], input=archive, check=True)
+            src, source = export / "src", f"src/ of commit {rev[:12]} (git archive)"
+        elif args.src:
+            src, source = args.src.resolve(), f"{args.src.resolve()}"
+        if src is not None:
+            env["PYTHONPATH"] = os.pathsep.join([str(src), *filter(None, [env.get("PYTHONPATH")])])
+
+        if src is not None:  # the parent's constants check imports the same complianceengine as the children
+            sys.path.insert(0, str(src))
+        try:
+            import complianceengine as ce
+
+            problems = check_baseline_constants(ce.load_ruleset(args.ruleset.resolve()))
+        except Exception as exc:  # a library in the middle of a change: the children will say more
+            problems = [f"could not load the ruleset to check them: {type(exc).__name__}: {exc}"]
+        print(f"# complianceengine benchmark: {source}")
+        print(f"python {platform.python_version()} on {platform.system()} {platform.machine()}, {os.cpu_count()} CPUs; "
+              f"ruleset {args.ruleset}; range {FIRST_DAY} to {LAST_DAY} as of {AS_OF}; seed {args.seed}")
+        if problems:
+            print("WARNING: the baseline's constants may not match the ruleset; its findings may differ:")
+            for p in problems:
+                print(f"  {p}")
+        print()
+
+        results: dict[int, dict[str, Any]] = {}
+        worlds: dict[int, dict[str, Any]] = {}
+        for copies in sizes:
+            folder, world = _world(base, copies, args.seed, args.drop, args.jitter)
+            worlds[copies] = world
+            print(f"world {copies} copies: {world['events']} events ({world['patrols']} patrols), {world['units']} units, "
+                  f"{world['people']} people, {world['assignments']} assignments, {world['subjects']} subjects"
+                  + (" (reused)" if world.get("reused") else f" (generated in {world['seconds']} s)"), flush=True)
+            results[copies] = {}
+            for mode in modes:
+                r = _measure(mode, folder, work, args.ruleset.resolve(), env, args.repeat, args.timeout)
+                results[copies][mode] = r
+                status = r.get("error") or f"{r['total']:.2f} s, peak {r['peak_rss_mb']:.0f} MB"
+                print(f"  {mode}: {status}", flush=True)
+                if "error" not in r and r.get("rejects"):
+                    print(f"  WARNING: {r['rejects']} rejected event lines", flush=True)
+                for oid, why in (r.get("not_judged") or {}).items():
+                    print(f"  WARNING: {oid} not judged: {why}", flush=True)
+        first = next((r for c in sizes for r in results[c].values() if r.get("complianceengine")), None)
+        if first:
+            print(f"children imported {first['complianceengine']} with plugins {', '.join(first['plugins'])}")
+        print()
+
+        print("Seconds per stage (startup = imports and plugins, not in total); peak RSS of the process, in MB, "
+              "with its RSS after startup in brackets.")
+        print("For the baseline, 'registry' is json.load plus indexing, 'events' the JSONL loop, 'audit' the counting.\n")
+        print("| copies | events | measurement | startup | ruleset | registry | events | audit | report | total | events/s | peak RSS MB |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+        for copies in sizes:
+            for mode in modes:
+                print(_row(copies, results[copies][mode]))
+        print()
+
+        print("Ratios (this run):")
+        for copies in sizes:
+            r = results[copies]
+            lib, freq, base_ = r.get("library"), r.get("library-freq"), r.get("baseline")
+            if freq and base_ and "error" not in freq and "error" not in base_:
+                bt = base_["times"]
+                print(f"- {copies} copies, library / baseline on the 3 frequency duties: "
+                      f"{_ratio(freq['total'], base_['total'])} end to end (read + audit; target <= 3x), "
+                      f"{_ratio(freq['times']['audit'], bt['compute'])} audit alone, "
+                      f"{_ratio(freq['times']['registry'], bt['registry'])} registry, {_ratio(freq['times']['events'], bt['events'])} events; "
+                      f"peak RSS {_ratio(freq['peak_rss_mb'], base_['peak_rss_mb'])}")
+            if lib and "error" not in lib:
+                share = {k: v / lib["total"] for k, v in lib["times"].items() if k != "startup"}
+                print(f"- {copies} copies, full audit: {lib['events'] / lib['total']:,.0f} events/s, "
+                      f"{lib['findings']} findings, report {lib['report_bytes'] / 1e6:.1f} MB; share of the time: "
+                      + ", ".join(f"{k} {v:.0%}" for k, v in share.items())
+                      + "; peak RSS MB after " + ", ".join(f"{k} {v:.0f}" for k, v in lib.get("peak_after", {}).items()))
+        for small, large in zip(sizes, sizes[1:]):
+            ev = worlds[large]["events"] / worlds[small]["events"]
+            parts = []
+            for mode in modes:
+                a, b = results[small].get(mode), results[large].get(mode)
+                if a and b and "error" not in a and "error" not in b:
+                    parts.append(f"{mode} x{b['total'] / a['total']:.2f}")
+            print(f"- {small} -> {large} copies (events x{ev:.2f}; linear would be x{ev:.2f}, target <= x{1.1 * ev:.2f}): time "
+                  + ", ".join(parts))
+        print()
+
+        print("Agreement on the findings of the 3 frequency duties (obligation, person, role, unit, period, window, status):")
+        for copies in sizes:
+            r = results[copies]
+            pairs = [("library-freq", "baseline"), ("library", "library-freq")] if "library-freq" in r else [("library", "baseline")]
+            for a, b in pairs:
+                if a not in r or b not in r:
+                    continue
+                if "error" in r[a] or "error" in r[b]:
+                    print(f"- {copies} copies, {a} vs {b}: not compared (a measurement failed)")
+                    continue
+                same, diff = _compare(r[a], r[b])
+                print(f"- {copies} copies, {a} vs {b}: {'identical' if same else 'DIFFERENT'}")
+                # the counts: once when they agree with the baseline, both sides when they differ
+                shown = [] if same and b != "baseline" else [a] if same else [a, b]
+                for name in shown:
+                    if "error" not in r[name]:
+                        print(f"    {name}: {_summary(r[name]['freq_counts'])}")
+                for line in diff:
+                    print(f"    {line}")
+        print()
+
+        print("Targets (issue): the full audit of 1M events (read + audit + JSON report) in <= 60 s and <= 2 GB on 2 cores:")
+        big = [c for c in sizes if worlds[c]["events"] >= 1_000_000 and "library" in results[c]]
+        for copies in big:
+            lib = results[copies]["library"]
+            if "error" in lib:
+                print(f"- {copies} copies: failed ({lib['error'].splitlines()[-1]})")
+            else:
+                print(f"- {copies} copies, {lib['events']} events: {lib['total']:.1f} s ({'ok' if lib['total'] <= 60 else 'OVER'}), "
+                      f"peak {lib['peak_rss_mb']:.0f} MB ({'ok' if lib['peak_rss_mb'] <= 2048 else 'OVER'})")
+        if not big:
+            largest = max(worlds[c]["events"] for c in sizes)
+            print(f"- not measured in this run (largest world: {largest} events; 1,402 copies make 1M)")
+
+        if args.json:
+            args.json.write_text(json.dumps({"source": source, "commit": commit, "src_dirty": dirty, "worlds": worlds,
+                                             "results": results, "baseline_constant_problems": problems}, indent=2), encoding="utf-8")
+        if args.keep:
+            print(f"\nworlds, reports and raw results kept in {base}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
