@@ -21,10 +21,11 @@ from .errors import ComplianceError, InputError, NotificationError, UsageError
 from .evaluate import audit
 from .explain import explain
 from .findings import FAILING
-from .loading import load_registry, load_ruleset, read_events, write_rejects
+from .loading import load_registry, load_ruleset, read_events, rejects_jsonl
 from .model import Ruleset
+from .outputs import refuse_overwriting, write_atomically
 from .plugins import Plugins
-from .render import CaseRun, CheckResult, render_document
+from .documents import CaseRun, CheckResult, render_document
 
 
 def _date(text: str) -> dt.date:
@@ -117,6 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "test":
             return _test(args, plugins)
         if args.command == "schema":
+            refuse_overwriting({"--output": args.output}, [])
             _write(json.dumps(schemas.schema("registry" if args.registry else "ruleset"), indent=2, ensure_ascii=False) + "\n", args.output)
             return 0
         return _audit(args, plugins)
@@ -128,6 +130,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ComplianceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # outputs are written atomically: what was there is intact
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 def _plugins(args: argparse.Namespace) -> Plugins:
@@ -144,6 +149,7 @@ def _check(args: argparse.Namespace, plugins: Plugins) -> int:
     checked, diagnostics = lint.check_paths(args.paths, plugins, args.registry)
     if not checked:
         raise UsageError(f"no ruleset.yaml found under {', '.join(map(str, args.paths))}")
+    refuse_overwriting({"--output": args.output}, [*checked, *([args.registry] if args.registry else [])])
     if args.resolved and args.format != "text":
         raise UsageError("--resolved prints YAML; use it with --format text")
     if args.resolved:
@@ -200,6 +206,7 @@ def _test(args: argparse.Namespace, plugins: Plugins) -> int:
     results, coverage = casetests.run_paths(args.paths, plugins)
     if not results:
         raise UsageError(f"no test cases (tests/*.yaml) under {', '.join(map(str, args.paths))}")
+    refuse_overwriting({"--junit": args.junit}, [Path(r.file) for r in results])
     run = CaseRun(results, coverage)
     sys.stdout.write(render_document("cases", "text", run))
     if args.junit:
@@ -223,12 +230,14 @@ def _writing() -> Iterator[None]:
 def _write(text: str, output: Path | None) -> None:
     with _writing():
         if output:
-            output.write_text(text, encoding="utf-8")
+            write_atomically(output, text)
         else:
             sys.stdout.write(text)
 
 
 def _audit(args: argparse.Namespace, plugins: Plugins) -> int:
+    # before anything is read: a report written over its own events would destroy them
+    refuse_overwriting({"--output": args.output, "--rejects": args.rejects}, [*args.ruleset, args.registry, *args.events])
     versions = [load_ruleset(path, plugins) for path in args.ruleset]
     versions.sort(key=lambda r: r.effective.from_ if r.effective else dt.date.min)
     ruleset = versions[-1]  # the latest version reads the registry and the events
@@ -242,8 +251,7 @@ def _audit(args: argparse.Namespace, plugins: Plugins) -> int:
         report, notified = exc.report, exc
     _write(render_document("report", args.format, report, plugins), args.output)
     if args.rejects:
-        with _writing():
-            write_rejects(log.rejects, args.rejects)
+        _write(rejects_jsonl(log.rejects), args.rejects)
     for reject in log.rejects:
         print(f"warning: rejected event {reject.file}:{reject.line}: {'; '.join(reject.errors)}", file=sys.stderr)
     if notified is not None:

@@ -43,7 +43,6 @@ try:  # PyYAML built with libyaml: the C parser that reads registry data
 except (ImportError, AttributeError):  # pragma: no cover - without libyaml every document is read by ruamel alone
     _CParser = None
 
-from .references import resolve_kinds
 from .errors import EventSourceError, Location, PluginError, Problem, RegistryError, RulesetError
 from .model import (
     CORE_EVENT_FIELDS,
@@ -55,8 +54,9 @@ from .model import (
     Reject,
     Ruleset,
 )
+from .outputs import write_atomically
 from .plugins import Plugins
-from .references import check_registry, check_ruleset, path_text
+from .references import check_registry, check_ruleset, path_text, resolve_kinds
 
 # --------------------------------------------------------------------------------------------
 # YAML with positions
@@ -1008,8 +1008,11 @@ def _typed(value: Any, spec: AttributeSpec, from_text: bool, zone: Any) -> tuple
 
 
 def write_rejects(rejects: Iterable[Reject], path: str | Path) -> None:
-    """Write rejects as JSON lines: file, line, raw text and the reasons."""
-    with Path(path).open("w", encoding="utf-8") as out:
-        for reject in rejects:
-            out.write(reject.model_dump_json() + "\n")
+    """Write rejects as JSON lines (file, line, raw text and the reasons), atomically."""
+    write_atomically(path, rejects_jsonl(rejects))
+
+
+def rejects_jsonl(rejects: Iterable[Reject]) -> str:
+    """Rejects as JSON lines: file, line, raw text and the reasons."""
+    return "".join(reject.model_dump_json() + "\n" for reject in rejects)
 

@@ -39,8 +39,15 @@ def _counts(counts: StatusCounts) -> list[str]:
     return [str(counts.met), str(counts.late), str(counts.missed), str(counts.open), str(counts.excused), str(counts.not_applicable)]
 
 
+_CONTROL = dict.fromkeys([*range(0, 32), 127], " ")
+_HTML = {ord("<"): "&lt;", ord(">"): "&gt;", ord("&"): "&amp;"}
+
+
 def _cell(text: object) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """A Markdown table cell: control characters (line breaks included) become spaces, ``|`` is
+    escaped, and ``<``, ``>``, ``&`` are entities, so names from the input cannot break the table
+    or inject HTML."""
+    return str(text).translate(_CONTROL).translate(_HTML).replace("|", "\\|")
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -120,10 +127,23 @@ def _markdown(report: Report) -> str:
 
 
 CSV_COLUMNS = [
-    "obligation", "step", "kind", "cited", "assumed", "subject_kind", "subject", "role", "unit", "period",
+    "id", "obligation", "step", "kind", "cited", "assumed", "subject_kind", "subject", "role", "unit", "period",
     "period_start", "period_end", "status", "required", "observed", "required_count", "observed_count",
     "due", "delay_seconds", "evidence", "window", "excused_by", "note",
 ]
+
+
+def _inert(cell: object) -> object:
+    """A CSV cell a spreadsheet will not run as a formula: text starting with ``=``, ``+``, ``-``,
+    ``@``, a tab or a carriage return gets a leading apostrophe (OWASP's advice), unless it is a
+    number or a lone dash."""
+    if not isinstance(cell, str) or len(cell) < 2 or cell[0] not in "=+-@\t\r":
+        return cell
+    try:
+        float(cell)
+        return cell
+    except ValueError:
+        return "'" + cell
 
 
 def _csv(report: Report) -> str:
@@ -131,16 +151,15 @@ def _csv(report: Report) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for f in report.findings:
-        writer.writerow(
-            [
-                f.obligation, f.step or "", f.obligation_kind, f.cited, str(f.assumed).lower(), f.subject.kind, f.subject.id,
-                f.subject.role or "", f.unit or "", f.period.label, f.period.start.isoformat(), f.period.end.isoformat(),
-                f.status, f.required, f.observed, "" if f.required_count is None else f.required_count,
-                "" if f.observed_count is None else f.observed_count, f.due.isoformat() if f.due else "",
-                "" if f.delay_seconds is None else f.delay_seconds, " ".join(f.evidence), f.window or "", " ".join(f.excused_by),
-                f.note or "",
-            ]
-        )
+        row: list[object] = [
+            f.id, f.obligation, f.step or "", f.obligation_kind, f.cited, str(f.assumed).lower(), f.subject.kind, f.subject.id,
+            f.subject.role or "", f.unit or "", f.period.label, f.period.start.isoformat(), f.period.end.isoformat(),
+            f.status, f.required, f.observed, "" if f.required_count is None else f.required_count,
+            "" if f.observed_count is None else f.observed_count, f.due.isoformat() if f.due else "",
+            "" if f.delay_seconds is None else f.delay_seconds, " ".join(f.evidence), f.window or "", " ".join(f.excused_by),
+            f.note or "",
+        ]
+        writer.writerow([_inert(cell) for cell in row])
     return buffer.getvalue()
 
 

@@ -1,0 +1,69 @@
+"""Writing outputs safely: never over an input, and atomically.
+
+A report, a rejects file or a lint result is written to a temporary file beside its target and
+renamed over it, so an interrupted write (a crash, Ctrl-C, a full disk) leaves the previous file
+as it was. Before anything is written, every output path is compared with every input the run
+read (by resolved path and, for existing files, by device and inode, so a hard link or a
+symbolic link to an input is caught too) and with the other outputs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from .errors import UsageError
+
+__all__ = ["refuse_overwriting", "write_atomically"]
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return a.resolve() == b.resolve()
+
+
+def refuse_overwriting(outputs: Mapping[str, Path | None], inputs: Iterable[Path]) -> None:
+    """Raise :class:`UsageError` when an output (option name -> path) is one of the ``inputs`` or
+    another output."""
+    given = [(option, path) for option, path in outputs.items() if path is not None]
+    read = list(inputs)
+    for option, path in given:
+        for source in read:
+            if _same(path, source):
+                raise UsageError(f"{option} {path} is one of the inputs ({source}); choose another file, nothing was written")
+    for i, (option, path) in enumerate(given):
+        for other, second in given[i + 1 :]:
+            if _same(path, second):
+                raise UsageError(f"{option} and {other} name the same file ({path}); give each its own file")
+
+
+def write_atomically(path: str | Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` through a temporary file renamed over it."""
+    target = Path(path)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        # mkstemp makes the file private; give it the mode a plain open() would have
+        mode = target.stat().st_mode & 0o777 if target.exists() else 0o666 & ~_umask()
+        os.chmod(temporary, mode)
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current

@@ -1,0 +1,115 @@
+"""Nothing the user passed in is overwritten, outputs are written atomically, and report cells
+cannot run as spreadsheet formulas or break a Markdown table."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import os
+import shutil
+
+import pytest
+
+from complianceengine import audit, render
+from complianceengine.cli import main
+from complianceengine.outputs import write_atomically
+
+from conftest import ROOT, base_registry, base_ruleset, event, local
+
+SAMPLE = ROOT / "rulesets" / "xiangshan"
+
+
+@pytest.fixture
+def sample(tmp_path):
+    """A copy of the Xiangshan sample, so an accident cannot touch the repository's files."""
+    shutil.copytree(SAMPLE, tmp_path / "xiangshan")
+    root = tmp_path / "xiangshan"
+    return {"ruleset": root / "ruleset.yaml", "registry": root / "sample" / "registry.yaml", "events": root / "sample" / "events.jsonl"}
+
+
+def audit_args(paths, *extra):
+    return [
+        "audit", str(paths["ruleset"]), "--registry", str(paths["registry"]), "--events", str(paths["events"]),
+        "--from", "2026-08-01", "--to", "2026-10-31", "--as-of", "2026-11-01T00:00:00+08:00", "--fail-on", "none", *extra,
+    ]
+
+
+@pytest.mark.parametrize("option", ["--output", "--rejects"])
+@pytest.mark.parametrize("input_name", ["ruleset", "registry", "events"])
+def test_audit_refuses_to_write_over_an_input(sample, option, input_name, capsys):
+    before = {name: path.read_bytes() for name, path in sample.items()}
+    assert main(audit_args(sample, option, str(sample[input_name]))) == 2
+    assert "is one of the inputs" in capsys.readouterr().err
+    assert {name: path.read_bytes() for name, path in sample.items()} == before
+
+
+def test_a_link_to_an_input_is_refused_too(sample, tmp_path, capsys):
+    link = tmp_path / "report.md"
+    os.link(sample["events"], link)
+    assert main(audit_args(sample, "--output", str(link))) == 2
+    assert "is one of the inputs" in capsys.readouterr().err
+
+
+def test_output_and_rejects_cannot_share_a_file(sample, tmp_path, capsys):
+    out = tmp_path / "out.txt"
+    assert main(audit_args(sample, "--output", str(out), "--rejects", str(out))) == 2
+    assert "name the same file" in capsys.readouterr().err and not out.exists()
+
+
+def test_check_refuses_to_write_over_the_ruleset(sample, capsys):
+    before = sample["ruleset"].read_bytes()
+    assert main(["check", str(sample["ruleset"]), "--output", str(sample["ruleset"])]) == 2
+    assert sample["ruleset"].read_bytes() == before
+
+
+def test_an_interrupted_write_leaves_the_previous_output_intact(sample, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "report.md"
+    out.write_text("the previous report\n", encoding="utf-8")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", interrupted)  # the moment the new report would take the old one's place
+    assert main(audit_args(sample, "--output", str(out))) == 130
+    assert out.read_text(encoding="utf-8") == "the previous report\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".report.md")] == [], "the temporary file is removed"
+    assert "interrupted" in capsys.readouterr().err
+
+
+def test_an_atomic_write_keeps_the_mode_of_the_file_it_replaces(tmp_path):
+    target = tmp_path / "report.md"
+    target.write_text("old", encoding="utf-8")
+    target.chmod(0o640)
+    write_atomically(target, "new")
+    assert target.read_text(encoding="utf-8") == "new" and target.stat().st_mode & 0o777 == 0o640
+
+
+HOSTILE = {"id": "daily", "kind": "frequency", "applies_to": {"roles": ["guard"]}, "match": {"kind": "patrol"}, "period": "day", "at_least": 1}
+
+
+def hostile_report():
+    registry = base_registry().model_copy(deep=True)
+    people = [p.model_copy(update={"name": name}) for p, name in zip(registry.people, ["=HYPERLINK(\"http://x\")", "<b>|x\r\ny</b>", "@SUM(A1)"])]
+    registry = registry.model_copy(update={"people": people})
+    events = [event("+cmd|' /C calc'!A0", "patrol", local(2026, 9, 1, 9), actor="a", unit="d1")]
+    return audit(base_ruleset(HOSTILE), registry, events, first_day=dt.date(2026, 9, 1), last_day=dt.date(2026, 9, 2),
+                 as_of=local(2026, 9, 3))
+
+
+def test_csv_cells_cannot_run_as_formulas():
+    rows = list(csv.DictReader(io.StringIO(render(hostile_report(), "csv"))))
+    evidence = [r["evidence"] for r in rows if r["evidence"]]
+    assert evidence == ["'+cmd|' /C calc'!A0"]
+    for row in rows:
+        for value in row.values():
+            assert not value or value[0] not in "=+@" and not (value[0] == "-" and len(value) > 1 and not value[1:].replace(".", "").isdigit())
+
+
+def test_markdown_cells_cannot_break_the_table_or_carry_html():
+    text = render(hostile_report(), "markdown")
+    assert "<b>" not in text and "&lt;b&gt;" in text
+    assert "\r" not in text
+    for line in text.splitlines():
+        if line.startswith("| missed"):
+            assert line.count(" | ") == 8  # nine columns, whatever the names hold
