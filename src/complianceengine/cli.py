@@ -25,6 +25,7 @@ from .loading import load_registry, load_ruleset, read_events, rejects_jsonl
 from .model import Ruleset
 from .outputs import refuse_overwriting, write_atomically
 from .plugins import Plugins
+from .timeframes import day_start
 from .documents import CaseRun, CheckResult, render_document
 
 
@@ -241,8 +242,15 @@ def _audit(args: argparse.Namespace, plugins: Plugins) -> int:
     versions = [load_ruleset(path, plugins) for path in args.ruleset]
     versions.sort(key=lambda r: r.effective.from_ if r.effective else dt.date.min)
     ruleset = versions[-1]  # the latest version reads the registry and the events
+    if not any(version.obligations for version in versions):
+        raise UsageError(f"ruleset {ruleset.id!r} has no obligations (an overlay removed them all?): there is nothing to audit")
     registry = load_registry(args.registry, ruleset)
     as_of = _as_of(args, ruleset)
+    if as_of is not None and as_of < day_start(args.first_day, ruleset.timezone):
+        raise UsageError(
+            f"--as-of {args.as_of} is before the first day of the range ({args.first_day}): every finding would be open "
+            "and the audit would pass; check the dates"
+        )
     log = read_events(args.events, ruleset, registry, plugins)
     notified: NotificationError | None = None
     try:

@@ -18,6 +18,7 @@ import datetime as dt
 import gc
 import io
 import json
+import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -663,11 +664,12 @@ class _EventReader:
         if suffix not in (".jsonl", ".ndjson", ".csv"):
             raise EventSourceError([Problem(Location(str(path)), "", f"unknown events format {suffix or '(none)'}; use .jsonl or .csv")])
         try:
-            text = path.read_text(encoding="utf-8-sig")
+            data = path.read_bytes()
         except OSError as exc:
             raise EventSourceError([Problem(Location(str(path)), "", f"cannot read file: {exc.strerror or exc}")]) from None
-        except UnicodeDecodeError as exc:
-            raise EventSourceError([Problem(Location(str(path)), "", f"not UTF-8 text: {exc.reason}")]) from None
+        text, undecodable = _decoded(data)
+        for number, raw in undecodable:
+            self._reject(str(path), number, raw, ["not UTF-8 text: save the file as UTF-8"])
         if suffix == ".csv":
             self._read_csv(text, str(path))
         else:
@@ -684,6 +686,12 @@ class _EventReader:
                 record = loads(line)
             except decode_error as exc:
                 self._reject(file, number, line, [f"invalid JSON at column {exc.colno}: {exc.msg}"])
+                continue
+            except _Refused as exc:
+                self._reject(file, number, line, [str(exc)])
+                continue
+            except RecursionError:
+                self._reject(file, number, line[:200], ["JSON nested too deeply"])
                 continue
             if not isinstance(record, dict):
                 self._reject(file, number, line, ["expected a JSON object"])
@@ -922,21 +930,84 @@ def _parse_time(text: str, zone: Any) -> Any:
 
 
 # the C scanner json.loads ends in, with the same defaults
-_SCAN: Callable[[str, int], tuple[Any, int]] = getattr(json.JSONDecoder(), "scan_once")
+class _Refused(ValueError):
+    """A JSON value the reader does not take although JSON parsers do: NaN and infinities (not
+    JSON at all), numbers too large to be a count (1e400 reads as infinity; an integer of
+    thousands of digits costs quadratic time), and a key given twice in one object (the last
+    would silently win)."""
+
+
+def _one_of_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _Refused(f"key {key!r} appears twice in one object")
+            seen.add(key)
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    raise _Refused(f"{name} is not a number (JSON has no NaN or Infinity)")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _Refused(f"{text} is too large a number")
+    return value
+
+
+def _bounded(text: str) -> int:
+    if len(text.lstrip("-")) > _MAX_DIGITS:
+        raise _Refused(f"a whole number of {len(text.lstrip('-'))} digits (at most {_MAX_DIGITS})")
+    return int(text)
+
+
+_MAX_DIGITS = 30
+_DECODER = json.JSONDecoder(object_pairs_hook=_one_of_each, parse_constant=_no_constant, parse_float=_finite, parse_int=_bounded)
+_SCAN: Callable[[str, int], tuple[Any, int]] = getattr(_DECODER, "scan_once")
+
+
+def _strict_loads(line: str) -> Any:
+    """``json.loads`` with the refusals of :class:`_Refused`."""
+    if line.startswith("\ufeff"):
+        raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", line, 0)
+    return _DECODER.decode(line)
 
 
 def _json_object(line: str) -> Any:
-    """``json.loads(line)``; a line that is one JSON object from its first to its last character
-    goes straight to the C scanner json.loads itself ends in (same result), anything else and
-    every error through json.loads (same exception)."""
+    """``_strict_loads(line)``; a line that is one JSON object from its first to its last
+    character goes straight to the C scanner the decoder itself ends in (same result), anything
+    else and every error through the decoder (same exception)."""
     if line[:1] == "{":
         try:
             value, end = _SCAN(line, 0)
-        except (StopIteration, ValueError):
-            return json.loads(line)
+        except (StopIteration, ValueError, RecursionError):
+            return _strict_loads(line)
         if end == len(line):
             return value
-    return json.loads(line)
+    return _strict_loads(line)
+
+
+def _decoded(data: bytes) -> tuple[str, list[tuple[int, str]]]:
+    """The text of a UTF-8 file (a byte-order mark dropped) and its lines that are not UTF-8, as
+    (line number, the line with the bad bytes replaced); those lines are blanked in the text, so
+    one bad byte costs one line, not the file."""
+    data = data.removeprefix(b"\xef\xbb\xbf")
+    try:
+        return data.decode("utf-8"), []
+    except UnicodeDecodeError:
+        pass
+    lines, bad = [], []
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        try:
+            lines.append(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            bad.append((number, raw.decode("utf-8", errors="replace").removesuffix("\r")))
+            lines.append("")
+    return "\n".join(lines), bad
 
 
 def _lines(text: str) -> Iterator[str]:
@@ -992,10 +1063,12 @@ def _typed(value: Any, spec: AttributeSpec, from_text: bool, zone: Any) -> tuple
             return value, None
         if from_text and isinstance(value, str):
             try:
-                return float(value), None
+                number = float(value)
             except ValueError:
-                pass
-        return None, f"expected a number, got {value!r}"
+                number = None
+            if number is not None and math.isfinite(number):
+                return number, None
+        return None, f"expected a finite number, got {value!r}"
     # datetime: kept as ISO 8601 text in the ruleset's zone so attributes stay scalar
     if isinstance(value, str):
         try:

@@ -230,7 +230,7 @@ class Quorum(_Strict):
 
     attribute: str
     members: list[str] = Field(min_length=1)
-    at_least: int = Field(ge=1)
+    at_least: StrictInt = Field(ge=1)
 
     @model_validator(mode="after")
     def _reachable(self) -> Quorum:
@@ -317,8 +317,8 @@ class Raised(_Strict):
 
     calendar: str
     period: CalendarUnit | FixedPeriod | None = None
-    at_least: int | None = Field(None, ge=0)
-    at_most: int | None = Field(None, ge=0)
+    at_least: StrictInt | None = Field(None, ge=0)
+    at_most: StrictInt | None = Field(None, ge=0)
     max_gap: Duration | None = None
     assumed: bool = Field(False, description="True when the document gives no number for the raised requirement")
     note: str | None = None
@@ -345,8 +345,8 @@ class FrequencyObligation(ObligationBase):
     match: EventMatch
     by: ByRoles | None = None
     period: CalendarUnit | FixedPeriod
-    at_least: int = Field(ge=0)
-    at_most: int | None = Field(None, ge=0)
+    at_least: StrictInt = Field(ge=0)
+    at_most: StrictInt | None = Field(None, ge=0)
     partial_periods: PartialPeriods = "majority"
     distinct_within: Duration | None = Field(None, description="Events closer than this to the last counted one count once")
     during: list[Raised] = Field(default_factory=list, description="Other requirements inside calendar windows; the first listed wins")
@@ -422,7 +422,7 @@ class ResponseObligation(ObligationBase):
 class StaffingObligation(ObligationBase):
     kind: Literal["staffing"]
     applies_to: PerUnit
-    require: dict[str, int] = Field(min_length=1, description="Role -> minimum number of active assignees")
+    require: dict[str, StrictInt] = Field(min_length=1, description="Role -> minimum number of active assignees")
 
     @field_validator("require")
     @classmethod
