@@ -1,15 +1,18 @@
-"""Inputs that used to turn a failing audit green are refused with a located error or exit 2."""
+"""Inputs that used to turn a failing audit green, or cost without bound, are refused with a located
+error or exit 2."""
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 
 import pytest
 
-from complianceengine import RulesetError, load_ruleset
+from complianceengine import RulesetError, UsageError, load_ruleset
+from complianceengine import audit as ce_audit
 from complianceengine.cli import main
 
-from conftest import ROOT
+from conftest import ROOT, base_registry, base_ruleset, local
 
 SAMPLE = ROOT / "rulesets" / "xiangshan"
 
@@ -47,3 +50,56 @@ def test_a_boolean_is_not_a_count(sample):
         load_ruleset(sample / "ruleset.yaml")
     [problem] = caught.value.problems
     assert problem.location.line is not None and "at_least" in problem.path and "integer" in problem.message
+
+
+# ------------------------------------------------------------------ limits on what a ruleset may cost
+
+
+def _ruleset_with(sample, old: str, new: str):
+    text = (sample / "ruleset.yaml").read_text(encoding="utf-8")
+    assert old in text
+    (sample / "ruleset.yaml").write_text(text.replace(old, new, 1), encoding="utf-8")
+    return sample / "ruleset.yaml"
+
+
+def test_an_alias_bomb_is_refused_quickly(tmp_path):
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 10)]
+    path = tmp_path / "ruleset.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(RulesetError, match="expands to more than"):
+        load_ruleset(path)
+
+
+def test_deep_nesting_and_nul_bytes_are_located_errors(tmp_path):
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("a: " + "[" * 600 + "]" * 600 + "\n", encoding="utf-8")
+    with pytest.raises(RulesetError, match="nested more than"):
+        load_ruleset(deep)
+    nul = tmp_path / "nul.yaml"
+    nul.write_text("id: x\x00\n", encoding="utf-8")
+    with pytest.raises(RulesetError, match="invalid YAML"):
+        load_ruleset(nul)
+
+
+def test_a_long_extends_chain_is_refused(tmp_path):
+    shutil.copy(SAMPLE / "ruleset.yaml", tmp_path / "r0.yaml")
+    for i in range(1, 30):
+        (tmp_path / f"r{i}.yaml").write_text(f"extends: r{i - 1}.yaml\n", encoding="utf-8")
+    with pytest.raises(RulesetError, match="more than 20 rulesets extend one another"):
+        load_ruleset(tmp_path / "r29.yaml")
+
+
+@pytest.mark.parametrize("every", ["PT1S", "PT59M", "P99999Y", "P20Y", "P9999D"])
+def test_a_fixed_period_must_be_sensible(sample, every):
+    path = _ruleset_with(sample, "period: month\n", f"period: {{every: {every}}}\n")
+    with pytest.raises(RulesetError, match="every must be between PT1H and P10Y"):
+        load_ruleset(path)
+
+
+def test_an_audit_with_too_many_periods_is_refused():
+    hourly = {"id": "hourly", "kind": "frequency", "applies_to": {"roles": ["guard"]}, "match": {"kind": "patrol"},
+              "period": {"every": "PT1H"}, "at_least": 1}
+    with pytest.raises(UsageError, match="more than 100,000 periods"):
+        ce_audit(base_ruleset(hourly), base_registry(), [], first_day=dt.date(2026, 1, 1), last_day=dt.date(2037, 12, 31),
+                 as_of=local(2038, 1, 1))

@@ -30,7 +30,7 @@ from pydantic import TypeAdapter, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.resolver import implicit_resolvers as _RUAMEL_IMPLICIT_RESOLVERS
 from ruamel.yaml.tag import Tag
@@ -97,6 +97,12 @@ def _read_text(path: Path, error: type[RulesetError] | type[RegistryError]) -> s
         raise error([Problem(Location(str(path)), "", f"not UTF-8 text ({exc.reason} at byte {exc.start}); save the file as UTF-8")]) from None
 
 
+#: limits on what a YAML document may cost to read (docs/authoring.md, "Limits")
+MAX_YAML_VALUES = 2_000_000
+MAX_YAML_DEPTH = 100
+MAX_EXTENDS = 20
+
+
 def _parse_yaml(text: str, path: Path, error: type[RulesetError] | type[RegistryError]) -> tuple[Any, Any]:
     """(plain data, round-trip node tree) of YAML text read from ``path``."""
     try:
@@ -106,17 +112,39 @@ def _parse_yaml(text: str, path: Path, error: type[RulesetError] | type[Registry
         line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
         message = " ".join(part for part in (exc.context, exc.problem) if part)
         raise error([Problem(Location(str(path), line, column), "", f"invalid YAML: {message}")]) from None
+    except YAMLError as exc:  # e.g. a NUL byte: ruamel's reader gives no mark
+        raise error([Problem(Location(str(path)), "", f"invalid YAML: {exc}")]) from None
+    except RecursionError:
+        raise error([Problem(Location(str(path)), "", f"invalid YAML: nested more than {MAX_YAML_DEPTH} levels deep")]) from None
     if not isinstance(node, CommentedMap):
         raise error([Problem(Location(str(path), 1, 1), "", "expected a mapping at the top of the document")])
-    return _plain(node), node
+    try:
+        return _plain(node), node
+    except _TooLarge as exc:
+        raise error([Problem(Location(str(path)), "", f"invalid YAML: {exc}")]) from None
 
 
-def _plain(node: Any) -> Any:
-    """Round-trip nodes to plain Python (dict, list, str, int, float, bool, date, datetime)."""
+class _TooLarge(ValueError):
+    """A document that would cost too much to read: too deep, or aliases expanding to too many
+    values (a "billion laughs")."""
+
+
+def _plain(node: Any, depth: int = 0, budget: list[int] | None = None) -> Any:
+    """Round-trip nodes to plain Python (dict, list, str, int, float, bool, date, datetime).
+
+    Aliases are expanded here, so the number of values made is counted against
+    :data:`MAX_YAML_VALUES` and the depth against :data:`MAX_YAML_DEPTH` (:class:`_TooLarge`)."""
+    if budget is None:
+        budget = [MAX_YAML_VALUES]
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise _TooLarge(f"the document expands to more than {MAX_YAML_VALUES:,} values (aliases repeated inside aliases?)")
+    if depth > MAX_YAML_DEPTH:
+        raise _TooLarge(f"nested more than {MAX_YAML_DEPTH} levels deep")
     if isinstance(node, dict):
-        return {str(k) if not isinstance(k, (str, int)) else k: _plain(v) for k, v in node.items()}
+        return {str(k) if not isinstance(k, (str, int)) else k: _plain(v, depth + 1, budget) for k, v in node.items()}
     if isinstance(node, list):
-        return [_plain(v) for v in node]
+        return [_plain(v, depth + 1, budget) for v in node]
     if isinstance(node, dt.datetime):
         return dt.datetime.fromisoformat(node.isoformat()) if type(node) is not dt.datetime else node
     if isinstance(node, str):
@@ -432,6 +460,8 @@ def compose(path: Path, _chain: tuple[Path, ...] = ()) -> tuple[CommentedMap, di
     if not isinstance(extends, str):
         raise RulesetError([Problem(locate(node, ("extends",), str(path)), "extends", "extends must be the path of the base ruleset file")])
     base_path = (path.parent / extends).resolve()
+    if len(_chain) >= MAX_EXTENDS:
+        raise RulesetError([Problem(locate(node, ("extends",), str(path)), "extends", f"more than {MAX_EXTENDS} rulesets extend one another")])
     if base_path == here or base_path in _chain:
         raise RulesetError([Problem(locate(node, ("extends",), str(path)), "extends", f"{extends} extends this file again: a cycle")])
     if not base_path.is_file():
@@ -552,7 +582,10 @@ def load_ruleset_located(path: str | Path, plugins: Plugins | None = None) -> tu
     path, the file it comes from: what :func:`locate` needs to place later findings (lint)."""
     path = Path(path)
     root, origins = compose(path)
-    plain = _plain(root)
+    try:
+        plain = _plain(root)
+    except _TooLarge as exc:
+        raise RulesetError([Problem(Location(str(path)), "", f"invalid YAML: {exc}")]) from None
     file = _origin_of(origins, path)
     try:
         ruleset = Ruleset.model_validate(plain)

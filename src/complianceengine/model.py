@@ -306,10 +306,20 @@ class ByRoles(_Strict):
 
 
 class FixedPeriod(_Strict):
-    """Back-to-back periods of a fixed length starting at ``anchor`` (default: the audit start)."""
+    """Back-to-back periods of a fixed length starting at ``anchor`` (default: the audit start).
+    ``every`` is at least an hour and at most ten years (shorter periods cost an audit more than
+    they could say; see docs/authoring.md, "Limits")."""
 
     every: Duration
     anchor: dt.datetime | None = None
+
+    @field_validator("every")
+    @classmethod
+    def _sensible(cls, value: pendulum.Duration) -> pendulum.Duration:
+        years, months, days, seconds = duration_parts(value)
+        if years * 12 + months > 120 or days > 3660 or (not years and not months and days * 86400 + seconds < 3600):
+            raise ValueError(f"every must be between PT1H and P10Y, got {format_duration(value)}")
+        return value
 
 
 class Raised(_Strict):

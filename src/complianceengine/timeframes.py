@@ -136,14 +136,29 @@ def _label(start: pendulum.DateTime, unit: str, week_start: str) -> str:
     return str(start.year)
 
 
+#: the most periods of one duty an audit lays out (docs/authoring.md, "Limits")
+MAX_PERIODS = 100_000
+
+
 def periods(
     unit: str | FixedPeriod, within: Interval, tz: str, week_start: str = "monday"
 ) -> Iterator[Period]:
-    """Every whole period of ``unit`` that overlaps ``within``, in order.
+    """Every whole period of ``unit`` that overlaps ``within``, in order; more than
+    :data:`MAX_PERIODS` is a :class:`UsageError` (an audit range far too long for the period).
 
     Periods are never clipped: the first and last may start before or end after ``within``.
     Fixed-length periods are laid back to back from their anchor (default: ``within.start``).
     """
+    for count, period in enumerate(_periods(unit, within, tz, week_start), start=1):
+        if count > MAX_PERIODS:
+            raise UsageError(
+                f"the audit range holds more than {MAX_PERIODS:,} periods of {unit if isinstance(unit, str) else 'the fixed length'}; "
+                "audit a shorter range"
+            )
+        yield period
+
+
+def _periods(unit: str | FixedPeriod, within: Interval, tz: str, week_start: str) -> Iterator[Period]:
     if isinstance(unit, FixedPeriod):
         if unit.anchor is None:
             anchor = local(within.start, tz)
