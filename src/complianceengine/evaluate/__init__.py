@@ -26,6 +26,7 @@ from ..model import Event, EventLog, Registry, Ruleset
 from ..plan import ObligationPlan, Organisation, Plan
 from ..plugins import BUILTIN_PLUGIN, Plugins
 from ..timeframes import Period, date_range, local
+from ..trace import NotJudged, Tracer
 from .reference import ReferenceSource
 
 __all__ = ["audit", "evaluate", "judge", "summarise", "version_spans"]
@@ -75,9 +76,11 @@ def judge(
     last_day: dt.date,
     as_of: dt.datetime | None = None,
     plugins: Plugins | None = None,
+    tracer: Tracer | None = None,
 ) -> tuple[list[Plan], list[tuple[Ruleset, dt.date, dt.date]], list[Finding], EventLog]:
     """An audit up to its findings (post-processed), before any report or notification:
-    ``(plans, version spans, findings, event log)``. :func:`audit` and ``explain`` share it."""
+    ``(plans, version spans, findings, event log)``. :func:`audit` and ``explain`` share it;
+    ``explain`` passes a ``tracer`` that records why each finding is what it is."""
     plugins = plugins or Plugins()
     if as_of is None:
         as_of = pendulum.now("UTC")
@@ -91,7 +94,7 @@ def judge(
     plans = [compile_plan(version, registry, first_day, last_day, as_of, plugins) for version, _, _ in spans]
     findings = []
     for plan, (_, a, b) in zip(plans, spans, strict=True):
-        judged = evaluate(plan, log.events, plugins)
+        judged = evaluate(plan, log.events, plugins, tracer)
         if len(plans) == 1:  # one version judges the whole range
             findings = judged
             break
@@ -105,16 +108,17 @@ def judge(
     return plans, spans, findings, log
 
 
-def evaluate(plan: Plan, events: Iterable[Event], plugins: Plugins | None = None) -> list[Finding]:
+def evaluate(plan: Plan, events: Iterable[Event], plugins: Plugins | None = None, tracer: Tracer | None = None) -> list[Finding]:
     """Every finding of every obligation in ``plan`` over ``events``, in the order of the
     obligations; events at or after ``plan.as_of`` are not known yet and are ignored. The
-    reference backend answers the kinds' questions about the events."""
+    reference backend answers the kinds' questions about the events; the kinds report their
+    decisions to ``tracer`` when one is given (the findings are the same either way)."""
     kinds = (plugins or Plugins()).obligation_kinds()
-    source = ReferenceSource(plan, events)
+    source = ReferenceSource(plan, events, tracer)
     findings: list[Finding] = []
     for compiled in plan.obligations:
         if compiled.unavailable is not None:
-            findings += _not_judged(plan, compiled)
+            findings += _not_judged(plan, compiled, tracer)
             continue
         plugin, kind = kinds[compiled.kind]
         if plugin == BUILTIN_PLUGIN:
@@ -130,13 +134,16 @@ def evaluate(plan: Plan, events: Iterable[Event], plugins: Plugins | None = None
     return findings
 
 
-def _not_judged(plan: Plan, compiled: ObligationPlan) -> list[Finding]:
+def _not_judged(plan: Plan, compiled: ObligationPlan, tracer: Tracer | None = None) -> list[Finding]:
     """One ``not_applicable`` finding per target over the whole range, saying why."""
     period = Period(label=f"{plan.first_day} to {plan.last_day}", start=plan.range.start, end=plan.range.end)
-    return [
-        compiled.finding(target.subject, target.unit, period, "not_applicable", "not judged", "not judged", note=compiled.unavailable)
-        for target in compiled.targets
-    ]
+    out = []
+    for target in compiled.targets:
+        finding = compiled.finding(target.subject, target.unit, period, "not_applicable", "not judged", "not judged", note=compiled.unavailable)
+        if tracer is not None:
+            tracer.record(finding, NotJudged(target, compiled.unavailable or "not judged"))
+        out.append(finding)
+    return out
 
 
 def version_spans(rulesets: Sequence[Ruleset], first_day: dt.date, last_day: dt.date) -> list[tuple[Ruleset, dt.date, dt.date]]:

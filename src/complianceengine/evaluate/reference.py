@@ -19,6 +19,7 @@ from ..exemptions import Exemptions, exemption_spans
 from ..kinds import counts_for
 from ..model import CadenceObligation, Event, EventMatch, FrequencyObligation
 from ..plan import ObligationPlan, Plan, Target
+from ..trace import Tracer
 
 __all__ = ["ReferenceSource"]
 
@@ -26,7 +27,9 @@ __all__ = ["ReferenceSource"]
 class ReferenceSource:
     """The events of one audit, as the reference backend sees them."""
 
-    def __init__(self, plan: Plan, events: Iterable[Event]):
+    def __init__(self, plan: Plan, events: Iterable[Event], tracer: Tracer | None = None):
+        #: the kinds report their decisions to it when one is given (``explain``)
+        self.tracer = tracer
         #: events at or after the plan's as-of time are not known yet and are ignored
         self.known: Sequence[Event] = sorted((e for e in events if e.time < plan.as_of), key=lambda e: (e.time, e.id))
         self.exemptions: Exemptions = exemption_spans(plan, self.known)

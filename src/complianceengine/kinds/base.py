@@ -11,6 +11,7 @@ from ..model import CadenceObligation, EventMatch, FrequencyObligation, Obligati
 from ..timeframes import Interval, clip, local, subtract
 
 if TYPE_CHECKING:
+    from ..trace import Tracer
     from ..events import Timeline
     from ..exemptions import Exemptions
     from ..findings import Finding
@@ -27,6 +28,9 @@ class EventSource(Protocol):
     known: Sequence[Event]
     #: every exemption in force: registry records and exemption events
     exemptions: Exemptions
+    #: where the kinds report each decision when explaining (``None`` in an audit: then they
+    #: make no tracing call at all); see :mod:`complianceengine.trace`
+    tracer: Tracer | None
 
     def counting(self, plan: Plan, obligation: ObligationPlan, target: Target) -> Timeline:
         """The events matching the obligation's ``match`` that count for ``target``
@@ -54,7 +58,9 @@ class ObligationKind:
     :class:`~complianceengine.plan.ObligationPlan` (``variants``, ``frames``, ``shortfalls``),
     worked out once from the plan without events. ``check(obligation, ruleset)``, when given,
     returns reference problems as ``(path inside the obligation, message)`` pairs, checked at
-    load time beside the core's own checks.
+    load time beside the core's own checks. ``judge`` may report each finding to
+    ``events.tracer`` when it is not ``None`` (:mod:`complianceengine.trace`); a kind
+    that does not is explained by its evidence alone.
     """
 
     model: type[ObligationBase]

@@ -8,15 +8,19 @@ next one, against the earliest deadline in force; exemptions overlapping a gap r
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..exemptions import ExcusedSpan, excusing
 from ..findings import Finding
-from ..model import CadenceObligation
-from ..timeframes import Period, describe, local, shift
+from ..model import CadenceObligation, Event
+from ..timeframes import Interval, Period, describe, local, shift
+from ..trace import Decision, GapStep
 from .base import EventSource, ObligationKind, raised, variants, what, when
 
 if TYPE_CHECKING:
+    from ..trace import Tracer
+    from ..events import Timeline
     from ..plan import ObligationPlan, Plan, Target, Variant
 
 
@@ -59,6 +63,7 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
     out = []
     what_ = what(plan, obligation.match)
     gaps = compiled.variants
+    tracer = source.tracer
     for target in compiled.targets:
         relevant = source.counting(plan, compiled, target)
         excused = excusing(plan, target, obligation, source.exemptions)
@@ -66,6 +71,7 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
             anchor, anchor_text = local(active.start, plan.tz), "the start of the duty"
             if active.start == plan.range.start:
                 anchor_text = "the start of the audit range"
+            opened_by: Event | None = None
             for event in relevant.within([active]):
                 # exemptions only matter when the plain deadline was not kept
                 due, used, window = deadline(plan, obligation, gaps, anchor, [])
@@ -75,19 +81,18 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
                 required = f"a {what_} after {anchor_text} ({when(anchor, plan)}), by {when(due, plan)}"
                 extra: dict[str, Any] = {"due": due, "window": window, "excused_by": used, "evidence": (event.id,)}
                 if event.time <= due:
-                    out.append(
-                        compiled.finding(target.subject, target.unit, period, "met", required=required,
-                                         observed=f"{what_} at {when(event.time, plan)}", **extra)
-                    )
+                    finding = compiled.finding(target.subject, target.unit, period, "met", required=required,
+                                               observed=f"{what_} at {when(event.time, plan)}", **extra)
                 else:
                     delay = event.time - due
-                    out.append(
-                        compiled.finding(target.subject, target.unit, period, "missed", required=required,
-                            observed=f"next {what_} only at {when(event.time, plan)}, {describe(delay)} after the deadline",
-                            delay_seconds=int(delay.total_seconds()), **extra,
-                        )
+                    finding = compiled.finding(target.subject, target.unit, period, "missed", required=required,
+                        observed=f"next {what_} only at {when(event.time, plan)}, {describe(delay)} after the deadline",
+                        delay_seconds=int(delay.total_seconds()), **extra,
                     )
-                anchor, anchor_text = local(event.time, plan.tz), f"the previous {what_}"
+                if tracer is not None:
+                    _trace(tracer, finding, GapStep(target, active, anchor, opened_by, event, due, window, (), used), relevant, excused)
+                out.append(finding)
+                anchor, anchor_text, opened_by = local(event.time, plan.tz), f"the previous {what_}", event
             due, used, window = deadline(plan, obligation, gaps, anchor, [])
             if due < active.end:
                 due, used, window = deadline(plan, obligation, gaps, anchor, excused)
@@ -95,24 +100,42 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
             period = Period(label=f"{when(anchor, plan)} to {when(due, plan)}", start=anchor, end=due)
             extra = {"due": due, "window": window, "excused_by": used}
             if due >= active.end:
-                if used:  # without the exemption a deadline would have fallen in the range: say so
-                    out.append(
-                        compiled.finding(target.subject, target.unit, period, "excused", required=required,
-                                         observed=f"exemption moved the deadline past the end ({', '.join(used)})", **extra)
-                    )
-                continue  # otherwise the next deadline falls after the range or the duty ends first
-            if due <= plan.as_of:
+                if not used:
+                    continue  # the next deadline falls after the range or the duty ends first
+                # without the exemption a deadline would have fallen in the range: say so
+                finding = compiled.finding(target.subject, target.unit, period, "excused", required=required,
+                                           observed=f"exemption moved the deadline past the end ({', '.join(used)})", **extra)
+            elif due <= plan.as_of:
                 overdue = min(plan.as_of, active.end) - due
-                out.append(
-                    compiled.finding(target.subject, target.unit, period, "missed", required=required,
-                        observed=f"no {what_} by the deadline (checked until {when(min(plan.as_of, active.end), plan)}, "
-                                 f"{describe(overdue)} overdue)",
-                        delay_seconds=int(overdue.total_seconds()), **extra,
-                    )
+                finding = compiled.finding(target.subject, target.unit, period, "missed", required=required,
+                    observed=f"no {what_} by the deadline (checked until {when(min(plan.as_of, active.end), plan)}, "
+                             f"{describe(overdue)} overdue)",
+                    delay_seconds=int(overdue.total_seconds()), **extra,
                 )
             else:
-                out.append(compiled.finding(target.subject, target.unit, period, "open", required=required, observed=f"no {what_} yet", **extra))
+                finding = compiled.finding(target.subject, target.unit, period, "open", required=required, observed=f"no {what_} yet", **extra)
+            if tracer is not None:
+                _trace(tracer, finding, GapStep(target, active, anchor, opened_by, None, due, window, (), used), relevant, excused)
+            out.append(finding)
     return out
+
+
+def _trace(tracer: Tracer, finding: Finding, gap: GapStep, relevant: Timeline, excused: list[ExcusedSpan]) -> None:
+    """Record the gap and the counting events from its start to the event that closes it (for
+    the gap after the last event: to its deadline or the end of the duty's time, the later):
+    the one that closes it counts, the others close other gaps or fall outside the duty's time."""
+    closer = gap.closed_by
+    end = closer.time if closer is not None else max(gap.due, gap.span.end)
+    decisions = []
+    for event in relevant:
+        if gap.anchor <= event.time and (event.time <= end if closer is not None else event.time < end):
+            if closer is not None and event.id == closer.id:
+                decisions.append(Decision(event, "counted", True))
+            else:
+                decisions.append(Decision(event, "other_gap" if event.time in gap.span else "outside_period"))
+    shown = Interval(gap.anchor, max(finding.period.end, gap.anchor + dt.timedelta(seconds=1)))
+    touching = tuple(x for x in excused if x.span.intersect(shown) is not None)
+    tracer.record(finding, replace(gap, exemptions=touching), decisions)
 
 
 KIND: ObligationKind = ObligationKind(model=CadenceObligation, judge=judge, plan=plan)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from ..findings import Finding
 from ..model import CompletenessObligation
 from ..timeframes import Period
+from ..trace import FieldsStep
 from .base import EventSource, ObligationKind
 
 if TYPE_CHECKING:
@@ -23,19 +24,23 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
     out = []
     subjects = {s.id: s for s in plan.registry.subjects}
     period = Period(label=f"{plan.first_day} to {plan.last_day}", start=plan.range.start, end=plan.range.end)
+    tracer = source.tracer
     for target in compiled.targets:
         record = subjects[target.subject.id]
         missing = [name for name in obligation.fields if record.attributes.get(name) in (None, "", [], {})]
-        for name in missing:
-            out.append(
-                compiled.finding(target.subject, target.unit, period, "missed", step=name,
-                                 required=f"'{name}' filled in", observed=f"'{name}' is missing or empty")
-            )
-        if not missing:
-            out.append(
-                compiled.finding(target.subject, target.unit, period, "met", required=f"filled in: {', '.join(obligation.fields)}",
-                                 observed="all present")
-            )
+        found = [
+            compiled.finding(target.subject, target.unit, period, "missed", step=name,
+                             required=f"'{name}' filled in", observed=f"'{name}' is missing or empty")
+            for name in missing
+        ] or [
+            compiled.finding(target.subject, target.unit, period, "met", required=f"filled in: {', '.join(obligation.fields)}",
+                             observed="all present")
+        ]
+        if tracer is not None:
+            values = tuple((name, record.attributes.get(name)) for name in obligation.fields)
+            for finding in found:
+                tracer.record(finding, FieldsStep(target, values, finding.step))
+        out += found
     return out
 
 

@@ -18,11 +18,13 @@ from ..events import Timeline
 from ..findings import Finding, Status
 from ..model import Event, FrequencyObligation
 from ..timeframes import clip, overlap, periods, shift, subtract
+from ..trace import Decision, FrameStep
 from .base import EventSource, ObligationKind, raised, span_label, variants, what
 
 if TYPE_CHECKING:
     import pendulum
 
+    from ..trace import Tracer
     from ..plan import Frame, ObligationPlan, Plan, Target
 
 
@@ -78,14 +80,17 @@ def prorated(at_least: int, covered: float, whole: float) -> int:
     return math.ceil(at_least * Fraction(round(covered)) / Fraction(round(whole)))
 
 
-def thin(events: Sequence[Event], distinct_within: pendulum.Duration | None) -> list[Event]:
-    """Drop events closer than ``distinct_within`` to the last kept one (they count once)."""
+def thin(events: Sequence[Event], distinct_within: pendulum.Duration | None, dropped: dict[str, Event] | None = None) -> list[Event]:
+    """Drop events closer than ``distinct_within`` to the last kept one (they count once).
+    ``dropped``, when given, receives each dropped event's id with the kept event it is too close to."""
     if distinct_within is None:
         return list(events)
     kept: list[Event] = []
     for event in events:
         if not kept or event.time >= shift(kept[-1].time, distinct_within):
             kept.append(event)
+        elif dropped is not None:
+            dropped[event.id] = kept[-1]
     return kept
 
 
@@ -97,22 +102,56 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
     rule = obligation.partial_periods
     relevant: dict[int, Timeline] = {}
     excused_of: dict[int, list[ExcusedSpan]] = {}
+    tracer = source.tracer
+    # tracing only: each target's every counting event, and those thinned out
+    everything: dict[int, tuple[Timeline, dict[str, Event]]] = {}
     for frame in compiled.frames:
         target = compiled.targets[frame.target]
         if frame.target not in relevant:
             # thin only the events inside the duty's own time, so an event before the range or
             # before the assignment cannot swallow one inside it
-            counting = source.counting(plan, compiled, target).slice(target.active)
-            relevant[frame.target] = counting if obligation.distinct_within is None else Timeline(thin(counting.events, obligation.distinct_within))
+            counting = source.counting(plan, compiled, target)
+            dropped: dict[str, Event] | None = None
+            if tracer is not None:
+                everything[frame.target] = counting, (dropped := {})
+            counting = counting.slice(target.active)
+            relevant[frame.target] = (
+                counting if obligation.distinct_within is None else Timeline(thin(counting.events, obligation.distinct_within, dropped))
+            )
             excused_of[frame.target] = excusing(plan, target, obligation, source.exemptions)
-        out.append(_verdict(plan, compiled, frame, target, relevant[frame.target], excused_of[frame.target], what_, rule))
+        finding, left, required = _verdict(plan, compiled, frame, target, relevant[frame.target], excused_of[frame.target], what_, rule)
+        if tracer is not None:
+            _trace(tracer, finding, frame, target, rule, *everything[frame.target], relevant[frame.target], excused_of[frame.target],
+                   left, required)
+        out.append(finding)
     return out
+
+
+def _trace(
+    tracer: Tracer, finding: Finding, frame: Frame, target: Target, rule: str, everything: Timeline, dropped: dict[str, Event],
+    relevant: Timeline, excused: list[ExcusedSpan], left: float, required: int | None,
+) -> None:
+    """Record the frame and every counting event inside its period: counted (or not judged),
+    outside the frame's coverage, or thinned out by ``distinct_within``."""
+    kept = {e.id for e in relevant.within(frame.active)}
+    decisions = []
+    for event in everything.within([frame.period.interval]):
+        if event.id in kept:
+            decisions.append(Decision(event, "counted", True) if frame.judged else Decision(event, "not_judged"))
+        elif not any(event.time in part for part in frame.active):
+            decisions.append(Decision(event, "outside_period"))
+        else:
+            decisions.append(Decision(event, "distinct_within", related=dropped.get(event.id)))
+    touching = tuple(x for x in excused if x.span.intersect(frame.period.interval) is not None)
+    tracer.record(finding, FrameStep(target, frame, rule, touching, finding.excused_by, left, required), decisions)
 
 
 def _verdict(
     plan: Plan, compiled: ObligationPlan, frame: Frame, target: Target, relevant: Timeline, excused: list[ExcusedSpan], what_: str,
     rule: str,
-) -> Finding:
+) -> tuple[Finding, float, int | None]:
+    """The finding, with the seconds of coverage left after exemptions and the number required
+    in the end (None when the period is not judged or excused)."""
     period, active, covered, whole = frame.period, list(frame.active), frame.covered, frame.whole
     at_least, at_most = frame.at_least, frame.at_most
     notes = []
@@ -123,13 +162,14 @@ def _verdict(
     if not frame.judged:
         return compiled.finding(target.subject, target.unit, period, "not_applicable",
             required=f"none: partial_periods is {rule}", observed="-", note="; ".join(notes), window=frame.window,
-        )
+        ), covered, None
     # events during an exemption still count: an exemption can only lower the bar
     seen = relevant.within(active)
     count = len(seen)
     over = frame.over
     required = frame.required
     used: tuple[str, ...] = ()
+    left = covered
     if count < required and excused:
         remaining = subtract(active, [x.span for x in excused])
         used = tuple(dict.fromkeys(x.record for x in excused if overlap(active, [x.span])))
@@ -141,7 +181,7 @@ def _verdict(
                 required=f"none: excused ({'; '.join(x.reason for x in excused if x.record in used)})",
                 observed=f"{count} counted ({what_})", observed_count=count, evidence=tuple(e.id for e in seen),
                 note="; ".join(notes), window=frame.window, excused_by=used,
-            )
+            ), left, None
         if used:
             required = prorated(at_least, left, whole)
     if required != at_least:
@@ -157,7 +197,7 @@ def _verdict(
     return compiled.finding(target.subject, target.unit, period, status,
         required=wanted, observed=f"{count} counted ({what_})", required_count=required, observed_count=count,
         evidence=tuple(e.id for e in seen), note="; ".join(notes) or None, window=frame.window, excused_by=used,
-    )
+    ), left, required
 
 
 KIND: ObligationKind = ObligationKind(model=FrequencyObligation, judge=judge, plan=plan)

@@ -7,14 +7,18 @@ the same key at or after the step's clock start (the trigger, or the previous st
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from ..findings import Finding, SubjectRef
 from ..model import Event, ResponseObligation, format_duration
 from ..timeframes import Period, describe, local, shift
+from ..trace import CaseStep, Decision
 from .base import EventSource, ObligationKind, when
 
 if TYPE_CHECKING:
+    from ..trace import Tracer
+    from ..events import Timeline
     from ..plan import ObligationPlan, Plan
 
 
@@ -24,22 +28,26 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
     out = []
     # each step's matching events grouped by correlation key: a case looks up its own answers
     answers = [source.correlated(plan, step.match, obligation.correlate_on) for step in obligation.steps]
+    tracer = source.tracer
+    triggers = source.correlated(plan, obligation.trigger, obligation.correlate_on) if tracer is not None else {}
     for trigger in (e for e in source.matching(plan, obligation.trigger) if e.time in plan.range):
         key = tuple(trigger.field(name) for name in obligation.correlate_on)
         case = ", ".join(f"{name}={value}" for name, value in zip(obligation.correlate_on, key))
         subject = SubjectRef(kind="case", id=case)
         previous: Event | None = None
-        for step, answering in zip(obligation.steps, answers):
+        for index, (step, answering) in enumerate(zip(obligation.steps, answers)):
             title = step.title.en if step.title else step.id
             if step.counted_from == "previous" and previous is None:
                 period = Period(label=f"{step.id} after the previous step", start=trigger.time, end=trigger.time)
-                out.append(
-                    compiled.finding(subject, trigger.unit, period, "not_applicable", anchor=trigger.id, step=step.id,
-                        required=f"{title} within {format_duration(step.within)} of the previous step",
-                        observed="the previous step has no event, so this deadline has not started",
-                        evidence=(trigger.id,),
-                    )
+                finding = compiled.finding(subject, trigger.unit, period, "not_applicable", anchor=trigger.id, step=step.id,
+                    required=f"{title} within {format_duration(step.within)} of the previous step",
+                    observed="the previous step has no event, so this deadline has not started",
+                    evidence=(trigger.id,),
                 )
+                if tracer is not None:
+                    _trace(tracer, finding, CaseStep(trigger, key, step.id, False, trigger.time, None, None), obligation, answers, index,
+                           triggers)
+                out.append(finding)
                 continue
             base = previous.time if step.counted_from == "previous" and previous is not None else trigger.time
             due = shift(local(base, plan.tz), step.within)
@@ -51,28 +59,58 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
             if answer is not None:
                 delay = answer.time - due
                 late = answer.time > due
-                out.append(
-                    compiled.finding(subject, trigger.unit, period, "late" if late else "met", anchor=trigger.id, step=step.id,
-                        required=required, observed=f"{title} at {when(answer.time, plan)}" + (f", {describe(delay)} late" if late else ""),
-                        evidence=(trigger.id, answer.id), due=due, delay_seconds=int(delay.total_seconds()) if late else None,
-                    )
+                finding = compiled.finding(subject, trigger.unit, period, "late" if late else "met", anchor=trigger.id, step=step.id,
+                    required=required, observed=f"{title} at {when(answer.time, plan)}" + (f", {describe(delay)} late" if late else ""),
+                    evidence=(trigger.id, answer.id), due=due, delay_seconds=int(delay.total_seconds()) if late else None,
                 )
             elif due <= plan.as_of:
                 overdue = plan.as_of - due
-                out.append(
-                    compiled.finding(subject, trigger.unit, period, "missed", anchor=trigger.id, step=step.id, required=required,
-                        observed=f"no '{title}' event by {when(plan.as_of, plan)} ({describe(overdue)} overdue)",
-                        evidence=(trigger.id,), due=due, delay_seconds=int(overdue.total_seconds()),
-                    )
+                finding = compiled.finding(subject, trigger.unit, period, "missed", anchor=trigger.id, step=step.id, required=required,
+                    observed=f"no '{title}' event by {when(plan.as_of, plan)} ({describe(overdue)} overdue)",
+                    evidence=(trigger.id,), due=due, delay_seconds=int(overdue.total_seconds()),
                 )
             else:
-                out.append(
-                    compiled.finding(subject, trigger.unit, period, "open", anchor=trigger.id, step=step.id, required=required,
-                        observed=f"no '{title}' event yet", evidence=(trigger.id,), due=due,
-                    )
+                finding = compiled.finding(subject, trigger.unit, period, "open", anchor=trigger.id, step=step.id, required=required,
+                    observed=f"no '{title}' event yet", evidence=(trigger.id,), due=due,
                 )
+            if tracer is not None:
+                _trace(tracer, finding, CaseStep(trigger, key, step.id, True, base, due, answer), obligation, answers, index, triggers)
+            out.append(finding)
             previous = answer
     return out
+
+
+def _trace(
+    tracer: Tracer, finding: Finding, case: CaseStep, obligation: ResponseObligation, answers: list[Mapping[tuple[Any, ...], Timeline]],
+    index: int, triggers: Mapping[tuple[Any, ...], Timeline],
+) -> None:
+    """Record the case step and every event with the case's key the step's match, another
+    step's or the trigger's accepts: the trigger, the answer, events before the clock started
+    or after the answer, events of other steps, other triggers."""
+    trigger, decisions = case.trigger, [Decision(case.trigger, "trigger", True)]
+    seen = {trigger.id}
+
+    def add(decision: Decision) -> None:
+        if decision.event.id not in seen:
+            seen.add(decision.event.id)
+            decisions.append(decision)
+
+    same_case = answers[index].get(case.key) if None not in case.key else None
+    for event in same_case or ():
+        if not case.started:
+            add(Decision(event, "no_clock"))
+        elif event.time < case.base:
+            add(Decision(event, "before_clock"))
+        elif case.answer is not None and event.id == case.answer.id:
+            add(Decision(event, "counted", True))
+        else:
+            add(Decision(event, "later_answer", related=case.answer))
+    for event in triggers.get(case.key, ()) if None not in case.key else ():
+        add(Decision(event, "other_case"))
+    for step, answering in zip(obligation.steps, answers):
+        for event in answering.get(case.key, ()) if None not in case.key else ():
+            add(Decision(event, "other_step", step=step.id))
+    tracer.record(finding, case, sorted(decisions, key=lambda d: (d.event.time, d.event.id)))
 
 
 KIND: ObligationKind = ObligationKind(model=ResponseObligation, judge=judge)

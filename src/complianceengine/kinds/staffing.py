@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ..findings import Finding
 from ..model import StaffingObligation
 from ..timeframes import Period, day_start
+from ..trace import PostStep
 from .base import EventSource, ObligationKind
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
     by_post: dict[tuple[int, str], list[Shortfall]] = {}
     for shortfall in compiled.shortfalls:
         by_post.setdefault((shortfall.target, shortfall.role), []).append(shortfall)
+    tracer = source.tracer
     for index, target in enumerate(compiled.targets):
         for role, needed in obligation.require.items():
             label = plan.ruleset.roles[role].label.en
@@ -58,21 +60,23 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
             required = f"at least {needed} {label} at every moment"
             if not runs:
                 period = Period(label=f"{plan.first_day} to {plan.last_day}", start=plan.range.start, end=plan.range.end)
-                out.append(
-                    compiled.finding(subject, target.unit, period, "met", required=required, observed=f"at least {needed} throughout",
-                                     required_count=needed)
-                )
+                finding = compiled.finding(subject, target.unit, period, "met", required=required, observed=f"at least {needed} throughout",
+                                           required_count=needed)
+                if tracer is not None:
+                    tracer.record(finding, PostStep(target, role, needed, None))
+                out.append(finding)
                 continue
             for run in runs:
                 start, end = day_start(run.first, plan.tz), day_start(run.last + dt.timedelta(days=1), plan.tz)
                 period = Period(label=f"{run.first} to {run.last}", start=start, end=end)
-                out.append(
-                    compiled.finding(subject, target.unit, period, "open" if start >= plan.as_of else "missed", required=required,
-                        observed=f"{len(run.present)} ({', '.join(run.present) or 'vacant'})", required_count=needed,
-                        observed_count=len(run.present),
-                        note="a shortfall on record that begins after the as-of time" if start >= plan.as_of else None,
-                    )
+                finding = compiled.finding(subject, target.unit, period, "open" if start >= plan.as_of else "missed", required=required,
+                    observed=f"{len(run.present)} ({', '.join(run.present) or 'vacant'})", required_count=needed,
+                    observed_count=len(run.present),
+                    note="a shortfall on record that begins after the as-of time" if start >= plan.as_of else None,
                 )
+                if tracer is not None:
+                    tracer.record(finding, PostStep(target, role, needed, run))
+                out.append(finding)
     return out
 
 
