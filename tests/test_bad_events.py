@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from complianceengine import read_events
+from complianceengine import EventSourceError, read_events
 from complianceengine.model import Ruleset
 
 from conftest import base_ruleset
@@ -70,3 +70,45 @@ def test_nothing_is_lost(tmp_path):
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     log = read_events(path, RULESET)
     assert len(log.events) + len(log.rejects) + len(log.duplicates) == len(lines)
+
+
+# ------------------------------------------------------------------ CSV
+
+CSV_HEADER = "id,kind,time,actor,unit"
+CSV_GOOD = "ok{},patrol,2026-09-01T09:00:00+08:00,a,d1"
+
+
+def read_csv(tmp_path, *rows):
+    path = tmp_path / "events.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return read_events(path, RULESET)
+
+
+def test_an_unterminated_quote_costs_its_line_not_the_rows_after_it(tmp_path):
+    log = read_csv(tmp_path, CSV_HEADER, CSV_GOOD.format(1), 'bad,patrol,"2026-09-01T09:00:00+08:00,a,d1', CSV_GOOD.format(2), CSV_GOOD.format(3))
+    assert [e.id for e in log.events] == ["ok1", "ok2", "ok3"]
+    [reject] = log.rejects
+    assert reject.line == 3 and reject.errors[0].startswith("not CSV")
+
+
+def test_a_stray_quote_and_an_oversized_cell_are_rejected_lines(tmp_path):
+    huge = "x" * 200_000
+    log = read_csv(tmp_path, CSV_HEADER, '"st"ray,patrol,2026-09-01T09:00:00+08:00,a,d1', f'big,patrol,2026-09-01T09:00:00+08:00,"{huge}",d1',
+                   CSV_GOOD.format(1))
+    assert [e.id for e in log.events] == ["ok1"]
+    assert [r.line for r in log.rejects] == [2, 3] and all(r.errors[0].startswith("not CSV") for r in log.rejects)
+    assert len(log.rejects[1].raw) <= 1000
+
+
+def test_a_column_named_twice_refuses_the_file_at_its_header(tmp_path):
+    with pytest.raises(EventSourceError, match="column 'actor' appears twice") as caught:
+        read_csv(tmp_path, "id,kind,time,actor,actor", "x,patrol,2026-09-01T09:00:00+08:00,a,b")
+    assert caught.value.problems[0].location.line == 1
+
+
+@pytest.mark.parametrize("time", ["now", "today", "2026", "2026-08", "2026-08-01", "2026-W31-1T07:15:00+08:00", "20260801T071500+0800"])
+def test_only_a_date_and_a_time_of_day_is_an_event_time(tmp_path, time):
+    path = tmp_path / "events.jsonl"
+    path.write_text(json.dumps({"id": "t", "kind": "patrol", "time": time, "actor": "a", "unit": "d1"}) + "\n", encoding="utf-8")
+    log = read_events(path, RULESET)
+    assert log.events == () and "is not an ISO 8601 date-time" in log.rejects[0].errors[0]

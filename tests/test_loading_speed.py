@@ -27,7 +27,7 @@ from pydantic import ValidationError
 
 from complianceengine import Plugins, RegistryError, hookimpl, load_registry, load_ruleset, read_events
 from complianceengine import loading
-from complianceengine.loading import _EventReader, _fast_plain, _json_object, _lines, _parse_time, _plain, _strict_loads, _yaml
+from complianceengine.loading import _DATE_TIME, _EventReader, _fast_plain, _json_object, _lines, _parse_time, _plain, _strict_loads, _yaml
 from complianceengine.model import CORE_EVENT_FIELDS, AttributeSpec, Event, EventLog, EventOrigin
 from complianceengine.references import path_text
 
@@ -304,7 +304,17 @@ def _outcome(function, *args) -> Any:
     return ("other", type(value), repr(value))
 
 
+def _reference_time(text: str, zone: Any) -> Any:
+    if not _DATE_TIME.fullmatch(text):
+        raise ValueError(text)
+    return pendulum.parse(text, tz=zone)
+
+
 def _parse_reference(text: str) -> Any:
+    # pendulum, for the shapes an event time may have (a date and a time of day); anything else
+    # ("now", "2026-08", a week date) is refused before pendulum sees it
+    if not _DATE_TIME.fullmatch(text):
+        raise ValueError(text)
     return pendulum.parse(text, tz=ZONE)
 
 
@@ -371,7 +381,7 @@ def _typed_reference(value: Any, spec: AttributeSpec, from_text: bool, zone: Any
         return loading._typed(value, spec, from_text, zone)
     if isinstance(value, str):
         try:
-            parsed = pendulum.parse(value, tz=zone)
+            parsed = _reference_time(value, zone)
             if isinstance(parsed, dt.datetime):
                 return parsed.isoformat(), None
         except Exception:  # noqa: BLE001
@@ -423,7 +433,7 @@ class ReferenceReader(_EventReader):
         time = record.get("time")
         if isinstance(time, str):
             try:
-                parsed = pendulum.parse(time, tz=self.zone)
+                parsed = _reference_time(time, self.zone)
             except Exception:  # noqa: BLE001
                 parsed = None
             if not isinstance(parsed, dt.datetime):
@@ -458,7 +468,7 @@ class ReferenceReader(_EventReader):
             record.pop("participants")
         if kind is not None and kind.excuses is not None and isinstance(record.get("time"), dt.datetime):
             until = attributes.get(kind.excuses.until)
-            end = pendulum.parse(until, tz=self.zone) if isinstance(until, str) else None
+            end = _reference_time(until, self.zone) if isinstance(until, str) else None
             if isinstance(end, dt.datetime) and end <= record["time"]:
                 errors.append(f"{kind.excuses.until!r} ({until}) must be after the event time: the exemption would be empty")
         if self.people is not None:

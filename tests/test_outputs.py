@@ -11,7 +11,7 @@ import shutil
 
 import pytest
 
-from complianceengine import audit, render
+from complianceengine import PluginError, Plugins, audit, hookimpl, render
 from complianceengine.cli import main
 from complianceengine.outputs import write_atomically
 
@@ -113,3 +113,52 @@ def test_markdown_cells_cannot_break_the_table_or_carry_html():
     for line in text.splitlines():
         if line.startswith("| missed"):
             assert line.count(" | ") == 8  # nine columns, whatever the names hold
+
+
+# ------------------------------------------------------------------ plugin failures keep the report
+
+
+class Exits:
+    @hookimpl
+    def complianceengine_process_findings(self, findings, ruleset):
+        raise SystemExit(0)
+
+
+class EmptiesInPlace:
+    @hookimpl
+    def complianceengine_process_findings(self, findings, ruleset):
+        findings.clear()  # and returns None: "leave the findings as they are"
+
+
+class BrokenFormat:
+    @hookimpl
+    def complianceengine_reporters(self):
+        return {"broken": lambda report: 1 / 0}
+
+
+def small_audit(*plugins):
+    return audit(base_ruleset(HOSTILE), base_registry(), [], first_day=dt.date(2026, 9, 1), last_day=dt.date(2026, 9, 2),
+                 as_of=local(2026, 9, 3), plugins=Plugins(plugins))
+
+
+def test_a_plugin_exiting_is_a_plugin_error_not_the_end_of_the_run():
+    with pytest.raises(PluginError, match="Exits.*SystemExit"):
+        small_audit(Exits())
+
+
+def test_a_plugin_emptying_the_findings_in_place_changes_nothing():
+    assert len(small_audit(EmptiesInPlace()).findings) == len(small_audit().findings) == 4
+
+
+def test_a_report_format_that_fails_is_named():
+    report = small_audit()
+    with pytest.raises(PluginError, match="BrokenFormat.*'broken'.*ZeroDivisionError"):
+        render(report, "broken", Plugins([BrokenFormat()]))
+
+
+def test_a_plugin_module_that_fails_to_import_is_a_usage_error(tmp_path, monkeypatch, capsys):
+    (tmp_path / "explodes_on_import.py").write_text("raise RuntimeError('no tide table configured')\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert main(["--plugin", "explodes_on_import", "plugins"]) == 2
+    assert "importing it failed: RuntimeError: no tide table configured" in capsys.readouterr().err
+    assert main(["--plugin", " ", "plugins"]) == 2

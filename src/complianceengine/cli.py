@@ -139,10 +139,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _plugins(args: argparse.Namespace) -> Plugins:
     modules = []
     for name in [*args.plugin, *args.plugins_after]:
+        if not name.strip():
+            raise UsageError("--plugin needs a module name")
         try:
             modules.append(importlib.import_module(name))
         except ImportError as exc:
             raise UsageError(f"--plugin {name}: cannot import it ({exc})") from None
+        except (Exception, SystemExit) as exc:  # the module itself failed while being imported
+            raise UsageError(f"--plugin {name}: importing it failed: {type(exc).__name__}: {exc}") from None
     return Plugins(modules, entry_points=not (args.no_entry_points or args.no_entry_points_after))
 
 

@@ -743,33 +743,54 @@ class _EventReader:
         # csv counts physical lines by line feeds; a quoted cell may span several of them, so a
         # record runs from the line after the previous record to the current line_num
         lines = [line.removesuffix("\r") for line in text.split("\n")]
-        rows = csv.reader(io.StringIO(text, newline=""))
+        starts = [0]  # where each physical line starts in the text
+        while (found := text.find("\n", starts[-1])) >= 0:
+            starts.append(found + 1)
+        rows = csv.reader(io.StringIO(text, newline=""), strict=True)
         try:
-            header = next(rows)
+            header = [name.strip() for name in next(rows)]
         except StopIteration:
             return
-        header = [name.strip() for name in header]
-        previous = rows.line_num
-        for row in rows:
-            number, previous = previous + 1, rows.line_num
-            raw = "\n".join(lines[number - 1 : previous])
-            if not any(cell.strip() for cell in row):
+        except csv.Error as exc:
+            raise EventSourceError([Problem(Location(file, 1), "", f"the header is not CSV: {exc}")]) from None
+        twice = sorted({name for name in header if header.count(name) > 1})
+        if twice:
+            raise EventSourceError([Problem(Location(file, 1), "", f"column {', '.join(map(repr, twice))} appears twice in the header")])
+        first = rows.line_num + 1  # the physical line the records start at
+        while first <= len(starts):
+            # strict: a stray quote, an unterminated quoted cell or an oversized cell is an error
+            # there, not a record that swallows the rows after it; that one line is rejected and
+            # reading starts again on the next line
+            rows = csv.reader(io.StringIO(text[starts[first - 1] :], newline=""), strict=True)
+            previous = 0
+            try:
+                for row in rows:
+                    number, previous = first + previous, rows.line_num
+                    self._csv_record(file, number, "\n".join(lines[number - 1 : first - 1 + previous]), header, row)
+                return
+            except csv.Error as exc:
+                bad = first + previous
+                self._reject(file, bad, lines[bad - 1][:1000], [f"not CSV: {exc}"])
+                first = bad + 1
+
+    def _csv_record(self, file: str, number: int, raw: str, header: list[str], row: list[str]) -> None:
+        if not any(cell.strip() for cell in row):
+            return
+        if len(row) != len(header):
+            self._reject(file, number, raw, [f"expected {len(header)} columns, found {len(row)}"])
+            return
+        record: dict[str, Any] = {}
+        attributes: dict[str, Any] = {}
+        for name, cell in zip(header, row):
+            if cell == "":
                 continue
-            if len(row) != len(header):
-                self._reject(file, number, raw, [f"expected {len(header)} columns, found {len(row)}"])
-                continue
-            record: dict[str, Any] = {}
-            attributes: dict[str, Any] = {}
-            for name, cell in zip(header, row):
-                if cell == "":
-                    continue
-                if name in CORE_EVENT_FIELDS:
-                    record[name] = cell
-                else:
-                    attributes[name] = cell
-            if "participants" in record:
-                record["participants"] = [p.strip() for p in record["participants"].split(";") if p.strip()]
-            self._accept(file, number, raw, record, attributes, from_text=True)
+            if name in CORE_EVENT_FIELDS:
+                record[name] = cell
+            else:
+                attributes[name] = cell
+        if "participants" in record:
+            record["participants"] = [p.strip() for p in record["participants"].split(";") if p.strip()]
+        self._accept(file, number, raw, record, attributes, from_text=True)
 
     def _reject(self, file: str, line: int, raw: str, errors: list[str]) -> None:
         self.rejects.append(Reject(file=file, line=line, raw=raw, errors=tuple(errors)))
@@ -934,10 +955,17 @@ _OFFSET_ZONES: dict[str, tuple[Any, int]] = {
 _OFFSET_ZONES["Z"] = (pendulum.UTC, 1)
 
 
+#: what an event time (or a datetime attribute) may look like: a date and a time of day, with
+#: or without seconds, a fraction and an offset. "now", "2026" or "2026-08" are not times of an
+#: event: pendulum would read them as the moment of reading or as midnight of the first day.
+_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}([.,]\d+)?)?(Z|z|[+-]\d{2}(:?\d{2})?)?")
+
+
 def _parse_time(text: str, zone: Any) -> Any:
-    """``pendulum.parse(text, tz=zone)``: the same DateTime, with the same zone object and fold.
-    A full date-time with an offset (or ``Z``), with or without a fraction of a second, is read
-    here; anything else (naive times, other ISO 8601 forms, parts out of range) by pendulum."""
+    """``pendulum.parse(text, tz=zone)`` for a full date-time (:data:`_DATE_TIME`; anything else is
+    a ValueError): the same DateTime, with the same zone object and fold. A full date-time with an
+    offset (or ``Z``), with or without a fraction of a second, is read here; naive times and parts
+    out of range by pendulum."""
     offset = _OFFSET_ZONES.get(text[19:])
     if offset is not None and _SECONDS_TIME.match(text):  # 2026-08-01T09:30:00+08:00
         try:
@@ -959,6 +987,8 @@ def _parse_time(text: str, zone: Any) -> Any:
                 )
             except ValueError:  # a month, day, hour, minute or second out of range: pendulum decides
                 pass
+    if not _DATE_TIME.fullmatch(text):
+        raise ValueError(f"{text!r} is not a date and a time of day")
     return pendulum.parse(text, tz=zone)
 
 

@@ -7,6 +7,7 @@ objects in one process do not see each other's plugins.
 
 from __future__ import annotations
 
+import copy
 import importlib.metadata
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -91,7 +92,7 @@ class Plugins:
             return impl.function(*[kwargs[name] for name in impl.argnames])
         except PluginError:
             raise
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # a plugin calling sys.exit() must not end the run without its report
             raise PluginError(impl.plugin_name, hook, f"{type(exc).__name__}: {exc}") from exc
 
     def first(self, hook: str, **kwargs: Any) -> Any:
@@ -125,23 +126,25 @@ class Plugins:
         result that fails ``valid`` is a :class:`PluginError` naming the plugin."""
         current = kwargs[value]
         for impl in self._implementations(hook):
-            result = self._call(impl, hook, {**kwargs, value: current})
+            # each plugin gets its own copy: changing it in place instead of returning a list
+            # changes nothing (the hook says: return a replacement, or None)
+            result = self._call(impl, hook, {**kwargs, value: copy.copy(current)})
             if result is not None:
                 if valid is not None and not valid(result):
                     raise PluginError(impl.plugin_name, hook, f"returned {type(result).__name__}, expected {expected or 'something else'}")
                 current = result
         return current
 
-    def reporters(self) -> dict[str, Any]:
-        formats: dict[str, Any] = {}
-        owner: dict[str, str] = {}
+    def reporters(self) -> dict[str, tuple[str, Callable[[Report], str]]]:
+        """Report format -> (the plugin providing it, its renderer)."""
+        formats: dict[str, tuple[str, Callable[[Report], str]]] = {}
         for plugin, provided in reversed(self.each("complianceengine_reporters")):
             if not isinstance(provided, dict):
                 raise PluginError(plugin, "complianceengine_reporters", "must return a dict of format name -> function")
             for name, function in provided.items():
                 if name in formats:
-                    raise PluginError(plugin, "complianceengine_reporters", f"format {name!r} is already provided by {owner[name]!r}")
-                formats[name], owner[name] = function, plugin
+                    raise PluginError(plugin, "complianceengine_reporters", f"format {name!r} is already provided by {formats[name][0]!r}")
+                formats[name] = plugin, function
         return formats
 
     def calendar_providers(self) -> dict[str, str]:

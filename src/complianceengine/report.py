@@ -6,7 +6,7 @@ import csv
 import io
 from collections.abc import Callable
 
-from .errors import UsageError
+from .errors import PluginError, UsageError
 from .findings import Report, StatusCounts
 from .plugins import Plugins
 from .timeframes import local
@@ -18,12 +18,15 @@ def render(report: Report, format: str = "markdown", plugins: Plugins | None = N
     """The report as text in ``format``: a built-in one (markdown, json, csv) or one a plugin adds."""
     formats = (plugins or Plugins()).reporters()
     try:
-        renderer = formats[format]
+        plugin, renderer = formats[format]
     except KeyError:
         raise UsageError(f"unknown report format {format!r}; use one of {', '.join(formats)}") from None
-    text = renderer(report)
+    try:
+        text = renderer(report)
+    except (Exception, SystemExit) as exc:
+        raise PluginError(plugin, f"report format {format!r}", f"{type(exc).__name__}: {exc}") from exc
     if not isinstance(text, str):
-        raise UsageError(f"the {format!r} renderer returned {type(text).__name__}, not text")
+        raise PluginError(plugin, f"report format {format!r}", f"returned {type(text).__name__}, not text")
     return text
 
 

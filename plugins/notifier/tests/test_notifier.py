@@ -322,3 +322,32 @@ def test_from_environment_reads_at_call_time():
     assert made.file == Path("x/out.jsonl") and made.state == Path("y/s.json") and made.url is None
     with pytest.raises(NotifyError, match="COMPLIANCEENGINE_NOTIFY_STATE"):
         notifier_module.from_environment({notifier_module.ENV_URL: "http://127.0.0.1/hook"})
+
+
+def test_a_receiver_that_drips_its_answer_does_not_hold_the_audit():
+    # answers one byte of its status line every half second: each read is quick, the answer never ends
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    stop = threading.Event()
+
+    def drip():
+        connection, _ = listener.accept()
+        connection.recv(65536)
+        for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n":
+            if stop.wait(0.5):
+                break
+            connection.sendall(bytes([byte]))
+        connection.close()
+
+    server = threading.Thread(target=drip, daemon=True)
+    server.start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/hooks/findings"
+    started = dt.datetime.now()
+    try:
+        with pytest.raises(ce.NotificationError, match="no complete answer within 1 s"):
+            run(Notifier(url=url, timeout=1.0))
+    finally:
+        stop.set()
+        listener.close()
+    assert (dt.datetime.now() - started).total_seconds() < 5

@@ -73,6 +73,7 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -150,7 +151,7 @@ class Notifier:
 
     ``state`` is the JSON file remembering the keys already sent (default ``<file>.state.json``
     when ``file`` is given; without one, this object remembers). ``timeout`` is in seconds, for
-    the POST. ``name`` is the plugin name complianceengine reports failures under; the default
+    the whole POST (connecting, sending and reading the answer). ``name`` is the plugin name complianceengine reports failures under; the default
     names the targets, so two notifiers with different targets can be registered together.
     """
 
@@ -217,6 +218,30 @@ class Notifier:
     # ---------------------------------------------------------------------------------- targets
 
     def _post(self, payload: Mapping[str, Any]) -> None:
+        """POST ``payload``, all of it within ``timeout`` seconds: the socket's timeout is per
+        read, so a receiver that drips one byte at a time would otherwise hold the audit forever.
+        The request runs in a daemon thread the audit stops waiting for at the deadline."""
+        assert self.url is not None
+        failed: list[BaseException] = []
+
+        def send() -> None:
+            try:
+                self._post_once(payload)
+            except BaseException as exc:  # handed to the waiting thread
+                failed.append(exc)
+
+        worker = threading.Thread(target=send, name="complianceengine-notifier-post", daemon=True)
+        worker.start()
+        worker.join(self.timeout)
+        if worker.is_alive():
+            raise NotifyError(
+                f"POST {_redacted(self.url)} gave no complete answer within {self.timeout:g} s; nothing was recorded as sent; "
+                "the findings will be sent again on the next run"
+            )
+        if failed:
+            raise failed[0]
+
+    def _post_once(self, payload: Mapping[str, Any]) -> None:
         assert self.url is not None
         where = _redacted(self.url)
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
