@@ -162,3 +162,25 @@ def test_a_plugin_module_that_fails_to_import_is_a_usage_error(tmp_path, monkeyp
     assert main(["--plugin", "explodes_on_import", "plugins"]) == 2
     assert "importing it failed: RuntimeError: no tide table configured" in capsys.readouterr().err
     assert main(["--plugin", " ", "plugins"]) == 2
+
+
+def test_the_report_is_kept_when_its_format_fails_and_written_before_anyone_is_told(sample, tmp_path, monkeypatch, capsys):
+    (tmp_path / "local_plugins.py").write_text(
+        "from complianceengine import hookimpl\n"
+        "@hookimpl\ndef complianceengine_reporters():\n    return {'broken': lambda report: 1 / 0}\n"
+        "SEEN = []\n"
+        "@hookimpl\ndef complianceengine_notify(findings, report):\n    import os\n    SEEN.append(os.path.exists(os.environ['REPORT_PATH']))\n",
+        encoding="utf-8",
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    out = tmp_path / "report.md"
+    monkeypatch.setenv("REPORT_PATH", str(out))
+    assert main(["--no-entry-points", "--plugin", "local_plugins", *audit_args(sample, "--format", "broken", "--output", str(out))]) == 2
+    err = capsys.readouterr().err
+    assert "ZeroDivisionError" in err and "written as JSON" in err
+    kept = tmp_path / "report.md.json"
+    assert kept.exists() and '"findings"' in kept.read_text(encoding="utf-8")
+    import local_plugins
+
+    assert main(["--no-entry-points", "--plugin", "local_plugins", *audit_args(sample, "--output", str(out))]) == 0
+    assert local_plugins.SEEN == [True], "the notifier runs after the report is written"

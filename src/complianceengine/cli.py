@@ -17,8 +17,8 @@ from pathlib import Path
 import pendulum
 
 from . import casetests, fmt, lint, schemas
-from .errors import ComplianceError, InputError, NotificationError, UsageError
-from .evaluate import audit
+from .errors import ComplianceError, InputError, NotificationError, PluginError, UsageError
+from .evaluate import audit, notify_plugins
 from .explain import explain
 from .findings import FAILING
 from .loading import load_registry, load_ruleset, read_events, rejects_jsonl
@@ -27,6 +27,7 @@ from .outputs import refuse_overwriting, write_atomically
 from .plugins import Plugins
 from .timeframes import day_start
 from .documents import CaseRun, CheckResult, render_document
+from .report import render
 
 
 def _date(text: str) -> dt.date:
@@ -256,14 +257,23 @@ def _audit(args: argparse.Namespace, plugins: Plugins) -> int:
             "and the audit would pass; check the dates"
         )
     log = read_events(args.events, ruleset, registry, plugins)
-    notified: NotificationError | None = None
+    report = audit(versions, registry, log, first_day=args.first_day, last_day=args.last_day, as_of=as_of, plugins=plugins, notify=False)
     try:
-        report = audit(versions, registry, log, first_day=args.first_day, last_day=args.last_day, as_of=as_of, plugins=plugins)
-    except NotificationError as exc:  # the report is complete; write it, then say what failed
-        report, notified = exc.report, exc
-    _write(render_document("report", args.format, report, plugins), args.output)
+        text = render_document("report", args.format, report, plugins)
+    except PluginError:  # a plugin's format failed: keep the finished report, as JSON beside where it was asked for
+        kept = args.output.with_name(args.output.name + ".json") if args.output else None
+        refuse_overwriting({"the JSON report": kept}, [*args.ruleset, args.registry, *args.events])
+        _write(render(report, "json"), kept)
+        print(f"note: the report was written as JSON {'to ' + str(kept) if kept else 'to standard output'} instead", file=sys.stderr)
+        raise
+    _write(text, args.output)
     if args.rejects:
         _write(rejects_jsonl(log.rejects), args.rejects)
+    notified: NotificationError | None = None
+    try:  # only now: a notifier that hangs or fails cannot cost the report
+        notify_plugins(report, plugins)
+    except NotificationError as exc:
+        notified = exc
     for reject in log.rejects:
         print(f"warning: rejected event {reject.file}:{reject.line}: {'; '.join(reject.errors)}", file=sys.stderr)
     if notified is not None:

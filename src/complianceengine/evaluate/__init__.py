@@ -29,7 +29,7 @@ from ..timeframes import Period, date_range, local
 from ..trace import NotJudged, Tracer
 from .reference import ReferenceSource
 
-__all__ = ["audit", "evaluate", "judge", "summarise", "version_spans"]
+__all__ = ["audit", "evaluate", "judge", "notify_plugins", "summarise", "version_spans"]
 
 
 def audit(
@@ -41,6 +41,7 @@ def audit(
     last_day: dt.date,
     as_of: dt.datetime | None = None,
     plugins: Plugins | None = None,
+    notify: bool = True,
 ) -> Report:
     """Judge every obligation of ``ruleset`` over the local days ``first_day``..``last_day``.
 
@@ -51,7 +52,8 @@ def audit(
     ``versions`` says which judged what. Every day of the range must be covered by one version.
     ``plugins`` provide calendars, post-process findings and are notified of failing ones. Every
     notifier is called even if one fails; failures raise :class:`NotificationError`, which
-    carries the finished report.
+    carries the finished report. With ``notify=False`` nobody is told; call :func:`notify` once
+    the report is safely stored (the command line writes it first).
     """
     plugins = plugins or Plugins()
     plans, spans, findings, log = judge(ruleset, registry, events, first_day=first_day, last_day=last_day, as_of=as_of, plugins=plugins)
@@ -61,10 +63,18 @@ def audit(
             "versions": tuple(VersionSpan(version=r.version, first_day=a, last_day=b) for r, a, b in spans),
             "ruleset_version": ", ".join(r.version for r, _, _ in spans),
         })
-    failures = plugins.each_isolated("complianceengine_notify", findings=[f for f in findings if f.status in FAILING], report=report)
+    if notify:
+        notify_plugins(report, plugins)
+    return report
+
+
+def notify_plugins(report: Report, plugins: Plugins) -> None:
+    """Tell every notifier plugin of the report's failing findings; every notifier is called even
+    if one fails, and failures raise :class:`NotificationError` carrying the report."""
+    failing = [f for f in report.findings if f.status in FAILING]
+    failures = plugins.each_isolated("complianceengine_notify", findings=failing, report=report)
     if failures:
         raise NotificationError(report, failures)
-    return report
 
 
 def judge(
@@ -191,8 +201,11 @@ def summarise(plans: Plan | Sequence[Plan], findings: list[Finding], log: EventL
         for compiled in p.obligations:
             latest[compiled.obligation.id] = compiled
     obligations = []
+    by_obligation: dict[str, list[Finding]] = {}
+    for finding in findings:
+        by_obligation.setdefault(finding.obligation, []).append(finding)
     for compiled in latest.values():
-        mine = [f for f in findings if f.obligation == compiled.obligation.id]
+        mine = by_obligation.get(compiled.obligation.id, [])
         obligation = compiled.obligation
         assumptions = [obligation.note or "the requirement is the ruleset's choice"] if obligation.assumed else []
         assumptions += [
