@@ -27,7 +27,7 @@ from pydantic import ValidationError
 
 from complianceengine import Plugins, RegistryError, hookimpl, load_registry, load_ruleset, read_events
 from complianceengine import loading
-from complianceengine.loading import _DATE_TIME, _EventReader, _fast_plain, _json_object, _lines, _parse_time, _plain, _strict_loads, _yaml
+from complianceengine.loading import _DATE_TIME, _EventReader, _fast_plain, _json_object, _parse_time, _plain, _strict_loads, _yaml
 from complianceengine.model import CORE_EVENT_FIELDS, AttributeSpec, Event, EventLog, EventOrigin
 from complianceengine.references import path_text
 
@@ -367,11 +367,6 @@ def test_generated_lines_read_as_json_loads_reads_them(line):
     assert _json_outcome(_json_object, line) == _json_outcome(_strict_loads, line)
 
 
-@given(st.text(alphabet="ab\n\r ", max_size=20))
-def test_lines_are_split_as_str_split_splits_them(text):
-    assert list(_lines(text)) == text.split("\n")
-
-
 # --------------------------------------------------------------------------------------------
 # (c) events: the reader against the line-by-line reader as it was
 
@@ -393,9 +388,12 @@ class ReferenceReader(_EventReader):
     """The event reader before the fast paths: json.loads, pendulum.parse and Event.model_validate
     for every line, and the normaliser hook asked for every record whether or not any plugin has it."""
 
-    def _read_jsonl(self, text: str, file: str) -> None:
-        for number, line in enumerate(text.split("\n"), start=1):
+    def _read_jsonl(self, lines, file: str) -> None:
+        for number, line, utf8 in lines:
             line = line.removesuffix("\r")
+            if not utf8:
+                self._reject(file, number, line, ["not UTF-8 text: save the file as UTF-8"])
+                continue
             if not line.strip():
                 continue
             try:

@@ -125,14 +125,10 @@ def run_case(path: Path, plugins: Plugins) -> tuple[CaseResult, Ruleset]:
     inline = [(i, e) for i, e in enumerate(case.events) if isinstance(e, dict)]
     if inline:
         reader.path = path
-        text = "\n".join(json.dumps(e, default=str, ensure_ascii=False) for _, e in inline)
-        reader._read_jsonl(text, str(path))
-        # the reader numbers inline events 1..n; point at their lines in the test case instead
-        lines = [root["events"].lc.item(i)[0] + 1 for i, _ in inline]
-        reader.rejects = [r.model_copy(update={"line": lines[r.line - 1]}) for r in reader.rejects]
-        reader.duplicates = [d.model_copy(update={"line": lines[d.line - 1], "first_line": lines[d.first_line - 1]}) for d in reader.duplicates]
-        reader.events = [e.model_copy(update={"origin": e.origin.model_copy(update={"line": lines[e.origin.line - 1]})}) if e.origin else e
-                         for e in reader.events]
+        # each inline event is read as a line of its own, numbered with its line in the test case
+        reader._read_jsonl(
+            ((root["events"].lc.item(i)[0] + 1, json.dumps(e, default=str, ensure_ascii=False), True) for i, e in inline), str(path)
+        )
     for item in case.events:
         if isinstance(item, str):
             reader.read_file(path.parent / item)

@@ -22,7 +22,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pendulum
 from pendulum.tz import fixed_timezone
@@ -697,22 +697,24 @@ class _EventReader:
         if suffix not in (".jsonl", ".ndjson", ".csv"):
             raise EventSourceError([Problem(Location(str(path)), "", f"unknown events format {suffix or '(none)'}; use .jsonl or .csv")])
         try:
-            data = path.read_bytes()
+            if suffix == ".csv":  # a quoted cell may span lines: the reader needs the whole text
+                text, undecodable = _decoded(path.read_bytes())
+                for number, raw in undecodable:
+                    self._reject(str(path), number, raw, [_NOT_UTF8])
+                self._read_csv(text, str(path))
+            else:  # one line at a time: memory grows with the events kept, not with the file
+                with path.open("rb") as stream:
+                    self._read_jsonl(_text_lines(stream), str(path))
         except OSError as exc:
             raise EventSourceError([Problem(Location(str(path)), "", f"cannot read file: {exc.strerror or exc}")]) from None
-        text, undecodable = _decoded(data)
-        for number, raw in undecodable:
-            self._reject(str(path), number, raw, ["not UTF-8 text: save the file as UTF-8"])
-        if suffix == ".csv":
-            self._read_csv(text, str(path))
-        else:
-            self._read_jsonl(text, str(path))
 
-    def _read_jsonl(self, text: str, file: str) -> None:
+    def _read_jsonl(self, lines: Iterable[tuple[int, str, bool]], file: str) -> None:
         loads, decode_error, core, accept = _json_object, json.JSONDecodeError, _CORE_FIELDS, self._accept
-        # split on line feeds only: U+2028 and friends may sit raw inside JSON strings
-        for number, line in enumerate(_lines(text), start=1):
+        for number, line, utf8 in lines:
             line = line.removesuffix("\r")
+            if not utf8:
+                self._reject(file, number, line, [_NOT_UTF8])
+                continue
             if not line or line.isspace():
                 continue
             try:
@@ -1054,6 +1056,23 @@ def _json_object(line: str) -> Any:
     return _strict_loads(line)
 
 
+_NOT_UTF8 = "not UTF-8 text: save the file as UTF-8"
+
+
+def _text_lines(stream: IO[bytes]) -> Iterator[tuple[int, str, bool]]:
+    """``(line number, text, is UTF-8)`` for each line of a binary stream, split on line feeds
+    only (U+2028 and friends may sit raw inside JSON strings); a byte-order mark at the start is
+    dropped; a line that is not UTF-8 comes with its bad bytes replaced by U+FFFD."""
+    for number, raw in enumerate(stream, start=1):
+        if number == 1:
+            raw = raw.removeprefix(b"\xef\xbb\xbf")
+        raw = raw.removesuffix(b"\n")
+        try:
+            yield number, raw.decode("utf-8"), True
+        except UnicodeDecodeError:
+            yield number, raw.decode("utf-8", errors="replace"), False
+
+
 def _decoded(data: bytes) -> tuple[str, list[tuple[int, str]]]:
     """The text of a UTF-8 file (a byte-order mark dropped) and its lines that are not UTF-8, as
     (line number, the line with the bad bytes replaced); those lines are blanked in the text, so
@@ -1071,18 +1090,6 @@ def _decoded(data: bytes) -> tuple[str, list[tuple[int, str]]]:
             bad.append((number, raw.decode("utf-8", errors="replace").removesuffix("\r")))
             lines.append("")
     return "\n".join(lines), bad
-
-
-def _lines(text: str) -> Iterator[str]:
-    """``text.split("\\n")`` one line at a time, without a list of every line at once."""
-    start, end = 0, len(text)
-    while True:
-        stop = text.find("\n", start)
-        if stop < 0:
-            yield text[start:end]
-            return
-        yield text[start:stop]
-        start = stop + 1
 
 
 def _same_event(a: Event, b: Event) -> bool:
