@@ -699,6 +699,8 @@ class _EventReader:
         try:
             if suffix == ".csv":  # a quoted cell may span lines: the reader needs the whole text
                 text, undecodable = _decoded(path.read_bytes())
+                if undecodable and undecodable[0][0] == 1:  # without its header no row can be read
+                    raise EventSourceError([Problem(Location(str(path), 1), "", f"the header is {_NOT_UTF8}")])
                 for number, raw in undecodable:
                     self._reject(str(path), number, raw, [_NOT_UTF8])
                 self._read_csv(text, str(path))
@@ -742,12 +744,12 @@ class _EventReader:
             accept(file, number, line, record, attributes, from_text=False)
 
     def _read_csv(self, text: str, file: str) -> None:
-        # csv counts physical lines by line feeds; a quoted cell may span several of them, so a
-        # record runs from the line after the previous record to the current line_num
-        lines = [line.removesuffix("\r") for line in text.split("\n")]
-        starts = [0]  # where each physical line starts in the text
-        while (found := text.find("\n", starts[-1])) >= 0:
-            starts.append(found + 1)
+        # csv counts physical lines as its text stream splits them (at \r\n, \r or \n); a quoted
+        # cell may span several of them, so a record runs from the line after the previous record
+        # to the current line_num
+        ends = list(_CSV_LINE_END.finditer(text))
+        starts = [0, *(end.end() for end in ends)]  # where each physical line starts in the text
+        lines = [text[start : end.start()] for start, end in zip(starts, ends)] + [text[starts[-1] :]]
         rows = csv.reader(io.StringIO(text, newline=""), strict=True)
         try:
             header = [name.strip() for name in next(rows)]
@@ -755,6 +757,8 @@ class _EventReader:
             return
         except csv.Error as exc:
             raise EventSourceError([Problem(Location(file, 1), "", f"the header is not CSV: {exc}")]) from None
+        if not any(header):
+            raise EventSourceError([Problem(Location(file, 1), "", "the first line must name the columns (id,kind,time,...)")])
         twice = sorted({name for name in header if header.count(name) > 1})
         if twice:
             raise EventSourceError([Problem(Location(file, 1), "", f"column {', '.join(map(repr, twice))} appears twice in the header")])
@@ -1057,6 +1061,7 @@ def _json_object(line: str) -> Any:
 
 
 _NOT_UTF8 = "not UTF-8 text: save the file as UTF-8"
+_CSV_LINE_END = re.compile("\r\n|\r|\n")
 
 
 def _text_lines(stream: IO[bytes]) -> Iterator[tuple[int, str, bool]]:
