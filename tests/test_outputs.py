@@ -184,3 +184,10 @@ def test_the_report_is_kept_when_its_format_fails_and_written_before_anyone_is_t
 
     assert main(["--no-entry-points", "--plugin", "local_plugins", *audit_args(sample, "--output", str(out))]) == 0
     assert local_plugins.SEEN == [True], "the notifier runs after the report is written"
+
+
+def test_test_junit_refuses_to_write_over_a_case_file(sample, capsys):
+    case = next((sample["ruleset"].parent / "tests").glob("*.yaml"))
+    before = case.read_bytes()
+    assert main(["test", str(case), "--junit", str(case)]) == 2
+    assert "is one of the inputs" in capsys.readouterr().err and case.read_bytes() == before
