@@ -34,7 +34,8 @@ def plan(obligation: FrequencyObligation, plan: Plan, targets: tuple[Target, ...
 
     rule = obligation.partial_periods
     laid_out = []
-    for variant in variants(plan, obligation):
+    requirements = variants(plan, obligation)
+    for variant in requirements:
         unit, at_least, at_most = obligation.requirement(raised(obligation, variant))
         if not variant.mask:
             continue
@@ -67,7 +68,7 @@ def plan(obligation: FrequencyObligation, plan: Plan, targets: tuple[Target, ...
                         at_least=at_least, at_most=at_most, required=at_least if covered >= whole else prorated(at_least, covered, whole),
                     )
                 )
-    return {"variants": variants(plan, obligation), "frames": tuple(frames)}
+    return {"variants": requirements, "frames": tuple(frames)}
 
 
 def judged(rule: str, seconds: float, whole: float) -> bool:
