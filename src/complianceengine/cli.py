@@ -11,7 +11,7 @@ import datetime as dt
 import importlib
 import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import pendulum
@@ -26,7 +26,7 @@ from .model import Ruleset
 from .outputs import refuse_overwriting, write_atomically
 from .plugins import Plugins
 from .timeframes import day_start
-from .documents import CaseRun, CheckResult, render_document
+from .documents import CaseRun, CheckResult, document_chunks, render_document
 from .report import render
 
 
@@ -233,12 +233,12 @@ def _writing() -> Iterator[None]:
         raise UsageError(f"cannot write {exc.filename}: {exc.strerror}") from None
 
 
-def _write(text: str, output: Path | None) -> None:
+def _write(text: str | Iterable[str], output: Path | None) -> None:
     with _writing():
         if output:
             write_atomically(output, text)
         else:
-            sys.stdout.write(text)
+            sys.stdout.writelines([text] if isinstance(text, str) else text)
 
 
 def _audit(args: argparse.Namespace, plugins: Plugins) -> int:
@@ -259,7 +259,7 @@ def _audit(args: argparse.Namespace, plugins: Plugins) -> int:
     log = read_events(args.events, ruleset, registry, plugins)
     report = audit(versions, registry, log, first_day=args.first_day, last_day=args.last_day, as_of=as_of, plugins=plugins, notify=False)
     try:
-        text = render_document("report", args.format, report, plugins)
+        text = document_chunks("report", args.format, report, plugins)
     except PluginError:  # a plugin's format failed: keep the finished report, as JSON beside where it was asked for
         kept = args.output.with_name(args.output.name + ".json") if args.output else None
         refuse_overwriting({"the JSON report": kept}, [*args.ruleset, args.registry, *args.events])

@@ -8,7 +8,7 @@ JUnit XML is written by :mod:`complianceengine.junit` alone.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,9 +19,9 @@ from .explain import Explanation, render_explanation
 from .findings import Report
 from .model import Ruleset
 from .plugins import Plugins
-from .report import render
+from .report import json_chunks, render
 
-__all__ = ["CaseRun", "CheckResult", "FORMATS", "render_document"]
+__all__ = ["CaseRun", "CheckResult", "FORMATS", "document_chunks", "render_document"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,18 @@ FORMATS: Mapping[str, Mapping[str, Callable[[Any], str]]] = {
     },
     "explanation": {"text": render_explanation},
 }
+
+
+def document_chunks(
+    document: str, format: str, data: Report | CheckResult | CaseRun | Explanation, plugins: Plugins | None = None
+) -> Iterable[str]:
+    """:func:`render_document` as pieces of text to write in order: the JSON report is made a
+    finding at a time (a county's report is gigabytes); everything else in one piece, rendered
+    now (so a failing renderer fails here, before anything is written)."""
+    if document == "report" and format == "json":
+        assert isinstance(data, Report)
+        return json_chunks(data)
+    return [render_document(document, format, data, plugins)]
 
 
 def render_document(document: str, format: str, data: Report | CheckResult | CaseRun | Explanation, plugins: Plugins | None = None) -> str:

@@ -54,6 +54,7 @@ from .model import (
     Registry,
     Reject,
     Ruleset,
+    compact,
 )
 from .outputs import write_atomically
 from .plugins import Plugins
@@ -912,7 +913,9 @@ class _EventReader:
             try:
                 record["attributes"] = attributes
                 record["origin"] = {"file": file, "line": line}
-                event = _EVENT.validate_python(record)
+                event = compact(_EVENT.validate_python(record))
+                if event.origin is not None:
+                    compact(event.origin)
             except ValidationError as exc:
                 errors += [f"{path_text(e['loc']) or 'event'}: {_message(e)}" for e in exc.errors()]
         if event is None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, TypeVar, Union
 
 import pendulum
 from pydantic import (
@@ -32,6 +32,23 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+# --------------------------------------------------------------------------------------------
+# Many small models
+
+_FIELDS_SETS: dict[frozenset[str], set[str]] = {}
+M = TypeVar("M", bound=BaseModel)
+
+
+def compact(model: M) -> M:
+    """``model`` with its set of explicitly given field names shared with every other model given
+    the same names (an interning table, like ``sys.intern``). pydantic keeps that set per
+    instance: about two thirds of a ``Finding`` and a third of an ``Event``. Frozen models never
+    change it, and ``model_copy`` makes its own, so sharing changes nothing but the memory."""
+    names = model.__pydantic_fields_set__
+    object.__setattr__(model, "__pydantic_fields_set__", _FIELDS_SETS.setdefault(frozenset(names), names))
+    return model
+
 
 # --------------------------------------------------------------------------------------------
 # Small value types

@@ -44,13 +44,14 @@ def refuse_overwriting(outputs: Mapping[str, Path | None], inputs: Iterable[Path
                 raise UsageError(f"{option} and {other} name the same file ({path}); give each its own file")
 
 
-def write_atomically(path: str | Path, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` through a temporary file renamed over it."""
+def write_atomically(path: str | Path, text: str | Iterable[str]) -> None:
+    """Write ``text`` (UTF-8; one string or its pieces in order) to ``path`` through a temporary
+    file renamed over it."""
     target = Path(path)
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
+            out.writelines([text] if isinstance(text, str) else text)
             out.flush()
             os.fsync(out.fileno())
         # mkstemp makes the file private; give it the mode a plain open() would have

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, field_serializer
 
 from .findings import Finding, Status, SubjectRef, finding_id, instant_key
-from .model import Event, EventMatch, ObligationBase, Registry, Ruleset
+from .model import Event, EventMatch, ObligationBase, Registry, Ruleset, compact
 from .timeframes import Interval, Period, days_interval
 
 if TYPE_CHECKING:
@@ -190,7 +190,7 @@ class ObligationPlan(_Frozen):
         window (default: the period's start; see :func:`~complianceengine.findings.finding_id`)."""
         obligation = self.obligation
         anchor = instant_key(period.start) if anchor is None else anchor
-        return Finding(
+        return compact(Finding(
             id=finding_id(self.ruleset, obligation.id, subject, unit, extra.get("step"), extra.get("window"), anchor),
             obligation=obligation.id,
             obligation_kind=obligation.kind,
@@ -205,7 +205,7 @@ class ObligationPlan(_Frozen):
             required=required,
             observed=observed,
             **extra,
-        )
+        ))
 
 
 class Plan(_Frozen):

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from .errors import PluginError, UsageError
 from .findings import Report, StatusCounts
 from .plugins import Plugins
 from .timeframes import local
 
-__all__ = ["BUILTIN_FORMATS", "render"]
+__all__ = ["BUILTIN_FORMATS", "json_chunks", "render"]
 
 
 def render(report: Report, format: str = "markdown", plugins: Plugins | None = None) -> str:
@@ -31,7 +31,17 @@ def render(report: Report, format: str = "markdown", plugins: Plugins | None = N
 
 
 def _json(report: Report) -> str:
-    return report.model_dump_json(indent=2) + "\n"
+    return "".join(json_chunks(report))
+
+
+def json_chunks(report: Report) -> Iterator[str]:
+    """The JSON report a piece at a time: everything but the findings, then one finding after
+    another, so that writing the report of a million findings never holds all of its text."""
+    head = report.model_dump_json(indent=2, exclude={"findings"})
+    yield head[: head.rindex("}")].rstrip() + ',\n  "findings": ['
+    for index, finding in enumerate(report.findings):
+        yield ("," if index else "") + "\n" + finding.model_dump_json(indent=2)
+    yield "\n  ]\n}\n"
 
 
 def _rate(rate: float | None) -> str:
