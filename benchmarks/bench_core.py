@@ -394,9 +394,15 @@ def child(mode: str, world: Path, out: Path, ruleset_path: Path) -> None:
     if mode == "library":
         path = out.parent / f"{out.stem}.report.json"
         t = time.perf_counter()
-        text = ce.render(report, "json", plugins)
-        path.write_text(text, encoding="utf-8")  # as the command line writes --output
-        del text
+        try:  # as the command line writes --output: a finding at a time, where the code can
+            from complianceengine.outputs import write_atomically
+            from complianceengine.report import json_chunks
+        except ImportError:  # code from before the streamed report (--src-commit)
+            text = ce.render(report, "json", plugins)
+            path.write_text(text, encoding="utf-8")
+            del text
+        else:
+            write_atomically(path, json_chunks(report))
         done("report", t)
         result["report_bytes"] = path.stat().st_size
     result["peak_rss_mb"] = _peak_mb()
