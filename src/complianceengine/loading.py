@@ -12,10 +12,8 @@ with its file, line and raw text instead of stopping the read or vanishing.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime as dt
-import gc
 import io
 import json
 import math
@@ -44,6 +42,7 @@ try:  # PyYAML built with libyaml: the C parser that reads registry data
 except (ImportError, AttributeError):  # pragma: no cover - without libyaml every document is read by ruamel alone
     _CParser = None
 
+from .bulk import gc_paused
 from .errors import EventSourceError, Location, PluginError, Problem, RegistryError, RulesetError
 from .model import (
     CORE_EVENT_FIELDS,
@@ -159,28 +158,6 @@ def _plain(node: Any, depth: int = 0, budget: list[int] | None = None) -> Any:
     return node
 
 
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a bulk read builds hundreds of thousands of
-    acyclic objects (nodes, dicts, models): its repeated passes over them cost more than the read
-    itself. Reference counting still frees everything; cycles left over are collected after.
-
-    On the way out what was made meanwhile goes straight to the oldest generation (``freeze`` and
-    ``unfreeze``, both constant-time) rather than being walked once more by the young-generation
-    pass that would start at once; the next full collection sees it as usual. Skipped when the
-    program keeps frozen objects of its own (``unfreeze`` would release them)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            if gc.get_freeze_count() == 0:
-                gc.freeze()
-                gc.unfreeze()
-            gc.enable()
-
-
 # ruamel's own implicit resolvers for YAML 1.2 (what the round-trip loader uses when a document
 # has no %YAML directive), by the first character of a plain scalar
 _RESOLVERS_12: dict[str, list[tuple[str, Any]]] = {}
@@ -221,7 +198,7 @@ def _fast_plain(text: str) -> dict[str, Any] | None:
         return None
     parser = _CParser(text)
     try:
-        with _gc_paused():
+        with gc_paused():
             return _build_plain(parser)
     except Exception:  # anything libyaml or a scalar constructor objects to: ruamel decides and locates
         return None
@@ -622,7 +599,7 @@ def registry_from(plain: Any, root: Any, file: str, ruleset: Ruleset) -> Registr
     ``_LazyRoot`` that builds it) and check it against ``ruleset``. Raises :class:`RegistryError`
     with located problems."""
     try:
-        with _gc_paused():
+        with gc_paused():
             registry = Registry.model_validate(plain)
     except ValidationError as exc:
         raise RegistryError(_validation_problems(exc.errors(), _node_tree(root), plain, file)) from None
@@ -649,7 +626,7 @@ def read_events(
     if isinstance(paths, (str, Path)):
         paths = [paths]
     reader = _EventReader(ruleset, registry, plugins or Plugins())
-    with _gc_paused():
+    with gc_paused():
         for path in paths:
             reader.read_file(Path(path))
     return EventLog(events=tuple(reader.events), rejects=tuple(reader.rejects), duplicates=tuple(reader.duplicates))

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 
 import pendulum
 
+from ..bulk import gc_paused
 from ..compile import compile_plan
 from ..errors import NotificationError, PluginError, UsageError
 from ..findings import (
@@ -24,6 +25,7 @@ from ..findings import (
 )
 from ..model import Event, EventLog, Registry, Ruleset
 from ..plan import ObligationPlan, Organisation, Plan
+from ..kinds import ObligationKind
 from ..plugins import BUILTIN_PLUGIN, Plugins
 from ..timeframes import Period, date_range, local
 from ..trace import NotJudged, Tracer
@@ -124,11 +126,15 @@ def evaluate(plan: Plan, events: Iterable[Event], plugins: Plugins | None = None
     reference backend answers the kinds' questions about the events; the kinds report their
     decisions to ``tracer`` when one is given (the findings are the same either way)."""
     kinds = (plugins or Plugins()).obligation_kinds()
-    source = ReferenceSource(plan, events, tracer)
+    with gc_paused():  # a county's audit builds millions of acyclic objects
+        return _evaluate(plan, ReferenceSource(plan, events, tracer), kinds)
+
+
+def _evaluate(plan: Plan, source: ReferenceSource, kinds: dict[str, tuple[str, ObligationKind]]) -> list[Finding]:
     findings: list[Finding] = []
     for compiled in plan.obligations:
         if compiled.unavailable is not None:
-            findings += _not_judged(plan, compiled, tracer)
+            findings += _not_judged(plan, compiled, source.tracer)
             continue
         plugin, kind = kinds[compiled.kind]
         if plugin == BUILTIN_PLUGIN:
