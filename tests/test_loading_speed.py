@@ -26,8 +26,9 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from complianceengine import Plugins, RegistryError, hookimpl, load_registry, load_ruleset, read_events
-from complianceengine import loading
-from complianceengine.loading import _DATE_TIME, _EventReader, _fast_plain, _json_object, _parse_time, _plain, _strict_loads, _yaml
+from complianceengine import eventfiles, loading
+from complianceengine.eventfiles import _DATE_TIME, _EventReader, _json_object, _parse_time, _strict_loads
+from complianceengine.loading import _fast_plain, _plain, _yaml
 from complianceengine.model import CORE_EVENT_FIELDS, AttributeSpec, Event, EventLog, EventOrigin
 from complianceengine.references import path_text
 
@@ -373,7 +374,7 @@ def test_generated_lines_read_as_json_loads_reads_them(line):
 
 def _typed_reference(value: Any, spec: AttributeSpec, from_text: bool, zone: Any) -> tuple[Any, str | None]:
     if spec.type != "datetime":
-        return loading._typed(value, spec, from_text, zone)
+        return eventfiles._typed(value, spec, from_text, zone)
     if isinstance(value, str):
         try:
             parsed = _reference_time(value, zone)
@@ -488,8 +489,8 @@ class ReferenceReader(_EventReader):
             return
         first = self.first.get(event.id)
         if first is not None:
-            identical = loading._same_event(first, event)
-            self.duplicates.append(loading.Duplicate(
+            identical = eventfiles._same_event(first, event)
+            self.duplicates.append(eventfiles.Duplicate(
                 id=event.id, file=file, line=line, first_file=first.origin.file, first_line=first.origin.line, identical=identical
             ))
             if not identical:

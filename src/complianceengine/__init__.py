@@ -28,7 +28,8 @@ from .errors import (
 from .evaluate import audit
 from .findings import Finding, Report, Status, StatusCounts, SubjectRef
 from .hookspecs import hookimpl
-from .loading import load_registry, load_ruleset, read_events, write_rejects
+from .eventfiles import read_events, write_rejects
+from .loading import load_registry, load_ruleset
 from .model import Event, EventLog, ObligationBase, Registry, Reject, Ruleset
 from .kinds import ObligationKind
 from .plugins import Plugins

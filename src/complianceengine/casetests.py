@@ -19,7 +19,8 @@ from .errors import ComplianceError, InputError, RulesetError
 from .evaluate import audit
 from .findings import FAILING, Finding, Status
 from .junit import JUnitCase, JUnitFailure, JUnitSuite, junit_xml
-from .loading import _EventReader, _read_yaml, _validation_problems, load_registry, load_ruleset, registry_from
+from .eventfiles import _EventReader
+from .loading import _read_yaml, _validation_problems, load_registry, load_ruleset, registry_from
 from .model import EventLog, Registry, Ruleset
 from .plugins import Plugins
 

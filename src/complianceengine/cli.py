@@ -17,17 +17,18 @@ from pathlib import Path
 import pendulum
 
 from . import casetests, fmt, lint, schemas
+from .documents import CaseRun, CheckResult, document_chunks, render_document
 from .errors import ComplianceError, InputError, NotificationError, PluginError, UsageError
 from .evaluate import audit, notify_plugins
+from .eventfiles import read_events, rejects_jsonl
 from .explain import explain
 from .findings import FAILING
-from .loading import load_registry, load_ruleset, read_events, rejects_jsonl
+from .loading import load_registry, load_ruleset
 from .model import Ruleset
 from .outputs import refuse_overwriting, write_atomically
 from .plugins import Plugins
-from .timeframes import day_start
-from .documents import CaseRun, CheckResult, document_chunks, render_document
 from .report import render
+from .timeframes import day_start
 
 
 def _date(text: str) -> dt.date:

@@ -1,0 +1,563 @@
+"""Reading events (JSONL, CSV, or a plugin's format) into an :class:`~complianceengine.model.EventLog`.
+
+Events are read line by line (JSONL straight from the file); a malformed event becomes a
+:class:`~complianceengine.model.Reject` with its file, line and raw text instead of stopping the
+read or vanishing, and every non-blank line is exactly one of an event, a reject or an identical
+repeat.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import math
+import re
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import pendulum
+from pendulum.tz import fixed_timezone
+from pydantic import TypeAdapter, ValidationError
+
+from .bulk import gc_paused
+from .errors import EventSourceError, Location, PluginError, Problem
+from .loading import _message
+from .model import CORE_EVENT_FIELDS, AttributeSpec, Duplicate, Event, EventLog, Registry, Reject, Ruleset, compact
+from .outputs import write_atomically
+from .plugins import Plugins
+from .references import path_text
+
+def read_events(
+    paths: str | Path | Iterable[str | Path], ruleset: Ruleset, registry: Registry | None = None, plugins: Plugins | None = None
+) -> EventLog:
+    """Read events from JSONL (``.jsonl``, ``.ndjson``) and CSV (``.csv``) files.
+
+    Every line becomes an :class:`Event` or a :class:`Reject`; repeated ids are listed in
+    ``duplicates`` (identical repeats are used once, conflicting ones are rejected). Naive times
+    are read in the ruleset's time zone. With a registry, actors, participants, units and subjects
+    must exist in it. Plugins may read other formats and normalise platform exports.
+    """
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    reader = _EventReader(ruleset, registry, plugins or Plugins())
+    with gc_paused():
+        for path in paths:
+            reader.read_file(Path(path))
+    return EventLog(events=tuple(reader.events), rejects=tuple(reader.rejects), duplicates=tuple(reader.duplicates))
+
+
+class _EventReader:
+    def __init__(self, ruleset: Ruleset, registry: Registry | None, plugins: Plugins):
+        self.ruleset = ruleset
+        self.plugins = plugins
+        self.path = Path()
+        self.zone = pendulum.timezone(ruleset.timezone)
+        # registry ids (each mapped to itself: an event's name is replaced by the registry's text)
+        self.people = None if registry is None else {p.id: p.id for p in registry.people}
+        self.units = None if registry is None else {u.id: u.id for u in registry.units}
+        self.subjects = None if registry is None else {s.id: s.id for s in registry.subjects}
+        self.kinds = {name: _Kind(name, kind) for name, kind in ruleset.event_kinds.items()}
+        self.events: list[Event] = []
+        self.rejects: list[Reject] = []
+        self.duplicates: list[Duplicate] = []
+        self.first: dict[str, Event] = {}
+        # the normaliser hook is still asked for every record, but only when some plugin has it
+        self.normalises = bool(plugins._implementations("complianceengine_normalise_record"))
+        # one copy of each repeated text (kinds, people, units, subjects, attribute names and enum
+        # values) instead of one per line
+        self.texts: dict[str, str] = {}
+
+    def read_file(self, path: Path) -> None:
+        self.path = path
+        suffix = path.suffix.lower()
+        if not path.exists():
+            raise EventSourceError([Problem(Location(str(path)), "", "cannot read file: no such file")])
+        reader, provided = self.plugins.first_named("complianceengine_read_events", path=path, ruleset=self.ruleset)
+        if provided is not None:
+            try:
+                rows = [(line, raw, record) for line, raw, record in provided]
+            except (TypeError, ValueError) as exc:
+                raise PluginError(str(reader), "complianceengine_read_events", f"must give (line, raw text, record) triples for {path}: {exc}") from None
+            for line, raw, record in rows:
+                if not isinstance(record, dict):
+                    self._reject(str(path), line, raw, ["the reader plugin gave something other than a record"])
+                    continue
+                record = dict(record)
+                attributes = record.pop("attributes", {})
+                self._accept(str(path), line, raw, record, attributes if isinstance(attributes, dict) else {}, from_text=True)
+            return
+        if suffix not in (".jsonl", ".ndjson", ".csv"):
+            raise EventSourceError([Problem(Location(str(path)), "", f"unknown events format {suffix or '(none)'}; use .jsonl or .csv")])
+        try:
+            if suffix == ".csv":  # a quoted cell may span lines: the reader needs the whole text
+                text, undecodable = _decoded(path.read_bytes())
+                if undecodable and undecodable[0][0] == 1:  # without its header no row can be read
+                    raise EventSourceError([Problem(Location(str(path), 1), "", f"the header is {_NOT_UTF8}")])
+                for number, raw in undecodable:
+                    self._reject(str(path), number, raw, [_NOT_UTF8])
+                self._read_csv(text, str(path))
+            else:  # one line at a time: memory grows with the events kept, not with the file
+                with path.open("rb") as stream:
+                    self._read_jsonl(_text_lines(stream), str(path))
+        except OSError as exc:
+            raise EventSourceError([Problem(Location(str(path)), "", f"cannot read file: {exc.strerror or exc}")]) from None
+
+    def _read_jsonl(self, lines: Iterable[tuple[int, str, bool]], file: str) -> None:
+        loads, decode_error, core, accept = _json_object, json.JSONDecodeError, _CORE_FIELDS, self._accept
+        for number, line, utf8 in lines:
+            line = line.removesuffix("\r")
+            if not utf8:
+                self._reject(file, number, line, [_NOT_UTF8])
+                continue
+            if not line or line.isspace():
+                continue
+            try:
+                record = loads(line)
+            except decode_error as exc:
+                self._reject(file, number, line, [f"invalid JSON at column {exc.colno}: {exc.msg}"])
+                continue
+            except _Refused as exc:
+                self._reject(file, number, line, [str(exc)])
+                continue
+            except RecursionError:
+                self._reject(file, number, line[:200], ["JSON nested too deeply"])
+                continue
+            if not isinstance(record, dict):
+                self._reject(file, number, line, ["expected a JSON object"])
+                continue
+            attributes = record.pop("attributes", {})
+            if not isinstance(attributes, dict):
+                self._reject(file, number, line, ["'attributes' must be an object"])
+                continue
+            if not record.keys() <= core:
+                extra = sorted(set(record) - core)
+                self._reject(file, number, line, [f"unknown fields {extra}; attributes go inside 'attributes'"])
+                continue
+            accept(file, number, line, record, attributes, from_text=False)
+
+    def _read_csv(self, text: str, file: str) -> None:
+        # csv counts physical lines as its text stream splits them (at \r\n, \r or \n); a quoted
+        # cell may span several of them, so a record runs from the line after the previous record
+        # to the current line_num
+        ends = list(_CSV_LINE_END.finditer(text))
+        starts = [0, *(end.end() for end in ends)]  # where each physical line starts in the text
+        lines = [text[start : end.start()] for start, end in zip(starts, ends)] + [text[starts[-1] :]]
+        rows = csv.reader(io.StringIO(text, newline=""), strict=True)
+        try:
+            header = [name.strip() for name in next(rows)]
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise EventSourceError([Problem(Location(file, 1), "", f"the header is not CSV: {exc}")]) from None
+        if not any(header):
+            raise EventSourceError([Problem(Location(file, 1), "", "the first line must name the columns (id,kind,time,...)")])
+        twice = sorted({name for name in header if header.count(name) > 1})
+        if twice:
+            raise EventSourceError([Problem(Location(file, 1), "", f"column {', '.join(map(repr, twice))} appears twice in the header")])
+        first = rows.line_num + 1  # the physical line the records start at
+        while first <= len(starts):
+            # strict: a stray quote, an unterminated quoted cell or an oversized cell is an error
+            # there, not a record that swallows the rows after it; that one line is rejected and
+            # reading starts again on the next line
+            rows = csv.reader(io.StringIO(text[starts[first - 1] :], newline=""), strict=True)
+            previous = 0
+            try:
+                for row in rows:
+                    number, previous = first + previous, rows.line_num
+                    self._csv_record(file, number, "\n".join(lines[number - 1 : first - 1 + previous]), header, row)
+                return
+            except csv.Error as exc:
+                bad = first + previous
+                self._reject(file, bad, lines[bad - 1][:1000], [f"not CSV: {exc}"])
+                first = bad + 1
+
+    def _csv_record(self, file: str, number: int, raw: str, header: list[str], row: list[str]) -> None:
+        if not any(cell.strip() for cell in row):
+            return
+        if len(row) != len(header):
+            self._reject(file, number, raw, [f"expected {len(header)} columns, found {len(row)}"])
+            return
+        record: dict[str, Any] = {}
+        attributes: dict[str, Any] = {}
+        for name, cell in zip(header, row):
+            if cell == "":
+                continue
+            if name in CORE_EVENT_FIELDS:
+                record[name] = cell
+            else:
+                attributes[name] = cell
+        if "participants" in record:
+            record["participants"] = [p.strip() for p in record["participants"].split(";") if p.strip()]
+        self._accept(file, number, raw, record, attributes, from_text=True)
+
+    def _reject(self, file: str, line: int, raw: str, errors: list[str]) -> None:
+        self.rejects.append(Reject(file=file, line=line, raw=raw, errors=tuple(errors)))
+
+    def _accept(self, file: str, line: int, raw: str, record: dict[str, Any], attributes: dict[str, Any], *, from_text: bool) -> None:
+        if self.normalises:
+            normaliser, normalised = self.plugins.first_named(
+                "complianceengine_normalise_record", record={**record, "attributes": dict(attributes)}, path=self.path, ruleset=self.ruleset
+            )
+            if normalised is not None:
+                if not isinstance(normalised, dict) or not isinstance(normalised.get("attributes", {}), (dict, type(None))):
+                    raise PluginError(
+                        str(normaliser), "complianceengine_normalise_record",
+                        f"returned {type(normalised).__name__} for {file}:{line}; expected a record dict with an 'attributes' dict",
+                    )
+                record = dict(normalised)
+                attributes = record.pop("attributes", {}) or {}
+        texts = self.texts
+        get = record.get
+        errors: list[str] = []
+        kind_name = get("kind")
+        kind = self.kinds.get(kind_name) if isinstance(kind_name, str) else None
+        if kind_name is None:
+            errors.append(f"missing the event kind ('kind'); declared: {', '.join(self.ruleset.event_kinds)}")
+        elif kind is None:
+            errors.append(f"unknown event kind {kind_name!r}; declared: {', '.join(self.ruleset.event_kinds)}")
+        else:
+            record["kind"] = kind.name
+        time = get("time")
+        if isinstance(time, str):
+            try:
+                parsed = _parse_time(time, self.zone)
+            except Exception:
+                parsed = None
+            if not isinstance(parsed, dt.datetime):
+                errors.append(f"time {time!r} is not an ISO 8601 date-time such as 2026-08-01T09:30:00+08:00")
+            else:
+                record["time"] = parsed
+        elif time is not None:
+            errors.append(f"time must be a string, got {time!r}")
+        if kind is not None:
+            for field in kind.requires:
+                if not get(field):
+                    errors.append(f"a {kind_name} event needs '{field}'")
+            specs = kind.specs
+            typed: dict[str, Any] = {}
+            for name, value in attributes.items():
+                spec = specs.get(name)
+                if spec is None:
+                    errors.append(f"unknown attribute {name!r} for a {kind_name} event (declared: {kind.declared})")
+                    continue
+                if type(value) is str and (spec.type == "string" or (spec.type == "enum" and value in (spec.values or ()))):
+                    converted, problem = value, None  # what _typed gives, without the call
+                else:
+                    converted, problem = _typed(value, spec, from_text, self.zone)
+                if problem:
+                    errors.append(f"attribute {name!r}: {problem}")
+                else:
+                    if spec.type == "enum":
+                        converted = texts.setdefault(converted, converted)
+                    typed[texts.setdefault(name, name)] = converted
+            for name in kind.required:
+                if name not in attributes:
+                    errors.append(f"a {kind_name} event needs attribute {name!r}")
+            attributes = typed
+        participants = get("participants")
+        if participants is not None and (not isinstance(participants, list) or not all(isinstance(p, str) for p in participants)):
+            errors.append(f"participants must be a list of person ids, got {participants!r}")
+            record.pop("participants")
+            participants = None
+        if kind is not None and kind.until is not None and isinstance(get("time"), dt.datetime):
+            until = attributes.get(kind.until)
+            end = _parse_time(until, self.zone) if isinstance(until, str) else None
+            if isinstance(end, dt.datetime) and end <= record["time"]:
+                errors.append(f"{kind.until!r} ({until}) must be after the event time: the exemption would be empty")
+        # people, units and subjects must be in the registry (when there is one); either way each
+        # name is kept as one shared text
+        people = self.people if self.people is not None else texts
+        for field in ("actor", "on_behalf_of"):
+            person = get(field)
+            if isinstance(person, str):
+                known = people.get(person)
+                if known is not None:
+                    record[field] = known
+                elif self.people is None:
+                    record[field] = texts.setdefault(person, person)
+                else:
+                    errors.append(f"unknown person {person!r} (not in the registry)")
+        if participants:
+            shared = []
+            for person in participants:
+                known = people.get(person)
+                if known is None:
+                    if self.people is None:
+                        known = texts.setdefault(person, person)
+                    else:
+                        errors.append(f"unknown person {person!r} (not in the registry)")
+                        known = person
+                shared.append(known)
+            record["participants"] = shared
+        for field, registered in (("unit", self.units), ("subject", self.subjects)):
+            ident = get(field)
+            if isinstance(ident, str):
+                known = (registered if registered is not None else texts).get(ident)
+                if known is not None:
+                    record[field] = known
+                elif registered is None:
+                    record[field] = texts.setdefault(ident, ident)
+                else:
+                    errors.append(f"unknown {field} {ident!r} (not in the registry)")
+        event = None
+        if not errors:
+            try:
+                record["attributes"] = attributes
+                record["origin"] = {"file": file, "line": line}
+                event = compact(_EVENT.validate_python(record))
+                if event.origin is not None:
+                    compact(event.origin)
+            except ValidationError as exc:
+                errors += [f"{path_text(e['loc']) or 'event'}: {_message(e)}" for e in exc.errors()]
+        if event is None:
+            self._reject(file, line, raw, errors)
+            return
+        first = self.first.get(event.id)
+        if first is not None:
+            identical = _same_event(first, event)
+            assert first.origin is not None
+            self.duplicates.append(
+                Duplicate(id=event.id, file=file, line=line, first_file=first.origin.file, first_line=first.origin.line, identical=identical)
+            )
+            if not identical:
+                self._reject(file, line, raw, [f"event id {event.id!r} was already used at {first.origin.file}:{first.origin.line} with different content"])
+            return
+        self.first[event.id] = event
+        self.events.append(event)
+
+
+class _Kind:
+    """What checking a record of one event kind needs, looked up once per reader."""
+
+    __slots__ = ("name", "requires", "specs", "declared", "required", "until")
+
+    def __init__(self, name: str, kind: Any):
+        self.name = name
+        self.requires = tuple(kind.requires)
+        self.specs = kind.attributes
+        self.declared = ", ".join(kind.attributes) or "none"
+        self.required = tuple(name for name, spec in kind.attributes.items() if spec.required)
+        self.until = None if kind.excuses is None else kind.excuses.until
+
+
+_EVENT = TypeAdapter(Event)
+_CORE_FIELDS = frozenset(CORE_EVENT_FIELDS)
+
+# Event times. The usual form, a full date-time with a UTC offset (2026-08-01T09:30:00+08:00), is
+# read here; everything else goes to pendulum.parse, which decides what is a valid time.
+_SECONDS_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]")
+_OFFSET_TIME = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,6}))?(?:([+-])([0-9]{2}):([0-9]{2})|Z)")
+# "+08:00" (every offset under a day, both signs) or "Z" -> the zone and fold pendulum gives
+_OFFSET_ZONES: dict[str, tuple[Any, int]] = {
+    f"{sign}{hours:02d}:{minutes:02d}": (fixed_timezone((-1 if sign == "-" else 1) * (hours * 3600 + minutes * 60)), 0)
+    for sign in "+-" for hours in range(24) for minutes in range(60)
+}
+_OFFSET_ZONES["Z"] = (pendulum.UTC, 1)
+
+
+#: what an event time (or a datetime attribute) may look like: a date and a time of day, with
+#: or without seconds, a fraction and an offset. "now", "2026" or "2026-08" are not times of an
+#: event: pendulum would read them as the moment of reading or as midnight of the first day.
+_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}([.,]\d+)?)?(Z|z|[+-]\d{2}(:?\d{2})?)?")
+
+
+def _parse_time(text: str, zone: Any) -> Any:
+    """``pendulum.parse(text, tz=zone)`` for a full date-time (:data:`_DATE_TIME`; anything else is
+    a ValueError): the same DateTime, with the same zone object and fold. A full date-time with an
+    offset (or ``Z``), with or without a fraction of a second, is read here; naive times and parts
+    out of range by pendulum."""
+    offset = _OFFSET_ZONES.get(text[19:])
+    if offset is not None and _SECONDS_TIME.match(text):  # 2026-08-01T09:30:00+08:00
+        try:
+            naive = dt.datetime.fromisoformat(text[:19])  # hours, minutes and seconds are in range
+        except ValueError:  # no such month or day: pendulum decides
+            return pendulum.parse(text, tz=zone)
+        return pendulum.DateTime(
+            naive.year, naive.month, naive.day, naive.hour, naive.minute, naive.second, 0, tzinfo=offset[0], fold=offset[1]
+        )
+    match = _OFFSET_TIME.fullmatch(text)  # the same with a fraction of a second
+    if match is not None:
+        year, month, day, hour, minute, second, fraction, sign, hours, minutes = match.groups()
+        offset = _OFFSET_ZONES.get(f"{sign}{hours}:{minutes}" if sign else "Z")
+        if offset is not None:  # not an offset of a day or more, or of 60 minutes
+            try:
+                return pendulum.DateTime(
+                    int(year), int(month), int(day), int(hour), int(minute), int(second), int(fraction.ljust(6, "0")) if fraction else 0,
+                    tzinfo=offset[0], fold=offset[1],
+                )
+            except ValueError:  # a month, day, hour, minute or second out of range: pendulum decides
+                pass
+    if not _DATE_TIME.fullmatch(text):
+        raise ValueError(f"{text!r} is not a date and a time of day")
+    return pendulum.parse(text, tz=zone)
+
+
+# the C scanner json.loads ends in, with the same defaults
+class _Refused(ValueError):
+    """A JSON value the reader does not take although JSON parsers do: NaN and infinities (not
+    JSON at all), numbers too large to be a count (1e400 reads as infinity; an integer of
+    thousands of digits costs quadratic time), and a key given twice in one object (the last
+    would silently win)."""
+
+
+def _one_of_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _Refused(f"key {key!r} appears twice in one object")
+            seen.add(key)
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    raise _Refused(f"{name} is not a number (JSON has no NaN or Infinity)")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _Refused(f"{text} is too large a number")
+    return value
+
+
+def _bounded(text: str) -> int:
+    if len(text.lstrip("-")) > _MAX_DIGITS:
+        raise _Refused(f"a whole number of {len(text.lstrip('-'))} digits (at most {_MAX_DIGITS})")
+    return int(text)
+
+
+_MAX_DIGITS = 30
+_DECODER = json.JSONDecoder(object_pairs_hook=_one_of_each, parse_constant=_no_constant, parse_float=_finite, parse_int=_bounded)
+_SCAN: Callable[[str, int], tuple[Any, int]] = getattr(_DECODER, "scan_once")
+
+
+def _strict_loads(line: str) -> Any:
+    """``json.loads`` with the refusals of :class:`_Refused`."""
+    if line.startswith("\ufeff"):
+        raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", line, 0)
+    return _DECODER.decode(line)
+
+
+def _json_object(line: str) -> Any:
+    """``_strict_loads(line)``; a line that is one JSON object from its first to its last
+    character goes straight to the C scanner the decoder itself ends in (same result), anything
+    else and every error through the decoder (same exception)."""
+    if line[:1] == "{":
+        try:
+            value, end = _SCAN(line, 0)
+        except (StopIteration, ValueError, RecursionError):
+            return _strict_loads(line)
+        if end == len(line):
+            return value
+    return _strict_loads(line)
+
+
+_NOT_UTF8 = "not UTF-8 text: save the file as UTF-8"
+_CSV_LINE_END = re.compile("\r\n|\r|\n")
+
+
+def _text_lines(stream: IO[bytes]) -> Iterator[tuple[int, str, bool]]:
+    """``(line number, text, is UTF-8)`` for each line of a binary stream, split on line feeds
+    only (U+2028 and friends may sit raw inside JSON strings); a byte-order mark at the start is
+    dropped; a line that is not UTF-8 comes with its bad bytes replaced by U+FFFD."""
+    for number, raw in enumerate(stream, start=1):
+        if number == 1:
+            raw = raw.removeprefix(b"\xef\xbb\xbf")
+        raw = raw.removesuffix(b"\n")
+        try:
+            yield number, raw.decode("utf-8"), True
+        except UnicodeDecodeError:
+            yield number, raw.decode("utf-8", errors="replace"), False
+
+
+def _decoded(data: bytes) -> tuple[str, list[tuple[int, str]]]:
+    """The text of a UTF-8 file (a byte-order mark dropped) and its lines that are not UTF-8, as
+    (line number, the line with the bad bytes replaced); those lines are blanked in the text, so
+    one bad byte costs one line, not the file."""
+    data = data.removeprefix(b"\xef\xbb\xbf")
+    try:
+        return data.decode("utf-8"), []
+    except UnicodeDecodeError:
+        pass
+    lines, bad = [], []
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        try:
+            lines.append(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            bad.append((number, raw.decode("utf-8", errors="replace").removesuffix("\r")))
+            lines.append("")
+    return "\n".join(lines), bad
+
+
+def _same_event(a: Event, b: Event) -> bool:
+    return a.model_copy(update={"origin": None}) == b.model_copy(update={"origin": None}) and a.time == b.time
+
+
+def _typed(value: Any, spec: AttributeSpec, from_text: bool, zone: Any) -> tuple[Any, str | None]:
+    """Convert an attribute value to its declared type; return (value, problem)."""
+    kind = spec.type
+    if kind == "list":
+        items = [p.strip() for p in value.split(";") if p.strip()] if from_text and isinstance(value, str) else value
+        if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+            return None, f"expected a list of texts{' separated by ;' if from_text else ''}, got {value!r}"
+        unknown = [item for item in items if spec.values is not None and item not in spec.values]
+        if unknown:
+            return None, f"{unknown[0]!r} is not one of {', '.join(spec.values or [])}"
+        return tuple(items), None
+    if kind in ("string", "enum"):
+        if not isinstance(value, str):
+            return None, f"expected text, got {value!r}"
+        if kind == "enum" and value not in (spec.values or []):
+            return None, f"{value!r} is not one of {', '.join(spec.values or [])}"
+        return value, None
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return value, None
+        if from_text and isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true", None
+        return None, f"expected true or false, got {value!r}"
+    if kind == "integer":
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value, None
+        if from_text and isinstance(value, str):
+            try:
+                return int(value), None
+            except ValueError:
+                pass
+        return None, f"expected a whole number, got {value!r}"
+    if kind == "number":
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return value, None
+        if from_text and isinstance(value, str):
+            try:
+                number = float(value)
+            except ValueError:
+                number = None
+            if number is not None and math.isfinite(number):
+                return number, None
+        return None, f"expected a finite number, got {value!r}"
+    # datetime: kept as ISO 8601 text in the ruleset's zone so attributes stay scalar
+    if isinstance(value, str):
+        try:
+            parsed = _parse_time(value, zone)
+            if isinstance(parsed, dt.datetime):
+                return parsed.isoformat(), None
+        except Exception:
+            pass
+    return None, f"expected an ISO 8601 date-time, got {value!r}"
+
+
+def write_rejects(rejects: Iterable[Reject], path: str | Path) -> None:
+    """Write rejects as JSON lines (file, line, raw text and the reasons), atomically."""
+    write_atomically(path, rejects_jsonl(rejects))
+
+
+def rejects_jsonl(rejects: Iterable[Reject]) -> str:
+    """Rejects as JSON lines: file, line, raw text and the reasons."""
+    return "".join(reject.model_dump_json() + "\n" for reject in rejects)
+
