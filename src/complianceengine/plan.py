@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass
 from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -134,20 +135,31 @@ class Variant(_Frozen):
     mask: tuple[Interval, ...]
 
 
-class Frame(_Frozen):
-    """One period of one target under one requirement (frequency duties)."""
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One period of one target under one requirement (frequency duties).
 
-    target: int = Field(description="Index into the obligation's targets")
+    A plain slotted dataclass, not a model: a county's plan holds a million of them (pydantic
+    validates and serialises it as a field of :class:`ObligationPlan` all the same)."""
+
+    #: index into the obligation's targets
+    target: int
     period: Period
-    window: str | None = Field(description="The calendar of the raised requirement in force, or None for the base one")
-    active: tuple[Interval, ...] = Field(description="Where the duty is in force inside the period, the range and the variant")
-    covered: float = Field(description="Seconds of the period the duty is in force")
-    whole: float = Field(description="Seconds of the whole period")
-    judged: bool = Field(description="Whether the partial_periods rule judges the period at this coverage")
-    over: bool = Field(description="Whether the duty's time in the period has ended by the as-of time")
+    #: the calendar of the raised requirement in force, or None for the base one
+    window: str | None
+    #: where the duty is in force inside the period, the range and the variant
+    active: tuple[Interval, ...]
+    #: seconds of the period the duty is in force, and of the whole period
+    covered: float
+    whole: float
+    #: whether the partial_periods rule judges the period at this coverage
+    judged: bool
+    #: whether the duty's time in the period has ended by the as-of time
+    over: bool
     at_least: int
     at_most: int | None
-    required: int = Field(description="at_least, prorated by coverage")
+    #: at_least, prorated by coverage
+    required: int
 
 
 class Shortfall(_Frozen):

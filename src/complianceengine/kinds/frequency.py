@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ..exemptions import ExcusedSpan, excusing
 from ..events import Timeline
 from ..findings import Finding, Status
-from ..model import Event, FrequencyObligation, compact
+from ..model import Event, FrequencyObligation
 from ..timeframes import clip, overlap, periods, shift, subtract
 from ..trace import Decision, FrameStep
 from .base import EventSource, ObligationKind, raised, span_label, variants, what
@@ -61,13 +61,13 @@ def plan(obligation: FrequencyObligation, plan: Plan, targets: tuple[Target, ...
                 if covered == 0:
                     continue
                 whole = period.interval.seconds
-                frames.append(compact(
-                    Frame.model_construct(  # values computed here; validating each of them again costs more than the rest
+                frames.append(
+                    Frame(
                         target=index, period=period, window=variant.window, active=active, covered=covered, whole=whole,
                         judged=judged(rule, covered, whole), over=max(part.end for part in active) <= plan.as_of,
                         at_least=at_least, at_most=at_most, required=at_least if covered >= whole else prorated(at_least, covered, whole),
                     )
-                ))
+                )
     return {"variants": requirements, "frames": tuple(frames)}
 
 
