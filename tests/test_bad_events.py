@@ -112,3 +112,21 @@ def test_only_a_date_and_a_time_of_day_is_an_event_time(tmp_path, time):
     path.write_text(json.dumps({"id": "t", "kind": "patrol", "time": time, "actor": "a", "unit": "d1"}) + "\n", encoding="utf-8")
     log = read_events(path, RULESET)
     assert log.events == () and "is not an ISO 8601 date-time" in log.rejects[0].errors[0]
+
+
+def test_many_bad_csv_rows_cost_linear_time(tmp_path):
+    import time
+
+    rows = [CSV_HEADER] + [f'e{i},patrol,2026-09-01T09:00:00+08:00,"a"b,d1' for i in range(20_000)]
+    started = time.perf_counter()
+    log = read_csv(tmp_path, *rows)
+    assert len(log.rejects) == 20_000 and time.perf_counter() - started < 20  # was minutes when each error copied the rest
+
+
+def test_a_bad_byte_in_a_csv_with_carriage_returns_costs_its_line(tmp_path):
+    path = tmp_path / "events.csv"
+    good = [CSV_HEADER.encode(), CSV_GOOD.format(1).encode(), b"bad,patrol,\xff,a,d1", CSV_GOOD.format(2).encode()]
+    path.write_bytes(b"\r".join(good) + b"\r")
+    log = read_events(path, RULESET)
+    assert [e.id for e in log.events] == ["ok1", "ok2"]
+    assert [(r.line, r.errors[0][:10]) for r in log.rejects] == [(3, "not UTF-8 ")]

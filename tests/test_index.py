@@ -131,3 +131,24 @@ def test_the_index_leaves_out_what_the_predicates_would_refuse():
     daily_of_a = [f for f in findings(patrols) if f["obligation"] == "daily" and f["subject"]["id"] == "a"]
     assert daily_of_a and all(f["evidence"] == () for f in daily_of_a)
     assert findings(patrols) == unindexed(patrols)
+
+
+def test_events_in_a_repeated_dst_hour_are_ordered_by_instant():
+    # 25 October 2026 in Berlin: 02:00-03:00 happens twice. Two datetimes sharing one zone object
+    # compare by wall clock (ignoring fold), so the events must be ordered by instant to be bisected.
+    from zoneinfo import ZoneInfo
+
+    berlin = ZoneInfo("Europe/Berlin")
+    ack = {"id": "ack", "kind": "response", "trigger": {"kind": "report"}, "correlate_on": ["case"],
+           "steps": [{"id": "acked", "match": {"kind": "ack"}, "within": "PT24H"}]}
+    ruleset = base_ruleset(ack).model_copy(update={"timezone": "Europe/Berlin"})
+    at = lambda minute, fold: dt.datetime(2026, 10, 25, 2, minute, tzinfo=berlin, fold=fold)  # noqa: E731
+    events = [
+        event("t", "report", at(20, 0), unit="d1", attributes={"case": "A"}),  # 00:20 UTC
+        event("a1", "ack", at(10, 1), unit="d1", attributes={"case": "A"}),  # 01:10 UTC
+        event("a2", "ack", at(30, 0), unit="d1", attributes={"case": "A"}),  # 00:30 UTC: the first answer
+    ]
+    report = audit(ruleset, base_registry(), events, first_day=dt.date(2026, 10, 24), last_day=dt.date(2026, 10, 26),
+                   as_of=dt.datetime(2026, 10, 27, tzinfo=UTC))
+    [finding] = report.findings
+    assert finding.evidence == ("t", "a2")

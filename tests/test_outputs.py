@@ -8,6 +8,7 @@ import datetime as dt
 import io
 import os
 import shutil
+import threading
 
 import pytest
 
@@ -191,3 +192,20 @@ def test_test_junit_refuses_to_write_over_a_case_file(sample, capsys):
     before = case.read_bytes()
     assert main(["test", str(case), "--junit", str(case)]) == 2
     assert "is one of the inputs" in capsys.readouterr().err and case.read_bytes() == before
+
+
+def test_a_special_file_or_a_link_as_output_is_written_through(tmp_path):
+    real = tmp_path / "real.md"
+    real.write_text("old", encoding="utf-8")
+    link = tmp_path / "link.md"
+    link.symlink_to(real)
+    write_atomically(link, "new")
+    assert link.is_symlink() and real.read_text(encoding="utf-8") == "new"
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text(encoding="utf-8")))
+    reader.start()
+    write_atomically(fifo, ["a", "b"])
+    reader.join(5)
+    assert received == ["ab"] and not fifo.is_file()

@@ -263,7 +263,7 @@ def _audit(args: argparse.Namespace, plugins: Plugins) -> int:
         text = document_chunks("report", args.format, report, plugins)
     except PluginError:  # a plugin's format failed: keep the finished report, as JSON beside where it was asked for
         kept = args.output.with_name(args.output.name + ".json") if args.output else None
-        refuse_overwriting({"the JSON report": kept}, [*args.ruleset, args.registry, *args.events])
+        refuse_overwriting({"the JSON report": kept, "--rejects": args.rejects}, [*args.ruleset, args.registry, *args.events])
         _write(render(report, "json"), kept)
         print(f"note: the report was written as JSON {'to ' + str(kept) if kept else 'to standard output'} instead", file=sys.stderr)
         raise

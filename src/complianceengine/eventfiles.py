@@ -158,11 +158,13 @@ class _EventReader:
         if twice:
             raise EventSourceError([Problem(Location(file, 1), "", f"column {', '.join(map(repr, twice))} appears twice in the header")])
         first = rows.line_num + 1  # the physical line the records start at
+        stream = io.StringIO(text, newline="")
         while first <= len(starts):
             # strict: a stray quote, an unterminated quoted cell or an oversized cell is an error
             # there, not a record that swallows the rows after it; that one line is rejected and
-            # reading starts again on the next line
-            rows = csv.reader(io.StringIO(text[starts[first - 1] :], newline=""), strict=True)
+            # reading starts again on the next line (a seek, not a copy of the rest of the file)
+            stream.seek(starts[first - 1])
+            rows = csv.reader(stream, strict=True)
             previous = 0
             try:
                 for row in rows:
@@ -476,22 +478,25 @@ def _text_lines(stream: IO[bytes]) -> Iterator[tuple[int, str, bool]]:
 
 
 def _decoded(data: bytes) -> tuple[str, list[tuple[int, str]]]:
-    """The text of a UTF-8 file (a byte-order mark dropped) and its lines that are not UTF-8, as
-    (line number, the line with the bad bytes replaced); those lines are blanked in the text, so
-    one bad byte costs one line, not the file."""
+    """The text of a UTF-8 CSV file (a byte-order mark dropped) and its lines that are not UTF-8,
+    as (line number, the line with the bad bytes replaced); those lines are blanked in the text, so
+    one bad byte costs one line, not the file. Lines end where the CSV reader ends them."""
     data = data.removeprefix(b"\xef\xbb\xbf")
     try:
         return data.decode("utf-8"), []
     except UnicodeDecodeError:
         pass
-    lines, bad = [], []
-    for number, raw in enumerate(data.split(b"\n"), start=1):
+    pieces = re.split(rb"(\r\n|\r|\n)", data)  # lines, each followed by its line end
+    text, bad = [], []
+    for number, at in enumerate(range(0, len(pieces), 2), start=1):
+        raw, end = pieces[at], pieces[at + 1] if at + 1 < len(pieces) else b""
         try:
-            lines.append(raw.decode("utf-8"))
+            text.append(raw.decode("utf-8"))
         except UnicodeDecodeError:
-            bad.append((number, raw.decode("utf-8", errors="replace").removesuffix("\r")))
-            lines.append("")
-    return "\n".join(lines), bad
+            bad.append((number, raw.decode("utf-8", errors="replace")))
+            text.append("")
+        text.append(end.decode("ascii"))
+    return "".join(text), bad
 
 
 def _same_event(a: Event, b: Event) -> bool:

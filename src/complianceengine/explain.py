@@ -175,8 +175,8 @@ class Explainer:
         self.findings: list[Finding] = findings
         self.tz = self.plan.tz
         #: every event, known or not, in the evaluator's order
-        self.events: list[Event] = sorted(log.events, key=lambda e: (e.time, e.id))
-        self._times = [e.time for e in self.events]
+        self.events: list[Event] = sorted(log.events, key=lambda e: (e.time.timestamp(), e.id))
+        self._times = [e.time.timestamp() for e in self.events]  # the order of instants, as the evaluator's
         self._matchers: dict[str, Callable[[Event], bool]] = {}
         self._cases: dict[str, dict[tuple[Any, ...], list[Event]]] = {}
 
@@ -603,8 +603,8 @@ class Explainer:
 
     def _between(self, start: dt.datetime, end: dt.datetime, *, inclusive: bool = False) -> list[Event]:
         """Every event (known or not) in ``[start, end)``, or ``[start, end]`` when inclusive."""
-        lo = bisect.bisect_left(self._times, start)
-        return self.events[lo:(bisect.bisect_right if inclusive else bisect.bisect_left)(self._times, end)]
+        lo = bisect.bisect_left(self._times, start.timestamp())
+        return self.events[lo:(bisect.bisect_right if inclusive else bisect.bisect_left)(self._times, end.timestamp())]
 
     def _considered(self, event: Event, counted: bool, check: str, reason: str) -> ConsideredEvent:
         return ConsideredEvent(

@@ -46,12 +46,19 @@ def refuse_overwriting(outputs: Mapping[str, Path | None], inputs: Iterable[Path
 
 def write_atomically(path: str | Path, text: str | Iterable[str]) -> None:
     """Write ``text`` (UTF-8; one string or its pieces in order) to ``path`` through a temporary
-    file renamed over it."""
-    target = Path(path)
+    file renamed over it. A path that is not a regular file (``/dev/stdout``, a pipe, a device) is
+    written to directly: renaming over it would replace it; a symbolic link is followed, so the
+    link stays and the file it points to is replaced."""
+    pieces = [text] if isinstance(text, str) else text
+    if os.path.exists(path) and not os.path.isfile(path):
+        with open(path, "w", encoding="utf-8") as stream:
+            stream.writelines(pieces)
+        return
+    target = Path(os.path.realpath(path))
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.writelines([text] if isinstance(text, str) else text)
+            out.writelines(pieces)
             out.flush()
             os.fsync(out.fileno())
         # mkstemp makes the file private; give it the mode a plain open() would have

@@ -31,7 +31,9 @@ class ReferenceSource:
         #: the kinds report their decisions to it when one is given (``explain``)
         self.tracer = tracer
         #: events at or after the plan's as-of time are not known yet and are ignored
-        self.known: Sequence[Event] = sorted((e for e in events if e.time < plan.as_of), key=lambda e: (e.time, e.id))
+        # ordered by instant (timestamp), as timelines bisect: two datetimes sharing a zone object
+        # compare by wall clock, which ignores the fold of a repeated DST hour
+        self.known: Sequence[Event] = sorted((e for e in events if e.time < plan.as_of), key=lambda e: (e.time.timestamp(), e.id))
         self.exemptions: Exemptions = exemption_spans(plan, self.known)
         self._index = EventIndex(self.known)
         self._matched: dict[str, Matched] = {}
