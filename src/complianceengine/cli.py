@@ -27,7 +27,7 @@ from .loading import load_registry, load_ruleset
 from .model import Ruleset
 from .outputs import refuse_overwriting, write_atomically
 from .plugins import Plugins
-from .report import render
+from .report import json_chunks
 from .timeframes import day_start
 
 
@@ -264,7 +264,7 @@ def _audit(args: argparse.Namespace, plugins: Plugins) -> int:
     except PluginError:  # a plugin's format failed: keep the finished report, as JSON beside where it was asked for
         kept = args.output.with_name(args.output.name + ".json") if args.output else None
         refuse_overwriting({"the JSON report": kept, "--rejects": args.rejects}, [*args.ruleset, args.registry, *args.events])
-        _write(render(report, "json"), kept)
+        _write(json_chunks(report), kept)
         print(f"note: the report was written as JSON {'to ' + str(kept) if kept else 'to standard output'} instead", file=sys.stderr)
         raise
     _write(text, args.output)

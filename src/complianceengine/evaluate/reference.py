@@ -36,14 +36,17 @@ class ReferenceSource:
         self.known: Sequence[Event] = sorted((e for e in events if e.time < plan.as_of), key=lambda e: (e.time.timestamp(), e.id))
         self.exemptions: Exemptions = exemption_spans(plan, self.known)
         self._index = EventIndex(self.known)
-        self._matched: dict[str, Matched] = {}
+        self._matched: dict[int, tuple[EventMatch, Matched]] = {}
 
     def _matching(self, plan: Plan, match: EventMatch) -> Matched:
-        key = match.model_dump_json()
-        if key not in self._matched:
+        # asked once per target: keyed by the match block itself (the plan keeps it alive), not
+        # by its JSON, which would be built again on every call
+        found = self._matched.get(id(match))
+        if found is None or found[0] is not match:
             matches, known = plan.matcher(match), self._index.known
-            self._matched[key] = Matched.of(self._index, (i for i in self._index.of_kinds(match.kinds) if matches(known[i])))
-        return self._matched[key]
+            found = match, Matched.of(self._index, (i for i in self._index.of_kinds(match.kinds) if matches(known[i])))
+            self._matched[id(match)] = found
+        return found[1]
 
     def matching(self, plan: Plan, match: EventMatch) -> list[Event]:
         return [self._index.known[i] for i in self._matching(plan, match).positions]
