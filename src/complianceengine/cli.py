@@ -9,6 +9,7 @@ import argparse
 import contextlib
 import datetime as dt
 import importlib
+import importlib.metadata
 import json
 import sys
 from collections.abc import Iterable, Iterator, Sequence
@@ -31,6 +32,17 @@ from .report import json_chunks
 from .timeframes import day_start
 
 
+#: rejected lines shown on standard error before the rest are counted
+MAX_WARNINGS = 20
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("complianceengine")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - run from a source tree
+        return "unknown"
+
+
 def _date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
@@ -46,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--no-entry-points", dest="no_entry_points_after", action="store_true",
                         help="do not load installed plugins (entry-point group 'complianceengine')")
     parser = argparse.ArgumentParser(prog="complianceengine", description="Check duty event histories against declarative rulesets.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     parser.add_argument("--plugin", action="append", default=[], metavar="MODULE",
                         help="import MODULE and register it as a plugin (repeatable)")
     parser.add_argument("--no-entry-points", action="store_true", help="do not load installed plugins (entry-point group 'complianceengine')")
@@ -63,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--format", default="markdown", help="report format: markdown (default), json, csv, or one a plugin adds")
     run.add_argument("--output", type=Path, help="write the report to this file instead of standard output")
     run.add_argument("--rejects", type=Path, help="write rejected event lines to this JSONL file")
+    run.add_argument("--quiet", action="store_true", help="no warnings on standard error (rejected lines still go to --rejects and the report)")
     run.add_argument(
         "--fail-on", choices=["none", *FAILING], default="late",
         help="exit 1 when a finding is at least this severe: open < late < missed (default: late)",
@@ -235,6 +249,9 @@ def _writing() -> Iterator[None]:
 
 
 def _write(text: str | Iterable[str], output: Path | None) -> None:
+    """Write to ``output``, or to standard output when it is None or ``-``."""
+    if output is not None and str(output) == "-":
+        output = None
     with _writing():
         if output:
             write_atomically(output, text)
@@ -262,7 +279,7 @@ def _audit(args: argparse.Namespace, plugins: Plugins) -> int:
     try:
         text = document_chunks("report", args.format, report, plugins)
     except PluginError:  # a plugin's format failed: keep the finished report, as JSON beside where it was asked for
-        kept = args.output.with_name(args.output.name + ".json") if args.output else None
+        kept = args.output.with_name(args.output.name + ".json") if args.output and str(args.output) != "-" else None
         refuse_overwriting({"the JSON report": kept, "--rejects": args.rejects}, [*args.ruleset, args.registry, *args.events])
         _write(json_chunks(report), kept)
         print(f"note: the report was written as JSON {'to ' + str(kept) if kept else 'to standard output'} instead", file=sys.stderr)
@@ -275,8 +292,12 @@ def _audit(args: argparse.Namespace, plugins: Plugins) -> int:
         notify_plugins(report, plugins)
     except NotificationError as exc:
         notified = exc
-    for reject in log.rejects:
-        print(f"warning: rejected event {reject.file}:{reject.line}: {'; '.join(reject.errors)}", file=sys.stderr)
+    if not args.quiet:
+        for reject in log.rejects[:MAX_WARNINGS]:
+            print(f"warning: rejected event {reject.file}:{reject.line}: {'; '.join(reject.errors)}", file=sys.stderr)
+        if len(log.rejects) > MAX_WARNINGS:
+            where = f"--rejects {args.rejects}" if args.rejects else "the report; --rejects FILE lists them as JSON lines"
+            print(f"warning: {len(log.rejects) - MAX_WARNINGS} more rejected event lines (all of them in {where})", file=sys.stderr)
     if notified is not None:
         for failure in notified.failures:
             print(f"error: {failure}", file=sys.stderr)
@@ -284,7 +305,7 @@ def _audit(args: argparse.Namespace, plugins: Plugins) -> int:
     if args.fail_on == "none":
         return 0
     failing = report.failing(args.fail_on)
-    if failing:
+    if failing and not args.quiet:
         print(f"{len(failing)} finding(s) at or above '{args.fail_on}'", file=sys.stderr)
     # a rejected event is bad input that did not stop the audit; it still fails the run
     return 1 if failing or log.rejects else 0

@@ -14,6 +14,7 @@ import io
 import json
 import math
 import re
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -33,7 +34,8 @@ from .references import path_text
 def read_events(
     paths: str | Path | Iterable[str | Path], ruleset: Ruleset, registry: Registry | None = None, plugins: Plugins | None = None
 ) -> EventLog:
-    """Read events from JSONL (``.jsonl``, ``.ndjson``) and CSV (``.csv``) files.
+    """Read events from JSONL (``.jsonl``, ``.ndjson``) and CSV (``.csv``) files; ``-`` is
+    standard input, read as JSON lines.
 
     Every line becomes an :class:`Event` or a :class:`Reject`; repeated ids are listed in
     ``duplicates`` (identical repeats are used once, conflicting ones are rejected). Naive times
@@ -73,6 +75,9 @@ class _EventReader:
     def read_file(self, path: Path) -> None:
         self.path = path
         suffix = path.suffix.lower()
+        if str(path) == "-":  # standard input: JSON lines
+            self._read_jsonl(_text_lines(sys.stdin.buffer), "<stdin>")
+            return
         if not path.exists():
             raise EventSourceError([Problem(Location(str(path)), "", "cannot read file: no such file")])
         reader, provided = self.plugins.first_named("complianceengine_read_events", path=path, ruleset=self.ruleset)

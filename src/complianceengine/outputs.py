@@ -32,8 +32,11 @@ def _same(a: Path, b: Path) -> bool:
 def refuse_overwriting(outputs: Mapping[str, Path | None], inputs: Iterable[Path]) -> None:
     """Raise :class:`UsageError` when an output (option name -> path) is one of the ``inputs`` or
     another output."""
-    given = [(option, path) for option, path in outputs.items() if path is not None]
-    read = list(inputs)
+    dashes = [option for option, path in outputs.items() if path is not None and str(path) == "-"]
+    if len(dashes) > 1:
+        raise UsageError(f"{' and '.join(dashes)} both name standard output (-); give each its own file")
+    given = [(option, path) for option, path in outputs.items() if path is not None and str(path) != "-"]
+    read = [source for source in inputs if str(source) != "-"]
     for option, path in given:
         for source in read:
             if _same(path, source):
