@@ -24,8 +24,8 @@ from ..findings import (
     VersionSpan,
 )
 from ..model import Event, EventLog, Registry, Ruleset
-from ..plan import ObligationPlan, Organisation, Plan
 from ..kinds import ObligationKind
+from ..plan import ObligationPlan, Organisation, Plan
 from ..plugins import BUILTIN_PLUGIN, Plugins
 from ..timeframes import Period, date_range, local
 from ..trace import NotJudged, Tracer
@@ -54,7 +54,7 @@ def audit(
     ``versions`` says which judged what. Every day of the range must be covered by one version.
     ``plugins`` provide calendars, post-process findings and are notified of failing ones. Every
     notifier is called even if one fails; failures raise :class:`NotificationError`, which
-    carries the finished report. With ``notify=False`` nobody is told; call :func:`notify` once
+    carries the finished report. With ``notify=False`` nobody is told; call :func:`notify_plugins` once
     the report is safely stored (the command line writes it first).
     """
     plugins = plugins or Plugins()
