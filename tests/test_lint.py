@@ -11,7 +11,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from complianceengine import Plugins
+from complianceengine import Plugins, about
 from complianceengine.lint import RULES, check_paths, render_junit, render_sarif
 from conftest import ROOT
 
@@ -143,6 +143,20 @@ def test_sarif_output_is_valid_sarif_2_1_0(tmp_path):
     assert {r["level"] for r in run["results"]} == {"warning", "note"}
 
 
+def test_sarif_names_the_tool_its_version_and_home_from_the_package_metadata(tmp_path):
+    import importlib.metadata
+    import tomllib
+
+    path, diagnostics = check_text(tmp_path, BASE)
+    driver = json.loads(render_sarif(diagnostics, [path]))["runs"][0]["tool"]["driver"]
+    urls = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["urls"]
+    version = importlib.metadata.version("complianceengine")
+    assert driver["name"] == "complianceengine" and driver["version"] == driver["semanticVersion"] == version
+    assert driver["informationUri"] == urls["Homepage"]
+    assert all(rule["helpUri"].startswith(urls["Documentation"] + "/authoring.md#") for rule in driver["rules"])
+    assert set(urls) == {"Homepage", "Documentation", "Issues", "Source"}
+
+
 def test_junit_output_has_one_case_per_file_and_failures_at_the_threshold(tmp_path):
     path, diagnostics = check_text(tmp_path, BASE)
     clean = tmp_path / "clean.yaml"
@@ -197,9 +211,11 @@ def test_output_snapshots_are_stable_and_valid(tmp_path, fmt, golden):
     result = subprocess.run([str(EXE), "check", "ruleset.yaml", "--format", fmt], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1, result.stderr
     path = ROOT / "tests" / "golden" / golden
+    # the tool's version is in the SARIF driver; the snapshot holds a placeholder, so a release does not change it
+    version = f'"{about.version()}"'
     if os.environ.get("UPDATE_GOLDEN"):
-        path.write_text(result.stdout, encoding="utf-8")
-    assert result.stdout == path.read_text(encoding="utf-8")
+        path.write_text(result.stdout.replace(version, '"@VERSION@"'), encoding="utf-8")
+    assert result.stdout == path.read_text(encoding="utf-8").replace('"@VERSION@"', version)
     if fmt == "sarif":
         jsonschema.Draft4Validator(SARIF_SCHEMA).validate(json.loads(result.stdout))
     elif fmt == "junit":

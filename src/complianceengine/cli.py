@@ -9,7 +9,6 @@ import argparse
 import contextlib
 import datetime as dt
 import importlib
-import importlib.metadata
 import json
 import sys
 from collections.abc import Iterable, Iterator, Sequence
@@ -17,8 +16,8 @@ from pathlib import Path
 
 import pendulum
 
-from . import casetests, fmt, lint, schemas
-from .documents import CaseRun, CheckResult, document_chunks, render_document
+from . import about, casetests, fmt, lint, schemas
+from .documents import FORMATS, CaseRun, CheckResult, document_chunks, render_document
 from .errors import ComplianceError, InputError, NotificationError, PluginError, UsageError
 from .evaluate import audit, notify_plugins
 from .eventfiles import read_events, rejects_jsonl
@@ -36,13 +35,6 @@ from .timeframes import day_start
 MAX_WARNINGS = 20
 
 
-def _version() -> str:
-    try:
-        return importlib.metadata.version("complianceengine")
-    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - run from a source tree
-        return "unknown"
-
-
 def _date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
@@ -58,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--no-entry-points", dest="no_entry_points_after", action="store_true",
                         help="do not load installed plugins (entry-point group 'complianceengine')")
     parser = argparse.ArgumentParser(prog="complianceengine", description="Check duty event histories against declarative rulesets.")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {about.version()}")
     parser.add_argument("--plugin", action="append", default=[], metavar="MODULE",
                         help="import MODULE and register it as a plugin (repeatable)")
     parser.add_argument("--no-entry-points", action="store_true", help="do not load installed plugins (entry-point group 'complianceengine')")
@@ -85,7 +77,8 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", parents=[common], help="validate and lint rulesets (files, or folders holding ruleset.yaml files)")
     check.add_argument("paths", type=Path, nargs="+", metavar="PATH")
     check.add_argument("--registry", type=Path, help="also check this registry against the ruleset(s)")
-    check.add_argument("--format", choices=["text", "json", "sarif", "junit"], default="text")
+    check.add_argument("--format", choices=list(FORMATS["diagnostics"]), default="text",
+                       help="text (default), json, sarif (SARIF 2.1.0), github (GitHub Actions annotations) or junit")
     check.add_argument("--resolved", action="store_true", help="print each ruleset as resolved (overlays applied, defaults filled) in YAML")
     check.add_argument("--output", type=Path, help="write the result to this file instead of standard output")
     check.add_argument("--fail-on", choices=["none", "info", "warning", "error"], default="warning",

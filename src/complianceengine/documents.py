@@ -53,6 +53,7 @@ FORMATS: Mapping[str, Mapping[str, Callable[[Any], str]]] = {
         "text": _check_text,
         "json": lambda r: lint.render_json(r.diagnostics, list(r.checked)),
         "sarif": lambda r: lint.render_sarif(r.diagnostics, list(r.checked)),
+        "github": lambda r: lint.render_github(r.diagnostics, list(r.checked)),
         "junit": lambda r: lint.render_junit(r.diagnostics, list(r.checked), r.threshold),
     },
     "cases": {

@@ -2,7 +2,8 @@
 
 Every diagnostic has a stable code, a severity, a file:line:column, a message and a fix hint.
 Codes never change meaning; new rules get new codes. The rules are listed in :data:`RULES` (and in
-``docs/authoring.md``). Renderers for text, JSON, SARIF 2.1.0 and JUnit XML are at the bottom.
+``docs/authoring.md``). Renderers for text, JSON, SARIF 2.1.0, GitHub Actions annotations and
+JUnit XML are at the bottom.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from ruamel.yaml import YAML
 
+from . import about
 from .compile import calendars_used, missing_calendars
 from .errors import InputError
+from .github_actions import Annotation, AnnotationLevel
 from .junit import JUnitCase, JUnitFailure, JUnitSuite, junit_xml
 from .loading import load_registry, load_ruleset_located, locate
 from .model import (
@@ -409,11 +412,13 @@ def _quorum(ruleset: Ruleset) -> list[Finding]:
 # Output formats
 
 
-def render_text(diagnostics: Sequence[Diagnostic], files: Sequence[Path]) -> str:
-    lines = [str(d) for d in diagnostics]
+def _summary(diagnostics: Sequence[Diagnostic], files: Sequence[Path]) -> str:
     counts = {s: sum(1 for d in diagnostics if d.severity == s) for s in ("error", "warning", "info")}
-    lines.append(f"{len(files)} file(s) checked: {counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info")
-    return "\n".join(lines) + "\n"
+    return f"{len(files)} file(s) checked: {counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info"
+
+
+def render_text(diagnostics: Sequence[Diagnostic], files: Sequence[Path]) -> str:
+    return "\n".join([*(str(d) for d in diagnostics), _summary(diagnostics, files)]) + "\n"
 
 
 def render_json(diagnostics: Sequence[Diagnostic], files: Sequence[Path]) -> str:
@@ -427,6 +432,21 @@ def render_json(diagnostics: Sequence[Diagnostic], files: Sequence[Path]) -> str
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
+
+
+_SEMVER = re.compile(r"\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?")
+
+
+def _sarif_driver() -> dict[str, str]:
+    """The tool that made the log: name, version (``semanticVersion`` only when it is SemVer, as
+    SARIF asks) and home page (from the package metadata)."""
+    version, home = about.version(), about.project_url("Homepage")
+    driver = {"name": about.NAME, "version": version}
+    if _SEMVER.fullmatch(version):
+        driver["semanticVersion"] = version
+    if home:
+        driver["informationUri"] = home
+    return driver
 
 
 def render_sarif(diagnostics: Sequence[Diagnostic], files: Sequence[Path]) -> str:
@@ -447,22 +467,39 @@ def render_sarif(diagnostics: Sequence[Diagnostic], files: Sequence[Path]) -> st
             "message": {"text": d.message + (f" (hint: {d.hint})" if d.hint else "")},
             "locations": [location],
         })
+    docs = about.project_url("Documentation")
     rules = [
         {"id": code, "name": RULES[code].name, "shortDescription": {"text": RULES[code].summary},
          "defaultConfiguration": {"level": _SARIF_LEVEL[RULES[code].severity]},
-         "helpUri": "https://example.invalid/complianceengine/docs/authoring.md#" + code.lower()}
+         **({"helpUri": f"{docs}/authoring.md#complianceengine-check-path"} if docs else {})}
         for code in codes
     ]
     log = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
         "runs": [{
-            "tool": {"driver": {"name": "complianceengine", "informationUri": "https://example.invalid/complianceengine", "rules": rules}},
+            "tool": {"driver": {**_sarif_driver(), "rules": rules}},
             "artifacts": [{"location": {"uri": Path(f).as_posix()}} for f in files],
             "results": results,
         }],
     }
     return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
+
+
+_GITHUB_LEVEL: dict[Severity, AnnotationLevel] = {"error": "error", "warning": "warning", "info": "notice"}
+
+
+def render_github(diagnostics: Sequence[Diagnostic], files: Sequence[Path]) -> str:
+    """GitHub Actions workflow commands: one annotation per diagnostic (``::error``,
+    ``::warning``, ``::notice`` for info) at its file, line and column, titled with its code and
+    rule, the hint on a second line; then the text format's summary line."""
+    lines = []
+    for d in diagnostics:
+        message = d.message + (f"\nhint: {d.hint}" if d.hint else "")
+        annotation = Annotation(_GITHUB_LEVEL[d.severity], message, file=Path(d.file).as_posix(), line=d.line, column=d.column,
+                                title=f"{d.code} {d.rule.name}")
+        lines.append(annotation.command())
+    return "\n".join([*lines, _summary(diagnostics, files)]) + "\n"
 
 
 def render_junit(diagnostics: Sequence[Diagnostic], files: Sequence[Path], threshold: Severity = "warning") -> str:
