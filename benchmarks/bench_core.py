@@ -17,8 +17,9 @@ subprocess so that its peak RSS (VmHWM of the child on Linux, else ``ru_maxrss``
 - ``baseline``: those three duties in plain Python (standard library only): ``json.load`` of the
   registry, a dict loop over the JSONL, and per assignment in force and per local day / ISO week /
   month the count of patrols, with the rules of docs/semantics.md that the three duties use
-  (merged assignments, partial periods judged by majority and prorated, the campaign's weekly
-  periods, exemptions from the registry and from leave / typhoon events).
+  (periods that end in the range, judged whole; merged assignments, partial periods judged by
+  majority and prorated, the campaign's weekly periods, exemptions from the registry and from
+  leave / typhoon events).
 
 ``--only library-read`` measures reading alone (ruleset, registry, events; no audit).
 
@@ -257,7 +258,11 @@ def baseline(world: Path, times: dict[str, float]) -> collections.Counter:
             lines[unit] = frozenset(chain)
         return lines[unit]
 
-    whole_range = [(_day(FIRST_DAY), _day(LAST_DAY + dt.timedelta(days=1)))]
+    # an audit judges the periods that end in its range, whole (docs/semantics.md, "Which audit
+    # reports a verdict"): it looks back to the start of the first of them
+    range_start, range_end = _day(FIRST_DAY), _day(LAST_DAY + dt.timedelta(days=1))
+    ending = {unit: [p for p in _periods(unit, FIRST_DAY, LAST_DAY) if range_start < p[2] <= range_end] for unit in ("day", "week", "month")}
+    whole_range = [(min(p[1] for found in ending.values() for p in found), range_end)]
     windows = {name: _merge([(_day(dt.date.fromisoformat(a)), _day(dt.date.fromisoformat(b) + dt.timedelta(days=1))) for a, b in w])
                for name, w in BASELINE_CALENDARS.items()}
     found: collections.Counter = collections.Counter()
@@ -272,7 +277,7 @@ def baseline(world: Path, times: dict[str, float]) -> collections.Counter:
             variants.append((raised["calendar"], raised["period"], raised["at_least"], inside))
             claimed = _merge(claimed + _intersect(windows[raised["calendar"]], whole_range))
         variants.insert(0, (None, duty["period"], at_least, _subtract(whole_range, claimed)))
-        variants = [(w, p, n, mask, list(_periods(p, FIRST_DAY, LAST_DAY))) for w, p, n, mask in variants if mask]
+        variants = [(w, p, n, mask, ending[p]) for w, p, n, mask in variants if mask]
         for (person, role, unit), intervals in sorted(holdings.items()):
             if role not in roles:
                 continue

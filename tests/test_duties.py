@@ -59,7 +59,8 @@ def test_raising_a_requirement_never_turns_missed_into_met():
 def test_cadence_tighter_inside_a_campaign():
     cadence = {"id": "visits", "kind": "cadence", "applies_to": {"subject_kind": "resident"}, "match": {"kind": "visit"}, "max_gap": "P1M",
                "during": [{"calendar": "campaign", "max_gap": "P14D"}]}
-    subjects = [{"id": "r1", "kind": "resident", "unit": "d1", "start": "2026-01-01"}]
+    # under supervision from 1 Sep: an earlier start's first gap was decided (missed) before the audit
+    subjects = [{"id": "r1", "kind": "resident", "unit": "d1", "start": "2026-09-01"}]
     events = [event("v1", "visit", local(2026, 9, 1), subject="r1"), event("v2", "visit", local(2026, 9, 28), subject="r1")]
     report = run(base_ruleset(cadence, calendars=CAMPAIGN), base_registry(subjects=subjects), events, dt.date(2026, 9, 1), dt.date(2026, 9, 30))
     met, late = report.findings
@@ -119,7 +120,7 @@ def test_exemption_limited_to_some_obligations_and_checked_against_registry():
 
 def test_subject_in_custody_pushes_the_cadence_deadline():
     cadence = {"id": "visits", "kind": "cadence", "applies_to": {"subject_kind": "resident"}, "match": {"kind": "visit"}, "max_gap": "P1M"}
-    subjects = [{"id": "r1", "kind": "resident", "unit": "d1", "start": "2026-01-01"}]
+    subjects = [{"id": "r1", "kind": "resident", "unit": "d1", "start": "2026-08-01"}]
     custody = [{"id": "custody-1", "subject": "r1", "start": "2026-08-20", "end": "2026-09-30", "reason": "in custody"}]
     events = [event("v1", "visit", local(2026, 8, 5), subject="r1"), event("v2", "visit", local(2026, 10, 20), subject="r1")]
     plain = run(base_ruleset(cadence), base_registry(subjects=subjects), events, dt.date(2026, 8, 1), dt.date(2026, 10, 31))

@@ -95,12 +95,19 @@ def test_quarter_and_year_periods():
     assert statuses(report, subject="a") == [("2026", "met")]
 
 
-def test_fixed_period_anchored_at_range_start():
-    fortnightly = {**DAILY, "id": "f", "period": {"every": "P14D"}}
+def test_fixed_periods_are_laid_from_their_anchor_whatever_the_range():
+    fortnightly = {**DAILY, "id": "f", "period": {"every": "P14D", "anchor": "2026-08-01T00:00:00"}}
     events = [event("e1", "patrol", local(2026, 8, 14), actor="a", unit="d1")]
     report = run(base_ruleset(fortnightly), base_registry(), events, dt.date(2026, 8, 1), dt.date(2026, 8, 28))
     found = [(f.period.start.date(), f.status) for f in report.findings if f.subject.id == "a"]
     assert found == [(dt.date(2026, 8, 1), "met"), (dt.date(2026, 8, 15), "missed")]
+    # without an anchor, periods are laid from Monday 1 January 2001: the same for every range
+    # (2026-08-03 is 9,345 days = 667 fortnights and 7 days after it)
+    default = {**DAILY, "id": "f", "period": {"every": "P14D"}}
+    starts = [{f.period.start.date() for f in run(base_ruleset(default), base_registry(), [], first, dt.date(2026, 9, 30)).findings}
+              for first in (dt.date(2026, 8, 1), dt.date(2026, 8, 20))]
+    assert min(starts[0]) == dt.date(2026, 7, 27) and starts[1] <= starts[0]
+    assert (dt.date(2026, 7, 27) - dt.date(2001, 1, 1)).days % 14 == 0
 
 
 def test_at_most_is_enforced():
@@ -153,16 +160,16 @@ def test_per_unit_with_by_roles():
 # ------------------------------------------------------------------ cadence
 
 CADENCE = {"id": "visits", "kind": "cadence", "applies_to": {"subject_kind": "resident"}, "match": {"kind": "visit"}, "max_gap": "P1M"}
-RESIDENT = [{"id": "r1", "kind": "resident", "unit": "d1", "start": "2026-01-01"}]
+RESIDENT = [{"id": "r1", "kind": "resident", "unit": "d1", "start": "2026-08-01"}]
 
 
-def test_cadence_gaps_from_range_start_between_events_and_to_the_end():
+def test_cadence_gaps_from_the_start_of_the_duty_between_events_and_to_the_end():
     events = [event("v1", "visit", local(2026, 8, 20), subject="r1"), event("v2", "visit", local(2026, 10, 1), subject="r1")]
     report = run(base_ruleset(CADENCE), base_registry(subjects=RESIDENT), events, dt.date(2026, 8, 1), dt.date(2026, 12, 31),
                  as_of=local(2027, 1, 1, 0))
     found = [(f.status, f.evidence, f.due.date()) for f in report.findings]
     assert found == [
-        ("met", ("v1",), dt.date(2026, 9, 1)),  # first visit within a month of the range start
+        ("met", ("v1",), dt.date(2026, 9, 1)),  # first visit within a month of the start of supervision
         ("missed", ("v2",), dt.date(2026, 9, 20)),  # 20 Aug -> 1 Oct is more than a month
         ("missed", (), dt.date(2026, 11, 1)),  # nothing after 1 Oct
     ]
@@ -220,14 +227,20 @@ def test_response_steps_met_late_missed_open():
     assert [(f.step, f.status) for f in report.findings] == [("acked", "open"), ("done", "not_applicable")]
 
 
-def test_response_to_a_trigger_inside_the_range_may_come_after_it():
+def test_a_response_step_is_reported_by_the_audit_of_the_day_it_was_decided():
     t0 = local(2026, 8, 31, 20)
     events = [event("r1", "report", t0, attributes={"case": "A"}), event("a1", "ack", t0 + dt.timedelta(hours=5), attributes={"case": "A"})]
+    # acknowledged on 1 September, in time: decided then, so the August audit has nothing yet
     report = run(base_ruleset(RESPONSE), base_registry(), events, dt.date(2026, 8, 1), dt.date(2026, 8, 31))
-    assert report.findings[0].status == "met"
-    # a trigger outside the range is not judged
-    report = run(base_ruleset(RESPONSE), base_registry(), events, dt.date(2026, 9, 1), dt.date(2026, 9, 30))
     assert report.findings == ()
+    # the September audit judges the case opened in August: the ack, and the missing "done"
+    report = run(base_ruleset(RESPONSE), base_registry(), events, dt.date(2026, 9, 1), dt.date(2026, 9, 30))
+    assert [(f.step, f.status, f.decided) for f in report.findings] == [
+        ("acked", "met", t0 + dt.timedelta(hours=5)), ("done", "missed", t0 + dt.timedelta(hours=53)),
+    ]
+    # with no ack at all, the deadline (20:00 on 1 September) decides it
+    report = run(base_ruleset(RESPONSE), base_registry(), events[:1], dt.date(2026, 9, 1), dt.date(2026, 9, 30))
+    assert [(f.step, f.status) for f in report.findings] == [("acked", "missed"), ("done", "not_applicable")]
 
 
 # ------------------------------------------------------------------ staffing

@@ -143,9 +143,10 @@ def test_a_range_spanning_two_versions_applies_each_to_its_own_days(tmp_path):
     assert [(v.version, str(v.first_day), str(v.last_day)) for v in report.versions] == [
         ("2022.1", "2026-08-13", "2026-08-15"), ("2026.1", "2026-08-16", "2026-08-18")]
     assert report.ruleset_version == "2022.1, 2026.1" and report.first_day == dt.date(2026, 8, 13)
-    # each week is judged whole by the version in force on its first day
+    # each week is judged whole, by the audit that holds its last day and the version in force
+    # then: W33 (10 to 16 August) by 2026.1; W34 ends on the 23rd, after the range
     weekly = sorted(f.period.label for f in report.findings if f.obligation == "weekly-visit" and f.subject.id == "c")
-    assert weekly == ["2026-W33", "2026-W34"]
+    assert weekly == ["2026-W33"]
 
 
 def test_uncovered_or_overlapping_versions_are_refused(tmp_path):

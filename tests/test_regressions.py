@@ -69,15 +69,22 @@ def test_unwritable_output_exits_two(tmp_path):
 def test_distinct_within_ignores_events_outside_the_duty():
     rule = {**DAILY, "distinct_within": "PT1H"}
     events = [event("e0", "patrol", local(2026, 7, 31, 23, 50), actor="a", unit="d1"), event("e1", "patrol", local(2026, 8, 1, 0, 5), actor="a", unit="d1")]
-    report = run(base_ruleset(rule), base_registry(), events, dt.date(2026, 8, 1), dt.date(2026, 8, 1))
+    # the post was taken on 1 August: the patrol of 31 July, before the duty, cannot swallow e1
+    registry = base_registry([{"person": "a", "role": "guard", "unit": "d1", "start": "2026-08-01"}])
+    report = run(base_ruleset(rule), registry, events, dt.date(2026, 8, 1), dt.date(2026, 8, 1))
     assert [(f.status, f.evidence) for f in report.findings if f.subject.id == "a"] == [("met", ("e1",))]
+    # in force since January, e0 is a patrol of the duty: e1 is too close to it, whatever the
+    # audit's range (the audit of 1 August alone and that of 31 July to 1 August agree)
+    for first in (dt.date(2026, 8, 1), dt.date(2026, 7, 31)):
+        report = run(base_ruleset(rule), base_registry(), events, first, dt.date(2026, 8, 1))
+        assert [(f.period.label, f.status) for f in report.findings if f.subject.id == "a"][-1] == ("2026-08-01", "missed")
 
 
 def test_cadence_window_deadline_at_the_window_end_is_outside_it():
     calendars = {"c": {"label": {"en": "c"}, "windows": [{"start": "2026-10-01", "end": "2026-10-15"}]}}
     cadence = {"id": "v", "kind": "cadence", "applies_to": {"subject_kind": "resident"}, "match": {"kind": "visit"}, "max_gap": "P1M",
                "during": [{"calendar": "c", "max_gap": "P14D"}]}
-    registry = base_registry(subjects=[{"id": "r1", "kind": "resident", "unit": "d1", "start": "2026-01-01"}])
+    registry = base_registry(subjects=[{"id": "r1", "kind": "resident", "unit": "d1", "start": "2026-09-01"}])
     events = [event("v1", "visit", local(2026, 9, 20), subject="r1"), event("v2", "visit", local(2026, 10, 2, 0), subject="r1"),
               event("v3", "visit", local(2026, 10, 20), subject="r1")]
     report = run(base_ruleset(cadence, calendars=calendars), registry, events, dt.date(2026, 9, 1), dt.date(2026, 10, 31))

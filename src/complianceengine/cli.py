@@ -291,6 +291,8 @@ def _audit(args: argparse.Namespace, plugins: Plugins) -> int:
         if len(log.rejects) > MAX_WARNINGS:
             where = f"--rejects {args.rejects}" if args.rejects else "the report; --rejects FILE lists them as JSON lines"
             print(f"warning: {len(log.rejects) - MAX_WARNINGS} more rejected event lines (all of them in {where})", file=sys.stderr)
+        for warning in report.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
     if notified is not None:
         for failure in notified.failures:
             print(f"error: {failure}", file=sys.stderr)

@@ -9,7 +9,7 @@ data; backends interpret them. Evaluators only read plans; they never look at YA
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -29,7 +29,7 @@ from .model import (
 from .plan import ObligationPlan, Organisation, Plan, Target
 from .plugins import BUILTIN_PLUGIN, Plugins
 from .references import resolved
-from .timeframes import Interval, clip, date_range, days_interval
+from .timeframes import BEGINNING, FOREVER, Interval, clip, date_range, day_start, days_interval, local
 
 
 def cited(ruleset: Ruleset, obligation: AnyObligation) -> str:
@@ -67,55 +67,93 @@ def calendars_used(node: Any) -> set[str]:
 
 
 def calendar_windows(
-    ruleset: Ruleset, first_day: dt.date, last_day: dt.date, plugins: Plugins, missing: Iterable[str]
+    ruleset: Ruleset, first_day: dt.date, last_day: dt.date, plugins: Plugins, missing: Iterable[str],
+    since: Mapping[str, dt.date] | None = None,
 ) -> dict[str, list[Interval]]:
-    """Every calendar's windows inside the range, merged and in order; provider calendars are
-    asked of the plugins. ``missing`` names the calendars no plugin provides
-    (:func:`missing_calendars`); they are left out."""
+    """Every calendar's windows from its first day needed (``since[name]``, default
+    ``first_day``: an audit looks back to judge a period or gap that began before its range) to
+    the day after ``last_day``, merged and in order; provider calendars are asked of the plugins. ``missing``
+    names the calendars no plugin provides (:func:`missing_calendars`); they are left out."""
     tz = ruleset.timezone
-    span = date_range(first_day, last_day, tz)
     out = {}
+    # one day past the range: a cadence deadline that falls exactly at the end of the range is
+    # raised only if the window goes on past it (windows are half-open)
+    following = last_day + dt.timedelta(days=1)
     for name, calendar in ruleset.calendars.items():
         if name in missing:
             continue
+        start = min(first_day, (since or {}).get(name, first_day))
         if calendar.provider is None:
-            out[name] = clip([days_interval(w.start, w.end, tz) for w in calendar.windows], span)
+            out[name] = clip([days_interval(w.start, w.end, tz) for w in calendar.windows], date_range(start, following, tz))
             continue
-        provided = plugins.first(
-            "complianceengine_calendar_windows", name=name, calendar=calendar, first_day=first_day, last_day=last_day, timezone=tz,
-            base_dir=ruleset.calendar_folder(name),
-        )
+        try:
+            provided, last = _provided(ruleset, name, plugins, start, following), following
+        except PluginError:  # a provider that cannot answer for the day after: the range alone
+            provided, last = _provided(ruleset, name, plugins, start, last_day), last_day
+        span = date_range(start, last, tz)
         if provided is None:
             raise PluginError(
                 plugins.calendar_providers()[calendar.provider], "complianceengine_calendar_windows",
                 f"declares the provider {calendar.provider!r} but gave no windows for calendar {name!r}",
             )
         intervals = []
-        for start, end in provided:
-            if start.tzinfo is None or end.tzinfo is None or end <= start:
-                raise PluginError(calendar.provider, "complianceengine_calendar_windows", f"bad window {start!r} to {end!r} for calendar {name!r}")
-            intervals.append(Interval(start, end))
+        for start_, end in provided:
+            if start_.tzinfo is None or end.tzinfo is None or end <= start_:
+                raise PluginError(calendar.provider, "complianceengine_calendar_windows", f"bad window {start_!r} to {end!r} for calendar {name!r}")
+            intervals.append(Interval(start_, end))
         out[name] = clip(intervals, span)
     return out
 
 
+def _provided(ruleset: Ruleset, name: str, plugins: Plugins, first_day: dt.date, last_day: dt.date) -> Any:
+    return plugins.first(
+        "complianceengine_calendar_windows", name=name, calendar=ruleset.calendars[name], first_day=first_day, last_day=last_day,
+        timezone=ruleset.timezone, base_dir=ruleset.calendar_folder(name),
+    )
+
+
+def in_force(rulesets: Sequence[Ruleset], tz: str) -> Interval:
+    """When the duties of a ruleset (all its versions) exist: from the first version's
+    ``effective.from`` to the last one's ``until``; without them, always. An audit never looks
+    back before it, and a period that straddles its start or end is a partial period."""
+    ordered = sorted(rulesets, key=lambda r: r.effective.from_ if r.effective else dt.date.min)
+    first, last = ordered[0].effective, ordered[-1].effective
+    start = day_start(first.from_, tz) if first is not None else BEGINNING
+    end = days_interval(last.from_, last.until, tz).end if last is not None else day_start(FOREVER.date(), tz)
+    return Interval(start, end)
+
+
 def compile_plan(
-    ruleset: Ruleset, registry: Registry, first_day: dt.date, last_day: dt.date, as_of: dt.datetime, plugins: Plugins | None = None
+    ruleset: Ruleset, registry: Registry, first_day: dt.date, last_day: dt.date, as_of: dt.datetime, plugins: Plugins | None = None,
+    *, duties: Interval | None = None,
 ) -> Plan:
     """The plan of ``ruleset`` over the local days ``first_day``..``last_day``: every obligation's
-    targets, and what its kind plans without events."""
+    targets, and what its kind plans without events. ``duties`` is when the ruleset's duties
+    exist (:func:`in_force`; default: this version's ``effective`` days, or always)."""
     plugins = plugins or Plugins()
     ruleset = resolved(ruleset, plugins)
     tz = ruleset.timezone
     span = date_range(first_day, last_day, tz)
+    duties = duties if duties is not None else in_force([ruleset], tz)
     missing = missing_calendars(ruleset, plugins)
     required = [message for name, message in missing.items() if not ruleset.calendars[name].optional]
     if required:
         raise MissingPluginError("; ".join(required))
-    windows = calendar_windows(ruleset, first_day, last_day, plugins, missing)
     kinds = plugins.obligation_kinds()
+    # how far back each obligation looks, and so each calendar it uses
+    lookbacks = {}
+    for obligation in ruleset.obligations:
+        plugin, kind = kinds[obligation.kind]
+        lookbacks[obligation.id] = max(min(kind.lookback(obligation, ruleset, span), span.start), duties.start) if kind.lookback else span.start
+    since: dict[str, dt.date] = {}
+    for obligation in ruleset.obligations:
+        day = local(lookbacks[obligation.id], tz).date()
+        for name in calendars_used(obligation):
+            since[name] = min(since.get(name, day), day)
+    windows = calendar_windows(ruleset, first_day, last_day, plugins, missing, since)
+    horizon = Interval(min(lookbacks.values(), default=span.start), span.end)
     base = Plan(
-        ruleset=ruleset, registry=registry, first_day=first_day, last_day=last_day, range=span, as_of=as_of,
+        ruleset=ruleset, registry=registry, first_day=first_day, last_day=last_day, range=span, as_of=as_of, horizon=horizon,
         windows={name: tuple(parts) for name, parts in windows.items()},
     )
     organisation = base.organisation
@@ -124,7 +162,7 @@ def compile_plan(
         targets: tuple[Target, ...] = ()
         applies_to = getattr(obligation, "applies_to", None)
         if isinstance(applies_to, (PerAssignee, PerUnit, PerSubject)):
-            targets = tuple(_targets(applies_to, organisation, span))
+            targets = tuple(_targets(applies_to, organisation, Interval(lookbacks[obligation.id], span.end), duties))
         unavailable = "; ".join(missing[name] for name in sorted(calendars_used(obligation)) if name in missing) or None
         plugin, kind = kinds[obligation.kind]
         planned: dict[str, Any] = {}
@@ -144,15 +182,18 @@ def compile_plan(
     return plan
 
 
-def _targets(applies_to: PerAssignee | PerUnit | PerSubject, org: Organisation, span: Interval) -> list[Target]:
+def _targets(applies_to: PerAssignee | PerUnit | PerSubject, org: Organisation, looked_at: Interval, duties: Interval) -> list[Target]:
+    """The targets with a duty in force at some time in ``looked_at`` (what the audit looks at:
+    from its lookback to the end of its range); each keeps every interval of its duty inside
+    ``duties`` (when the ruleset is in force), not cut at the audit's edges."""
     out: list[Target] = []
     if isinstance(applies_to, PerAssignee):
         wanted = set(applies_to.roles)
         for (person, role, unit), intervals in sorted(org.holdings.items()):
             if role not in wanted:
                 continue
-            active = clip(intervals, span)
-            if active:
+            active = clip(intervals, duties)
+            if clip(active, looked_at):
                 name = org.people[person].name if person in org.people else None
                 out.append(
                     Target(subject=SubjectRef(kind="person", id=person, name=name, role=role), unit=unit, active=tuple(active),
@@ -164,7 +205,7 @@ def _targets(applies_to: PerAssignee | PerUnit | PerSubject, org: Organisation, 
                 continue
             if not all(condition_holds(record.attributes.get(k), c) for k, c in applies_to.where.items()):
                 continue
-            out.append(Target(subject=SubjectRef(kind="unit", id=record.id, name=org.name(record.id)), unit=record.id, active=(span,),
+            out.append(Target(subject=SubjectRef(kind="unit", id=record.id, name=org.name(record.id)), unit=record.id, active=(duties,),
                               units=org.subtree(record.id)))
     else:
         for subject in org.registry.subjects:
@@ -172,7 +213,7 @@ def _targets(applies_to: PerAssignee | PerUnit | PerSubject, org: Organisation, 
                 continue
             if not all(condition_holds(subject.attributes.get(k), c) for k, c in applies_to.where.items()):
                 continue
-            active = clip([days_interval(subject.start, subject.end, org.tz)], span)
-            if active:
+            active = clip([days_interval(subject.start, subject.end, org.tz)], duties)
+            if clip(active, looked_at):
                 out.append(Target(subject=SubjectRef(kind="subject", id=subject.id, name=subject.name), unit=subject.unit, active=tuple(active)))
     return out

@@ -170,8 +170,8 @@ class Explainer:
     ):
         self.trace = Recorder()
         # the audit's own steps, traced, without its notifications (explaining sends nothing)
-        [self.plan], _, findings, log = judge(ruleset, registry, events, first_day=first_day, last_day=last_day, as_of=as_of,
-                                              plugins=plugins, tracer=self.trace)
+        judged = judge(ruleset, registry, events, first_day=first_day, last_day=last_day, as_of=as_of, plugins=plugins, tracer=self.trace)
+        [self.plan], findings, log = judged.plans, judged.findings, judged.log
         self.findings: list[Finding] = findings
         self.tz = self.plan.tz
         #: every event, known or not, in the evaluator's order
@@ -261,12 +261,9 @@ class Explainer:
         period, covered, whole = finding.period, frame.covered, frame.whole
         if covered < whole:
             causes = []
-            window = period.interval.intersect(plan.range)
-            if period.start < plan.range.start or period.end > plan.range.end:
-                causes.append(f"the audit range is {plan.first_day} to {plan.last_day}")
-            in_range = clip(target.active, window) if window else []
-            if sum(p.seconds for p in in_range) < (window.seconds if window else 0):
-                causes.append(f"the duty is in force {'; '.join(self._span(p) for p in in_range) or 'never'} in this period")
+            duty = clip(target.active, period.interval)
+            if sum(p.seconds for p in duty) < whole:
+                causes.append(f"the duty is in force {'; '.join(self._span(p) for p in duty) or 'never'} in this period")
             if raised is None and obligation.during:
                 causes.append("campaign windows in the period are judged under their raised requirement")
             elif raised is not None:
@@ -315,10 +312,11 @@ class Explainer:
         if step.opened_by is not None:
             anchor = f"the previous {what} ({step.opened_by.id})"
         else:
-            anchor = "the start of the audit range" if step.anchor == plan.range.start else "the start of the duty"
+            anchor = ("the start of the audit range (the duty has no start date)" if step.anchor == plan.range.start
+                      and step.span.start < plan.range.start else "the start of the duty")
         parts.append(f"counted from {anchor} at {self._when(step.anchor)}: due by {self._when(step.due)}")
         if finding.status == "excused":
-            parts.append(f"the exemption moved the deadline past the end of the duty's time in range ({self._when(step.span.end)})")
+            parts.append(f"the exemption moved the deadline past the end of the duty ({self._when(step.span.end)})")
         elif finding.status == "open":
             parts.append(f"the deadline is after the as-of time ({self._when(plan.as_of)}): still open")
         closer = step.closed_by
@@ -475,8 +473,7 @@ class Explainer:
             obligation = self.plan.obligation(finding.obligation).obligation
             assert isinstance(obligation, ResponseObligation)
             if check == "other_case":
-                return (f"another trigger with the same {', '.join(obligation.correlate_on)}"
-                        + (": it opens a case of its own" if event.time in self.plan.range else ", outside the audit range: it opens no case"))
+                return f"another trigger with the same {', '.join(obligation.correlate_on)}: it opens a case of its own"
             if check == "other_step":
                 return f"an event of step {decision.step!r}, not of step {step.step!r}"
             if check == "no_clock":
@@ -490,8 +487,6 @@ class Explainer:
 
     def _outside(self, event: Event, finding: Finding, step: Step) -> str:
         plan = self.plan
-        if event.time not in plan.range:
-            return f"outside the audit range ({plan.first_day} to {plan.last_day})"
         if isinstance(step, GapStep):
             return f"outside the duty's time in force for {step.target.subject.id} ({self._span(step.span)})"
         assert isinstance(step, FrameStep)

@@ -79,6 +79,9 @@ class Finding(_Frozen):
     observed_count: int | None = None
     evidence: tuple[str, ...] = ()
     due: dt.datetime | None = None
+    decided: dt.datetime | None = Field(
+        None, description="When the verdict was decided: the end of the period, the deadline, or the event that kept it in time. "
+                          "The audit whose range holds it reports the finding (None: judged as of the audit, e.g. staffing)")
     delay_seconds: int | None = None
     window: str | None = Field(None, description="The calendar whose raised requirement was in force")
     excused_by: tuple[str, ...] = Field((), description="Ids of the exemption records that excused all or part of it")
@@ -157,6 +160,9 @@ class Report(_Frozen):
     rejects: tuple[Reject, ...] = ()
     duplicates: tuple[Duplicate, ...] = ()
     versions: tuple[VersionSpan, ...] = Field((), description="Which ruleset version judged which days, when the range spans several")
+    looked_back_to: dt.datetime | None = Field(
+        None, description="The earliest instant the verdicts depend on: the start of a period or a gap decided in the range")
+    warnings: tuple[str, ...] = Field((), description="What the reader should know to trust the verdicts (events that may be missing)")
 
     @property
     def counts(self) -> StatusCounts:

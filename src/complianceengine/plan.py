@@ -229,12 +229,23 @@ class Plan(_Frozen):
     last_day: dt.date
     range: Interval
     as_of: dt.datetime
-    windows: dict[str, tuple[Interval, ...]] = Field({}, description="Calendar name -> its windows inside the range, merged and in order")
+    horizon: Interval = Field(
+        description="From the earliest instant any verdict of this audit needs (the start of a period that ends in the range, "
+                    "a cadence gap's clock) to the end of the range: what calendar windows and requirement variants cover"
+    )
+    windows: dict[str, tuple[Interval, ...]] = Field({}, description="Calendar name -> its windows inside the horizon, merged and in order")
     obligations: tuple[ObligationPlan, ...] = ()
 
     @property
     def tz(self) -> str:
         return self.ruleset.timezone
+
+    def reports(self, decided: dt.datetime) -> bool:
+        """Does this audit report a verdict decided at ``decided``? An audit of the days A..B
+        reports what was decided after local A 00:00 and up to the end of B (a period ending at
+        midnight belongs to the day that ends then): consecutive audits split the time line
+        without overlap, so month-by-month audits give the findings of one long audit."""
+        return self.range.start < decided <= self.range.end
 
     @cached_property
     def organisation(self) -> Organisation:

@@ -76,8 +76,12 @@ def _markdown(report: Report) -> str:
         "",
         f"Ruleset `{report.ruleset}` version {report.ruleset_version}; days {report.first_day} to {report.last_day} "
         f"({report.timezone}); as of {local(report.as_of, report.timezone).format('YYYY-MM-DD HH:mm')}.",
-        f"{report.events_used} events used, {len(report.rejects)} rejected, {len(report.duplicates)} duplicate ids.",
+        f"{report.events_used} events used, {len(report.rejects)} rejected, {len(report.duplicates)} duplicate ids."
+        + (f" The verdicts look back to {local(report.looked_back_to, report.timezone).format('YYYY-MM-DD HH:mm')}."
+           if report.looked_back_to is not None else ""),
         "",
+        *[f"> Warning: {_cell(w)}" for w in report.warnings],
+        *([""] if report.warnings else []),
         f"**{total.met} met, {total.late} late, {total.missed} missed, {total.open} open, {total.excused} excused, "
         f"{total.not_applicable} not applicable; compliance rate {_rate(total.rate)}.**",
         "",
@@ -142,7 +146,7 @@ def _markdown(report: Report) -> str:
 CSV_COLUMNS = [
     "id", "obligation", "step", "kind", "cited", "assumed", "subject_kind", "subject", "role", "unit", "period",
     "period_start", "period_end", "status", "required", "observed", "required_count", "observed_count",
-    "due", "delay_seconds", "evidence", "window", "excused_by", "note",
+    "due", "decided", "delay_seconds", "evidence", "window", "excused_by", "note",
 ]
 
 
@@ -169,7 +173,7 @@ def _csv(report: Report) -> str:
             f.subject.role or "", f.unit or "", f.period.label, f.period.start.isoformat(), f.period.end.isoformat(),
             f.status, f.required, f.observed, "" if f.required_count is None else f.required_count,
             "" if f.observed_count is None else f.observed_count, f.due.isoformat() if f.due else "",
-            "" if f.delay_seconds is None else f.delay_seconds, " ".join(f.evidence), f.window or "", " ".join(f.excused_by),
+            f.decided.isoformat() if f.decided else "", "" if f.delay_seconds is None else f.delay_seconds, " ".join(f.evidence), f.window or "", " ".join(f.excused_by),
             f.note or "",
         ]
         writer.writerow([_inert(cell) for cell in row])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
@@ -39,6 +40,12 @@ class Interval(NamedTuple):
 
 
 FOREVER = dt.datetime(9000, 1, 1, tzinfo=dt.timezone.utc)
+#: the start of a duty with no start date (a unit's): before any audit range
+BEGINNING = dt.datetime(1900, 1, 1, tzinfo=dt.timezone.utc)
+#: where fixed-length periods without an ``anchor`` are laid from: local midnight, Monday
+#: 1 January 2001 (a year, quarter, month and ISO week start at once), so that every audit lays
+#: the same periods whatever its range
+DEFAULT_ANCHOR = dt.datetime(2001, 1, 1)
 _MIN = dt.datetime(1, 1, 2, tzinfo=dt.timezone.utc)
 _MAX = dt.datetime(9999, 12, 30, tzinfo=dt.timezone.utc)
 
@@ -147,7 +154,8 @@ def periods(
     :data:`MAX_PERIODS` is a :class:`UsageError` (an audit range far too long for the period).
 
     Periods are never clipped: the first and last may start before or end after ``within``.
-    Fixed-length periods are laid back to back from their anchor (default: ``within.start``).
+    Fixed-length periods are laid back to back from their anchor (default:
+    :data:`DEFAULT_ANCHOR`, local time), in both directions.
     """
     for count, period in enumerate(_periods(unit, within, tz, week_start), start=1):
         if count > MAX_PERIODS:
@@ -160,14 +168,15 @@ def periods(
 
 def _periods(unit: str | FixedPeriod, within: Interval, tz: str, week_start: str) -> Iterator[Period]:
     if isinstance(unit, FixedPeriod):
-        if unit.anchor is None:
-            anchor = local(within.start, tz)
-        elif unit.anchor.tzinfo is None:  # a naive anchor is wall-clock time in the ruleset's zone
-            anchor = pendulum.instance(unit.anchor, tz=zone(tz))
+        given = DEFAULT_ANCHOR if unit.anchor is None else unit.anchor
+        if given.tzinfo is None:  # a naive anchor is wall-clock time in the ruleset's zone
+            anchor = pendulum.instance(given, tz=zone(tz))
         else:
-            anchor = local(unit.anchor, tz)
-        # step back from the anchor until the first period that reaches into the range
-        k = 0
+            anchor = local(given, tz)
+        # jump to about the first period that reaches into the range, then step to it exactly
+        years, months, days, seconds = duration_parts(unit.every)
+        approximate = (years * 365.2425 + months * 30.436875 + days) * 86400 + seconds + unit.every.microseconds / 1e6
+        k = math.floor((within.start.timestamp() - anchor.timestamp()) / approximate)
         while shift(anchor, unit.every, k) > within.start:
             k -= 1
         while shift(anchor, unit.every, k + 1) <= within.start:

@@ -39,7 +39,8 @@ def no_proxies(monkeypatch):
 
 
 def run(*plugins, as_of=FIRST_AS_OF, entry_points=False):
-    return ce.audit(base_ruleset(DAILY, ACK), base_registry(), EVENTS, first_day=dt.date(2026, 8, 1), last_day=dt.date(2026, 8, 2),
+    # to 3 August: the ack of case A is due then (an audit reports what is due in its range)
+    return ce.audit(base_ruleset(DAILY, ACK), base_registry(), EVENTS, first_day=dt.date(2026, 8, 1), last_day=dt.date(2026, 8, 3),
                     as_of=as_of, plugins=ce.Plugins(plugins, entry_points=entry_points))
 
 
@@ -64,6 +65,8 @@ def test_file_gets_each_new_failing_finding_once(tmp_path):
         ("daily", "a", "2026-08-02", None, "missed"),
         ("daily", "b", "2026-08-01", None, "missed"),
         ("daily", "b", "2026-08-02", None, "missed"),
+        ("daily", "a", "2026-08-03", None, "open"),
+        ("daily", "b", "2026-08-03", None, "open"),
         ("ack", "case=A", "2026-08-02 10:00 to 2026-08-03 10:00", "acked", "open"),
     ])
     assert len(written) == len(failing)
@@ -76,13 +79,16 @@ def test_file_gets_each_new_failing_finding_once(tmp_path):
 
     # the same audit again: nothing new (a new Notifier object: the memory is the state file)
     run(Notifier(file=out))
-    assert len(lines(out)) == 4
+    assert len(lines(out)) == 6
 
-    # a day later the open acknowledgement is missed: only that is new
+    # a day later the open acknowledgement and the open days are missed: only those are new
     run(Notifier(file=out), as_of=LATER_AS_OF)
     written = lines(out)
-    assert len(written) == 5
-    assert summary(written[-1]) == ("ack", "case=A", "2026-08-02 10:00 to 2026-08-03 10:00", "acked", "missed")
+    assert len(written) == 9
+    assert sorted(summary(r) for r in written[6:]) == [
+        ("ack", "case=A", "2026-08-02 10:00 to 2026-08-03 10:00", "acked", "missed"),
+        ("daily", "a", "2026-08-03", None, "missed"), ("daily", "b", "2026-08-03", None, "missed"),
+    ]
     assert written[-1]["as_of"].startswith("2026-08-04")
     assert all(r["status"] != "met" for r in written)
 
@@ -90,7 +96,7 @@ def test_file_gets_each_new_failing_finding_once(tmp_path):
 def test_met_findings_are_never_sent_even_when_passed(tmp_path):
     report = run()
     sent = Notifier(file=tmp_path / "all.jsonl").notify(report.findings, report)
-    assert len(sent) == 4 and all(r["status"] in ("open", "late", "missed") for r in sent)
+    assert len(sent) == 6 and all(r["status"] in ("open", "late", "missed") for r in sent)
 
 
 def test_explicit_state_file_and_utf8(tmp_path):
@@ -133,7 +139,7 @@ def test_inputs_are_not_modified(tmp_path):
     dumps = [f.model_dump() for f in failing]
     Notifier(file=tmp_path / "new.jsonl").complianceengine_notify(failing, report)
     assert report.model_dump() == before
-    assert [f.model_dump() for f in failing] == dumps and len(failing) == 4
+    assert [f.model_dump() for f in failing] == dumps and len(failing) == 6
 
 
 def test_needs_a_target_and_an_http_url(tmp_path):
@@ -200,7 +206,8 @@ def test_http_posts_one_document_per_audit_with_only_new_findings(tmp_path):
 
         run(Notifier(url=server.url, state=state), as_of=LATER_AS_OF)
         assert len(server.received) == 2
-        assert [(f["step"], f["status"]) for f in server.received[1][2]["findings"]] == [("acked", "missed")]
+        assert sorted((f["obligation"], f["status"]) for f in server.received[1][2]["findings"]) == [
+            ("ack", "missed"), ("daily", "missed"), ("daily", "missed")]
 
 
 def test_http_failure_names_the_plugin_and_is_retried(tmp_path):
@@ -213,8 +220,8 @@ def test_http_failure_names_the_plugin_and_is_retried(tmp_path):
     assert not state.exists() and not out.exists()  # nothing recorded as sent, nothing written
     with Receiver() as good:
         run(Notifier(file=out, url=good.url, state=state))
-        assert len(good.received[0][2]["findings"]) == 4
-    assert len(lines(out)) == 4 and len(json.loads(state.read_text(encoding="utf-8"))["sent"]) == 4
+        assert len(good.received[0][2]["findings"]) == 6
+    assert len(lines(out)) == 6 and len(json.loads(state.read_text(encoding="utf-8"))["sent"]) == 6
 
 
 def test_in_memory_state_retries_after_a_refused_connection():
@@ -229,7 +236,7 @@ def test_in_memory_state_retries_after_a_refused_connection():
         notifier.url = server.url
         run(notifier)
         run(notifier)  # remembered by the object
-        assert [len(payload["findings"]) for _, _, payload in server.received] == [4]
+        assert [len(payload["findings"]) for _, _, payload in server.received] == [6]
 
 
 def test_redirects_are_failures_not_silent_gets(tmp_path):
@@ -300,7 +307,7 @@ def test_module_plugin_posts_with_a_state_file(tmp_path, monkeypatch):
         monkeypatch.setenv(notifier_module.ENV_STATE, str(state))
         run(notifier_module)
         run(notifier_module)
-        assert [len(payload["findings"]) for _, _, payload in server.received] == [4]
+        assert [len(payload["findings"]) for _, _, payload in server.received] == [6]
     assert state.exists()
 
 
@@ -312,7 +319,7 @@ def test_entry_point_is_installed_and_coexists_with_notifier_objects(tmp_path):
     assert sum(name.startswith("Notifier(") for name in plugins) == 2
     # with nothing in the environment, the installed module does nothing
     run(Notifier(file=tmp_path / "a.jsonl"), entry_points=True)
-    assert len(lines(tmp_path / "a.jsonl")) == 4
+    assert len(lines(tmp_path / "a.jsonl")) == 6
 
 
 def test_from_environment_reads_at_call_time():

@@ -159,6 +159,12 @@ def main() -> None:
         if submit is not None:
             add("submitted_to_joint_meeting", when + dt.timedelta(hours=submit), actor=AREAS[area][0], attributes={"case_id": case})
 
+    # the last training before the range (1 July), so that the cadence clocks run from it: an
+    # audit judges a gap from the last training before its range, not from the range's start
+    day = dt.date(2026, 7, 1)
+    present = [p for p in trainees if LIAISONS.get(p, (FIRST, LAST))[0] <= FIRST]  # those in post since before the range
+    add("training", at(day, 9), actor=office_director(day), participants=present, attributes={"topic": "口岸安全联合防控业务培训"})
+
     events.sort(key=lambda e: (e["time"], e["id"]))
     lines = [json.dumps(e, ensure_ascii=False) for e in events]
     # bad input, planted on purpose: line 31 is a partial meeting whose attendance names

@@ -214,6 +214,19 @@ def main() -> None:
                 add("patrol", when, actor=person, unit=grid, subject=point, attributes={"mode": "field"})
             monday += dt.timedelta(days=7)
 
+    # the tide patrols of the week of 27 July, judged whole by an audit from 1 August (added last,
+    # with their own random stream, so the events above keep their ids and times)
+    july_rng = random.Random(20260727)
+    for point, (person, grid) in RISK_POINTS.items():
+        choices = [t for t, w in tides if dt.date(2026, 7, 27) <= t.date() < FIRST and w == "low" and 7 <= t.hour < 17]
+        when = july_rng.choice(choices) + dt.timedelta(minutes=july_rng.randint(-60, 60))
+        add("patrol", when, actor=person, unit=grid, subject=point, attributes={"mode": "field"})
+
+    # the last key-person visits before the range (25 July): an audit runs each visit clock from the
+    # last visit before its range, so the sample's history starts with them
+    for subject, person, _grid, _when in visits[:3]:
+        add("visit", at(dt.date(2026, 7, 25), 15), actor=person, subject=subject)
+
     events.sort(key=lambda e: (_instant(e["time"]), e["id"]))
     lines = [json.dumps(e, ensure_ascii=False) for e in events]
     # bad input, planted on purpose: the audit must reject these lines and say where they are

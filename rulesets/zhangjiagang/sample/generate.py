@@ -197,6 +197,13 @@ def main() -> None:
             acted = assessed + dt.timedelta(hours=act)
             add("clue_disposed", acted, actor=water_police(area, acted.date()), attributes={"clue_id": clue})
 
+    # the last training before the range (1 July, every area), so that the cadence clocks run from
+    # it: an audit judges a gap from the last training before its range, not from the range's start
+    day = dt.date(2026, 7, 1)
+    for area in AREAS:
+        trained = [p for p in (officer(d, FIRST) for d, (a, _t, _o) in DOCKS.items() if a == area) if p]  # in post since before
+        add("training", at(day, 14), actor=water_police(area, day), participants=trained, attributes={"topic": "反恐防范业务培训"})
+
     events.sort(key=lambda e: (e["time"], e["id"]))
     lines = [json.dumps(e, ensure_ascii=False) for e in events]
     # PLANTED bad input: a check at 锦隆码头, a dock of the document that the sample registry does

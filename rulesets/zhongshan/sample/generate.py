@@ -187,6 +187,20 @@ def main() -> None:
     add("typhoon_suspension", at(TYPHOON[0], 0), unit="zone-southwest", attributes={"until": "2026-09-17T00:00:00+08:00"})
 
     # sort by time (stable: same-time events keep the order they were added in), then number them
+    # vessel checks of 27 to 31 July: the week of 27 July is judged whole by an audit from 1 August
+    # (its own random stream, so the events above stay as they were)
+    july = random.Random(20260727)
+    for zone, (_, _, _, _, checkers) in ZONES.items():
+        for day in days(dt.date(2026, 7, 27), FIRST - dt.timedelta(days=1)):
+            for person, post in [checkers[0], checkers[0], checkers[1]]:
+                add("vessel_check", at(day, july.randint(7, 21), july.choice([0, 10, 20, 30, 40, 50])), actor=person, unit=post,
+                    attributes={"vessel": f"粤中山渔{july.randint(10000, 99999)}", "result": "no_issue"})
+
+    # the last supervision visit to each checkpoint before the range (22 July): a checkpoint has no
+    # start date, so without it the visit clocks could only start at the audit's first day
+    for post, person, _when in visits:
+        add("supervision_visit", at(dt.date(2026, 7, 22), 10), actor=person, unit=post, attributes={"issues_found": july.randint(0, 2)})
+
     events.sort(key=lambda e: dt.datetime.fromisoformat(e["time"]))
     for number, event in enumerate(events, start=1):
         event["id"] = f"E{number:05d}"

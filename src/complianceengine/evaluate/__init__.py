@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
 import pendulum
 
 from ..bulk import gc_paused
-from ..compile import compile_plan
+from ..compile import compile_plan, in_force
 from ..errors import NotificationError, PluginError, UsageError
 from ..findings import (
     FAILING,
@@ -27,11 +28,11 @@ from ..model import Event, EventLog, Registry, Ruleset
 from ..kinds import ObligationKind
 from ..plan import ObligationPlan, Organisation, Plan
 from ..plugins import BUILTIN_PLUGIN, Plugins
-from ..timeframes import Period, date_range, local
-from ..trace import NotJudged, Tracer
+from ..timeframes import Period, date_range, day_start, local
+from ..trace import Decision, NotJudged, Step, Tracer
 from .reference import ReferenceSource
 
-__all__ = ["audit", "evaluate", "judge", "notify_plugins", "summarise", "version_spans"]
+__all__ = ["Judged", "audit", "evaluate", "judge", "notify_plugins", "summarise", "version_spans"]
 
 
 def audit(
@@ -58,8 +59,9 @@ def audit(
     the report is safely stored (the command line writes it first).
     """
     plugins = plugins or Plugins()
-    plans, spans, findings, log = judge(ruleset, registry, events, first_day=first_day, last_day=last_day, as_of=as_of, plugins=plugins)
-    report = summarise(plans, findings, log)
+    judged = judge(ruleset, registry, events, first_day=first_day, last_day=last_day, as_of=as_of, plugins=plugins)
+    plans, spans, findings, log = judged.plans, judged.spans, judged.findings, judged.log
+    report = summarise(plans, findings, log, judged.warnings)
     if len(plans) > 1:
         report = report.model_copy(update={
             "versions": tuple(VersionSpan(version=r.version, first_day=a, last_day=b) for r, a, b in spans),
@@ -79,6 +81,18 @@ def notify_plugins(report: Report, plugins: Plugins) -> None:
         raise NotificationError(report, failures)
 
 
+@dataclass(frozen=True)
+class Judged:
+    """An audit up to its findings: the plans (one per ruleset version), which version judged
+    which days, the findings (post-processed), the event log and what the kinds asked to tell."""
+
+    plans: list[Plan]
+    spans: list[tuple[Ruleset, dt.date, dt.date]]
+    findings: list[Finding]
+    log: EventLog
+    warnings: list[str] = field(default_factory=list)
+
+
 def judge(
     ruleset: Ruleset | Sequence[Ruleset],
     registry: Registry,
@@ -89,45 +103,75 @@ def judge(
     as_of: dt.datetime | None = None,
     plugins: Plugins | None = None,
     tracer: Tracer | None = None,
-) -> tuple[list[Plan], list[tuple[Ruleset, dt.date, dt.date]], list[Finding], EventLog]:
-    """An audit up to its findings (post-processed), before any report or notification:
-    ``(plans, version spans, findings, event log)``. :func:`audit` and ``explain`` share it;
-    ``explain`` passes a ``tracer`` that records why each finding is what it is."""
+) -> Judged:
+    """An audit up to its findings, before any report or notification. :func:`audit` and
+    ``explain`` share it; ``explain`` passes a ``tracer`` that records why each finding is what
+    it is."""
     plugins = plugins or Plugins()
     if as_of is None:
         as_of = pendulum.now("UTC")
     elif as_of.tzinfo is None or as_of.utcoffset() is None:
         raise UsageError("as_of must carry a time zone")
     log = events if isinstance(events, EventLog) else EventLog(events=tuple(events))
-    spans = version_spans([ruleset] if isinstance(ruleset, Ruleset) else list(ruleset), first_day, last_day)
+    versions = [ruleset] if isinstance(ruleset, Ruleset) else list(ruleset)
+    spans = version_spans(versions, first_day, last_day)
     # Every version is compiled over the whole range, so periods keep their anchors and cadence
     # clocks run across the change; each finding is then taken from the version in force on the
-    # local day its period starts (a case: the day it was triggered).
-    plans = [compile_plan(version, registry, first_day, last_day, as_of, plugins) for version, _, _ in spans]
-    findings = []
+    # local day it was decided (the end of its period, its deadline, or its answer in time).
+    duties = in_force(versions, versions[0].timezone)
+    plans = [compile_plan(version, registry, first_day, last_day, as_of, plugins, duties=duties) for version, _, _ in spans]
+    findings: list[Finding] = []
+    warnings: list[str] = []
     for plan, (_, a, b) in zip(plans, spans, strict=True):
-        judged = evaluate(plan, log.events, plugins, tracer)
+        judged, said = _judged(plan, log.events, plugins, tracer)
         if len(plans) == 1:  # one version judges the whole range
-            findings = judged
+            findings, warnings = judged, said
             break
+        warnings += [w for w in said if w not in warnings]
         for finding in judged:
-            day = max(local(finding.period.start, plan.tz).date(), first_day)
-            if a <= day <= b:
+            if a <= _decided_on(finding, plan) <= b:
                 findings.append(finding)
     findings = plugins.chain("complianceengine_process_findings", "findings", findings=findings, ruleset=plans[-1].ruleset,
                              valid=lambda result: isinstance(result, list) and all(isinstance(f, Finding) for f in result),
                              expected="a list of findings")
-    return plans, spans, findings, log
+    return Judged(plans, spans, findings, log, warnings)
+
+
+def _decided_on(finding: Finding, plan: Plan) -> dt.date:
+    """The local day a finding was decided on (a deadline at midnight: the day that ends then),
+    inside the plan's range; a finding without a decision time: its period's first day in range."""
+    if finding.decided is None:
+        return min(max(local(finding.period.start, plan.tz).date(), plan.first_day), plan.last_day)
+    return local(finding.decided - dt.timedelta(microseconds=1), plan.tz).date()
 
 
 def evaluate(plan: Plan, events: Iterable[Event], plugins: Plugins | None = None, tracer: Tracer | None = None) -> list[Finding]:
-    """Every finding of every obligation in ``plan`` over ``events``, in the order of the
-    obligations; events at or after ``plan.as_of`` are not known yet and are ignored. The
-    reference backend answers the kinds' questions about the events; the kinds report their
-    decisions to ``tracer`` when one is given (the findings are the same either way)."""
+    """Every finding of every obligation in ``plan`` decided in its range (see
+    :meth:`Plan.reports`), in the order of the obligations; events at or after ``plan.as_of``
+    are not known yet and are ignored. The reference backend answers the kinds' questions about
+    the events; the kinds report their decisions to ``tracer`` when one is given (the findings
+    are the same either way)."""
+    return _judged(plan, events, plugins, tracer)[0]
+
+
+def _judged(plan: Plan, events: Iterable[Event], plugins: Plugins | None, tracer: Tracer | None) -> tuple[list[Finding], list[str]]:
     kinds = (plugins or Plugins()).obligation_kinds()
     with gc_paused():  # a county's audit builds millions of acyclic objects
-        return _evaluate(plan, ReferenceSource(plan, events, tracer), kinds)
+        source = ReferenceSource(plan, events, _Reported(tracer, plan) if tracer is not None else None)
+        found = _evaluate(plan, source, kinds)
+    return [f for f in found if f.decided is None or plan.reports(f.decided)], source.warnings
+
+
+class _Reported:
+    """A tracer that passes on only the records of findings the audit reports (decided in its
+    range): the kinds also judge what lies just outside it."""
+
+    def __init__(self, tracer: Tracer, plan: Plan):
+        self.tracer, self.plan = tracer, plan
+
+    def record(self, finding: Finding, step: Step, decisions: Sequence[Decision] = ()) -> None:
+        if finding.decided is None or self.plan.reports(finding.decided):
+            self.tracer.record(finding, step, decisions)
 
 
 def _evaluate(plan: Plan, source: ReferenceSource, kinds: dict[str, tuple[str, ObligationKind]]) -> list[Finding]:
@@ -196,9 +240,10 @@ def version_spans(rulesets: Sequence[Ruleset], first_day: dt.date, last_day: dt.
     return spans
 
 
-def summarise(plans: Plan | Sequence[Plan], findings: list[Finding], log: EventLog) -> Report:
-    """Wrap findings in a report with per-obligation and per-unit (roll-up) summaries. With
-    several plans (versions), an obligation is summarised once, as the latest version has it."""
+def summarise(plans: Plan | Sequence[Plan], findings: list[Finding], log: EventLog, warnings: Sequence[str] = ()) -> Report:
+    """Wrap findings in a report with per-obligation and per-unit (roll-up) summaries, how far
+    back the verdicts looked and what the reader should be warned of. With several plans
+    (versions), an obligation is summarised once, as the latest version has it."""
     plans = [plans] if isinstance(plans, Plan) else list(plans)
     plan = plans[-1]
     ruleset = plan.ruleset
@@ -247,7 +292,32 @@ def summarise(plans: Plan | Sequence[Plan], findings: list[Finding], log: EventL
         units=tuple(_roll_up(plan.organisation, findings)),
         rejects=log.rejects,
         duplicates=log.duplicates,
+        looked_back_to=min((f.period.start for f in findings if f.decided is not None), default=None),
+        warnings=(*warnings, *_lookback_warnings(plan, findings, log)),
     )
+
+
+def _lookback_warnings(plan: Plan, findings: list[Finding], log: EventLog) -> list[str]:
+    """One line per obligation whose verdicts depend on a time before the range and the
+    earliest event given: a period that began earlier, or a gap whose clock started earlier
+    (events before the first one given would change them)."""
+    if not log.events:
+        return []
+    first = min(log.events, key=lambda e: e.time.timestamp()).time
+    # compared by local day: a history that starts at 07:15 on the range's first day is not short
+    before = min(day_start(local(first, plan.tz).date(), plan.tz), plan.range.start).timestamp()
+    early: dict[str, list[Finding]] = {}
+    for finding in findings:
+        if finding.decided is not None and finding.period.start.timestamp() < before:
+            early.setdefault(finding.obligation, []).append(finding)
+    out = []
+    for obligation, found in early.items():
+        since = min(f.period.start for f in found)
+        out.append(
+            f"{obligation}: {len(found)} verdict(s) look back to {local(since, plan.tz):%Y-%m-%d %H:%M}, before the earliest event "
+            f"given ({local(first, plan.tz):%Y-%m-%d %H:%M}); events before that would change them"
+        )
+    return out
 
 
 def _roll_up(org: Organisation, findings: list[Finding]) -> list[UnitSummary]:

@@ -30,6 +30,7 @@ class ReferenceSource:
     def __init__(self, plan: Plan, events: Iterable[Event], tracer: Tracer | None = None):
         #: the kinds report their decisions to it when one is given (``explain``)
         self.tracer = tracer
+        self.warnings: list[str] = []
         #: events at or after the plan's as-of time are not known yet and are ignored
         # ordered by instant (timestamp), as timelines bisect: two datetimes sharing a zone object
         # compare by wall clock, which ignores the fold of a repeated DST hour

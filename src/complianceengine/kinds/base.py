@@ -31,6 +31,9 @@ class EventSource(Protocol):
     #: where the kinds report each decision when explaining (``None`` in an audit: then they
     #: make no tracing call at all); see :mod:`complianceengine.trace`
     tracer: Tracer | None
+    #: what the report should tell its reader about this audit (a kind appends one line per
+    #: obligation, e.g. that some clocks could only start at the range's first day)
+    warnings: list[str]
 
     def counting(self, plan: Plan, obligation: ObligationPlan, target: Target) -> Timeline:
         """The events matching the obligation's ``match`` that count for ``target``
@@ -61,12 +64,21 @@ class ObligationKind:
     load time beside the core's own checks. ``judge`` may report each finding to
     ``events.tracer`` when it is not ``None`` (:mod:`complianceengine.trace`); a kind
     that does not is explained by its evidence alone.
+
+    An audit of days A..B reports the findings *decided* in A..B (``Finding.decided``: the end
+    of a period, a deadline, an answer in time; see :meth:`~complianceengine.plan.Plan.reports`),
+    so ``judge`` may return findings decided outside the range: the audit drops them. Findings
+    without ``decided`` are always reported. ``lookback(obligation, ruleset, range)``, when
+    given, is the earliest instant a verdict decided in ``range`` can depend on (the start of a
+    period that ends in it): targets in force from then on are planned, and calendar windows
+    are worked out from then on.
     """
 
     model: type[ObligationBase]
     judge: Callable[[Plan, ObligationPlan, EventSource], list[Finding]]
     plan: Callable[[Any, Plan, tuple[Target, ...]], dict[str, Any]] | None = None
     check: Callable[[Any, Ruleset], list[tuple[tuple[Any, ...], str]]] | None = None
+    lookback: Callable[[Any, Ruleset, Interval], dt.datetime] | None = None
 
 
 def what(plan: Plan, match: EventMatch) -> str:
@@ -96,8 +108,8 @@ def variants(plan: Plan, obligation: FrequencyObligation | CadenceObligation) ->
     for index, raised in enumerate(obligation.during):
         windows = plan.windows.get(raised.calendar, ())
         out.append(Variant(window=raised.calendar, during=index, mask=tuple(subtract(windows, claimed))))
-        claimed = clip([*claimed, *windows], plan.range)
-    return (Variant(window=None, during=None, mask=tuple(subtract([plan.range], claimed))), *out)
+        claimed = clip([*claimed, *windows], plan.horizon)
+    return (Variant(window=None, during=None, mask=tuple(subtract([plan.horizon], claimed))), *out)
 
 
 def raised(obligation: FrequencyObligation | CadenceObligation, variant: Variant) -> Raised | None:

@@ -7,14 +7,15 @@ next one, against the earliest deadline in force; exemptions overlapping a gap r
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..exemptions import ExcusedSpan, excusing
 from ..findings import Finding
-from ..model import CadenceObligation, Event
-from ..timeframes import Interval, Period, describe, local, shift
+from ..model import CadenceObligation, Event, Ruleset
+from ..timeframes import BEGINNING, Interval, Period, describe, local, shift
 from ..trace import Decision, GapStep
 from .base import EventSource, ObligationKind, raised, variants, what, when
 
@@ -57,6 +58,13 @@ def deadline(
         used += [x.record for x in pushed]
 
 
+def lookback(obligation: CadenceObligation, ruleset: Ruleset, span: Interval) -> dt.datetime:
+    """The longest gap (base or raised) before the range: a gap that began earlier, with no
+    exemption pushing its deadline, was decided before the range."""
+    gaps = [obligation.max_gap, *(r.max_gap for r in obligation.during if r.max_gap is not None)]
+    return min(shift(local(span.start, ruleset.timezone), gap, -1) for gap in gaps)
+
+
 def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Finding]:
     obligation = compiled.obligation
     assert isinstance(obligation, CadenceObligation)
@@ -64,15 +72,36 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
     what_ = what(plan, obligation.match)
     gaps = compiled.variants
     tracer = source.tracer
+    unknown_start = 0
+    # clocks that start at the start of a duty before the earliest event given: a matching event
+    # between the two, had it been given, would have moved them
+    earliest = source.known[0].time if source.known else plan.range.start
+    unseen: list[dt.datetime] = []
     for target in compiled.targets:
         relevant = source.counting(plan, compiled, target)
         excused = excusing(plan, target, obligation, source.exemptions)
         for active in target.active:
-            anchor, anchor_text = local(active.start, plan.tz), "the start of the duty"
-            if active.start == plan.range.start:
-                anchor_text = "the start of the audit range"
+            if active.end <= plan.range.start or active.start >= plan.range.end:
+                continue  # every gap of this stretch is decided outside the range
+            stretch = relevant.slice([active])
+            counted = stretch.events
+            # the clock runs from the last counted event before the range: every earlier gap
+            # was decided (kept or overrun) before the range began
+            before = bisect.bisect_left(stretch.times, plan.range.start.timestamp())
             opened_by: Event | None = None
-            for event in relevant.within([active]):
+            if before:
+                opened_by = counted[before - 1]
+                anchor, anchor_text = local(opened_by.time, plan.tz), f"the previous {what_}"
+            elif active.start <= BEGINNING:
+                # a unit's duty has no start date: with no event before the range, the clock can
+                # only start at the range's first day (the report warns: tiles may not add up)
+                anchor, anchor_text = local(plan.range.start, plan.tz), "the start of the audit range (the duty has no start date)"
+                unknown_start += 1
+            else:
+                anchor, anchor_text = local(active.start, plan.tz), "the start of the duty"
+                if active.start < min(earliest, plan.range.start):
+                    unseen.append(active.start)
+            for event in counted[before:]:
                 # exemptions only matter when the plain deadline was not kept
                 due, used, window = deadline(plan, obligation, gaps, anchor, [])
                 if event.time > due:
@@ -82,29 +111,33 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
                 extra: dict[str, Any] = {"due": due, "window": window, "excused_by": used, "evidence": (event.id,)}
                 if event.time <= due:
                     finding = compiled.finding(target.subject, target.unit, period, "met", required=required,
-                                               observed=f"{what_} at {when(event.time, plan)}", **extra)
+                                               observed=f"{what_} at {when(event.time, plan)}", decided=event.time, **extra)
                 else:
                     delay = event.time - due
                     finding = compiled.finding(target.subject, target.unit, period, "missed", required=required,
                         observed=f"next {what_} only at {when(event.time, plan)}, {describe(delay)} after the deadline",
-                        delay_seconds=int(delay.total_seconds()), **extra,
+                        delay_seconds=int(delay.total_seconds()), decided=due, **extra,
                     )
                 if tracer is not None:
                     _trace(tracer, finding, GapStep(target, active, anchor, opened_by, event, due, window, (), used), relevant, excused)
                 out.append(finding)
                 anchor, anchor_text, opened_by = local(event.time, plan.tz), f"the previous {what_}", event
+                if anchor >= plan.range.end:
+                    break  # later gaps are decided after the range
             due, used, window = deadline(plan, obligation, gaps, anchor, [])
+            plain = due
             if due < active.end:
                 due, used, window = deadline(plan, obligation, gaps, anchor, excused)
             required = f"a {what_} after {anchor_text} ({when(anchor, plan)}), by {when(due, plan)}"
             period = Period(label=f"{when(anchor, plan)} to {when(due, plan)}", start=anchor, end=due)
-            extra = {"due": due, "window": window, "excused_by": used}
+            extra = {"due": due, "window": window, "excused_by": used, "decided": due}
             if due >= active.end:
                 if not used:
-                    continue  # the next deadline falls after the range or the duty ends first
-                # without the exemption a deadline would have fallen in the range: say so
+                    continue  # the duty ends before the next deadline
+                # without the exemption a deadline would have fallen while the duty was in force: say so
+                extra["decided"] = plain
                 finding = compiled.finding(target.subject, target.unit, period, "excused", required=required,
-                                           observed=f"exemption moved the deadline past the end ({', '.join(used)})", **extra)
+                                           observed=f"exemption moved the deadline past the end of the duty ({', '.join(used)})", **extra)
             elif due <= plan.as_of:
                 overdue = min(plan.as_of, active.end) - due
                 finding = compiled.finding(target.subject, target.unit, period, "missed", required=required,
@@ -117,6 +150,16 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
             if tracer is not None:
                 _trace(tracer, finding, GapStep(target, active, anchor, opened_by, None, due, window, (), used), relevant, excused)
             out.append(finding)
+    if unseen:
+        source.warnings.append(
+            f"{compiled.id}: {len(unseen)} clock(s) start at the start of a duty (from {when(min(unseen), plan)}), before the range and "
+            f"the earliest event given ({when(earliest, plan)}): gaps from then are judged as if no {what_} happened in between"
+        )
+    if unknown_start:
+        source.warnings.append(
+            f"{compiled.id}: {unknown_start} clock(s) start at the audit's first day, because the duty has no start date (a unit's) "
+            "and no counted event came before the range; audits of parts of this range may not add up to it"
+        )
     return out
 
 
@@ -138,4 +181,4 @@ def _trace(tracer: Tracer, finding: Finding, gap: GapStep, relevant: Timeline, e
     tracer.record(finding, replace(gap, exemptions=touching), decisions)
 
 
-KIND: ObligationKind = ObligationKind(model=CadenceObligation, judge=judge, plan=plan)
+KIND: ObligationKind = ObligationKind(model=CadenceObligation, judge=judge, plan=plan, lookback=lookback)

@@ -8,6 +8,7 @@ and the number required after prorating. Judged: the counted events of each fram
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Sequence
 from fractions import Fraction
@@ -16,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 from ..exemptions import ExcusedSpan, excusing
 from ..events import Timeline
 from ..findings import Finding, Status
-from ..model import Event, FrequencyObligation
-from ..timeframes import clip, overlap, periods, shift, subtract
+from ..model import Event, FrequencyObligation, Ruleset
+from ..timeframes import Interval, clip, overlap, periods, shift, subtract
 from ..trace import Decision, FrameStep
 from .base import EventSource, ObligationKind, raised, span_label, variants, what
 
@@ -29,7 +30,9 @@ if TYPE_CHECKING:
 
 
 def plan(obligation: FrequencyObligation, plan: Plan, targets: tuple[Target, ...]) -> dict[str, Any]:
-    """The requirement variants and every frame: target x variant x period, in that order."""
+    """The requirement variants and every frame: target x variant x period, in that order. The
+    periods are those that end in the range (each is judged, whole, by the audit that holds its
+    last day); the duty's own start and end are what can make one partial, not the audit's."""
     from ..plan import Frame
 
     rule = obligation.partial_periods
@@ -39,14 +42,15 @@ def plan(obligation: FrequencyObligation, plan: Plan, targets: tuple[Target, ...
         unit, at_least, at_most = obligation.requirement(raised(obligation, variant))
         if not variant.mask:
             continue
-        # what does not depend on the target, once per period: the part of it inside the range
-        # and the variant's windows (all of a target's frame when its duty covers the period)
+        # what does not depend on the target, once per period: the part of it inside the
+        # variant's windows (all of a target's frame when its duty covers the period)
         calendar = []
         for period in periods(unit, plan.range, plan.tz, plan.ruleset.week_start):
-            window = period.interval.intersect(plan.range)
-            if window is not None:
-                masked = tuple(overlap([window], variant.mask))
-                calendar.append((period, window, window.start.timestamp(), window.end.timestamp(), masked, sum(p.seconds for p in masked)))
+            if not plan.reports(period.end):
+                continue
+            window = period.interval
+            masked = tuple(overlap([window], variant.mask))
+            calendar.append((period, window, window.start.timestamp(), window.end.timestamp(), masked, sum(p.seconds for p in masked)))
         laid_out.append((variant, at_least, at_most, calendar))
     frames = []
     for index, target in enumerate(targets):
@@ -69,6 +73,15 @@ def plan(obligation: FrequencyObligation, plan: Plan, targets: tuple[Target, ...
                     )
                 )
     return {"variants": requirements, "frames": tuple(frames)}
+
+
+def lookback(obligation: FrequencyObligation, ruleset: Ruleset, span: Interval) -> dt.datetime:
+    """The start of the earliest period (of the base or a raised requirement) that ends in
+    ``span``: the period that holds its first instant."""
+    units = [obligation.period, *(r.period for r in obligation.during if r.period is not None)]
+    starts = [next(periods(unit, Interval(span.start, span.start + dt.timedelta(seconds=1)), ruleset.timezone, ruleset.week_start)).start
+              for unit in units]
+    return min(starts)
 
 
 def judged(rule: str, seconds: float, whole: float) -> bool:
@@ -162,7 +175,7 @@ def _verdict(
         notes.append(f"raised requirement during {frame.window}")
     if not frame.judged:
         return compiled.finding(target.subject, target.unit, period, "not_applicable",
-            required=f"none: partial_periods is {rule}", observed="-", note="; ".join(notes), window=frame.window,
+            required=f"none: partial_periods is {rule}", observed="-", note="; ".join(notes), window=frame.window, decided=period.end,
         ), covered, None
     # events during an exemption still count: an exemption can only lower the bar
     seen = relevant.within(active)
@@ -181,7 +194,7 @@ def _verdict(
             return compiled.finding(target.subject, target.unit, period, "excused",
                 required=f"none: excused ({'; '.join(x.reason for x in excused if x.record in used)})",
                 observed=f"{count} counted ({what_})", observed_count=count, evidence=tuple(e.id for e in seen),
-                note="; ".join(notes), window=frame.window, excused_by=used,
+                note="; ".join(notes), window=frame.window, decided=period.end, excused_by=used,
             ), left, None
         if used:
             required = prorated(at_least, left, whole)
@@ -197,8 +210,8 @@ def _verdict(
         status = "missed" if over else "open"
     return compiled.finding(target.subject, target.unit, period, status,
         required=wanted, observed=f"{count} counted ({what_})", required_count=required, observed_count=count,
-        evidence=tuple(e.id for e in seen), note="; ".join(notes) or None, window=frame.window, excused_by=used,
+        evidence=tuple(e.id for e in seen), note="; ".join(notes) or None, window=frame.window, decided=period.end, excused_by=used,
     ), left, required
 
 
-KIND: ObligationKind = ObligationKind(model=FrequencyObligation, judge=judge, plan=plan)
+KIND: ObligationKind = ObligationKind(model=FrequencyObligation, judge=judge, plan=plan, lookback=lookback)

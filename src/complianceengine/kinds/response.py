@@ -1,8 +1,11 @@
 """``response``: each trigger is followed by ordered steps, each within its deadline.
 
-Nothing to plan: cases come from events. Judged: every trigger inside the range opens a case,
-keyed by its ``correlate_on`` values; each step's answer is the earliest event of the step with
-the same key at or after the step's clock start (the trigger, or the previous step's answer).
+Nothing to plan: cases come from events. Judged: every trigger known at the as-of time opens a
+case, keyed by its ``correlate_on`` values; each step's answer is the earliest event of the step
+with the same key at or after the step's clock start (the trigger, or the previous step's
+answer). A step is decided by its answer when it came in time, else at its deadline; the audit
+reports the steps decided in its range, so a case opened before the range whose deadline falls
+in it is judged there.
 """
 
 from __future__ import annotations
@@ -30,11 +33,12 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
     answers = [source.correlated(plan, step.match, obligation.correlate_on) for step in obligation.steps]
     tracer = source.tracer
     triggers = source.correlated(plan, obligation.trigger, obligation.correlate_on) if tracer is not None else {}
-    for trigger in (e for e in source.matching(plan, obligation.trigger) if e.time in plan.range):
+    for trigger in (e for e in source.matching(plan, obligation.trigger) if e.time <= plan.range.end):
         key = tuple(trigger.field(name) for name in obligation.correlate_on)
         case = ", ".join(f"{name}={value}" for name, value in zip(obligation.correlate_on, key))
         subject = SubjectRef(kind="case", id=case)
         previous: Event | None = None
+        decided = trigger.time
         for index, (step, answering) in enumerate(zip(obligation.steps, answers)):
             title = step.title.en if step.title else step.id
             if step.counted_from == "previous" and previous is None:
@@ -42,7 +46,7 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
                 finding = compiled.finding(subject, trigger.unit, period, "not_applicable", anchor=trigger.id, step=step.id,
                     required=f"{title} within {format_duration(step.within)} of the previous step",
                     observed="the previous step has no event, so this deadline has not started",
-                    evidence=(trigger.id,),
+                    evidence=(trigger.id,), decided=decided,
                 )
                 if tracer is not None:
                     _trace(tracer, finding, CaseStep(trigger, key, step.id, False, trigger.time, None, None), obligation, answers, index,
@@ -56,22 +60,24 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
             since = "the trigger" if step.counted_from == "trigger" else "the previous step"
             required = f"{title} within {format_duration(step.within)} of {since} ({when(base, plan)}), by {when(due, plan)}"
             period = Period(label=f"{when(base, plan)} to {when(due, plan)}", start=base, end=due)
+            decided = due
             if answer is not None:
                 delay = answer.time - due
                 late = answer.time > due
+                decided = due if late else answer.time
                 finding = compiled.finding(subject, trigger.unit, period, "late" if late else "met", anchor=trigger.id, step=step.id,
                     required=required, observed=f"{title} at {when(answer.time, plan)}" + (f", {describe(delay)} late" if late else ""),
-                    evidence=(trigger.id, answer.id), due=due, delay_seconds=int(delay.total_seconds()) if late else None,
+                    evidence=(trigger.id, answer.id), due=due, delay_seconds=int(delay.total_seconds()) if late else None, decided=decided,
                 )
             elif due <= plan.as_of:
                 overdue = plan.as_of - due
                 finding = compiled.finding(subject, trigger.unit, period, "missed", anchor=trigger.id, step=step.id, required=required,
                     observed=f"no '{title}' event by {when(plan.as_of, plan)} ({describe(overdue)} overdue)",
-                    evidence=(trigger.id,), due=due, delay_seconds=int(overdue.total_seconds()),
+                    evidence=(trigger.id,), due=due, delay_seconds=int(overdue.total_seconds()), decided=decided,
                 )
             else:
                 finding = compiled.finding(subject, trigger.unit, period, "open", anchor=trigger.id, step=step.id, required=required,
-                    observed=f"no '{title}' event yet", evidence=(trigger.id,), due=due,
+                    observed=f"no '{title}' event yet", evidence=(trigger.id,), due=due, decided=decided,
                 )
             if tracer is not None:
                 _trace(tracer, finding, CaseStep(trigger, key, step.id, True, base, due, answer), obligation, answers, index, triggers)
