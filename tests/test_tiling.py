@@ -157,3 +157,29 @@ def test_the_report_says_how_far_back_it_looked_and_warns_when_the_events_do_not
 
 def local_time(year, month, day, hour=0):
     return dt.datetime(year, month, day, hour, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+
+
+def test_the_xiangshan_quarter_is_its_three_months(xiangshan_paths):
+    """The issue's own finding, on the bundled sample: monthly audits (as of 1 November) and the
+    audit of August to October give the same findings, and the quarter's missed weeks and visits
+    are missed in exactly one month each."""
+    from complianceengine import Plugins, load_registry, load_ruleset, read_events
+
+    plugins = Plugins(entry_points=True)  # the tide plugin judges the by-tide duty
+    ruleset = load_ruleset(xiangshan_paths["ruleset"], plugins)
+    registry = load_registry(xiangshan_paths["registry"], ruleset)
+    log = read_events(xiangshan_paths["events"], ruleset, registry, plugins)
+    as_of = local_time(2026, 11, 1)
+
+    def findings(first, last):
+        report = audit(ruleset, registry, log, first_day=first, last_day=last, as_of=as_of, plugins=plugins)
+        return [f.model_dump() for f in report.findings if f.obligation_kind in JUDGED_OVER_TIME]
+
+    quarter = findings(dt.date(2026, 8, 1), dt.date(2026, 10, 31))
+    months = [f for a, b in ((dt.date(2026, 8, 1), dt.date(2026, 8, 31)), (dt.date(2026, 9, 1), dt.date(2026, 9, 30)),
+                             (dt.date(2026, 10, 1), dt.date(2026, 10, 31))) for f in findings(a, b)]
+    assert {f["obligation"] for f in quarter} >= {"risk-point-tide-patrol", "key-person-monthly-visit", "lead-timely-handling"}
+    assert sorted(months, key=lambda f: f["id"]) == sorted(quarter, key=lambda f: f["id"])
+    missed = lambda found, obligation: sum(f["status"] == "missed" and f["obligation"] == obligation for f in found)  # noqa: E731
+    assert missed(quarter, "dock-chief-weekly-patrol") == missed(months, "dock-chief-weekly-patrol") > 0
+    assert missed(quarter, "key-person-monthly-visit") == missed(months, "key-person-monthly-visit") == 3
