@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..exemptions import ExcusedSpan, excusing
 from ..findings import Finding
@@ -58,6 +58,57 @@ def deadline(
         used += [x.record for x in pushed]
 
 
+#: where a gap's clock started: the previous counted event, the start of the duty, or (a duty with
+#: no start date and no event before the range) the range's first day
+Since = Literal["previous", "duty", "range"]
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """A cadence verdict as data: what :class:`Wording` turns into sentences."""
+
+    anchor: dt.datetime
+    since: Since
+    due: dt.datetime
+    #: met / late (closed after the deadline) / excused (an exemption moved the deadline past the
+    #: end of the duty) / missed / open (not closed yet)
+    outcome: Literal["met", "late", "excused", "missed", "open"]
+    closed: dt.datetime | None = None
+    used: tuple[str, ...] = ()
+    #: how far a missed gap was checked: the as-of time, or the end of the duty if earlier
+    checked: dt.datetime | None = None
+
+
+class Wording:
+    """The sentences of one cadence obligation's findings, rendered from :class:`Gap`: the one
+    place their words are chosen."""
+
+    def __init__(self, plan: Plan, compiled: ObligationPlan):
+        obligation = compiled.obligation
+        assert isinstance(obligation, CadenceObligation)
+        self.plan, self.what = plan, what(plan, obligation.match)
+        self.since = {"previous": f"the previous {self.what}", "duty": "the start of the duty",
+                      "range": "the start of the audit range (the duty has no start date)"}
+
+    def __call__(self, gap: Gap) -> tuple[str, str]:
+        """(required, observed)."""
+        plan, what_ = self.plan, self.what
+        required = f"a {what_} after {self.since[gap.since]} ({when(gap.anchor, plan)}), by {when(gap.due, plan)}"
+        if gap.outcome == "met":
+            assert gap.closed is not None
+            return required, f"{what_} at {when(gap.closed, plan)}"
+        if gap.outcome == "late":
+            assert gap.closed is not None
+            return required, f"next {what_} only at {when(gap.closed, plan)}, {describe(gap.closed - gap.due)} after the deadline"
+        if gap.outcome == "excused":
+            return required, f"exemption moved the deadline past the end of the duty ({', '.join(gap.used)})"
+        if gap.outcome == "missed":
+            assert gap.checked is not None
+            return required, (f"no {what_} by the deadline (checked until {when(gap.checked, plan)}, "
+                              f"{describe(gap.checked - gap.due)} overdue)")
+        return required, f"no {what_} yet"
+
+
 def lookback(obligation: CadenceObligation, ruleset: Ruleset, span: Interval) -> dt.datetime:
     """The longest gap (base or raised) before the range: a gap that began earlier, with no
     exemption pushing its deadline, was decided before the range."""
@@ -70,6 +121,7 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
     assert isinstance(obligation, CadenceObligation)
     out = []
     what_ = what(plan, obligation.match)
+    words = Wording(plan, compiled)
     gaps = compiled.variants
     tracer = source.tracer
     unknown_start = 0
@@ -89,16 +141,17 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
             # was decided (kept or overrun) before the range began
             before = bisect.bisect_left(stretch.times, plan.range.start.timestamp())
             opened_by: Event | None = None
+            since: Since
             if before:
                 opened_by = counted[before - 1]
-                anchor, anchor_text = local(opened_by.time, plan.tz), f"the previous {what_}"
+                anchor, since = local(opened_by.time, plan.tz), "previous"
             elif active.start <= BEGINNING:
                 # a unit's duty has no start date: with no event before the range, the clock can
                 # only start at the range's first day (the report warns: tiles may not add up)
-                anchor, anchor_text = local(plan.range.start, plan.tz), "the start of the audit range (the duty has no start date)"
+                anchor, since = local(plan.range.start, plan.tz), "range"
                 unknown_start += 1
             else:
-                anchor, anchor_text = local(active.start, plan.tz), "the start of the duty"
+                anchor, since = local(active.start, plan.tz), "duty"
                 if active.start < min(earliest, plan.range.start):
                     unseen.append(active.start)
             for event in counted[before:]:
@@ -107,28 +160,24 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
                 if event.time > due:
                     due, used, window = deadline(plan, obligation, gaps, anchor, excused)
                 period = Period(label=f"{when(anchor, plan)} to {when(event.time, plan)}", start=anchor, end=event.time)
-                required = f"a {what_} after {anchor_text} ({when(anchor, plan)}), by {when(due, plan)}"
                 extra: dict[str, Any] = {"due": due, "window": window, "excused_by": used, "evidence": (event.id,)}
                 if event.time <= due:
-                    finding = compiled.finding(target.subject, target.unit, period, "met", required=required,
-                                               observed=f"{what_} at {when(event.time, plan)}", decided=event.time, **extra)
+                    required, observed = words(Gap(anchor, since, due, "met", event.time))
+                    finding = compiled.finding(target.subject, target.unit, period, "met", required, observed, decided=event.time, **extra)
                 else:
-                    delay = event.time - due
-                    finding = compiled.finding(target.subject, target.unit, period, "missed", required=required,
-                        observed=f"next {what_} only at {when(event.time, plan)}, {describe(delay)} after the deadline",
-                        delay_seconds=int(delay.total_seconds()), decided=due, **extra,
-                    )
+                    required, observed = words(Gap(anchor, since, due, "late", event.time))
+                    finding = compiled.finding(target.subject, target.unit, period, "missed", required, observed,
+                                               delay_seconds=int((event.time - due).total_seconds()), decided=due, **extra)
                 if tracer is not None:
                     _trace(tracer, finding, GapStep(target, active, anchor, opened_by, event, due, window, (), used), relevant, excused)
                 out.append(finding)
-                anchor, anchor_text, opened_by = local(event.time, plan.tz), f"the previous {what_}", event
+                anchor, since, opened_by = local(event.time, plan.tz), "previous", event
                 if anchor >= plan.range.end:
                     break  # later gaps are decided after the range
             due, used, window = deadline(plan, obligation, gaps, anchor, [])
             plain = due
             if due < active.end:
                 due, used, window = deadline(plan, obligation, gaps, anchor, excused)
-            required = f"a {what_} after {anchor_text} ({when(anchor, plan)}), by {when(due, plan)}"
             period = Period(label=f"{when(anchor, plan)} to {when(due, plan)}", start=anchor, end=due)
             extra = {"due": due, "window": window, "excused_by": used, "decided": due}
             if due >= active.end:
@@ -136,17 +185,16 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
                     continue  # the duty ends before the next deadline
                 # without the exemption a deadline would have fallen while the duty was in force: say so
                 extra["decided"] = plain
-                finding = compiled.finding(target.subject, target.unit, period, "excused", required=required,
-                                           observed=f"exemption moved the deadline past the end of the duty ({', '.join(used)})", **extra)
+                required, observed = words(Gap(anchor, since, due, "excused", used=used))
+                finding = compiled.finding(target.subject, target.unit, period, "excused", required, observed, **extra)
             elif due <= plan.as_of:
-                overdue = min(plan.as_of, active.end) - due
-                finding = compiled.finding(target.subject, target.unit, period, "missed", required=required,
-                    observed=f"no {what_} by the deadline (checked until {when(min(plan.as_of, active.end), plan)}, "
-                             f"{describe(overdue)} overdue)",
-                    delay_seconds=int(overdue.total_seconds()), **extra,
-                )
+                checked = min(plan.as_of, active.end)
+                required, observed = words(Gap(anchor, since, due, "missed", checked=checked))
+                finding = compiled.finding(target.subject, target.unit, period, "missed", required, observed,
+                                           delay_seconds=int((checked - due).total_seconds()), **extra)
             else:
-                finding = compiled.finding(target.subject, target.unit, period, "open", required=required, observed=f"no {what_} yet", **extra)
+                required, observed = words(Gap(anchor, since, due, "open"))
+                finding = compiled.finding(target.subject, target.unit, period, "open", required, observed, **extra)
             if tracer is not None:
                 _trace(tracer, finding, GapStep(target, active, anchor, opened_by, None, due, window, (), used), relevant, excused)
             out.append(finding)

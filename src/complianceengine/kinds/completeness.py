@@ -18,6 +18,20 @@ if TYPE_CHECKING:
     from ..plan import ObligationPlan, Plan
 
 
+class Wording:
+    """The sentences of completeness findings, from the missing field (None: the record is
+    complete): the one place their words are chosen."""
+
+    def __init__(self, obligation: CompletenessObligation):
+        self.fields = obligation.fields
+
+    def __call__(self, missing: str | None) -> tuple[str, str]:
+        """(required, observed)."""
+        if missing is None:
+            return f"filled in: {', '.join(self.fields)}", "all present"
+        return f"'{missing}' filled in", f"'{missing}' is missing or empty"
+
+
 def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Finding]:
     obligation = compiled.obligation
     assert isinstance(obligation, CompletenessObligation)
@@ -25,16 +39,12 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
     subjects = {s.id: s for s in plan.registry.subjects}
     period = Period(label=f"{plan.first_day} to {plan.last_day}", start=plan.range.start, end=plan.range.end)
     tracer = source.tracer
+    words = Wording(obligation)
     for target in compiled.targets:
         record = subjects[target.subject.id]
         missing = [name for name in obligation.fields if record.attributes.get(name) in (None, "", [], {})]
-        found = [
-            compiled.finding(target.subject, target.unit, period, "missed", step=name,
-                             required=f"'{name}' filled in", observed=f"'{name}' is missing or empty")
-            for name in missing
-        ] or [
-            compiled.finding(target.subject, target.unit, period, "met", required=f"filled in: {', '.join(obligation.fields)}",
-                             observed="all present")
+        found = [compiled.finding(target.subject, target.unit, period, "missed", *words(name), step=name) for name in missing] or [
+            compiled.finding(target.subject, target.unit, period, "met", *words(None))
         ]
         if tracer is not None:
             values = tuple((name, record.attributes.get(name)) for name in obligation.fields)

@@ -11,13 +11,15 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..exemptions import ExcusedSpan, excusing
 from ..events import Timeline
 from ..findings import Finding, Status
 from ..model import Event, FrequencyObligation, Ruleset
+from ..plan import Frame
 from ..timeframes import Interval, clip, overlap, periods, shift, subtract
 from ..trace import Decision, FrameStep
 from .base import EventSource, ObligationKind, raised, span_label, variants, what
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
     import pendulum
 
     from ..trace import Tracer
-    from ..plan import Frame, ObligationPlan, Plan, Target
+    from ..plan import ObligationPlan, Plan, Target
 
 
 def plan(obligation: FrequencyObligation, plan: Plan, targets: tuple[Target, ...]) -> dict[str, Any]:
@@ -112,7 +114,7 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
     obligation = compiled.obligation
     assert isinstance(obligation, FrequencyObligation)
     out = []
-    what_ = what(plan, obligation.match)
+    words = Wording(plan, compiled)
     rule = obligation.partial_periods
     relevant: dict[int, Timeline] = {}
     excused_of: dict[int, list[ExcusedSpan]] = {}
@@ -133,7 +135,7 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
                 counting if obligation.distinct_within is None else Timeline(thin(counting.events, obligation.distinct_within, dropped))
             )
             excused_of[frame.target] = excusing(plan, target, obligation, source.exemptions)
-        finding, left, required = _verdict(plan, compiled, frame, target, relevant[frame.target], excused_of[frame.target], what_, rule)
+        finding, left, required = _verdict(plan, compiled, frame, target, relevant[frame.target], excused_of[frame.target], words, rule)
         if tracer is not None:
             _trace(tracer, finding, frame, target, rule, *everything[frame.target], relevant[frame.target], excused_of[frame.target],
                    left, required)
@@ -160,58 +162,97 @@ def _trace(
     tracer.record(finding, FrameStep(target, frame, rule, touching, finding.excused_by, left, required), decisions)
 
 
+@dataclass(frozen=True, slots=True)
+class Counted:
+    """A frequency verdict as data: what :class:`Wording` turns into sentences (any backend that
+    works out these numbers gives the same words)."""
+
+    frame: Frame
+    #: "not_judged" (the partial-period rule leaves the period out), "excused" (what exemptions
+    #: leave is below that rule) or "judged"
+    outcome: Literal["not_judged", "excused", "judged"]
+    count: int = 0
+    #: the number required in the end (prorated for coverage and exemptions); None unless judged
+    required: int | None = None
+    #: the share of the coverage exemptions took, and the records and reasons that took it
+    excused_share: float = 0.0
+    used: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()
+
+
+class Wording:
+    """The sentences of one frequency obligation's findings, rendered from :class:`Counted`:
+    the one place their words are chosen (built once per obligation and audit)."""
+
+    def __init__(self, plan: Plan, compiled: ObligationPlan):
+        obligation = compiled.obligation
+        assert isinstance(obligation, FrequencyObligation)
+        self.plan, self.what, self.rule = plan, what(plan, obligation.match), obligation.partial_periods
+
+    def __call__(self, facts: Counted) -> tuple[str, str, str | None]:
+        """(required, observed, note)."""
+        frame, plan = facts.frame, self.plan
+        notes = []
+        if frame.covered < frame.whole:
+            notes.append(f"duty in force for {frame.covered / frame.whole:.0%} of the period "
+                         f"({'; '.join(span_label(p, plan) for p in frame.active)})")
+        if frame.window is not None:
+            notes.append(f"raised requirement during {frame.window}")
+        if facts.outcome == "not_judged":
+            return f"none: partial_periods is {self.rule}", "-", "; ".join(notes)
+        if facts.used:
+            notes.append(f"excused for {facts.excused_share:.0%} of it by {', '.join(facts.used)}")
+        observed = f"{facts.count} counted ({self.what})"
+        if facts.outcome == "excused":
+            return f"none: excused ({'; '.join(facts.reasons)})", observed, "; ".join(notes)
+        assert facts.required is not None
+        if facts.required != frame.at_least:
+            notes.append(f"requirement prorated from {frame.at_least} to {facts.required}")
+        wanted = (f"at least {facts.required} {self.what}" + (f", at most {frame.at_most}" if frame.at_most is not None else "")
+                  + f" in {frame.period.label}")
+        return wanted, observed, "; ".join(notes) or None
+
+
 def _verdict(
-    plan: Plan, compiled: ObligationPlan, frame: Frame, target: Target, relevant: Timeline, excused: list[ExcusedSpan], what_: str,
+    plan: Plan, compiled: ObligationPlan, frame: Frame, target: Target, relevant: Timeline, excused: list[ExcusedSpan], words: Wording,
     rule: str,
 ) -> tuple[Finding, float, int | None]:
     """The finding, with the seconds of coverage left after exemptions and the number required
     in the end (None when the period is not judged or excused)."""
     period, active, covered, whole = frame.period, list(frame.active), frame.covered, frame.whole
-    at_least, at_most = frame.at_least, frame.at_most
-    notes = []
-    if covered < whole:
-        notes.append(f"duty in force for {covered / whole:.0%} of the period ({'; '.join(span_label(p, plan) for p in active)})")
-    if frame.window is not None:
-        notes.append(f"raised requirement during {frame.window}")
     if not frame.judged:
-        return compiled.finding(target.subject, target.unit, period, "not_applicable",
-            required=f"none: partial_periods is {rule}", observed="-", note="; ".join(notes), window=frame.window, decided=period.end,
-        ), covered, None
+        required_text, observed_text, note = words(Counted(frame, "not_judged"))
+        return compiled.finding(target.subject, target.unit, period, "not_applicable", required_text, observed_text, note=note,
+                                window=frame.window, decided=period.end), covered, None
     # events during an exemption still count: an exemption can only lower the bar
     seen = relevant.within(active)
     count = len(seen)
-    over = frame.over
     required = frame.required
     used: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()
     left = covered
     if count < required and excused:
-        remaining = subtract(active, [x.span for x in excused])
         used = tuple(dict.fromkeys(x.record for x in excused if overlap(active, [x.span])))
-        left = sum(part.seconds for part in remaining)
-        if used:
-            notes.append(f"excused for {1 - left / covered:.0%} of it by {', '.join(used)}")
+        left = sum(part.seconds for part in subtract(active, [x.span for x in excused]))
+        reasons = tuple(x.reason for x in excused if x.record in used)
         if used and not judged(rule, left, whole):
-            return compiled.finding(target.subject, target.unit, period, "excused",
-                required=f"none: excused ({'; '.join(x.reason for x in excused if x.record in used)})",
-                observed=f"{count} counted ({what_})", observed_count=count, evidence=tuple(e.id for e in seen),
-                note="; ".join(notes), window=frame.window, decided=period.end, excused_by=used,
-            ), left, None
+            required_text, observed_text, note = words(Counted(frame, "excused", count, None, 1 - left / covered, used, reasons))
+            return compiled.finding(target.subject, target.unit, period, "excused", required_text, observed_text,
+                                    observed_count=count, evidence=tuple(e.id for e in seen), note=note, window=frame.window,
+                                    decided=period.end, excused_by=used), left, None
         if used:
-            required = prorated(at_least, left, whole)
-    if required != at_least:
-        notes.append(f"requirement prorated from {at_least} to {required}")
-    wanted = f"at least {required} {what_}" + (f", at most {at_most}" if at_most is not None else "") + f" in {period.label}"
+            required = prorated(frame.at_least, left, whole)
     status: Status
-    if at_most is not None and count > at_most:
+    if frame.at_most is not None and count > frame.at_most:
         status = "missed"
     elif count >= required:
-        status = "met" if over or at_most is None else "open"
+        status = "met" if frame.over or frame.at_most is None else "open"
     else:
-        status = "missed" if over else "open"
-    return compiled.finding(target.subject, target.unit, period, status,
-        required=wanted, observed=f"{count} counted ({what_})", required_count=required, observed_count=count,
-        evidence=tuple(e.id for e in seen), note="; ".join(notes) or None, window=frame.window, decided=period.end, excused_by=used,
-    ), left, required
+        status = "missed" if frame.over else "open"
+    required_text, observed_text, note = words(Counted(frame, "judged", count, required, 1 - left / covered, used, reasons))
+    return compiled.finding(target.subject, target.unit, period, status, required_text, observed_text, required_count=required,
+                            observed_count=count, evidence=tuple(e.id for e in seen), note=note, window=frame.window,
+                            decided=period.end, excused_by=used), left, required
 
 
 KIND: ObligationKind = ObligationKind(model=FrequencyObligation, judge=judge, plan=plan, lookback=lookback)

@@ -10,8 +10,10 @@ in it is judged there.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..findings import Finding, SubjectRef
 from ..model import Event, ResponseObligation, format_duration
@@ -25,10 +27,51 @@ if TYPE_CHECKING:
     from ..plan import ObligationPlan, Plan
 
 
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """A verdict on one step of a case, as data: what :class:`Wording` turns into sentences."""
+
+    step: int
+    #: not_started (the previous step has no answer), answered (in time or late), missed, open
+    outcome: Literal["not_started", "answered", "missed", "open"]
+    base: dt.datetime | None = None
+    due: dt.datetime | None = None
+    answered: dt.datetime | None = None
+
+
+class Wording:
+    """The sentences of one response obligation's findings, rendered from :class:`Answered`: the
+    one place their words are chosen."""
+
+    def __init__(self, plan: Plan, compiled: ObligationPlan):
+        obligation = compiled.obligation
+        assert isinstance(obligation, ResponseObligation)
+        self.plan, self.steps = plan, obligation.steps
+        self.titles = [step.title.en if step.title else step.id for step in obligation.steps]
+
+    def __call__(self, facts: Answered) -> tuple[str, str]:
+        """(required, observed)."""
+        plan, step, title = self.plan, self.steps[facts.step], self.titles[facts.step]
+        if facts.outcome == "not_started":
+            return (f"{title} within {format_duration(step.within)} of the previous step",
+                    "the previous step has no event, so this deadline has not started")
+        assert facts.base is not None and facts.due is not None
+        since = "the trigger" if step.counted_from == "trigger" else "the previous step"
+        required = f"{title} within {format_duration(step.within)} of {since} ({when(facts.base, plan)}), by {when(facts.due, plan)}"
+        if facts.outcome == "answered":
+            assert facts.answered is not None
+            late = facts.answered > facts.due
+            return required, f"{title} at {when(facts.answered, plan)}" + (f", {describe(facts.answered - facts.due)} late" if late else "")
+        if facts.outcome == "missed":
+            return required, f"no '{title}' event by {when(plan.as_of, plan)} ({describe(plan.as_of - facts.due)} overdue)"
+        return required, f"no '{title}' event yet"
+
+
 def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Finding]:
     obligation = compiled.obligation
     assert isinstance(obligation, ResponseObligation)
     out = []
+    words = Wording(plan, compiled)
     # each step's matching events grouped by correlation key: a case looks up its own answers
     answers = [source.correlated(plan, step.match, obligation.correlate_on) for step in obligation.steps]
     tracer = source.tracer
@@ -40,14 +83,11 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
         previous: Event | None = None
         decided = trigger.time
         for index, (step, answering) in enumerate(zip(obligation.steps, answers)):
-            title = step.title.en if step.title else step.id
             if step.counted_from == "previous" and previous is None:
                 period = Period(label=f"{step.id} after the previous step", start=trigger.time, end=trigger.time)
-                finding = compiled.finding(subject, trigger.unit, period, "not_applicable", anchor=trigger.id, step=step.id,
-                    required=f"{title} within {format_duration(step.within)} of the previous step",
-                    observed="the previous step has no event, so this deadline has not started",
-                    evidence=(trigger.id,), decided=decided,
-                )
+                required, observed = words(Answered(index, "not_started"))
+                finding = compiled.finding(subject, trigger.unit, period, "not_applicable", required, observed, anchor=trigger.id,
+                                           step=step.id, evidence=(trigger.id,), decided=decided)
                 if tracer is not None:
                     _trace(tracer, finding, CaseStep(trigger, key, step.id, False, trigger.time, None, None), obligation, answers, index,
                            triggers)
@@ -57,28 +97,25 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
             due = shift(local(base, plan.tz), step.within)
             same_case = answering.get(key) if None not in key else None
             answer = next((e for e in same_case.since(base) if e.id != trigger.id), None) if same_case is not None else None
-            since = "the trigger" if step.counted_from == "trigger" else "the previous step"
-            required = f"{title} within {format_duration(step.within)} of {since} ({when(base, plan)}), by {when(due, plan)}"
             period = Period(label=f"{when(base, plan)} to {when(due, plan)}", start=base, end=due)
             decided = due
             if answer is not None:
-                delay = answer.time - due
                 late = answer.time > due
                 decided = due if late else answer.time
-                finding = compiled.finding(subject, trigger.unit, period, "late" if late else "met", anchor=trigger.id, step=step.id,
-                    required=required, observed=f"{title} at {when(answer.time, plan)}" + (f", {describe(delay)} late" if late else ""),
-                    evidence=(trigger.id, answer.id), due=due, delay_seconds=int(delay.total_seconds()) if late else None, decided=decided,
+                required, observed = words(Answered(index, "answered", base, due, answer.time))
+                finding = compiled.finding(subject, trigger.unit, period, "late" if late else "met", required, observed, anchor=trigger.id,
+                    step=step.id, evidence=(trigger.id, answer.id), due=due,
+                    delay_seconds=int((answer.time - due).total_seconds()) if late else None, decided=decided,
                 )
             elif due <= plan.as_of:
-                overdue = plan.as_of - due
-                finding = compiled.finding(subject, trigger.unit, period, "missed", anchor=trigger.id, step=step.id, required=required,
-                    observed=f"no '{title}' event by {when(plan.as_of, plan)} ({describe(overdue)} overdue)",
-                    evidence=(trigger.id,), due=due, delay_seconds=int(overdue.total_seconds()), decided=decided,
+                required, observed = words(Answered(index, "missed", base, due))
+                finding = compiled.finding(subject, trigger.unit, period, "missed", required, observed, anchor=trigger.id, step=step.id,
+                    evidence=(trigger.id,), due=due, delay_seconds=int((plan.as_of - due).total_seconds()), decided=decided,
                 )
             else:
-                finding = compiled.finding(subject, trigger.unit, period, "open", anchor=trigger.id, step=step.id, required=required,
-                    observed=f"no '{title}' event yet", evidence=(trigger.id,), due=due, decided=decided,
-                )
+                required, observed = words(Answered(index, "open", base, due))
+                finding = compiled.finding(subject, trigger.unit, period, "open", required, observed, anchor=trigger.id, step=step.id,
+                                           evidence=(trigger.id,), due=due, decided=decided)
             if tracer is not None:
                 _trace(tracer, finding, CaseStep(trigger, key, step.id, True, base, due, answer), obligation, answers, index, triggers)
             out.append(finding)

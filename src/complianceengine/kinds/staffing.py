@@ -44,6 +44,21 @@ def plan(obligation: StaffingObligation, plan: Plan, targets: tuple[Target, ...]
     return {"shortfalls": tuple(out)}
 
 
+class Wording:
+    """The sentences of staffing findings, rendered from the role, the number needed and the
+    shortfall (None: none in the range): the one place their words are chosen."""
+
+    def __init__(self, plan: Plan):
+        self.labels = {role: spec.label.en for role, spec in plan.ruleset.roles.items()}
+
+    def __call__(self, role: str, needed: int, run: Shortfall | None) -> tuple[str, str]:
+        """(required, observed)."""
+        required = f"at least {needed} {self.labels[role]} at every moment"
+        if run is None:
+            return required, f"at least {needed} throughout"
+        return required, f"{len(run.present)} ({', '.join(run.present) or 'vacant'})"
+
+
 def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Finding]:
     obligation = compiled.obligation
     assert isinstance(obligation, StaffingObligation)
@@ -52,16 +67,14 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
     for shortfall in compiled.shortfalls:
         by_post.setdefault((shortfall.target, shortfall.role), []).append(shortfall)
     tracer = source.tracer
+    words = Wording(plan)
     for index, target in enumerate(compiled.targets):
         for role, needed in obligation.require.items():
-            label = plan.ruleset.roles[role].label.en
             subject = target.subject.model_copy(update={"role": role})
             runs = by_post.get((index, role), [])
-            required = f"at least {needed} {label} at every moment"
             if not runs:
                 period = Period(label=f"{plan.first_day} to {plan.last_day}", start=plan.range.start, end=plan.range.end)
-                finding = compiled.finding(subject, target.unit, period, "met", required=required, observed=f"at least {needed} throughout",
-                                           required_count=needed)
+                finding = compiled.finding(subject, target.unit, period, "met", *words(role, needed, None), required_count=needed)
                 if tracer is not None:
                     tracer.record(finding, PostStep(target, role, needed, None))
                 out.append(finding)
@@ -69,10 +82,10 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
             for run in runs:
                 start, end = day_start(run.first, plan.tz), day_start(run.last + dt.timedelta(days=1), plan.tz)
                 period = Period(label=f"{run.first} to {run.last}", start=start, end=end)
-                finding = compiled.finding(subject, target.unit, period, "open" if start >= plan.as_of else "missed", required=required,
-                    observed=f"{len(run.present)} ({', '.join(run.present) or 'vacant'})", required_count=needed,
-                    observed_count=len(run.present),
-                    note="a shortfall on record that begins after the as-of time" if start >= plan.as_of else None,
+                ahead = start >= plan.as_of
+                finding = compiled.finding(subject, target.unit, period, "open" if ahead else "missed", *words(role, needed, run),
+                    required_count=needed, observed_count=len(run.present),
+                    note="a shortfall on record that begins after the as-of time" if ahead else None,
                 )
                 if tracer is not None:
                     tracer.record(finding, PostStep(target, role, needed, run))
