@@ -412,3 +412,33 @@ def test_a_plugin_kind_naming_an_optional_calendar_is_not_judged_without_its_pro
     report = audit(ruleset, base_registry(), [], first_day=dt.date(2026, 8, 1), last_day=dt.date(2026, 8, 31), as_of=local(2026, 9, 1, 0),
                    plugins=plugins)
     assert {f.status for f in report.findings} == {"not_applicable"} and "typhoon-feed" in report.obligations[0].not_judged
+
+
+def _lint_per_window(obligation, ruleset):
+    if obligation.at_least > 1:
+        return [("CE112", ("at_least",), f"{obligation.id}: more than one patrol in a one-day typhoon warning", "ask for one")]
+    return []
+
+
+def test_a_plugin_kind_gives_its_own_lint_hints_located_and_a_failing_one_is_named(tmp_path):
+    from complianceengine.lint import check_ruleset_file
+
+    class Hinting(PerWindowKind):
+        def __init__(self, lint):
+            super().__init__()
+            self.lint = lint
+
+        @hookimpl
+        def complianceengine_obligation_kinds(self):
+            return {"per_window": ObligationKind(model=PerWindow, judge=self.judge, check=_check_per_window, lint=self.lint)}
+
+    path = _write(tmp_path, PER_WINDOW_YAML.replace("{AT_LEAST}", "2"))
+    _, diagnostics = check_ruleset_file(path, Plugins([Hinting(_lint_per_window)], entry_points=False))
+    hints = [(d.code, d.line, d.message) for d in diagnostics if d.code == "CE112"]
+    assert hints == [("CE112", 21, "patrol-each-typhoon: more than one patrol in a one-day typhoon warning")]
+
+    def broken(obligation, ruleset):
+        raise KeyError("oops")
+
+    with pytest.raises(PluginError, match="Hinting.*ObligationKind.lint.*KeyError"):
+        check_ruleset_file(path, Plugins([Hinting(broken)], entry_points=False))

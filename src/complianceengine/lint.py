@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,16 +20,15 @@ from ruamel.yaml import YAML
 
 from . import about
 from .compile import calendars_used, missing_calendars
-from .errors import InputError
+from .errors import InputError, PluginError
 from .github_actions import Annotation, AnnotationLevel
 from .junit import JUnitCase, JUnitFailure, JUnitSuite, junit_xml
 from .loading import load_registry, load_ruleset_located, locate
 from .model import (
     ByRoles,
-    CadenceObligation,
     EventMatch,
+    ExtensionObligation,
     FixedPeriod,
-    FrequencyObligation,
     PerAssignee,
     PerSubject,
     PerUnit,
@@ -37,7 +36,8 @@ from .model import (
     StaffingObligation,
     walk,
 )
-from .plugins import Plugins
+from .kinds.base import ObligationKind
+from .plugins import BUILTIN_PLUGIN, Plugins
 from .references import path_text
 
 Severity = Literal["error", "warning", "info"]
@@ -78,6 +78,8 @@ RULES: dict[str, Rule] = {
              summary="An optional calendar's provider is not loaded: the obligations using it will be reported not judged."),
         Rule(code="CE111", name="unsatisfiable-quorum", severity="warning",
              summary="A required number of attendees or departments cannot be reached by the event kind's declared values."),
+        Rule(code="CE112", name="kind-hint", severity="warning",
+             summary="A plugin's obligation kind says something about one of its obligations (its `ObligationKind.lint`)."),
     ]
 }
 
@@ -151,7 +153,7 @@ def check_ruleset_file(path: Path, plugins: Plugins, registry: Path | None = Non
         else:
             diagnostics.append(_at(root, file_of, "CE003", ("calendars", name, "provider"), message,
                                    "install the plugin, pass --plugin MODULE, or mark the calendar `optional: true`"))
-    for code, where, message, hint in lint(ruleset):
+    for code, where, message, hint in lint(ruleset, plugins.obligation_kinds()):
         diagnostics.append(_at(root, file_of, code, where, message, hint))
     return ruleset, _unsuppressed(diagnostics)
 
@@ -204,12 +206,16 @@ Finding = tuple[str, tuple[Any, ...], str, str]
 _APPROX_DAYS = {"day": 1, "week": 7, "month": 28, "quarter": 90, "year": 365}
 
 
-def lint(ruleset: Ruleset) -> list[Finding]:
+def lint(ruleset: Ruleset, kinds: Mapping[str, tuple[str, ObligationKind]] | None = None) -> list[Finding]:
+    """The lint findings of a valid ruleset; ``kinds`` (plugin name and kind by kind name, as
+    :meth:`Plugins.obligation_kinds` gives them; default: the built-in ones) give their own hints
+    about their obligations."""
+    from .kinds import BUILTIN  # the kinds' hints use this module's helpers
+
     out: list[Finding] = []
     out += _unsatisfiable_by(ruleset)
-    out += _raised_weaker(ruleset)
+    out += _kind_hints(ruleset, {name: (BUILTIN_PLUGIN, kind) for name, kind in BUILTIN.items()} if kinds is None else kinds)
     out += _duplicates(ruleset)
-    out += _distinct_within(ruleset)
     out += _unused(ruleset)
     out += _citations(ruleset)
     out += _quorum(ruleset)
@@ -264,37 +270,36 @@ def _unsatisfiable_by(ruleset: Ruleset) -> list[Finding]:
     return out
 
 
-def _period_days(period: Any) -> float:
+def period_days(period: Any) -> float:
     """A period's length in days, roughly (0 when unknown), for comparing requirements."""
     if isinstance(period, FixedPeriod):
         return period.every.total_seconds() / 86400
     return _APPROX_DAYS.get(period, 0)
 
 
-def _rate(period: Any, at_least: int | None) -> float | None:
+def rate(period: Any, at_least: int | None) -> float | None:
     """Required events per day, roughly, for comparing requirements."""
-    days = _period_days(period)
+    days = period_days(period)
     return None if at_least is None or not days else at_least / days
 
 
-def _raised_weaker(ruleset: Ruleset) -> list[Finding]:
+def _kind_hints(ruleset: Ruleset, kinds: Mapping[str, tuple[str, ObligationKind]]) -> list[Finding]:
+    """The hints each obligation's kind gives about it (``ObligationKind.lint``: CE102 and CE104
+    come from the frequency and cadence kinds); a plugin's that fails is named."""
     out: list[Finding] = []
     for i, obligation in enumerate(ruleset.obligations):
-        for j, raised in enumerate(getattr(obligation, "during", [])):
-            where = ("obligations", i, "during", j)
-            if isinstance(obligation, FrequencyObligation):
-                base = _rate(obligation.period, obligation.at_least)
-                inside = _rate(raised.period or obligation.period, raised.at_least if raised.at_least is not None else obligation.at_least)
-                if base is not None and inside is not None and inside < base:
-                    out.append(("CE102", where,
-                                f"{obligation.id}: during {raised.calendar} the requirement is about {inside * 7:.2f} a week, "
-                                f"weaker than the base {base * 7:.2f} a week",
-                                "raise at_least or shorten the period inside the window, or remove the `during` entry"))
-            elif isinstance(obligation, CadenceObligation) and raised.max_gap is not None:
-                # total_seconds counts a month as 30 days and a year as 365: close enough to compare
-                if raised.max_gap.total_seconds() > obligation.max_gap.total_seconds():
-                    out.append(("CE102", where, f"{obligation.id}: during {raised.calendar} the gap allowed is longer than outside it",
-                                "a campaign should shorten max_gap, not lengthen it"))
+        plugin, kind = kinds.get(obligation.kind, (None, None))
+        if kind is None or kind.lint is None or isinstance(obligation, ExtensionObligation):
+            continue
+        try:
+            hints = [(code, ("obligations", i, *path), message, hint) for code, path, message, hint in kind.lint(obligation, ruleset)]
+            if not all(code in RULES for code, *_ in hints):
+                raise ValueError(f"unknown lint codes {sorted({c for c, *_ in hints if c not in RULES})}")
+        except Exception as exc:
+            if plugin == BUILTIN_PLUGIN:
+                raise
+            raise PluginError(plugin or "?", "ObligationKind.lint", f"{type(exc).__name__}: {exc}") from exc
+        out += hints
     return out
 
 
@@ -320,23 +325,6 @@ def _duplicates(ruleset: Ruleset) -> list[Finding]:
                         "merge them, or use `during` for a stricter requirement inside a window"))
         else:
             seen[signature] = (i, obligation.id)
-    return out
-
-
-def _distinct_within(ruleset: Ruleset) -> list[Finding]:
-    out: list[Finding] = []
-    for i, obligation in enumerate(ruleset.obligations):
-        if not isinstance(obligation, FrequencyObligation) or obligation.distinct_within is None:
-            continue
-        days = _period_days(obligation.period)
-        window = obligation.distinct_within.total_seconds() / 86400  # a month counts as 30 days
-        at_least = obligation.at_least or 0
-        # at_least events, each distinct_within after the previous, need (at_least - 1) windows
-        if days and at_least > 1 and (at_least - 1) * window >= days:
-            fit = 1 + int((days - 1e-9) // window) if window else at_least
-            out.append(("CE104", ("obligations", i, "distinct_within"),
-                        f"{obligation.id}: with distinct_within between counted events, at most {fit} fit in a period but {at_least} are required",
-                        "shorten distinct_within, lower at_least or lengthen the period"))
     return out
 
 

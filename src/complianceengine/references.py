@@ -19,20 +19,15 @@ from .model import (
     CORE_EVENT_FIELDS,
     AnyObligation,
     ByRoles,
-    CadenceObligation,
     Comparison,
-    CompletenessObligation,
     EventMatch,
     ExtensionObligation,
-    FrequencyObligation,
     PerAssignee,
     PerSubject,
     PerUnit,
     Raised,
     Registry,
-    ResponseObligation,
     Ruleset,
-    StaffingObligation,
     walk,
 )
 from .plugins import Plugins
@@ -41,7 +36,7 @@ Path = tuple[Any, ...]
 Reference = tuple[Path, str]
 
 
-def _unknown(what: str, name: str, known: Iterable[str]) -> str:
+def unknown(what: str, name: str, known: Iterable[str]) -> str:
     known = sorted(known)
     close = get_close_matches(name, known, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
@@ -56,16 +51,16 @@ def check_ruleset(ruleset: Ruleset) -> list[Reference]:
     for name, kind in kinds.items():
         for i, parent in enumerate(kind.parents):
             if parent not in kinds:
-                problems.append((("unit_kinds", name, "parents", i), _unknown("unit kind", parent, kinds)))
+                problems.append((("unit_kinds", name, "parents", i), unknown("unit kind", parent, kinds)))
     for name in kinds:
         if _kind_cycle(ruleset, name):
             problems.append((("unit_kinds", name), f"unit kind {name!r} is its own ancestor; the hierarchy must be a tree"))
     for name, role in ruleset.roles.items():
         if role.unit_kind not in kinds:
-            problems.append((("roles", name, "unit_kind"), _unknown("unit kind", role.unit_kind, kinds)))
+            problems.append((("roles", name, "unit_kind"), unknown("unit kind", role.unit_kind, kinds)))
     for name, subject_kind in ruleset.subject_kinds.items():
         if subject_kind.unit_kind is not None and subject_kind.unit_kind not in kinds:
-            problems.append((("subject_kinds", name, "unit_kind"), _unknown("unit kind", subject_kind.unit_kind, kinds)))
+            problems.append((("subject_kinds", name, "unit_kind"), unknown("unit kind", subject_kind.unit_kind, kinds)))
 
     ids = {o.id for o in ruleset.obligations}
     for name, event_kind in ruleset.event_kinds.items():
@@ -78,7 +73,9 @@ def check_ruleset(ruleset: Ruleset) -> list[Reference]:
             )
         for i, obligation_id in enumerate(event_kind.excuses.obligations or []):
             if obligation_id not in ids:
-                problems.append((("event_kinds", name, "excuses", "obligations", i), _unknown("obligation", obligation_id, ids)))
+                problems.append((("event_kinds", name, "excuses", "obligations", i), unknown("obligation", obligation_id, ids)))
+
+    from .kinds import BUILTIN  # the kinds use this module's checks: imported when first needed
 
     seen: dict[str, int] = {}
     for index, obligation in enumerate(ruleset.obligations):
@@ -87,55 +84,11 @@ def check_ruleset(ruleset: Ruleset) -> list[Reference]:
             problems.append(((*at, "id"), f"obligation id {obligation.id!r} is already used by obligations[{seen[obligation.id]}]"))
         seen.setdefault(obligation.id, index)
         if obligation.citation.source not in ruleset.sources:
-            problems.append(((*at, "citation", "source"), _unknown("source", obligation.citation.source, ruleset.sources)))
-        if isinstance(obligation, (FrequencyObligation, CadenceObligation)):
-            problems += _check_applies_to(ruleset, obligation.applies_to, (*at, "applies_to"))
-            problems += _check_match(ruleset, obligation.match, (*at, "match"))
-            if obligation.by is not None:
-                problems += _check_roles(ruleset, obligation.by.roles, (*at, "by", "roles"))
-            for i, name in enumerate(obligation.excused_in):
-                if name not in ruleset.calendars:
-                    problems.append(((*at, "excused_in", i), _unknown("calendar", name, ruleset.calendars)))
-            for i, raised in enumerate(obligation.during):
-                if raised.calendar not in ruleset.calendars:
-                    problems.append(((*at, "during", i, "calendar"), _unknown("calendar", raised.calendar, ruleset.calendars)))
-        elif isinstance(obligation, ResponseObligation):
-            problems += _check_match(ruleset, obligation.trigger, (*at, "trigger"))
-            matches = [(obligation.trigger, (*at, "trigger"))] + [
-                (step.match, (*at, "steps", i, "match")) for i, step in enumerate(obligation.steps)
-            ]
-            for i, step in enumerate(obligation.steps):
-                problems += _check_match(ruleset, step.match, (*at, "steps", i, "match"))
-            for j, field in enumerate(obligation.correlate_on):
-                for match, where in matches:
-                    for kind_name in match.kinds:
-                        if kind_name in ruleset.event_kinds and not _has_field(ruleset, kind_name, field):
-                            problems.append(
-                                ((*at, "correlate_on", j), f"event kind {kind_name!r} (used in {path_text(where)}) has no field {field!r} to correlate on")
-                            )
-        elif isinstance(obligation, CompletenessObligation):
-            problems += _check_applies_to(ruleset, obligation.applies_to, (*at, "applies_to"))
-            target_kind = ruleset.subject_kinds.get(obligation.applies_to.subject_kind)
-            if target_kind is not None:
-                for i, name in enumerate(obligation.fields):
-                    if name not in target_kind.attributes:
-                        problems.append(
-                            ((*at, "fields", i), _unknown(f"attribute of {obligation.applies_to.subject_kind}", name, target_kind.attributes))
-                        )
-        elif isinstance(obligation, StaffingObligation):
-            problems += _check_applies_to(ruleset, obligation.applies_to, (*at, "applies_to"))
-            for role_name in obligation.require:
-                if role_name not in ruleset.roles:
-                    problems.append(((*at, "require", role_name), _unknown("role", role_name, ruleset.roles)))
-                elif ruleset.roles[role_name].unit_kind != obligation.applies_to.unit_kind:
-                    problems.append(
-                        (
-                            (*at, "require", role_name),
-                            f"role {role_name!r} is held at a {ruleset.roles[role_name].unit_kind!r}, "
-                            f"not at a {obligation.applies_to.unit_kind!r}, so no {obligation.applies_to.unit_kind} can be staffed with it",
-                        )
-                    )
-        elif not isinstance(obligation, ExtensionObligation):  # a plugin's kind: check the parts we know
+            problems.append(((*at, "citation", "source"), unknown("source", obligation.citation.source, ruleset.sources)))
+        builtin = BUILTIN.get(obligation.kind) if not isinstance(obligation, ExtensionObligation) else None
+        if builtin is not None and builtin.check is not None:  # each kind checks its own fields
+            problems += [((*at, *path), message) for path, message in builtin.check(obligation, ruleset)]
+        elif builtin is None and not isinstance(obligation, ExtensionObligation):  # a plugin's kind: check the parts we know
             problems += _check_parts(ruleset, obligation, at)
     return problems
 
@@ -146,15 +99,15 @@ def _check_parts(ruleset: Ruleset, node: Any, at: Path) -> list[Reference]:
     problems: list[Reference] = []
     for path, value, parent in walk(node, at):
         if isinstance(value, (PerAssignee, PerUnit, PerSubject)):
-            problems += _check_applies_to(ruleset, value, path)
+            problems += check_applies_to(ruleset, value, path)
         elif isinstance(value, EventMatch):
-            problems += _check_match(ruleset, value, path)
+            problems += check_match(ruleset, value, path)
         elif isinstance(value, ByRoles):
-            problems += _check_roles(ruleset, value.roles, (*path, "roles"))
+            problems += check_roles(ruleset, value.roles, (*path, "roles"))
         elif isinstance(value, Raised) and value.calendar not in ruleset.calendars:
-            problems.append(((*path, "calendar"), _unknown("calendar", value.calendar, ruleset.calendars)))
+            problems.append(((*path, "calendar"), unknown("calendar", value.calendar, ruleset.calendars)))
         elif path[-1:] == ("excused_in",) and isinstance(parent, BaseModel) and isinstance(value, list):
-            problems += [((*path, i), _unknown("calendar", c, ruleset.calendars)) for i, c in enumerate(value) if c not in ruleset.calendars]
+            problems += [((*path, i), unknown("calendar", c, ruleset.calendars)) for i, c in enumerate(value) if c not in ruleset.calendars]
     return problems
 
 
@@ -180,22 +133,22 @@ def _kind_cycle(ruleset: Ruleset, start: str) -> bool:
     return False
 
 
-def _check_roles(ruleset: Ruleset, roles: list[str], at: Path) -> list[Reference]:
-    return [((*at, i), _unknown("role", role, ruleset.roles)) for i, role in enumerate(roles) if role not in ruleset.roles]
+def check_roles(ruleset: Ruleset, roles: list[str], at: Path) -> list[Reference]:
+    return [((*at, i), unknown("role", role, ruleset.roles)) for i, role in enumerate(roles) if role not in ruleset.roles]
 
 
-def _check_applies_to(ruleset: Ruleset, applies_to: PerAssignee | PerUnit | PerSubject, at: Path) -> list[Reference]:
+def check_applies_to(ruleset: Ruleset, applies_to: PerAssignee | PerUnit | PerSubject, at: Path) -> list[Reference]:
     if isinstance(applies_to, PerAssignee):
-        return _check_roles(ruleset, applies_to.roles, (*at, "roles"))
+        return check_roles(ruleset, applies_to.roles, (*at, "roles"))
     if isinstance(applies_to, PerUnit):
         kind = ruleset.unit_kinds.get(applies_to.unit_kind)
         if kind is None:
-            return [((*at, "unit_kind"), _unknown("unit kind", applies_to.unit_kind, ruleset.unit_kinds))]
+            return [((*at, "unit_kind"), unknown("unit kind", applies_to.unit_kind, ruleset.unit_kinds))]
         problems = []
         for name, condition in applies_to.where.items():
             spec = kind.attributes.get(name)
             if kind.attributes and spec is None:
-                problems.append(((*at, "where", name), _unknown(f"attribute of {applies_to.unit_kind}", name, kind.attributes)))
+                problems.append(((*at, "where", name), unknown(f"attribute of {applies_to.unit_kind}", name, kind.attributes)))
             elif spec is not None and spec.type == "enum":
                 problems += [
                     ((*at, "where", name), f"{value!r} is not a value of enum {applies_to.unit_kind}.{name} (values: {', '.join(spec.values or [])})")
@@ -203,30 +156,30 @@ def _check_applies_to(ruleset: Ruleset, applies_to: PerAssignee | PerUnit | PerS
                 ]
         return problems
     if applies_to.subject_kind not in ruleset.subject_kinds:
-        return [((*at, "subject_kind"), _unknown("subject kind", applies_to.subject_kind, ruleset.subject_kinds))]
+        return [((*at, "subject_kind"), unknown("subject kind", applies_to.subject_kind, ruleset.subject_kinds))]
     return []
 
 
-def _has_field(ruleset: Ruleset, kind: str, field: str) -> bool:
+def has_field(ruleset: Ruleset, kind: str, field: str) -> bool:
     return field in CORE_EVENT_FIELDS or field in ruleset.event_kinds[kind].attributes
 
 
-def _check_match(ruleset: Ruleset, match: EventMatch, at: Path) -> list[Reference]:
+def check_match(ruleset: Ruleset, match: EventMatch, at: Path) -> list[Reference]:
     problems: list[Reference] = []
     kind_path = (*at, "kind") if isinstance(match.kind, str) else None
     for i, kind in enumerate(match.kinds):
         if kind not in ruleset.event_kinds:
-            problems.append((kind_path or (*at, "kind", i), _unknown("event kind", kind, ruleset.event_kinds)))
+            problems.append((kind_path or (*at, "kind", i), unknown("event kind", kind, ruleset.event_kinds)))
     known = [k for k in match.kinds if k in ruleset.event_kinds]
     if match.in_calendar is not None and match.in_calendar not in ruleset.calendars:
-        problems.append(((*at, "in_calendar"), _unknown("calendar", match.in_calendar, ruleset.calendars)))
+        problems.append(((*at, "in_calendar"), unknown("calendar", match.in_calendar, ruleset.calendars)))
     if match.quorum is not None:
         for kind in known:
             spec = ruleset.event_kinds[kind].attributes.get(match.quorum.attribute)
             if spec is None or spec.type != "list":
                 problems.append(((*at, "quorum", "attribute"), f"{match.quorum.attribute!r} must be a list attribute of event kind {kind!r}"))
     for field, condition in match.where.items():
-        lacking = [k for k in known if not _has_field(ruleset, k, field)]
+        lacking = [k for k in known if not has_field(ruleset, k, field)]
         if lacking:
             problems.append(((*at, "where", field), f"event kind {lacking[0]!r} has no field {field!r} (core fields: {', '.join(CORE_EVENT_FIELDS)})"))
             continue
@@ -263,7 +216,7 @@ def check_registry(registry: Registry, ruleset: Ruleset) -> list[Reference]:
     for i, unit in enumerate(registry.units):
         kind = ruleset.unit_kinds.get(unit.kind)
         if kind is None:
-            problems.append((("units", i, "kind"), _unknown("unit kind", unit.kind, ruleset.unit_kinds)))
+            problems.append((("units", i, "kind"), unknown("unit kind", unit.kind, ruleset.unit_kinds)))
             continue
         if unit.parent is None:
             problems += _check_attributes(unit.attributes, kind.attributes, ("units", i, "attributes"), unit.kind)
@@ -273,7 +226,7 @@ def check_registry(registry: Registry, ruleset: Ruleset) -> list[Reference]:
         problems += _check_attributes(unit.attributes, kind.attributes, ("units", i, "attributes"), unit.kind)
         parent = by_id.get(unit.parent)
         if parent is None:
-            problems.append((("units", i, "parent"), _unknown("unit", unit.parent, by_id)))
+            problems.append((("units", i, "parent"), unknown("unit", unit.parent, by_id)))
         elif parent.kind not in kind.parents:
             problems.append(
                 (
@@ -289,13 +242,13 @@ def check_registry(registry: Registry, ruleset: Ruleset) -> list[Reference]:
     for i, assignment in enumerate(registry.assignments):
         at: Path = ("assignments", i)
         if assignment.person not in people:
-            problems.append(((*at, "person"), _unknown("person", assignment.person, people)))
+            problems.append(((*at, "person"), unknown("person", assignment.person, people)))
         role = ruleset.roles.get(assignment.role)
         if role is None:
-            problems.append(((*at, "role"), _unknown("role", assignment.role, ruleset.roles)))
+            problems.append(((*at, "role"), unknown("role", assignment.role, ruleset.roles)))
         held_at = by_id.get(assignment.unit)
         if held_at is None:
-            problems.append(((*at, "unit"), _unknown("unit", assignment.unit, by_id)))
+            problems.append(((*at, "unit"), unknown("unit", assignment.unit, by_id)))
         elif role is not None and held_at.kind != role.unit_kind:
             problems.append(
                 ((*at, "unit"), f"role {assignment.role!r} is held at a {role.unit_kind}, but {held_at.id!r} is a {held_at.kind}")
@@ -308,10 +261,10 @@ def check_registry(registry: Registry, ruleset: Ruleset) -> list[Reference]:
         subjects.setdefault(subject.id, i)
         subject_kind = ruleset.subject_kinds.get(subject.kind)
         if subject_kind is None:
-            problems.append(((*at, "kind"), _unknown("subject kind", subject.kind, ruleset.subject_kinds)))
+            problems.append(((*at, "kind"), unknown("subject kind", subject.kind, ruleset.subject_kinds)))
             continue
         if subject.unit is not None and subject.unit not in by_id:
-            problems.append(((*at, "unit"), _unknown("unit", subject.unit, by_id)))
+            problems.append(((*at, "unit"), unknown("unit", subject.unit, by_id)))
         elif subject_kind.unit_kind is not None:
             if subject.unit is None:
                 problems.append((at, f"a {subject.kind} belongs to a {subject_kind.unit_kind}; give its 'unit'"))
@@ -324,7 +277,7 @@ def check_registry(registry: Registry, ruleset: Ruleset) -> list[Reference]:
                 problems.append(((*at, "attributes"), f"a {subject.kind} needs attribute {name!r}"))
         for name in subject.attributes:
             if subject_kind.attributes and name not in subject_kind.attributes:
-                problems.append(((*at, "attributes", name), _unknown(f"attribute of {subject.kind}", name, subject_kind.attributes)))
+                problems.append(((*at, "attributes", name), unknown(f"attribute of {subject.kind}", name, subject_kind.attributes)))
     exemptions: dict[str, int] = {}
     obligation_ids = {o.id for o in ruleset.obligations}
     for i, exemption in enumerate(registry.exemptions):
@@ -335,10 +288,10 @@ def check_registry(registry: Registry, ruleset: Ruleset) -> list[Reference]:
         for field, known in (("person", people), ("unit", by_id), ("subject", subjects)):
             value = getattr(exemption, field)
             if value is not None and value not in known:
-                problems.append(((*at, field), _unknown(field, value, known)))
+                problems.append(((*at, field), unknown(field, value, known)))
         for j, obligation_id in enumerate(exemption.obligations or []):
             if obligation_id not in obligation_ids:
-                problems.append(((*at, "obligations", j), _unknown("obligation", obligation_id, obligation_ids)))
+                problems.append(((*at, "obligations", j), unknown("obligation", obligation_id, obligation_ids)))
     if _unit_cycle(registry):
         problems.append((("units",), "the unit hierarchy has a cycle"))
     return problems
@@ -365,7 +318,7 @@ def _check_attributes(values: dict[str, Any], declared: dict[str, Any], at: Path
     for name, value in values.items():
         spec = declared.get(name)
         if spec is None:
-            problems.append(((*at, name), _unknown(f"attribute of {kind}", name, declared)))
+            problems.append(((*at, name), unknown(f"attribute of {kind}", name, declared)))
         elif spec.type == "enum" and value not in (spec.values or []):
             problems.append(((*at, name), f"{value!r} is not one of {', '.join(spec.values or [])}"))
     for name, spec in declared.items():

@@ -3,8 +3,10 @@
 A kind is an :class:`ObligationKind`: the pydantic ``model`` of its obligations, an optional
 ``plan`` step (what can be worked out from the ruleset, the registry and the range alone, before
 any event: frames, requirement variants, staffing shortfalls), ``judge`` (the verdicts, asking an
-:class:`EventSource` about the events) and an optional ``check`` (reference problems found at
-load time). The five built-in kinds live in the modules beside this one and are registered by
+:class:`EventSource` about the events, worded by the kind's own ``Wording`` from the verdict as
+data), and optional ``check`` (reference problems found at load time), ``lookback`` (how far
+before an audit's range its verdicts can reach) and ``lint`` (authoring hints for ``check``).
+The five built-in kinds live in the modules beside this one and are registered by
 complianceengine's own internal plugin through the same hook a plugin uses
 (``complianceengine_obligation_kinds``), as pytest's built-in features are plugins too. Adding a
 kind touches one file.

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from ..model import Event
     from ..plan import ObligationPlan, Plan, Target, Variant
 
-__all__ = ["EventSource", "ObligationKind", "counts_for", "raised", "span_label", "variants", "what", "when"]
+__all__ = ["EventSource", "ObligationKind", "check_timed", "counts_for", "raised", "span_label", "variants", "what", "when"]
 
 
 class EventSource(Protocol):
@@ -79,6 +79,25 @@ class ObligationKind:
     plan: Callable[[Any, Plan, tuple[Target, ...]], dict[str, Any]] | None = None
     check: Callable[[Any, Ruleset], list[tuple[tuple[Any, ...], str]]] | None = None
     lookback: Callable[[Any, Ruleset, Interval], dt.datetime] | None = None
+    #: authoring hints beyond the references (``complianceengine check``): ``lint(obligation,
+    #: ruleset)`` gives ``(code, path inside the obligation, message, hint)`` tuples, with a code
+    #: of :data:`complianceengine.lint.RULES`
+    lint: Callable[[Any, Ruleset], list[tuple[str, tuple[Any, ...], str, str]]] | None = None
+
+
+def check_timed(obligation: FrequencyObligation | CadenceObligation, ruleset: Ruleset) -> list[tuple[tuple[Any, ...], str]]:
+    """The reference problems of a frequency or cadence obligation: targets, match, ``by`` roles,
+    ``excused_in`` and ``during`` calendars (paths inside the obligation)."""
+    from ..references import check_applies_to, check_match, check_roles, unknown
+
+    problems = check_applies_to(ruleset, obligation.applies_to, ("applies_to",)) + check_match(ruleset, obligation.match, ("match",))
+    if obligation.by is not None:
+        problems += check_roles(ruleset, obligation.by.roles, ("by", "roles"))
+    problems += [(("excused_in", i), unknown("calendar", name, ruleset.calendars))
+                 for i, name in enumerate(obligation.excused_in) if name not in ruleset.calendars]
+    problems += [(("during", i, "calendar"), unknown("calendar", raised.calendar, ruleset.calendars))
+                 for i, raised in enumerate(obligation.during) if raised.calendar not in ruleset.calendars]
+    return problems
 
 
 def what(plan: Plan, match: EventMatch) -> str:

@@ -17,7 +17,7 @@ from ..findings import Finding
 from ..model import CadenceObligation, Event, Ruleset
 from ..timeframes import BEGINNING, Interval, Period, describe, local, shift
 from ..trace import Decision, GapStep
-from .base import EventSource, ObligationKind, raised, variants, what, when
+from .base import EventSource, ObligationKind, check_timed, raised, variants, what, when
 
 if TYPE_CHECKING:
     from ..trace import Tracer
@@ -229,4 +229,13 @@ def _trace(tracer: Tracer, finding: Finding, gap: GapStep, relevant: Timeline, e
     tracer.record(finding, replace(gap, exemptions=touching), decisions)
 
 
-KIND: ObligationKind = ObligationKind(model=CadenceObligation, judge=judge, plan=plan, lookback=lookback)
+def lint(obligation: CadenceObligation, ruleset: Ruleset) -> list[tuple[str, tuple[Any, ...], str, str]]:
+    """CE102: a gap allowed during a calendar window longer than outside it."""
+    # total_seconds counts a month as 30 days and a year as 365: close enough to compare
+    return [("CE102", ("during", j), f"{obligation.id}: during {raised_.calendar} the gap allowed is longer than outside it",
+             "a campaign should shorten max_gap, not lengthen it")
+            for j, raised_ in enumerate(obligation.during)
+            if raised_.max_gap is not None and raised_.max_gap.total_seconds() > obligation.max_gap.total_seconds()]
+
+
+KIND: ObligationKind = ObligationKind(model=CadenceObligation, judge=judge, plan=plan, check=check_timed, lookback=lookback, lint=lint)

@@ -6,10 +6,10 @@ Judged from the registry as of the audit: one ``missed`` finding per missing fie
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..findings import Finding
-from ..model import CompletenessObligation
+from ..model import CompletenessObligation, Ruleset
 from ..timeframes import Period
 from ..trace import FieldsStep
 from .base import EventSource, ObligationKind
@@ -54,4 +54,16 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
     return out
 
 
-KIND: ObligationKind = ObligationKind(model=CompletenessObligation, judge=judge)
+def check(obligation: CompletenessObligation, ruleset: Ruleset) -> list[tuple[tuple[Any, ...], str]]:
+    """The subject kind, and that every field is one of its attributes."""
+    from ..references import check_applies_to, unknown
+
+    problems = check_applies_to(ruleset, obligation.applies_to, ("applies_to",))
+    kind = ruleset.subject_kinds.get(obligation.applies_to.subject_kind)
+    if kind is not None:
+        problems += [(("fields", i), unknown(f"attribute of {obligation.applies_to.subject_kind}", name, kind.attributes))
+                     for i, name in enumerate(obligation.fields) if name not in kind.attributes]
+    return problems
+
+
+KIND: ObligationKind = ObligationKind(model=CompletenessObligation, judge=judge, check=check)

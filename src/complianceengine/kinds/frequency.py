@@ -22,7 +22,7 @@ from ..model import Event, FrequencyObligation, Ruleset
 from ..plan import Frame
 from ..timeframes import Interval, clip, overlap, periods, shift, subtract
 from ..trace import Decision, FrameStep
-from .base import EventSource, ObligationKind, raised, span_label, variants, what
+from .base import EventSource, ObligationKind, check_timed, raised, span_label, variants, what
 
 if TYPE_CHECKING:
     import pendulum
@@ -255,4 +255,31 @@ def _verdict(
                             decided=period.end, excused_by=used), left, required
 
 
-KIND: ObligationKind = ObligationKind(model=FrequencyObligation, judge=judge, plan=plan, lookback=lookback)
+def lint(obligation: FrequencyObligation, ruleset: Ruleset) -> list[tuple[str, tuple[Any, ...], str, str]]:
+    """CE102: a raised requirement that is in fact weaker; CE104: ``distinct_within`` so long that
+    fewer than ``at_least`` counted events fit in a period."""
+    from ..lint import period_days, rate
+
+    out: list[tuple[str, tuple[Any, ...], str, str]] = []
+    for j, raised_ in enumerate(obligation.during):
+        base = rate(obligation.period, obligation.at_least)
+        inside = rate(raised_.period or obligation.period, raised_.at_least if raised_.at_least is not None else obligation.at_least)
+        if base is not None and inside is not None and inside < base:
+            out.append(("CE102", ("during", j),
+                        f"{obligation.id}: during {raised_.calendar} the requirement is about {inside * 7:.2f} a week, "
+                        f"weaker than the base {base * 7:.2f} a week",
+                        "raise at_least or shorten the period inside the window, or remove the `during` entry"))
+    if obligation.distinct_within is not None:
+        days = period_days(obligation.period)
+        window = obligation.distinct_within.total_seconds() / 86400  # a month counts as 30 days
+        at_least = obligation.at_least or 0
+        # at_least events, each distinct_within after the previous, need (at_least - 1) windows
+        if days and at_least > 1 and (at_least - 1) * window >= days:
+            fit = 1 + int((days - 1e-9) // window) if window else at_least
+            out.append(("CE104", ("distinct_within",),
+                        f"{obligation.id}: with distinct_within between counted events, at most {fit} fit in a period but {at_least} are required",
+                        "shorten distinct_within, lower at_least or lengthen the period"))
+    return out
+
+
+KIND: ObligationKind = ObligationKind(model=FrequencyObligation, judge=judge, plan=plan, check=check_timed, lookback=lookback, lint=lint)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..findings import Finding, SubjectRef
-from ..model import Event, ResponseObligation, format_duration
+from ..model import Event, ResponseObligation, Ruleset, format_duration
 from ..timeframes import Period, describe, local, shift
 from ..trace import CaseStep, Decision
 from .base import EventSource, ObligationKind, when
@@ -156,4 +156,20 @@ def _trace(
     tracer.record(finding, case, sorted(decisions, key=lambda d: (d.event.time, d.event.id)))
 
 
-KIND: ObligationKind = ObligationKind(model=ResponseObligation, judge=judge)
+def check(obligation: ResponseObligation, ruleset: Ruleset) -> list[tuple[tuple[Any, ...], str]]:
+    """The trigger's and every step's match, and the correlation fields every matched kind must have."""
+    from ..references import check_match, has_field, path_text
+
+    matches = [(obligation.trigger, ("trigger",)), *((step.match, ("steps", i, "match")) for i, step in enumerate(obligation.steps))]
+    problems = [problem for match, where in matches for problem in check_match(ruleset, match, where)]
+    for j, field in enumerate(obligation.correlate_on):
+        for match, where in matches:
+            for kind_name in match.kinds:
+                if kind_name in ruleset.event_kinds and not has_field(ruleset, kind_name, field):
+                    problems.append(
+                        (("correlate_on", j), f"event kind {kind_name!r} (used in {path_text(where)}) has no field {field!r} to correlate on")
+                    )
+    return problems
+
+
+KIND: ObligationKind = ObligationKind(model=ResponseObligation, judge=judge, check=check)

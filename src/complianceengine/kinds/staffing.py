@@ -12,7 +12,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from ..findings import Finding
-from ..model import StaffingObligation
+from ..model import Ruleset, StaffingObligation
 from ..timeframes import Period, day_start
 from ..trace import PostStep
 from .base import EventSource, ObligationKind
@@ -93,4 +93,18 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
     return out
 
 
-KIND: ObligationKind = ObligationKind(model=StaffingObligation, judge=judge, plan=plan)
+def check(obligation: StaffingObligation, ruleset: Ruleset) -> list[tuple[tuple[Any, ...], str]]:
+    """The unit kind, and that every role is declared and held at that kind of unit."""
+    from ..references import check_applies_to, unknown
+
+    problems = check_applies_to(ruleset, obligation.applies_to, ("applies_to",))
+    for role_name in obligation.require:
+        if role_name not in ruleset.roles:
+            problems.append((("require", role_name), unknown("role", role_name, ruleset.roles)))
+        elif ruleset.roles[role_name].unit_kind != obligation.applies_to.unit_kind:
+            problems.append((("require", role_name), f"role {role_name!r} is held at a {ruleset.roles[role_name].unit_kind!r}, "
+                             f"not at a {obligation.applies_to.unit_kind!r}, so no {obligation.applies_to.unit_kind} can be staffed with it"))
+    return problems
+
+
+KIND: ObligationKind = ObligationKind(model=StaffingObligation, judge=judge, plan=plan, check=check)
