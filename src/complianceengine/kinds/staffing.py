@@ -9,11 +9,12 @@ the as-of time: a shortfall already on record).
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ..findings import Finding
 from ..model import Ruleset, StaffingObligation
-from ..timeframes import Period, day_start
+from ..timeframes import Period, day_start, local
 from ..trace import PostStep
 from .base import EventSource, ObligationKind
 
@@ -25,21 +26,25 @@ def plan(obligation: StaffingObligation, plan: Plan, targets: tuple[Target, ...]
     from ..plan import Shortfall
 
     org = plan.organisation
-    days = [plan.first_day + dt.timedelta(days=i) for i in range((plan.last_day - plan.first_day).days + 1)]
-    mornings = [day_start(day, plan.tz) for day in days]
+    first, last = plan.first_day, plan.last_day
     out: list[Shortfall] = []
     for index, target in enumerate(targets):
         assert target.unit is not None
         for role, needed in obligation.require.items():
+            # the holders change only on the days an assignment starts or ends: judge each
+            # stretch of days between two such days once, at its first morning
+            starts = [first, *sorted({day for edge in org.changes(role, target.unit)
+                                      if first < (day := local(edge, plan.tz).date()) <= last})]
             runs: list[Shortfall] = []
-            for day, morning in zip(days, mornings):
-                present = tuple(org.holders(role, target.unit, morning))
+            for begin, end in zip(starts, [*starts[1:], last + dt.timedelta(days=1)]):
+                present = tuple(org.holders(role, target.unit, day_start(begin, plan.tz)))
                 if len(present) >= needed:
                     continue
-                if runs and runs[-1].last == day - dt.timedelta(days=1) and runs[-1].present == present:
-                    runs[-1] = runs[-1].model_copy(update={"last": day})
+                final = end - dt.timedelta(days=1)
+                if runs and runs[-1].last == begin - dt.timedelta(days=1) and runs[-1].present == present:
+                    runs[-1] = runs[-1].model_copy(update={"last": final})
                 else:
-                    runs.append(Shortfall(target=index, role=role, needed=needed, first=day, last=day, present=present))
+                    runs.append(Shortfall(target=index, role=role, needed=needed, first=begin, last=final, present=present))
             out += runs
     return {"shortfalls": tuple(out)}
 
@@ -63,6 +68,7 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
     obligation = compiled.obligation
     assert isinstance(obligation, StaffingObligation)
     out = []
+    make = partial(compiled.finding, checked=False)  # the values come from the plan, typed
     by_post: dict[tuple[int, str], list[Shortfall]] = {}
     for shortfall in compiled.shortfalls:
         by_post.setdefault((shortfall.target, shortfall.role), []).append(shortfall)
@@ -74,7 +80,7 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
             runs = by_post.get((index, role), [])
             if not runs:
                 period = Period(label=f"{plan.first_day} to {plan.last_day}", start=plan.range.start, end=plan.range.end)
-                finding = compiled.finding(subject, target.unit, period, "met", *words(role, needed, None), required_count=needed)
+                finding = make(subject, target.unit, period, "met", *words(role, needed, None), required_count=needed)
                 if tracer is not None:
                     tracer.record(finding, PostStep(target, role, needed, None))
                 out.append(finding)
@@ -83,7 +89,7 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
                 start, end = day_start(run.first, plan.tz), day_start(run.last + dt.timedelta(days=1), plan.tz)
                 period = Period(label=f"{run.first} to {run.last}", start=start, end=end)
                 ahead = start >= plan.as_of
-                finding = compiled.finding(subject, target.unit, period, "open" if ahead else "missed", *words(role, needed, run),
+                finding = make(subject, target.unit, period, "open" if ahead else "missed", *words(role, needed, run),
                     required_count=needed, observed_count=len(run.present),
                     note="a shortfall on record that begins after the as-of time" if ahead else None,
                 )
