@@ -200,17 +200,14 @@ class ObligationPlan(_Frozen):
 
     def finding(
         self, subject: SubjectRef, unit: str | None, period: Period, status: Status, required: str, observed: str,
-        *, anchor: str | None = None, checked: bool = True, **extra: Any,
+        *, anchor: str | None = None, **extra: Any,
     ) -> Finding:
         """A finding of this obligation; ``extra`` sets the other :class:`Finding` fields.
         ``anchor`` tells this verdict from the obligation's others for the same subject, step and
-        window (default: the period's start; see :func:`~complianceengine.findings.finding_id`).
-        ``checked=False`` skips validating the fields: for kinds that pass only values of the
-        right types taken from the plan (the built-in ones; a county's audit makes a million)."""
+        window (default: the period's start; see :func:`~complianceengine.findings.finding_id`)."""
         obligation = self.obligation
         anchor = instant_key(period.start) if anchor is None else anchor
-        make = Finding if checked else Finding.model_construct
-        return compact(make(
+        return compact(Finding(
             id=finding_id(self.ruleset, obligation.id, subject, unit, extra.get("step"), extra.get("window"), anchor),
             obligation=obligation.id,
             obligation_kind=obligation.kind,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 from dataclasses import dataclass, replace
-from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..exemptions import ExcusedSpan, excusing
@@ -121,7 +120,6 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
     obligation = compiled.obligation
     assert isinstance(obligation, CadenceObligation)
     out = []
-    make = partial(compiled.finding, checked=False)  # the values come from the plan, typed
     what_ = what(plan, obligation.match)
     words = Wording(plan, compiled)
     gaps = compiled.variants
@@ -165,10 +163,10 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
                 extra: dict[str, Any] = {"due": due, "window": window, "excused_by": used, "evidence": (event.id,)}
                 if event.time <= due:
                     required, observed = words(Gap(anchor, since, due, "met", event.time))
-                    finding = make(target.subject, target.unit, period, "met", required, observed, decided=event.time, **extra)
+                    finding = compiled.finding(target.subject, target.unit, period, "met", required, observed, decided=event.time, **extra)
                 else:
                     required, observed = words(Gap(anchor, since, due, "late", event.time))
-                    finding = make(target.subject, target.unit, period, "missed", required, observed,
+                    finding = compiled.finding(target.subject, target.unit, period, "missed", required, observed,
                                                delay_seconds=int((event.time - due).total_seconds()), decided=due, **extra)
                 if tracer is not None:
                     _trace(tracer, finding, GapStep(target, active, anchor, opened_by, event, due, window, (), used), relevant, excused)
@@ -188,15 +186,15 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
                 # without the exemption a deadline would have fallen while the duty was in force: say so
                 extra["decided"] = plain
                 required, observed = words(Gap(anchor, since, due, "excused", used=used))
-                finding = make(target.subject, target.unit, period, "excused", required, observed, **extra)
+                finding = compiled.finding(target.subject, target.unit, period, "excused", required, observed, **extra)
             elif due <= plan.as_of:
                 checked = min(plan.as_of, active.end)
                 required, observed = words(Gap(anchor, since, due, "missed", checked=checked))
-                finding = make(target.subject, target.unit, period, "missed", required, observed,
+                finding = compiled.finding(target.subject, target.unit, period, "missed", required, observed,
                                            delay_seconds=int((checked - due).total_seconds()), **extra)
             else:
                 required, observed = words(Gap(anchor, since, due, "open"))
-                finding = make(target.subject, target.unit, period, "open", required, observed, **extra)
+                finding = compiled.finding(target.subject, target.unit, period, "open", required, observed, **extra)
             if tracer is not None:
                 _trace(tracer, finding, GapStep(target, active, anchor, opened_by, None, due, window, (), used), relevant, excused)
             out.append(finding)

@@ -6,7 +6,6 @@ Judged from the registry as of the audit: one ``missed`` finding per missing fie
 
 from __future__ import annotations
 
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ..findings import Finding
@@ -37,7 +36,6 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
     obligation = compiled.obligation
     assert isinstance(obligation, CompletenessObligation)
     out = []
-    make = partial(compiled.finding, checked=False)  # the values come from the plan, typed
     subjects = {s.id: s for s in plan.registry.subjects}
     period = Period(label=f"{plan.first_day} to {plan.last_day}", start=plan.range.start, end=plan.range.end)
     tracer = source.tracer
@@ -45,8 +43,8 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
     for target in compiled.targets:
         record = subjects[target.subject.id]
         missing = [name for name in obligation.fields if record.attributes.get(name) in (None, "", [], {})]
-        found = [make(target.subject, target.unit, period, "missed", *words(name), step=name) for name in missing] or [
-            make(target.subject, target.unit, period, "met", *words(None))
+        found = [compiled.finding(target.subject, target.unit, period, "missed", *words(name), step=name) for name in missing] or [
+            compiled.finding(target.subject, target.unit, period, "met", *words(None))
         ]
         if tracer is not None:
             values = tuple((name, record.attributes.get(name)) for name in obligation.fields)

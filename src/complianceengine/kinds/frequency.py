@@ -13,7 +13,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..exemptions import ExcusedSpan, excusing
@@ -220,11 +219,10 @@ def _verdict(
 ) -> tuple[Finding, float, int | None]:
     """The finding, with the seconds of coverage left after exemptions and the number required
     in the end (None when the period is not judged or excused)."""
-    make = partial(compiled.finding, checked=False)  # the values come from the plan, typed
     period, active, covered, whole = frame.period, list(frame.active), frame.covered, frame.whole
     if not frame.judged:
         required_text, observed_text, note = words(Counted(frame, "not_judged"))
-        return make(target.subject, target.unit, period, "not_applicable", required_text, observed_text, note=note,
+        return compiled.finding(target.subject, target.unit, period, "not_applicable", required_text, observed_text, note=note,
                                 window=frame.window, decided=period.end), covered, None
     # events during an exemption still count: an exemption can only lower the bar
     seen = relevant.within(active)
@@ -239,7 +237,7 @@ def _verdict(
         reasons = tuple(x.reason for x in excused if x.record in used)
         if used and not judged(rule, left, whole):
             required_text, observed_text, note = words(Counted(frame, "excused", count, None, 1 - left / covered, used, reasons))
-            return make(target.subject, target.unit, period, "excused", required_text, observed_text,
+            return compiled.finding(target.subject, target.unit, period, "excused", required_text, observed_text,
                                     observed_count=count, evidence=tuple(e.id for e in seen), note=note, window=frame.window,
                                     decided=period.end, excused_by=used), left, None
         if used:
@@ -252,7 +250,7 @@ def _verdict(
     else:
         status = "missed" if frame.over else "open"
     required_text, observed_text, note = words(Counted(frame, "judged", count, required, 1 - left / covered, used, reasons))
-    return make(target.subject, target.unit, period, status, required_text, observed_text, required_count=required,
+    return compiled.finding(target.subject, target.unit, period, status, required_text, observed_text, required_count=required,
                             observed_count=count, evidence=tuple(e.id for e in seen), note=note, window=frame.window,
                             decided=period.end, excused_by=used), left, required
 

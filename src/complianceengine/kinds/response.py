@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..findings import Finding, SubjectRef
@@ -72,7 +71,6 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
     obligation = compiled.obligation
     assert isinstance(obligation, ResponseObligation)
     out = []
-    make = partial(compiled.finding, checked=False)  # the values come from the plan, typed
     words = Wording(plan, compiled)
     # each step's matching events grouped by correlation key: a case looks up its own answers
     answers = [source.correlated(plan, step.match, obligation.correlate_on) for step in obligation.steps]
@@ -88,7 +86,7 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
             if step.counted_from == "previous" and previous is None:
                 period = Period(label=f"{step.id} after the previous step", start=trigger.time, end=trigger.time)
                 required, observed = words(Answered(index, "not_started"))
-                finding = make(subject, trigger.unit, period, "not_applicable", required, observed, anchor=trigger.id,
+                finding = compiled.finding(subject, trigger.unit, period, "not_applicable", required, observed, anchor=trigger.id,
                                            step=step.id, evidence=(trigger.id,), decided=decided)
                 if tracer is not None:
                     _trace(tracer, finding, CaseStep(trigger, key, step.id, False, trigger.time, None, None), obligation, answers, index,
@@ -105,18 +103,18 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
                 late = answer.time > due
                 decided = due if late else answer.time
                 required, observed = words(Answered(index, "answered", base, due, answer.time))
-                finding = make(subject, trigger.unit, period, "late" if late else "met", required, observed, anchor=trigger.id,
+                finding = compiled.finding(subject, trigger.unit, period, "late" if late else "met", required, observed, anchor=trigger.id,
                     step=step.id, evidence=(trigger.id, answer.id), due=due,
                     delay_seconds=int((answer.time - due).total_seconds()) if late else None, decided=decided,
                 )
             elif due <= plan.as_of:
                 required, observed = words(Answered(index, "missed", base, due))
-                finding = make(subject, trigger.unit, period, "missed", required, observed, anchor=trigger.id, step=step.id,
+                finding = compiled.finding(subject, trigger.unit, period, "missed", required, observed, anchor=trigger.id, step=step.id,
                     evidence=(trigger.id,), due=due, delay_seconds=int((plan.as_of - due).total_seconds()), decided=decided,
                 )
             else:
                 required, observed = words(Answered(index, "open", base, due))
-                finding = make(subject, trigger.unit, period, "open", required, observed, anchor=trigger.id, step=step.id,
+                finding = compiled.finding(subject, trigger.unit, period, "open", required, observed, anchor=trigger.id, step=step.id,
                                            evidence=(trigger.id,), due=due, decided=decided)
             if tracer is not None:
                 _trace(tracer, finding, CaseStep(trigger, key, step.id, True, base, due, answer), obligation, answers, index, triggers)

@@ -9,7 +9,6 @@ the as-of time: a shortfall already on record).
 from __future__ import annotations
 
 import datetime as dt
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ..findings import Finding
@@ -68,7 +67,6 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
     obligation = compiled.obligation
     assert isinstance(obligation, StaffingObligation)
     out = []
-    make = partial(compiled.finding, checked=False)  # the values come from the plan, typed
     by_post: dict[tuple[int, str], list[Shortfall]] = {}
     for shortfall in compiled.shortfalls:
         by_post.setdefault((shortfall.target, shortfall.role), []).append(shortfall)
@@ -80,7 +78,7 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
             runs = by_post.get((index, role), [])
             if not runs:
                 period = Period(label=f"{plan.first_day} to {plan.last_day}", start=plan.range.start, end=plan.range.end)
-                finding = make(subject, target.unit, period, "met", *words(role, needed, None), required_count=needed)
+                finding = compiled.finding(subject, target.unit, period, "met", *words(role, needed, None), required_count=needed)
                 if tracer is not None:
                     tracer.record(finding, PostStep(target, role, needed, None))
                 out.append(finding)
@@ -89,7 +87,7 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
                 start, end = day_start(run.first, plan.tz), day_start(run.last + dt.timedelta(days=1), plan.tz)
                 period = Period(label=f"{run.first} to {run.last}", start=start, end=end)
                 ahead = start >= plan.as_of
-                finding = make(subject, target.unit, period, "open" if ahead else "missed", *words(role, needed, run),
+                finding = compiled.finding(subject, target.unit, period, "open" if ahead else "missed", *words(role, needed, run),
                     required_count=needed, observed_count=len(run.present),
                     note="a shortfall on record that begins after the as-of time" if ahead else None,
                 )
