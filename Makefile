@@ -1,6 +1,7 @@
 # Two commands for a fresh machine (Python 3.11+):
 #   make demo   set up .venv and audit the bundled Xiangshan sample
-#   make test   set up .venv, type-check, run the test suite, then check, fmt --check and test the bundled rulesets
+#   make test   set up .venv, type-check, run the test suite, build the API reference, build and install the
+#               distributions in a fresh venv, then check, fmt --check and test the bundled rulesets
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -25,6 +26,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
+	# the API reference, from the docstrings (warnings are errors): out/api/index.html
+	$(BIN)/sphinx-build -W --keep-going -q -b html docs/api out/api
+	# the wheels and sdists of the package and of each plugin, installed into a fresh venv and used outside the checkout
+	$(BIN)/python -m pytest -q -m distributions tests/test_distributions.py
 	# the bundled rulesets, checked as a ruleset repository's CI would check them
 	mkdir -p out
 	$(BIN)/complianceengine check rulesets

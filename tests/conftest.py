@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from complianceengine import Event, Registry, Ruleset
+
+# The command line colours its output where these say there is a terminal; the tests compare its
+# output as text, so they run without them (tests/test_cli_colour.py sets them where it needs them).
+for _setting in ("FORCE_COLOR", "TTY_COMPATIBLE"):
+    os.environ.pop(_setting, None)
 
 ROOT = Path(__file__).resolve().parent.parent
 XIANGSHAN = ROOT / "rulesets" / "xiangshan"

@@ -74,7 +74,7 @@ obligations:
 def check_text(tmp_path, text, name="ruleset.yaml"):
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
-    checked, diagnostics = check_paths([path], Plugins())
+    checked, diagnostics = check_paths([path], Plugins(entry_points=False))
     return path, diagnostics
 
 
@@ -255,7 +255,7 @@ def test_review_findings_suppression_scope_folders_and_rule_edges(tmp_path):
     hidden = tmp_path / ".cache" / "rs"
     hidden.mkdir(parents=True)
     (hidden / "ruleset.yaml").write_text(BASE, encoding="utf-8")
-    checked, _ = check_paths([hidden / ".." / "rs"], Plugins())
+    checked, _ = check_paths([hidden / ".." / "rs"], Plugins(entry_points=False))
     assert len(checked) == 1
 
 
@@ -263,7 +263,7 @@ def test_junit_names_failures_of_an_overlay_whose_base_has_them(tmp_path):
     (tmp_path / "base.yaml").write_text(BASE, encoding="utf-8")
     overlay = tmp_path / "overlay.yaml"
     overlay.write_text("extends: base.yaml\nid: local\n", encoding="utf-8")
-    checked, diagnostics = check_paths([overlay], Plugins())
+    checked, diagnostics = check_paths([overlay], Plugins(entry_points=False))
     assert diagnostics and all(d.file.endswith("base.yaml") for d in diagnostics)
     suite = ET.fromstring(render_junit(diagnostics, list(checked), "warning")).find("testsuite")
     assert suite.get("failures") == "1" and suite.find("testcase/failure") is not None

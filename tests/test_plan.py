@@ -111,11 +111,11 @@ def test_a_kind_gives_the_same_findings_as_a_plugin_and_as_a_built_in_module(tmp
     events = [event("e1", "patrol", local(2026, 8, 3, 10), actor="a", unit="d1")]
     span = dict(first_day=dt.date(2026, 8, 1), last_day=dt.date(2026, 8, 31), as_of=local(2026, 9, 1, 0))
 
-    as_plugin = Plugins([ToyKind()])
+    as_plugin = Plugins([ToyKind()], entry_points=False)
     from_plugin = audit(load_ruleset(path, as_plugin), base_registry(), events, plugins=as_plugin, **span)
 
     monkeypatch.setitem(kinds_module.BUILTIN, "per_window", ObligationKind(model=PerWindow, judge=_per_window))
-    built_in = Plugins()
+    built_in = Plugins(entry_points=False)
     assert built_in.obligation_kinds()["per_window"][0] == "complianceengine.builtin"
     from_module = audit(load_ruleset(path, built_in), base_registry(), events, plugins=built_in, **span)
 

@@ -151,7 +151,8 @@ def test_entry_point_discovery_from_an_installed_package(tmp_path, monkeypatch):
     report = audit(base_ruleset(DAILY), base_registry(), [], first_day=dt.date(2026, 8, 1), last_day=dt.date(2026, 8, 1),
                    as_of=local(2026, 9, 1, 0))
     assert render(report, "loud", plugins) == "MINI"
-    assert "louder" not in dict(Plugins().describe())
+    assert "louder" in dict(Plugins().describe())  # installed plugins are loaded by default
+    assert "louder" not in dict(Plugins(entry_points=False).describe())
     sys.modules.pop("ce_test_plugin", None)
 
 
@@ -328,7 +329,9 @@ def test_an_optional_calendar_without_its_plugin_makes_its_obligations_not_judge
         {"id": "daily", "kind": "frequency", "applies_to": {"roles": ["guard"]}, "match": {"kind": "patrol"}, "period": "day", "at_least": 1},
         calendars=calendars,
     )
-    report = audit(ruleset, base_registry(), [], first_day=dt.date(2026, 8, 3), last_day=dt.date(2026, 8, 9), as_of=local(2026, 9, 1, 0))
+    without = Plugins(entry_points=False)  # the tide plugin may be installed
+    report = audit(ruleset, base_registry(), [], first_day=dt.date(2026, 8, 3), last_day=dt.date(2026, 8, 9), as_of=local(2026, 9, 1, 0),
+                   plugins=without)
     by_tide = [f for f in report.findings if f.obligation == "by-tide"]
     assert by_tide and {f.status for f in by_tide} == {"not_applicable"}
     assert "install complianceengine-tides" in by_tide[0].note
@@ -338,7 +341,8 @@ def test_an_optional_calendar_without_its_plugin_makes_its_obligations_not_judge
     assert "## Not judged (1 obligations)" in render(report, "markdown")
     required = base_ruleset(calendars={"low-water": {**calendars["low-water"], "optional": False}})
     with pytest.raises(MissingPluginError, match="install complianceengine-tides"):
-        audit(required, base_registry(), [], first_day=dt.date(2026, 8, 3), last_day=dt.date(2026, 8, 9), as_of=local(2026, 9, 1, 0))
+        audit(required, base_registry(), [], first_day=dt.date(2026, 8, 3), last_day=dt.date(2026, 8, 9), as_of=local(2026, 9, 1, 0),
+              plugins=without)
 
 
 def test_every_notifier_is_called_and_a_failure_keeps_the_report():

@@ -1,6 +1,11 @@
 """The command line: parses arguments and calls the public API. Nothing else lives here.
 
 Exit codes: 0 nothing fails, 1 findings at or above ``--fail-on``, 2 bad input or usage.
+
+Colour (rich) only where it belongs: the Markdown report of ``audit`` on standard output and its
+warnings on standard error are coloured when that stream is a terminal (or ``FORCE_COLOR`` /
+``TTY_COMPATIBLE=1`` say it is one), and never when ``NO_COLOR`` is set (https://no-color.org);
+anywhere else the text is plain, byte for byte what ``--output`` writes.
 """
 
 from __future__ import annotations
@@ -10,9 +15,12 @@ import contextlib
 import datetime as dt
 import importlib
 import json
+import os
+import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 import pendulum
 
@@ -30,6 +38,9 @@ from .plugins import Plugins
 from .report import json_chunks
 from .timeframes import day_start
 
+if TYPE_CHECKING:  # rich is imported only when there is a terminal to colour
+    from rich.console import Console
+    from rich.text import Text
 
 #: rejected lines shown on standard error before the rest are counted
 MAX_WARNINGS = 20
@@ -133,12 +144,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         return _audit(args, plugins)
     except InputError as exc:
-        print(f"error: {len(exc.problems)} problem(s):", file=sys.stderr)
+        _say("error:", f"{len(exc.problems)} problem(s):")
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return 2
     except ComplianceError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _say("error:", str(exc))
         return 2
     except KeyboardInterrupt:  # outputs are written atomically: what was there is intact
         print("interrupted", file=sys.stderr)
@@ -252,6 +263,71 @@ def _write(text: str | Iterable[str], output: Path | None) -> None:
             sys.stdout.writelines([text] if isinstance(text, str) else text)
 
 
+#: how each verdict (and each heading) of a Markdown report looks on a terminal
+STYLES = {
+    "missed": "bold red", "late": "yellow", "open": "cyan", "excused": "magenta", "not_applicable": "dim", "not applicable": "dim",
+    "met": "green", "heading": "bold", "error:": "bold red", "warning:": "yellow", "failing": "bold red",
+}
+_STATUS_CELL = re.compile(r"\| (missed|late|open|excused|not_applicable|met) \|")
+_COUNT = re.compile(r"\b[1-9][0-9]* (missed|late|open|excused|not applicable|met)\b")
+
+
+def _colour_console(stream: TextIO) -> Console | None:
+    """A rich console writing to ``stream`` when colour belongs there: a terminal (or
+    ``FORCE_COLOR`` / ``TTY_COMPATIBLE=1``), never with ``NO_COLOR``, a dumb terminal or no colour
+    system; ``None`` means plain text."""
+    if os.environ.get("NO_COLOR"):
+        return None
+    isatty = getattr(stream, "isatty", None)
+    if not (callable(isatty) and isatty()) and not os.environ.get("FORCE_COLOR") and os.environ.get("TTY_COMPATIBLE") != "1":
+        return None  # plain text, without importing rich
+    from rich.console import Console
+
+    console = Console(file=stream, highlight=False, markup=False, emoji=False, soft_wrap=True)
+    return console if console.is_terminal and console.color_system is not None and not console.no_color else None
+
+
+def _coloured_markdown(text: str) -> Text:
+    """The Markdown report, the same text, with headings bold and verdicts coloured (the status
+    cell of each finding row, the non-zero counts of the totals line)."""
+    from rich.text import Text
+
+    out = Text()
+    for line in text.splitlines(keepends=True):
+        at = len(out)
+        out.append(line)
+        cell = _STATUS_CELL.match(line)
+        if line.startswith("#"):
+            out.stylize(STYLES["heading"], at, at + len(line.rstrip("\n")))
+        elif cell is not None:
+            out.stylize(STYLES[cell[1]], at + cell.start(1), at + cell.end(1))
+        elif line.startswith("**"):
+            for count in _COUNT.finditer(line):
+                out.stylize(STYLES[count[1]], at + count.start(), at + count.end())
+    return out
+
+
+def _write_report(text: Iterable[str], output: Path | None, format: str) -> None:
+    """Write the report where ``--output`` says; a Markdown report on a terminal is coloured."""
+    if format == "markdown" and (output is None or str(output) == "-"):
+        console = _colour_console(sys.stdout)
+        if console is not None:
+            console.print(_coloured_markdown("".join(text)), end="")
+            return
+    _write(text, output)
+
+
+def _say(prefix: str, message: str) -> None:
+    """A line on standard error: ``prefix`` (``error:``, ``warning:``) coloured on a terminal."""
+    console = _colour_console(sys.stderr)
+    if console is None:
+        print(f"{prefix} {message}", file=sys.stderr)
+        return
+    from rich.text import Text
+
+    console.print(Text.assemble((prefix, STYLES.get(prefix, "")), " ", message))
+
+
 def _audit(args: argparse.Namespace, plugins: Plugins) -> int:
     # before anything is read: a report written over its own events would destroy them
     refuse_overwriting({"--output": args.output, "--rejects": args.rejects}, [*args.ruleset, args.registry, *args.events])
@@ -277,7 +353,7 @@ def _audit(args: argparse.Namespace, plugins: Plugins) -> int:
         _write(json_chunks(report), kept)
         print(f"note: the report was written as JSON {'to ' + str(kept) if kept else 'to standard output'} instead", file=sys.stderr)
         raise
-    _write(text, args.output)
+    _write_report(text, args.output, args.format)
     if args.rejects:
         _write(rejects_jsonl(log.rejects), args.rejects)
     notified: NotificationError | None = None
@@ -287,21 +363,26 @@ def _audit(args: argparse.Namespace, plugins: Plugins) -> int:
         notified = exc
     if not args.quiet:
         for reject in log.rejects[:MAX_WARNINGS]:
-            print(f"warning: rejected event {reject.file}:{reject.line}: {'; '.join(reject.errors)}", file=sys.stderr)
+            _say("warning:", f"rejected event {reject.file}:{reject.line}: {'; '.join(reject.errors)}")
         if len(log.rejects) > MAX_WARNINGS:
             where = f"--rejects {args.rejects}" if args.rejects else "the report; --rejects FILE lists them as JSON lines"
-            print(f"warning: {len(log.rejects) - MAX_WARNINGS} more rejected event lines (all of them in {where})", file=sys.stderr)
+            _say("warning:", f"{len(log.rejects) - MAX_WARNINGS} more rejected event lines (all of them in {where})")
         for warning in report.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
+            _say("warning:", warning)
     if notified is not None:
         for failure in notified.failures:
-            print(f"error: {failure}", file=sys.stderr)
+            _say("error:", str(failure))
         return 2
     if args.fail_on == "none":
         return 0
     failing = report.failing(args.fail_on)
     if failing and not args.quiet:
-        print(f"{len(failing)} finding(s) at or above '{args.fail_on}'", file=sys.stderr)
+        console = _colour_console(sys.stderr)
+        summary = f"{len(failing)} finding(s) at or above '{args.fail_on}'"
+        if console is None:
+            print(summary, file=sys.stderr)
+        else:
+            console.print(summary, style=STYLES["failing"])
     # a rejected event is bad input that did not stop the audit; it still fails the run
     return 1 if failing or log.rejects else 0
 

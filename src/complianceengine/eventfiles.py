@@ -9,22 +9,23 @@ repeat.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import json
 import math
 import re
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
 import pendulum
 from pendulum.tz import fixed_timezone
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from .bulk import gc_paused
-from .errors import EventSourceError, Location, PluginError, Problem
+from .errors import EventSourceError, Location, PluginError, Problem, UsageError
 from .loading import _message
 from .model import CORE_EVENT_FIELDS, AttributeSpec, Duplicate, Event, EventLog, Registry, Reject, Ruleset, compact
 from .outputs import write_atomically
@@ -40,7 +41,8 @@ def read_events(
     Every line becomes an :class:`Event` or a :class:`Reject`; repeated ids are listed in
     ``duplicates`` (identical repeats are used once, conflicting ones are rejected). Naive times
     are read in the ruleset's time zone. With a registry, actors, participants, units and subjects
-    must exist in it. Plugins may read other formats and normalise platform exports.
+    must exist in it. Plugins (default: the installed ones) may read other formats and normalise
+    platform exports. Events built in code are checked the same way by :func:`events_from_records`.
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
@@ -49,6 +51,52 @@ def read_events(
         for path in paths:
             reader.read_file(Path(path))
     return EventLog(events=tuple(reader.events), rejects=tuple(reader.rejects), duplicates=tuple(reader.duplicates))
+
+
+def events_from_records(
+    records: Iterable[Any], ruleset: Ruleset, registry: Registry | None = None, plugins: Plugins | None = None, *, source: str = "<records>"
+) -> EventLog:
+    """Validate events built in code, exactly as :func:`read_events` validates the lines of a
+    JSON lines file, and return them as an :class:`EventLog`.
+
+    Each record is a mapping, a dataclass or a pydantic model (an :class:`Event` included) with
+    the fields of a JSON line: ``id``, ``kind``, ``time``, ``actor``, ``participants``,
+    ``on_behalf_of``, ``unit``, ``subject`` and ``attributes``. ``time`` (and a ``datetime``
+    attribute) may also be a :class:`datetime.datetime`; a naive one is in the ruleset's zone.
+    ``origin`` is ignored: the record's place in ``records`` is its origin. A record that is not
+    a valid event becomes a :class:`Reject` whose ``file`` is ``source`` and whose ``line`` is the
+    record's index in ``records`` (counted from 0); repeated ids are listed in ``duplicates``.
+    With a registry, people, units and subjects must exist in it. Nothing passed in is modified.
+    """
+    if isinstance(records, (Mapping, BaseModel, str, bytes)):  # one record, or an EventLog, where records belong
+        raise UsageError(
+            f"events_from_records takes an iterable of records (a list of dicts, dataclasses or models), got {type(records).__name__}"
+        )
+    reader = _EventReader(ruleset, registry, plugins or Plugins())
+    reader.path = Path(source)
+    with gc_paused():
+        for index, record in enumerate(records):
+            reader.read_record(source, index, record)
+    return EventLog(events=tuple(reader.events), rejects=tuple(reader.rejects), duplicates=tuple(reader.duplicates))
+
+
+def _record_fields(record: Any) -> dict[str, Any] | None:
+    """A new dict of the fields of a record built in code, or None when it is no kind of record."""
+    if isinstance(record, BaseModel):
+        return record.model_dump()
+    if dataclasses.is_dataclass(record) and not isinstance(record, type):
+        return dataclasses.asdict(record)
+    if isinstance(record, Mapping):
+        return dict(record)
+    return None
+
+
+def _record_text(fields: Any) -> str:
+    """A record as the raw text of its reject: JSON when it can be, its repr otherwise."""
+    try:
+        return json.dumps(fields, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        return repr(fields)
 
 
 class _EventReader:
@@ -109,6 +157,28 @@ class _EventReader:
                     self._read_jsonl(_text_lines(stream), str(path))
         except OSError as exc:
             raise EventSourceError([Problem(Location(str(path)), "", f"cannot read file: {exc.strerror or exc}")]) from None
+
+    def read_record(self, file: str, index: int, record: Any) -> None:
+        """One record built in code (see :func:`events_from_records`), checked as a JSON line is."""
+        fields = _record_fields(record)
+        if fields is None:
+            self._reject(file, index, _record_text(record), [f"expected a mapping, a dataclass or a pydantic model, got {type(record).__name__}"])
+            return
+        fields.pop("origin", None)
+        raw = _record_text(fields)
+        attributes = fields.pop("attributes", None)
+        if attributes is None:
+            attributes = {}
+        elif isinstance(attributes, Mapping):
+            attributes = dict(attributes)
+        else:
+            self._reject(file, index, raw, ["'attributes' must be a mapping"])
+            return
+        if not fields.keys() <= _CORE_FIELDS:
+            extra = sorted(map(str, set(fields) - _CORE_FIELDS))
+            self._reject(file, index, raw, [f"unknown fields {extra}; attributes go inside 'attributes'"])
+            return
+        self._accept(file, index, raw, fields, attributes, from_text=False)
 
     def _read_jsonl(self, lines: Iterable[tuple[int, str, bool]], file: str) -> None:
         loads, decode_error, core, accept = _json_object, json.JSONDecodeError, _CORE_FIELDS, self._accept
@@ -228,6 +298,8 @@ class _EventReader:
         else:
             record["kind"] = kind.name
         time = get("time")
+        if isinstance(time, dt.datetime):  # a record built in code: read as its ISO 8601 text would be
+            time = time.isoformat()
         if isinstance(time, str):
             try:
                 parsed = _parse_time(time, self.zone)
@@ -265,7 +337,7 @@ class _EventReader:
                     errors.append(f"a {kind_name} event needs attribute {name!r}")
             attributes = typed
         participants = get("participants")
-        if participants is not None and (not isinstance(participants, list) or not all(isinstance(p, str) for p in participants)):
+        if participants is not None and (not isinstance(participants, (list, tuple)) or not all(isinstance(p, str) for p in participants)):
             errors.append(f"participants must be a list of person ids, got {participants!r}")
             record.pop("participants")
             participants = None
@@ -513,7 +585,7 @@ def _typed(value: Any, spec: AttributeSpec, from_text: bool, zone: Any) -> tuple
     kind = spec.type
     if kind == "list":
         items = [p.strip() for p in value.split(";") if p.strip()] if from_text and isinstance(value, str) else value
-        if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+        if not isinstance(items, (list, tuple)) or not all(isinstance(item, str) for item in items):
             return None, f"expected a list of texts{' separated by ;' if from_text else ''}, got {value!r}"
         unknown = [item for item in items if spec.values is not None and item not in spec.values]
         if unknown:
@@ -552,6 +624,8 @@ def _typed(value: Any, spec: AttributeSpec, from_text: bool, zone: Any) -> tuple
                 return number, None
         return None, f"expected a finite number, got {value!r}"
     # datetime: kept as ISO 8601 text in the ruleset's zone so attributes stay scalar
+    if isinstance(value, dt.datetime):  # a record built in code
+        value = value.isoformat()
     if isinstance(value, str):
         try:
             parsed = _parse_time(value, zone)

@@ -11,6 +11,7 @@ a problem has to be located, or when the document uses something the fast reader
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -35,7 +36,7 @@ except (ImportError, AttributeError):  # pragma: no cover - without libyaml ever
     _CParser = None
 
 from .bulk import gc_paused
-from .errors import Location, Problem, RegistryError, RulesetError
+from .errors import Location, Problem, RegistryError, RulesetError, UsageError
 from .model import Registry, Ruleset
 from .plugins import Plugins
 from .references import check_registry, check_ruleset, path_text, resolve_kinds
@@ -136,6 +137,10 @@ def _plain(node: Any, depth: int = 0, budget: list[int] | None = None) -> Any:
         return int(node)
     if isinstance(node, float):
         return float(node)
+    if isinstance(node, Mapping):  # a mapping a caller built (parse_ruleset, parse_registry)
+        return _plain(dict(node), depth, budget)
+    if isinstance(node, tuple):
+        return [_plain(v, depth + 1, budget) for v in node]
     return node
 
 
@@ -260,8 +265,11 @@ def locate(root: Any, path: Sequence[Any], file: str, *, at_key: bool = False) -
 
     Path parts that are not keys or indices of the current node (pydantic's union tags such as
     ``'frequency'`` or ``'function-after[...]'``) are skipped. A path that ends at a missing key
-    points at the mapping that lacks it.
+    points at the mapping that lacks it. Data built in code (a mapping given to
+    :func:`parse_ruleset` or :func:`parse_registry`) has no positions: only the file is known.
     """
+    if not isinstance(root, (CommentedMap, CommentedSeq)):
+        return Location(file)
     node = root
     position: tuple[int, int] | None = (0, 0)
     parts = list(path)
@@ -409,7 +417,13 @@ def compose(path: Path, _chain: tuple[Path, ...] = ()) -> tuple[CommentedMap, di
     entry or an obligation index) to that file.
     """
     _, node = _read_yaml(path, RulesetError)
-    here = path.resolve()
+    return _composed(node, path, path.resolve(), _chain)
+
+
+def _composed(node: Any, path: Path, here: Path, _chain: tuple[Path, ...] = ()) -> tuple[CommentedMap, dict[tuple[Any, ...], Path]]:
+    """:func:`compose` of a document already read: ``node`` (a round-trip tree, or plain data
+    built in code) read from ``path``, whose own parts' origins are ``here`` (the resolved file,
+    or the name given to text)."""
     extends = node.get("extends")
     if extends is None:
         if node.get("remove"):
@@ -421,11 +435,11 @@ def compose(path: Path, _chain: tuple[Path, ...] = ()) -> tuple[CommentedMap, di
     base_path = (path.parent / extends).resolve()
     if len(_chain) >= MAX_EXTENDS:
         raise RulesetError([Problem(locate(node, ("extends",), str(path)), "extends", f"more than {MAX_EXTENDS} rulesets extend one another")])
-    if base_path == here or base_path in _chain:
+    if base_path in (here, path.resolve()) or base_path in _chain:
         raise RulesetError([Problem(locate(node, ("extends",), str(path)), "extends", f"{extends} extends this file again: a cycle")])
     if not base_path.is_file():
         raise RulesetError([Problem(locate(node, ("extends",), str(path)), "extends", f"base ruleset {base_path} does not exist")])
-    base, base_origins = compose(base_path, (*_chain, here))
+    base, base_origins = compose(base_path, (*_chain, path.resolve()))
     origins: dict[tuple[Any, ...], Path] = {}
     merged = CommentedMap()
     for key in base:
@@ -528,51 +542,143 @@ def _origin_of(origins: dict[tuple[Any, ...], Path], default: Path) -> Callable[
 
 
 def load_ruleset(path: str | Path, plugins: Plugins | None = None) -> Ruleset:
-    """Read and validate a ruleset YAML file. Raises :class:`RulesetError` listing every problem.
+    """Read and validate a ruleset YAML file. Raises :class:`RulesetError` listing every problem,
+    each with its file, line and column.
 
     Obligations of a kind a plugin adds are validated with the plugin's model; without
-    ``plugins`` (or when none provides the kind) that is an error located at the ``kind``.
+    ``plugins`` (default: the installed plugins, see :class:`Plugins`), or when none provides the
+    kind, that is an error located at the ``kind``. ``path`` is a file's path: ruleset text or a
+    mapping built in code is read by :func:`parse_ruleset`, with the same checks.
     """
     return load_ruleset_located(path, plugins)[0]
+
+
+def parse_ruleset(
+    text_or_mapping: str | Mapping[str, Any], *, source: str | Path | None = None, plugins: Plugins | None = None
+) -> Ruleset:
+    """Validate a ruleset given as YAML (or JSON) text, or as a mapping built in code, exactly as
+    :func:`load_ruleset` validates a file: the same model, cross-references (an undeclared role,
+    unit kind, event kind or calendar is an error), plugin kinds and limits, every problem in one
+    :class:`RulesetError`. (``Ruleset.model_validate`` checks the shape only: it takes a role no
+    ruleset section declares.)
+
+    ``source`` names the input in errors (default ``<string>`` or ``<mapping>``): problems in text
+    carry a line and column, problems in a mapping the path of the value (``roles.guard.unit_kind``).
+    An ``extends`` base and relative paths in calendar options are found from the folder of
+    ``source`` (the working directory without one). The mapping is not modified.
+    """
+    label = Path(str(source)) if source is not None else Path("<string>" if isinstance(text_or_mapping, str) else "<mapping>")
+    if isinstance(text_or_mapping, str):
+        node = _parse_yaml(text_or_mapping, label, RulesetError)[1]
+    elif isinstance(text_or_mapping, Mapping):
+        node = _plain_mapping(text_or_mapping, label, RulesetError)
+    else:
+        raise UsageError(f"parse_ruleset takes YAML text or a mapping, got {type(text_or_mapping).__name__}; load_ruleset reads a file")
+    root, origins = _composed(node, label, label)
+    return _ruleset_from(root, origins, label, None if source is None else label, plugins)[0]
 
 
 def load_ruleset_located(path: str | Path, plugins: Plugins | None = None) -> tuple[Ruleset, CommentedMap, Callable[[tuple[Any, ...]], str]]:
     """:func:`load_ruleset`, also giving the node tree (overlays applied) and, for a document
     path, the file it comes from: what :func:`locate` needs to place later findings (lint)."""
-    path = Path(path)
+    path = _file_path(path, "parse_ruleset")
     root, origins = compose(path)
+    return _ruleset_from(root, origins, path, path, plugins)
+
+
+def _ruleset_from(
+    root: Any, origins: dict[tuple[Any, ...], Path], path: Path, file: Path | None, plugins: Plugins | None
+) -> tuple[Ruleset, CommentedMap, Callable[[tuple[Any, ...]], str]]:
+    """Validate a composed ruleset document read from ``path`` (a file, or the name given to text
+    or a mapping); ``file`` is the file the ruleset is said to come from (None for text or a
+    mapping without a ``source``: relative calendar paths are then relative to the working
+    directory)."""
     try:
         plain = _plain(root)
     except _TooLarge as exc:
         raise RulesetError([Problem(Location(str(path)), "", f"invalid YAML: {exc}")]) from None
-    file = _origin_of(origins, path)
+    file_of = _origin_of(origins, path)
     try:
         ruleset = Ruleset.model_validate(plain)
     except ValidationError as exc:
-        raise RulesetError(_validation_problems(exc.errors(), root, plain, file)) from None
-    ruleset._file = path
-    ruleset._calendar_folders = {name: origins[("calendars", name)].parent for name in ruleset.calendars if ("calendars", name) in origins}
+        raise RulesetError(_validation_problems(exc.errors(), root, plain, file_of)) from None
+    ruleset._file = file
+    ruleset._calendar_folders = {
+        name: origins[("calendars", name)].parent
+        for name in ruleset.calendars
+        if ("calendars", name) in origins and (file is not None or origins[("calendars", name)] != path)
+    }
     ruleset, errors, references = resolve_kinds(ruleset, plugins or Plugins())
     if errors:
-        raise RulesetError(_validation_problems(errors, root, plain, file))
-    problems = _reference_problems(check_ruleset(ruleset) + references, root, file)
+        raise RulesetError(_validation_problems(errors, root, plain, file_of))
+    problems = _reference_problems(check_ruleset(ruleset) + references, root, file_of)
     if problems:
         raise RulesetError(problems)
-    return ruleset, root, file
+    return ruleset, root, file_of
 
 
 def load_registry(path: str | Path, ruleset: Ruleset) -> Registry:
-    """Read a registry YAML file and check it against ``ruleset``. Raises :class:`RegistryError`.
+    """Read a registry YAML file and check it against ``ruleset``: people, units, roles, subject
+    kinds and attributes must be the ruleset's. Raises :class:`RegistryError` listing every
+    problem with its file, line and column. Registry text or a mapping built in code is read by
+    :func:`parse_registry`, with the same checks.
 
     The data is read with libyaml when it can be (see :func:`_fast_plain`); ruamel's round-trip
     tree, which locates problems, is built only when there is a problem to locate."""
-    path = Path(path)
-    text = _read_text(path, RegistryError)
+    path = _file_path(path, "parse_registry")
+    return _registry_text(_read_text(path, RegistryError), path, ruleset)
+
+
+def parse_registry(text_or_mapping: str | Mapping[str, Any], ruleset: Ruleset, *, source: str | Path | None = None) -> Registry:
+    """Validate a registry given as YAML (or JSON) text, or as a mapping built in code, against
+    ``ruleset``, exactly as :func:`load_registry` validates a file. Raises :class:`RegistryError`
+    listing every problem; ``source`` names the input in them (default ``<string>`` or
+    ``<mapping>``), with a line and column for text and the path of the value for a mapping. The
+    mapping is not modified."""
+    label = Path(str(source)) if source is not None else Path("<string>" if isinstance(text_or_mapping, str) else "<mapping>")
+    if isinstance(text_or_mapping, str):
+        return _registry_text(text_or_mapping, label, ruleset)
+    if isinstance(text_or_mapping, Mapping):
+        plain = _plain_mapping(text_or_mapping, label, RegistryError)
+        return registry_from(plain, plain, str(label), ruleset)
+    raise UsageError(f"parse_registry takes YAML text or a mapping, got {type(text_or_mapping).__name__}; load_registry reads a file")
+
+
+def _registry_text(text: str, path: Path, ruleset: Ruleset) -> Registry:
     plain = _fast_plain(text)
     if plain is None:
         plain, root = _parse_yaml(text, path, RegistryError)
         return registry_from(plain, root, str(path), ruleset)
     return registry_from(plain, _LazyRoot(lambda: _parse_yaml(text, path, RegistryError)[1]), str(path), ruleset)
+
+
+def _plain_mapping(mapping: Mapping[str, Any], label: Path, error: type[RulesetError] | type[RegistryError]) -> dict[str, Any]:
+    """A plain copy of a mapping built in code (nested mappings as dicts, tuples as lists), within
+    the limits a YAML document has."""
+    try:
+        plain: dict[str, Any] = _plain(mapping)
+    except _TooLarge as exc:
+        raise error([Problem(Location(str(label)), "", str(exc))]) from None
+    except RecursionError:
+        raise error([Problem(Location(str(label)), "", f"nested more than {MAX_YAML_DEPTH} levels deep")]) from None
+    return plain
+
+
+def _file_path(path: Any, instead: str) -> Path:
+    """``path`` as a :class:`Path`. Text or a mapping given where a file's path belongs is a
+    :class:`UsageError` naming the function that reads them (``instead``), rather than "no such
+    file" with a document for a file name."""
+    if isinstance(path, Path):
+        return path
+    if isinstance(path, str):
+        looks_like_text = "\n" in path or path.lstrip()[:1] in ("{", "[") or (": " in path and not os.path.exists(path))
+        if looks_like_text:
+            shown = path.strip().splitlines()[0][:40] if path.strip() else ""
+            raise UsageError(f"expected the path of a file, got what looks like YAML text ({shown!r}...); use {instead}(text) for text")
+        return Path(path)
+    if isinstance(path, os.PathLike):
+        return Path(path)
+    raise UsageError(f"expected the path of a file, got {type(path).__name__}; use {instead}(...) for text or a mapping")
 
 
 def registry_from(plain: Any, root: Any, file: str, ruleset: Ruleset) -> Registry:

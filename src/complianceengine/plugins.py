@@ -46,11 +46,14 @@ class _Builtin:
 class Plugins:
     """The plugins of one embedding system or one command-line run.
 
-    ``plugins`` are registered explicitly (objects or modules with hook implementations);
-    ``entry_points=True`` also loads every installed package's ``complianceengine`` entry point.
+    ``plugins`` are registered explicitly (objects or modules with hook implementations). Every
+    installed package's ``complianceengine`` entry point is loaded too, as the command line does
+    (so ``Plugins()`` and ``complianceengine audit`` judge alike); ``entry_points=False`` leaves
+    them out (the command line's ``--no-entry-points``), for a host or a test that wants exactly
+    the plugins it names. Functions that take ``plugins=None`` use ``Plugins()``.
     """
 
-    def __init__(self, plugins: Iterable[Any] = (), *, entry_points: bool = False):
+    def __init__(self, plugins: Iterable[Any] = (), *, entry_points: bool = True):
         self._manager = pluggy.PluginManager(PROJECT)
         self._manager.add_hookspecs(hookspecs)
         self._manager.register(_Builtin(), name=BUILTIN_PLUGIN)

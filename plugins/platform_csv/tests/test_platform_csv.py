@@ -109,7 +109,7 @@ def test_sample_export_is_read_row_by_row(ruleset, registry):
 
 
 def test_without_the_plugin_every_row_is_rejected(ruleset, registry):
-    log = ce.read_events(SAMPLE, ruleset, registry)
+    log = ce.read_events(SAMPLE, ruleset, registry, ce.Plugins(entry_points=False))
     assert log.events == () and len(log.rejects) == 30
     assert log.rejects[0].errors == ("missing the event kind ('kind'); declared: " + DECLARED,)
 

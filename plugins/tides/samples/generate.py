@@ -1,6 +1,7 @@
 """Write ``xiangshan-2026.csv``: a SYNTHETIC tide table for two Xiangshan stations, July to
 December 2026, in the shape harbour tide tables (潮汐表) are published: one row per high or low
-water with its local time and height.
+water with its local time and height. It ships inside the package
+(``src/complianceengine_tides/tables/``; a ruleset names it with ``bundled: xiangshan-2026``).
 
 The times follow a semi-diurnal tide (principal lunar period 12 h 25.2 min) whose timing and range
 swing with the 14.77-day spring-neap cycle. They are plausible, not real: do not navigate by them.
@@ -43,7 +44,7 @@ def extremes(station: str):
 
 
 def main() -> None:
-    path = HERE / "xiangshan-2026.csv"
+    path = HERE.parent / "src" / "complianceengine_tides" / "tables" / "xiangshan-2026.csv"
     with path.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["station", "time", "water", "height_m"])

@@ -10,7 +10,7 @@ import complianceengine as ce
 from complianceengine.cli import main
 
 HERE = Path(__file__).resolve().parent
-TABLE = HERE.parent / "samples" / "xiangshan-2026.csv"
+TABLE = HERE.parent / "src" / "complianceengine_tides" / "tables" / "xiangshan-2026.csv"
 ROOT = HERE.parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
 from conftest import base_registry, base_ruleset, event, local  # noqa: E402
@@ -53,6 +53,18 @@ def test_a_window_across_midnight_counts_for_the_day_it_reaches():
 def test_bad_options_say_what_is_wrong(options, message):
     with pytest.raises(tides.TideTableError, match=message.replace("[", r"\[").replace("]", r"\]")):
         tides.windows(options, dt.date(2026, 8, 1), dt.date(2026, 8, 2), ZONE, HERE)
+
+
+def test_the_bundled_table_travels_inside_the_package():
+    assert tides.bundled_tables() == ["xiangshan-2026"]
+    assert Path(tides.__file__).parent / "tables" / "xiangshan-2026.csv" == TABLE
+    span = (dt.date(2026, 8, 1), dt.date(2026, 9, 30), ZONE)
+    by_name = tides.windows({"bundled": "xiangshan-2026", "station": "dongmen", "water": "high"}, *span, Path("/nowhere"))
+    assert by_name and by_name == tides.windows({"table": str(TABLE), "station": "dongmen", "water": "high"}, *span, Path("/nowhere"))
+    with pytest.raises(tides.TideTableError, match="no bundled tide table 'beilun-2026'; this plugin ships xiangshan-2026"):
+        tides.windows({"bundled": "beilun-2026", "station": "shipu"}, *span, HERE)
+    with pytest.raises(tides.TideTableError, match="not both"):
+        tides.windows({"bundled": "xiangshan-2026", "table": str(TABLE), "station": "shipu"}, *span, HERE)
 
 
 def test_a_range_the_table_does_not_cover_is_an_error_not_an_empty_calendar():
@@ -107,7 +119,7 @@ def test_the_bundled_xiangshan_ruleset_judges_its_by_tide_duty_with_the_plugin(c
     assert sorted((f.subject.id, f.period.label) for f in by_tide if f.status == "missed") == [
         ("rp-dongmen-slipway", "2026-W43"), ("rp-xiaobai-beach", "2026-W38")]
     assert {f.status for f in by_tide} == {"met", "missed"}  # the week of 27 July is judged whole, with its July patrols
-    unjudged = ce.audit(ruleset, registry, log, plugins=ce.Plugins(), **args)
+    unjudged = ce.audit(ruleset, registry, log, plugins=ce.Plugins(entry_points=False), **args)
     summary = {o.obligation: o for o in unjudged.obligations}
     assert "tide-table" in summary["risk-point-tide-patrol"].not_judged
     # everything else is judged the same with or without the plugin

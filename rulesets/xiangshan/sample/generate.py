@@ -41,7 +41,7 @@ GRID_PATROLLERS = {  # person -> a dock in their grid
 
 # art. 13.1: each risk point gets a weekly field patrol near low water, by the village-linked police
 RISK_POINTS = {"rp-dongmen-slipway": ("p-feng-tao", "dongmen-g1"), "rp-xiaobai-beach": ("p-he-yan", "xiaobai-g1")}
-TIDE_TABLE = HERE.parent.parent.parent / "plugins" / "tides" / "samples" / "xiangshan-2026.csv"
+TIDE_TABLE = HERE.parent.parent.parent / "plugins" / "tides" / "src" / "complianceengine_tides" / "tables" / "xiangshan-2026.csv"
 TIDE_STATION = "shipu"
 
 PLANTED = {

@@ -15,6 +15,7 @@ import pendulum
 from ..bulk import gc_paused
 from ..compile import compile_plan, in_force
 from ..errors import NotificationError, PluginError, UsageError
+from ..eventfiles import events_from_records
 from ..findings import (
     FAILING,
     Finding,
@@ -48,12 +49,19 @@ def audit(
 ) -> Report:
     """Judge every obligation of ``ruleset`` over the local days ``first_day``..``last_day``.
 
+    ``events`` is an :class:`EventLog` from :func:`read_events` or :func:`events_from_records`
+    (taken as validated), or any iterable of events or records, which is validated here exactly
+    as :func:`events_from_records` does against the (latest) ruleset and ``registry``: an event
+    of an unknown kind, by an unknown person or unit, or with a mistyped attribute is a reject in
+    the report (``source`` ``<events>``, ``line`` its index), and ``events_used`` counts only
+    the events accepted.
     ``as_of`` (default: now) is the moment of the audit: later events are ignored and periods or
     deadlines not over by then are ``open`` rather than ``missed``. Nothing passed in is modified.
     ``ruleset`` may be several versions of one ruleset (same ``id``), each with its ``effective``
     days: each is applied to the part of the range it is in force for, and the report's
     ``versions`` says which judged what. Every day of the range must be covered by one version.
-    ``plugins`` provide calendars, post-process findings and are notified of failing ones. Every
+    ``plugins`` (default: the installed plugins, see :class:`Plugins`) provide calendars,
+    post-process findings and are notified of failing ones. Every
     notifier is called even if one fails; failures raise :class:`NotificationError`, which
     carries the finished report. With ``notify=False`` nobody is told; call :func:`notify_plugins` once
     the report is safely stored (the command line writes it first).
@@ -112,9 +120,13 @@ def judge(
         as_of = pendulum.now("UTC")
     elif as_of.tzinfo is None or as_of.utcoffset() is None:
         raise UsageError("as_of must carry a time zone")
-    log = events if isinstance(events, EventLog) else EventLog(events=tuple(events))
     versions = [ruleset] if isinstance(ruleset, Ruleset) else list(ruleset)
     spans = version_spans(versions, first_day, last_day)
+    if isinstance(events, EventLog):
+        log = events
+    else:  # events built in code get the checks a file's lines get, against the latest version
+        latest = max(versions, key=lambda r: r.effective.from_ if r.effective else dt.date.min)
+        log = events_from_records(events, latest, registry, plugins, source="<events>")
     # Every version is compiled over the whole range, so periods keep their anchors and cadence
     # clocks run across the change; each finding is then taken from the version in force on the
     # local day it was decided (the end of its period, its deadline, or its answer in time).

@@ -20,9 +20,12 @@ require patrols inside them::
         match: {kind: patrol, where: {mode: field}, in_calendar: low-water}
         ...
 
-Options: ``table`` (required) is a CSV file, relative to the ruleset's folder; ``station``
-(required) picks its rows; ``water`` is ``low`` (default) or ``high``; ``before`` and ``after``
-are ISO 8601 durations (default ``PT2H`` each). Overlapping windows are merged by the core.
+Options: ``table`` is a CSV file, relative to the ruleset's folder, or ``bundled`` names a table
+shipped inside this package (:func:`bundled_tables`: ``xiangshan-2026``, a SYNTHETIC table of the
+``shipu`` and ``dongmen`` stations, July to December 2026); one of the two is required.
+``station`` (required) picks its rows; ``water`` is ``low`` (default) or ``high``; ``before``
+and ``after`` are ISO 8601 durations (default ``PT2H`` each). Overlapping windows are merged by
+the core.
 
 The table has a header row and one row per high or low water::
 
@@ -41,6 +44,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import pendulum
@@ -49,7 +53,7 @@ from complianceengine import hookimpl
 
 PROVIDER = "tide-table"
 WATERS = {"low": "low", "high": "high", "低潮": "low", "高潮": "high", "lw": "low", "hw": "high"}
-OPTIONS = {"table", "station", "water", "before", "after"}
+OPTIONS = {"table", "bundled", "station", "water", "before", "after"}
 
 
 class TideTableError(ValueError):
@@ -99,6 +103,19 @@ def read_table(path: Path, timezone: str) -> list[Water]:
     return out
 
 
+def bundled_tables() -> list[str]:
+    """The names of the tide tables shipped inside this package (``bundled: NAME``)."""
+    folder = resources.files(__name__).joinpath("tables")
+    return sorted(entry.name.removesuffix(".csv") for entry in folder.iterdir() if entry.name.endswith(".csv"))
+
+
+def _read_bundled(name: str, timezone: str) -> list[Water]:
+    if name not in bundled_tables():
+        raise TideTableError(f"no bundled tide table {name!r}; this plugin ships {', '.join(bundled_tables())}")
+    with resources.as_file(resources.files(__name__).joinpath("tables", f"{name}.csv")) as path:
+        return read_table(path, timezone)
+
+
 def _duration(options: dict, name: str) -> dt.timedelta:
     value = options.get(name, "PT2H")
     parsed = None
@@ -117,16 +134,25 @@ def windows(options: dict, first_day: dt.date, last_day: dt.date, timezone: str,
     unknown = sorted(set(options) - OPTIONS)
     if unknown:
         raise TideTableError(f"unknown options {unknown}; a tide-table calendar takes {sorted(OPTIONS)}")
-    for required in ("table", "station"):
-        if not options.get(required):
-            raise TideTableError(f"option {required!r} is required (e.g. table: sample/tides.csv, station: shipu)")
+    if options.get("table") and options.get("bundled"):
+        raise TideTableError("give the tide table as either 'table' (a file) or 'bundled' (a table shipped with the plugin), not both")
+    if not options.get("table") and not options.get("bundled"):
+        raise TideTableError(f"option 'table' is required (e.g. table: sample/tides.csv, station: shipu), or 'bundled' naming a table "
+                             f"shipped with the plugin ({', '.join(bundled_tables())})")
+    if not options.get("station"):
+        raise TideTableError("option 'station' is required (e.g. table: sample/tides.csv, station: shipu)")
     water = WATERS.get(str(options.get("water", "low")).lower())
     if water is None:
         raise TideTableError(f"option 'water' must be low or high, got {options['water']!r}")
     before, after = _duration(options, "before"), _duration(options, "after")
-    path = Path(options["table"])
-    path = path if path.is_absolute() else base_dir / path
-    rows = [w for w in read_table(path, timezone) if w.station == options["station"]]
+    if options.get("bundled"):
+        path = Path(f"bundled:{options['bundled']}")
+        table = _read_bundled(str(options["bundled"]), timezone)
+    else:
+        path = Path(options["table"])
+        path = path if path.is_absolute() else base_dir / path
+        table = read_table(path, timezone)
+    rows = [w for w in table if w.station == options["station"]]
     if not rows:
         raise TideTableError(f"tide table {path} has no rows for station {options['station']!r}")
     zone = pendulum.timezone(timezone)
