@@ -50,7 +50,8 @@ def base_ruleset(*obligations: dict[str, Any], week_start: str = "monday", calen
                             "attributes": {"departments": {"type": "list", "values": ["customs", "police", "coast_guard", "port"]}}},
             },
             "calendars": calendars or {},
-            "subject_kinds": {"resident": {"label": {"en": "resident"}, "unit_kind": "dock"}},
+            "subject_kinds": {"resident": {"label": {"en": "resident"}, "unit_kind": "dock",
+                                           "attributes": {"phone": {"type": "string"}, "address": {"type": "string"}}}},
             "obligations": [{"title": {"en": o["id"]}, "citation": {"source": "doc", "article": "1"}, **o} for o in obligations],
         }
     )

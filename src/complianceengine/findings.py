@@ -89,10 +89,13 @@ class Finding(_Frozen):
 
     @property
     def severity(self) -> int:
+        """The status's place in :data:`SEVERITY` (0 for ``met`` ... 5 for ``missed``)."""
         return SEVERITY.index(self.status)
 
 
 class StatusCounts(_Frozen):
+    """How many findings have each status."""
+
     met: int = 0
     excused: int = 0
     not_applicable: int = 0
@@ -108,6 +111,7 @@ class StatusCounts(_Frozen):
 
     @classmethod
     def of(cls, findings: list[Finding]) -> StatusCounts:
+        """The counts of ``findings``."""
         return cls(**{str(status): n for status, n in Counter(f.status for f in findings).items()})
 
 
@@ -166,6 +170,7 @@ class Report(_Frozen):
 
     @property
     def counts(self) -> StatusCounts:
+        """The counts of all the report's findings."""
         return StatusCounts.of(list(self.findings))
 
     def failing(self, threshold: Status) -> list[Finding]:

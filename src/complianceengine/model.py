@@ -646,6 +646,7 @@ class Ruleset(_Strict):
         return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
 
     def obligation(self, obligation_id: str) -> AnyObligation:
+        """The obligation with this id (:class:`UsageError` when none has it)."""
         for obligation in self.obligations:
             if obligation.id == obligation_id:
                 return obligation

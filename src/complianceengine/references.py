@@ -332,9 +332,12 @@ def _check_attributes(values: dict[str, Any], declared: dict[str, Any], at: Path
 
 
 def resolved(ruleset: Ruleset, plugins: Plugins | None = None) -> Ruleset:
-    """``ruleset`` with its plugin kinds validated by their plugins' models; a located
-    :class:`RulesetError` when one is unknown or invalid."""
+    """``ruleset`` with its plugin kinds validated by their plugins' models, and every reference
+    checked (a ruleset built in code with ``Ruleset.model_validate`` gets the checks a file gets);
+    a located :class:`RulesetError` when something is unknown or invalid."""
     ruleset, errors, references = resolve_kinds(ruleset, plugins or Plugins())
+    if not errors and not references:
+        references = check_ruleset(ruleset)
     if errors or references:
         file = str(ruleset._file) if ruleset._file else "<ruleset>"
         raise RulesetError(
