@@ -101,8 +101,10 @@ def unindexed(events):
     exemption)."""
 
     def everything(cls, index, positions):
-        matched = tuple(positions)
-        return cls(matched, _Everything(matched), _Everything(matched), _Everything(matched))
+        matched = cls(index, positions)
+        for lookup in ("by_person", "by_unit", "by_subject"):  # answered before asked: never worked out
+            matched.__dict__[lookup] = _Everything(matched.positions)
+        return matched
 
     def all_exemptions(cls, spans):
         spans = tuple(spans)

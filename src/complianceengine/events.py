@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import functools
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 
 from .model import Event
 from .timeframes import Interval
@@ -22,9 +22,9 @@ class EventIndex:
 
     Lookups answer with positions in ``known``, which sort as the events do."""
 
-    def __init__(self, known: Sequence[Event]):
+    def __init__(self, known: Sequence[Event], times: Sequence[float] | None = None):
         self.known = list(known)
-        self.times = [event.time.timestamp() for event in self.known]
+        self.times = list(times) if times is not None else [event.time.timestamp() for event in self.known]
         self.by_kind: dict[str, list[int]] = {}
         for position, event in enumerate(self.known):
             self.by_kind.setdefault(event.kind, []).append(position)
@@ -39,25 +39,43 @@ class EventIndex:
         return Timeline([self.known[i] for i in chosen], [self.times[i] for i in chosen])
 
 
-@dataclass(frozen=True)
 class Matched:
-    """The positions of the events one ``match`` block accepts, looked up three ways."""
+    """The positions of the events one ``match`` block accepts, looked up three ways (each
+    worked out when first asked: a block of person duties never needs the unit lookup)."""
 
-    positions: tuple[int, ...]
-    by_person: dict[str, list[int]] = field(default_factory=dict)
-    by_unit: dict[str | None, list[int]] = field(default_factory=dict)
-    by_subject: dict[str, list[int]] = field(default_factory=dict)
+    def __init__(self, index: EventIndex, positions: Iterable[int]):
+        self.index = index
+        self.positions = tuple(positions)
 
     @classmethod
     def of(cls, index: EventIndex, positions: Iterable[int]) -> Matched:
-        out = cls(tuple(positions))
-        for position in out.positions:
-            event = index.known[position]
-            for person in event.credited:
-                out.by_person.setdefault(person, []).append(position)
-            out.by_unit.setdefault(event.unit, []).append(position)
-            if event.subject is not None:
-                out.by_subject.setdefault(event.subject, []).append(position)
+        return cls(index, positions)
+
+    @functools.cached_property
+    def by_person(self) -> dict[str, list[int]]:
+        out: dict[str, list[int]] = {}
+        known = self.index.known
+        for position in self.positions:
+            for person in known[position].credited:
+                out.setdefault(person, []).append(position)
+        return out
+
+    @functools.cached_property
+    def by_unit(self) -> dict[str | None, list[int]]:
+        out: dict[str | None, list[int]] = {}
+        known = self.index.known
+        for position in self.positions:
+            out.setdefault(known[position].unit, []).append(position)
+        return out
+
+    @functools.cached_property
+    def by_subject(self) -> dict[str, list[int]]:
+        out: dict[str, list[int]] = {}
+        known = self.index.known
+        for position in self.positions:
+            subject = known[position].subject
+            if subject is not None:
+                out.setdefault(subject, []).append(position)
         return out
 
     def at_units(self, units: Iterable[str]) -> list[int]:
@@ -86,6 +104,11 @@ class Timeline:
     def _spans(self, parts: Iterable[Interval]) -> Iterator[tuple[int, int]]:
         for part in parts:
             yield bisect.bisect_left(self.times, part.start.timestamp()), bisect.bisect_left(self.times, part.end.timestamp())
+
+    def between(self, bounds: Iterable[tuple[float, float]]) -> list[Event]:
+        """:meth:`within` for parts given as ``(start, end)`` timestamps (worked out once)."""
+        times, events = self.times, self.events
+        return [event for start, end in bounds for event in events[bisect.bisect_left(times, start):bisect.bisect_left(times, end)]]
 
     def within(self, parts: Iterable[Interval]) -> list[Event]:
         """The events inside one of ``parts`` (half-open, in order, not overlapping)."""

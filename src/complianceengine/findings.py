@@ -6,6 +6,7 @@ Findings are data: rendering them (JSON, Markdown, CSV) is :mod:`complianceengin
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from collections import Counter
 from typing import Literal
@@ -53,8 +54,10 @@ def finding_id(
     return hashlib.blake2b("\x1f".join(parts).encode("utf-8"), digest_size=8).hexdigest()
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def instant_key(instant: dt.datetime) -> str:
-    """An instant as an anchor for :func:`finding_id`: ISO 8601 in UTC."""
+    """An instant as an anchor for :func:`finding_id`: ISO 8601 in UTC (remembered: the periods
+    of a frequency duty are the same instants for every target)."""
     return instant.astimezone(dt.timezone.utc).isoformat()
 
 

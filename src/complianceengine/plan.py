@@ -165,6 +165,9 @@ class Frame:
     at_most: int | None
     #: at_least, prorated by coverage
     required: int
+    #: ``active`` as POSIX timestamps, to slice event timelines by bisection without converting
+    #: the same instants again for every frame
+    bounds: tuple[tuple[float, float], ...] = ()
 
 
 class Shortfall(_Frozen):

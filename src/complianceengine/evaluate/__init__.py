@@ -319,8 +319,15 @@ def _lookback_warnings(plan: Plan, findings: list[Finding], log: EventLog) -> li
     # compared by local day: a history that starts at 07:15 on the range's first day is not short
     before = min(day_start(local(first, plan.tz).date(), plan.tz), plan.range.start).timestamp()
     early: dict[str, list[Finding]] = {}
+    stamps: dict[int, float] = {}  # by period: a frequency duty's periods are shared by its targets
     for finding in findings:
-        if finding.decided is not None and finding.period.start.timestamp() < before:
+        if finding.decided is None:
+            continue
+        period = finding.period
+        stamp = stamps.get(id(period))
+        if stamp is None:
+            stamp = stamps[id(period)] = period.start.timestamp()
+        if stamp < before:
             early.setdefault(finding.obligation, []).append(finding)
     out = []
     for obligation, found in early.items():

@@ -34,9 +34,11 @@ class ReferenceSource:
         #: events at or after the plan's as-of time are not known yet and are ignored
         # ordered by instant (timestamp), as timelines bisect: two datetimes sharing a zone object
         # compare by wall clock, which ignores the fold of a repeated DST hour
-        self.known: Sequence[Event] = sorted((e for e in events if e.time < plan.as_of), key=lambda e: (e.time.timestamp(), e.id))
+        as_of = plan.as_of.timestamp()
+        timed = sorted(((stamp, e) for e in events if (stamp := e.time.timestamp()) < as_of), key=lambda pair: (pair[0], pair[1].id))
+        self.known: Sequence[Event] = [e for _, e in timed]
         self.exemptions: Exemptions = exemption_spans(plan, self.known)
-        self._index = EventIndex(self.known)
+        self._index = EventIndex(self.known, [stamp for stamp, _ in timed])
         self._matched: dict[int, tuple[EventMatch, Matched]] = {}
 
     def _matching(self, plan: Plan, match: EventMatch) -> Matched:

@@ -52,29 +52,42 @@ def plan(obligation: FrequencyObligation, plan: Plan, targets: tuple[Target, ...
                 continue
             window = period.interval
             masked = tuple(overlap([window], variant.mask))
-            calendar.append((period, window, window.start.timestamp(), window.end.timestamp(), masked, sum(p.seconds for p in masked)))
+            bounds = tuple((p.start.timestamp(), p.end.timestamp()) for p in masked)
+            calendar.append((period, window, window.start.timestamp(), window.end.timestamp(), masked, bounds,
+                             sum(end - start for start, end in bounds)))
         laid_out.append((variant, at_least, at_most, calendar))
     frames = []
+    as_of = plan.as_of.timestamp()
     for index, target in enumerate(targets):
         in_force = [(part.start.timestamp(), part.end.timestamp()) for part in target.active]
         for variant, at_least, at_most, calendar in laid_out:
-            for period, window, start, end, masked, masked_seconds in calendar:
-                if any(first <= start and end <= last for first, last in in_force):
-                    active, covered = masked, masked_seconds
+            for period, window, start, end, masked, masked_bounds, masked_seconds in calendar:
+                if covers(in_force, start, end):
+                    active, bounds, covered = masked, masked_bounds, masked_seconds
                 else:
                     active = tuple(overlap(clip(target.active, window), variant.mask))
-                    covered = sum(part.seconds for part in active)
-                if covered == 0:
+                    bounds = tuple((p.start.timestamp(), p.end.timestamp()) for p in active)
+                    covered = sum(last - first for first, last in bounds)
+                if covered <= 0:
                     continue
-                whole = period.interval.seconds
+                whole = end - start
                 frames.append(
                     Frame(
                         target=index, period=period, window=variant.window, active=active, covered=covered, whole=whole,
-                        judged=judged(rule, covered, whole), over=max(part.end for part in active) <= plan.as_of,
+                        judged=judged(rule, covered, whole), over=bounds[-1][1] <= as_of,
                         at_least=at_least, at_most=at_most, required=at_least if covered >= whole else prorated(at_least, covered, whole),
+                        bounds=bounds,
                     )
                 )
     return {"variants": requirements, "frames": tuple(frames)}
+
+
+def covers(in_force: list[tuple[float, float]], start: float, end: float) -> bool:
+    """Does one of the intervals (as timestamps) hold all of ``start``..``end``?"""
+    for first, last in in_force:
+        if first <= start and end <= last:
+            return True
+    return False
 
 
 def lookback(obligation: FrequencyObligation, ruleset: Ruleset, span: Interval) -> dt.datetime:
@@ -225,7 +238,7 @@ def _verdict(
         return compiled.finding(target.subject, target.unit, period, "not_applicable", required_text, observed_text, note=note,
                                 window=frame.window, decided=period.end), covered, None
     # events during an exemption still count: an exemption can only lower the bar
-    seen = relevant.within(active)
+    seen = relevant.between(frame.bounds) if frame.bounds else relevant.within(active)
     count = len(seen)
     required = frame.required
     used: tuple[str, ...] = ()
