@@ -8,28 +8,16 @@ hides an event: it can only lower the bar (see ``docs/semantics.md``).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import pendulum
 
 from .model import CadenceObligation, Event, FrequencyObligation
-from .plan import Plan, Target
+from .plan import ExcusedSpan, Plan, Target
 from .timeframes import Interval, days_interval
 
-__all__ = ["ExcusedSpan", "Exemptions", "excusing", "exemption_spans"]
-
-
-@dataclass(frozen=True)
-class ExcusedSpan:
-    """One exemption record resolved to an interval: from the registry or from an event."""
-
-    record: str
-    who: str  # "person", "unit", "subject" or "calendar"
-    id: str
-    span: Interval
-    obligations: frozenset[str] | None
-    reason: str
+__all__ = ["ExcusedSpan", "Exemptions", "excusing", "exemption_spans", "fixed_excusing"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +43,7 @@ def exemption_spans(plan: Plan, events: Iterable[Event]) -> Exemptions:
         ExcusedSpan(
             e.id, "person" if e.person else "unit" if e.unit else "subject", e.person or e.unit or e.subject or "",
             days_interval(e.start, e.end, plan.tz), frozenset(e.obligations) if e.obligations is not None else None, e.reason,
+            "registry",
         )
         for e in plan.organisation.registry.exemptions
     ]
@@ -71,20 +60,39 @@ def exemption_spans(plan: Plan, events: Iterable[Event]) -> Exemptions:
             continue
         obligations = frozenset(kind.excuses.obligations) if kind.excuses.obligations is not None else None
         role = "person" if kind.excuses.who == "actor" else kind.excuses.who
-        out.append(ExcusedSpan(event.id, role, who, Interval(event.time, end), obligations, kind.label.en))
+        out.append(ExcusedSpan(event.id, role, who, Interval(event.time, end), obligations, kind.label.en, "event"))
     return Exemptions.of(out)
 
 
+def fixed_excusing(
+    plan: Plan, target: Target, obligation: FrequencyObligation | CadenceObligation, registry: Exemptions,
+) -> tuple[ExcusedSpan, ...]:
+    """The exemptions known without events that apply to one target of one obligation: the
+    windows of its ``excused_in`` calendars (recorded as ``calendar:<name>``: they excuse
+    everyone) and the registry's records naming the target, its unit or a unit above it (a unit
+    exemption covers the unit and everything below it). ``registry`` is ``exemption_spans(plan,
+    ())``, worked out once for all targets. Worked out once, into the plan."""
+    return tuple(_applying(plan, target, obligation, registry, calendars=True))
+
+
 def excusing(
-    plan: Plan, target: Target, obligation: FrequencyObligation | CadenceObligation, exemptions: Exemptions
+    plan: Plan, target: Target, obligation: FrequencyObligation | CadenceObligation, exemptions: Exemptions,
+    fixed: Sequence[ExcusedSpan] | None = None,
 ) -> list[ExcusedSpan]:
-    """The exemptions that apply to one target of one obligation. A unit exemption covers the
-    unit and everything below it: people posted there, units and subjects there. The windows of
-    the obligation's ``excused_in`` calendars excuse everyone, recorded as ``calendar:<name>``."""
+    """The exemptions that apply to one target of one obligation: the fixed ones (the plan's,
+    when given: :func:`fixed_excusing`), then those of exemption events."""
+    if fixed is None:
+        return _applying(plan, target, obligation, exemptions, calendars=True)
+    return [*fixed, *(x for x in _applying(plan, target, obligation, exemptions, calendars=False) if x.origin == "event")]
+
+
+def _applying(
+    plan: Plan, target: Target, obligation: FrequencyObligation | CadenceObligation, exemptions: Exemptions, calendars: bool,
+) -> list[ExcusedSpan]:
     org = plan.organisation
     out = [
-        ExcusedSpan(f"calendar:{name}", "calendar", name, part, None, plan.ruleset.calendars[name].label.en)
-        for name in obligation.excused_in
+        ExcusedSpan(f"calendar:{name}", "calendar", name, part, None, plan.ruleset.calendars[name].label.en, "calendar")
+        for name in (obligation.excused_in if calendars else ())
         for part in plan.windows.get(name, [])
     ]
     # only exemptions naming the target, its unit or a unit above it can apply: look those up

@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass
 from collections.abc import Callable
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, field_serializer
 
@@ -28,7 +28,7 @@ from .timeframes import Interval, Period, days_interval
 if TYPE_CHECKING:
     from .plugins import Plugins
 
-__all__ = ["Frame", "ObligationPlan", "Organisation", "Plan", "Shortfall", "Target", "Variant"]
+__all__ = ["ExcusedSpan", "Frame", "ObligationPlan", "Organisation", "Plan", "Shortfall", "Target", "Variant"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -170,6 +170,20 @@ class Frame:
     bounds: tuple[tuple[float, float], ...] = ()
 
 
+@dataclass(frozen=True)
+class ExcusedSpan:
+    """One exemption resolved to an interval: a registry record, an exemption event, or a window
+    of an ``excused_in`` calendar (``origin``)."""
+
+    record: str
+    who: str  # "person", "unit", "subject" or "calendar"
+    id: str
+    span: Interval
+    obligations: frozenset[str] | None
+    reason: str
+    origin: Literal["registry", "event", "calendar"] = "registry"
+
+
 class Shortfall(_Frozen):
     """Consecutive local days on which a unit has fewer holders of a role than required."""
 
@@ -192,6 +206,8 @@ class ObligationPlan(_Frozen):
     variants: tuple[Variant, ...] = ()
     frames: tuple[Frame, ...] = ()
     shortfalls: tuple[Shortfall, ...] = ()
+    excused: tuple[tuple[ExcusedSpan, ...], ...] = Field(
+        (), description="Per target (same order): the exemptions known without events (registry records, excused_in windows)")
 
     @property
     def id(self) -> str:

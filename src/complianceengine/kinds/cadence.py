@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..exemptions import ExcusedSpan, excusing
+from ..exemptions import ExcusedSpan, excusing, exemption_spans, fixed_excusing
 from ..findings import Finding
 from ..model import CadenceObligation, Event, Ruleset
 from ..timeframes import BEGINNING, Interval, Period, describe, local, shift
@@ -26,7 +26,9 @@ if TYPE_CHECKING:
 
 
 def plan(obligation: CadenceObligation, plan: Plan, targets: tuple[Target, ...]) -> dict[str, Any]:
-    return {"variants": variants(plan, obligation)}
+    registry = exemption_spans(plan, ())
+    return {"variants": variants(plan, obligation),
+            "excused": tuple(fixed_excusing(plan, target, obligation, registry) for target in targets)}
 
 
 def deadline(
@@ -129,9 +131,9 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
     # between the two, had it been given, would have moved them
     earliest = source.known[0].time if source.known else plan.range.start
     unseen: list[dt.datetime] = []
-    for target in compiled.targets:
+    for index, target in enumerate(compiled.targets):
         relevant = source.counting(plan, compiled, target)
-        excused = excusing(plan, target, obligation, source.exemptions)
+        excused = excusing(plan, target, obligation, source.exemptions, compiled.excused[index])
         for active in target.active:
             if active.end <= plan.range.start or active.start >= plan.range.end:
                 continue  # every gap of this stretch is decided outside the range

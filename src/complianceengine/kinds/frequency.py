@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..exemptions import ExcusedSpan, excusing
+from ..exemptions import ExcusedSpan, excusing, exemption_spans, fixed_excusing
 from ..events import Timeline
 from ..findings import Finding, Status
 from ..model import Event, FrequencyObligation, Ruleset
@@ -79,7 +79,9 @@ def plan(obligation: FrequencyObligation, plan: Plan, targets: tuple[Target, ...
                         bounds=bounds,
                     )
                 )
-    return {"variants": requirements, "frames": tuple(frames)}
+    registry = exemption_spans(plan, ())
+    return {"variants": requirements, "frames": tuple(frames),
+            "excused": tuple(fixed_excusing(plan, target, obligation, registry) for target in targets)}
 
 
 def covers(in_force: list[tuple[float, float]], start: float, end: float) -> bool:
@@ -147,7 +149,7 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
             relevant[frame.target] = (
                 counting if obligation.distinct_within is None else Timeline(thin(counting.events, obligation.distinct_within, dropped))
             )
-            excused_of[frame.target] = excusing(plan, target, obligation, source.exemptions)
+            excused_of[frame.target] = excusing(plan, target, obligation, source.exemptions, compiled.excused[frame.target])
         finding, left, required = _verdict(plan, compiled, frame, target, relevant[frame.target], excused_of[frame.target], words, rule)
         if tracer is not None:
             _trace(tracer, finding, frame, target, rule, *everything[frame.target], relevant[frame.target], excused_of[frame.target],
