@@ -54,6 +54,18 @@ def test_golden_report_for_each_bundled_ruleset(name):
     assert json.loads(result.stdout) == json.loads(golden.read_text(encoding="utf-8"))
 
 
+def test_golden_markdown_report():
+    """The Markdown report of the Xiangshan sample as a pipe gets it, byte for byte (UPDATE_GOLDEN=1
+    refreshes it): summaries per obligation and per unit, then the findings that are not met under an
+    index of the hierarchy, each unit's own list under its heading."""
+    result = cli("audit", *sample_args("xiangshan"), "--fail-on", "none")
+    assert result.returncode == 0, result.stderr
+    golden = ROOT / "tests" / "golden" / "xiangshan.md"
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.write_text(result.stdout, encoding="utf-8")
+    assert result.stdout == golden.read_text(encoding="utf-8")
+
+
 @pytest.mark.parametrize("name", BUNDLED)
 def test_each_bundled_sample_plants_a_violation_of_every_obligation(name):
     report = json.loads(cli("audit", *sample_args(name), "--format", "json", "--fail-on", "none").stdout)

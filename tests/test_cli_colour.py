@@ -1,5 +1,6 @@
 """Colour on the command line: only on a terminal, never with NO_COLOR (https://no-color.org),
-and the coloured text is the plain text plus escape codes, nothing else."""
+and the coloured text is the plain text plus escape codes, nothing else. On a terminal, ``audit``
+without ``--format`` and ``--output`` prints a summary; a pipe or a file gets the Markdown report."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ AUDIT = [
     "--events", "rulesets/xiangshan/sample/events.jsonl", "--from", "2026-08-01", "--to", "2026-10-31",
     "--as-of", "2026-11-01T00:00:00+08:00",
 ]
+#: asking for the Markdown report prints it on a terminal too (coloured) instead of the summary
+MARKDOWN = [*AUDIT, "--format", "markdown"]
 ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 COLOUR_SETTINGS = ("NO_COLOR", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "TERM", "COLUMNS")
 
@@ -47,7 +50,7 @@ def test_a_pipe_gets_plain_text_the_same_as_the_output_file(plain, tmp_path):
 
 
 def test_a_terminal_gets_colour_and_otherwise_the_same_text(plain):
-    coloured = run(*AUDIT, FORCE_COLOR="1")
+    coloured = run(*MARKDOWN, FORCE_COLOR="1")
     assert coloured.returncode == plain.returncode
     assert "\x1b[" in coloured.stdout and "\x1b[" in coloured.stderr
     assert ESCAPE.sub("", coloured.stdout) == plain.stdout
@@ -66,9 +69,11 @@ def test_a_terminal_gets_colour_and_otherwise_the_same_text(plain):
     ids=["no-color", "no-color-beats-force-color", "tty-compatible-0", "dumb-terminal"],
 )
 def test_no_colour_when_told_so_even_on_a_terminal(plain, settings):
-    result = run(*AUDIT, **settings)
+    result = run(*MARKDOWN, **settings)
     assert "\x1b" not in result.stdout and "\x1b" not in result.stderr
     assert result.stdout == plain.stdout and result.stderr == plain.stderr
+    summary = run(*AUDIT, **settings)  # the summary, where there is a terminal, has no colour either
+    assert "\x1b" not in summary.stdout and summary.stderr == plain.stderr
 
 
 def test_other_formats_are_never_coloured(plain):
@@ -78,6 +83,12 @@ def test_other_formats_are_never_coloured(plain):
 
 def on_a_terminal(*args: str, **settings: str) -> str:
     """Run the command with its standard output on a real pseudo-terminal; what it printed there."""
+    return run_on_a_terminal(*args, **settings)[0]
+
+
+def run_on_a_terminal(*args: str, **settings: str) -> tuple[str, int, str]:
+    """Standard output on a real pseudo-terminal: what it printed there, the exit status and what it
+    printed on standard error (a pipe)."""
     leader, follower = pty.openpty()
     chunks: list[bytes] = []
 
@@ -94,16 +105,64 @@ def on_a_terminal(*args: str, **settings: str) -> str:
     reader = threading.Thread(target=drain)
     reader.start()
     try:
-        subprocess.run([str(EXE), *args], cwd=ROOT, stdout=follower, stderr=subprocess.DEVNULL, timeout=120, env=environment(**settings))
+        done = subprocess.run([str(EXE), *args], cwd=ROOT, stdout=follower, stderr=subprocess.PIPE, timeout=120, env=environment(**settings))
     finally:
         os.close(follower)
         reader.join(timeout=60)
         os.close(leader)
-    return b"".join(chunks).decode("utf-8").replace("\r\n", "\n")
+    return b"".join(chunks).decode("utf-8").replace("\r\n", "\n"), done.returncode, done.stderr.decode("utf-8")
 
 
 def test_a_real_terminal_is_told_from_a_pipe(plain):
-    coloured = on_a_terminal(*AUDIT)
+    coloured = on_a_terminal(*MARKDOWN)
     assert "\x1b[" in coloured and ESCAPE.sub("", coloured) == plain.stdout
-    uncoloured = on_a_terminal(*AUDIT, NO_COLOR="1")
+    uncoloured = on_a_terminal(*MARKDOWN, NO_COLOR="1")
     assert uncoloured == plain.stdout
+
+
+def test_a_terminal_gets_a_summary_of_the_report(plain):
+    """Without --format and --output a terminal gets tables, not the Markdown report: one row per
+    obligation with its counts by status and its rate, a total, then the findings that are not met
+    by unit (hierarchy order), then where the whole report is."""
+    summary, status, errors = run_on_a_terminal(*AUDIT, COLUMNS="200")
+    assert status == plain.returncode and errors == plain.stderr  # the same exit status and warnings
+    assert "\x1b[" in summary
+    text = ESCAPE.sub("", summary)
+    assert on_a_terminal(*AUDIT, COLUMNS="200", NO_COLOR="1") == text  # colour is all NO_COLOR takes away
+    assert "| missed |" not in text and text != plain.stdout
+    assert re.search(r"obligation +cited +met +late +missed +open +excused +n/a +rate", text)
+    assert re.search(r"dock-staff-daily-patrol +Xiangshan 2022, art\. 13 +359 +0 +3 +0 +5 +0 +99%", text)
+    assert re.search(r"grid-monthly-patrol \(assumed\) +Xiangshan 2022, art\. 13 +40 +0 +2 +0 +0 +0 +95%", text)
+    assert re.search(r"all obligations +706 +3 +24 +0 +6 +0 +96%", text)
+    assert "706 met, 3 late, 24 missed, 0 open, 6 excused, 0 not applicable; compliance rate 96%." in text
+    assert "Findings that are not met (27), by unit" in text
+    units = [name for name in ("东门一网格 (dongmen-g1)", "东门北码头 (dongmen-north)", "番西码头 (fanxi-dock)", "鹤浦镇 (hepu)", "小百丈码头 (xiaobai-dock)")]
+    assert [text.index(name) for name in units] == sorted(text.index(name) for name in units)  # county down to dock
+    hepu = text.index("鹤浦镇 (hepu)")
+    assert re.match(r"鹤浦镇 \(hepu\) +missed +town-anti-smuggling-officer", text[hepu:])
+    assert "--output FILE" in text and "--format markdown" in text
+
+
+def test_the_summary_counts_what_it_leaves_out(monkeypatch, capsys):
+    """A county with thousands of failures: the terminal gets the first few and how many more."""
+    from complianceengine import cli
+
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setattr(cli, "MAX_SUMMARY_FINDINGS", 5)
+    assert cli.main([*AUDIT, "--fail-on", "none", "--quiet"]) == 0
+    text = ESCAPE.sub("", capsys.readouterr().out)
+    assert "Findings that are not met (27), by unit" in text and "... and 22 more findings that are not met." in text
+    shown = text.split("by unit", 1)[1].split("... and", 1)[0]
+    assert len(re.findall(r" (?:missed|late) {2,}[a-z]", shown)) == 5
+
+
+def test_a_workbook_is_never_written_to_a_terminal(tmp_path):
+    out, status, errors = run_on_a_terminal(*AUDIT, "--format", "xlsx")
+    assert status == 2 and out == ""
+    assert "--format xlsx writes a binary file" in errors and "--output" in errors and "Traceback" not in errors
+    # redirected, standard output takes it
+    with open(tmp_path / "report.xlsx", "wb") as stream:
+        done = subprocess.run([str(EXE), *AUDIT, "--format", "xlsx", "--fail-on", "none"], cwd=ROOT, stdout=stream,
+                              stderr=subprocess.PIPE, timeout=120, env=environment())
+    assert done.returncode == 0 and (tmp_path / "report.xlsx").read_bytes()[:2] == b"PK"

@@ -446,3 +446,142 @@ def test_a_plugin_kind_gives_its_own_lint_hints_located_and_a_failing_one_is_nam
 
     with pytest.raises(PluginError, match="Hinting.*ObligationKind.lint.*KeyError"):
         check_ruleset_file(path, Plugins([Hinting(broken)], entry_points=False))
+
+
+# --------------------------------------------------------------------------------------------
+# Report formats: text, bytes, or written to a stream (the example of docs/plugins.md)
+
+import io  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import subprocess  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from complianceengine import UsageError  # noqa: E402
+from complianceengine.report import ReportFormat, write_report  # noqa: E402
+
+from conftest import ROOT  # noqa: E402
+
+
+def fake_pdf(report, stream):
+    stream.write(b"%PDF-1.7\n")
+    for finding in report.findings:
+        stream.write(finding.id.encode("ascii") + b"\n")
+
+
+class PortFormats:
+    @hookimpl
+    def complianceengine_reporters(self):
+        return {
+            "count": lambda report: f"{len(report.findings)}\n",
+            "ndjson": ReportFormat(write=lambda report, stream: stream.writelines(f.model_dump_json() + "\n" for f in report.findings)),
+            "stamp": ReportFormat(render=lambda report: report.ruleset.encode() + b"\0", binary=True),
+            "pdf": ReportFormat(write=fake_pdf, binary=True),
+        }
+
+
+def small_report(plugins=None):
+    events = [event("e1", "patrol", local(2026, 8, 1), actor="a", unit="d1")]
+    return audit(base_ruleset(DAILY), base_registry(), events, first_day=dt.date(2026, 8, 1), last_day=dt.date(2026, 8, 1),
+                 as_of=local(2026, 9, 1, 0), plugins=plugins)
+
+
+def test_a_format_returns_text_or_bytes_or_writes_to_a_stream():
+    plugins = Plugins([PortFormats()], entry_points=False)
+    report = small_report(plugins)
+    assert render(report, "count", plugins) == "2\n"
+    assert [json.loads(line)["id"] for line in render(report, "ndjson", plugins).splitlines()] == [f.id for f in report.findings]
+    stamped, pdf, text = io.BytesIO(), io.BytesIO(), io.BytesIO()
+    write_report(report, "stamp", stamped, plugins)
+    write_report(report, "pdf", pdf, plugins)
+    write_report(report, "ndjson", text, plugins)  # a text format, as UTF-8
+    assert stamped.getvalue() == b"mini\0"
+    assert pdf.getvalue() == b"%PDF-1.7\n" + b"".join(f.id.encode() + b"\n" for f in report.findings)
+    assert text.getvalue().decode("utf-8") == render(report, "ndjson", plugins) and not text.closed
+    for binary in ("stamp", "pdf"):
+        with pytest.raises(UsageError, match=f"report format '{binary}' is not text"):
+            render(report, binary, plugins)
+
+
+class Mislabelled:
+    @hookimpl
+    def complianceengine_reporters(self):
+        return {"says-binary": ReportFormat(render=lambda report: "text", binary=True), "says-text": ReportFormat(render=lambda r: b"x"),
+                "fails": ReportFormat(write=lambda report, stream: 1 / 0)}
+
+
+class NotAFormat:
+    @hookimpl
+    def complianceengine_reporters(self):
+        return {"nothing": "markdown"}
+
+
+class BothWays:
+    @hookimpl
+    def complianceengine_reporters(self):
+        return {"both": ReportFormat(render=lambda report: "", write=lambda report, stream: None)}
+
+
+def test_a_format_that_does_not_do_what_it_says_is_named():
+    plugins = Plugins([Mislabelled()], entry_points=False)
+    report = small_report()
+    with pytest.raises(PluginError, match="Mislabelled.*'says-binary'.*returned str, not bytes"):
+        write_report(report, "says-binary", io.BytesIO(), plugins)
+    with pytest.raises(PluginError, match="Mislabelled.*'says-text'.*returned bytes, not text"):
+        render(report, "says-text", plugins)
+    with pytest.raises(PluginError, match="Mislabelled.*'fails'.*ZeroDivisionError"):
+        render(report, "fails", plugins)
+    with pytest.raises(PluginError, match="NotAFormat.*'nothing': expected a function report -> str or a ReportFormat, got str"):
+        render(report, "markdown", Plugins([NotAFormat()], entry_points=False))
+    with pytest.raises(PluginError, match="BothWays.*ReportFormat takes render= or write=, one of them"):
+        render(report, "markdown", Plugins([BothWays()], entry_points=False))
+
+
+PLUGIN_MODULE = '''
+from complianceengine import hookimpl
+from complianceengine.report import ReportFormat
+
+def pdf(report, stream):
+    stream.write(b"%PDF-1.7\\n" + str(len(report.findings)).encode() + b"\\n")
+
+def half(report, stream):
+    stream.write(b"%PDF-1.7\\n")
+    raise RuntimeError("font missing")
+
+@hookimpl
+def complianceengine_reporters():
+    return {"pdf": ReportFormat(write=pdf, binary=True), "half": ReportFormat(write=half, binary=True)}
+'''
+SAMPLE = [
+    "audit", "rulesets/xiangshan/ruleset.yaml", "--registry", "rulesets/xiangshan/sample/registry.yaml",
+    "--events", "rulesets/xiangshan/sample/events.jsonl", "--from", "2026-08-01", "--to", "2026-10-31",
+    "--as-of", "2026-11-01T00:00:00+08:00", "--fail-on", "none", "--quiet", "--plugin", "port_formats",
+]
+
+
+def command(tmp_path, *args, stdout=subprocess.PIPE):
+    (tmp_path / "port_formats.py").write_text(PLUGIN_MODULE, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    return subprocess.run([str(Path(sys.executable).parent / "complianceengine"), *SAMPLE, *args], cwd=ROOT, stdout=stdout,
+                          stderr=subprocess.PIPE, timeout=300, env=env)
+
+
+def test_a_binary_plugin_format_on_the_command_line(tmp_path):
+    assert command(tmp_path, "--format", "pdf", "--output", str(tmp_path / "report.pdf")).returncode == 0
+    assert (tmp_path / "report.pdf").read_bytes() == b"%PDF-1.7\n739\n"
+    piped = command(tmp_path, "--format", "pdf")  # standard output is a pipe, not a terminal
+    assert piped.returncode == 0 and piped.stdout == b"%PDF-1.7\n739\n"
+
+
+def test_a_format_failing_half_way_leaves_no_piece_of_its_report(tmp_path):
+    """To a file: the previous file stays, the report is kept as JSON beside it. To standard output:
+    the plugin's output was held, so the JSON report is all that comes out."""
+    out = tmp_path / "report.pdf"
+    out.write_bytes(b"last month's")
+    failed = command(tmp_path, "--format", "half", "--output", str(out))
+    assert failed.returncode == 2 and b"RuntimeError: font missing" in failed.stderr
+    assert out.read_bytes() == b"last month's" and not list(tmp_path.glob(".report.pdf.*"))
+    assert json.loads((tmp_path / "report.pdf.json").read_text(encoding="utf-8"))["ruleset"] == "xiangshan"
+    piped = command(tmp_path, "--format", "half")
+    assert piped.returncode == 2 and b"written as JSON to standard output" in piped.stderr
+    assert json.loads(piped.stdout)["ruleset"] == "xiangshan"  # no "%PDF" before it

@@ -2,10 +2,13 @@
 
 Exit codes: 0 nothing fails, 1 findings at or above ``--fail-on``, 2 bad input or usage.
 
-Colour (rich) only where it belongs: the Markdown report of ``audit`` on standard output and its
-warnings on standard error are coloured when that stream is a terminal (or ``FORCE_COLOR`` /
-``TTY_COMPATIBLE=1`` say it is one), and never when ``NO_COLOR`` is set (https://no-color.org);
-anywhere else the text is plain, byte for byte what ``--output`` writes.
+On a terminal (or where ``FORCE_COLOR`` / ``TTY_COMPATIBLE=1`` say standard output is one),
+``audit`` without ``--format`` and ``--output`` prints a summary (rich tables: per obligation, then
+the findings that are not met by unit) instead of the whole Markdown report; ``--format markdown``
+prints the report itself. Colour (rich) only where it belongs: that summary, the Markdown report on
+a terminal and the warnings on standard error, and never when ``NO_COLOR`` is set
+(https://no-color.org). A pipe or a file gets the plain report, byte for byte what ``--output``
+writes. A binary format (``xlsx``) is never written to a terminal.
 """
 
 from __future__ import annotations
@@ -14,10 +17,13 @@ import argparse
 import contextlib
 import datetime as dt
 import importlib
+import io
 import json
 import os
 import re
+import shutil
 import sys
+import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -25,18 +31,18 @@ from typing import TYPE_CHECKING, TextIO
 import pendulum
 
 from . import about, casetests, fmt, lint, schemas
-from .documents import FORMATS, CaseRun, CheckResult, document_chunks, render_document
+from .documents import FORMATS, CaseRun, CheckResult, document_output, render_document
 from .errors import ComplianceError, InputError, NotificationError, PluginError, UsageError
 from .evaluate import audit, notify_plugins
 from .eventfiles import read_events, rejects_jsonl
 from .explain import explain
-from .findings import FAILING
+from .findings import FAILING, Report, StatusCounts
 from .loading import load_registry, load_ruleset
 from .model import Ruleset
-from .outputs import refuse_overwriting, write_atomically
-from .plugins import Plugins
-from .report import json_chunks
-from .timeframes import day_start
+from .outputs import open_atomically, refuse_overwriting, write_atomically
+from .plugins import BUILTIN_PLUGIN, Plugins
+from .report import Rendered, json_chunks, not_met_by_unit, one_line, report_format, unit_label
+from .timeframes import day_start, local
 
 if TYPE_CHECKING:  # rich is imported only when there is a terminal to colour
     from rich.console import Console
@@ -44,6 +50,10 @@ if TYPE_CHECKING:  # rich is imported only when there is a terminal to colour
 
 #: rejected lines shown on standard error before the rest are counted
 MAX_WARNINGS = 20
+#: findings that are not met shown in the terminal summary before the rest are counted
+MAX_SUMMARY_FINDINGS = 30
+#: a plugin's report written to standard output is held in memory up to this size, then on disk
+SPOOL_BYTES = 16 * 1024 * 1024
 
 
 def _date(text: str) -> dt.date:
@@ -76,7 +86,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--from", dest="first_day", type=_date, required=True, help="first day of the range (local date)")
     run.add_argument("--to", dest="last_day", type=_date, required=True, help="last day of the range, included (local date)")
     run.add_argument("--as-of", help="the moment of the audit, ISO 8601 (default: now); naive times are in the ruleset's zone")
-    run.add_argument("--format", default="markdown", help="report format: markdown (default), json, csv, or one a plugin adds")
+    run.add_argument("--format", help="report format: markdown (the default; on a terminal a summary is shown unless --format "
+                                      "markdown is given), json, csv, xlsx (needs --output or a redirected standard output), "
+                                      "or one a plugin adds")
     run.add_argument("--output", type=Path, help="write the report to this file instead of standard output")
     run.add_argument("--rejects", type=Path, help="write rejected event lines to this JSONL file")
     run.add_argument("--quiet", action="store_true", help="no warnings on standard error (rejected lines still go to --rejects and the report)")
@@ -244,12 +256,12 @@ def _test(args: argparse.Namespace, plugins: Plugins) -> int:
 
 
 @contextlib.contextmanager
-def _writing() -> Iterator[None]:
+def _writing(output: Path | None = None) -> Iterator[None]:
     """An output file that cannot be written is a usage error (exit 2), not a traceback."""
     try:
         yield
     except OSError as exc:
-        raise UsageError(f"cannot write {exc.filename}: {exc.strerror}") from None
+        raise UsageError(f"cannot write {exc.filename or output or 'standard output'}: {exc.strerror or exc}") from None
 
 
 def _write(text: str | Iterable[str], output: Path | None) -> None:
@@ -272,19 +284,28 @@ _STATUS_CELL = re.compile(r"\| (missed|late|open|excused|not_applicable|met) \|"
 _COUNT = re.compile(r"\b[1-9][0-9]* (missed|late|open|excused|not applicable|met)\b")
 
 
-def _colour_console(stream: TextIO) -> Console | None:
-    """A rich console writing to ``stream`` when colour belongs there: a terminal (or
-    ``FORCE_COLOR`` / ``TTY_COMPATIBLE=1``), never with ``NO_COLOR``, a dumb terminal or no colour
-    system; ``None`` means plain text."""
-    if os.environ.get("NO_COLOR"):
-        return None
+def _terminal_console(stream: TextIO) -> Console | None:
+    """A rich console writing to ``stream`` when it is a terminal (or ``FORCE_COLOR`` /
+    ``TTY_COMPATIBLE=1`` say it is one), without colour when ``NO_COLOR`` is set or the terminal
+    is dumb; ``None`` means it is not a terminal."""
     isatty = getattr(stream, "isatty", None)
     if not (callable(isatty) and isatty()) and not os.environ.get("FORCE_COLOR") and os.environ.get("TTY_COMPATIBLE") != "1":
         return None  # plain text, without importing rich
     from rich.console import Console
 
-    console = Console(file=stream, highlight=False, markup=False, emoji=False, soft_wrap=True)
-    return console if console.is_terminal and console.color_system is not None and not console.no_color else None
+    console = Console(file=stream, highlight=False, markup=False, emoji=False, soft_wrap=True,
+                      color_system=None if os.environ.get("NO_COLOR") else "auto")
+    return console if console.is_terminal else None
+
+
+def _colour_console(stream: TextIO) -> Console | None:
+    """A rich console writing to ``stream`` when colour belongs there: a terminal (see
+    :func:`_terminal_console`), never with ``NO_COLOR``, a dumb terminal or no colour system;
+    ``None`` means plain text."""
+    if os.environ.get("NO_COLOR"):
+        return None
+    console = _terminal_console(stream)
+    return console if console is not None and console.color_system is not None and not console.no_color else None
 
 
 def _coloured_markdown(text: str) -> Text:
@@ -307,14 +328,118 @@ def _coloured_markdown(text: str) -> Text:
     return out
 
 
-def _write_report(text: Iterable[str], output: Path | None, format: str) -> None:
-    """Write the report where ``--output`` says; a Markdown report on a terminal is coloured."""
-    if format == "markdown" and (output is None or str(output) == "-"):
+def _write_report(report: Report, format: str, output: Path | None, plugins: Plugins, *, summary: bool) -> None:
+    """Write the report where ``--output`` says. On a terminal, ``summary`` (no format or output
+    asked for) prints the summary instead, and the Markdown report is coloured."""
+    to_stdout = output is None or str(output) == "-"
+    if to_stdout and summary:
+        console = _terminal_console(sys.stdout)
+        if console is not None:
+            _print_summary(console, report)
+            return
+    rendered = document_output("report", format, report, plugins)
+    if to_stdout and format == "markdown":
         console = _colour_console(sys.stdout)
         if console is not None:
-            console.print(_coloured_markdown("".join(text)), end="")
+            text = io.StringIO()
+            rendered.write(text)
+            console.print(_coloured_markdown(text.getvalue()), end="")
             return
-    _write(text, output)
+    _write_rendered(rendered, None if to_stdout else output)
+
+
+def _write_rendered(rendered: Rendered, output: Path | None) -> None:
+    """Write a rendered report to ``output`` (atomically) or to standard output."""
+    with _writing(output):
+        if output is not None:
+            with open_atomically(output, binary=rendered.binary) as stream:
+                rendered.write(stream)
+            return
+        sys.stdout.flush()
+        target = sys.stdout.buffer if rendered.binary else sys.stdout
+        if rendered.streamed and rendered.plugin != BUILTIN_PLUGIN:
+            # a plugin's format may fail half-way: hold what it writes until it has finished, so
+            # that standard output gets its report or the JSON one, never a piece of each
+            held = tempfile.SpooledTemporaryFile(SPOOL_BYTES, "w+b") if rendered.binary else \
+                tempfile.SpooledTemporaryFile(SPOOL_BYTES, "w+", encoding="utf-8", newline="")
+            with held:
+                rendered.write(held)
+                held.seek(0)
+                shutil.copyfileobj(held, target)
+        else:
+            rendered.write(target)
+        target.flush()
+
+
+def _counts_text(counts: StatusCounts, rate: float | None) -> Text:
+    """``706 met, 3 late, ...; compliance rate 96%``, each non-zero verdict coloured."""
+    from rich.text import Text
+
+    parts = [(counts.met, "met"), (counts.late, "late"), (counts.missed, "missed"), (counts.open, "open"), (counts.excused, "excused"),
+             (counts.not_applicable, "not applicable")]
+    out = Text()
+    for index, (count, status) in enumerate(parts):
+        out.append(", " if index else "")
+        out.append(f"{count} {status}", STYLES[status] if count else "")
+    out.append(f"; compliance rate {'-' if rate is None else f'{rate:.0%}'}.")
+    return out
+
+
+def _print_summary(console: Console, report: Report) -> None:
+    """The terminal summary: a table of the obligations with their counts and rates, then the
+    findings that are not met by unit (the first :data:`MAX_SUMMARY_FINDINGS`), then where the
+    whole report is."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    as_of = local(report.as_of, report.timezone).format("YYYY-MM-DD HH:mm")
+    console.print(Text(one_line(f"Compliance audit: {report.title}"), style=STYLES["heading"]))
+    console.print(Text(one_line(
+        f"Ruleset {report.ruleset} version {report.ruleset_version}; days {report.first_day} to {report.last_day} ({report.timezone}); "
+        f"as of {as_of}. {report.events_used} events used, {len(report.rejects)} rejected, {len(report.duplicates)} duplicate ids.")))
+    statuses = [("met", "met"), ("late", "late"), ("missed", "missed"), ("open", "open"), ("excused", "excused"), ("not_applicable", "n/a")]
+    table = Table(box=box.SIMPLE_HEAD, header_style=STYLES["heading"], title="By obligation", title_justify="left", title_style=STYLES["heading"])
+    table.add_column("obligation")
+    table.add_column("cited")
+    for _, header in statuses:
+        table.add_column(header, justify="right")
+    table.add_column("rate", justify="right")
+
+    def counted(counts: StatusCounts, rate: float | None) -> list[Text]:
+        cells = [Text(str(getattr(counts, status)), STYLES[status] if getattr(counts, status) and status != "met" else "")
+                 for status, _ in statuses]
+        return [*cells, Text("-" if rate is None else f"{rate:.0%}")]
+
+    for o in report.obligations:
+        table.add_row(Text(one_line(o.obligation + (" (assumed)" if o.assumed else ""))), Text(one_line(o.cited)), *counted(o.counts, o.rate))
+    table.add_section()
+    total = report.counts
+    table.add_row(Text("all obligations", STYLES["heading"]), Text(""), *counted(total, total.rate))
+    console.print(table)
+    console.print(_counts_text(total, total.rate))
+    rows = [(group, finding) for group in not_met_by_unit(report) for finding in group.findings]
+    if rows:
+        table = Table(box=box.SIMPLE_HEAD, header_style=STYLES["heading"], title_justify="left", title_style=STYLES["heading"],
+                      title=f"Findings that are not met ({len(rows)}), by unit")
+        for header in ("unit", "status", "obligation", "subject", "period", "observed"):
+            table.add_column(header)
+        previous = None
+        for group, f in rows[:MAX_SUMMARY_FINDINGS]:
+            if previous is not None and group is not previous:
+                table.add_section()
+            unit = "" if group is previous else unit_label(group.summary) if group.summary else group.unit or "no unit"
+            previous = group
+            table.add_row(Text(one_line(unit)), Text(f.status, STYLES[f.status]), Text(one_line(f.obligation + (f" / {f.step}" if f.step else ""))),
+                          Text(one_line(str(f.subject))), Text(one_line(f.period.label)), Text(one_line(f.observed)))
+        console.print()
+        console.print(table)
+        if len(rows) > MAX_SUMMARY_FINDINGS:
+            console.print(f"... and {len(rows) - MAX_SUMMARY_FINDINGS} more findings that are not met.")
+    console.print(Text(
+        "The whole report (each unit's list, evidence, exemptions, rejected events): --output FILE writes it as Markdown, "
+        "--format markdown|json|csv prints it here, --format xlsx --output FILE makes a workbook; a pipe gets the Markdown report.",
+        style="dim"))
 
 
 def _say(prefix: str, message: str) -> None:
@@ -336,6 +461,10 @@ def _audit(args: argparse.Namespace, plugins: Plugins) -> int:
     ruleset = versions[-1]  # the latest version reads the registry and the events
     if not any(version.obligations for version in versions):
         raise UsageError(f"ruleset {ruleset.id!r} has no obligations (an overlay removed them all?): there is nothing to audit")
+    format = args.format or "markdown"
+    if report_format(format, plugins).binary and (args.output is None or str(args.output) == "-") and sys.stdout.isatty():
+        raise UsageError(f"--format {format} writes a binary file, not text for a terminal: give --output FILE "
+                         f"(e.g. --output report.{format}), or redirect standard output to a file")
     registry = load_registry(args.registry, ruleset)
     as_of = _as_of(args, ruleset)
     if as_of is not None and as_of < day_start(args.first_day, ruleset.timezone):
@@ -346,14 +475,13 @@ def _audit(args: argparse.Namespace, plugins: Plugins) -> int:
     log = read_events(args.events, ruleset, registry, plugins)
     report = audit(versions, registry, log, first_day=args.first_day, last_day=args.last_day, as_of=as_of, plugins=plugins, notify=False)
     try:
-        text = document_chunks("report", args.format, report, plugins)
+        _write_report(report, format, args.output, plugins, summary=args.format is None and args.output is None)
     except PluginError:  # a plugin's format failed: keep the finished report, as JSON beside where it was asked for
         kept = args.output.with_name(args.output.name + ".json") if args.output and str(args.output) != "-" else None
         refuse_overwriting({"the JSON report": kept, "--rejects": args.rejects}, [*args.ruleset, args.registry, *args.events])
         _write(json_chunks(report), kept)
         print(f"note: the report was written as JSON {'to ' + str(kept) if kept else 'to standard output'} instead", file=sys.stderr)
         raise
-    _write_report(text, args.output, args.format)
     if args.rejects:
         _write(rejects_jsonl(log.rejects), args.rejects)
     notified: NotificationError | None = None

@@ -1,17 +1,18 @@
 """One registry of renderers for everything the commands write.
 
 A document (the audit ``report``, ``check``'s ``diagnostics``, ``test``'s ``cases``, ``explain``'s
-``explanation``) is rendered in a format by :func:`render_document`. Report formats come from the
-``complianceengine_reporters`` hook (built-ins and plugins alike); the others are built in here.
-JUnit XML is written by :mod:`complianceengine.junit` alone.
+``explanation``) is rendered in a format by :func:`render_document` (as text) or
+:func:`document_output` (ready to write: the JSON report a finding at a time, the workbook as
+bytes). Report formats come from the ``complianceengine_reporters`` hook (built-ins and plugins
+alike); the others are built in here. JUnit XML is written by :mod:`complianceengine.junit` alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from . import casetests, lint
 from .errors import UsageError
@@ -19,9 +20,9 @@ from .explain import Explanation, render_explanation
 from .findings import Report
 from .model import Ruleset
 from .plugins import Plugins
-from .report import json_chunks, render
+from .report import Rendered, render, rendered_report
 
-__all__ = ["CaseRun", "CheckResult", "FORMATS", "document_chunks", "render_document"]
+__all__ = ["CaseRun", "CheckResult", "FORMATS", "document_output", "render_document"]
 
 
 @dataclass(frozen=True)
@@ -64,16 +65,22 @@ FORMATS: Mapping[str, Mapping[str, Callable[[Any], str]]] = {
 }
 
 
-def document_chunks(
+def document_output(
     document: str, format: str, data: Report | CheckResult | CaseRun | Explanation, plugins: Plugins | None = None
-) -> Iterable[str]:
-    """:func:`render_document` as pieces of text to write in order: the JSON report is made a
-    finding at a time (a county's report is gigabytes); everything else in one piece, rendered
-    now (so a failing renderer fails here, before anything is written)."""
-    if document == "report" and format == "json":
+) -> Rendered:
+    """``data`` in ``format``, ready to write (:class:`~complianceengine.report.Rendered`): a report
+    format as the format says (the JSON report is written a finding at a time, a county's report
+    being gigabytes; the workbook as bytes); everything else as text rendered now (so a failing
+    renderer fails here, before anything is written)."""
+    if document == "report":
         assert isinstance(data, Report)
-        return json_chunks(data)
-    return [render_document(document, format, data, plugins)]
+        return rendered_report(data, format, plugins)
+    text = render_document(document, format, data, plugins)
+
+    def write(stream: IO[Any]) -> None:
+        stream.write(text)
+
+    return Rendered(write)
 
 
 def render_document(document: str, format: str, data: Report | CheckResult | CaseRun | Explanation, plugins: Plugins | None = None) -> str:

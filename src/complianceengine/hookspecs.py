@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # imported for annotations only, to keep this module free of 
     from .findings import Finding, Report
     from .model import Calendar, Ruleset
     from .kinds import ObligationKind
+    from .report import ReportFormat
 
 PROJECT = "complianceengine"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -103,9 +104,19 @@ def complianceengine_process_findings(findings: list[Finding], ruleset: Ruleset)
 
 
 @hookspec
-def complianceengine_reporters() -> dict[str, Callable[[Report], str]]:
-    """Report formats you provide: format name -> function rendering a report as text.
-    Collected from every plugin; a name provided twice is an error."""
+def complianceengine_reporters() -> dict[str, Callable[[Report], str] | ReportFormat]:
+    """Report formats you provide: format name -> a function rendering a report as text, or a
+    :class:`~complianceengine.report.ReportFormat` for anything else:
+
+    - ``ReportFormat(render=f, binary=True)``: ``f(report)`` returns the whole report as ``bytes``;
+    - ``ReportFormat(write=f)``: ``f(report, stream)`` writes it piece by piece to a text stream
+      (a report too large to hold at once); with ``binary=True`` to a binary stream (a workbook,
+      a PDF; a library that writes to a file object).
+
+    The command line writes a format to ``--output`` through a temporary file renamed over it, so
+    a format that fails half-way leaves nothing behind (the report is then kept as JSON); to
+    standard output, a plugin's ``write`` is held until it has finished. Binary formats are never
+    written to a terminal. Collected from every plugin; a name provided twice is an error."""
 
 
 @hookspec

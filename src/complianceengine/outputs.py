@@ -1,6 +1,6 @@
 """Writing outputs safely: never over an input, and atomically.
 
-A report, a rejects file or a lint result is written to a temporary file beside its target and
+A report (text, or a workbook's bytes), a rejects file or a lint result is written to a temporary file beside its target and
 renamed over it, so an interrupted write (a crash, Ctrl-C, a full disk) leaves the previous file
 as it was. Before anything is written, every output path is compared with every input the run
 read (by resolved path and, for existing files, by device and inode, so a hard link or a
@@ -12,12 +12,13 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import IO, Any
 
 from .errors import UsageError
 
-__all__ = ["refuse_overwriting", "write_atomically"]
+__all__ = ["open_atomically", "refuse_overwriting", "write_atomically"]
 
 
 def _same(a: Path, b: Path) -> bool:
@@ -49,19 +50,27 @@ def refuse_overwriting(outputs: Mapping[str, Path | None], inputs: Iterable[Path
 
 def write_atomically(path: str | Path, text: str | Iterable[str]) -> None:
     """Write ``text`` (UTF-8; one string or its pieces in order) to ``path`` through a temporary
-    file renamed over it. A path that is not a regular file (``/dev/stdout``, a pipe, a device) is
-    written to directly: renaming over it would replace it; a symbolic link is followed, so the
-    link stays and the file it points to is replaced."""
-    pieces = [text] if isinstance(text, str) else text
+    file renamed over it (see :func:`open_atomically`)."""
+    with open_atomically(path) as out:
+        out.writelines([text] if isinstance(text, str) else text)
+
+
+@contextlib.contextmanager
+def open_atomically(path: str | Path, *, binary: bool = False) -> Iterator[IO[Any]]:
+    """A stream writing ``path`` (UTF-8 text, or bytes when ``binary``) through a temporary file
+    beside it, renamed over it when the block ends and removed if the block raises, so the
+    previous file stays as it was. A path that is not a regular file (``/dev/stdout``, a pipe, a
+    device) is written to directly: renaming over it would replace it; a symbolic link is followed,
+    so the link stays and the file it points to is replaced."""
     if os.path.exists(path) and not os.path.isfile(path):
-        with open(path, "w", encoding="utf-8") as stream:
-            stream.writelines(pieces)
+        with open(path, "wb") if binary else open(path, "w", encoding="utf-8") as stream:
+            yield stream
         return
     target = Path(os.path.realpath(path))
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.writelines(pieces)
+        with os.fdopen(handle, "wb") if binary else os.fdopen(handle, "w", encoding="utf-8") as out:
+            yield out
             out.flush()
             os.fsync(out.fileno())
         # mkstemp makes the file private; give it the mode a plain open() would have

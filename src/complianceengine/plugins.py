@@ -22,6 +22,7 @@ from .model import BUILTIN_KINDS, ObligationBase
 
 if TYPE_CHECKING:  # for annotations only
     from .findings import Report
+    from .report import ReportFormat
 
 
 #: the name complianceengine's own behaviour is registered under
@@ -37,7 +38,7 @@ class _Builtin:
         return dict(BUILTIN)
 
     @hookimpl(trylast=True)
-    def complianceengine_reporters(self) -> dict[str, Callable[[Report], str]]:
+    def complianceengine_reporters(self) -> dict[str, Callable[[Report], str] | ReportFormat]:
         from .report import BUILTIN_FORMATS
 
         return dict(BUILTIN_FORMATS)
@@ -138,16 +139,23 @@ class Plugins:
                 current = result
         return current
 
-    def reporters(self) -> dict[str, tuple[str, Callable[[Report], str]]]:
-        """Report format -> (the plugin providing it, its renderer)."""
-        formats: dict[str, tuple[str, Callable[[Report], str]]] = {}
-        for plugin, provided in reversed(self.each("complianceengine_reporters")):
+    def reporters(self) -> dict[str, tuple[str, Callable[[Report], str] | ReportFormat]]:
+        """Report format -> (the plugin providing it, a function ``report -> str`` or a
+        :class:`~complianceengine.report.ReportFormat`)."""
+        from .report import ReportFormat  # report imports this module
+
+        hook = "complianceengine_reporters"
+        formats: dict[str, tuple[str, Callable[[Report], str] | ReportFormat]] = {}
+        for plugin, provided in reversed(self.each(hook)):
             if not isinstance(provided, dict):
-                raise PluginError(plugin, "complianceengine_reporters", "must return a dict of format name -> function")
-            for name, function in provided.items():
+                raise PluginError(plugin, hook, "must return a dict of format name -> function or ReportFormat")
+            for name, renderer in provided.items():
+                if not (isinstance(renderer, ReportFormat) or callable(renderer)):
+                    raise PluginError(plugin, hook, f"format {name!r}: expected a function report -> str or a ReportFormat, "
+                                                    f"got {type(renderer).__name__}")
                 if name in formats:
-                    raise PluginError(plugin, "complianceengine_reporters", f"format {name!r} is already provided by {formats[name][0]!r}")
-                formats[name] = plugin, function
+                    raise PluginError(plugin, hook, f"format {name!r} is already provided by {formats[name][0]!r}")
+                formats[name] = plugin, renderer
         return formats
 
     def calendar_providers(self) -> dict[str, str]:

@@ -1,37 +1,140 @@
-"""Renderers: a :class:`~complianceengine.findings.Report` as JSON, Markdown or CSV text."""
+"""Renderers: a :class:`~complianceengine.findings.Report` as JSON, Markdown, CSV or an Excel
+workbook, and the formats plugins add (all of them through the ``complianceengine_reporters`` hook).
+
+A format renders the whole report at once (text, or bytes) or writes it piece by piece to a stream
+(the JSON report a finding at a time; the workbook, whose cells XlsxWriter keeps on disk, not in
+memory): see :class:`ReportFormat`.
+"""
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import IO, Any
 
 from .errors import PluginError, UsageError
-from .findings import Report, StatusCounts
+from .findings import Finding, Report, StatusCounts, UnitSummary
 from .plugins import Plugins
-from .timeframes import local
+from .timeframes import local, zone
 
-__all__ = ["BUILTIN_FORMATS", "json_chunks", "render"]
+__all__ = [
+    "BUILTIN_FORMATS", "NOT_MET", "ReportFormat", "Rendered", "UnitGroup", "json_chunks", "not_met_by_unit", "one_line", "render",
+    "rendered_report", "report_format", "unit_label", "write_report",
+]
+
+
+@dataclass(frozen=True)
+class ReportFormat:
+    """A report format, as the ``complianceengine_reporters`` hook gives it: either ``render``,
+    which makes the whole report at once (``str``, or ``bytes`` when ``binary``), or ``write``,
+    which writes it piece by piece to the stream it is given (a binary stream when ``binary``, else
+    a text one), for a report too large to hold or a library that writes to a file (a workbook, a
+    PDF). A plain function ``report -> str`` given to the hook means ``ReportFormat(render=function)``.
+
+    A ``binary`` format is never written to a terminal: the command line asks for ``--output``.
+    """
+
+    render: Callable[[Report], str | bytes] | None = None
+    write: Callable[[Report, IO[Any]], None] | None = None
+    binary: bool = False
+
+    def __post_init__(self) -> None:
+        if (self.render is None) == (self.write is None):
+            raise TypeError("ReportFormat takes render= or write=, one of them")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A report (or another document) in one format, ready to be written: ``write(stream)`` writes
+    it to a binary stream when ``binary``, else to a text stream. A format that renders at once has
+    already rendered (so it failed, if it was going to, before anything was written); one that
+    writes to a stream runs in ``write`` (``streamed``), and a failure there is a
+    :class:`~complianceengine.PluginError` naming ``plugin``, the one providing the format."""
+
+    write: Callable[[IO[Any]], None]
+    binary: bool = False
+    streamed: bool = False
+    plugin: str = ""
+
+
+def report_format(format: str, plugins: Plugins | None = None) -> ReportFormat:
+    """The report format named ``format``: a built-in one (markdown, json, csv, xlsx) or one a
+    plugin adds; :class:`UsageError` for an unknown name."""
+    return _format(format, plugins)[1]
+
+
+def _format(format: str, plugins: Plugins | None) -> tuple[str, ReportFormat]:
+    formats = (plugins or Plugins()).reporters()
+    try:
+        plugin, provided = formats[format]
+    except KeyError:
+        raise UsageError(f"unknown report format {format!r}; use one of {', '.join(formats)}") from None
+    return plugin, provided if isinstance(provided, ReportFormat) else ReportFormat(render=provided)
+
+
+def rendered_report(report: Report, format: str, plugins: Plugins | None = None) -> Rendered:
+    """``report`` in ``format``, ready to be written (see :class:`Rendered`)."""
+    plugin, chosen = _format(format, plugins)
+    where = f"report format {format!r}"
+    if chosen.write is not None:
+        writer = chosen.write
+
+        def write(stream: IO[Any]) -> None:
+            try:
+                writer(report, stream)
+            except OSError:  # writing failed (a full disk, a closed pipe), not the format
+                raise
+            except (Exception, SystemExit) as exc:
+                raise PluginError(plugin, where, f"{type(exc).__name__}: {exc}") from exc
+
+        return Rendered(write, binary=chosen.binary, streamed=True, plugin=plugin)
+    assert chosen.render is not None
+    try:
+        made = chosen.render(report)
+    except (Exception, SystemExit) as exc:
+        raise PluginError(plugin, where, f"{type(exc).__name__}: {exc}") from exc
+    expected = bytes if chosen.binary else str
+    if not isinstance(made, expected):
+        raise PluginError(plugin, where, f"returned {type(made).__name__}, not {'bytes' if chosen.binary else 'text'}")
+
+    def write_made(stream: IO[Any]) -> None:
+        stream.write(made)
+
+    return Rendered(write_made, binary=chosen.binary, plugin=plugin)
 
 
 def render(report: Report, format: str = "markdown", plugins: Plugins | None = None) -> str:
-    """The report as text in ``format``: a built-in one (markdown, json, csv) or one a plugin adds."""
-    formats = (plugins or Plugins()).reporters()
-    try:
-        plugin, renderer = formats[format]
-    except KeyError:
-        raise UsageError(f"unknown report format {format!r}; use one of {', '.join(formats)}") from None
-    try:
-        text = renderer(report)
-    except (Exception, SystemExit) as exc:
-        raise PluginError(plugin, f"report format {format!r}", f"{type(exc).__name__}: {exc}") from exc
-    if not isinstance(text, str):
-        raise PluginError(plugin, f"report format {format!r}", f"returned {type(text).__name__}, not text")
-    return text
+    """The report as text in ``format``: a built-in text format (markdown, json, csv) or one a
+    plugin adds. A binary format (xlsx) is written with :func:`write_report` instead."""
+    rendered = rendered_report(report, format, plugins)
+    if rendered.binary:
+        raise UsageError(f"report format {format!r} is not text; write it to a file with write_report(report, {format!r}, stream)")
+    buffer = io.StringIO()
+    rendered.write(buffer)
+    return buffer.getvalue()
 
 
-def _json(report: Report) -> str:
-    return "".join(json_chunks(report))
+def write_report(report: Report, format: str, stream: IO[bytes], plugins: Plugins | None = None) -> None:
+    """Write the report in ``format`` to the binary ``stream`` (a file opened with ``"wb"``, a
+    ``BytesIO``): a binary format's bytes, a text format as UTF-8."""
+    rendered = rendered_report(report, format, plugins)
+    if rendered.binary:
+        rendered.write(stream)
+        return
+    text = io.TextIOWrapper(stream, encoding="utf-8", newline="")
+    try:
+        rendered.write(text)
+        text.flush()
+    finally:
+        text.detach()  # the caller's stream stays open
+
+
+def _write_json(report: Report, stream: IO[str]) -> None:
+    stream.writelines(json_chunks(report))
 
 
 def json_chunks(report: Report) -> Iterator[str]:
@@ -56,17 +159,131 @@ _CONTROL = dict.fromkeys([*range(0, 32), 127], " ")
 _HTML = {ord("<"): "&lt;", ord(">"): "&gt;", ord("&"): "&amp;"}
 
 
+def one_line(text: object) -> str:
+    """``text`` with its control characters (line breaks, escape sequences) as spaces."""
+    return str(text).translate(_CONTROL)
+
+
 def _cell(text: object) -> str:
     """A Markdown table cell: control characters (line breaks included) become spaces, ``|`` is
     escaped, and ``<``, ``>``, ``&`` are entities, so names from the input cannot break the table
     or inject HTML."""
-    return str(text).translate(_CONTROL).translate(_HTML).replace("|", "\\|")
+    return one_line(text).translate(_HTML).replace("|", "\\|")
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
     return lines
+
+
+#: the statuses of the findings that are not met
+NOT_MET = ("open", "late", "missed")
+
+
+@dataclass(frozen=True)
+class UnitGroup:
+    """The findings that are not met of one unit, in the index of a report: ``findings`` are those
+    attributed to the unit itself, ``total`` counts them and those of every unit below it.
+    ``summary`` is ``None`` for a unit the registry does not have, and ``unit`` is ``None`` for the
+    findings of no unit (a case whose trigger names none)."""
+
+    unit: str | None
+    summary: UnitSummary | None
+    findings: tuple[Finding, ...]
+    total: int
+
+
+def not_met_by_unit(report: Report) -> list[UnitGroup]:
+    """The findings that are not met grouped by unit, in the order of the hierarchy (county down to
+    dock, each unit followed by the units below it), each group's worst first. Units with nothing
+    not met at or below them are left out; units the registry does not have, then the findings of
+    no unit, come last."""
+    own: dict[str | None, list[Finding]] = {}
+    for finding in report.findings:
+        if finding.status in NOT_MET:
+            own.setdefault(finding.unit, []).append(finding)
+    known = {u.unit: u for u in report.units}
+    totals: Counter[str] = Counter()
+    for unit, found in own.items():
+        at, seen = unit, set()
+        while at is not None and at in known and at not in seen:  # up to the county
+            seen.add(at)
+            totals[at] += len(found)
+            at = known[at].parent
+
+    def group(unit: str | None, summary: UnitSummary | None, total: int) -> UnitGroup:
+        found = sorted(own.get(unit, []), key=lambda f: (-f.severity, f.obligation, f.period.start))
+        return UnitGroup(unit, summary, tuple(found), total)
+
+    groups = [group(u.unit, u, totals[u.unit]) for u in report.units if totals[u.unit]]
+    groups += [group(unit, None, len(own[unit])) for unit in sorted(u for u in own if u is not None and u not in known)]
+    if None in own:
+        groups.append(group(None, None, len(own[None])))
+    return groups
+
+
+def unit_label(summary: UnitSummary) -> str:
+    """A unit as the report names it: its Chinese (else English) name and its id."""
+    return f"{summary.name.zh or summary.name.en} ({summary.unit})" if summary.name else summary.unit
+
+
+def _inline(text: object) -> str:
+    """Text outside a table (a heading, a list item): a cell's escaping, and brackets escaped so
+    a name cannot make or break a link."""
+    return _cell(text).replace("[", "\\[").replace("]", "\\]")
+
+
+def _statuses(findings: tuple[Finding, ...]) -> str:
+    counts = Counter(str(f.status) for f in findings)
+    return ", ".join(f"{counts[status]} {status}" for status in reversed(NOT_MET) if counts[status])
+
+
+def _not_met_section(report: Report) -> list[str]:
+    """"Findings that are not met", by unit: an index following the hierarchy, then each unit's
+    own list, so a town chief finds the town's and its villages' lists together."""
+    groups = not_met_by_unit(report)
+    count = sum(len(g.findings) for g in groups)
+    out = ["", f"## Findings that are not met ({count})", ""]
+    if not count:
+        return [*out, "None."]
+    position = {u.unit: index for index, u in enumerate(report.units, 1)}
+    anchors = {
+        g.unit: f"unit-{position[g.unit]}" if g.summary is not None and g.unit is not None else f"unit-other-{index}"
+        for index, g in enumerate(groups, 1)
+    }
+    out += ["By unit, county down to dock. A unit's list holds the findings of that unit; the number beside it in this index "
+            "also counts the units below it.", ""]
+    for g in groups:
+        name = _inline(unit_label(g.summary) if g.summary else g.unit or "no unit")
+        entry = f"[{name}](#{anchors[g.unit]})" if g.findings else name
+        kind = f", {g.summary.kind}" if g.summary else (" (not in the registry)" if g.unit else "")
+        here = len(g.findings)
+        counted = str(here) if here == g.total else f"{here} here, {g.total} with the units below" if here else f"{g.total} in the units below"
+        out.append("  " * (g.summary.depth if g.summary else 0) + f"- {entry}{kind}: {counted}")
+    names = {u.unit: u for u in report.units}
+    for g in groups:
+        if not g.findings:
+            continue
+        if g.summary is not None:
+            title, path = f"{unit_label(g.summary)}, {g.summary.kind}", list[str]()
+            at = g.summary.parent
+            while at is not None and at in names and len(path) <= len(names):
+                path.insert(0, unit_label(names[at]))
+                at = names[at].parent
+            where = f"In {' › '.join(path)}: " if path else ""
+        else:
+            title, where = (f"{g.unit} (not in the registry)", "") if g.unit else ("Findings of no unit", "Cases whose trigger names no unit: ")
+        out += ["", f'### <a id="{anchors[g.unit]}"></a>{_inline(title)}', "", _inline(f"{where}{_statuses(g.findings)}."), ""]
+        out += _table(
+            ["status", "obligation", "cited", "subject", "period", "required", "observed", "evidence"],
+            [
+                [f.status, f.obligation + (f" / {f.step}" if f.step else ""), f.cited, str(f.subject), f.period.label, f.required,
+                 f.observed, ", ".join(f.evidence) or "-"]
+                for f in g.findings
+            ],
+        )
+    return out
 
 
 def _markdown(report: Report) -> str:
@@ -100,22 +317,7 @@ def _markdown(report: Report) -> str:
         ["unit", "kind", "met", "late", "missed", "open", "excused", "n/a", "rate"],
         [["\u2003" * u.depth + (f"{u.name.zh or u.name.en} ({u.unit})" if u.name else u.unit), u.kind, *_counts(u.counts), _rate(u.rate)] for u in report.units],
     )
-    problems = [f for f in report.findings if f.status not in ("met", "excused", "not_applicable")]
-    problems.sort(key=lambda f: (-f.severity, f.obligation, f.period.start))
-    out += ["", f"## Findings that are not met ({len(problems)})", ""]
-    if problems:
-        out += _table(
-            ["status", "obligation", "cited", "subject", "unit", "period", "required", "observed", "evidence"],
-            [
-                [
-                    f.status, f.obligation + (f" / {f.step}" if f.step else ""), f.cited, str(f.subject), f.unit or "-",
-                    f.period.label, f.required, f.observed, ", ".join(f.evidence) or "-",
-                ]
-                for f in problems
-            ],
-        )
-    else:
-        out.append("None.")
+    out += _not_met_section(report)
     excused = [f for f in report.findings if f.excused_by]
     if excused:
         out += ["", f"## Exemptions applied ({len(excused)} findings)", ""]
@@ -150,17 +352,22 @@ CSV_COLUMNS = [
 ]
 
 
-def _inert(cell: object) -> object:
-    """A CSV cell a spreadsheet will not run as a formula: text starting with ``=``, ``+``, ``-``,
-    ``@``, a tab or a carriage return gets a leading apostrophe (OWASP's advice), unless it is a
-    number or a lone dash."""
-    if not isinstance(cell, str) or len(cell) < 2 or cell[0] not in "=+-@\t\r":
-        return cell
+def _formula_like(text: str) -> bool:
+    """Text a spreadsheet would run as a formula: starting with ``=``, ``+``, ``-``, ``@``, a tab
+    or a carriage return, unless it is a number or a lone character (OWASP's advice)."""
+    if len(text) < 2 or text[0] not in "=+-@\t\r":
+        return False
     try:
-        float(cell)
-        return cell
+        float(text)
+        return False
     except ValueError:
-        return "'" + cell
+        return True
+
+
+def _inert(cell: object) -> object:
+    """A CSV cell a spreadsheet will not run as a formula: formula-like text gets a leading
+    apostrophe."""
+    return "'" + cell if isinstance(cell, str) and _formula_like(cell) else cell
 
 
 def _csv(report: Report) -> str:
@@ -180,4 +387,274 @@ def _csv(report: Report) -> str:
     return buffer.getvalue()
 
 
-BUILTIN_FORMATS: dict[str, Callable[[Report], str]] = {"markdown": _markdown, "json": _json, "csv": _csv}
+# ------------------------------------------------------------------------------ Excel workbook
+
+#: rows in one Excel worksheet; a longer table goes on on a continuation sheet ("Findings (2)")
+XLSX_MAX_ROWS = 1_048_576
+#: the colour of each verdict in the workbook
+XLSX_STATUS_COLOURS = {
+    "missed": "#C00000", "late": "#C65911", "open": "#2F75B5", "excused": "#7030A0", "not_applicable": "#808080", "met": "#548235",
+}
+#: the columns of an obligation's own sheet leave out what the whole sheet shares
+_SHARED_BY_OBLIGATION = frozenset({"obligation", "kind", "cited", "assumed"})
+
+_Value = str | int | float | bool | dt.datetime | None
+
+
+@dataclass(frozen=True)
+class _Column:
+    header: str
+    width: float
+    value: Callable[[Finding], _Value]
+
+
+def _finding_columns(report: Report) -> list[_Column]:
+    """The findings sheet's columns: the CSV's, with the subject's name and the unit's place in the
+    hierarchy (filter ``unit_path`` on a town's name for everything below it), times as local
+    date-times in the report's zone."""
+    tz = zone(report.timezone)
+    units = {u.unit: u for u in report.units}
+    paths: dict[str, str] = {}
+
+    def path(unit: str | None) -> str | None:
+        if unit is None or unit not in units:
+            return unit
+        if unit not in paths:
+            names, at = list[str](), units[unit]
+            while True:
+                names.insert(0, at.name.zh or at.name.en if at.name else at.unit)
+                if at.parent is None or at.parent not in units or len(names) > len(units):
+                    break
+                at = units[at.parent]
+            paths[unit] = " › ".join(names)
+        return paths[unit]
+
+    def when(instant: dt.datetime | None) -> dt.datetime | None:
+        # a plain datetime (not pendulum's, whose arithmetic is slower) on the local wall clock
+        return None if instant is None else dt.datetime.fromtimestamp(instant.timestamp(), tz).replace(tzinfo=None)
+
+    return [
+        _Column("id", 18, lambda f: f.id),
+        _Column("obligation", 28, lambda f: f.obligation),
+        _Column("step", 12, lambda f: f.step),
+        _Column("kind", 13, lambda f: f.obligation_kind),
+        _Column("cited", 24, lambda f: f.cited),
+        _Column("assumed", 10, lambda f: f.assumed),
+        _Column("subject_kind", 13, lambda f: f.subject.kind),
+        _Column("subject", 20, lambda f: f.subject.id),
+        _Column("subject_name", 20, lambda f: f.subject.name),
+        _Column("role", 20, lambda f: f.subject.role),
+        _Column("unit", 16, lambda f: f.unit),
+        _Column("unit_path", 40, lambda f: path(f.unit)),
+        _Column("period", 22, lambda f: f.period.label),
+        _Column("period_start", 17, lambda f: when(f.period.start)),
+        _Column("period_end", 17, lambda f: when(f.period.end)),
+        _Column("status", 14, lambda f: f.status),
+        _Column("required", 40, lambda f: f.required),
+        _Column("observed", 40, lambda f: f.observed),
+        _Column("required_count", 10, lambda f: f.required_count),
+        _Column("observed_count", 10, lambda f: f.observed_count),
+        _Column("due", 17, lambda f: when(f.due)),
+        _Column("decided", 17, lambda f: when(f.decided)),
+        _Column("delay_seconds", 10, lambda f: f.delay_seconds),
+        _Column("evidence", 24, lambda f: " ".join(f.evidence) or None),
+        _Column("window", 14, lambda f: f.window),
+        _Column("excused_by", 16, lambda f: " ".join(f.excused_by) or None),
+        _Column("note", 30, lambda f: f.note),
+    ]
+
+
+def _sheet_name(wanted: str, taken: set[str]) -> str:
+    """A worksheet name Excel accepts: no ``[]:*?/\\``, at most 31 characters, unique whatever the
+    case (a repeat gets `` (2)``, `` (3)``, ...), never the reserved ``History``."""
+    base = "".join("_" if c in "[]:*?/\\" else c for c in wanted).strip("'")[:31] or "Sheet"
+    name, number = base, 1
+    while name.lower() in taken or name.lower() == "history":
+        number += 1
+        suffix = f" ({number})"
+        name = base[: 31 - len(suffix)] + suffix
+    taken.add(name.lower())
+    return name
+
+
+class _Styles:
+    """The workbook's cell formats, made once."""
+
+    def __init__(self, workbook: Any) -> None:
+        self.header = workbook.add_format({"bold": True, "bg_color": "#D9E1F2", "bottom": 1})
+        self.title = workbook.add_format({"bold": True, "font_size": 12})
+        self.when = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+        self.rate = workbook.add_format({"num_format": "0%"})
+        self.bold = workbook.add_format({"bold": True})
+        # Excel's own mark for "this is text" (the apostrophe typed before it), so that a name
+        # such as "=HYPERLINK(...)" stays text even when someone edits the cell
+        self.inert = workbook.add_format({"quote_prefix": True})
+        self.status = {status: workbook.add_format({"font_color": colour, "bold": status in ("missed", "late")})
+                       for status, colour in XLSX_STATUS_COLOURS.items()}
+        self.indent = [workbook.add_format({"indent": depth}) for depth in range(8)]
+
+
+def _put(sheet: Any, row: int, column: int, value: _Value, styles: _Styles, style: Any = None) -> None:
+    """One typed cell: text always as text (never a formula, a number or a link), numbers, yes/no
+    and local date-times as themselves, ``None`` as an empty cell."""
+    if value is None:
+        return
+    if isinstance(value, str):
+        sheet.write_string(row, column, value, styles.inert if _formula_like(value) else style)
+    elif isinstance(value, bool):
+        sheet.write_boolean(row, column, value, style)
+    elif isinstance(value, (int, float)):
+        sheet.write_number(row, column, value, style)
+    else:
+        sheet.write_datetime(row, column, value, style or styles.when)
+
+
+class _Table:
+    """One table of findings on as many worksheets as Excel's row limit needs (made at once, so the
+    sheets keep their order), each with an optional title row, the header row frozen and filters
+    on it. Rows are added in order, as XlsxWriter's constant-memory mode requires."""
+
+    def __init__(self, workbook: Any, name: str, taken: set[str], columns: list[_Column], rows: int, styles: _Styles,
+                 title: str | None = None) -> None:
+        self.header = 1 if title else 0
+        self.capacity = XLSX_MAX_ROWS - self.header - 1
+        self.styles, self.status = styles, next((i for i, c in enumerate(columns) if c.header == "status"), None)
+        self.sheets, self.row = [], 0
+        for part in range(max(1, -(-rows // self.capacity))):
+            sheet = workbook.add_worksheet(_sheet_name(name, taken))
+            for index, column in enumerate(columns):
+                sheet.set_column(index, index, column.width)
+            if title:
+                sheet.write_string(0, 0, title, styles.inert if _formula_like(title) else styles.title)
+            for index, column in enumerate(columns):
+                sheet.write_string(self.header, index, column.header, styles.header)
+            on_sheet = min(self.capacity, rows - part * self.capacity)
+            sheet.autofilter(self.header, 0, self.header + max(on_sheet, 0), len(columns) - 1)
+            sheet.freeze_panes(self.header + 1, 0)
+            self.sheets.append(sheet)
+
+    @property
+    def first(self) -> str:
+        return str(self.sheets[0].name)
+
+    def add(self, values: list[_Value]) -> None:
+        sheet = self.sheets[self.row // self.capacity]
+        row = self.header + 1 + self.row % self.capacity
+        for column, value in enumerate(values):
+            style = self.styles.status.get(str(value)) if column == self.status else None
+            _put(sheet, row, column, value, self.styles, style)
+        self.row += 1
+
+
+def _write_xlsx(report: Report, stream: IO[bytes]) -> None:
+    """The report as an Excel workbook: a summary sheet (per obligation: citation, whether its
+    numbers are assumed, counts by status, rate; then the audit's facts), a units sheet (the
+    hierarchy's roll-up), a findings sheet with filters and a frozen header row, and one sheet per
+    obligation with its findings. Written in XlsxWriter's constant-memory mode: each sheet's rows
+    go to a temporary file as they are made, so a million findings never sit in memory as cells."""
+    import xlsxwriter  # type: ignore[import-untyped]  # only when a workbook is asked for
+
+    workbook = xlsxwriter.Workbook(stream, {
+        "constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
+    })
+    workbook.set_properties({
+        "title": f"Compliance audit: {report.title}", "subject": f"{report.ruleset} {report.ruleset_version}, "
+        f"{report.first_day} to {report.last_day}", "created": report.as_of.astimezone(dt.timezone.utc).replace(tzinfo=None),
+    })
+    styles, taken = _Styles(workbook), set[str]()
+    summary = workbook.add_worksheet(_sheet_name("Summary", taken))
+    units = workbook.add_worksheet(_sheet_name("Units", taken))
+    columns = _finding_columns(report)
+    findings = _Table(workbook, "Findings", taken, columns, len(report.findings), styles)
+    own = [i for i, c in enumerate(columns) if c.header not in _SHARED_BY_OBLIGATION]
+    per_obligation = Counter(f.obligation for f in report.findings)
+    titles = {o.obligation: f"{o.obligation}: {o.title}; {o.cited}{' (assumed)' if o.assumed else ''}" for o in report.obligations}
+    tables = {
+        obligation: _Table(workbook, obligation, taken, [columns[i] for i in own], per_obligation[obligation], styles,
+                           title=titles.get(obligation, obligation))
+        for obligation in [*titles, *sorted(set(per_obligation) - set(titles))]
+    }
+    for finding in report.findings:
+        values = [column.value(finding) for column in columns]
+        findings.add(values)
+        tables[finding.obligation].add([values[i] for i in own])
+    _summary_sheet(summary, report, {o: t.first for o, t in tables.items()}, styles)
+    _units_sheet(units, report, styles)
+    workbook.close()
+
+
+_COUNT_HEADERS = ["met", "late", "missed", "open", "excused", "not_applicable"]
+
+
+def _counted(sheet: Any, row: int, first: int, counts: StatusCounts, rate: float | None, styles: _Styles) -> None:
+    for offset, status in enumerate(_COUNT_HEADERS):
+        sheet.write_number(row, first + offset, getattr(counts, status))
+    if rate is not None:
+        sheet.write_number(row, first + len(_COUNT_HEADERS), rate, styles.rate)
+
+
+def _summary_sheet(sheet: Any, report: Report, sheets: dict[str, str], styles: _Styles) -> None:
+    header = ["obligation", "title", "kind", "cited", "assumed", *_COUNT_HEADERS, "rate", "not_judged", "assumptions"]
+    widths = [28, 40, 13, 24, 10, 8, 8, 8, 8, 8, 14, 8, 30, 60]
+    for index, (name, width) in enumerate(zip(header, widths)):
+        sheet.set_column(index, index, width)
+        sheet.write_string(0, index, name, styles.header)
+    rate = header.index("rate")
+    for row, o in enumerate(report.obligations, 1):
+        if o.obligation in sheets:
+            sheet.write_url(row, 0, f"internal:'{sheets[o.obligation]}'!A1", string=o.obligation)
+        else:
+            _put(sheet, row, 0, o.obligation, styles)
+        for column, value in enumerate(list[_Value]([str(o.title), o.kind, o.cited, o.assumed]), 1):
+            _put(sheet, row, column, value, styles)
+        _counted(sheet, row, header.index("met"), o.counts, o.rate, styles)
+        _put(sheet, row, rate + 1, o.not_judged, styles)
+        _put(sheet, row, rate + 2, "; ".join(o.assumptions) or None, styles)
+    last = len(report.obligations)
+    sheet.autofilter(0, 0, last, len(header) - 1)
+    sheet.freeze_panes(1, 1)
+    total = report.counts
+    sheet.write_string(last + 2, 0, "all obligations", styles.bold)
+    _counted(sheet, last + 2, header.index("met"), total, total.rate, styles)
+    tz = zone(report.timezone)
+    facts: list[tuple[str, _Value]] = [
+        ("ruleset", f"{report.ruleset} version {report.ruleset_version}"),
+        ("title", str(report.title)),
+        ("first day", report.first_day.isoformat()),
+        ("last day", report.last_day.isoformat()),
+        ("time zone", f"{report.timezone} (every time in this workbook is local to it)"),
+        ("as of", report.as_of.astimezone(tz).replace(tzinfo=None)),
+        ("looked back to", None if report.looked_back_to is None else report.looked_back_to.astimezone(tz).replace(tzinfo=None)),
+        ("events used", report.events_used),
+        ("rejected event lines", len(report.rejects)),
+        ("duplicate event ids", len(report.duplicates)),
+        ("rate", "met / (met + late + missed); open, excused and not applicable findings are not judged"),
+        *[("warning", warning) for warning in report.warnings],
+    ]
+    for row, (label, value) in enumerate(facts, last + 4):
+        sheet.write_string(row, 0, label, styles.bold)
+        _put(sheet, row, 1, value, styles)
+
+
+def _units_sheet(sheet: Any, report: Report, styles: _Styles) -> None:
+    header = ["unit", "id", "kind", "parent", *_COUNT_HEADERS, "rate"]
+    for index, (name, width) in enumerate(zip(header, [36, 18, 10, 18, 8, 8, 8, 8, 8, 14, 8])):
+        sheet.set_column(index, index, width)
+        sheet.write_string(0, index, name, styles.header)
+    for row, u in enumerate(report.units, 1):
+        name = u.name.zh or u.name.en if u.name else u.unit
+        _put(sheet, row, 0, name, styles, styles.indent[min(u.depth, len(styles.indent) - 1)])
+        for column, value in enumerate([u.unit, u.kind, u.parent], 1):
+            _put(sheet, row, column, value, styles)
+        _counted(sheet, row, header.index("met"), u.counts, u.rate, styles)
+    sheet.autofilter(0, 0, len(report.units), len(header) - 1)
+    sheet.freeze_panes(1, 1)
+
+
+#: the built-in report formats, registered by complianceengine's internal plugin
+BUILTIN_FORMATS: dict[str, ReportFormat] = {
+    "markdown": ReportFormat(render=_markdown),
+    "json": ReportFormat(write=_write_json),
+    "csv": ReportFormat(render=_csv),
+    "xlsx": ReportFormat(write=_write_xlsx, binary=True),
+}
