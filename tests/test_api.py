@@ -379,3 +379,13 @@ def test_a_ruleset_built_in_code_gets_the_reference_checks_of_a_file():
     with pytest.raises(ce.RulesetError, match=r"obligations\[0\]\.applies_to\.roles\[0\]: unknown role 'nobody'"):
         ce.audit(ruleset, base_registry(), [], first_day=dt.date(2026, 8, 1), last_day=dt.date(2026, 8, 2),
                  as_of=dt.datetime(2026, 9, 1, tzinfo=dt.timezone.utc))
+
+
+def test_a_registry_built_in_code_gets_the_reference_checks_of_a_file():
+    from conftest import base_registry, base_ruleset
+
+    daily = {"id": "d", "kind": "frequency", "applies_to": {"roles": ["guard"]}, "match": {"kind": "patrol"}, "period": "day", "at_least": 1}
+    registry = base_registry([{"person": "a", "role": "guard", "unit": "nowhere", "start": "2026-01-01"}])  # Registry.model_validate
+    with pytest.raises(ce.RegistryError, match=r"assignments\[0\]\.unit: unknown unit 'nowhere'"):
+        ce.audit(base_ruleset(daily), registry, [], first_day=dt.date(2026, 8, 1), last_day=dt.date(2026, 8, 2),
+                 as_of=dt.datetime(2026, 9, 1, tzinfo=dt.timezone.utc))

@@ -45,3 +45,16 @@ def test_warnings_are_capped_and_quiet_silences_them(tmp_path):
     assert quiet.stderr == "" and quiet.returncode == 0
     both = cli("audit", *SAMPLE, "--events", str(bad), "--output", "-", "--rejects", "-")
     assert both.returncode == 2 and "both name standard output" in both.stderr
+
+
+def test_a_reader_that_goes_away_stops_the_command_quietly():
+    """`complianceengine audit ... | head -c 10`: no traceback, no error line, exit 141 (as SIGPIPE)."""
+    from test_cli import sample_args
+
+    proc = subprocess.Popen([str(EXE), "audit", *sample_args("xiangshan"), "--format", "json", "--fail-on", "none", "--quiet"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.read(10)
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141 and err == ""

@@ -219,8 +219,9 @@ def test_joint_meeting_counts_only_with_quorum():
 def test_registry_completeness_gives_a_finding_per_missing_field():
     ruleset = base_ruleset({"id": "file", "kind": "completeness", "applies_to": {"subject_kind": "resident"},
                             "fields": ["basic", "relations", "vehicles"]})
-    ruleset = ruleset.model_copy(update={"subject_kinds": {"resident": ruleset.subject_kinds["resident"].model_copy(update={"attributes": {
-        name: {"type": "string"} for name in ("basic", "relations", "vehicles")}})}})
+    data = ruleset.model_dump(by_alias=True, exclude_unset=True)
+    data["subject_kinds"]["resident"]["attributes"] = {name: {"type": "string"} for name in ("basic", "relations", "vehicles")}
+    ruleset = type(ruleset).model_validate(data)
     subjects = [
         {"id": "r1", "kind": "resident", "unit": "d1", "start": "2026-01-01", "attributes": {"basic": "x", "relations": "y", "vehicles": "z"}},
         {"id": "r2", "kind": "resident", "unit": "d2", "start": "2026-01-01", "attributes": {"basic": "x", "vehicles": ""}},

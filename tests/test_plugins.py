@@ -209,8 +209,8 @@ version: "1"
 title: {en: Mini}
 timezone: Asia/Shanghai
 sources: {doc: {short: Doc, title: {en: Doc}}}
-unit_kinds: {dock: {label: {en: dock}}}
-roles: {guard: {label: {en: guard}, unit_kind: dock}}
+unit_kinds: {town: {label: {en: town}}, dock: {label: {en: dock}, parents: [town]}}
+roles: {guard: {label: {en: guard}, unit_kind: dock}, chief: {label: {en: chief}, unit_kind: town}}
 event_kinds: {patrol: {label: {en: patrol}}}
 calendars:
   typhoons:

@@ -166,6 +166,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:  # outputs are written atomically: what was there is intact
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `| head`: stop quietly, as a command killed by SIGPIPE does (128 + 13)
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes at exit
+        return 141
 
 
 def _plugins(args: argparse.Namespace) -> Plugins:
@@ -260,6 +264,10 @@ def _writing(output: Path | None = None) -> Iterator[None]:
     """An output file that cannot be written is a usage error (exit 2), not a traceback."""
     try:
         yield
+    except BrokenPipeError:
+        if output is None or str(output) == "-":
+            raise  # the reader of standard output went away (`| head`): main stops quietly
+        raise UsageError(f"cannot write {output}: broken pipe") from None
     except OSError as exc:
         raise UsageError(f"cannot write {exc.filename or output or 'standard output'}: {exc.strerror or exc}") from None
 

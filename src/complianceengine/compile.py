@@ -84,13 +84,21 @@ def calendar_windows(
             continue
         start = min(first_day, (since or {}).get(name, first_day))
         if calendar.provider is None:
-            out[name] = clip([days_interval(w.start, w.end, tz) for w in calendar.windows], date_range(start, following, tz))
+            # a ruleset's own windows, all of them up to the day after the range: a cadence clock
+            # may run from a visit long before the lookback, and a window then still counts
+            out[name] = clip([days_interval(w.start, w.end, tz) for w in calendar.windows], Interval(BEGINNING, day_start(following, tz)))
             continue
-        try:
-            provided, last = _provided(ruleset, name, plugins, start, following), following
-        except PluginError:  # a provider that cannot answer for the day after: the range alone
-            provided, last = _provided(ruleset, name, plugins, start, last_day), last_day
-        span = date_range(start, last, tz)
+        provided, first, last = None, start, following
+        # a provider that cannot answer for the lookback or the day after is asked for less, down
+        # to the range alone (which it must answer)
+        for first, last in dict.fromkeys([(start, following), (start, last_day), (first_day, following), (first_day, last_day)]):
+            try:
+                provided = _provided(ruleset, name, plugins, first, last)
+                break
+            except PluginError:
+                if (first, last) == (first_day, last_day):
+                    raise
+        span = date_range(first, last, tz)
         if provided is None:
             raise PluginError(
                 plugins.calendar_providers()[calendar.provider], "complianceengine_calendar_windows",

@@ -693,4 +693,5 @@ def registry_from(plain: Any, root: Any, file: str, ruleset: Ruleset) -> Registr
     references = check_registry(registry, ruleset)
     if references:
         raise RegistryError(_reference_problems(references, _node_tree(root), file))
+    registry._checked_for = (ruleset.id, ruleset.version)
     return registry

@@ -729,6 +729,8 @@ class Registry(_Strict):
     assignments: list[Assignment] = Field(default_factory=list)
     subjects: list[Subject] = Field(default_factory=list)
     exemptions: list[Exemption] = Field(default_factory=list)
+    #: the ruleset (id, version) a reader already checked this registry against
+    _checked_for: tuple[str, str] | None = PrivateAttr(None)
 
 
 # --------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import pendulum
 
 from ..bulk import gc_paused
 from ..compile import compile_plan, in_force
-from ..errors import NotificationError, PluginError, UsageError
+from ..errors import Location, NotificationError, PluginError, Problem, RegistryError, UsageError
 from ..eventfiles import events_from_records
 from ..findings import (
     FAILING,
@@ -31,6 +31,7 @@ from ..plan import ObligationPlan, Organisation, Plan
 from ..plugins import BUILTIN_PLUGIN, Plugins
 from ..timeframes import Period, date_range, day_start, local
 from ..trace import Decision, NotJudged, Step, Tracer
+from ..references import check_registry, path_text
 from .reference import ReferenceSource
 
 __all__ = ["Judged", "audit", "evaluate", "judge", "notify_plugins", "summarise", "version_spans"]
@@ -122,6 +123,7 @@ def judge(
         raise UsageError("as_of must carry a time zone")
     versions = [ruleset] if isinstance(ruleset, Ruleset) else list(ruleset)
     spans = version_spans(versions, first_day, last_day)
+    _check_registry(registry, max(versions, key=lambda r: r.effective.from_ if r.effective else dt.date.min))
     if isinstance(events, EventLog):
         log = events
     else:  # events built in code get the checks a file's lines get, against the latest version
@@ -147,6 +149,16 @@ def judge(
                              valid=lambda result: isinstance(result, list) and all(isinstance(f, Finding) for f in result),
                              expected="a list of findings")
     return Judged(plans, spans, findings, log, warnings)
+
+
+def _check_registry(registry: Registry, ruleset: Ruleset) -> None:
+    """A registry built in code (``Registry.model_validate``) gets the reference checks a file
+    gets (a reader marks what it checked): :class:`RegistryError` naming each problem's path."""
+    if registry._checked_for == (ruleset.id, ruleset.version):
+        return
+    problems = check_registry(registry, ruleset)
+    if problems:
+        raise RegistryError([Problem(Location("<registry>"), path_text(path), message) for path, message in problems])
 
 
 def _decided_on(finding: Finding, plan: Plan) -> dt.date:
@@ -313,11 +325,9 @@ def _lookback_warnings(plan: Plan, findings: list[Finding], log: EventLog) -> li
     """One line per obligation whose verdicts depend on a time before the range and the
     earliest event given: a period that began earlier, or a gap whose clock started earlier
     (events before the first one given would change them)."""
-    if not log.events:
-        return []
-    first = min(log.events, key=lambda e: e.time.timestamp()).time
+    first = min(log.events, key=lambda e: e.time.timestamp()).time if log.events else None
     # compared by local day: a history that starts at 07:15 on the range's first day is not short
-    before = min(day_start(local(first, plan.tz).date(), plan.tz), plan.range.start).timestamp()
+    before = (min(day_start(local(first, plan.tz).date(), plan.tz), plan.range.start) if first is not None else plan.range.start).timestamp()
     early: dict[str, list[Finding]] = {}
     stamps: dict[int, float] = {}  # by period: a frequency duty's periods are shared by its targets
     for finding in findings:
@@ -332,9 +342,10 @@ def _lookback_warnings(plan: Plan, findings: list[Finding], log: EventLog) -> li
     out = []
     for obligation, found in early.items():
         since = min(f.period.start for f in found)
+        given = f"the earliest event given ({local(first, plan.tz):%Y-%m-%d %H:%M})" if first is not None else "the range, and no events were given"
         out.append(
-            f"{obligation}: {len(found)} verdict(s) look back to {local(since, plan.tz):%Y-%m-%d %H:%M}, before the earliest event "
-            f"given ({local(first, plan.tz):%Y-%m-%d %H:%M}); events before that would change them"
+            f"{obligation}: {len(found)} verdict(s) look back to {local(since, plan.tz):%Y-%m-%d %H:%M}, before {given}; "
+            "events before that would change them"
         )
     return out
 

@@ -249,7 +249,7 @@ def _verdict(
     if count < required and excused:
         used = tuple(dict.fromkeys(x.record for x in excused if overlap(active, [x.span])))
         left = sum(part.seconds for part in subtract(active, [x.span for x in excused]))
-        reasons = tuple(x.reason for x in excused if x.record in used)
+        reasons = tuple({x.record: x.reason for x in excused if x.record in used}.values())  # a calendar's windows: one reason
         if used and not judged(rule, left, whole):
             required_text, observed_text, note = words(Counted(frame, "excused", count, None, 1 - left / covered, used, reasons))
             return compiled.finding(target.subject, target.unit, period, "excused", required_text, observed_text,

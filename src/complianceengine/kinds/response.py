@@ -167,7 +167,7 @@ def check(obligation: ResponseObligation, ruleset: Ruleset) -> list[tuple[tuple[
             for kind_name in match.kinds:
                 if kind_name in ruleset.event_kinds and not has_field(ruleset, kind_name, field):
                     problems.append(
-                        (("correlate_on", j), f"event kind {kind_name!r} (used in {path_text(where)}) has no field {field!r} to correlate on")
+                        (("correlate_on", j), f"event kind {kind_name!r} (used in this obligation's {path_text(where)}) has no field {field!r} to correlate on")
                     )
     return problems
 
