@@ -183,3 +183,21 @@ def test_the_xiangshan_quarter_is_its_three_months(xiangshan_paths):
     missed = lambda found, obligation: sum(f["status"] == "missed" and f["obligation"] == obligation for f in found)  # noqa: E731
     assert missed(quarter, "dock-chief-weekly-patrol") == missed(months, "dock-chief-weekly-patrol") > 0
     assert missed(quarter, "key-person-monthly-visit") == missed(months, "key-person-monthly-visit") == 3
+
+
+def test_a_calendar_window_that_began_before_the_lookback_still_excuses_an_old_gap():
+    """(Found by review.) A visit on 1 July, a holiday from 5 July to 10 September excusing the
+    duty, a 20-day gap: the deadline is pushed to 1 October, by the whole audit and by September's."""
+    holiday = {"hol": {"label": {"en": "holiday"}, "windows": [{"start": "2026-07-05", "end": "2026-09-10"}]}}
+    ruleset = base_ruleset({"id": "visits", "kind": "cadence", "applies_to": {"subject_kind": "resident"}, "match": {"kind": "visit"},
+                            "max_gap": "P20D", "excused_in": ["hol"]}, calendars=holiday)
+    registry = base_registry(subjects=[{"id": "r1", "kind": "resident", "unit": "d1", "start": "2026-01-01"}])
+    events = [event("v1", "visit", local_time(2026, 7, 1, 10), subject="r1")]
+
+    def found(first, last):
+        report = audit(ruleset, registry, events, first_day=first, last_day=last, as_of=local_time(2026, 11, 10))
+        return [f.model_dump() for f in report.findings]
+
+    whole = found(dt.date(2026, 8, 1), dt.date(2026, 10, 31))
+    assert [(f["status"], f["due"]) for f in whole] == [("missed", local_time(2026, 10, 1))]
+    assert found(dt.date(2026, 8, 1), dt.date(2026, 8, 31)) + found(dt.date(2026, 9, 1), dt.date(2026, 10, 31)) == whole
