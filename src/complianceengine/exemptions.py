@@ -36,10 +36,11 @@ class Exemptions:
         return out
 
 
-def exemption_spans(plan: Plan, events: Iterable[Event]) -> Exemptions:
-    """Every exemption in force: registry records, and events of kinds that declare ``excuses``
-    (only events known at ``as_of``)."""
-    out = [
+def exemption_spans(plan: Plan, events: Iterable[Event], registry: bool = True) -> Exemptions:
+    """Every exemption in force: registry records (unless ``registry`` is false: the plan holds
+    them already, :func:`fixed_excusing`), and events of kinds that declare ``excuses`` (only
+    events known at ``as_of``)."""
+    out = [] if not registry else [
         ExcusedSpan(
             e.id, "person" if e.person else "unit" if e.unit else "subject", e.person or e.unit or e.subject or "",
             days_interval(e.start, e.end, plan.tz), frozenset(e.obligations) if e.obligations is not None else None, e.reason,
@@ -71,19 +72,16 @@ def fixed_excusing(
     windows of its ``excused_in`` calendars (recorded as ``calendar:<name>``: they excuse
     everyone) and the registry's records naming the target, its unit or a unit above it (a unit
     exemption covers the unit and everything below it). ``registry`` is ``exemption_spans(plan,
-    ())``, worked out once for all targets. Worked out once, into the plan."""
+    ())``, worked out once for all targets; the result goes into the plan."""
     return tuple(_applying(plan, target, obligation, registry, calendars=True))
 
 
 def excusing(
-    plan: Plan, target: Target, obligation: FrequencyObligation | CadenceObligation, exemptions: Exemptions,
-    fixed: Sequence[ExcusedSpan] | None = None,
+    plan: Plan, target: Target, obligation: FrequencyObligation | CadenceObligation, events: Exemptions, fixed: Sequence[ExcusedSpan],
 ) -> list[ExcusedSpan]:
-    """The exemptions that apply to one target of one obligation: the fixed ones (the plan's,
-    when given: :func:`fixed_excusing`), then those of exemption events."""
-    if fixed is None:
-        return _applying(plan, target, obligation, exemptions, calendars=True)
-    return [*fixed, *(x for x in _applying(plan, target, obligation, exemptions, calendars=False) if x.origin == "event")]
+    """The exemptions that apply to one target of one obligation: the plan's fixed ones
+    (:func:`fixed_excusing`), then those of the exemption ``events``."""
+    return [*fixed, *_applying(plan, target, obligation, events, calendars=False)]
 
 
 def _applying(

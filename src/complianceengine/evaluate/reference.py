@@ -37,7 +37,7 @@ class ReferenceSource:
         as_of = plan.as_of.timestamp()
         timed = sorted(((stamp, e) for e in events if (stamp := e.time.timestamp()) < as_of), key=lambda pair: (pair[0], pair[1].id))
         self.known: Sequence[Event] = [e for _, e in timed]
-        self.exemptions: Exemptions = exemption_spans(plan, self.known)
+        self.exemptions: Exemptions = exemption_spans(plan, self.known, registry=False)  # the plan has the registry's
         self._index = EventIndex(self.known, [stamp for stamp, _ in timed])
         self._matched: dict[int, tuple[EventMatch, Matched]] = {}
 

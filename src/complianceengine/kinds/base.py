@@ -26,7 +26,8 @@ class EventSource(Protocol):
 
     #: the events known at the plan's as-of time, in time order (then by id)
     known: Sequence[Event]
-    #: every exemption in force: registry records and exemption events
+    #: the exemptions the events give (exemption events); those of the registry are in the plan
+    #: (``ObligationPlan.excused``)
     exemptions: Exemptions
     #: where the kinds report each decision when explaining (``None`` in an audit: then they
     #: make no tracing call at all); see :mod:`complianceengine.trace`
