@@ -46,7 +46,7 @@ def test_a_failing_case_shows_expected_against_actual_with_evidence(tmp_path):
     result = run("test", str(folder(tmp_path, wrong)), "--junit", str(tmp_path / "junit.xml"))
     assert result.returncode == 1
     assert "FAIL" in result.stdout
-    assert "dock-staff-daily-patrol / p-yu-hong / 2026-08-06: expected met, got missed: required at least 1 patrol in 2026-08-06" in result.stdout
+    assert "dock-staff-daily-patrol / p-yu-hong / 2026-08-06: expected met, got missed: required at least 1 patrol (Aug 6, 2026)" in result.stdout
     assert "expected evidence ['t9'], got ['t1']" in result.stdout
     suite = ET.parse(tmp_path / "junit.xml").getroot().find("testsuite")
     assert suite.get("name") == "ruleset xiangshan" and suite.get("failures") == "1"

@@ -34,9 +34,9 @@ def test_markdown_lists_failures_with_citation_and_assumed_section(report):
     assert "## Findings that are not met (3)" in text
     # each unit's own list, under a heading of the unit (the unit column is the heading)
     d2 = text.index('### <a id="unit-3"></a>d2, dock')
-    assert text.index("| missed | daily | Doc, art. 1 | B (b) as guard | 2026-08-01 |") > d2
+    assert text.index("| missed | daily | Doc, art. 1 | B (b) as guard | Aug 1, 2026 |") > d2
     assert "## Assumed requirements" in text and "`daily`" in text
-    assert "compliance rate 25%" in text
+    assert "rate over all findings 25%" in text
 
 
 def test_csv_has_one_row_per_finding(report):

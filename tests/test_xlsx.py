@@ -17,6 +17,8 @@ import pytest
 from complianceengine import Plugins, UsageError, render
 from complianceengine import report as report_module
 from complianceengine.report import write_report
+from complianceengine.timeframes import Period
+from complianceengine.words import period_text
 
 from conftest import ROOT
 from test_outputs import hostile_report
@@ -31,7 +33,7 @@ GOLDEN = json.loads((ROOT / "tests" / "golden" / "xiangshan.json").read_text(enc
 STATUSES = ["met", "late", "missed", "open", "excused", "not_applicable"]
 FINDING_HEADER = [
     "id", "obligation", "step", "kind", "cited", "assumed", "subject_kind", "subject", "subject_name", "role", "unit", "unit_path",
-    "period", "period_start", "period_end", "status", "required", "observed", "required_count", "observed_count", "due", "decided",
+    "period", "period_name", "period_start", "period_end", "status", "required", "observed", "required_count", "observed_count", "due", "decided",
     "delay_seconds", "evidence", "window", "excused_by", "note",
 ]
 PER_OBLIGATION = [h for h in FINDING_HEADER if h not in ("obligation", "kind", "cited", "assumed")]
@@ -72,14 +74,14 @@ def test_sheets_summary_units_findings_then_one_per_obligation(workbook):
 def test_every_table_has_its_header_frozen_and_filters_on_it(workbook):
     findings = len(GOLDEN["findings"])
     assert workbook["Findings"].freeze_panes == "A2"
-    assert workbook["Findings"].auto_filter.ref == f"A1:AA{findings + 1}"
+    assert workbook["Findings"].auto_filter.ref == f"A1:AB{findings + 1}"
     assert workbook["Summary"].freeze_panes == "B2" and workbook["Summary"].auto_filter.ref == f"A1:N{len(GOLDEN['obligations']) + 1}"
     assert workbook["Units"].freeze_panes == "B2" and workbook["Units"].auto_filter.ref == f"A1:K{len(GOLDEN['units']) + 1}"
     for o in GOLDEN["obligations"]:
         sheet = workbook[o["obligation"]]
         count = sum(o["counts"].values())
         assert sheet.freeze_panes == "A3"  # the title row and the header row
-        assert sheet.auto_filter.ref == f"A2:W{count + 2}"
+        assert sheet.auto_filter.ref == f"A2:X{count + 2}"
 
 
 def test_the_findings_sheet_is_the_golden_report_cell_by_cell(workbook):
@@ -97,13 +99,14 @@ def test_the_findings_sheet_is_the_golden_report_cell_by_cell(workbook):
             "id": f["id"], "obligation": f["obligation"], "step": f["step"], "kind": f["obligation_kind"], "cited": f["cited"],
             "assumed": f["assumed"], "subject_kind": f["subject"]["kind"], "subject": f["subject"]["id"],
             "subject_name": f["subject"]["name"], "role": f["subject"]["role"], "unit": f["unit"],
-            "unit_path": " › ".join(path) or None, "period": f["period"]["label"], "period_start": local(f["period"]["start"]),
+            "unit_path": " › ".join(path) or None, "period": f["period"]["label"],
+            "period_name": period_text(Period.model_validate(f["period"]), "Asia/Shanghai"), "period_start": local(f["period"]["start"]),
             "period_end": local(f["period"]["end"]), "status": f["status"], "required": f["required"], "observed": f["observed"],
             "required_count": f["required_count"], "observed_count": f["observed_count"], "due": local(f["due"]),
             "decided": local(f["decided"]), "delay_seconds": f["delay_seconds"], "evidence": " ".join(f["evidence"]) or None,
             "window": f["window"], "excused_by": " ".join(f["excused_by"]) or None, "note": f["note"],
         }, f["id"]
-    assert workbook["Findings"]["N2"].number_format == "yyyy-mm-dd hh:mm"
+    assert workbook["Findings"]["O2"].number_format == "yyyy-mm-dd hh:mm"
 
 
 def test_each_obligation_sheet_holds_its_findings_under_a_title(workbook):
@@ -211,7 +214,7 @@ def test_a_table_longer_than_a_sheet_goes_on_on_the_next(monkeypatch):
     assert workbook.sheetnames == ["Summary", "Units", "Findings", "Findings (2)", "daily", "daily (2)", "daily (3)", "daily (4)"]
     found = [r[0] for r in rows(workbook["Findings"], 2)] + [r[0] for r in rows(workbook["Findings (2)"], 2)]
     assert found == [f.id for f in report.findings]
-    assert workbook["Findings (2)"].auto_filter.ref == "A1:AA3" and workbook["Findings (2)"].freeze_panes == "A2"
+    assert workbook["Findings (2)"].auto_filter.ref == "A1:AB3" and workbook["Findings (2)"].freeze_panes == "A2"
     assert [len(rows(workbook[name], 3)) for name in ("daily", "daily (2)", "daily (3)", "daily (4)")] == [1, 1, 1, 1]
     assert workbook["Summary"].cell(2, 1).hyperlink.location == "'daily'!A1"
 

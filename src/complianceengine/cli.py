@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import datetime as dt
 import importlib
 import io
@@ -36,13 +37,14 @@ from .errors import ComplianceError, InputError, NotificationError, PluginError,
 from .evaluate import audit, notify_plugins
 from .eventfiles import read_events, rejects_jsonl
 from .explain import explain
-from .findings import FAILING, Report, StatusCounts
+from .findings import FAILING, InputFile, Report, StatusCounts
 from .loading import load_registry, load_ruleset
 from .model import Ruleset
 from .outputs import open_atomically, refuse_overwriting, write_atomically
 from .plugins import BUILTIN_PLUGIN, Plugins
 from .report import Rendered, json_chunks, not_met_by_unit, one_line, report_format, unit_label
 from .timeframes import day_start, local
+from .words import LANGS, Lang, in_lang, period_text, status_text, text
 
 if TYPE_CHECKING:  # rich is imported only when there is a terminal to colour
     from rich.console import Console
@@ -87,9 +89,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--to", dest="last_day", type=_date, required=True, help="last day of the range, included (local date)")
     run.add_argument("--as-of", help="the moment of the audit, ISO 8601 (default: now); naive times are in the ruleset's zone")
     run.add_argument("--format", help="report format: markdown (the default; on a terminal a summary is shown unless --format "
-                                      "markdown is given), json, csv, xlsx (needs --output or a redirected standard output), "
-                                      "or one a plugin adds")
+                                      "markdown is given), json, csv, html (one self-contained page), xlsx (needs --output or a "
+                                      "redirected standard output), or one a plugin adds")
     run.add_argument("--output", type=Path, help="write the report to this file instead of standard output")
+    run.add_argument("--lang", choices=list(LANGS), default="en",
+                     help="language of the findings' sentences and the report's labels: en (default) or zh")
     run.add_argument("--rejects", type=Path, help="write rejected event lines to this JSONL file")
     run.add_argument("--quiet", action="store_true", help="no warnings on standard error (rejected lines still go to --rejects and the report)")
     run.add_argument(
@@ -379,17 +383,31 @@ def _write_rendered(rendered: Rendered, output: Path | None) -> None:
         target.flush()
 
 
-def _counts_text(counts: StatusCounts, rate: float | None) -> Text:
-    """``706 met, 3 late, ...; compliance rate 96%``, each non-zero verdict coloured."""
+def _sha256(path: Path) -> str:
+    """The SHA-256 of a file the audit read (standard input, ``-``, has none: empty)."""
+    if str(path) == "-":
+        return ""
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _counts_text(counts: StatusCounts, rate: float | None, weighted: float | None, lang: Lang) -> Text:
+    """``706 met, 3 late, ...; rate over all findings 96%, obligation-weighted rate 78%.``, each
+    non-zero verdict coloured."""
     from rich.text import Text
 
     parts = [(counts.met, "met"), (counts.late, "late"), (counts.missed, "missed"), (counts.open, "open"), (counts.excused, "excused"),
-             (counts.not_applicable, "not applicable")]
+             (counts.not_applicable, "not_applicable")]
     out = Text()
     for index, (count, status) in enumerate(parts):
-        out.append(", " if index else "")
-        out.append(f"{count} {status}", STYLES[status] if count else "")
-    out.append(f"; compliance rate {'-' if rate is None else f'{rate:.0%}'}.")
+        out.append(("，" if lang == "zh" else ", ") if index else "")
+        out.append(f"{status_text(status, lang)} {count}" if lang == "zh" else f"{count} {status_text(status, lang)}", STYLES[status] if count else "")
+    semicolon, comma, stop = ("；", "，", "。") if lang == "zh" else ("; ", ", ", ".")
+    out.append(f"{semicolon}{text('raw_rate', lang)} {'-' if rate is None else f'{rate:.0%}'}{comma}"
+               f"{text('weighted_rate', lang)} {'-' if weighted is None else f'{weighted:.0%}'}{stop}")
     return out
 
 
@@ -401,45 +419,50 @@ def _print_summary(console: Console, report: Report) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    lang = report.lang
     as_of = local(report.as_of, report.timezone).format("YYYY-MM-DD HH:mm")
-    console.print(Text(one_line(f"Compliance audit: {report.title}"), style=STYLES["heading"]))
+    console.print(Text(one_line(text("title", lang, title=in_lang(report.title, lang))), style=STYLES["heading"]))
     console.print(Text(one_line(
-        f"Ruleset {report.ruleset} version {report.ruleset_version}; days {report.first_day} to {report.last_day} ({report.timezone}); "
-        f"as of {as_of}. {report.events_used} events used, {len(report.rejects)} rejected, {len(report.duplicates)} duplicate ids.")))
-    statuses = [("met", "met"), ("late", "late"), ("missed", "missed"), ("open", "open"), ("excused", "excused"), ("not_applicable", "n/a")]
-    table = Table(box=box.SIMPLE_HEAD, header_style=STYLES["heading"], title="By obligation", title_justify="left", title_style=STYLES["heading"])
-    table.add_column("obligation")
-    table.add_column("cited")
-    for _, header in statuses:
-        table.add_column(header, justify="right")
-    table.add_column("rate", justify="right")
+        text("md_header", lang, ruleset=report.ruleset, version=report.ruleset_version, first=report.first_day, last=report.last_day,
+             tz=report.timezone, as_of=as_of).replace("`", "") + " "
+        + text("md_events", lang, used=report.events_used, rejected=len(report.rejects), duplicates=len(report.duplicates)))))
+    statuses = ["met", "late", "missed", "open", "excused", "not_applicable"]
+    table = Table(box=box.SIMPLE_HEAD, header_style=STYLES["heading"], title=text("by_obligation", lang), title_justify="left",
+                  title_style=STYLES["heading"])
+    table.add_column(text("obligation", lang))
+    table.add_column(text("cited", lang))
+    for status in statuses:
+        table.add_column("n/a" if status == "not_applicable" and lang == "en" else status_text(status, lang), justify="right")
+    table.add_column(text("rate", lang), justify="right")
 
     def counted(counts: StatusCounts, rate: float | None) -> list[Text]:
         cells = [Text(str(getattr(counts, status)), STYLES[status] if getattr(counts, status) and status != "met" else "")
-                 for status, _ in statuses]
+                 for status in statuses]
         return [*cells, Text("-" if rate is None else f"{rate:.0%}")]
 
     for o in report.obligations:
-        table.add_row(Text(one_line(o.obligation + (" (assumed)" if o.assumed else ""))), Text(one_line(o.cited)), *counted(o.counts, o.rate))
+        name = o.obligation + (f" ({text('assumed', lang)})" if o.assumed else "")
+        table.add_row(Text(one_line(name)), Text(one_line(o.cited)), *counted(o.counts, o.rate))
     table.add_section()
     total = report.counts
-    table.add_row(Text("all obligations", STYLES["heading"]), Text(""), *counted(total, total.rate))
+    table.add_row(Text(text("all_obligations", lang), STYLES["heading"]), Text(""), *counted(total, total.rate))
     console.print(table)
-    console.print(_counts_text(total, total.rate))
+    console.print(_counts_text(total, total.rate, report.weighted_rate, lang))
     rows = [(group, finding) for group in not_met_by_unit(report) for finding in group.findings]
     if rows:
         table = Table(box=box.SIMPLE_HEAD, header_style=STYLES["heading"], title_justify="left", title_style=STYLES["heading"],
-                      title=f"Findings that are not met ({len(rows)}), by unit")
+                      title=f"{text('not_met', lang)} ({len(rows)})")
         for header in ("unit", "status", "obligation", "subject", "period", "observed"):
-            table.add_column(header)
+            table.add_column(text(header, lang))
         previous = None
         for group, f in rows[:MAX_SUMMARY_FINDINGS]:
             if previous is not None and group is not previous:
                 table.add_section()
-            unit = "" if group is previous else unit_label(group.summary) if group.summary else group.unit or "no unit"
+            unit = "" if group is previous else unit_label(group.summary) if group.summary else group.unit or text("no_unit", lang)
             previous = group
-            table.add_row(Text(one_line(unit)), Text(f.status, STYLES[f.status]), Text(one_line(f.obligation + (f" / {f.step}" if f.step else ""))),
-                          Text(one_line(str(f.subject))), Text(one_line(f.period.label)), Text(one_line(f.observed)))
+            table.add_row(Text(one_line(unit)), Text(status_text(f.status, lang), STYLES[f.status]),
+                          Text(one_line(f.obligation + (f" / {f.step}" if f.step else ""))), Text(one_line(str(f.subject))),
+                          Text(one_line(period_text(f.period, report.timezone, lang))), Text(one_line(f.observed)))
         console.print()
         console.print(table)
         if len(rows) > MAX_SUMMARY_FINDINGS:
@@ -481,7 +504,12 @@ def _audit(args: argparse.Namespace, plugins: Plugins) -> int:
             "and the audit would pass; check the dates"
         )
     log = read_events(args.events, ruleset, registry, plugins)
-    report = audit(versions, registry, log, first_day=args.first_day, last_day=args.last_day, as_of=as_of, plugins=plugins, notify=False)
+    report = audit(versions, registry, log, first_day=args.first_day, last_day=args.last_day, as_of=as_of, plugins=plugins, notify=False,
+                   lang=args.lang)
+    report = report.model_copy(update={"inputs": tuple(
+        InputFile(kind=kind, path=str(path), sha256=_sha256(path))
+        for kind, paths in (("ruleset", args.ruleset), ("registry", [args.registry]), ("events", args.events)) for path in paths
+    )})
     try:
         _write_report(report, format, args.output, plugins, summary=args.format is None and args.output is None)
     except PluginError:  # a plugin's format failed: keep the finished report, as JSON beside where it was asked for

@@ -30,6 +30,7 @@ from .plan import ObligationPlan, Organisation, Plan, Target
 from .plugins import BUILTIN_PLUGIN, Plugins
 from .references import resolved
 from .timeframes import BEGINNING, FOREVER, Interval, clip, date_range, day_start, days_interval, local
+from .words import Lang
 
 
 def cited(ruleset: Ruleset, obligation: AnyObligation) -> str:
@@ -133,11 +134,12 @@ def in_force(rulesets: Sequence[Ruleset], tz: str) -> Interval:
 
 def compile_plan(
     ruleset: Ruleset, registry: Registry, first_day: dt.date, last_day: dt.date, as_of: dt.datetime, plugins: Plugins | None = None,
-    *, duties: Interval | None = None,
+    *, duties: Interval | None = None, lang: Lang = "en",
 ) -> Plan:
     """The plan of ``ruleset`` over the local days ``first_day``..``last_day``: every obligation's
     targets, and what its kind plans without events. ``duties`` is when the ruleset's duties
-    exist (:func:`in_force`; default: this version's ``effective`` days, or always)."""
+    exist (:func:`in_force`; default: this version's ``effective`` days, or always). ``lang`` is
+    the language the kinds word their findings in."""
     plugins = plugins or Plugins()
     ruleset = resolved(ruleset, plugins)
     tz = ruleset.timezone
@@ -162,7 +164,7 @@ def compile_plan(
     horizon = Interval(min(lookbacks.values(), default=span.start), span.end)
     base = Plan(
         ruleset=ruleset, registry=registry, first_day=first_day, last_day=last_day, range=span, as_of=as_of, horizon=horizon,
-        windows={name: tuple(parts) for name, parts in windows.items()},
+        windows={name: tuple(parts) for name, parts in windows.items()}, lang=lang,
     )
     organisation = base.organisation
     compiled = []

@@ -150,6 +150,14 @@ class VersionSpan(_Frozen):
     last_day: dt.date
 
 
+class InputFile(_Frozen):
+    """A file an audit read, as the report's header names it."""
+
+    kind: Literal["ruleset", "registry", "events"]
+    path: str
+    sha256: str = Field(description="SHA-256 of the file's bytes, hex")
+
+
 class Report(_Frozen):
     """The result of an audit: every finding, summaries, and the input that could not be used."""
 
@@ -170,11 +178,21 @@ class Report(_Frozen):
     looked_back_to: dt.datetime | None = Field(
         None, description="The earliest instant the verdicts depend on: the start of a period or a gap decided in the range")
     warnings: tuple[str, ...] = Field((), description="What the reader should know to trust the verdicts (events that may be missing)")
+    inputs: tuple[InputFile, ...] = Field((), description="The files the audit read, with their checksums (set by the command line)")
+    lang: Literal["en", "zh"] = Field("en", description="The language of the findings' sentences and of the rendered report")
 
     @property
     def counts(self) -> StatusCounts:
         """The counts of all the report's findings."""
         return StatusCounts.of(list(self.findings))
+
+    @property
+    def weighted_rate(self) -> float | None:
+        """The obligation-weighted headline: the mean of the obligations' rates (those that have
+        one), so that each obligation weighs the same however many periods it has (``counts.rate``
+        counts every finding alike, and daily duties dominate it). ``None`` when none has a rate."""
+        rates = [o.rate for o in self.obligations if o.rate is not None]
+        return sum(rates) / len(rates) if rates else None
 
     def failing(self, threshold: Status) -> list[Finding]:
         """Findings whose status is ``threshold`` or more severe."""

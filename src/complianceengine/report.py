@@ -20,6 +20,7 @@ from .errors import PluginError, UsageError
 from .findings import Finding, Report, StatusCounts, UnitSummary
 from .plugins import Plugins
 from .timeframes import local, zone
+from .words import Lang, in_lang, period_text, status_text, text, when_text
 
 __all__ = [
     "BUILTIN_FORMATS", "NOT_MET", "ReportFormat", "Rendered", "UnitGroup", "json_chunks", "not_met_by_unit", "one_line", "render",
@@ -224,7 +225,8 @@ def not_met_by_unit(report: Report) -> list[UnitGroup]:
 
 
 def unit_label(summary: UnitSummary) -> str:
-    """A unit as the report names it: its Chinese (else English) name and its id."""
+    """A unit as every report names it, whatever its language: its Chinese (else English) name,
+    a proper name, and its id."""
     return f"{summary.name.zh or summary.name.en} ({summary.unit})" if summary.name else summary.unit
 
 
@@ -234,32 +236,35 @@ def _inline(text: object) -> str:
     return _cell(text).replace("[", "\\[").replace("]", "\\]")
 
 
-def _statuses(findings: tuple[Finding, ...]) -> str:
+def _statuses(findings: tuple[Finding, ...], lang: Lang) -> str:
     counts = Counter(str(f.status) for f in findings)
-    return ", ".join(f"{counts[status]} {status}" for status in reversed(NOT_MET) if counts[status])
+    return ("，" if lang == "zh" else ", ").join(
+        f"{status_text(status, lang)} {counts[status]}" if lang == "zh" else f"{counts[status]} {status}"
+        for status in reversed(NOT_MET) if counts[status])
 
 
 def _not_met_section(report: Report) -> list[str]:
     """"Findings that are not met", by unit: an index following the hierarchy, then each unit's
     own list, so a town chief finds the town's and its villages' lists together."""
+    lang = report.lang
     groups = not_met_by_unit(report)
     count = sum(len(g.findings) for g in groups)
-    out = ["", f"## Findings that are not met ({count})", ""]
+    out = ["", f"## {text('not_met', lang)} ({count})", ""]
     if not count:
-        return [*out, "None."]
+        return [*out, text("none", lang)]
     position = {u.unit: index for index, u in enumerate(report.units, 1)}
     anchors = {
         g.unit: f"unit-{position[g.unit]}" if g.summary is not None and g.unit is not None else f"unit-other-{index}"
         for index, g in enumerate(groups, 1)
     }
-    out += ["By unit, county down to dock. A unit's list holds the findings of that unit; the number beside it in this index "
-            "also counts the units below it.", ""]
+    out += [text("not_met_index", lang), ""]
     for g in groups:
-        name = _inline(unit_label(g.summary) if g.summary else g.unit or "no unit")
+        name = _inline(unit_label(g.summary) if g.summary else g.unit or text("no_unit", lang))
         entry = f"[{name}](#{anchors[g.unit]})" if g.findings else name
-        kind = f", {g.summary.kind}" if g.summary else (" (not in the registry)" if g.unit else "")
+        kind = f", {g.summary.kind}" if g.summary else (text("not_in_registry", lang) if g.unit else "")
         here = len(g.findings)
-        counted = str(here) if here == g.total else f"{here} here, {g.total} with the units below" if here else f"{g.total} in the units below"
+        counted = (str(here) if here == g.total else text("here_and_below", lang, here=here, total=g.total) if here
+                   else text("below_only", lang, total=g.total))
         out.append("  " * (g.summary.depth if g.summary else 0) + f"- {entry}{kind}: {counted}")
     names = {u.unit: u for u in report.units}
     for g in groups:
@@ -271,76 +276,87 @@ def _not_met_section(report: Report) -> list[str]:
             while at is not None and at in names and len(path) <= len(names):
                 path.insert(0, unit_label(names[at]))
                 at = names[at].parent
-            where = f"In {' › '.join(path)}: " if path else ""
+            where = text("in_path", lang, path=" › ".join(path)) if path else ""
         else:
-            title, where = (f"{g.unit} (not in the registry)", "") if g.unit else ("Findings of no unit", "Cases whose trigger names no unit: ")
-        out += ["", f'### <a id="{anchors[g.unit]}"></a>{_inline(title)}', "", _inline(f"{where}{_statuses(g.findings)}."), ""]
+            title, where = ((f"{g.unit}{text('not_in_registry', lang)}", "") if g.unit
+                            else (text("no_unit_title", lang), text("no_unit_where", lang)))
+        out += ["", f'### <a id="{anchors[g.unit]}"></a>{_inline(title)}', "", _inline(f"{where}{_statuses(g.findings, lang)}."), ""]
         out += _table(
-            ["status", "obligation", "cited", "subject", "period", "required", "observed", "evidence"],
+            [text(k, lang) for k in ("status", "obligation", "cited", "subject", "period", "required", "observed", "evidence")],
             [
-                [f.status, f.obligation + (f" / {f.step}" if f.step else ""), f.cited, str(f.subject), f.period.label, f.required,
-                 f.observed, ", ".join(f.evidence) or "-"]
+                [status_text(f.status, lang), f.obligation + (f" / {f.step}" if f.step else ""), f.cited, str(f.subject),
+                 period_text(f.period, report.timezone, lang), f.required, f.observed, ", ".join(f.evidence) or "-"]
                 for f in g.findings
             ],
         )
     return out
 
 
+def _count_headers(lang: Lang) -> list[str]:
+    return [status_text(s, lang) if lang == "zh" else {"not_applicable": "n/a"}.get(s, s)
+            for s in ("met", "late", "missed", "open", "excused", "not_applicable")]
+
+
 def _markdown(report: Report) -> str:
+    lang, tz = report.lang, report.timezone
     total = report.counts
     out = [
-        f"# Compliance audit: {report.title}",
+        f"# {text('title', lang, title=str(report.title) if lang == 'en' else in_lang(report.title, lang))}",
         "",
-        f"Ruleset `{report.ruleset}` version {report.ruleset_version}; days {report.first_day} to {report.last_day} "
-        f"({report.timezone}); as of {local(report.as_of, report.timezone).format('YYYY-MM-DD HH:mm')}.",
-        f"{report.events_used} events used, {len(report.rejects)} rejected, {len(report.duplicates)} duplicate ids."
-        + (f" The verdicts look back to {local(report.looked_back_to, report.timezone).format('YYYY-MM-DD HH:mm')}."
-           if report.looked_back_to is not None else ""),
+        text("md_header", lang, ruleset=report.ruleset, version=report.ruleset_version, first=report.first_day, last=report.last_day,
+             tz=tz, as_of=when_text(report.as_of, tz)),
+        text("md_events", lang, used=report.events_used, rejected=len(report.rejects), duplicates=len(report.duplicates))
+        + (" " + text("looked_back", lang, when=when_text(report.looked_back_to, tz)) if report.looked_back_to is not None else ""),
         "",
-        *[f"> Warning: {_cell(w)}" for w in report.warnings],
+        *[f"> {text('warning', lang)}: {_cell(w)}" for w in report.warnings],
         *([""] if report.warnings else []),
-        f"**{total.met} met, {total.late} late, {total.missed} missed, {total.open} open, {total.excused} excused, "
-        f"{total.not_applicable} not applicable; compliance rate {_rate(total.rate)}.**",
+        f"**{text('headline', lang, counts=text('counts', lang, **total.model_dump()), raw=_rate(total.rate), weighted=_rate(report.weighted_rate))}**",
         "",
-        "## By obligation",
+        text("rates_explained", lang),
+        "",
+        f"## {text('by_obligation', lang)}",
         "",
     ]
     out += _table(
-        ["obligation", "kind", "cited", "met", "late", "missed", "open", "excused", "n/a", "rate"],
+        [text("obligation", lang), text("name", lang), text("kind", lang), text("cited", lang), *_count_headers(lang), text("rate", lang)],
         [
-            [f"{o.obligation}{' (assumed)' if o.assumed else ''}", o.kind, o.cited, *_counts(o.counts), _rate(o.rate)]
+            [f"{o.obligation}{' (' + text('assumed', lang) + ')' if o.assumed else ''}", in_lang(o.title, lang), o.kind, o.cited,
+             *_counts(o.counts), _rate(o.rate)]
             for o in report.obligations
         ],
     )
-    out += ["", "## By unit (each unit includes the units below it)", ""]
+    out += ["", f"## {text('by_unit', lang)}", ""]
     out += _table(
-        ["unit", "kind", "met", "late", "missed", "open", "excused", "n/a", "rate"],
-        [["\u2003" * u.depth + (f"{u.name.zh or u.name.en} ({u.unit})" if u.name else u.unit), u.kind, *_counts(u.counts), _rate(u.rate)] for u in report.units],
+        [text("unit", lang), text("kind", lang), *_count_headers(lang), text("rate", lang)],
+        [["\u2003" * u.depth + unit_label(u), u.kind, *_counts(u.counts), _rate(u.rate)] for u in report.units],
     )
     out += _not_met_section(report)
     excused = [f for f in report.findings if f.excused_by]
     if excused:
-        out += ["", f"## Exemptions applied ({len(excused)} findings)", ""]
+        out += ["", f"## {text('exemptions_applied', lang, n=len(excused))}", ""]
         out += _table(
-            ["status", "obligation", "subject", "period", "excused by", "note"],
-            [[f.status, f.obligation, str(f.subject), f.period.label, ", ".join(f.excused_by), f.note or "-"] for f in excused],
+            [text(k, lang) for k in ("status", "obligation", "subject", "period", "excused_by", "note")],
+            [[status_text(f.status, lang), f.obligation, str(f.subject), period_text(f.period, tz, lang), ", ".join(f.excused_by), f.note or "-"]
+             for f in excused],
         )
     unjudged = [o for o in report.obligations if o.not_judged]
     if unjudged:
-        out += ["", f"## Not judged ({len(unjudged)} obligations)", ""]
+        out += ["", f"## {text('not_judged', lang, n=len(unjudged))}", ""]
         out += [f"- `{o.obligation}` ({o.cited}): {o.not_judged}" for o in unjudged]
     assumed = [o for o in report.obligations if o.assumed]
     if assumed:
-        out += ["", "## Assumed requirements", "", "These numbers are the ruleset's choice; the source document does not give them:", ""]
+        out += ["", f"## {text('assumed_title', lang)}", "", text("assumed_intro", lang), ""]
         out += [f"- `{o.obligation}` ({o.cited}): {'; '.join(o.assumptions)}" for o in assumed]
     if report.rejects:
-        out += ["", f"## Rejected events ({len(report.rejects)})", ""]
-        out += _table(["where", "reasons", "line"], [[f"{r.file}:{r.line}", "; ".join(r.errors), r.raw[:120]] for r in report.rejects])
+        out += ["", f"## {text('rejects', lang)} ({len(report.rejects)})", ""]
+        out += _table([text(k, lang) for k in ("where", "reasons", "line")],
+                      [[f"{r.file}:{r.line}", "; ".join(r.errors), r.raw[:120]] for r in report.rejects])
     if report.duplicates:
-        out += ["", f"## Duplicate event ids ({len(report.duplicates)})", ""]
+        out += ["", f"## {text('duplicates_title', lang)} ({len(report.duplicates)})", ""]
         out += _table(
-            ["id", "where", "first seen", "handling"],
-            [[d.id, f"{d.file}:{d.line}", f"{d.first_file}:{d.first_line}", "counted once" if d.identical else "rejected: different content"] for d in report.duplicates],
+            [text(k, lang) for k in ("id", "where", "first_seen", "handling")],
+            [[d.id, f"{d.file}:{d.line}", f"{d.first_file}:{d.first_line}", text("counted_once" if d.identical else "rejected_different", lang)]
+             for d in report.duplicates],
         )
     return "\n".join(out) + "\n"
 
@@ -447,6 +463,7 @@ def _finding_columns(report: Report) -> list[_Column]:
         _Column("unit", 16, lambda f: f.unit),
         _Column("unit_path", 40, lambda f: path(f.unit)),
         _Column("period", 22, lambda f: f.period.label),
+        _Column("period_name", 22, lambda f: period_text(f.period, report.timezone, report.lang)),
         _Column("period_start", 17, lambda f: when(f.period.start)),
         _Column("period_end", 17, lambda f: when(f.period.end)),
         _Column("status", 14, lambda f: f.status),
@@ -605,7 +622,8 @@ def _summary_sheet(sheet: Any, report: Report, sheets: dict[str, str], styles: _
             sheet.write_url(row, 0, f"internal:'{sheets[o.obligation]}'!A1", string=o.obligation)
         else:
             _put(sheet, row, 0, o.obligation, styles)
-        for column, value in enumerate(list[_Value]([str(o.title), o.kind, o.cited, o.assumed]), 1):
+        title = str(o.title) if report.lang == "en" else in_lang(o.title, report.lang)
+        for column, value in enumerate(list[_Value]([title, o.kind, o.cited, o.assumed]), 1):
             _put(sheet, row, column, value, styles)
         _counted(sheet, row, header.index("met"), o.counts, o.rate, styles)
         _put(sheet, row, rate + 1, o.not_judged, styles)
@@ -628,12 +646,16 @@ def _summary_sheet(sheet: Any, report: Report, sheets: dict[str, str], styles: _
         ("events used", report.events_used),
         ("rejected event lines", len(report.rejects)),
         ("duplicate event ids", len(report.duplicates)),
-        ("rate", "met / (met + late + missed); open, excused and not applicable findings are not judged"),
+        ("obligation-weighted rate", report.weighted_rate),
+        ("rate", "met / (met + late + missed); open, excused and not applicable findings are not judged. "
+                 "The obligation-weighted rate is the mean of the obligations' rates, each obligation weighing the same"),
+        ("language", report.lang),
+        *[(f"input ({i.kind})", f"{i.path} sha256 {i.sha256}") for i in report.inputs],
         *[("warning", warning) for warning in report.warnings],
     ]
     for row, (label, value) in enumerate(facts, last + 4):
         sheet.write_string(row, 0, label, styles.bold)
-        _put(sheet, row, 1, value, styles)
+        _put(sheet, row, 1, value, styles, styles.rate if isinstance(value, float) else None)
 
 
 def _units_sheet(sheet: Any, report: Report, styles: _Styles) -> None:

@@ -104,7 +104,7 @@ def test_a_by_tide_duty_counts_only_patrols_near_low_water(tmp_path):
     report = ce.audit(loaded, base_registry(), events, first_day=dt.date(2026, 8, 1), last_day=dt.date(2026, 8, 1),
                       as_of=local(2026, 9, 1, 0), plugins=ce.Plugins([tides]))
     assert {(f.subject.id, f.status, f.evidence) for f in report.findings} == {("a", "met", ("near",)), ("b", "missed", ())}
-    assert report.findings[0].required == "at least 1 patrol (low water) in 2026-08-01"
+    assert report.findings[0].required == "at least 1 patrol (low water) (Aug 1, 2026)"
 
 
 def test_the_bundled_xiangshan_ruleset_judges_its_by_tide_duty_with_the_plugin(capsys):

@@ -31,6 +31,7 @@ from ..plan import ObligationPlan, Organisation, Plan
 from ..plugins import BUILTIN_PLUGIN, Plugins
 from ..timeframes import Period, date_range, day_start, local
 from ..trace import Decision, NotJudged, Step, Tracer
+from ..words import Lang
 from ..references import check_registry, path_text
 from .reference import ReferenceSource
 
@@ -47,6 +48,7 @@ def audit(
     as_of: dt.datetime | None = None,
     plugins: Plugins | None = None,
     notify: bool = True,
+    lang: Lang = "en",
 ) -> Report:
     """Judge every obligation of ``ruleset`` over the local days ``first_day``..``last_day``.
 
@@ -65,10 +67,12 @@ def audit(
     post-process findings and are notified of failing ones. Every
     notifier is called even if one fails; failures raise :class:`NotificationError`, which
     carries the finished report. With ``notify=False`` nobody is told; call :func:`notify_plugins` once
-    the report is safely stored (the command line writes it first).
+    the report is safely stored (the command line writes it first). ``lang`` (``"en"`` or
+    ``"zh"``) is the language of the findings' sentences and of the report's labels
+    (:mod:`complianceengine.words`); ids, statuses and numbers do not depend on it.
     """
     plugins = plugins or Plugins()
-    judged = judge(ruleset, registry, events, first_day=first_day, last_day=last_day, as_of=as_of, plugins=plugins)
+    judged = judge(ruleset, registry, events, first_day=first_day, last_day=last_day, as_of=as_of, plugins=plugins, lang=lang)
     plans, spans, findings, log = judged.plans, judged.spans, judged.findings, judged.log
     report = summarise(plans, findings, log, judged.warnings)
     if len(plans) > 1:
@@ -112,6 +116,7 @@ def judge(
     as_of: dt.datetime | None = None,
     plugins: Plugins | None = None,
     tracer: Tracer | None = None,
+    lang: Lang = "en",
 ) -> Judged:
     """An audit up to its findings, before any report or notification. :func:`audit` and
     ``explain`` share it; ``explain`` passes a ``tracer`` that records why each finding is what
@@ -133,7 +138,7 @@ def judge(
     # clocks run across the change; each finding is then taken from the version in force on the
     # local day it was decided (the end of its period, its deadline, or its answer in time).
     duties = in_force(versions, versions[0].timezone)
-    plans = [compile_plan(version, registry, first_day, last_day, as_of, plugins, duties=duties) for version, _, _ in spans]
+    plans = [compile_plan(version, registry, first_day, last_day, as_of, plugins, duties=duties, lang=lang) for version, _, _ in spans]
     findings: list[Finding] = []
     warnings: list[str] = []
     for plan, (_, a, b) in zip(plans, spans, strict=True):
@@ -318,6 +323,7 @@ def summarise(plans: Plan | Sequence[Plan], findings: list[Finding], log: EventL
         duplicates=log.duplicates,
         looked_back_to=min((f.period.start for f in findings if f.decided is not None), default=None),
         warnings=(*warnings, *_lookback_warnings(plan, findings, log)),
+        lang=plan.lang,
     )
 
 

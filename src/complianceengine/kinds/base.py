@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..model import CadenceObligation, EventMatch, FrequencyObligation, ObligationBase, Raised, Ruleset
 from ..timeframes import Interval, clip, local, subtract
+from ..words import in_lang
 
 if TYPE_CHECKING:
     from ..trace import Tracer
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from ..model import Event
     from ..plan import ObligationPlan, Plan, Target, Variant
 
-__all__ = ["EventSource", "ObligationKind", "check_timed", "counts_for", "raised", "span_label", "variants", "what", "when"]
+__all__ = ["EventSource", "ObligationKind", "check_timed", "counts_for", "raised", "say", "span_label", "variants", "what", "when"]
 
 
 class EventSource(Protocol):
@@ -102,10 +103,13 @@ def check_timed(obligation: FrequencyObligation | CadenceObligation, ruleset: Ru
 
 
 def what(plan: Plan, match: EventMatch) -> str:
-    """What a match block counts, in words: 'patrol or visit (tide windows)'."""
-    labels = " or ".join(plan.ruleset.event_kinds[k].label.en for k in match.kinds)
+    """What a match block counts, in the plan's language: 'patrol or visit (tide windows)',
+    '巡查或走访（潮汐时段）'."""
+    zh = plan.lang == "zh"
+    labels = ("或" if zh else " or ").join(in_lang(plan.ruleset.event_kinds[k].label, plan.lang) for k in match.kinds)
     if match.in_calendar is not None:
-        labels += f" ({plan.ruleset.calendars[match.in_calendar].label.en})"
+        calendar = in_lang(plan.ruleset.calendars[match.in_calendar].label, plan.lang)
+        labels += f"（{calendar}）" if zh else f" ({calendar})"
     return labels
 
 
@@ -115,7 +119,12 @@ def when(instant: dt.datetime, plan: Plan) -> str:
 
 
 def span_label(interval: Interval, plan: Plan) -> str:
-    return f"{when(interval.start, plan)} to {when(interval.end, plan)}"
+    return f"{when(interval.start, plan)} {'至' if plan.lang == 'zh' else 'to'} {when(interval.end, plan)}"
+
+
+def say(plan: Plan, templates: Mapping[str, Mapping[str, str]]) -> Mapping[str, str]:
+    """The templates of a kind's :class:`Wording` in the plan's language (``templates[lang]``)."""
+    return templates[plan.lang]
 
 
 def variants(plan: Plan, obligation: FrequencyObligation | CadenceObligation) -> tuple[Variant, ...]:

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any, Literal
 from ..exemptions import ExcusedSpan, excusing, exemption_spans, fixed_excusing
 from ..findings import Finding
 from ..model import CadenceObligation, Event, Ruleset
-from ..timeframes import BEGINNING, Interval, Period, describe, local, shift
+from ..timeframes import BEGINNING, Interval, Period, local, shift
+from ..words import delay_text
 from ..trace import Decision, GapStep
-from .base import EventSource, ObligationKind, check_timed, raised, variants, what, when
+from .base import EventSource, ObligationKind, check_timed, raised, say, variants, what, when
 
 if TYPE_CHECKING:
     from ..trace import Tracer
@@ -89,26 +90,43 @@ class Wording:
         obligation = compiled.obligation
         assert isinstance(obligation, CadenceObligation)
         self.plan, self.what = plan, what(plan, obligation.match)
-        self.since = {"previous": f"the previous {self.what}", "duty": "the start of the duty",
-                      "range": "the start of the audit range (the duty has no start date)"}
+        self.words = say(plan, _WORDS)
+        self.since = {key: self.words[f"since_{key}"].format(what=self.what) for key in ("previous", "duty", "range")}
 
     def __call__(self, gap: Gap) -> tuple[str, str]:
         """(required, observed)."""
-        plan, what_ = self.plan, self.what
-        required = f"a {what_} after {self.since[gap.since]} ({when(gap.anchor, plan)}), by {when(gap.due, plan)}"
+        plan, what_, w, lang = self.plan, self.what, self.words, self.plan.lang
+        required = w["required"].format(what=what_, since=self.since[gap.since], anchor=when(gap.anchor, plan), due=when(gap.due, plan))
         if gap.outcome == "met":
             assert gap.closed is not None
-            return required, f"{what_} at {when(gap.closed, plan)}"
+            return required, w["met"].format(what=what_, at=when(gap.closed, plan))
         if gap.outcome == "late":
             assert gap.closed is not None
-            return required, f"next {what_} only at {when(gap.closed, plan)}, {describe(gap.closed - gap.due)} after the deadline"
+            return required, w["late"].format(what=what_, at=when(gap.closed, plan), delay=delay_text(gap.closed - gap.due, lang))
         if gap.outcome == "excused":
-            return required, f"exemption moved the deadline past the end of the duty ({', '.join(gap.used)})"
+            return required, w["excused"].format(records=w["list"].join(gap.used))
         if gap.outcome == "missed":
             assert gap.checked is not None
-            return required, (f"no {what_} by the deadline (checked until {when(gap.checked, plan)}, "
-                              f"{describe(gap.checked - gap.due)} overdue)")
-        return required, f"no {what_} yet"
+            return required, w["missed"].format(what=what_, at=when(gap.checked, plan), delay=delay_text(gap.checked - gap.due, lang))
+        return required, w["open"].format(what=what_)
+
+
+_WORDS = {
+    "en": {
+        "since_previous": "the previous {what}", "since_duty": "the start of the duty",
+        "since_range": "the start of the audit range (the duty has no start date)",
+        "required": "a {what} after {since} ({anchor}), by {due}", "met": "{what} at {at}",
+        "late": "next {what} only at {at}, {delay} after the deadline",
+        "excused": "exemption moved the deadline past the end of the duty ({records})",
+        "missed": "no {what} by the deadline (checked until {at}, {delay} overdue)", "open": "no {what} yet", "list": ", ",
+    },
+    "zh": {
+        "since_previous": "上一次{what}", "since_duty": "职责开始", "since_range": "审计范围开始（职责无开始日期）",
+        "required": "{since}（{anchor}）后须有{what}，截止{due}", "met": "{at}有{what}",
+        "late": "下一次{what}迟至{at}，超过截止时间{delay}", "excused": "免除使截止时间延至职责结束之后（{records}）",
+        "missed": "截止时间前无{what}（核查至{at}，已逾期{delay}）", "open": "尚无{what}", "list": "、",
+    },
+}
 
 
 def lookback(obligation: CadenceObligation, ruleset: Ruleset, span: Interval) -> dt.datetime:

@@ -12,7 +12,7 @@ from ..findings import Finding
 from ..model import CompletenessObligation, Ruleset
 from ..timeframes import Period
 from ..trace import FieldsStep
-from .base import EventSource, ObligationKind
+from .base import EventSource, ObligationKind, say
 
 if TYPE_CHECKING:
     from ..plan import ObligationPlan, Plan
@@ -22,14 +22,23 @@ class Wording:
     """The sentences of completeness findings, from the missing field (None: the record is
     complete): the one place their words are chosen."""
 
-    def __init__(self, obligation: CompletenessObligation):
+    def __init__(self, obligation: CompletenessObligation, plan: Plan):
         self.fields = obligation.fields
+        self.words = say(plan, _WORDS)
 
     def __call__(self, missing: str | None) -> tuple[str, str]:
         """(required, observed)."""
+        w = self.words
         if missing is None:
-            return f"filled in: {', '.join(self.fields)}", "all present"
-        return f"'{missing}' filled in", f"'{missing}' is missing or empty"
+            return w["all"].format(fields=w["list"].join(self.fields)), w["present"]
+        return w["one"].format(field=missing), w["missing"].format(field=missing)
+
+
+_WORDS = {
+    "en": {"all": "filled in: {fields}", "present": "all present", "one": "'{field}' filled in", "missing": "'{field}' is missing or empty",
+           "list": ", "},
+    "zh": {"all": "须填写：{fields}", "present": "均已填写", "one": "“{field}”须填写", "missing": "“{field}”缺失或为空", "list": "、"},
+}
 
 
 def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Finding]:
@@ -39,7 +48,7 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
     subjects = {s.id: s for s in plan.registry.subjects}
     period = Period(label=f"{plan.first_day} to {plan.last_day}", start=plan.range.start, end=plan.range.end)
     tracer = source.tracer
-    words = Wording(obligation)
+    words = Wording(obligation, plan)
     for target in compiled.targets:
         record = subjects[target.subject.id]
         missing = [name for name in obligation.fields if record.attributes.get(name) in (None, "", [], {})]

@@ -22,7 +22,8 @@ from ..model import Event, FrequencyObligation, Ruleset
 from ..plan import Frame
 from ..timeframes import Interval, clip, overlap, periods, shift, subtract
 from ..trace import Decision, FrameStep
-from .base import EventSource, ObligationKind, check_timed, raised, span_label, variants, what
+from ..words import in_lang, period_text
+from .base import EventSource, ObligationKind, check_timed, raised, say, span_label, variants, what
 
 if TYPE_CHECKING:
     import pendulum
@@ -195,37 +196,58 @@ class Counted:
     reasons: tuple[str, ...] = ()
 
 
+_WORDS = {
+    "en": {
+        "covered": "duty in force for {share:.0%} of the period ({spans})", "window": "raised requirement during {window}",
+        "not_judged": "none: partial_periods is {rule}", "excused_note": "excused for {share:.0%} of it by {records}",
+        "observed": "{count} counted ({what})", "excused": "none: excused ({reasons})",
+        "prorated": "requirement prorated from {was} to {now}", "at_least": "at least {n} {what}", "at_most": ", at most {n}",
+        "in": " ({period})", "sep": "; ", "list": ", ",
+    },
+    "zh": {
+        "covered": "职责在本周期{share:.0%}的时间内有效（{spans}）", "window": "{window}期间要求提高",
+        "not_judged": "无：partial_periods 为 {rule}", "excused_note": "其中{share:.0%}由{records}免除",
+        "observed": "计入{count}次（{what}）", "excused": "无：已免除（{reasons}）",
+        "prorated": "要求按比例由{was}次调整为{now}次", "at_least": "至少{n}次{what}", "at_most": "，至多{n}次",
+        "in": "（{period}）", "sep": "；", "list": "、",
+    },
+}
+
+
 class Wording:
-    """The sentences of one frequency obligation's findings, rendered from :class:`Counted`:
-    the one place their words are chosen (built once per obligation and audit)."""
+    """The sentences of one frequency obligation's findings, rendered from :class:`Counted` in
+    the plan's language: the one place their words are chosen (built once per obligation and
+    audit)."""
 
     def __init__(self, plan: Plan, compiled: ObligationPlan):
         obligation = compiled.obligation
         assert isinstance(obligation, FrequencyObligation)
         self.plan, self.what, self.rule = plan, what(plan, obligation.match), obligation.partial_periods
+        self.words = say(plan, _WORDS)
 
     def __call__(self, facts: Counted) -> tuple[str, str, str | None]:
         """(required, observed, note)."""
-        frame, plan = facts.frame, self.plan
+        frame, plan, w = facts.frame, self.plan, self.words
         notes = []
         if frame.covered < frame.whole:
-            notes.append(f"duty in force for {frame.covered / frame.whole:.0%} of the period "
-                         f"({'; '.join(span_label(p, plan) for p in frame.active)})")
+            notes.append(w["covered"].format(share=frame.covered / frame.whole, spans=w["sep"].join(span_label(p, plan) for p in frame.active)))
         if frame.window is not None:
-            notes.append(f"raised requirement during {frame.window}")
+            notes.append(w["window"].format(window=in_lang(plan.ruleset.calendars[frame.window].label, plan.lang)
+                                            if plan.lang == "zh" and frame.window in plan.ruleset.calendars else frame.window))
         if facts.outcome == "not_judged":
-            return f"none: partial_periods is {self.rule}", "-", "; ".join(notes)
+            return w["not_judged"].format(rule=self.rule), "-", w["sep"].join(notes)
         if facts.used:
-            notes.append(f"excused for {facts.excused_share:.0%} of it by {', '.join(facts.used)}")
-        observed = f"{facts.count} counted ({self.what})"
+            notes.append(w["excused_note"].format(share=facts.excused_share, records=w["list"].join(facts.used)))
+        observed = w["observed"].format(count=facts.count, what=self.what)
         if facts.outcome == "excused":
-            return f"none: excused ({'; '.join(facts.reasons)})", observed, "; ".join(notes)
+            return w["excused"].format(reasons=w["sep"].join(facts.reasons)), observed, w["sep"].join(notes)
         assert facts.required is not None
         if facts.required != frame.at_least:
-            notes.append(f"requirement prorated from {frame.at_least} to {facts.required}")
-        wanted = (f"at least {facts.required} {self.what}" + (f", at most {frame.at_most}" if frame.at_most is not None else "")
-                  + f" in {frame.period.label}")
-        return wanted, observed, "; ".join(notes) or None
+            notes.append(w["prorated"].format(was=frame.at_least, now=facts.required))
+        wanted = (w["at_least"].format(n=facts.required, what=self.what)
+                  + (w["at_most"].format(n=frame.at_most) if frame.at_most is not None else "")
+                  + w["in"].format(period=period_text(frame.period, plan.tz, plan.lang)))
+        return wanted, observed, w["sep"].join(notes) or None
 
 
 def _verdict(

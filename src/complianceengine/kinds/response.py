@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..findings import Finding, SubjectRef
-from ..model import Event, ResponseObligation, Ruleset, format_duration
-from ..timeframes import Period, describe, local, shift
+from ..model import Event, ResponseObligation, Ruleset
+from ..timeframes import Period, local, shift
+from ..words import delay_text, duration_text, in_lang
 from ..trace import CaseStep, Decision
-from .base import EventSource, ObligationKind, when
+from .base import EventSource, ObligationKind, say, when
 
 if TYPE_CHECKING:
     from ..trace import Tracer
@@ -47,24 +48,43 @@ class Wording:
         obligation = compiled.obligation
         assert isinstance(obligation, ResponseObligation)
         self.plan, self.steps = plan, obligation.steps
-        self.titles = [step.title.en if step.title else step.id for step in obligation.steps]
+        self.titles = [in_lang(step.title, plan.lang, step.id) for step in obligation.steps]
+        self.words = say(plan, _WORDS)
 
     def __call__(self, facts: Answered) -> tuple[str, str]:
         """(required, observed)."""
-        plan, step, title = self.plan, self.steps[facts.step], self.titles[facts.step]
+        plan, step, title, w, lang = self.plan, self.steps[facts.step], self.titles[facts.step], self.words, self.plan.lang
+        within = duration_text(step.within, lang)
         if facts.outcome == "not_started":
-            return (f"{title} within {format_duration(step.within)} of the previous step",
-                    "the previous step has no event, so this deadline has not started")
+            return w["not_started"].format(title=title, within=within), w["not_started_seen"]
         assert facts.base is not None and facts.due is not None
-        since = "the trigger" if step.counted_from == "trigger" else "the previous step"
-        required = f"{title} within {format_duration(step.within)} of {since} ({when(facts.base, plan)}), by {when(facts.due, plan)}"
+        since = w["since_trigger"] if step.counted_from == "trigger" else w["since_previous"]
+        required = w["required"].format(title=title, within=within, since=since, base=when(facts.base, plan), due=when(facts.due, plan))
         if facts.outcome == "answered":
             assert facts.answered is not None
             late = facts.answered > facts.due
-            return required, f"{title} at {when(facts.answered, plan)}" + (f", {describe(facts.answered - facts.due)} late" if late else "")
+            return required, w["answered"].format(title=title, at=when(facts.answered, plan)) + (
+                w["late"].format(delay=delay_text(facts.answered - facts.due, lang)) if late else "")
         if facts.outcome == "missed":
-            return required, f"no '{title}' event by {when(plan.as_of, plan)} ({describe(plan.as_of - facts.due)} overdue)"
-        return required, f"no '{title}' event yet"
+            return required, w["missed"].format(title=title, at=when(plan.as_of, plan), delay=delay_text(plan.as_of - facts.due, lang))
+        return required, w["open"].format(title=title)
+
+
+_WORDS = {
+    "en": {
+        "not_started": "{title} within {within} of the previous step",
+        "not_started_seen": "the previous step has no event, so this deadline has not started",
+        "since_trigger": "the trigger", "since_previous": "the previous step",
+        "required": "{title} within {within} of {since} ({base}), by {due}", "answered": "{title} at {at}", "late": ", {delay} late",
+        "missed": "no '{title}' event by {at} ({delay} overdue)", "open": "no '{title}' event yet",
+    },
+    "zh": {
+        "not_started": "上一步骤后{within}内{title}", "not_started_seen": "上一步骤尚无事件，本时限尚未开始计算",
+        "since_trigger": "触发事件", "since_previous": "上一步骤",
+        "required": "{since}（{base}）后{within}内{title}，截止{due}", "answered": "{at}{title}", "late": "，迟了{delay}",
+        "missed": "截至{at}无“{title}”事件（已逾期{delay}）", "open": "尚无“{title}”事件",
+    },
+}
 
 
 def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Finding]:

@@ -15,7 +15,8 @@ from ..findings import Finding
 from ..model import Ruleset, StaffingObligation
 from ..timeframes import Period, day_start, local
 from ..trace import PostStep
-from .base import EventSource, ObligationKind
+from ..words import in_lang
+from .base import EventSource, ObligationKind, say
 
 if TYPE_CHECKING:
     from ..plan import ObligationPlan, Plan, Shortfall, Target
@@ -53,14 +54,23 @@ class Wording:
     shortfall (None: none in the range): the one place their words are chosen."""
 
     def __init__(self, plan: Plan):
-        self.labels = {role: spec.label.en for role, spec in plan.ruleset.roles.items()}
+        self.labels = {role: in_lang(spec.label, plan.lang) for role, spec in plan.ruleset.roles.items()}
+        self.words = say(plan, _WORDS)
 
     def __call__(self, role: str, needed: int, run: Shortfall | None) -> tuple[str, str]:
         """(required, observed)."""
-        required = f"at least {needed} {self.labels[role]} at every moment"
+        w = self.words
+        required = w["required"].format(n=needed, role=self.labels[role])
         if run is None:
-            return required, f"at least {needed} throughout"
-        return required, f"{len(run.present)} ({', '.join(run.present) or 'vacant'})"
+            return required, w["throughout"].format(n=needed)
+        return required, w["present"].format(n=len(run.present), who=w["list"].join(run.present) or w["vacant"])
+
+
+_WORDS = {
+    "en": {"required": "at least {n} {role} at every moment", "throughout": "at least {n} throughout", "present": "{n} ({who})",
+           "vacant": "vacant", "list": ", "},
+    "zh": {"required": "任何时候至少{n}名{role}", "throughout": "始终至少{n}名", "present": "{n}名（{who}）", "vacant": "空缺", "list": "、"},
+}
 
 
 def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Finding]:
