@@ -201,3 +201,18 @@ def test_a_calendar_window_that_began_before_the_lookback_still_excuses_an_old_g
     whole = found(dt.date(2026, 8, 1), dt.date(2026, 10, 31))
     assert [(f["status"], f["due"]) for f in whole] == [("missed", local_time(2026, 10, 1))]
     assert found(dt.date(2026, 8, 1), dt.date(2026, 8, 31)) + found(dt.date(2026, 9, 1), dt.date(2026, 10, 31)) == whole
+
+
+def test_a_deadline_at_the_end_of_the_range_inside_a_window_that_goes_on():
+    """Found by the property above: a gap whose raised deadline falls exactly at the end of the
+    first audit's range (a campaign window running on past it). The ruleset's own windows are
+    kept up to the end of the day after the range, so the first audit raises the requirement as
+    the whole audit does and reports the gap, missed, once."""
+    visits = [event("v0", "visit", dt.datetime(2026, 6, 20, tzinfo=UTC), subject="r1"),
+              event("v1", "visit", dt.datetime(2026, 8, 13, 16, 0, 1, tzinfo=UTC), subject="r1")]
+    whole = run(visits, FIRST, LAST)
+    pieces = [run(visits, dt.date(2026, 8, 1), dt.date(2026, 10, 1)), run(visits, dt.date(2026, 10, 2), LAST)]
+    gap = [f for f in whole.findings if f.obligation == "visits" and f.subject.id == "r1" and f.period.start.day == 14]
+    assert [(f.status, f.due) for f in gap] == [("missed", local_time(2026, 10, 2, 0))]
+    assert [f.id for f in pieces[0].findings if f.obligation == "visits"].count(gap[0].id) == 1
+    assert gap[0].id not in {f.id for f in pieces[1].findings}

@@ -85,9 +85,11 @@ def calendar_windows(
             continue
         start = min(first_day, (since or {}).get(name, first_day))
         if calendar.provider is None:
-            # a ruleset's own windows, all of them up to the day after the range: a cadence clock
-            # may run from a visit long before the lookback, and a window then still counts
-            out[name] = clip([days_interval(w.start, w.end, tz) for w in calendar.windows], Interval(BEGINNING, day_start(following, tz)))
+            # a ruleset's own windows, all of them up to the end of the day after the range (the
+            # range itself ends where that day starts): a cadence clock may run from a visit long
+            # before the lookback, and a window then still counts
+            out[name] = clip([days_interval(w.start, w.end, tz) for w in calendar.windows],
+                             Interval(BEGINNING, day_start(following + dt.timedelta(days=1), tz)))
             continue
         provided, first, last = None, start, following
         # a provider that cannot answer for the lookback or the day after is asked for less, down
