@@ -30,7 +30,7 @@ from .loading import _message
 from .model import CORE_EVENT_FIELDS, AttributeSpec, Duplicate, Event, EventLog, Registry, Reject, Ruleset, compact
 from .outputs import write_atomically
 from .plugins import Plugins
-from .references import path_text
+from .references import missing_record, path_text, records
 
 def read_events(
     paths: str | Path | Iterable[str | Path], ruleset: Ruleset, registry: Registry | None = None, plugins: Plugins | None = None
@@ -109,6 +109,7 @@ class _EventReader:
         self.people = None if registry is None else {p.id: p.id for p in registry.people}
         self.units = None if registry is None else {u.id: u.id for u in registry.units}
         self.subjects = None if registry is None else {s.id: s.id for s in registry.subjects}
+        self.records = None if registry is None else records(registry)
         self.kinds = {name: _Kind(name, kind) for name, kind in ruleset.event_kinds.items()}
         self.events: list[Event] = []
         self.rejects: list[Reject] = []
@@ -326,6 +327,8 @@ class _EventReader:
                     converted, problem = value, None  # what _typed gives, without the call
                 else:
                     converted, problem = _typed(value, spec, from_text, self.zone)
+                if not problem and spec.type == "ref" and self.records is not None:
+                    problem = missing_record(converted, spec, self.records)
                 if problem:
                     errors.append(f"attribute {name!r}: {problem}")
                 else:
@@ -587,15 +590,19 @@ def _typed(value: Any, spec: AttributeSpec, from_text: bool, zone: Any) -> tuple
         items = [p.strip() for p in value.split(";") if p.strip()] if from_text and isinstance(value, str) else value
         if not isinstance(items, (list, tuple)) or not all(isinstance(item, str) for item in items):
             return None, f"expected a list of texts{' separated by ;' if from_text else ''}, got {value!r}"
+        if spec.value_labels:
+            items = [spec.canonical(item) for item in items]
         unknown = [item for item in items if spec.values is not None and item not in spec.values]
         if unknown:
-            return None, f"{unknown[0]!r} is not one of {', '.join(spec.values or [])}"
+            return None, f"{unknown[0]!r} is not one of {spec.choices()}"
         return tuple(items), None
-    if kind in ("string", "enum"):
+    if kind in ("string", "enum", "ref"):
         if not isinstance(value, str):
-            return None, f"expected text, got {value!r}"
-        if kind == "enum" and value not in (spec.values or []):
-            return None, f"{value!r} is not one of {', '.join(spec.values or [])}"
+            return None, f"expected {'the id of a ' + str(spec.refers_to) if kind == 'ref' else 'text'}, got {value!r}"
+        if kind == "enum":
+            value = spec.canonical(value)
+            if value not in (spec.values or []):
+                return None, f"{value!r} is not one of {spec.choices()}"
         return value, None
     if kind == "boolean":
         if isinstance(value, bool):

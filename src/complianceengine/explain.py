@@ -35,7 +35,7 @@ from .kinds import what as what_of
 from .match import condition_holds
 from .model import (
     CadenceObligation, Comparison, Event, EventLog, EventMatch, FixedPeriod, FrequencyObligation, Label, Registry, ResponseObligation,
-    Ruleset, format_duration,
+    Ruleset, StaffingObligation, format_duration,
 )
 from .plan import ObligationPlan, Target
 from .plugins import Plugins
@@ -388,10 +388,15 @@ class Explainer:
             {f"{person} at {where}" for (person, held, where), intervals in org.holdings.items()
              if held == role and where != unit and where in org.line(unit) and any(i.intersect(period.interval) for i in intervals)}
         )
-        parts = [f"at least {step.needed} {self._role_label(role)} at {unit} itself on every day of the range"]
+        obligation = self.plan.obligation(finding.obligation).obligation
+        low, high = obligation.bounds(role) if isinstance(obligation, StaffingObligation) else (step.needed, None)
+        bound = f"exactly {low}" if low == high else f"{low} to {high}" if low and high is not None else (
+            f"at most {high}" if high is not None else f"at least {low}")
+        parts = [f"{bound} {self._role_label(role)} at {unit} itself on every day of the range"]
         if step.shortfall is not None:
             present = ", ".join(step.shortfall.present) or "vacant"
-            parts.append(f"short on {step.shortfall.first} to {step.shortfall.last}: {len(step.shortfall.present)} ({present})")
+            short = "short" if len(step.shortfall.present) < low else "over"
+            parts.append(f"{short} on {step.shortfall.first} to {step.shortfall.last}: {len(step.shortfall.present)} ({present})")
         notes = ["staffing is judged from the registry over the whole range, whatever the as-of time; it is never excused"]
         if elsewhere:
             notes.append(f"holders of the role at units above or below do not count: {', '.join(elsewhere)}")

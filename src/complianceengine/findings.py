@@ -89,6 +89,9 @@ class Finding(_Frozen):
     window: str | None = Field(None, description="The calendar whose raised requirement was in force")
     excused_by: tuple[str, ...] = Field((), description="Ids of the exemption records that excused all or part of it")
     note: str | None = None
+    observed_amount: float | None = Field(None, description="A sum measure: the sum over the counted events")
+    evidence_values: tuple[float, ...] = Field((), description="A sum measure: each evidence event's value, in the order of evidence")
+    flagged: tuple[str, ...] = Field((), description="Counted events closer than min_spacing to the previous counted one (still counted)")
 
     @property
     def severity(self) -> int:

@@ -80,6 +80,10 @@ RULES: dict[str, Rule] = {
              summary="A required number of attendees or departments cannot be reached by the event kind's declared values."),
         Rule(code="CE112", name="kind-hint", severity="warning",
              summary="A plugin's obligation kind says something about one of its obligations (its `ObligationKind.lint`)."),
+        Rule(code="CE113", name="spacing-flags-every-duty", severity="warning",
+             summary="`min_spacing` is so long that meeting the requirement on time always flags an event."),
+        Rule(code="CE114", name="in-at-least-unreachable", severity="warning",
+             summary="`in_at_least` asks for more sub-periods than its period has."),
     ]
 }
 

@@ -681,10 +681,32 @@ def _file_path(path: Any, instead: str) -> Path:
     raise UsageError(f"expected the path of a file, got {type(path).__name__}; use {instead}(...) for text or a mapping")
 
 
+def _value_labels(plain: Any, ruleset: Ruleset) -> None:
+    """Enum attributes of units and subjects given by a label of their value (``实地``) take the
+    value (``field``), in ``plain``: the reader's own copy of the data, never the caller's."""
+    if not isinstance(plain, dict):
+        return
+    for section, kinds in (("units", ruleset.unit_kinds), ("subjects", ruleset.subject_kinds)):
+        records = plain.get(section)
+        if not isinstance(records, list):
+            continue
+        for record in records:
+            named = record.get("kind") if isinstance(record, dict) else None
+            kind = kinds.get(named) if isinstance(named, str) else None
+            attributes = record.get("attributes") if kind is not None else None
+            if not isinstance(attributes, dict):
+                continue
+            for name, value in attributes.items():
+                spec = kind.attributes.get(name) if kind is not None else None
+                if spec is not None and spec.value_labels and isinstance(value, str):
+                    attributes[name] = spec.canonical(value)
+
+
 def registry_from(plain: Any, root: Any, file: str, ruleset: Ruleset) -> Registry:
     """Validate a registry already read (``plain`` data, its ``root`` node tree in ``file``, or a
     ``_LazyRoot`` that builds it) and check it against ``ruleset``. Raises :class:`RegistryError`
     with located problems."""
+    _value_labels(plain, ruleset)
     try:
         with gc_paused():
             registry = Registry.model_validate(plain)

@@ -9,6 +9,7 @@ offending value so that :mod:`complianceengine.loading` can turn it into file:li
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, Union
@@ -148,10 +149,16 @@ class Role(_Strict):
 
 class AttributeSpec(_Strict):
     """The type of one attribute. ``list`` holds several texts (e.g. attending departments); with
-    ``values`` every item must be one of them."""
+    ``values`` every item must be one of them. ``value_labels`` names enum and list values in
+    English and Chinese: a reader takes either label for the value (``实地`` for ``field``).
+    ``ref`` holds the id of a registry record: a unit, a person or a subject (``refers_to``),
+    of one unit or subject kind when ``of_kind`` is given."""
 
-    type: Literal["string", "integer", "number", "boolean", "enum", "datetime", "list"]
+    type: Literal["string", "integer", "number", "boolean", "enum", "datetime", "list", "ref"]
     values: list[StrictStr] | None = None
+    value_labels: dict[str, Label] = Field(default_factory=dict, description="Value -> its English and Chinese label")
+    refers_to: Literal["unit", "person", "subject"] | None = Field(None, description="For type ref: the kind of record")
+    of_kind: str | None = Field(None, description="For type ref to a unit or subject: the unit kind or subject kind it must be")
     required: bool = False
     label: Label | None = None
 
@@ -161,7 +168,33 @@ class AttributeSpec(_Strict):
             raise ValueError("an enum attribute needs a non-empty 'values' list")
         if self.type not in ("enum", "list") and self.values is not None:
             raise ValueError("'values' is only allowed on attributes of type enum or list")
+        unlabelled = [value for value in self.value_labels if value not in (self.values or [])]
+        if unlabelled:
+            raise ValueError(f"value_labels names {unlabelled[0]!r}, which is not one of 'values'")
+        if (self.type == "ref") != (self.refers_to is not None):
+            raise ValueError("an attribute of type ref needs refers_to (unit, person or subject), and only it takes one")
+        if self.of_kind is not None and self.refers_to not in ("unit", "subject"):
+            raise ValueError("of_kind narrows a ref to a unit or a subject")
         return self
+
+    @functools.cached_property
+    def by_label(self) -> dict[str, str]:
+        """Each value's English and Chinese label -> the value (what readers map)."""
+        out: dict[str, str] = {}
+        for value, label in self.value_labels.items():
+            for text in (label.en, label.zh):
+                if text and text not in (self.values or []):
+                    out.setdefault(text, value)
+        return out
+
+    def choices(self) -> str:
+        """The values as a reject message lists them: ``field (实地), online (线上)``."""
+        return ", ".join(v + (f" ({self.value_labels[v].zh or self.value_labels[v].en})" if v in self.value_labels else "")
+                         for v in self.values or [])
+
+    def canonical(self, value: str) -> str:
+        """``value`` as the ruleset names it: a label of a value is the value."""
+        return value if value in (self.values or ()) else self.by_label.get(value.strip(), value)
 
 
 class UnitKind(_Strict):
@@ -366,6 +399,25 @@ class ObligationBase(_Strict):
 PartialPeriods = Literal["whole", "majority", "any"]
 
 
+class Measure(_Strict):
+    """What a frequency duty counts instead of events: ``sum`` of a number attribute of the
+    counted events (vessels checked per sortie). An event without the attribute adds 0."""
+
+    sum: str = Field(description="A number or integer attribute of every matched event kind")
+
+
+#: which calendar sub-periods nest exactly in which periods (a week straddles months and years)
+NESTED: dict[str, tuple[str, ...]] = {"day": ("week", "month", "quarter", "year"), "month": ("quarter", "year"), "quarter": ("year",)}
+
+
+class InAtLeast(_Strict):
+    """The requirement holds per sub-period (``each``), and the period is met when at least
+    ``periods`` of its sub-periods meet it: "in at least 10 of the 12 months"."""
+
+    periods: StrictInt = Field(ge=1)
+    each: Literal["day", "month", "quarter"]
+
+
 class FrequencyObligation(ObligationBase):
     kind: Literal["frequency"]
     applies_to: AppliesTo
@@ -378,11 +430,23 @@ class FrequencyObligation(ObligationBase):
     distinct_within: Duration | None = Field(None, description="Events closer than this to the last counted one count once")
     during: list[Raised] = Field(default_factory=list, description="Other requirements inside calendar windows; the first listed wins")
     excused_in: list[str] = Field(default_factory=list, description="Calendars whose windows excuse everyone (e.g. public holidays)")
+    measure: Measure | None = Field(None, description="Count a sum of an attribute instead of events: {sum: vessels_checked}")
+    in_at_least: InAtLeast | None = Field(
+        None, description="at_least/at_most hold per sub-period; the period is met when at least `periods` of them meet it")
+    min_spacing: Duration | None = Field(
+        None, description="Counted events of one target closer than this to the previous counted one are flagged (still counted)")
 
     @model_validator(mode="after")
     def _bounds(self) -> FrequencyObligation:
         if self.at_most is not None and self.at_most < self.at_least:
             raise ValueError(f"at_most ({self.at_most}) is below at_least ({self.at_least})")
+        if self.in_at_least is not None:
+            if isinstance(self.period, FixedPeriod) or self.period not in NESTED[self.in_at_least.each]:
+                fits = ", ".join(NESTED[self.in_at_least.each])
+                raise ValueError(f"in_at_least: each {self.in_at_least.each} needs a period it nests in ({fits}), "
+                                 f"not {self.period if isinstance(self.period, str) else 'a fixed period'}")
+            if any(raised.period is not None for raised in self.during):
+                raise ValueError("in_at_least cannot be combined with a `during` entry that changes the period")
         if self.at_least == 0 and self.at_most is None:
             raise ValueError("an obligation with at_least: 0 needs at_most, or it can never be missed")
         for raised in self.during:
@@ -411,6 +475,8 @@ class CadenceObligation(ObligationBase):
     max_gap: Duration
     during: list[Raised] = Field(default_factory=list, description="Other maximum gaps inside calendar windows; the first listed wins")
     excused_in: list[str] = Field(default_factory=list, description="Calendars whose windows excuse everyone (e.g. public holidays)")
+    min_spacing: Duration | None = Field(
+        None, description="A counted event closer than this to the previous counted one is flagged (it still closes the gap)")
 
     @model_validator(mode="after")
     def _gaps_only(self) -> CadenceObligation:
@@ -446,18 +512,52 @@ class ResponseObligation(ObligationBase):
         return self
 
 
+class Headcount(_Strict):
+    """How many holders of a role a unit must have at every moment: ``at_least``, ``at_most``
+    (both, for a range), or ``exactly`` (the same as ``at_least`` and ``at_most`` both N)."""
+
+    at_least: StrictInt | None = Field(None, ge=0)
+    at_most: StrictInt | None = Field(None, ge=0)
+    exactly: StrictInt | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Headcount:
+        if self.exactly is not None and (self.at_least is not None or self.at_most is not None):
+            raise ValueError("give exactly, or at_least and/or at_most, not both")
+        if self.exactly is None and self.at_least is None and self.at_most is None:
+            raise ValueError("give at_least, at_most or exactly")
+        if self.at_least is not None and self.at_most is not None and self.at_least > self.at_most:
+            raise ValueError(f"at_least ({self.at_least}) is more than at_most ({self.at_most})")
+        if self.exactly is None and not self.at_least and self.at_most is None:
+            raise ValueError("at_least 0 with no at_most requires nothing")
+        return self
+
+    @property
+    def bounds(self) -> tuple[int, int | None]:
+        """(the fewest holders allowed, the most or None)."""
+        if self.exactly is not None:
+            return self.exactly, self.exactly
+        return self.at_least or 0, self.at_most
+
+
 class StaffingObligation(ObligationBase):
     kind: Literal["staffing"]
     applies_to: PerUnit
-    require: dict[str, StrictInt] = Field(min_length=1, description="Role -> minimum number of active assignees")
+    require: dict[str, StrictInt | Headcount] = Field(
+        min_length=1, description="Role -> the minimum number of active assignees, or {at_least, at_most} / {exactly}")
 
     @field_validator("require")
     @classmethod
-    def _positive(cls, value: dict[str, int]) -> dict[str, int]:
-        bad = [role for role, n in value.items() if n < 1]
+    def _positive(cls, value: dict[str, int | Headcount]) -> dict[str, int | Headcount]:
+        bad = [role for role, n in value.items() if isinstance(n, int) and n < 1]
         if bad:
-            raise ValueError(f"required counts must be at least 1 (roles {bad})")
+            raise ValueError(f"required counts must be at least 1 (roles {bad}); use {{at_most: N}} for a maximum")
         return value
+
+    def bounds(self, role: str) -> tuple[int, int | None]:
+        """(the fewest holders of ``role`` allowed, the most or None)."""
+        wanted = self.require[role]
+        return (wanted, None) if isinstance(wanted, int) else wanted.bounds
 
 
 class CompletenessObligation(ObligationBase):

@@ -185,11 +185,13 @@ class ExcusedSpan:
 
 
 class Shortfall(_Frozen):
-    """Consecutive local days on which a unit has fewer holders of a role than required."""
+    """Consecutive local days on which a unit has fewer holders of a role than required (or more
+    than allowed, with ``at_most``)."""
 
     target: int
     role: str
     needed: int
+    at_most: int | None = None
     first: dt.date
     last: dt.date
     present: tuple[str, ...]

@@ -18,6 +18,7 @@ from .model import (
     BUILTIN_KINDS,
     CORE_EVENT_FIELDS,
     AnyObligation,
+    AttributeSpec,
     ByRoles,
     Comparison,
     EventMatch,
@@ -61,6 +62,15 @@ def check_ruleset(ruleset: Ruleset) -> list[Reference]:
     for name, subject_kind in ruleset.subject_kinds.items():
         if subject_kind.unit_kind is not None and subject_kind.unit_kind not in kinds:
             problems.append((("subject_kinds", name, "unit_kind"), unknown("unit kind", subject_kind.unit_kind, kinds)))
+    for section in ("unit_kinds", "event_kinds", "subject_kinds"):
+        for name, declaring in getattr(ruleset, section).items():
+            for attribute, spec in declaring.attributes.items():
+                if spec.of_kind is None:
+                    continue
+                targets = kinds if spec.refers_to == "unit" else ruleset.subject_kinds
+                if spec.of_kind not in targets:
+                    problems.append(((section, name, "attributes", attribute, "of_kind"),
+                                     unknown(f"{spec.refers_to} kind", spec.of_kind, targets)))
 
     ids = {o.id for o in ruleset.obligations}
     for name, event_kind in ruleset.event_kinds.items():
@@ -213,17 +223,18 @@ def check_registry(registry: Registry, ruleset: Ruleset) -> list[Reference]:
             problems.append((("units", i, "id"), f"unit id {unit.id!r} is already used by units[{units[unit.id]}]"))
         units.setdefault(unit.id, i)
     by_id = {unit.id: unit for unit in registry.units}
+    ids = records(registry)
     for i, unit in enumerate(registry.units):
         kind = ruleset.unit_kinds.get(unit.kind)
         if kind is None:
             problems.append((("units", i, "kind"), unknown("unit kind", unit.kind, ruleset.unit_kinds)))
             continue
         if unit.parent is None:
-            problems += _check_attributes(unit.attributes, kind.attributes, ("units", i, "attributes"), unit.kind)
+            problems += _check_attributes(unit.attributes, kind.attributes, ("units", i, "attributes"), unit.kind, ids)
             if kind.parents:
                 problems.append((("units", i), f"a {unit.kind} needs a parent of kind {' or '.join(kind.parents)}"))
             continue
-        problems += _check_attributes(unit.attributes, kind.attributes, ("units", i, "attributes"), unit.kind)
+        problems += _check_attributes(unit.attributes, kind.attributes, ("units", i, "attributes"), unit.kind, ids)
         parent = by_id.get(unit.parent)
         if parent is None:
             problems.append((("units", i, "parent"), unknown("unit", unit.parent, by_id)))
@@ -272,12 +283,7 @@ def check_registry(registry: Registry, ruleset: Ruleset) -> list[Reference]:
                 problems.append(
                     ((*at, "unit"), f"a {subject.kind} belongs to a {subject_kind.unit_kind}, but {subject.unit!r} is a {by_id[subject.unit].kind}")
                 )
-        for name, spec in subject_kind.attributes.items():
-            if spec.required and name not in subject.attributes:
-                problems.append(((*at, "attributes"), f"a {subject.kind} needs attribute {name!r}"))
-        for name in subject.attributes:
-            if subject_kind.attributes and name not in subject_kind.attributes:
-                problems.append(((*at, "attributes", name), unknown(f"attribute of {subject.kind}", name, subject_kind.attributes)))
+        problems += _check_attributes(subject.attributes, subject_kind.attributes, (*at, "attributes"), subject.kind, ids)
     exemptions: dict[str, int] = {}
     obligation_ids = {o.id for o in ruleset.obligations}
     for i, exemption in enumerate(registry.exemptions):
@@ -310,8 +316,28 @@ def _unit_cycle(registry: Registry) -> bool:
     return False
 
 
-def _check_attributes(values: dict[str, Any], declared: dict[str, Any], at: Path, kind: str) -> list[Reference]:
-    """Registry attributes against their declaration (only when the kind declares any)."""
+def records(registry: Registry) -> dict[str, dict[str, str | None]]:
+    """The registry's ids by record kind ("unit", "person", "subject"), each with its unit or
+    subject kind: what an attribute of type ``ref`` may name."""
+    return {"unit": {u.id: u.kind for u in registry.units}, "person": {p.id: None for p in registry.people},
+            "subject": {s.id: s.kind for s in registry.subjects}}
+
+
+def missing_record(value: str, spec: AttributeSpec, known: dict[str, dict[str, str | None]]) -> str | None:
+    """Why ``value`` is not a record an attribute of type ``ref`` may name (None: it is)."""
+    assert spec.refers_to is not None
+    kinds = known[spec.refers_to]
+    if value not in kinds:
+        return f"{value!r} is not a {spec.refers_to} in the registry"
+    if spec.of_kind is not None and kinds[value] != spec.of_kind:
+        return f"{value!r} is a {kinds[value]}, not a {spec.of_kind}"
+    return None
+
+
+def _check_attributes(values: dict[str, Any], declared: dict[str, Any], at: Path, kind: str,
+                      known: dict[str, dict[str, str | None]]) -> list[Reference]:
+    """Registry attributes against their declaration (only when the kind declares any): names,
+    enum values (a value's label was mapped to it when read), and the records a ``ref`` names."""
     if not declared:
         return []
     problems: list[Reference] = []
@@ -320,10 +346,14 @@ def _check_attributes(values: dict[str, Any], declared: dict[str, Any], at: Path
         if spec is None:
             problems.append(((*at, name), unknown(f"attribute of {kind}", name, declared)))
         elif spec.type == "enum" and value not in (spec.values or []):
-            problems.append(((*at, name), f"{value!r} is not one of {', '.join(spec.values or [])}"))
+            problems.append(((*at, name), f"{value!r} is not one of {spec.choices()}"))
+        elif spec.type == "ref":
+            missing = missing_record(value, spec, known) if isinstance(value, str) else f"expected the id of a {spec.refers_to}, got {value!r}"
+            if missing:
+                problems.append(((*at, name), missing))
     for name, spec in declared.items():
         if spec.required and name not in values:
-            problems.append((at[:-1], f"a {kind} needs attribute {name!r}"))
+            problems.append((at[:-1] if at[-1] == "attributes" else at, f"a {kind} needs attribute {name!r}"))
     return problems
 
 

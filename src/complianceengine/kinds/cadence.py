@@ -16,7 +16,7 @@ from ..exemptions import ExcusedSpan, excusing, exemption_spans, fixed_excusing
 from ..findings import Finding
 from ..model import CadenceObligation, Event, Ruleset
 from ..timeframes import BEGINNING, Interval, Period, local, shift
-from ..words import delay_text
+from ..words import delay_text, duration_text
 from ..trace import Decision, GapStep
 from .base import EventSource, ObligationKind, check_timed, raised, say, variants, what, when
 
@@ -92,6 +92,7 @@ class Wording:
         self.plan, self.what = plan, what(plan, obligation.match)
         self.words = say(plan, _WORDS)
         self.since = {key: self.words[f"since_{key}"].format(what=self.what) for key in ("previous", "duty", "range")}
+        self.spacing = None if obligation.min_spacing is None else duration_text(obligation.min_spacing, plan.lang)
 
     def __call__(self, gap: Gap) -> tuple[str, str]:
         """(required, observed)."""
@@ -110,6 +111,11 @@ class Wording:
             return required, w["missed"].format(what=what_, at=when(gap.checked, plan), delay=delay_text(gap.checked - gap.due, lang))
         return required, w["open"].format(what=what_)
 
+    def flag(self, event: Event, previous: Event) -> str:
+        """The note of a gap closed less than ``min_spacing`` after the previous counted event."""
+        return self.words["flagged"].format(event=event.id, previous=previous.id, spacing=self.spacing,
+                                            delay=delay_text(event.time - previous.time, self.plan.lang))
+
 
 _WORDS = {
     "en": {
@@ -119,12 +125,14 @@ _WORDS = {
         "late": "next {what} only at {at}, {delay} after the deadline",
         "excused": "exemption moved the deadline past the end of the duty ({records})",
         "missed": "no {what} by the deadline (checked until {at}, {delay} overdue)", "open": "no {what} yet", "list": ", ",
+        "flagged": "{event} only {delay} after {previous} (less than the minimum spacing of {spacing})",
     },
     "zh": {
         "since_previous": "上一次{what}", "since_duty": "职责开始", "since_range": "审计范围开始（职责无开始日期）",
         "required": "{since}（{anchor}）后须有{what}，截止{due}", "met": "{at}有{what}",
         "late": "下一次{what}迟至{at}，超过截止时间{delay}", "excused": "免除使截止时间延至职责结束之后（{records}）",
         "missed": "截止时间前无{what}（核查至{at}，已逾期{delay}）", "open": "尚无{what}", "list": "、",
+        "flagged": "{event}距{previous}仅{delay}（不足最小间隔{spacing}）",
     },
 }
 
@@ -149,6 +157,7 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
     # between the two, had it been given, would have moved them
     earliest = source.known[0].time if source.known else plan.range.start
     unseen: list[dt.datetime] = []
+    spacing = obligation.min_spacing
     for index, target in enumerate(compiled.targets):
         relevant = source.counting(plan, compiled, target)
         excused = excusing(plan, target, obligation, source.exemptions, compiled.excused[index])
@@ -181,6 +190,9 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
                     due, used, window = deadline(plan, obligation, gaps, anchor, excused)
                 period = Period(label=f"{when(anchor, plan)} to {when(event.time, plan)}", start=anchor, end=event.time)
                 extra: dict[str, Any] = {"due": due, "window": window, "excused_by": used, "evidence": (event.id,)}
+                if spacing is not None and opened_by is not None and event.time < shift(opened_by.time, spacing):
+                    extra["flagged"] = (event.id,)
+                    extra["note"] = words.flag(event, opened_by)
                 if event.time <= due:
                     required, observed = words(Gap(anchor, since, due, "met", event.time))
                     finding = compiled.finding(target.subject, target.unit, period, "met", required, observed, decided=event.time, **extra)
@@ -250,12 +262,19 @@ def _trace(tracer: Tracer, finding: Finding, gap: GapStep, relevant: Timeline, e
 
 
 def lint(obligation: CadenceObligation, ruleset: Ruleset) -> list[tuple[str, tuple[Any, ...], str, str]]:
-    """CE102: a gap allowed during a calendar window longer than outside it."""
+    """CE102: a gap allowed during a calendar window longer than outside it; CE113: a
+    ``min_spacing`` as long as the gap allowed (every gap kept in time would be flagged)."""
     # total_seconds counts a month as 30 days and a year as 365: close enough to compare
-    return [("CE102", ("during", j), f"{obligation.id}: during {raised_.calendar} the gap allowed is longer than outside it",
-             "a campaign should shorten max_gap, not lengthen it")
-            for j, raised_ in enumerate(obligation.during)
-            if raised_.max_gap is not None and raised_.max_gap.total_seconds() > obligation.max_gap.total_seconds()]
+    out: list[tuple[str, tuple[Any, ...], str, str]] = [
+        ("CE102", ("during", j), f"{obligation.id}: during {raised_.calendar} the gap allowed is longer than outside it",
+            "a campaign should shorten max_gap, not lengthen it")
+           for j, raised_ in enumerate(obligation.during)
+           if raised_.max_gap is not None and raised_.max_gap.total_seconds() > obligation.max_gap.total_seconds()]
+    gaps = [obligation.max_gap, *(r.max_gap for r in obligation.during if r.max_gap is not None)]
+    if obligation.min_spacing is not None and obligation.min_spacing.total_seconds() >= min(g.total_seconds() for g in gaps):
+        out.append(("CE113", ("min_spacing",), f"{obligation.id}: min_spacing is not shorter than the gap allowed, so every gap "
+                    "kept in time is flagged", "shorten min_spacing"))
+    return out
 
 
 KIND: ObligationKind = ObligationKind(model=CadenceObligation, judge=judge, plan=plan, check=check_timed, lookback=lookback, lint=lint)

@@ -9,6 +9,7 @@ and the number required after prorating. Judged: the counted events of each fram
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from ..model import Event, FrequencyObligation, Ruleset
 from ..plan import Frame
 from ..timeframes import Interval, clip, overlap, periods, shift, subtract
 from ..trace import Decision, FrameStep
-from ..words import in_lang, period_text
+from ..words import delay_text, duration_text, in_lang, period_text
 from .base import EventSource, ObligationKind, check_timed, raised, say, span_label, variants, what
 
 if TYPE_CHECKING:
@@ -126,6 +127,22 @@ def thin(events: Sequence[Event], distinct_within: pendulum.Duration | None, dro
     return kept
 
 
+def too_close(counted: Timeline, spacing: pendulum.Duration) -> dict[str, tuple[Event, float]]:
+    """The counted events less than ``spacing`` after the previous counted one (``min_spacing``),
+    each with that previous event and the seconds between them."""
+    out = {}
+    for previous, event in zip(counted.events, counted.events[1:]):
+        if event.time < shift(previous.time, spacing):
+            out[event.id] = previous, (event.time - previous.time).total_seconds()
+    return out
+
+
+def amount(event: Event, attribute: str) -> float:
+    """An event's value for a sum measure (0 without the attribute)."""
+    value = event.attributes.get(attribute)
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
+
+
 def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Finding]:
     obligation = compiled.obligation
     assert isinstance(obligation, FrequencyObligation)
@@ -133,6 +150,7 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
     words = Wording(plan, compiled)
     rule = obligation.partial_periods
     relevant: dict[int, Timeline] = {}
+    close: dict[int, dict[str, tuple[Event, float]]] = {}
     excused_of: dict[int, list[ExcusedSpan]] = {}
     tracer = source.tracer
     # tracing only: each target's every counting event, and those thinned out
@@ -151,7 +169,10 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
                 counting if obligation.distinct_within is None else Timeline(thin(counting.events, obligation.distinct_within, dropped))
             )
             excused_of[frame.target] = excusing(plan, target, obligation, source.exemptions, compiled.excused[frame.target])
-        finding, left, required = _verdict(plan, compiled, frame, target, relevant[frame.target], excused_of[frame.target], words, rule)
+            if obligation.min_spacing is not None:
+                close[frame.target] = too_close(relevant[frame.target], obligation.min_spacing)
+        finding, left, required = _verdict(plan, compiled, frame, target, relevant[frame.target], excused_of[frame.target], words, rule,
+                                           close.get(frame.target))
         if tracer is not None:
             _trace(tracer, finding, frame, target, rule, *everything[frame.target], relevant[frame.target], excused_of[frame.target],
                    left, required)
@@ -187,13 +208,22 @@ class Counted:
     #: "not_judged" (the partial-period rule leaves the period out), "excused" (what exemptions
     #: leave is below that rule) or "judged"
     outcome: Literal["not_judged", "excused", "judged"]
-    count: int = 0
+    #: what is compared with the requirement: the counted events, the sum of their measure, or
+    #: (in_at_least) the sub-periods that meet it
+    count: float = 0
     #: the number required in the end (prorated for coverage and exemptions); None unless judged
     required: int | None = None
     #: the share of the coverage exemptions took, and the records and reasons that took it
     excused_share: float = 0.0
     used: tuple[str, ...] = ()
     reasons: tuple[str, ...] = ()
+    #: the counted events (differs from count with a measure or in_at_least)
+    events: int = 0
+    #: in_at_least: the sub-periods judged, and the names of those not met
+    sub_periods: int = 0
+    unmet: tuple[str, ...] = ()
+    #: min_spacing: (event, previous counted event, seconds between them) for each one flagged
+    flagged: tuple[tuple[str, str, float], ...] = ()
 
 
 _WORDS = {
@@ -203,6 +233,11 @@ _WORDS = {
         "observed": "{count} counted ({what})", "excused": "none: excused ({reasons})",
         "prorated": "requirement prorated from {was} to {now}", "at_least": "at least {n} {what}", "at_most": ", at most {n}",
         "in": " ({period})", "sep": "; ", "list": ", ",
+        "sum_at_least": "at least {n} {measure} in {what}", "sum_at_most": ", at most {n}",
+        "sum_observed": "{amount} {measure} in {count} counted ({what})",
+        "each": " in each of at least {k} {each}s", "each_observed": "{met} of {total} {each}s met ({count} counted: {what})",
+        "unmet": "not met in: {names}", "flagged": "{n} counted less than {spacing} after the previous one: {which}",
+        "flag": "{event} {delay} after {previous}",
     },
     "zh": {
         "covered": "职责在本周期{share:.0%}的时间内有效（{spans}）", "window": "{window}期间要求提高",
@@ -210,8 +245,14 @@ _WORDS = {
         "observed": "计入{count}次（{what}）", "excused": "无：已免除（{reasons}）",
         "prorated": "要求按比例由{was}次调整为{now}次", "at_least": "至少{n}次{what}", "at_most": "，至多{n}次",
         "in": "（{period}）", "sep": "；", "list": "、",
+        "sum_at_least": "{what}合计{measure}至少{n}", "sum_at_most": "，至多{n}",
+        "sum_observed": "{count}次{what}合计{measure}{amount}",
+        "each": "，至少{k}个{each}达到", "each_observed": "{total}个{each}中{met}个达到（计入{count}次{what}）",
+        "unmet": "未达到：{names}", "flagged": "{n}次与上一次间隔不足{spacing}：{which}",
+        "flag": "{event}距{previous}仅{delay}",
     },
 }
+_EACH = {"en": {"day": "day", "month": "month", "quarter": "quarter"}, "zh": {"day": "天", "month": "月", "quarter": "季度"}}
 
 
 class Wording:
@@ -224,6 +265,9 @@ class Wording:
         assert isinstance(obligation, FrequencyObligation)
         self.plan, self.what, self.rule = plan, what(plan, obligation.match), obligation.partial_periods
         self.words = say(plan, _WORDS)
+        self.measure = None if obligation.measure is None else measure_label(plan, obligation)
+        self.each = None if obligation.in_at_least is None else (obligation.in_at_least.periods, _EACH[plan.lang][obligation.in_at_least.each])
+        self.spacing = None if obligation.min_spacing is None else duration_text(obligation.min_spacing, plan.lang)
 
     def __call__(self, facts: Counted) -> tuple[str, str, str | None]:
         """(required, observed, note)."""
@@ -234,28 +278,85 @@ class Wording:
         if frame.window is not None:
             notes.append(w["window"].format(window=in_lang(plan.ruleset.calendars[frame.window].label, plan.lang)
                                             if plan.lang == "zh" and frame.window in plan.ruleset.calendars else frame.window))
+        if facts.flagged:
+            which = w["list"].join(w["flag"].format(event=e, previous=p, delay=delay_text(dt.timedelta(seconds=gap), plan.lang))
+                                   for e, p, gap in facts.flagged[:3]) + (w["list"] + "..." if len(facts.flagged) > 3 else "")
+            notes.append(w["flagged"].format(n=len(facts.flagged), spacing=self.spacing, which=which))
         if facts.outcome == "not_judged":
             return w["not_judged"].format(rule=self.rule), "-", w["sep"].join(notes)
         if facts.used:
             notes.append(w["excused_note"].format(share=facts.excused_share, records=w["list"].join(facts.used)))
-        observed = w["observed"].format(count=facts.count, what=self.what)
+        if self.each is not None:
+            observed = w["each_observed"].format(met=int(facts.count), total=facts.sub_periods, each=self.each[1], count=facts.events,
+                                                 what=self.what)
+            if facts.unmet:
+                notes.append(w["unmet"].format(names=w["list"].join(facts.unmet)))
+        elif self.measure is not None:
+            observed = w["sum_observed"].format(amount=number(facts.count), measure=self.measure, count=facts.events, what=self.what)
+        else:
+            observed = w["observed"].format(count=facts.events, what=self.what)
         if facts.outcome == "excused":
             return w["excused"].format(reasons=w["sep"].join(facts.reasons)), observed, w["sep"].join(notes)
         assert facts.required is not None
-        if facts.required != frame.at_least:
-            notes.append(w["prorated"].format(was=frame.at_least, now=facts.required))
-        wanted = (w["at_least"].format(n=facts.required, what=self.what)
-                  + (w["at_most"].format(n=frame.at_most) if frame.at_most is not None else "")
-                  + w["in"].format(period=period_text(frame.period, plan.tz, plan.lang)))
+        base = self.each[0] if self.each is not None else frame.at_least
+        if facts.required != base:
+            notes.append(w["prorated"].format(was=base, now=facts.required))
+        if self.measure is not None:
+            wanted = (w["sum_at_least"].format(n=frame.at_least if self.each else facts.required, measure=self.measure, what=self.what)
+                      + (w["sum_at_most"].format(n=frame.at_most) if frame.at_most is not None else ""))
+        else:
+            wanted = (w["at_least"].format(n=frame.at_least if self.each else facts.required, what=self.what)
+                      + (w["at_most"].format(n=frame.at_most) if frame.at_most is not None else ""))
+        if self.each is not None:
+            wanted += w["each"].format(k=facts.required, each=self.each[1])
+        wanted += w["in"].format(period=period_text(frame.period, plan.tz, plan.lang))
         return wanted, observed, w["sep"].join(notes) or None
+
+
+def number(value: float) -> str:
+    """A sum as people write it: 12, not 12.0; 2.5 as 2.5."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def measure_label(plan: Plan, obligation: FrequencyObligation) -> str:
+    """The measured attribute's label (of the first matched event kind that declares it), else its name."""
+    assert obligation.measure is not None
+    name = obligation.measure.sum
+    for kind in obligation.match.kinds:
+        spec = plan.ruleset.event_kinds[kind].attributes.get(name) if kind in plan.ruleset.event_kinds else None
+        if spec is not None and spec.label is not None:
+            return in_lang(spec.label, plan.lang)
+    return name
+
+
+def _sub_periods(plan: Plan, obligation: FrequencyObligation, frame: Frame, relevant: Timeline, measure: str | None,
+                 ) -> tuple[int, int, tuple[str, ...]]:
+    """in_at_least: (sub-periods that meet the requirement, sub-periods the duty is in force in,
+    names of those not met). A sub-period counts the events in its part of the frame's coverage."""
+    assert obligation.in_at_least is not None
+    met, total, unmet = 0, 0, []
+    for sub in periods(obligation.in_at_least.each, frame.period.interval, plan.tz, plan.ruleset.week_start):
+        parts = clip(frame.active, sub.interval)
+        if not parts:
+            continue
+        total += 1
+        seen = relevant.within(parts)
+        value = sum(amount(e, measure) for e in seen) if measure is not None else len(seen)
+        if value >= frame.at_least and (frame.at_most is None or value <= frame.at_most):
+            met += 1
+        else:
+            unmet.append(period_text(sub, plan.tz, plan.lang))
+    return met, total, tuple(unmet)
 
 
 def _verdict(
     plan: Plan, compiled: ObligationPlan, frame: Frame, target: Target, relevant: Timeline, excused: list[ExcusedSpan], words: Wording,
-    rule: str,
+    rule: str, close: dict[str, tuple[Event, float]] | None = None,
 ) -> tuple[Finding, float, int | None]:
     """The finding, with the seconds of coverage left after exemptions and the number required
     in the end (None when the period is not judged or excused)."""
+    obligation = compiled.obligation
+    assert isinstance(obligation, FrequencyObligation)
     period, active, covered, whole = frame.period, list(frame.active), frame.covered, frame.whole
     if not frame.judged:
         required_text, observed_text, note = words(Counted(frame, "not_judged"))
@@ -263,8 +364,26 @@ def _verdict(
                                 window=frame.window, decided=period.end), covered, None
     # events during an exemption still count: an exemption can only lower the bar
     seen = relevant.between(frame.bounds) if frame.bounds else relevant.within(active)
-    count = len(seen)
-    required = frame.required
+    measure = obligation.measure.sum if obligation.measure is not None else None
+    extra: dict[str, Any] = {}
+    if measure is not None:
+        values = tuple(amount(e, measure) for e in seen)
+        extra = {"observed_amount": float(sum(values)), "evidence_values": values}
+    flagged: tuple[tuple[str, str, float], ...] = ()
+    if close:
+        flagged = tuple((e.id, close[e.id][0].id, close[e.id][1]) for e in seen if e.id in close)
+        extra["flagged"] = tuple(e for e, _, _ in flagged)
+    sub_periods, unmet = 0, tuple[str, ...]()
+    base, required = frame.at_least, frame.required
+    count: float
+    if obligation.in_at_least is not None:
+        met, sub_periods, unmet = _sub_periods(plan, obligation, frame, relevant, measure)
+        count = met
+        base = obligation.in_at_least.periods
+        required = base if covered >= whole else prorated(base, covered, whole)
+    else:
+        count = extra["observed_amount"] if measure is not None else len(seen)
+    facts = functools.partial(Counted, frame, events=len(seen), sub_periods=sub_periods, unmet=unmet, flagged=flagged)
     used: tuple[str, ...] = ()
     reasons: tuple[str, ...] = ()
     left = covered
@@ -273,28 +392,50 @@ def _verdict(
         left = sum(part.seconds for part in subtract(active, [x.span for x in excused]))
         reasons = tuple({x.record: x.reason for x in excused if x.record in used}.values())  # a calendar's windows: one reason
         if used and not judged(rule, left, whole):
-            required_text, observed_text, note = words(Counted(frame, "excused", count, None, 1 - left / covered, used, reasons))
+            required_text, observed_text, note = words(facts("excused", count, None, 1 - left / covered, used, reasons))
             return compiled.finding(target.subject, target.unit, period, "excused", required_text, observed_text,
-                                    observed_count=count, evidence=tuple(e.id for e in seen), note=note, window=frame.window,
-                                    decided=period.end, excused_by=used), left, None
+                                    observed_count=_whole(count), evidence=tuple(e.id for e in seen), note=note, window=frame.window,
+                                    decided=period.end, excused_by=used, **extra), left, None
         if used:
-            required = prorated(frame.at_least, left, whole)
+            required = prorated(base, left, whole)
     status: Status
-    if frame.at_most is not None and count > frame.at_most:
+    if obligation.in_at_least is None and frame.at_most is not None and count > frame.at_most:
         status = "missed"
     elif count >= required:
-        status = "met" if frame.over or frame.at_most is None else "open"
+        status = "met" if frame.over or frame.at_most is None or obligation.in_at_least is not None else "open"
     else:
         status = "missed" if frame.over else "open"
-    required_text, observed_text, note = words(Counted(frame, "judged", count, required, 1 - left / covered, used, reasons))
+    required_text, observed_text, note = words(facts("judged", count, required, 1 - left / covered, used, reasons))
     return compiled.finding(target.subject, target.unit, period, status, required_text, observed_text, required_count=required,
-                            observed_count=count, evidence=tuple(e.id for e in seen), note=note, window=frame.window,
-                            decided=period.end, excused_by=used), left, required
+                            observed_count=_whole(count), evidence=tuple(e.id for e in seen), note=note, window=frame.window,
+                            decided=period.end, excused_by=used, **extra), left, required
+
+
+def _whole(count: float) -> int | None:
+    """``observed_count`` for a finding: the count, or a sum when it is a whole number."""
+    return int(count) if float(count).is_integer() else None
+
+
+def check(obligation: FrequencyObligation, ruleset: Ruleset) -> list[tuple[tuple[Any, ...], str]]:
+    """The timed duties' references (:func:`check_timed`), and a ``measure`` that every matched
+    event kind declares as a number or integer attribute."""
+    problems = check_timed(obligation, ruleset)
+    if obligation.measure is not None:
+        name = obligation.measure.sum
+        for kind in obligation.match.kinds:
+            spec = ruleset.event_kinds[kind].attributes.get(name) if kind in ruleset.event_kinds else None
+            if kind in ruleset.event_kinds and (spec is None or spec.type not in ("integer", "number")):
+                declared = "does not declare it" if spec is None else f"declares it as {spec.type}"
+                problems.append((("measure", "sum"), f"the measure {name!r} must be a number or integer attribute of event kind "
+                                                     f"{kind!r}, which {declared}"))
+    return problems
 
 
 def lint(obligation: FrequencyObligation, ruleset: Ruleset) -> list[tuple[str, tuple[Any, ...], str, str]]:
     """CE102: a raised requirement that is in fact weaker; CE104: ``distinct_within`` so long that
-    fewer than ``at_least`` counted events fit in a period."""
+    fewer than ``at_least`` counted events fit in a period; CE113: ``min_spacing`` so long that
+    ``at_least`` events in a period are always flagged; CE114: ``in_at_least`` asking for more
+    sub-periods than a period has."""
     from ..lint import period_days, rate
 
     out: list[tuple[str, tuple[Any, ...], str, str]] = []
@@ -316,7 +457,22 @@ def lint(obligation: FrequencyObligation, ruleset: Ruleset) -> list[tuple[str, t
             out.append(("CE104", ("distinct_within",),
                         f"{obligation.id}: with distinct_within between counted events, at most {fit} fit in a period but {at_least} are required",
                         "shorten distinct_within, lower at_least or lengthen the period"))
+    days = period_days(obligation.period)
+    if obligation.min_spacing is not None and obligation.measure is None and obligation.in_at_least is None and days:
+        spacing = obligation.min_spacing.total_seconds() / 86400
+        if obligation.at_least > 1 and (obligation.at_least - 1) * spacing >= days:
+            out.append(("CE113", ("min_spacing",),
+                        f"{obligation.id}: {obligation.at_least} events a period cannot all be min_spacing apart",
+                        "shorten min_spacing, lower at_least or lengthen the period"))
+    if obligation.in_at_least is not None:
+        most = {("day", "week"): 7, ("day", "month"): 31, ("day", "quarter"): 92, ("day", "year"): 366, ("month", "quarter"): 3,
+                ("month", "year"): 12, ("quarter", "year"): 4}.get((obligation.in_at_least.each, str(obligation.period)))
+        if most is not None and obligation.in_at_least.periods > most:
+            out.append(("CE114", ("in_at_least", "periods"),
+                        f"{obligation.id}: {obligation.in_at_least.periods} {obligation.in_at_least.each}s are asked for, "
+                        f"but a {obligation.period} has at most {most}",
+                        "lower in_at_least.periods"))
     return out
 
 
-KIND: ObligationKind = ObligationKind(model=FrequencyObligation, judge=judge, plan=plan, check=check_timed, lookback=lookback, lint=lint)
+KIND: ObligationKind = ObligationKind(model=FrequencyObligation, judge=judge, plan=plan, check=check, lookback=lookback, lint=lint)

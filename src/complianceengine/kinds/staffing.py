@@ -1,7 +1,8 @@
-"""``staffing``: each unit of a kind has at least N holders of each role, every day.
+"""``staffing``: each unit of a kind has at least N (at most M, or exactly N) holders of each
+role, every day.
 
 Planned entirely from the registry: the runs of consecutive local days on which a unit has too
-few holders of a role (:class:`~complianceengine.plan.Shortfall`). Judged: ``met`` for a role
+few (or too many) holders of a role (:class:`~complianceengine.plan.Shortfall`). Judged: ``met`` for a role
 with no shortfall in the range, else one finding per run (``open`` for a run that begins after
 the as-of time: a shortfall already on record).
 """
@@ -30,7 +31,8 @@ def plan(obligation: StaffingObligation, plan: Plan, targets: tuple[Target, ...]
     out: list[Shortfall] = []
     for index, target in enumerate(targets):
         assert target.unit is not None
-        for role, needed in obligation.require.items():
+        for role in obligation.require:
+            needed, at_most = obligation.bounds(role)
             # the holders change only on the days an assignment starts or ends: judge each
             # stretch of days between two such days once, at its first morning
             starts = [first, *sorted({day for edge in org.changes(role, target.unit)
@@ -38,13 +40,14 @@ def plan(obligation: StaffingObligation, plan: Plan, targets: tuple[Target, ...]
             runs: list[Shortfall] = []
             for begin, end in zip(starts, [*starts[1:], last + dt.timedelta(days=1)]):
                 present = tuple(org.holders(role, target.unit, day_start(begin, plan.tz)))
-                if len(present) >= needed:
+                if needed <= len(present) and (at_most is None or len(present) <= at_most):
                     continue
                 final = end - dt.timedelta(days=1)
                 if runs and runs[-1].last == begin - dt.timedelta(days=1) and runs[-1].present == present:
                     runs[-1] = runs[-1].model_copy(update={"last": final})
                 else:
-                    runs.append(Shortfall(target=index, role=role, needed=needed, first=begin, last=final, present=present))
+                    runs.append(Shortfall(target=index, role=role, needed=needed, at_most=at_most, first=begin, last=final,
+                                          present=present))
             out += runs
     return {"shortfalls": tuple(out)}
 
@@ -57,19 +60,25 @@ class Wording:
         self.labels = {role: in_lang(spec.label, plan.lang) for role, spec in plan.ruleset.roles.items()}
         self.words = say(plan, _WORDS)
 
-    def __call__(self, role: str, needed: int, run: Shortfall | None) -> tuple[str, str]:
+    def __call__(self, role: str, needed: int, at_most: int | None, run: Shortfall | None) -> tuple[str, str]:
         """(required, observed)."""
         w = self.words
-        required = w["required"].format(n=needed, role=self.labels[role])
+        bound = ("exactly" if needed == at_most else "between" if needed and at_most is not None else "at_most" if at_most is not None
+                 else "at_least")
+        how_many = w[bound].format(n=needed, m=at_most)
+        required = w["required"].format(how_many=how_many, role=self.labels[role])
         if run is None:
-            return required, w["throughout"].format(n=needed)
+            return required, w["throughout"].format(how_many=how_many)
         return required, w["present"].format(n=len(run.present), who=w["list"].join(run.present) or w["vacant"])
 
 
 _WORDS = {
-    "en": {"required": "at least {n} {role} at every moment", "throughout": "at least {n} throughout", "present": "{n} ({who})",
+    "en": {"required": "{how_many} {role} at every moment", "throughout": "{how_many} throughout", "present": "{n} ({who})",
+           "at_least": "at least {n}", "at_most": "at most {m}", "exactly": "exactly {n}", "between": "{n} to {m}",
            "vacant": "vacant", "list": ", "},
-    "zh": {"required": "任何时候至少{n}名{role}", "throughout": "始终至少{n}名", "present": "{n}名（{who}）", "vacant": "空缺", "list": "、"},
+    "zh": {"required": "任何时候{how_many}名{role}", "throughout": "始终{how_many}名", "present": "{n}名（{who}）",
+           "at_least": "至少{n}", "at_most": "至多{m}", "exactly": "恰好{n}", "between": "{n}至{m}",
+           "vacant": "空缺", "list": "、"},
 }
 
 
@@ -83,12 +92,14 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
     tracer = source.tracer
     words = Wording(plan)
     for index, target in enumerate(compiled.targets):
-        for role, needed in obligation.require.items():
+        for role in obligation.require:
+            needed, at_most = obligation.bounds(role)
             subject = target.subject.model_copy(update={"role": role})
             runs = by_post.get((index, role), [])
             if not runs:
                 period = Period(label=f"{plan.first_day} to {plan.last_day}", start=plan.range.start, end=plan.range.end)
-                finding = compiled.finding(subject, target.unit, period, "met", *words(role, needed, None), required_count=needed)
+                finding = compiled.finding(subject, target.unit, period, "met", *words(role, needed, at_most, None),
+                                           required_count=needed)
                 if tracer is not None:
                     tracer.record(finding, PostStep(target, role, needed, None))
                 out.append(finding)
@@ -97,7 +108,7 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
                 start, end = day_start(run.first, plan.tz), day_start(run.last + dt.timedelta(days=1), plan.tz)
                 period = Period(label=f"{run.first} to {run.last}", start=start, end=end)
                 ahead = start >= plan.as_of
-                finding = compiled.finding(subject, target.unit, period, "open" if ahead else "missed", *words(role, needed, run),
+                finding = compiled.finding(subject, target.unit, period, "open" if ahead else "missed", *words(role, needed, at_most, run),
                     required_count=needed, observed_count=len(run.present),
                     note="a shortfall on record that begins after the as-of time" if ahead else None,
                 )
