@@ -1,13 +1,13 @@
 # Two commands for a fresh machine (Python 3.11+):
 #   make demo   set up .venv and audit the bundled Xiangshan sample
-#   make test   set up .venv, type-check, run the test suite, build the API reference, build and install the
+#   make test   set up .venv (and Chromium for the HTML report's browser tests), type-check, run the test suite, build the API reference, build and install the
 #               distributions in a fresh venv, then check, fmt --check and test the bundled rulesets
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test sample clean
+.PHONY: demo test sample clean browser
 
 $(STAMP): pyproject.toml $(wildcard plugins/*/pyproject.toml)
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,15 @@ demo: $(STAMP)
 	    --from 2026-08-01 --to 2026-10-31 --as-of 2026-11-01T00:00:00+08:00 \
 	    --rejects out/rejects.jsonl --fail-on none
 
-test: $(STAMP)
+# the HTML report's browser tests need Chromium and its driver (Debian's packages; CJK fonts for
+# the Chinese report's screenshot); installed when missing, as root or with sudo
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get install -y -q chromium chromium-driver fonts-noto-cjk >/dev/null 2>&1 || \
+	    { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q chromium chromium-driver fonts-noto-cjk >/dev/null; }; }
+
+test: $(STAMP) browser
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 	# the API reference, from the docstrings (warnings are errors): out/api/index.html

@@ -47,7 +47,7 @@ def test_csv_has_one_row_per_finding(report):
 
 def test_unknown_format(report):
     with pytest.raises(UsageError, match="unknown report format"):
-        render(report, "html")
+        render(report, "pdf")
 
 
 # ------------------------------------------------------------------ findings that are not met, by unit

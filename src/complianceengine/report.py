@@ -18,6 +18,7 @@ from typing import IO, Any
 
 from .errors import PluginError, UsageError
 from .findings import Finding, Report, StatusCounts, UnitSummary
+from .htmlreport import render_html
 from .plugins import Plugins
 from .timeframes import local, zone
 from .words import Lang, in_lang, period_text, status_text, text, when_text
@@ -679,4 +680,5 @@ BUILTIN_FORMATS: dict[str, ReportFormat] = {
     "json": ReportFormat(write=_write_json),
     "csv": ReportFormat(render=_csv),
     "xlsx": ReportFormat(write=_write_xlsx, binary=True),
+    "html": ReportFormat(render=render_html),
 }

@@ -129,6 +129,34 @@ _TEXT.update({
 })
 
 
+#: the HTML report's phrases
+_TEXT.update({
+    "html_kicker": {"en": "Compliance audit", "zh": "履职合规审计"},
+    "html_summary": {"en": "Summary", "zh": "概要"},
+    "events": {"en": "Events", "zh": "事件"},
+    "registry": {"en": "Registry", "zh": "名册"},
+    "path": {"en": "file", "zh": "文件"},
+    "html_not_judged": {"en": "not judged", "zh": "未审计"},
+    "html_week_head": {"en": "W{week}", "zh": "第{week}周"},
+    "html_heatmap_note": {
+        "en": "Each cell is the rate of the findings decided in that {bucket}, at the unit and the units below it "
+              "(hover for the counts); the last column covers the whole range.",
+        "zh": "每格为该{bucket}内判定的本单位及下级单位结论的达标率（悬停查看数量）；最后一列为整个审计期间。",
+    },
+    "html_no_judged": {"en": "nothing judged", "zh": "无可评结论"},
+    "html_trend_note": {"en": "The rate over all findings decided in each {bucket}.", "zh": "每{bucket}判定的全部结论的达标率。"},
+    "html_not_met": {"en": "not met", "zh": "未达标"},
+    "html_match": {"en": "{n} of {total} findings match", "zh": "共 {total} 条结论，符合 {n} 条"},
+    "html_page": {"en": "page {page} of {pages}", "zh": "第 {page} 页，共 {pages} 页"},
+    "html_previous": {"en": "Previous", "zh": "上一页"},
+    "html_next": {"en": "Next", "zh": "下一页"},
+    "html_no_match": {"en": "No findings match the filters.", "zh": "没有符合筛选条件的结论。"},
+    "html_noscript": {"en": "The table of findings needs JavaScript; the summaries above do not.",
+                      "zh": "结论表需要启用 JavaScript；以上汇总不需要。"},
+    "html_listed": {"en": "The first {n} of each are listed.", "zh": "各列出前 {n} 条。"},
+})
+
+
 def text(key: str, lang: Lang = "en", **values: object) -> str:
     """A fixed phrase of the reports in ``lang``, with ``values`` put in."""
     phrase = _TEXT[key][lang]

@@ -268,6 +268,7 @@ class Wording:
         self.measure = None if obligation.measure is None else measure_label(plan, obligation)
         self.each = None if obligation.in_at_least is None else (obligation.in_at_least.periods, _EACH[plan.lang][obligation.in_at_least.each])
         self.spacing = None if obligation.min_spacing is None else duration_text(obligation.min_spacing, plan.lang)
+        self.periods: dict[int, str] = {}
 
     def __call__(self, facts: Counted) -> tuple[str, str, str | None]:
         """(required, observed, note)."""
@@ -309,7 +310,10 @@ class Wording:
                       + (w["at_most"].format(n=frame.at_most) if frame.at_most is not None else ""))
         if self.each is not None:
             wanted += w["each"].format(k=facts.required, each=self.each[1])
-        wanted += w["in"].format(period=period_text(frame.period, plan.tz, plan.lang))
+        named = self.periods.get(id(frame.period))
+        if named is None:  # a period is one object shared by every target's frame
+            named = self.periods[id(frame.period)] = period_text(frame.period, plan.tz, plan.lang)
+        wanted += w["in"].format(period=named)
         return wanted, observed, w["sep"].join(notes) or None
 
 
