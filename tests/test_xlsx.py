@@ -34,7 +34,7 @@ STATUSES = ["met", "late", "missed", "open", "excused", "not_applicable"]
 FINDING_HEADER = [
     "id", "obligation", "step", "kind", "cited", "assumed", "subject_kind", "subject", "subject_name", "role", "unit", "unit_path",
     "period", "period_name", "period_start", "period_end", "status", "required", "observed", "required_count", "observed_count", "due", "decided",
-    "delay_seconds", "evidence", "window", "excused_by", "note",
+    "delay_seconds", "evidence", "window", "excused_by", "note", "observed_amount", "evidence_values", "flagged",
 ]
 PER_OBLIGATION = [h for h in FINDING_HEADER if h not in ("obligation", "kind", "cited", "assumed")]
 
@@ -74,14 +74,14 @@ def test_sheets_summary_units_findings_then_one_per_obligation(workbook):
 def test_every_table_has_its_header_frozen_and_filters_on_it(workbook):
     findings = len(GOLDEN["findings"])
     assert workbook["Findings"].freeze_panes == "A2"
-    assert workbook["Findings"].auto_filter.ref == f"A1:AB{findings + 1}"
+    assert workbook["Findings"].auto_filter.ref == f"A1:AE{findings + 1}"
     assert workbook["Summary"].freeze_panes == "B2" and workbook["Summary"].auto_filter.ref == f"A1:N{len(GOLDEN['obligations']) + 1}"
     assert workbook["Units"].freeze_panes == "B2" and workbook["Units"].auto_filter.ref == f"A1:K{len(GOLDEN['units']) + 1}"
     for o in GOLDEN["obligations"]:
         sheet = workbook[o["obligation"]]
         count = sum(o["counts"].values())
         assert sheet.freeze_panes == "A3"  # the title row and the header row
-        assert sheet.auto_filter.ref == f"A2:X{count + 2}"
+        assert sheet.auto_filter.ref == f"A2:AA{count + 2}"
 
 
 def test_the_findings_sheet_is_the_golden_report_cell_by_cell(workbook):
@@ -105,6 +105,8 @@ def test_the_findings_sheet_is_the_golden_report_cell_by_cell(workbook):
             "required_count": f["required_count"], "observed_count": f["observed_count"], "due": local(f["due"]),
             "decided": local(f["decided"]), "delay_seconds": f["delay_seconds"], "evidence": " ".join(f["evidence"]) or None,
             "window": f["window"], "excused_by": " ".join(f["excused_by"]) or None, "note": f["note"],
+            "observed_amount": f["observed_amount"], "evidence_values": " ".join(str(v) for v in f["evidence_values"]) or None,
+            "flagged": " ".join(f["flagged"]) or None,
         }, f["id"]
     assert workbook["Findings"]["O2"].number_format == "yyyy-mm-dd hh:mm"
 
@@ -214,7 +216,7 @@ def test_a_table_longer_than_a_sheet_goes_on_on_the_next(monkeypatch):
     assert workbook.sheetnames == ["Summary", "Units", "Findings", "Findings (2)", "daily", "daily (2)", "daily (3)", "daily (4)"]
     found = [r[0] for r in rows(workbook["Findings"], 2)] + [r[0] for r in rows(workbook["Findings (2)"], 2)]
     assert found == [f.id for f in report.findings]
-    assert workbook["Findings (2)"].auto_filter.ref == "A1:AB3" and workbook["Findings (2)"].freeze_panes == "A2"
+    assert workbook["Findings (2)"].auto_filter.ref == "A1:AE3" and workbook["Findings (2)"].freeze_panes == "A2"
     assert [len(rows(workbook[name], 3)) for name in ("daily", "daily (2)", "daily (3)", "daily (4)")] == [1, 1, 1, 1]
     assert workbook["Summary"].cell(2, 1).hyperlink.location == "'daily'!A1"
 
@@ -238,3 +240,15 @@ def test_sheet_names_excel_accepts(wanted, taken, name):
 def test_a_workbook_is_not_text():
     with pytest.raises(UsageError, match="not text.*write_report"):
         render(hostile_report(), "xlsx", Plugins(entry_points=False))
+
+
+def test_a_chinese_workbook_titles_its_columns_in_chinese(tmp_path):
+    path = tmp_path / "report.xlsx"
+    result = subprocess.run([str(EXE), "audit", *SAMPLE, "--lang", "zh", "--format", "xlsx", "--output", str(path)], cwd=ROOT,
+                            capture_output=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    book = openpyxl.load_workbook(path)
+    header = rows(book["结论"])[0]
+    assert header[:3] == ["编号", "职责", "步骤"] and "周期名称" in header and "状态" in header
+    names = {row[FINDING_HEADER.index("period")]: row[FINDING_HEADER.index("period_name")] for row in rows(book["结论"])[1:]}
+    assert names["2026-W38"] == "2026年9月第3周" and names["2026-09"] == "2026年9月"

@@ -365,7 +365,7 @@ def _markdown(report: Report) -> str:
 CSV_COLUMNS = [
     "id", "obligation", "step", "kind", "cited", "assumed", "subject_kind", "subject", "role", "unit", "period",
     "period_start", "period_end", "status", "required", "observed", "required_count", "observed_count",
-    "due", "decided", "delay_seconds", "evidence", "window", "excused_by", "note",
+    "due", "decided", "delay_seconds", "evidence", "window", "excused_by", "note", "observed_amount", "evidence_values", "flagged",
 ]
 
 
@@ -387,6 +387,10 @@ def _inert(cell: object) -> object:
     return "'" + cell if isinstance(cell, str) and _formula_like(cell) else cell
 
 
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(value)
+
+
 def _csv(report: Report) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -398,7 +402,8 @@ def _csv(report: Report) -> str:
             f.status, f.required, f.observed, "" if f.required_count is None else f.required_count,
             "" if f.observed_count is None else f.observed_count, f.due.isoformat() if f.due else "",
             f.decided.isoformat() if f.decided else "", "" if f.delay_seconds is None else f.delay_seconds, " ".join(f.evidence), f.window or "", " ".join(f.excused_by),
-            f.note or "",
+            f.note or "", "" if f.observed_amount is None else f.observed_amount, " ".join(map(_number, f.evidence_values)),
+            " ".join(f.flagged),
         ]
         writer.writerow([_inert(cell) for cell in row])
     return buffer.getvalue()
@@ -479,7 +484,26 @@ def _finding_columns(report: Report) -> list[_Column]:
         _Column("window", 14, lambda f: f.window),
         _Column("excused_by", 16, lambda f: " ".join(f.excused_by) or None),
         _Column("note", 30, lambda f: f.note),
+        _Column("observed_amount", 12, lambda f: f.observed_amount),
+        _Column("evidence_values", 20, lambda f: " ".join(map(_number, f.evidence_values)) or None),
+        _Column("flagged", 16, lambda f: " ".join(f.flagged) or None),
     ]
+
+
+#: the findings columns' Chinese titles (an English workbook keeps the column ids, as the CSV does)
+_COLUMN_ZH = {
+    "id": "编号", "obligation": "职责", "step": "步骤", "kind": "类型", "cited": "依据", "assumed": "自定", "subject_kind": "对象类型",
+    "subject": "对象", "subject_name": "对象名称", "role": "岗位", "unit": "单位", "unit_path": "单位层级", "period": "周期",
+    "period_name": "周期名称", "period_start": "周期开始", "period_end": "周期结束", "status": "状态", "required": "要求",
+    "observed": "实际", "required_count": "要求数", "observed_count": "实际数", "due": "截止时间", "decided": "判定时间",
+    "delay_seconds": "延迟（秒）", "evidence": "证据", "window": "时段", "excused_by": "免除依据", "note": "备注",
+    "observed_amount": "实际合计", "evidence_values": "证据数值", "flagged": "间隔过近",
+}
+
+
+def column_title(column: str, lang: Lang) -> str:
+    """A findings column's title in a workbook of ``lang``."""
+    return _COLUMN_ZH.get(column, column) if lang == "zh" else column
 
 
 def _sheet_name(wanted: str, taken: set[str]) -> str:
@@ -533,7 +557,7 @@ class _Table:
     on it. Rows are added in order, as XlsxWriter's constant-memory mode requires."""
 
     def __init__(self, workbook: Any, name: str, taken: set[str], columns: list[_Column], rows: int, styles: _Styles,
-                 title: str | None = None) -> None:
+                 title: str | None = None, lang: Lang = "en") -> None:
         self.header = 1 if title else 0
         self.capacity = XLSX_MAX_ROWS - self.header - 1
         self.styles, self.status = styles, next((i for i, c in enumerate(columns) if c.header == "status"), None)
@@ -545,7 +569,7 @@ class _Table:
             if title:
                 sheet.write_string(0, 0, title, styles.inert if _formula_like(title) else styles.title)
             for index, column in enumerate(columns):
-                sheet.write_string(self.header, index, column.header, styles.header)
+                sheet.write_string(self.header, index, column_title(column.header, lang), styles.header)
             on_sheet = min(self.capacity, rows - part * self.capacity)
             sheet.autofilter(self.header, 0, self.header + max(on_sheet, 0), len(columns) - 1)
             sheet.freeze_panes(self.header + 1, 0)
@@ -583,13 +607,13 @@ def _write_xlsx(report: Report, stream: IO[bytes]) -> None:
     summary = workbook.add_worksheet(_sheet_name("Summary", taken))
     units = workbook.add_worksheet(_sheet_name("Units", taken))
     columns = _finding_columns(report)
-    findings = _Table(workbook, "Findings", taken, columns, len(report.findings), styles)
+    findings = _Table(workbook, "Findings" if report.lang == "en" else "结论", taken, columns, len(report.findings), styles, lang=report.lang)
     own = [i for i, c in enumerate(columns) if c.header not in _SHARED_BY_OBLIGATION]
     per_obligation = Counter(f.obligation for f in report.findings)
     titles = {o.obligation: f"{o.obligation}: {o.title}; {o.cited}{' (assumed)' if o.assumed else ''}" for o in report.obligations}
     tables = {
         obligation: _Table(workbook, obligation, taken, [columns[i] for i in own], per_obligation[obligation], styles,
-                           title=titles.get(obligation, obligation))
+                           title=titles.get(obligation, obligation), lang=report.lang)
         for obligation in [*titles, *sorted(set(per_obligation) - set(titles))]
     }
     for finding in report.findings:
