@@ -39,6 +39,7 @@ from .eventfiles import events_from_records, read_events, write_rejects
 from .loading import load_registry, load_ruleset, parse_registry, parse_ruleset
 from .model import Event, EventLog, ObligationBase, Registry, Reject, Ruleset
 from .kinds import ObligationKind
+from .monitor import Monitor
 from .plugins import Plugins
 from .report import render
 
@@ -51,6 +52,7 @@ __all__ = [
     "InputError",
     "Location",
     "MissingPluginError",
+    "Monitor",
     "NotificationError",
     "ObligationBase",
     "ObligationKind",

@@ -132,6 +132,28 @@ def _parser() -> argparse.ArgumentParser:
     why.add_argument("--subject", required=True, help="person, unit, subject or case id")
     why.add_argument("--period", required=True, help="period label (2026-W38, 2026-08, 2026-08-03, ...) or a date inside it")
 
+    due = commands.add_parser("due", parents=[common], help="one person's or unit's checklist now: due, at risk, overdue, done")
+    due.add_argument("ruleset", type=Path)
+    due.add_argument("--registry", type=Path, required=True)
+    due.add_argument("--events", type=Path, required=True, action="append")
+    who = due.add_mutually_exclusive_group(required=True)
+    who.add_argument("--person", help="person id")
+    who.add_argument("--unit", help="unit id")
+    due.add_argument("--as-of", help="the moment asked about, ISO 8601 (default: now)")
+    due.add_argument("--horizon", default="PT6H", help="at risk: due within this ISO 8601 duration (default PT6H)")
+    due.add_argument("--format", choices=["markdown", "json"], default="markdown")
+    due.add_argument("--lang", choices=list(LANGS), default="en")
+
+    watch = commands.add_parser("watch", parents=[common],
+                                help="read events as they come (standard input, or a growing file) and print each finding that "
+                                     "becomes missed, late or at risk")
+    watch.add_argument("ruleset", type=Path)
+    watch.add_argument("--registry", type=Path, required=True)
+    watch.add_argument("--events", type=Path, help="a JSON lines file to follow (default: standard input)")
+    watch.add_argument("--horizon", default="PT6H", help="at risk: due within this ISO 8601 duration (default PT6H)")
+    watch.add_argument("--format", choices=["text", "json"], default="text")
+    watch.add_argument("--batch", type=int, default=500, help="judge after at most this many events (and whenever input pauses)")
+
     schema = commands.add_parser("schema", parents=[common], help="print the JSON Schema of rulesets (or registries)")
     schema.add_argument("--registry", action="store_true", help="the registry format instead of the ruleset format")
     schema.add_argument("--output", type=Path)
@@ -154,6 +176,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _explain(args, plugins)
         if args.command == "test":
             return _test(args, plugins)
+        if args.command in ("due", "watch"):
+            from .cli_monitor import due, watch
+
+            return (due if args.command == "due" else watch)(args, plugins)
         if args.command == "schema":
             refuse_overwriting({"--output": args.output}, [])
             _write(json.dumps(schemas.schema("registry" if args.registry else "ruleset"), indent=2, ensure_ascii=False) + "\n", args.output)
