@@ -80,3 +80,25 @@ def test_a_case_that_cannot_run_is_reported_and_the_others_still_run(tmp_path):
     assert result.returncode == 2
     assert "PASS" in result.stdout and "naive.yaml:10:" in result.stdout and "time zone offset" in result.stdout
     assert (tmp_path / "j.xml").exists()
+
+
+def test_flagged_expects_exactly_the_events_min_spacing_flags(tmp_path):
+    """``flagged`` (optional) compares the event ids ``min_spacing`` flagged on a finding, as a set;
+    ``flagged: []`` expects none. The dock staff's daily patrol flags a patrol less than 30 minutes
+    after the previous one."""
+    close = CASE.replace(
+        "  - {id: t2,", '  - {id: t1b, kind: patrol, time: "2026-08-03T09:10:00+08:00", actor: p-yu-hong, unit: dongmen-north, '
+                       "attributes: {mode: field}}\n  - {id: t2,").replace(
+        "period: 2026-08-03, status: met, evidence: [t1]}", "period: 2026-08-03, status: met, evidence: [t1, t1b], flagged: [t1b]}").replace(
+        "period: 2026-08-04, status: met, evidence: [t2]}", "period: 2026-08-04, status: met, evidence: [t2], flagged: []}")
+    (tmp_path / "right").mkdir()
+    (tmp_path / "wrong").mkdir()
+    results, _ = run_paths([folder(tmp_path / "right", close)], Plugins(entry_points=True))
+    assert [(r.passed, r.failures) for r in results] == [(True, ())]
+    wrong = close.replace("flagged: [t1b]}", "flagged: []}").replace("evidence: [t2], flagged: []}", "evidence: [t2], flagged: [t2]}")
+    results, _ = run_paths([folder(tmp_path / "wrong", wrong)], Plugins(entry_points=True))
+    assert results[0].failures == (
+        "dock-staff-daily-patrol / p-yu-hong / 2026-08-03: expected flagged [], got ['t1b']; "
+        "1 counted less than 30 minutes after the previous one: t1b 10 minutes after t1",
+        "dock-staff-daily-patrol / p-yu-hong / 2026-08-04: expected flagged ['t2'], got []",
+    )

@@ -131,7 +131,7 @@ def test_a_terminal_gets_a_summary_of_the_report(plain):
     assert on_a_terminal(*AUDIT, COLUMNS="200", NO_COLOR="1") == text  # colour is all NO_COLOR takes away
     assert "| missed |" not in text and text != plain.stdout
     assert re.search(r"obligation +cited +met +late +missed +open +excused +n/a +rate", text)
-    assert re.search(r"dock-staff-daily-patrol +Xiangshan 2022, art\. 13 +359 +0 +3 +0 +5 +0 +99%", text)
+    assert re.search(r"dock-staff-daily-patrol \(assumed\) +Xiangshan 2022, art\. 13 +359 +0 +3 +0 +5 +0 +99%", text)
     assert re.search(r"grid-monthly-patrol \(assumed\) +Xiangshan 2022, art\. 13 +40 +0 +2 +0 +0 +0 +95%", text)
     assert re.search(r"all obligations +706 +3 +24 +0 +6 +0 +96%", text)
     assert "706 met, 3 late, 24 missed, 0 open, 6 excused, 0 not applicable; rate over all findings 96%, obligation-weighted rate 78%." in text

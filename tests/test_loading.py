@@ -474,7 +474,7 @@ def test_jsonl_rejects_carry_line_and_raw_text(tmp_path, ruleset, registry):
         (patrol("a5", kind="patrl"), "unknown event kind 'patrl'"),
         (patrol("a6", attributes={}), "needs attribute 'mode'"),
         (patrol("a7", attributes={"mode": "field", "weather": "rain"}), "unknown attribute 'weather'"),
-        (patrol("a8", attributes={"mode": "drone"}), "'drone' is not one of field, online"),
+        (patrol("a8", attributes={"mode": "drone"}), "'drone' is not one of field (实地), online (线上)"),  # values with their labels
         (patrol("a9", actor="p-nobody"), "unknown person 'p-nobody'"),
         (patrol("a10", participants=["p-ye-qing", "p-ghost"]), "unknown person 'p-ghost'"),
         (patrol("a11", unit="nowhere"), "unknown unit 'nowhere'"),

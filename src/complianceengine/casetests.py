@@ -3,6 +3,10 @@
 A test case is a YAML file in a ``tests/`` folder next to ``ruleset.yaml``: a small registry
 (inline or a file), some events (inline, or files), a date range and the verdicts expected, by
 obligation, subject and period. The format and the coverage rule are in ``docs/authoring.md``.
+
+An expectation names a finding (obligation, subject, and optionally period, step and role) and its
+status; optionally ``evidence``, the exact event ids of its evidence, and ``flagged``, the exact
+event ids ``min_spacing`` flagged on it (``flagged: []`` expects none), each compared as a set.
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ class Expectation(BaseModel):
     role: str | None = Field(None, description="For staffing (one finding per required role): which role")
     status: Status
     evidence: list[str] | None = Field(None, description="When given, exactly these event ids must be the evidence")
+    flagged: list[str] | None = Field(
+        None, description="When given, exactly these event ids must be flagged by min_spacing (an empty list: none)")
 
     @field_validator("period", mode="before")
     @classmethod
@@ -179,6 +185,8 @@ def _compare(expectation: Expectation, findings: Sequence[Finding], ruleset: Rul
             out.append(f"{where}: expected {e.status}, got {_describe(f)}")
         elif e.evidence is not None and sorted(e.evidence) != sorted(f.evidence):
             out.append(f"{where}: expected evidence {sorted(e.evidence)}, got {sorted(f.evidence)}")
+        elif e.flagged is not None and sorted(e.flagged) != sorted(f.flagged):
+            out.append(f"{where}: expected flagged {sorted(e.flagged)}, got {sorted(f.flagged)}" + (f"; {f.note}" if f.note else ""))
     return out
 
 

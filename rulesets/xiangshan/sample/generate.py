@@ -63,6 +63,9 @@ PLANTED = {
     "tide_at_high_water": {("rp-xiaobai-beach", dt.date(2026, 9, 14))},
     "tide_skips": {("rp-dongmen-slipway", dt.date(2026, 10, 19))},
 }
+# risk-point-tide-patrol: the week's field patrol has its mode written with its Chinese label
+# (实地, as platform exports write it); it is read as `field`, so it counts
+LABELLED_MODE = ("rp-dongmen-slipway", dt.date(2026, 8, 17))
 
 
 def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
@@ -211,7 +214,8 @@ def main() -> None:
             choices = [t for t, w in week if w == water]
             if choices and (point, monday) not in PLANTED["tide_skips"]:
                 when = tide_rng.choice(choices) + dt.timedelta(minutes=tide_rng.randint(-60, 60))
-                add("patrol", when, actor=person, unit=grid, subject=point, attributes={"mode": "field"})
+                mode = "实地" if (point, monday) == LABELLED_MODE else "field"
+                add("patrol", when, actor=person, unit=grid, subject=point, attributes={"mode": mode})
             monday += dt.timedelta(days=7)
 
     # the tide patrols of the week of 27 July, judged whole by an audit from 1 August (added last,

@@ -20,15 +20,11 @@ FIRST, LAST = dt.date(2026, 8, 1), dt.date(2026, 10, 31)
 # high-incident calendar of the ruleset (both days included)
 HIGH_INCIDENT = [(dt.date(2026, 8, 16), dt.date(2026, 8, 31)), (dt.date(2026, 9, 20), dt.date(2026, 10, 8))]
 
-ZONES = {  # zone -> boat captain, post the boats leave from, boats, waters, vessel checkers [(person, post)]
-    "zone-east": ("p-ye-zhihui", "hengmen-wcs", ["粤中山公艇101", "粤中山公艇102"], ["横门水道", "横门东出海航道"],
-                  [("p-ye-zhihui", "hengmen-wcs"), ("p-yang-fan", "hengmen-choke")]),
-    "zone-north": ("p-kuang-haibo", "minzhong-wcs", ["粤中山公艇201", "粤中山公艇202"], ["洪奇沥水道", "黄沙沥水道"],
-                   [("p-kuang-haibo", "minzhong-wcs"), ("p-zhou-hai", "hongqili-choke")]),
-    "zone-southwest": ("p-chen-dawei", "shenwan-wcs", ["粤中山公艇301", "粤中山公艇302"], ["磨刀门水道", "坦洲涌"],
-                       [("p-chen-dawei", "shenwan-wcs"), ("p-gan-rongguang", "modaomen-choke")]),
-    "zone-northwest": ("p-liang-wenbin", "xiaolan-pontoon", ["粤中山公艇401"], ["小榄水道", "鸡鸦水道", "桂洲水道"],
-                       [("p-liang-wenbin", "xiaolan-pontoon"), ("p-he-ping", "xiaolan-jdp")]),
+ZONES = {  # zone -> boat captain, post the boats leave from, boats, waters
+    "zone-east": ("p-ye-zhihui", "hengmen-wcs", ["粤中山公艇101", "粤中山公艇102"], ["横门水道", "横门东出海航道"]),
+    "zone-north": ("p-kuang-haibo", "minzhong-wcs", ["粤中山公艇201", "粤中山公艇202"], ["洪奇沥水道", "黄沙沥水道"]),
+    "zone-southwest": ("p-chen-dawei", "shenwan-wcs", ["粤中山公艇301", "粤中山公艇302"], ["磨刀门水道", "坦洲涌"]),
+    "zone-northwest": ("p-liang-wenbin", "xiaolan-pontoon", ["粤中山公艇401"], ["小榄水道", "鸡鸦水道", "桂洲水道"]),
 }
 TOWN_LIAISONS = {
     "torch": "p-li-xiufang", "nanlang": "p-liu-meiling", "minzhong": "p-zheng-guoqiang", "huangpu": "p-xiao-ming",
@@ -49,7 +45,7 @@ PLANTED = {
         # high-incident day, 2 night sorties required: only one: night missed, daily met (5)
         ("zone-southwest", dt.date(2026, 10, 3)): [(23, 15), (7, 0), (10, 30), (14, 0), (17, 45)],
     },
-    # zone-weekly-vessel-checks: only 2 checks a day in this week (14 < 15)
+    # zone-weekly-vessel-checks: the week's sorties check only 2 vessels a day (14 < 15)
     "light_check_week": ("zone-east", dt.date(2026, 8, 31)),
     # town-shoreline-joint-patrol: (town, Monday) -> volunteer counts of the week's patrols
     "shoreline": {
@@ -76,8 +72,19 @@ def typhoon(zone: str, day: dt.date) -> bool:
     return zone == "zone-southwest" and TYPHOON[0] <= day <= TYPHOON[1]
 
 
+def vessel_counts(rng: random.Random, sorties: int, vessels: int) -> list[int]:
+    """``vessels`` checked vessels spread over the day's ``sorties`` (a sortie may check none)."""
+    counts = [0] * sorties
+    for _ in range(vessels if sorties else 0):
+        counts[rng.randrange(sorties)] += 1
+    return counts
+
+
 def main() -> None:
     rng = random.Random(20260801)
+    # the vessels each sortie checks: their own stream, so the sorties' times and boats are drawn
+    # as they were when the checks were one event per vessel
+    checks = random.Random(20260802)
     events: list[dict] = []
 
     def add(kind: str, time: dt.datetime, **fields) -> dict:
@@ -85,9 +92,12 @@ def main() -> None:
         events.append(event)
         return event
 
-    # 1. boat sorties: 3 a day per zone, one of them at night (5 and 2 in high-incident periods)
+    # 1. boat sorties: 3 a day per zone, one of them at night (5 and 2 in high-incident periods);
+    #    each records the vessels its crew checked: 3 to 6 a day per zone, spread over the day's
+    #    sorties (at least 21 a week), except the planted light week (2 a day, 14 in the week)
     night_hours = [20, 21, 22, 23, 0, 1, 2, 3, 4, 5]
-    for zone, (captain, post, boats, waters, _) in ZONES.items():
+    light_zone, light_monday = PLANTED["light_check_week"]
+    for zone, (captain, post, boats, waters) in ZONES.items():
         for day in days(FIRST, LAST):
             if typhoon(zone, day):
                 continue  # excused by the typhoon suspension event below
@@ -100,22 +110,13 @@ def main() -> None:
                 night = min(total, need_night + rng.randint(0, 1))
                 times = [(rng.choice(night_hours), rng.choice([0, 15, 30, 45])) for _ in range(night)]
                 times += [(rng.randint(6, 19), rng.choice([0, 15, 30, 45])) for _ in range(total - night)]
-            for hour, minute in times:
-                add("boat_patrol", at(day, hour, minute), actor=captain, unit=post,
-                    attributes={"boat": rng.choice(boats), "waterway": rng.choice(waters)})
-
-    # 2. vessel checks: 3 a day per zone (2 at the checkpoint, 1 at the other post)
-    light_zone, light_monday = PLANTED["light_check_week"]
-    for zone, (_, _, _, _, checkers) in ZONES.items():
-        for day in days(FIRST, LAST):
-            if typhoon(zone, day):
-                continue
             light = zone == light_zone and light_monday <= day <= light_monday + dt.timedelta(days=6)
-            for person, post in [checkers[0], checkers[0], checkers[1]][: 2 if light else 3]:
-                vessel = f"粤中山渔{rng.randint(10000, 99999)}"
-                result = rng.choice(["no_issue"] * 8 + ["paperwork_issue"])
-                add("vessel_check", at(day, rng.randint(7, 21), rng.choice([0, 10, 20, 30, 40, 50])), actor=person,
-                    unit=post, attributes={"vessel": vessel, "result": result})
+            vessels = vessel_counts(checks, len(times), 2 if light else checks.randint(3, 6))
+            for (hour, minute), checked in zip(times, vessels):
+                add("boat_patrol", at(day, hour, minute), actor=captain, unit=post,
+                    attributes={"boat": rng.choice(boats), "waterway": rng.choice(waters), "vessels_checked": checked})
+
+    # 2. (the vessel checks are counted on the sorties above)
 
     # 3. police-civilian shoreline patrols: 2 a week per town, 10 or more volunteers each
     mondays = [d for d in days(dt.date(2026, 7, 27), LAST) if d.weekday() == 0]
@@ -186,21 +187,24 @@ def main() -> None:
     # 8. a typhoon suspends water duty in the south-west zone on 15 and 16 September
     add("typhoon_suspension", at(TYPHOON[0], 0), unit="zone-southwest", attributes={"until": "2026-09-17T00:00:00+08:00"})
 
-    # sort by time (stable: same-time events keep the order they were added in), then number them
-    # vessel checks of 27 to 31 July: the week of 27 July is judged whole by an audit from 1 August
-    # (its own random stream, so the events above stay as they were)
+    # sorties of 27 to 31 July (3 a day, one at night, 3 to 6 vessels a day): the week of 27 July
+    # is judged whole, vessel checks included, by an audit from 1 August (its own random stream,
+    # so the events above stay as they were)
     july = random.Random(20260727)
-    for zone, (_, _, _, _, checkers) in ZONES.items():
+    for zone, (captain, post, boats, waters) in ZONES.items():
         for day in days(dt.date(2026, 7, 27), FIRST - dt.timedelta(days=1)):
-            for person, post in [checkers[0], checkers[0], checkers[1]]:
-                add("vessel_check", at(day, july.randint(7, 21), july.choice([0, 10, 20, 30, 40, 50])), actor=person, unit=post,
-                    attributes={"vessel": f"粤中山渔{july.randint(10000, 99999)}", "result": "no_issue"})
+            times = [(july.choice(night_hours), july.choice([0, 15, 30, 45]))]
+            times += [(july.randint(6, 19), july.choice([0, 15, 30, 45])) for _ in range(2)]
+            for (hour, minute), checked in zip(times, vessel_counts(july, 3, july.randint(3, 6))):
+                add("boat_patrol", at(day, hour, minute), actor=captain, unit=post,
+                    attributes={"boat": july.choice(boats), "waterway": july.choice(waters), "vessels_checked": checked})
 
     # the last supervision visit to each checkpoint before the range (22 July): a checkpoint has no
     # start date, so without it the visit clocks could only start at the audit's first day
     for post, person, _when in visits:
         add("supervision_visit", at(dt.date(2026, 7, 22), 10), actor=person, unit=post, attributes={"issues_found": july.randint(0, 2)})
 
+    # sort by time (stable: same-time events keep the order they were added in), then number them
     events.sort(key=lambda e: dt.datetime.fromisoformat(e["time"]))
     for number, event in enumerate(events, start=1):
         event["id"] = f"E{number:05d}"
@@ -208,7 +212,7 @@ def main() -> None:
     # bad input, planted on purpose: a sortie at a post that does not exist (typo "shenwan-wsc");
     # the audit must reject this line and say where it is
     lines.insert(199, '{"id": "E-BAD-1", "kind": "boat_patrol", "time": "2026-08-05T09:00:00+08:00", "actor": "p-chen-dawei", '
-                      '"unit": "shenwan-wsc", "attributes": {"boat": "粤中山公艇301", "waterway": "磨刀门水道"}}')
+                      '"unit": "shenwan-wsc", "attributes": {"boat": "粤中山公艇301", "waterway": "磨刀门水道", "vessels_checked": 2}}')
     (HERE / "events.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {len(lines)} lines to {HERE / 'events.jsonl'}")
 
