@@ -206,6 +206,16 @@ def test_wrong_attribute_says_which_expected_and_got():
     assert seen["e2"].counted and seen["e2"].reason == "counted"
 
 
+def test_a_labelled_value_is_shown_with_its_label():
+    field_only = {**DAILY, "match": {"kind": "patrol", "where": {"mode": "field"}}}
+    data = base_ruleset(field_only).model_dump(by_alias=True, exclude_none=True)
+    data["event_kinds"]["patrol"]["attributes"]["mode"]["value_labels"] = {"field": {"en": "field patrol", "zh": "实地"},
+                                                                           "online": {"en": "online", "zh": "线上"}}
+    events = [event("e1", "patrol", local(2026, 8, 1), actor="a", unit="d1", attributes={"mode": "online"})]
+    entry = only(run(ce.Ruleset.model_validate(data), base_registry(), events, "daily", "a", "2026-08-01"))
+    assert events_of(entry)["e1"].reason == "not counted — mode is 'online' (线上), expected = 'field'"
+
+
 def test_outside_time_of_day():
     night = {**DAILY, "match": {"kind": "patrol", "time_of_day": {"from": "20:00", "to": "06:00"}}}
     events = [event("e1", "patrol", local(2026, 8, 1, 5), actor="a", unit="d1"), event("e2", "patrol", local(2026, 8, 1, 6), actor="a", unit="d1")]

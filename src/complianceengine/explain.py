@@ -523,6 +523,13 @@ class Explainer:
 
         return diagnose
 
+    def _value_label(self, kind: str, name: str, value: Any) -> str:
+        """`` (线上)`` after an enum value the ruleset labels (its Chinese label, else its English one)."""
+        declared = self.plan.ruleset.event_kinds.get(kind)
+        spec = declared.attributes.get(name) if declared is not None else None
+        label = spec.value_labels.get(value) if spec is not None and isinstance(value, str) else None
+        return f" ({label.zh or label.en})" if label is not None else ""
+
     def _why_no_match(self, match: EventMatch, event: Event) -> tuple[str, str]:
         """Why the match block refuses an event (a diagnostic: the matcher decided)."""
         if event.kind not in match.kinds:
@@ -530,7 +537,8 @@ class Explainer:
         for name, condition in match.where.items():
             value = event.field(name)
             if not condition_holds(value, condition):
-                return "where", f"{name} is {_show(value)}, expected {_condition_text(condition)}"
+                labelled = self._value_label(event.kind, name, value)
+                return "where", f"{name} is {_show(value)}{labelled}, expected {_condition_text(condition)}"
         clock = match.time_of_day
         if clock is not None:
             now = local(event.time, self.tz).format("HH:mm")
