@@ -158,12 +158,18 @@ class Monitor:
     def status(self, as_of: dt.datetime, since: dt.date | None = None) -> MonitorStatus:
         """The findings decided from ``since`` (default: the as-of day) to the as-of day, exactly
         as the batch audit gives them, and what is still in progress at ``as_of``."""
+        return self._answer(as_of, since)[0]
+
+    def _answer(self, as_of: dt.datetime, since: dt.date | None) -> tuple[MonitorStatus, Report]:
+        """The status at ``as_of`` and the report its findings come from."""
         day = self._day(as_of)
         since = day if since is None else since
         if since > day:
             raise UsageError(f"since ({since}) is after the as-of day ({day})")
-        decided = self.report(as_of, since).findings
-        return MonitorStatus(as_of=as_of, since=since, findings=decided, in_progress=tuple(self._in_progress(as_of, decided)))
+        report = self.report(as_of, since)
+        status = MonitorStatus(as_of=as_of, since=since, findings=report.findings,
+                               in_progress=tuple(self._in_progress(as_of, report.findings)))
+        return status, report
 
     def due(self, as_of: dt.datetime, *, person: str | None = None, unit: str | None = None, since: dt.date | None = None) -> Checklist:
         """The checklist of ``person`` (their duties in every role) or of ``unit`` (the duties of
@@ -185,21 +191,19 @@ class Monitor:
     def at_risk(self, as_of: dt.datetime, horizon: dt.timedelta) -> list[DueItem]:
         """The duties in progress, not done, whose deadline falls within ``horizon`` of
         ``as_of``: missed unless done in time. Soonest first."""
-        end = as_of + horizon
-        return sorted((i for i in self.status(as_of).in_progress if i.finding.status != "met" and i.deadline <= end),
-                      key=lambda i: (i.deadline, i.finding.id))
+        return _at_risk(self.status(as_of).in_progress, as_of + horizon)
 
     def check(self, as_of: dt.datetime, since: dt.date | None = None) -> list[tuple[Finding, Change]]:
         """Tell the notifiers what changed by ``as_of``: each finding decided from ``since``
         (default: the as-of day) that is missed or late, and each duty at risk within
         ``at_risk_within``, once per finding and change (a restored monitor remembers). Returns
         what was told."""
-        status = self.status(as_of, since)
+        status, report = self._answer(as_of, since)
         told: list[tuple[Finding, Change]] = []
         for finding in status.findings:
             if finding.status in ("missed", "late") and (finding.id, finding.status) not in self._notified:
                 told.append((finding, finding.status))
-        for item in self.at_risk(as_of, self.at_risk_within):
+        for item in _at_risk(status.in_progress, as_of + self.at_risk_within):
             if (item.finding.id, "at_risk") not in self._notified:
                 told.append((item.finding, "at_risk"))
         for finding, change in told:
@@ -208,7 +212,7 @@ class Monitor:
                 self.on_change(finding, change)
         failing = [f for f, change in told if change != "at_risk"]
         if failing:
-            notify_plugins(self.report(as_of, status.since).model_copy(update={"findings": tuple(failing)}), self.plugins)
+            notify_plugins(report.model_copy(update={"findings": tuple(failing)}), self.plugins)
         return told
 
     # ------------------------------------------------------------------------------ state
@@ -276,6 +280,11 @@ class Monitor:
                 remaining = max(0.0, finding.required_count - seen)
             out.append(DueItem(finding=finding, deadline=deadline, remaining=remaining))
         return out
+
+
+def _at_risk(in_progress: Iterable[DueItem], until: dt.datetime) -> list[DueItem]:
+    """The items not done whose deadline is at or before ``until``, soonest first."""
+    return sorted((i for i in in_progress if i.finding.status != "met" and i.deadline <= until), key=lambda i: (i.deadline, i.finding.id))
 
 
 def _unanswered(finding: Finding) -> bool:

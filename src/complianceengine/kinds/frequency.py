@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from ..exemptions import ExcusedSpan, excusing, exemption_spans, fixed_excusing
 from ..events import Timeline
 from ..findings import Finding, Status
-from ..model import Event, FrequencyObligation, Ruleset
+from ..model import Event, FrequencyObligation, Ruleset, duration_parts
 from ..plan import Frame
 from ..timeframes import Interval, clip, overlap, periods, shift, subtract
 from ..trace import Decision, FrameStep
@@ -131,9 +131,14 @@ def too_close(counted: Timeline, spacing: pendulum.Duration) -> dict[str, tuple[
     """The counted events less than ``spacing`` after the previous counted one (``min_spacing``),
     each with that previous event and the seconds between them."""
     out = {}
-    for previous, event in zip(counted.events, counted.events[1:]):
-        if event.time < shift(previous.time, spacing):
-            out[event.id] = previous, (event.time - previous.time).total_seconds()
+    years, months, days, seconds = duration_parts(spacing)
+    events, times = counted.events, counted.times
+    for i in range(1, len(events)):
+        gap = times[i] - times[i - 1]
+        # a spacing of hours and minutes is a number of seconds; days and months are calendar ones
+        close = gap < seconds if not (years or months or days) else events[i].time < shift(events[i - 1].time, spacing)
+        if close:
+            out[events[i].id] = events[i - 1], gap
     return out
 
 
