@@ -475,9 +475,10 @@ def test_a_plugin_kind_is_explained_by_its_evidence(tmp_path):
     assert any("comes from a plugin; its evaluator decides what counts" in note for note in entry.notes)
 
 
-def test_gaps_sharing_an_id_are_told_apart_by_their_record():
+def test_gaps_starting_at_one_instant_are_told_apart():
     # two visits at the same instant: the gap they close between them and the gap after them start
-    # at the same moment, so their finding ids (anchored at the gap's start) are the same
+    # at the same moment; their ids differ (the second is anchored '<instant>#1') and each is
+    # explained from its own record
     visits = {"id": "visits", "kind": "cadence", "applies_to": {"subject_kind": "resident"}, "match": {"kind": "visit"}, "max_gap": "P1M"}
     subjects = [{"id": "r1", "kind": "resident", "unit": "d1", "start": "2026-01-01"}]
     events = [event("v1", "visit", local(2026, 8, 20, 15), actor="a", subject="r1"),
@@ -485,7 +486,7 @@ def test_gaps_sharing_an_id_are_told_apart_by_their_record():
     ruleset, registry = base_ruleset(visits), base_registry(subjects=subjects)
     explainer = Explainer(ruleset, registry, events, first_day=dt.date(2026, 8, 1), last_day=dt.date(2026, 10, 31), as_of=AS_OF)
     later = [f for f in explainer.findings if f.period.start == local(2026, 8, 20, 15)]
-    assert len(later) == 2 and later[0].id == later[1].id and later[0].evidence == ("v2",)
+    assert len(later) == 2 and later[0].id != later[1].id and later[0].evidence == ("v2",)
     closed, trailing = (explainer.explain_finding(f) for f in later)
     assert closed.counted == ("v2",) and events_of(closed)["v1"].check == "other_gap"
     assert "counted from the previous visit (v1)" in closed.requirement

@@ -216,3 +216,17 @@ def test_a_deadline_at_the_end_of_the_range_inside_a_window_that_goes_on():
     assert [(f.status, f.due) for f in gap] == [("missed", local_time(2026, 10, 2, 0))]
     assert [f.id for f in pieces[0].findings if f.obligation == "visits"].count(gap[0].id) == 1
     assert gap[0].id not in {f.id for f in pieces[1].findings}
+
+
+def test_two_visits_at_the_same_instant_give_gaps_with_their_own_ids():
+    """Two counted events at one instant: the gap between them (zero long) and the gap after the
+    second open at the same instant; each has its own id (the second anchored '<instant>#1')."""
+    same = local_time(2026, 8, 10, 9)
+    visits = [event("v1", "visit", same, subject="r1"), event("v2", "visit", same, subject="r1"),
+              event("v3", "visit", local_time(2026, 8, 20, 9), subject="r1")]
+    report = run(visits, FIRST, LAST)
+    gaps = [f for f in report.findings if f.obligation == "visits" and f.subject.id == "r1"]
+    assert len({f.id for f in gaps}) == len(gaps)
+    assert [f.evidence for f in gaps if f.period.start == same] == [("v2",), ("v3",)]
+    ids = {f.id for f in report.findings}
+    assert len(ids) == len(report.findings)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..exemptions import ExcusedSpan, excusing, exemption_spans, fixed_excusing
-from ..findings import Finding
+from ..findings import Finding, instant_key
 from ..model import CadenceObligation, Event, Ruleset
 from ..timeframes import BEGINNING, Interval, Period, local, shift
 from ..words import delay_text, duration_text
@@ -171,9 +171,14 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
             before = bisect.bisect_left(stretch.times, plan.range.start.timestamp())
             opened_by: Event | None = None
             since: Since
+            # counted events before the opening one at the same instant: a second gap opening at
+            # one instant needs its own id (anchor "<instant>#1"), not the first one's
+            repeat = 0
             if before:
                 opened_by = counted[before - 1]
                 anchor, since = local(opened_by.time, plan.tz), "previous"
+                while repeat + 1 < before and stretch.times[before - 2 - repeat] == stretch.times[before - 1]:
+                    repeat += 1
             elif active.start <= BEGINNING:
                 # a unit's duty has no start date: with no event before the range, the clock can
                 # only start at the range's first day (the report warns: tiles may not add up)
@@ -183,13 +188,15 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
                 anchor, since = local(active.start, plan.tz), "duty"
                 if active.start < min(earliest, plan.range.start):
                     unseen.append(active.start)
-            for event in counted[before:]:
+            for index in range(before, len(counted)):
+                event = counted[index]
                 # exemptions only matter when the plain deadline was not kept
                 due, used, window = deadline(plan, obligation, gaps, anchor, [])
                 if event.time > due:
                     due, used, window = deadline(plan, obligation, gaps, anchor, excused)
                 period = Period(label=f"{when(anchor, plan)} to {when(event.time, plan)}", start=anchor, end=event.time)
-                extra: dict[str, Any] = {"due": due, "window": window, "excused_by": used, "evidence": (event.id,)}
+                extra: dict[str, Any] = {"due": due, "window": window, "excused_by": used, "evidence": (event.id,),
+                                         "anchor": f"{instant_key(anchor)}#{repeat}" if repeat else None}
                 if spacing is not None and opened_by is not None and event.time < shift(opened_by.time, spacing):
                     extra["flagged"] = (event.id,)
                     extra["note"] = words.flag(event, opened_by)
@@ -203,6 +210,7 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
                 if tracer is not None:
                     _trace(tracer, finding, GapStep(target, active, anchor, opened_by, event, due, window, (), used), relevant, excused)
                 out.append(finding)
+                repeat = repeat + 1 if opened_by is not None and stretch.times[index] == opened_by.time.timestamp() else 0
                 anchor, since, opened_by = local(event.time, plan.tz), "previous", event
                 if anchor >= plan.range.end:
                     break  # later gaps are decided after the range
@@ -211,7 +219,8 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
             if due < active.end:
                 due, used, window = deadline(plan, obligation, gaps, anchor, excused)
             period = Period(label=f"{when(anchor, plan)} to {when(due, plan)}", start=anchor, end=due)
-            extra = {"due": due, "window": window, "excused_by": used, "decided": due}
+            extra = {"due": due, "window": window, "excused_by": used, "decided": due,
+                     "anchor": f"{instant_key(anchor)}#{repeat}" if repeat else None}
             if due >= active.end:
                 if not used:
                     continue  # the duty ends before the next deadline
