@@ -255,3 +255,17 @@ def test_an_event_attribute_of_type_ref_is_checked_against_the_registry(tmp_path
     log = ce.read_events([path], rules, base_registry())
     assert [e.id for e in log.events] == ["h1"]
     assert log.rejects[0].errors == ("attribute 'to': 'zz' is not a person in the registry",)
+
+
+def test_a_registry_attribute_given_by_its_label_is_read_as_the_value():
+    kinds = {"dock": {"label": {"en": "dock"}, "parents": ["town"], "attributes": {"state": {
+        "type": "enum", "values": ["open", "closed"], "value_labels": {"open": {"en": "in use", "zh": "开放"}}}}}}
+    rules = ruleset(SUM, unit_kinds=kinds)
+    mapping = {"units": [{"id": "t", "kind": "town"}, {"id": "d1", "kind": "dock", "parent": "t", "attributes": {"state": "开放"}},
+                         {"id": "d2", "kind": "dock", "parent": "t", "attributes": {"state": "in use"}}]}
+    registry = ce.parse_registry(mapping, rules)
+    assert [u.attributes.get("state") for u in registry.units] == [None, "open", "open"]
+    assert mapping["units"][1]["attributes"]["state"] == "开放"  # the caller's mapping is not changed
+    with pytest.raises(RegistryError, match="'半开' is not one of open \\(开放\\), closed"):
+        ce.parse_registry({"units": [{"id": "t", "kind": "town"}, {"id": "d1", "kind": "dock", "parent": "t",
+                                                                     "attributes": {"state": "半开"}}]}, rules)

@@ -700,6 +700,8 @@ def _value_labels(plain: Any, ruleset: Ruleset) -> None:
                 spec = kind.attributes.get(name) if kind is not None else None
                 if spec is not None and spec.value_labels and isinstance(value, str):
                     attributes[name] = spec.canonical(value)
+                elif spec is not None and spec.value_labels and isinstance(value, list):
+                    attributes[name] = [spec.canonical(item) if isinstance(item, str) else item for item in value]
 
 
 def registry_from(plain: Any, root: Any, file: str, ruleset: Ruleset) -> Registry:
