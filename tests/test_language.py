@@ -269,3 +269,45 @@ def test_a_registry_attribute_given_by_its_label_is_read_as_the_value():
     with pytest.raises(RegistryError, match="'半开' is not one of open \\(开放\\), closed"):
         ce.parse_registry({"units": [{"id": "t", "kind": "town"}, {"id": "d1", "kind": "dock", "parent": "t",
                                                                      "attributes": {"state": "半开"}}]}, rules)
+
+
+# ------------------------------------------------------------------ found in review
+
+
+def test_in_at_least_with_at_most_stays_open_until_the_period_is_over():
+    rules = ruleset({**MEETINGS, "at_most": 2, "in_at_least": {"periods": 12, "each": "month"}})
+    year = dt.date(2026, 1, 1), dt.date(2026, 12, 31)
+    events = meetings(list(range(1, 13)))
+    early = audit(rules, base_registry(), events, first_day=year[0], last_day=year[1], as_of=local(2026, 12, 20))
+    assert [f.status for f in early.findings if f.subject.id == "t"] == ["open"]  # December could still break the cap
+    more = events + [event("x1", "meeting", local(2026, 12, 21), unit="t"), event("x2", "meeting", local(2026, 12, 22), unit="t")]
+    late = audit(rules, base_registry(), more, first_day=year[0], last_day=year[1], as_of=local(2027, 1, 2))
+    assert [(f.status, f.observed_count) for f in late.findings if f.subject.id == "t"] == [("missed", 11)]
+
+
+def test_in_at_least_refuses_during_entries():
+    with pytest.raises(ValidationError, match="in_at_least cannot be combined with `during`"):
+        ruleset({**MEETINGS, "during": [{"calendar": "campaign", "at_least": 1}]},
+                calendars={"campaign": {"label": {"en": "campaign"}, "windows": [{"start": "2026-09-09", "end": "2026-09-30"}]}})
+
+
+def test_a_label_cannot_mean_two_values():
+    with pytest.raises(ValidationError, match="a reader could not tell which value it means"):
+        ruleset(SUM, event_kinds={"patrol": {"label": {"en": "patrol"}, "attributes": {"mode": {
+            "type": "enum", "values": ["a", "b"], "value_labels": {"a": {"en": "x", "zh": "开"}, "b": {"en": "y", "zh": "开"}}}}}})
+
+
+def test_registry_list_attributes_are_checked_item_by_item():
+    kinds = {"resident": {"label": {"en": "resident"}, "unit_kind": "dock", "attributes": {"tags": {
+        "type": "list", "values": ["x", "y"], "value_labels": {"x": {"en": "ex", "zh": "甲"}}}}}}
+    rules = ruleset(SUM, subject_kinds=kinds)
+    base = {"units": [{"id": "t", "kind": "town"}, {"id": "d1", "kind": "dock", "parent": "t"}]}
+
+    def subject(tags):
+        return {**base, "subjects": [{"id": "r1", "kind": "resident", "unit": "d1", "start": "2026-01-01", "attributes": {"tags": tags}}]}
+
+    assert ce.parse_registry(subject(["甲", "y"]), rules).subjects[0].attributes["tags"] == ["x", "y"]
+    with pytest.raises(RegistryError, match="'zzz' is not one of x"):
+        ce.parse_registry(subject(["甲", "zzz"]), rules)
+    with pytest.raises(RegistryError, match="expected a list of texts"):
+        ce.parse_registry(subject([1, {"k": 2}]), rules)

@@ -51,7 +51,8 @@ def test_the_status_is_the_batch_audit_and_what_is_in_progress(sample, as_of):
         assert item.finding.period.start <= as_of < item.deadline
         assert item.finding.status in ("open", "met")
         if item.finding.obligation_kind == "frequency":
-            assert item.remaining == (0 if item.finding.status == "met" else item.remaining) and item.remaining is not None
+            assert item.remaining is not None and (item.remaining == 0) == (item.finding.status == "met")
+            assert item.remaining == item.finding.required_count - item.finding.observed_count or item.finding.status == "met"
     # today's daily patrols are in progress; so is the current week of the weekly duty
     kinds = {i.finding.obligation for i in status.in_progress}
     assert {"dock-staff-daily-patrol", "dock-chief-weekly-patrol"} <= kinds
@@ -178,3 +179,65 @@ def test_the_watch_command_prints_each_change_once():
     assert changes and {c["change"] for c in changes} <= {"missed", "late", "at_risk"}
     keys = [(c["finding"]["id"], c["change"]) for c in changes]
     assert len(keys) == len(set(keys))
+
+
+# ------------------------------------------------------------------ found in review
+
+DAILY_CAPPED = {"id": "p", "kind": "frequency", "applies_to": {"roles": ["guard"]}, "match": {"kind": "patrol"}, "period": "day",
+                "at_least": 1, "at_most": 3}
+
+
+def test_a_capped_duty_already_done_is_done_not_at_risk():
+    from conftest import base_registry, base_ruleset
+
+    monitor = Monitor(base_ruleset(DAILY_CAPPED), base_registry())
+    monitor.ingest(event("e1", "patrol", dt.datetime(2026, 8, 1, 9, tzinfo=TZ), actor="a", unit="d1"))
+    now = dt.datetime(2026, 8, 1, 20, tzinfo=TZ)
+    assert [i.finding.subject.id for i in monitor.at_risk(now, dt.timedelta(hours=6))] == ["b"]
+    mine = monitor.due(now, person="a")
+    assert mine.due == () and [(i.finding.status, i.remaining) for i in mine.done] == [("open", 0.0)]
+
+
+def test_gaps_in_progress_pushed_far_by_an_exemption_and_unit_clocks_are_in_progress():
+    from conftest import base_registry, base_ruleset
+
+    weekly = {"id": "c", "kind": "cadence", "applies_to": {"roles": ["guard"]}, "match": {"kind": "patrol"}, "max_gap": "P7D"}
+    registry = base_registry(exemptions=[{"id": "lv", "person": "a", "start": "2026-08-05", "end": "2026-10-05", "reason": "leave"}])
+    monitor = Monitor(base_ruleset(weekly), registry)
+    monitor.ingest_many([event("e1", "patrol", dt.datetime(2026, 8, 1, 9, tzinfo=TZ), actor="a", unit="d1"),
+                         event("e2", "patrol", dt.datetime(2026, 8, 1, 9, tzinfo=TZ), actor="b", unit="d2")])
+    now = dt.datetime(2026, 8, 6, 12, tzinfo=TZ)
+    items = {i.finding.subject.id: i.deadline for i in monitor.status(now, dt.date(2026, 8, 1)).in_progress}
+    assert items == {"a": dt.datetime(2026, 10, 13, tzinfo=TZ), "b": dt.datetime(2026, 8, 8, 9, tzinfo=TZ)}
+    unit = {"id": "u", "kind": "cadence", "applies_to": {"unit_kind": "dock"}, "match": {"kind": "visit"}, "max_gap": "P7D"}
+    monitor = Monitor(base_ruleset(unit), base_registry())
+    monitor.ingest(event("x", "patrol", dt.datetime(2026, 8, 1, 9, tzinfo=TZ), actor="a", unit="d1"))
+    checklist = monitor.due(dt.datetime(2026, 8, 3, 12, tzinfo=TZ), unit="d1")
+    assert [(i.finding.obligation, i.deadline) for i in checklist.due] == [("u", dt.datetime(2026, 8, 8, tzinfo=TZ))]
+
+
+def test_a_restored_monitor_keeps_an_event_the_new_registry_refuses_as_a_reject(tmp_path):
+    from conftest import base_registry, base_ruleset
+
+    rules = base_ruleset(DAILY_CAPPED)
+    monitor = Monitor(rules, base_registry())
+    monitor.ingest(event("e1", "patrol", dt.datetime(2026, 8, 1, 9, tzinfo=TZ), actor="a", unit="d1"))
+    monitor.save(tmp_path / "m.json")
+    without_a = base_registry([{"person": "b", "role": "guard", "unit": "d2", "start": "2026-01-01"}])
+    without_a = without_a.model_copy(update={"people": [p for p in without_a.people if p.id != "a"]})
+    again = Monitor.restore(tmp_path / "m.json", rules, without_a)
+    assert again.events == () and len(again.rejects) == 1 and "unknown person 'a'" in again.rejects[0].errors[0]
+
+
+def test_watch_judges_just_after_the_latest_event(tmp_path):
+    from conftest import base_registry, base_ruleset
+
+    ruleset_path, registry_path = tmp_path / "ruleset.json", tmp_path / "registry.json"
+    ruleset_path.write_text(base_ruleset(DAILY_CAPPED).model_dump_json(by_alias=True, exclude_none=True), encoding="utf-8")
+    registry_path.write_text(base_registry().model_dump_json(exclude_none=True), encoding="utf-8")
+    lines = [{"id": "e1", "kind": "patrol", "time": "2026-08-01T09:00:00+08:00", "actor": "b", "unit": "d2"},
+             {"id": "e2", "kind": "patrol", "time": "2026-08-01T20:00:00+08:00", "actor": "a", "unit": "d1"}]
+    result = subprocess.run([str(EXE), "watch", str(ruleset_path), "--registry", str(registry_path), "--horizon", "PT6H", "--format", "json"],
+                            input="".join(json.dumps(line) + "\n" for line in lines), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""  # a's own 20:00 patrol is known when 20:00 is judged: nothing at risk

@@ -230,3 +230,17 @@ def test_two_visits_at_the_same_instant_give_gaps_with_their_own_ids():
     assert [f.evidence for f in gaps if f.period.start == same] == [("v2",), ("v3",)]
     ids = {f.id for f in report.findings}
     assert len(ids) == len(report.findings)
+
+
+def test_a_visit_at_the_very_start_of_the_duty_opens_a_gap_with_its_own_id():
+    """The zero-length gap from the start of the duty to a visit at that instant, and the gap
+    after the visit, start at one instant: two ids, the same in every tile."""
+    subjects = [{"id": "r9", "kind": "resident", "unit": "d1", "start": "2026-08-01"}]
+    registry = base_registry(subjects=subjects)
+    ruleset = base_ruleset(RULES[4], calendars=CAMPAIGN)
+    visits = [event("v1", "visit", local_time(2026, 8, 1, 0), subject="r9"), event("v2", "visit", local_time(2026, 8, 10, 10), subject="r9")]
+    whole = audit(ruleset, registry, visits, first_day=dt.date(2026, 7, 15), last_day=dt.date(2026, 8, 31), as_of=AS_OF)
+    gaps = [f for f in whole.findings if f.subject.id == "r9"]
+    assert len(gaps) == len({f.id for f in gaps}) >= 2
+    later = audit(ruleset, registry, visits, first_day=dt.date(2026, 8, 2), last_day=dt.date(2026, 8, 31), as_of=AS_OF)
+    assert {f.id for f in later.findings if f.subject.id == "r9"} <= {f.id for f in gaps}

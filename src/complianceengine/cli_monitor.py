@@ -52,12 +52,12 @@ def due(args: argparse.Namespace, plugins: Plugins) -> int:
     """Print the checklist; exit 1 when something is overdue or at risk, else 0."""
     ruleset = load_ruleset(args.ruleset, plugins)
     registry = load_registry(args.registry, ruleset)
-    monitor = Monitor(ruleset, registry, plugins=plugins)
+    monitor = Monitor(ruleset, registry, plugins=plugins, lang=args.lang)
     monitor.ingest_many(read_events(args.events, ruleset, registry, plugins).events)
     as_of = _as_of(args.as_of, ruleset.timezone)
     horizon = _duration(args.horizon, "--horizon")
     checklist = monitor.due(as_of, person=args.person, unit=args.unit)
-    risky = {i.finding.id for i in checklist.due if i.deadline <= as_of + horizon}
+    risky = {i.finding.id for i in checklist.due if i.deadline <= as_of + horizon}  # due: not done yet
     if args.format == "json":
         payload = json.loads(checklist.model_dump_json())
         payload["at_risk"] = sorted(risky)
@@ -135,7 +135,8 @@ def watch(args: argparse.Namespace, plugins: Plugins) -> int:
         if latest is None or not pending:
             return
         pending = 0
-        monitor.check(latest, since=monitor.first_day)
+        # judged just after the latest event: events at or after the as-of time are not known yet
+        monitor.check(latest + dt.timedelta(microseconds=1), since=monitor.first_day)
         for finding, change in told:
             _print_change(finding, change, latest, ruleset.timezone, args.format)
         told.clear()

@@ -281,7 +281,12 @@ class Explainer:
         elif step.required is None:
             parts.append(f"what is left is below the partial_periods rule ({step.rule}: {rule}), so the period is excused")
         else:
-            if step.required != frame.at_least:
+            each = obligation.in_at_least if isinstance(obligation, FrequencyObligation) else None
+            if each is not None:
+                parts.append(f"the requirement holds per {each.each}, and {step.required} of the period's {each.each}s must meet it"
+                             + (f" (prorated from {each.periods}: {_days(step.left)} of {_days(whole)} in force)"
+                                if step.required != each.periods else ""))
+            elif step.required != frame.at_least:
                 parts.append(f"prorated from {frame.at_least} to {step.required}: {_days(step.left)} of {_days(whole)} in force")
             if frame.at_most is not None:
                 parts.append(f"at most {frame.at_most} (never prorated)")

@@ -171,6 +171,13 @@ class AttributeSpec(_Strict):
         unlabelled = [value for value in self.value_labels if value not in (self.values or [])]
         if unlabelled:
             raise ValueError(f"value_labels names {unlabelled[0]!r}, which is not one of 'values'")
+        seen: dict[str, str] = {}
+        for value, label in self.value_labels.items():
+            for text in dict.fromkeys(t for t in (label.en, label.zh) if t):
+                if text in seen and seen[text] != value or (text in (self.values or []) and text != value):
+                    raise ValueError(f"the label {text!r} of {value!r} is also {'a value' if text in (self.values or []) else 'the label of ' + repr(seen[text])}: "
+                                     "a reader could not tell which value it means")
+                seen[text] = value
         if (self.type == "ref") != (self.refers_to is not None):
             raise ValueError("an attribute of type ref needs refers_to (unit, person or subject), and only it takes one")
         if self.of_kind is not None and self.refers_to not in ("unit", "subject"):
@@ -445,8 +452,9 @@ class FrequencyObligation(ObligationBase):
                 fits = ", ".join(NESTED[self.in_at_least.each])
                 raise ValueError(f"in_at_least: each {self.in_at_least.each} needs a period it nests in ({fits}), "
                                  f"not {self.period if isinstance(self.period, str) else 'a fixed period'}")
-            if any(raised.period is not None for raised in self.during):
-                raise ValueError("in_at_least cannot be combined with a `during` entry that changes the period")
+            if self.during:
+                raise ValueError("in_at_least cannot be combined with `during` entries (a sub-period would be split between "
+                                 "requirements); write the raised requirement as its own obligation")
         if self.at_least == 0 and self.at_most is None:
             raise ValueError("an obligation with at_least: 0 needs at_most, or it can never be missed")
         for raised in self.during:

@@ -22,13 +22,17 @@ state (its events and what it has already notified) is saved and restored with
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Literal
 
+import pendulum
 from pydantic import BaseModel, ConfigDict, Field
+
+from .compile import calendars_used
 
 from .errors import UsageError
 from .evaluate import audit, notify_plugins
@@ -39,7 +43,8 @@ from .model import (
 )
 from .outputs import write_atomically
 from .plugins import Plugins
-from .timeframes import local
+from .timeframes import day_start, local
+from .words import Lang
 
 __all__ = ["Checklist", "DueItem", "Monitor", "MonitorStatus"]
 
@@ -90,7 +95,8 @@ class Checklist(_Frozen):
 class Monitor:
     """Duties of ``ruleset`` over ``registry``, as events arrive (see the module's description).
 
-    ``engine`` is ``"python"`` (the reference evaluator; the only one so far). ``plugins``
+    ``engine`` is ``"python"`` (the reference evaluator; the only one so far); ``lang`` the
+    language of the findings' sentences (``"en"`` or ``"zh"``). ``plugins``
     (default: the installed ones) provide calendars and notifiers; ``on_change(finding, change)``
     is called by :meth:`check` for each finding that became ``missed``, ``late`` or ``at_risk``,
     once per finding and change. ``at_risk_within`` is the horizon :meth:`check` warns with.
@@ -99,12 +105,13 @@ class Monitor:
     def __init__(
         self, ruleset: Ruleset, registry: Registry, *, engine: Literal["python"] = "python", plugins: Plugins | None = None,
         on_change: Callable[[Finding, Change], None] | None = None, at_risk_within: dt.timedelta = dt.timedelta(hours=6),
+        lang: Lang = "en",
     ):
         if engine != "python":
             raise UsageError(f"unknown monitor engine {engine!r}: only 'python' is available (see docs/monitor.md)")
         self.ruleset, self.registry = ruleset, registry
         self.plugins = plugins or Plugins()
-        self.on_change, self.at_risk_within = on_change, at_risk_within
+        self.on_change, self.at_risk_within, self.lang = on_change, at_risk_within, lang
         self._reader = _EventReader(ruleset, registry, self.plugins)
         self._received = 0
         self._notified: set[tuple[str, str]] = set()
@@ -153,7 +160,7 @@ class Monitor:
         decided (its report, with the summaries)."""
         day = self._day(as_of)
         return audit(self.ruleset, self.registry, self._log(), first_day=since, last_day=max(day, since), as_of=as_of,
-                     plugins=self.plugins, notify=False)
+                     plugins=self.plugins, notify=False, lang=self.lang)
 
     def status(self, as_of: dt.datetime, since: dt.date | None = None) -> MonitorStatus:
         """The findings decided from ``since`` (default: the as-of day) to the as-of day, exactly
@@ -168,7 +175,7 @@ class Monitor:
             raise UsageError(f"since ({since}) is after the as-of day ({day})")
         report = self.report(as_of, since)
         status = MonitorStatus(as_of=as_of, since=since, findings=report.findings,
-                               in_progress=tuple(self._in_progress(as_of, report.findings)))
+                               in_progress=tuple(self._in_progress(as_of, since, report.findings)))
         return status, report
 
     def due(self, as_of: dt.datetime, *, person: str | None = None, unit: str | None = None, since: dt.date | None = None) -> Checklist:
@@ -184,9 +191,8 @@ class Monitor:
         status = self.status(as_of, since=min(since or self.first_day or self._day(as_of), self._day(as_of)))
         current = [item for item in status.in_progress if mine(item.finding)]
         overdue = tuple(f for f in status.findings if mine(f) and _unanswered(f))
-        due = tuple(sorted((i for i in current if i.finding.status != "met"), key=lambda i: (i.deadline, i.finding.obligation)))
-        done = tuple(i for i in current if i.finding.status == "met")
-        return Checklist(as_of=as_of, who=person or unit or "", due=due, overdue=overdue, done=done)
+        due = tuple(sorted((i for i in current if not done(i)), key=lambda i: (i.deadline, i.finding.obligation)))
+        return Checklist(as_of=as_of, who=person or unit or "", due=due, overdue=overdue, done=tuple(i for i in current if done(i)))
 
     def at_risk(self, as_of: dt.datetime, horizon: dt.timedelta) -> list[DueItem]:
         """The duties in progress, not done, whose deadline falls within ``horizon`` of
@@ -243,8 +249,9 @@ class Monitor:
         for record in state["events"]:
             line = record.pop("line")
             reader.read_record("<monitor>", line, record)
-        reader.rejects[:] = [Reject.model_validate(r) for r in state["rejects"]]
-        reader.duplicates[:] = [Duplicate.model_validate(d) for d in state["duplicates"]]
+        # an event the registry or ruleset now refuses is a new reject, kept after the saved ones
+        reader.rejects[:] = [*(Reject.model_validate(r) for r in state["rejects"]), *reader.rejects]
+        reader.duplicates[:] = [*(Duplicate.model_validate(d) for d in state["duplicates"]), *reader.duplicates]
         monitor._received = state["received"]
         monitor._notified = {(finding, change) for finding, change in state["notified"]}
         return monitor
@@ -254,22 +261,56 @@ class Monitor:
     def _log(self) -> EventLog:
         return EventLog(events=tuple(self._reader.events))
 
+    def _only(self, obligations: list[Any]) -> Ruleset:
+        """The ruleset with only ``obligations`` and the calendars they use (a provider is not
+        asked for windows no obligation of this audit needs)."""
+        used = set().union(*(calendars_used(o) for o in obligations))
+        return self.ruleset.model_copy(update={"obligations": obligations,
+                                               "calendars": {n: c for n, c in self.ruleset.calendars.items() if n in used}})
+
+    def _exemption_ends(self) -> list[dt.date]:
+        """The last days of the exemptions known (the registry's with an end, and exemption
+        events' ``until``): how far a deadline can have been pushed."""
+        ends = [x.end for x in self.registry.exemptions if x.end is not None]
+        for event in self._reader.events:
+            excuses = self.ruleset.event_kinds[event.kind].excuses if event.kind in self.ruleset.event_kinds else None
+            until = event.attributes.get(excuses.until) if excuses is not None else None
+            if isinstance(until, str):
+                with contextlib.suppress(Exception):
+                    ends.append(self._day(pendulum.parse(until, tz=self.ruleset.timezone)))  # type: ignore[arg-type]
+        return ends
+
     def _day(self, instant: dt.datetime) -> dt.date:
         if instant.tzinfo is None or instant.utcoffset() is None:
             raise UsageError("as_of must carry a time zone")
         return local(instant, self.ruleset.timezone).date()
 
-    def _in_progress(self, as_of: dt.datetime, decided: Iterable[Finding]) -> list[DueItem]:
+    def _in_progress(self, as_of: dt.datetime, since: dt.date, decided: Iterable[Finding]) -> list[DueItem]:
         """The duties whose period, gap or deadline has begun by ``as_of`` and ends after it:
         those the audit up to the as-of day already holds (today's daily patrol, ``open``), and
-        those decided later, from an audit of the days after it far enough ahead for the longest
-        period, gap or chain of deadlines. Staffing and completeness are states, not duties in
-        progress: they are only in the findings."""
+        those decided later. Periods (frequency, plugin kinds) come from an audit of the days
+        after the as-of day far enough ahead for the longest period. Gaps and deadlines come from
+        an audit of the same days as the status, ``since`` on (so a clock that starts at the
+        range's first day starts where the status's does), to the longest gap or chain of
+        deadlines after the last exemption known (an exemption pushes a deadline to its end),
+        keeping what is decided after the as-of day.
+        Staffing and completeness are states, not duties in progress: only in the findings."""
         day = self._day(as_of)
-        ahead = audit(self.ruleset, self.registry, self._log(), first_day=day + dt.timedelta(days=1), last_day=day + self._ahead,
-                      as_of=as_of, plugins=self.plugins, notify=False)
+        end_of_day = day_start(day + dt.timedelta(days=1), self.ruleset.timezone)
+        timed = [o for o in self.ruleset.obligations if o.kind in ("cadence", "response")]
+        periodic = [o for o in self.ruleset.obligations if o.kind not in ("cadence", "response", "staffing", "completeness")]
+        later: list[Finding] = []
+        if periodic:
+            later += audit(self._only(periodic), self.registry, self._log(), first_day=day + dt.timedelta(days=1),
+                           last_day=day + self._ahead, as_of=as_of, plugins=self.plugins, notify=False, lang=self.lang).findings
+        if timed:
+            # a gap's deadline is at most the longest gap after the last exemption that pushes it
+            pushed = max([day, *self._exemption_ends()])
+            later += [f for f in audit(self._only(timed), self.registry, self._log(), first_day=since, last_day=pushed + self._ahead,
+                                       as_of=as_of, plugins=self.plugins, notify=False, lang=self.lang).findings
+                      if f.decided is not None and f.decided > end_of_day]
         out = []
-        for finding in (*decided, *ahead.findings):
+        for finding in (*decided, *later):
             deadline = finding.due or finding.period.end
             if (finding.period.start > as_of or deadline <= as_of or finding.status not in ("open", "met")
                     or finding.obligation_kind in ("staffing", "completeness")):
@@ -282,9 +323,15 @@ class Monitor:
         return out
 
 
+def done(item: DueItem) -> bool:
+    """Is nothing left to do for ``item``: met, or (a duty with ``at_most``, ``open`` until its
+    period ends) nothing remaining?"""
+    return item.finding.status == "met" or item.remaining == 0
+
+
 def _at_risk(in_progress: Iterable[DueItem], until: dt.datetime) -> list[DueItem]:
     """The items not done whose deadline is at or before ``until``, soonest first."""
-    return sorted((i for i in in_progress if i.finding.status != "met" and i.deadline <= until), key=lambda i: (i.deadline, i.finding.id))
+    return sorted((i for i in in_progress if not done(i) and i.deadline <= until), key=lambda i: (i.deadline, i.finding.id))
 
 
 def _unanswered(finding: Finding) -> bool:

@@ -347,6 +347,12 @@ def _check_attributes(values: dict[str, Any], declared: dict[str, Any], at: Path
             problems.append(((*at, name), unknown(f"attribute of {kind}", name, declared)))
         elif spec.type == "enum" and value not in (spec.values or []):
             problems.append(((*at, name), f"{value!r} is not one of {spec.choices()}"))
+        elif spec.type == "list":
+            if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+                problems.append(((*at, name), f"expected a list of texts, got {value!r}"))
+            elif spec.values is not None and any(item not in spec.values for item in value):
+                wrong = next(item for item in value if item not in spec.values)
+                problems.append(((*at, name), f"{wrong!r} is not one of {spec.choices()}"))
         elif spec.type == "ref":
             missing = missing_record(value, spec, known) if isinstance(value, str) else f"expected the id of a {spec.refers_to}, got {value!r}"
             if missing:

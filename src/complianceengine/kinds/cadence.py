@@ -173,11 +173,14 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
             since: Since
             # counted events before the opening one at the same instant: a second gap opening at
             # one instant needs its own id (anchor "<instant>#1"), not the first one's
+            # (the start of the duty counts as one: a visit at that very instant opens the second gap)
             repeat = 0
             if before:
                 opened_by = counted[before - 1]
                 anchor, since = local(opened_by.time, plan.tz), "previous"
                 while repeat + 1 < before and stretch.times[before - 2 - repeat] == stretch.times[before - 1]:
+                    repeat += 1
+                if stretch.times[0] == stretch.times[before - 1] == active.start.timestamp():
                     repeat += 1
             elif active.start <= BEGINNING:
                 # a unit's duty has no start date: with no event before the range, the clock can
@@ -210,7 +213,7 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
                 if tracer is not None:
                     _trace(tracer, finding, GapStep(target, active, anchor, opened_by, event, due, window, (), used), relevant, excused)
                 out.append(finding)
-                repeat = repeat + 1 if opened_by is not None and stretch.times[index] == opened_by.time.timestamp() else 0
+                repeat = repeat + 1 if stretch.times[index] == anchor.timestamp() else 0
                 anchor, since, opened_by = local(event.time, plan.tz), "previous", event
                 if anchor >= plan.range.end:
                     break  # later gaps are decided after the range

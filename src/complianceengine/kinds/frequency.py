@@ -411,7 +411,8 @@ def _verdict(
     if obligation.in_at_least is None and frame.at_most is not None and count > frame.at_most:
         status = "missed"
     elif count >= required:
-        status = "met" if frame.over or frame.at_most is None or obligation.in_at_least is not None else "open"
+        # with at_most, a period not over may still be broken (another event in a sub-period, too)
+        status = "met" if frame.over or frame.at_most is None else "open"
     else:
         status = "missed" if frame.over else "open"
     required_text, observed_text, note = words(facts("judged", count, required, 1 - left / covered, used, reasons))
