@@ -15,6 +15,7 @@ from typing import IO
 
 import pendulum
 
+from .cli import _as_of
 from .errors import UsageError
 from .eventfiles import read_events
 from .findings import Finding
@@ -36,25 +37,13 @@ def _duration(text: str, option: str) -> dt.timedelta:
     return dt.timedelta(seconds=parsed.total_seconds())
 
 
-def _as_of(text: str | None, tz: str) -> dt.datetime:
-    if not text:
-        return pendulum.now("UTC")
-    try:
-        parsed = pendulum.parse(text, tz=pendulum.timezone(tz))
-    except Exception:
-        parsed = None
-    if not isinstance(parsed, dt.datetime):
-        raise UsageError(f"--as-of: expected an ISO 8601 date-time such as 2026-10-15T12:00:00+08:00, got {text!r}")
-    return parsed
-
-
 def due(args: argparse.Namespace, plugins: Plugins) -> int:
     """Print the checklist; exit 1 when something is overdue or at risk, else 0."""
     ruleset = load_ruleset(args.ruleset, plugins)
     registry = load_registry(args.registry, ruleset)
     monitor = Monitor(ruleset, registry, plugins=plugins, lang=args.lang)
     monitor.ingest_many(read_events(args.events, ruleset, registry, plugins).events)
-    as_of = _as_of(args.as_of, ruleset.timezone)
+    as_of = _as_of(args, ruleset) or pendulum.now("UTC")  # the audit's own parsing of --as-of
     horizon = _duration(args.horizon, "--horizon")
     checklist = monitor.due(as_of, person=args.person, unit=args.unit)
     risky = {i.finding.id for i in checklist.due if i.deadline <= as_of + horizon}  # due: not done yet

@@ -144,6 +144,12 @@ class UnitSummary(_Frozen):
     counts: StatusCounts
     rate: float | None
 
+    @property
+    def label(self) -> str:
+        """The unit as every report names it, whatever its language: its Chinese (else English)
+        name, a proper name, and its id."""
+        return f"{self.name.zh or self.name.en} ({self.unit})" if self.name else self.unit
+
 
 class VersionSpan(_Frozen):
     """The local days one version of a ruleset was applied to."""

@@ -119,11 +119,11 @@ class _Row:
 
 def _unit_rows(report: Report) -> tuple[list[_Row], dict[str | None, int]]:
     """The units in the registry's order, then units the registry does not have, then "no unit"
-    when a finding has none (a case whose trigger names none). Names as the Markdown report's
-    ``unit_label``: the Chinese (else English) name and the id, whatever the report's language."""
+    when a finding has none (a case whose trigger names none), named by :attr:`UnitSummary.label`
+    as in every report."""
     lang = report.lang
     index: dict[str | None, int] = {u.unit: i for i, u in enumerate(report.units)}
-    rows = [_Row(f"{u.name.zh or u.name.en} ({u.unit})" if u.name else u.unit, u.kind, u.depth,
+    rows = [_Row(u.label, u.kind, u.depth,
                  index.get(u.parent, -1)) for u in report.units]
     found = {f.unit for f in report.findings}
     for unit in sorted(u for u in found if u is not None and u not in index):

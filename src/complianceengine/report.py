@@ -21,7 +21,7 @@ from .findings import Finding, Report, StatusCounts, UnitSummary
 from .htmlreport import render_html
 from .plugins import Plugins
 from .timeframes import local, zone
-from .words import Lang, in_lang, period_text, status_text, text, when_text
+from .words import Lang, in_lang, number_text, period_text, status_text, text, when_text
 
 __all__ = [
     "BUILTIN_FORMATS", "NOT_MET", "ReportFormat", "Rendered", "UnitGroup", "json_chunks", "not_met_by_unit", "one_line", "render",
@@ -226,9 +226,8 @@ def not_met_by_unit(report: Report) -> list[UnitGroup]:
 
 
 def unit_label(summary: UnitSummary) -> str:
-    """A unit as every report names it, whatever its language: its Chinese (else English) name,
-    a proper name, and its id."""
-    return f"{summary.name.zh or summary.name.en} ({summary.unit})" if summary.name else summary.unit
+    """A unit as every report names it (:attr:`UnitSummary.label`)."""
+    return summary.label
 
 
 def _inline(text: object) -> str:
@@ -387,10 +386,6 @@ def _inert(cell: object) -> object:
     return "'" + cell if isinstance(cell, str) and _formula_like(cell) else cell
 
 
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else repr(value)
-
-
 def _csv(report: Report) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -402,7 +397,7 @@ def _csv(report: Report) -> str:
             f.status, f.required, f.observed, "" if f.required_count is None else f.required_count,
             "" if f.observed_count is None else f.observed_count, f.due.isoformat() if f.due else "",
             f.decided.isoformat() if f.decided else "", "" if f.delay_seconds is None else f.delay_seconds, " ".join(f.evidence), f.window or "", " ".join(f.excused_by),
-            f.note or "", "" if f.observed_amount is None else f.observed_amount, " ".join(map(_number, f.evidence_values)),
+            f.note or "", "" if f.observed_amount is None else f.observed_amount, " ".join(map(number_text, f.evidence_values)),
             " ".join(f.flagged),
         ]
         writer.writerow([_inert(cell) for cell in row])
@@ -485,7 +480,7 @@ def _finding_columns(report: Report) -> list[_Column]:
         _Column("excused_by", 16, lambda f: " ".join(f.excused_by) or None),
         _Column("note", 30, lambda f: f.note),
         _Column("observed_amount", 12, lambda f: f.observed_amount),
-        _Column("evidence_values", 20, lambda f: " ".join(map(_number, f.evidence_values)) or None),
+        _Column("evidence_values", 20, lambda f: " ".join(map(number_text, f.evidence_values)) or None),
         _Column("flagged", 16, lambda f: " ".join(f.flagged) or None),
     ]
 

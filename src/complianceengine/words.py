@@ -20,7 +20,7 @@ from babel.units import format_unit
 from .model import Label, duration_parts
 from .timeframes import Period, local
 
-__all__ = ["LANGS", "Lang", "delay_text", "duration_text", "in_lang", "period_text", "status_text", "text", "when_text"]
+__all__ = ["LANGS", "Lang", "delay_text", "duration_text", "in_lang", "number_text", "period_text", "status_text", "text", "when_text"]
 
 Lang = Literal["en", "zh"]
 #: the languages reports and findings are written in
@@ -208,6 +208,12 @@ def delay_text(delay: dt.timedelta, lang: Lang = "en") -> str:
     hours, rest = divmod(rest, 3600)
     minutes = 0 if days else rest // 60
     return ("-" if delay.total_seconds() < 0 else "") + _units([(days, "day"), (hours, "hour"), (minutes, "minute")], lang)
+
+
+def number_text(value: float) -> str:
+    """A count or a sum as people write it: ``12``, not ``12.0``; ``2.5`` as ``2.5`` (every
+    digit a float needs to read back the same)."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
 def when_text(instant: dt.datetime, tz: str) -> str:

@@ -23,7 +23,7 @@ from ..model import Event, FrequencyObligation, Ruleset, duration_parts
 from ..plan import Frame
 from ..timeframes import Interval, clip, overlap, periods, shift, subtract
 from ..trace import Decision, FrameStep
-from ..words import delay_text, duration_text, in_lang, period_text
+from ..words import delay_text, duration_text, in_lang, number_text, period_text
 from .base import EventSource, ObligationKind, check_timed, raised, say, span_label, variants, what
 
 if TYPE_CHECKING:
@@ -298,7 +298,7 @@ class Wording:
             if facts.unmet:
                 notes.append(w["unmet"].format(names=w["list"].join(facts.unmet)))
         elif self.measure is not None:
-            observed = w["sum_observed"].format(amount=number(facts.count), measure=self.measure, count=facts.events, what=self.what)
+            observed = w["sum_observed"].format(amount=number_text(facts.count), measure=self.measure, count=facts.events, what=self.what)
         else:
             observed = w["observed"].format(count=facts.events, what=self.what)
         if facts.outcome == "excused":
@@ -320,11 +320,6 @@ class Wording:
             named = self.periods[id(frame.period)] = period_text(frame.period, plan.tz, plan.lang)
         wanted += w["in"].format(period=named)
         return wanted, observed, w["sep"].join(notes) or None
-
-
-def number(value: float) -> str:
-    """A sum as people write it: 12, not 12.0; 2.5 as 2.5."""
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 def measure_label(plan: Plan, obligation: FrequencyObligation) -> str:
