@@ -359,7 +359,7 @@ def _check_attributes(values: dict[str, Any], declared: dict[str, Any], at: Path
                 problems.append(((*at, name), missing))
     for name, spec in declared.items():
         if spec.required and name not in values:
-            problems.append((at[:-1] if at[-1] == "attributes" else at, f"a {kind} needs attribute {name!r}"))
+            problems.append((at[:-1], f"a {kind} needs attribute {name!r}"))
     return problems
 
 
