@@ -585,3 +585,27 @@ def test_a_format_failing_half_way_leaves_no_piece_of_its_report(tmp_path):
     piped = command(tmp_path, "--format", "half")
     assert piped.returncode == 2 and b"written as JSON to standard output" in piped.stderr
     assert json.loads(piped.stdout)["ruleset"] == "xiangshan"  # no "%PDF" before it
+
+
+class ShortTable(HolidayCalendar):
+    """A provider whose table starts on 1 August: asked for earlier days, it cannot answer."""
+
+    @hookimpl
+    def complianceengine_calendar_windows(self, name, calendar, first_day, last_day, timezone):
+        if calendar.provider != "test-holidays":
+            return None
+        if first_day < dt.date(2026, 8, 1):
+            raise ValueError(f"no table before 2026-08-01 (asked from {first_day})")
+        return [(local(2026, 8, d, 0), local(2026, 8, d + 1, 0)) for d in calendar.options["days"]]
+
+
+def test_a_provider_that_cannot_answer_for_the_lookback_is_named_in_the_warnings():
+    # weekly: the week of Saturday 1 August starts on Monday 27 July, before the table
+    weekly = {**WEEKLY_ON_HOLIDAYS, "period": "week"}
+    report = audit(holiday_ruleset(weekly), base_registry(), [], first_day=dt.date(2026, 8, 1),
+                   last_day=dt.date(2026, 8, 31), as_of=local(2026, 9, 1, 0), plugins=Plugins([ShortTable()], entry_points=False))
+    assert any(w.startswith("calendar 'holidays': its provider gave windows for 2026-08-01 to 2026-09-01 only, not from 2026-07-27")
+               for w in report.warnings), report.warnings
+    whole = audit(holiday_ruleset(weekly), base_registry(), [], first_day=dt.date(2026, 8, 1),
+                  last_day=dt.date(2026, 8, 31), as_of=local(2026, 9, 1, 0), plugins=Plugins([HolidayCalendar()], entry_points=False))
+    assert not any("provider gave windows" in w for w in whole.warnings)

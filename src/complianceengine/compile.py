@@ -69,12 +69,14 @@ def calendars_used(node: Any) -> set[str]:
 
 def calendar_windows(
     ruleset: Ruleset, first_day: dt.date, last_day: dt.date, plugins: Plugins, missing: Iterable[str],
-    since: Mapping[str, dt.date] | None = None,
+    since: Mapping[str, dt.date] | None = None, short: list[str] | None = None,
 ) -> dict[str, list[Interval]]:
     """Every calendar's windows from its first day needed (``since[name]``, default
     ``first_day``: an audit looks back to judge a period or gap that began before its range) to
     the day after ``last_day``, merged and in order; provider calendars are asked of the plugins. ``missing``
-    names the calendars no plugin provides (:func:`missing_calendars`); they are left out."""
+    names the calendars no plugin provides (:func:`missing_calendars`); they are left out. A
+    provider that cannot answer for the days asked is asked for fewer (down to the range); each
+    such calendar gets a sentence in ``short``, when given, for the report's warnings."""
     tz = ruleset.timezone
     out = {}
     # one day past the range: a cadence deadline that falls exactly at the end of the range is
@@ -101,6 +103,9 @@ def calendar_windows(
             except PluginError:
                 if (first, last) == (first_day, last_day):
                     raise
+        if short is not None and (first, last) != (start, following):
+            short.append(f"calendar {name!r}: its provider gave windows for {first} to {last} only, not from {start} to {following}; "
+                         "verdicts that depend on windows outside those days treat them as having none")
         span = date_range(first, last, tz)
         if provided is None:
             raise PluginError(
@@ -162,11 +167,12 @@ def compile_plan(
         day = local(lookbacks[obligation.id], tz).date()
         for name in calendars_used(obligation):
             since[name] = min(since.get(name, day), day)
-    windows = calendar_windows(ruleset, first_day, last_day, plugins, missing, since)
+    short: list[str] = []
+    windows = calendar_windows(ruleset, first_day, last_day, plugins, missing, since, short)
     horizon = Interval(min(lookbacks.values(), default=span.start), span.end)
     base = Plan(
         ruleset=ruleset, registry=registry, first_day=first_day, last_day=last_day, range=span, as_of=as_of, horizon=horizon,
-        windows={name: tuple(parts) for name, parts in windows.items()}, lang=lang,
+        windows={name: tuple(parts) for name, parts in windows.items()}, lang=lang, notes=tuple(short),
     )
     organisation = base.organisation
     compiled = []

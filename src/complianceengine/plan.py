@@ -262,6 +262,7 @@ class Plan(_Frozen):
     windows: dict[str, tuple[Interval, ...]] = Field({}, description="Calendar name -> its windows inside the horizon, merged and in order")
     obligations: tuple[ObligationPlan, ...] = ()
     lang: Literal["en", "zh"] = Field("en", description="The language the kinds word their findings in")
+    notes: tuple[str, ...] = Field((), description="What compiling found the report should warn of (a calendar known for fewer days)")
 
     @property
     def tz(self) -> str:

@@ -188,7 +188,7 @@ def _judged(plan: Plan, events: Iterable[Event], plugins: Plugins | None, tracer
     with gc_paused():  # a county's audit builds millions of acyclic objects
         source = ReferenceSource(plan, events, _Reported(tracer, plan) if tracer is not None else None)
         found = _evaluate(plan, source, kinds)
-    return [f for f in found if f.decided is None or plan.reports(f.decided)], source.warnings
+    return [f for f in found if f.decided is None or plan.reports(f.decided)], [*plan.notes, *source.warnings]
 
 
 class _Reported:
