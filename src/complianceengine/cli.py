@@ -44,7 +44,7 @@ from .outputs import open_atomically, refuse_overwriting, write_atomically
 from .plugins import BUILTIN_PLUGIN, Plugins
 from .report import Rendered, json_chunks, not_met_by_unit, one_line, report_format, unit_label
 from .timeframes import day_start, local
-from .words import LANGS, Lang, in_lang, period_text, status_text, text
+from .words import LANGS, Lang, in_lang, period_text, status_text, subject_text, text
 
 if TYPE_CHECKING:  # rich is imported only when there is a terminal to colour
     from rich.console import Console
@@ -487,7 +487,7 @@ def _print_summary(console: Console, report: Report) -> None:
             unit = "" if group is previous else unit_label(group.summary) if group.summary else group.unit or text("no_unit", lang)
             previous = group
             table.add_row(Text(one_line(unit)), Text(status_text(f.status, lang), STYLES[f.status]),
-                          Text(one_line(f.obligation + (f" / {f.step}" if f.step else ""))), Text(one_line(str(f.subject))),
+                          Text(one_line(f.obligation + (f" / {f.step}" if f.step else ""))), Text(one_line(subject_text(f.subject, report.roles, lang))),
                           Text(one_line(period_text(f.period, report.timezone, lang))), Text(one_line(f.observed)))
         console.print()
         console.print(table)

@@ -189,6 +189,7 @@ class Report(_Frozen):
     warnings: tuple[str, ...] = Field((), description="What the reader should know to trust the verdicts (events that may be missing)")
     inputs: tuple[InputFile, ...] = Field((), description="The files the audit read, with their checksums (set by the command line)")
     lang: Literal["en", "zh"] = Field("en", description="The language of the findings' sentences and of the rendered report")
+    roles: dict[str, Label] = Field({}, description="Role id -> its label, for readers (the ruleset's roles)")
 
     @property
     def counts(self) -> StatusCounts:

@@ -352,7 +352,7 @@ def _data(report: Report, rows: list[_Row], index: dict[str | None, int]) -> tup
         for f in ordered
     ]
     roles = sorted({f.subject.role for f in report.findings if f.subject.role})
-    payload = {
+    payload: dict[str, object] = {
         "statuses": [[status, status_text(status, lang)] for status in SEVERITY],
         "notMet": [_STATUS[status] for status in FAILING],
         "o": [[name, title] for name, (_, title) in obligations.items()],
@@ -361,6 +361,7 @@ def _data(report: Report, rows: list[_Row], index: dict[str | None, int]) -> tup
         "rows": findings,
         "pageSize": PAGE_SIZE,
         "t": {key: text(f"html_{key}", lang) for key in ("match", "page", "no_match")} | {"excused_by": text("excused_by", lang)},
+        "roleLabels": {role: in_lang(report.roles.get(role), lang, role) for role in roles},
     }
     data = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
     # nothing in the data may end the script element or start a comment that hides its end
@@ -376,7 +377,7 @@ def _findings(report: Report, rows: list[_Row], index: dict[str | None, int]) ->
     statuses = [("notmet", not_met), ("all", every), *[(str(_STATUS[s]), status_text(s, lang)) for s in SEVERITY]]
     units = [("all", every), *[(str(i), "\u2002" * row.depth + row.label) for i, row in enumerate(rows)]]
     choices = {
-        "status": statuses, "unit": units, "role": [("all", every), *[(r, r) for r in roles]],
+        "status": statuses, "unit": units, "role": [("all", every), *[(r, in_lang(report.roles.get(r), lang, r)) for r in roles]],
         "obligation": [("all", every), *[(str(i), f"{name} — {title}") for i, (name, title) in enumerate(obligations)]],
     }
     controls = "".join(
@@ -585,7 +586,7 @@ _JS = """
       add(tr, [[status[1], "st s-" + status[0]]]);
       add(tr, [[data.o[row[1]][0] + (step ? " / " + step : "")]]).title = data.o[row[1]][1];
       add(tr, [[S[row[3]]]]);
-      add(tr, [[name && name !== id ? name + " (" + id + ")" : id], [S[row[6]], "sub"]]);
+      add(tr, [[name && name !== id ? name + " (" + id + ")" : id], [data.roleLabels[S[row[6]]] || S[row[6]], "sub"]]);
       add(tr, [[units[row[7]][0]]]);
       add(tr, [[S[row[8]]]]);
       add(tr, [[S[row[9]]]]);

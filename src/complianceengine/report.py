@@ -21,7 +21,7 @@ from .findings import Finding, Report, StatusCounts, UnitSummary
 from .htmlreport import render_html
 from .plugins import Plugins
 from .timeframes import local, zone
-from .words import Lang, in_lang, number_text, period_text, status_text, text, when_text
+from .words import Lang, in_lang, number_text, period_text, status_text, subject_text, text, when_text
 
 __all__ = [
     "BUILTIN_FORMATS", "NOT_MET", "ReportFormat", "Rendered", "UnitGroup", "json_chunks", "not_met_by_unit", "one_line", "render",
@@ -284,7 +284,7 @@ def _not_met_section(report: Report) -> list[str]:
         out += _table(
             [text(k, lang) for k in ("status", "obligation", "cited", "subject", "period", "required", "observed", "evidence")],
             [
-                [status_text(f.status, lang), f.obligation + (f" / {f.step}" if f.step else ""), f.cited, str(f.subject),
+                [status_text(f.status, lang), f.obligation + (f" / {f.step}" if f.step else ""), f.cited, subject_text(f.subject, report.roles, lang),
                  period_text(f.period, report.timezone, lang), f.required, f.observed, ", ".join(f.evidence) or "-"]
                 for f in g.findings
             ],
@@ -336,7 +336,8 @@ def _markdown(report: Report) -> str:
         out += ["", f"## {text('exemptions_applied', lang, n=len(excused))}", ""]
         out += _table(
             [text(k, lang) for k in ("status", "obligation", "subject", "period", "excused_by", "note")],
-            [[status_text(f.status, lang), f.obligation, str(f.subject), period_text(f.period, tz, lang), ", ".join(f.excused_by), f.note or "-"]
+            [[status_text(f.status, lang), f.obligation, subject_text(f.subject, report.roles, lang), period_text(f.period, tz, lang),
+              ", ".join(f.excused_by), f.note or "-"]
              for f in excused],
         )
     unjudged = [o for o in report.obligations if o.not_judged]

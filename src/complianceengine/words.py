@@ -11,16 +11,20 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Mapping
 from typing import Literal, get_args
 
 import pendulum
 from babel.dates import format_skeleton
 from babel.units import format_unit
 
+from .findings import SubjectRef
 from .model import Label, duration_parts
 from .timeframes import Period, local
 
-__all__ = ["LANGS", "Lang", "delay_text", "duration_text", "in_lang", "number_text", "period_text", "status_text", "text", "when_text"]
+__all__ = [
+    "LANGS", "Lang", "delay_text", "duration_text", "in_lang", "number_text", "period_text", "status_text", "subject_text", "text", "when_text",
+]
 
 Lang = Literal["en", "zh"]
 #: the languages reports and findings are written in
@@ -208,6 +212,17 @@ def delay_text(delay: dt.timedelta, lang: Lang = "en") -> str:
     hours, rest = divmod(rest, 3600)
     minutes = 0 if days else rest // 60
     return ("-" if delay.total_seconds() < 0 else "") + _units([(days, "day"), (hours, "hour"), (minutes, "minute")], lang)
+
+
+def subject_text(subject: SubjectRef, roles: Mapping[str, Label], lang: Lang = "en") -> str:
+    """Whom a finding is about, as reports name it: the name and id, and the role by its label
+    (``余红 (p-yu-hong)，码头日常管理人员``, ``余红 (p-yu-hong) as dock daily staff``); a role the
+    report has no label for by its id."""
+    who = f"{subject.name} ({subject.id})" if subject.name and subject.name != subject.id else subject.id
+    if not subject.role:
+        return who
+    role = in_lang(roles.get(subject.role), lang, subject.role)
+    return f"{who}，{role}" if lang == "zh" else f"{who} as {role}"
 
 
 def number_text(value: float) -> str:

@@ -324,6 +324,7 @@ def summarise(plans: Plan | Sequence[Plan], findings: list[Finding], log: EventL
         looked_back_to=min((f.period.start for f in findings if f.decided is not None), default=None),
         warnings=(*warnings, *_lookback_warnings(plan, findings, log)),
         lang=plan.lang,
+        roles={name: role.label for name, role in ruleset.roles.items()},
     )
 
 
