@@ -43,8 +43,8 @@ from .model import Ruleset
 from .outputs import open_atomically, refuse_overwriting, write_atomically
 from .plugins import BUILTIN_PLUGIN, Plugins
 from .report import Rendered, json_chunks, not_met_by_unit, one_line, report_format, unit_label
-from .timeframes import day_start, local
-from .words import LANGS, Lang, in_lang, period_text, status_text, subject_text, text
+from .timeframes import day_start
+from .words import LANGS, Lang, in_lang, period_text, status_text, subject_text, text, when_text
 
 if TYPE_CHECKING:  # rich is imported only when there is a terminal to colour
     from rich.console import Console
@@ -446,7 +446,7 @@ def _print_summary(console: Console, report: Report) -> None:
     from rich.text import Text
 
     lang = report.lang
-    as_of = local(report.as_of, report.timezone).format("YYYY-MM-DD HH:mm")
+    as_of = when_text(report.as_of, report.timezone)
     console.print(Text(one_line(text("title", lang, title=in_lang(report.title, lang))), style=STYLES["heading"]))
     console.print(Text(one_line(
         text("md_header", lang, ruleset=report.ruleset, version=report.ruleset_version, first=report.first_day, last=report.last_day,

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..model import CadenceObligation, EventMatch, FrequencyObligation, ObligationBase, Raised, Ruleset
-from ..timeframes import Interval, clip, local, subtract
-from ..words import in_lang
+from ..timeframes import Interval, clip, subtract
+from ..words import in_lang, when_text
 
 if TYPE_CHECKING:
     from ..trace import Tracer
@@ -114,8 +114,8 @@ def what(plan: Plan, match: EventMatch) -> str:
 
 
 def when(instant: dt.datetime, plan: Plan) -> str:
-    """An instant on the ruleset's wall clock, to the minute."""
-    return local(instant, plan.tz).strftime("%Y-%m-%d %H:%M")
+    """An instant on the ruleset's wall clock, to the minute (:func:`~complianceengine.words.when_text`)."""
+    return when_text(instant, plan.tz)
 
 
 def span_label(interval: Interval, plan: Plan) -> str:
