@@ -21,6 +21,7 @@ loaded by default, as on the command line; ``Plugins(entry_points=False)`` leave
 
 from .errors import (
     ComplianceError,
+    EngineError,
     EventSourceError,
     InputError,
     Location,
@@ -45,6 +46,7 @@ from .report import render
 
 __all__ = [
     "ComplianceError",
+    "EngineError",
     "Event",
     "EventLog",
     "EventSourceError",

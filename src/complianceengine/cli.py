@@ -141,6 +141,8 @@ def _parser() -> argparse.ArgumentParser:
     who.add_argument("--unit", help="unit id")
     due.add_argument("--as-of", help="the moment asked about, ISO 8601 (default: now)")
     due.add_argument("--horizon", default="PT6H", help="at risk: due within this ISO 8601 duration (default PT6H)")
+    due.add_argument("--engine", choices=["python", "durable"], default="python",
+                     help="the matching engine (durable: the complianceengine[durable] extra; same answers)")
     due.add_argument("--format", choices=["markdown", "json"], default="markdown")
     due.add_argument("--lang", choices=list(LANGS), default="en")
 
@@ -151,6 +153,8 @@ def _parser() -> argparse.ArgumentParser:
     watch.add_argument("--registry", type=Path, required=True)
     watch.add_argument("--events", type=Path, help="a JSON lines file to follow (default: standard input)")
     watch.add_argument("--horizon", default="PT6H", help="at risk: due within this ISO 8601 duration (default PT6H)")
+    watch.add_argument("--engine", choices=["python", "durable"], default="python",
+                       help="the matching engine (durable: the complianceengine[durable] extra; same answers)")
     watch.add_argument("--format", choices=["text", "json"], default="text")
     watch.add_argument("--batch", type=int, default=500, help="judge after at most this many events (and whenever input pauses)")
 

@@ -41,7 +41,7 @@ def due(args: argparse.Namespace, plugins: Plugins) -> int:
     """Print the checklist; exit 1 when something is overdue or at risk, else 0."""
     ruleset = load_ruleset(args.ruleset, plugins)
     registry = load_registry(args.registry, ruleset)
-    monitor = Monitor(ruleset, registry, plugins=plugins, lang=args.lang)
+    monitor = Monitor(ruleset, registry, plugins=plugins, lang=args.lang, engine=args.engine)
     monitor.ingest_many(read_events(args.events, ruleset, registry, plugins).events)
     as_of = _as_of(args, ruleset) or pendulum.now("UTC")  # the audit's own parsing of --as-of
     horizon = _duration(args.horizon, "--horizon")
@@ -111,7 +111,7 @@ def watch(args: argparse.Namespace, plugins: Plugins) -> int:
     registry = load_registry(args.registry, ruleset)
     horizon = _duration(args.horizon, "--horizon")
     told: list[tuple[Finding, str]] = []
-    monitor = Monitor(ruleset, registry, plugins=plugins, at_risk_within=horizon, on_change=lambda f, change: told.append((f, change)))
+    monitor = Monitor(ruleset, registry, plugins=plugins, engine=args.engine, at_risk_within=horizon, on_change=lambda f, change: told.append((f, change)))
     if args.events is not None and not Path(args.events).exists():
         raise UsageError(f"--events {args.events}: no such file")
     stream = open(args.events, encoding="utf-8") if args.events is not None else sys.stdin

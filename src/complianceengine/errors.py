@@ -91,6 +91,12 @@ class PluginError(ComplianceError):
         super().__init__(f"plugin {plugin!r} failed in {hook}: {message}")
 
 
+class EngineError(ComplianceError):
+    """The live monitor's matching engine failed (durable-rules refused a fact or one of its
+    actions raised): the engine's state is no longer known to be right; start a new monitor
+    (``Monitor.restore`` from the last snapshot)."""
+
+
 class NotificationError(ComplianceError):
     """One or more notifiers failed after the audit. Every notifier was still called, and the
     audit's result is intact: ``report`` holds it, ``failures`` the errors of each notifier."""

@@ -91,6 +91,10 @@ def _record_fields(record: Any) -> dict[str, Any] | None:
     return None
 
 
+#: the raw text of a record, or what writes it when it is needed (a reject)
+Raw = str | Callable[[], str]
+
+
 def _record_text(fields: Any) -> str:
     """A record as the raw text of its reject: JSON when it can be, its repr otherwise."""
     try:
@@ -166,7 +170,10 @@ class _EventReader:
             self._reject(file, index, _record_text(record), [f"expected a mapping, a dataclass or a pydantic model, got {type(record).__name__}"])
             return
         fields.pop("origin", None)
-        raw = _record_text(fields)
+        # the raw text is only needed for a reject: kept as a copy of the record (cheaper than
+        # writing JSON for every accepted event) and written out when rejected
+        original = dict(fields)
+        raw: Raw = lambda: _record_text(original)  # noqa: E731
         attributes = fields.pop("attributes", None)
         if attributes is None:
             attributes = {}
@@ -271,10 +278,10 @@ class _EventReader:
             record["participants"] = [p.strip() for p in record["participants"].split(";") if p.strip()]
         self._accept(file, number, raw, record, attributes, from_text=True)
 
-    def _reject(self, file: str, line: int, raw: str, errors: list[str]) -> None:
-        self.rejects.append(Reject(file=file, line=line, raw=raw, errors=tuple(errors)))
+    def _reject(self, file: str, line: int, raw: Raw, errors: list[str]) -> None:
+        self.rejects.append(Reject(file=file, line=line, raw=raw if isinstance(raw, str) else raw(), errors=tuple(errors)))
 
-    def _accept(self, file: str, line: int, raw: str, record: dict[str, Any], attributes: dict[str, Any], *, from_text: bool) -> None:
+    def _accept(self, file: str, line: int, raw: Raw, record: dict[str, Any], attributes: dict[str, Any], *, from_text: bool) -> None:
         if self.normalises:
             normaliser, normalised = self.plugins.first_named(
                 "complianceengine_normalise_record", record={**record, "attributes": dict(attributes)}, path=self.path, ruleset=self.ruleset

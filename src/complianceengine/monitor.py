@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Literal
@@ -32,11 +33,14 @@ from typing import Any, Literal
 import pendulum
 from pydantic import BaseModel, ConfigDict, Field
 
+from .bulk import gc_paused
 from .compile import calendars_used
 
 from .errors import UsageError
-from .evaluate import audit, notify_plugins
+from .evaluate import Judged, judge, notify_plugins, summarise
 from .eventfiles import _EventReader
+from .kinds import EventSource
+from .monitor_engines import EngineSource, MatchingEngine, PythonEngine
 from .findings import Finding, Report
 from .model import (
     CadenceObligation, Duplicate, Event, EventLog, FixedPeriod, FrequencyObligation, Registry, Reject, ResponseObligation, Ruleset,
@@ -44,6 +48,7 @@ from .model import (
 from .outputs import write_atomically
 from .plugins import Plugins
 from .timeframes import day_start, local
+from .trace import Tracer
 from .words import Lang
 
 __all__ = ["Checklist", "DueItem", "Monitor", "MonitorStatus"]
@@ -54,6 +59,7 @@ _UNIT_DAYS = {"day": 1, "week": 7, "month": 31, "quarter": 92, "year": 366}
 _UNKNOWN_KIND_DAYS = 366
 
 Change = Literal["missed", "late", "at_risk"]
+EngineName = Literal["python", "durable"]
 
 
 class _Frozen(BaseModel):
@@ -95,7 +101,10 @@ class Checklist(_Frozen):
 class Monitor:
     """Duties of ``ruleset`` over ``registry``, as events arrive (see the module's description).
 
-    ``engine`` is ``"python"`` (the reference evaluator; the only one so far); ``lang`` the
+    ``engine`` is the matching engine that files each event into the match blocks it satisfies
+    as it arrives: ``"python"`` (the default, :class:`~complianceengine.monitor_engines.PythonEngine`)
+    or ``"durable"`` (durable-rules, the ``complianceengine[durable]`` extra,
+    :class:`~complianceengine.durable_engine.DurableEngine`); both give the same answers. ``lang`` the
     language of the findings' sentences (``"en"`` or ``"zh"``). ``plugins``
     (default: the installed ones) provide calendars and notifiers; ``on_change(finding, change)``
     is called by :meth:`check` for each finding that became ``missed``, ``late`` or ``at_risk``,
@@ -103,13 +112,16 @@ class Monitor:
     """
 
     def __init__(
-        self, ruleset: Ruleset, registry: Registry, *, engine: Literal["python"] = "python", plugins: Plugins | None = None,
+        self, ruleset: Ruleset, registry: Registry, *, engine: EngineName = "python", plugins: Plugins | None = None,
         on_change: Callable[[Finding, Change], None] | None = None, at_risk_within: dt.timedelta = dt.timedelta(hours=6),
         lang: Lang = "en",
     ):
-        if engine != "python":
-            raise UsageError(f"unknown monitor engine {engine!r}: only 'python' is available (see docs/monitor.md)")
         self.ruleset, self.registry = ruleset, registry
+        self._engine = _engine(engine, ruleset)
+        self._fed = 0  # how many of the reader's events the engine has been told of
+        # one caller at a time: events from several threads are read, numbered and told to the
+        # engine one by one (durable-rules is not thread-safe; neither is the reader)
+        self._lock = threading.RLock()
         self.plugins = plugins or Plugins()
         self.on_change, self.at_risk_within, self.lang = on_change, at_risk_within, lang
         self._reader = _EventReader(ruleset, registry, self.plugins)
@@ -123,14 +135,45 @@ class Monitor:
         """Add one event (an :class:`Event`, or a record as :func:`events_from_records` takes
         it); the :class:`Reject` when it is not a valid event, else None. An id already given
         with the same content is ignored; with other content it is rejected."""
+        with self._lock:
+            return self._ingest(event)
+
+    def _ingest(self, event: Any) -> Reject | None:
         rejected = len(self._reader.rejects)
-        self._reader.read_record("<monitor>", self._received, event)
-        self._received += 1
+        # what an event adds is acyclic and lives as long as the monitor: straight to the oldest
+        # generation, not walked again and again by the collector's passes (bulk.gc_paused)
+        with gc_paused():
+            self._reader.read_record("<monitor>", self._received, event)
+            self._received += 1
+            self._feed()
         return self._reader.rejects[-1] if len(self._reader.rejects) > rejected else None
 
     def ingest_many(self, events: Iterable[Any]) -> list[Reject]:
         """Add events in order; the rejects among them."""
-        return [reject for reject in map(self.ingest, events) if reject is not None]
+        with gc_paused():  # a batch builds many acyclic objects (see bulk.gc_paused)
+            return [reject for reject in map(self.ingest, events) if reject is not None]
+
+    @property
+    def engine(self) -> str:
+        """The name of the matching engine (``"python"`` or ``"durable"``)."""
+        return self._engine.name
+
+    def close(self) -> None:
+        """Release the engine (a durable-rules engine's rulesets); the monitor is not used after."""
+        self._engine.close()
+
+    def __enter__(self) -> Monitor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _feed(self) -> None:
+        """Tell the engine of the valid events it has not been told of yet."""
+        events = self._reader.events
+        while self._fed < len(events):
+            self._engine.add(events[self._fed])
+            self._fed += 1
 
     @property
     def events(self) -> tuple[Event, ...]:
@@ -158,9 +201,18 @@ class Monitor:
     def report(self, as_of: dt.datetime, since: dt.date) -> Report:
         """The audit of ``since`` to the as-of day at ``as_of``: what :meth:`status` reports as
         decided (its report, with the summaries)."""
-        day = self._day(as_of)
-        return audit(self.ruleset, self.registry, self._log(), first_day=since, last_day=max(day, since), as_of=as_of,
-                     plugins=self.plugins, notify=False, lang=self.lang)
+        with self._lock:
+            judged = self._judge(self.ruleset, since, max(self._day(as_of), since), as_of)
+            return summarise(judged.plans, judged.findings, judged.log, judged.warnings)
+
+    def _judge(self, ruleset: Ruleset, first_day: dt.date, last_day: dt.date, as_of: dt.datetime) -> Judged:
+        """The batch audit of ``ruleset`` (all or some of the monitor's obligations) up to its
+        findings, its kinds asking the engine instead of matching the events again."""
+        return judge(ruleset, self.registry, self._log(), first_day=first_day, last_day=last_day, as_of=as_of, plugins=self.plugins,
+                     lang=self.lang, backend=self._source)
+
+    def _source(self, plan: Any, events: Iterable[Event], tracer: Tracer | None) -> EventSource:
+        return EngineSource(self._engine.filed, plan, tracer)
 
     def status(self, as_of: dt.datetime, since: dt.date | None = None) -> MonitorStatus:
         """The findings decided from ``since`` (default: the as-of day) to the as-of day, exactly
@@ -173,9 +225,10 @@ class Monitor:
         since = day if since is None else since
         if since > day:
             raise UsageError(f"since ({since}) is after the as-of day ({day})")
-        report = self.report(as_of, since)
-        status = MonitorStatus(as_of=as_of, since=since, findings=report.findings,
-                               in_progress=tuple(self._in_progress(as_of, since, report.findings)))
+        with self._lock:
+            report = self.report(as_of, since)
+            status = MonitorStatus(as_of=as_of, since=since, findings=report.findings,
+                                   in_progress=tuple(self._in_progress(as_of, since, report.findings)))
         return status, report
 
     def due(self, as_of: dt.datetime, *, person: str | None = None, unit: str | None = None, since: dt.date | None = None) -> Checklist:
@@ -252,6 +305,7 @@ class Monitor:
         # an event the registry or ruleset now refuses is a new reject, kept after the saved ones
         reader.rejects[:] = [*(Reject.model_validate(r) for r in state["rejects"]), *reader.rejects]
         reader.duplicates[:] = [*(Duplicate.model_validate(d) for d in state["duplicates"]), *reader.duplicates]
+        monitor._feed()
         monitor._received = state["received"]
         monitor._notified = {(finding, change) for finding, change in state["notified"]}
         return monitor
@@ -301,13 +355,11 @@ class Monitor:
         periodic = [o for o in self.ruleset.obligations if o.kind not in ("cadence", "response", "staffing", "completeness")]
         later: list[Finding] = []
         if periodic:
-            later += audit(self._only(periodic), self.registry, self._log(), first_day=day + dt.timedelta(days=1),
-                           last_day=day + self._ahead, as_of=as_of, plugins=self.plugins, notify=False, lang=self.lang).findings
+            later += self._judge(self._only(periodic), day + dt.timedelta(days=1), day + self._ahead, as_of).findings
         if timed:
             # a gap's deadline is at most the longest gap after the last exemption that pushes it
             pushed = max([day, *self._exemption_ends()])
-            later += [f for f in audit(self._only(timed), self.registry, self._log(), first_day=since, last_day=pushed + self._ahead,
-                                       as_of=as_of, plugins=self.plugins, notify=False, lang=self.lang).findings
+            later += [f for f in self._judge(self._only(timed), since, pushed + self._ahead, as_of).findings
                       if f.decided is not None and f.decided > end_of_day]
         out = []
         for finding in (*decided, *later):
@@ -321,6 +373,22 @@ class Monitor:
                 remaining = max(0.0, finding.required_count - seen)
             out.append(DueItem(finding=finding, deadline=deadline, remaining=remaining))
         return out
+
+
+def _engine(name: str, ruleset: Ruleset) -> MatchingEngine:
+    """The matching engine called ``name`` for ``ruleset``."""
+    if name == "python":
+        return PythonEngine(ruleset)
+    if name == "durable":
+        try:
+            from .durable_engine import DurableEngine
+        except ImportError as exc:
+            raise UsageError(
+                f"the durable-rules engine needs the optional extra: pip install 'complianceengine[durable]' "
+                f"(Python before 3.13 and a C compiler; {exc})"
+            ) from exc
+        return DurableEngine(ruleset)
+    raise UsageError(f"unknown monitor engine {name!r}: 'python' or 'durable' (see docs/monitor.md)")
 
 
 def done(item: DueItem) -> bool:

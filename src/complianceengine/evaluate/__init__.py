@@ -7,7 +7,7 @@ events -> each kind judges -> plugins post-process -> summaries -> notifications
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import pendulum
@@ -26,7 +26,7 @@ from ..findings import (
     VersionSpan,
 )
 from ..model import Event, EventLog, Registry, Ruleset
-from ..kinds import ObligationKind
+from ..kinds import EventSource, ObligationKind
 from ..plan import ObligationPlan, Organisation, Plan
 from ..plugins import BUILTIN_PLUGIN, Plugins
 from ..timeframes import Period, date_range, day_start, local
@@ -35,7 +35,10 @@ from ..words import Lang
 from ..references import check_registry, path_text
 from .reference import ReferenceSource
 
-__all__ = ["Judged", "audit", "evaluate", "judge", "notify_plugins", "summarise", "version_spans"]
+#: builds the event source of one plan: ``backend(plan, events, tracer)``
+Backend = Callable[[Plan, Iterable[Event], "Tracer | None"], EventSource]
+
+__all__ = ["Backend", "Judged", "audit", "evaluate", "judge", "notify_plugins", "summarise", "version_spans"]
 
 
 def audit(
@@ -117,10 +120,13 @@ def judge(
     plugins: Plugins | None = None,
     tracer: Tracer | None = None,
     lang: Lang = "en",
+    backend: Backend | None = None,
 ) -> Judged:
     """An audit up to its findings, before any report or notification. :func:`audit` and
     ``explain`` share it; ``explain`` passes a ``tracer`` that records why each finding is what
-    it is."""
+    it is. ``backend(plan, events, tracer)`` gives the :class:`~complianceengine.kinds.EventSource`
+    that answers the kinds' questions (default: the reference backend; the live monitor passes
+    one that reads what its engine has filed)."""
     plugins = plugins or Plugins()
     if as_of is None:
         as_of = pendulum.now("UTC")
@@ -142,7 +148,7 @@ def judge(
     findings: list[Finding] = []
     warnings: list[str] = []
     for plan, (_, a, b) in zip(plans, spans, strict=True):
-        judged, said = _judged(plan, log.events, plugins, tracer)
+        judged, said = _judged(plan, log.events, plugins, tracer, backend)
         if len(plans) == 1:  # one version judges the whole range
             findings, warnings = judged, said
             break
@@ -183,10 +189,12 @@ def evaluate(plan: Plan, events: Iterable[Event], plugins: Plugins | None = None
     return _judged(plan, events, plugins, tracer)[0]
 
 
-def _judged(plan: Plan, events: Iterable[Event], plugins: Plugins | None, tracer: Tracer | None) -> tuple[list[Finding], list[str]]:
+def _judged(
+    plan: Plan, events: Iterable[Event], plugins: Plugins | None, tracer: Tracer | None, backend: Backend | None = None,
+) -> tuple[list[Finding], list[str]]:
     kinds = (plugins or Plugins()).obligation_kinds()
     with gc_paused():  # a county's audit builds millions of acyclic objects
-        source = ReferenceSource(plan, events, _Reported(tracer, plan) if tracer is not None else None)
+        source = (backend or ReferenceSource)(plan, events, _Reported(tracer, plan) if tracer is not None else None)
         found = _evaluate(plan, source, kinds)
     return [f for f in found if f.decided is None or plan.reports(f.decided)], [*plan.notes, *source.warnings]
 
@@ -203,7 +211,7 @@ class _Reported:
             self.tracer.record(finding, step, decisions)
 
 
-def _evaluate(plan: Plan, source: ReferenceSource, kinds: dict[str, tuple[str, ObligationKind]]) -> list[Finding]:
+def _evaluate(plan: Plan, source: EventSource, kinds: dict[str, tuple[str, ObligationKind]]) -> list[Finding]:
     findings: list[Finding] = []
     for compiled in plan.obligations:
         if compiled.unavailable is not None:
