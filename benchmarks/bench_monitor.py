@@ -1,8 +1,8 @@
-"""Measure the live monitor (python engine) on scaled Xiangshan worlds: ingest rate, per-event
+"""Measure the live monitor's two engines on scaled Xiangshan worlds: ingest rate, per-event
 ingest latency percentiles, and how long a status, a checklist and a check take.
 
-    python benchmarks/bench_monitor.py                  # 20 and 80 copies of the sample county
-    python benchmarks/bench_monitor.py --copies 140
+    python benchmarks/bench_monitor.py                  # 20 and 80 copies, both engines
+    python benchmarks/bench_monitor.py --copies 140 --engine python
 
 Each world is made by ``benchmarks/world.py`` (seeded). Its events are fed one at a time, as
 records (dicts, as a port system's queue gives them), in time order; each ``ingest`` is timed.
@@ -45,13 +45,13 @@ def timed(call, *args, **kwargs) -> float:
     return time.perf_counter() - start
 
 
-def measure(copies: int) -> dict[str, float]:
+def measure(copies: int, engine: str) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as scratch:
         registry_path, events_path = world(copies, Path(scratch))
         ruleset = ce.load_ruleset(ROOT / "rulesets" / "xiangshan" / "ruleset.yaml")
         registry = ce.load_registry(registry_path, ruleset)
         records = [json.loads(line) for line in events_path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    monitor = ce.Monitor(ruleset, registry)
+    monitor = ce.Monitor(ruleset, registry, engine=engine)
     latencies = []
     start = time.perf_counter()
     for record in records:
@@ -79,20 +79,30 @@ def measure(copies: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--copies", type=int, action="append", help="copies of the sample county (repeatable; default 20 and 80)")
+    parser.add_argument("--engine", action="append", choices=["python", "durable"], help="repeatable; default both")
     args = parser.parse_args()
     sizes = args.copies or [20, 80]
-    print("| copies | events | ingest events/s | p50 us | p99 us | max us | status s | due s | at_risk s | check s |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    engines = args.engine or ["python", "durable"]
+    print("| engine | copies | events | ingest events/s | p50 us | p99 us | max us | status s | due s | at_risk s | check s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     results = {}
     for copies in sizes:
-        r = results[copies] = measure(copies)
-        assert r["rejects"] == 0, f"{r['rejects']} rejects"
-        print(f"| {copies} | {r['events']:,} | {r['rate']:,.0f} | {r['p50_us']:.0f} | {r['p99_us']:.0f} | {r['max_us']:.0f} | "
-              f"{r['status_s']:.2f} | {r['due_s']:.2f} | {r['at_risk_s']:.2f} | {r['check_s']:.2f} |")
-    if len(sizes) > 1:
-        small, large = results[sizes[0]], results[sizes[-1]]
-        print(f"\nRatios (this run), {sizes[0]} -> {sizes[-1]} copies (events x{large['events'] / small['events']:.2f}): "
-              f"status x{large['status_s'] / small['status_s']:.2f}, ingest rate x{large['rate'] / small['rate']:.2f}")
+        for engine in engines:
+            r = results[engine, copies] = measure(copies, engine)
+            assert r["rejects"] == 0, f"{r['rejects']} rejects"
+            print(f"| {engine} | {copies} | {r['events']:,} | {r['rate']:,.0f} | {r['p50_us']:.0f} | {r['p99_us']:.0f} | {r['max_us']:.0f} | "
+                  f"{r['status_s']:.2f} | {r['due_s']:.2f} | {r['at_risk_s']:.2f} | {r['check_s']:.2f} |", flush=True)
+    print("\nRatios (this run):")
+    for engine in engines:
+        if len(sizes) > 1:
+            small, large = results[engine, sizes[0]], results[engine, sizes[-1]]
+            print(f"- {engine}, {sizes[0]} -> {sizes[-1]} copies (events x{large['events'] / small['events']:.2f}): "
+                  f"status x{large['status_s'] / small['status_s']:.2f}, ingest rate x{large['rate'] / small['rate']:.2f}")
+    if len(engines) == 2:
+        for copies in sizes:
+            a, b = results[engines[0], copies], results[engines[1], copies]
+            print(f"- {copies} copies: {engines[0]} ingests x{a['rate'] / b['rate']:.1f} the events/s of {engines[1]}, "
+                  f"status x{b['status_s'] / a['status_s']:.2f} the time")
     print("Target (issue 13, default engine): >= 50,000 events/s and p99 < 1,000 us per ingested event.")
 
 

@@ -117,3 +117,27 @@ def test_the_installed_package_audits_the_sample_outside_the_checkout(installed:
     from_export = json.loads(run([str(bin_ / "complianceengine"), "audit", *args[:3], "--events", str(export), *AUDIT],
                                  cwd=work, env=outside()).stdout)
     assert from_export["events_used"] > 0
+
+
+MONITOR_WITHOUT_DURABLE = """
+import importlib.util, sys
+import complianceengine as ce
+assert importlib.util.find_spec("durable") is None, "durable-rules is an optional extra, not installed by default"
+ruleset = ce.load_ruleset(sys.argv[1] + "/ruleset.yaml")
+registry = ce.load_registry(sys.argv[1] + "/sample/registry.yaml", ruleset)
+monitor = ce.Monitor(ruleset, registry)
+monitor.ingest_many(ce.read_events([sys.argv[1] + "/sample/events.jsonl"], ruleset, registry).events)
+try:
+    ce.Monitor(ruleset, registry, engine="durable")
+except ce.UsageError as exc:
+    assert "complianceengine[durable]" in str(exc), exc
+else:
+    raise AssertionError("the durable engine without its extra")
+print(monitor.engine, len(monitor.events))
+"""
+
+
+def test_the_plain_install_has_the_python_monitor_and_names_the_durable_extra(installed: Path, tmp_path: Path):
+    done = run([str(installed / "bin" / "python"), "-c", MONITOR_WITHOUT_DURABLE, str(XIANGSHAN)], cwd=tmp_path, env=outside())
+    engine, events = done.stdout.split()
+    assert engine == "python" and int(events) > 1000

@@ -11,9 +11,11 @@ ignored, with other content rejected). It answers at any moment:
   what is overdue, what is done;
 - :meth:`Monitor.at_risk`: the duties that will be missed unless done within a horizon.
 
-The engine is the reference evaluator itself (``engine="python"``): each answer is worked out
-from the events known, so it is the oracle an incremental engine is checked against, and events
-that arrive late or out of order need no special handling (a late event re-decides its period).
+Each event is matched once, when it arrives, by the monitor's matching engine
+(:mod:`complianceengine.monitor_engines`: ``engine="python"``, the default, or ``"durable"``,
+durable-rules); each answer compiles the plan of its days and the shared kinds judge from what
+the engine filed, so the findings are the batch audit's and events that arrive late or out of
+order need no special handling (a late event is filed in time order and re-decides its period).
 Each :meth:`Monitor.check` tells the notifiers (``complianceengine_notify`` plugins and the
 ``on_change`` callback) of each finding that became missed, late or at risk, once. The monitor's
 state (its events and what it has already notified) is saved and restored with
