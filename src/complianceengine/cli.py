@@ -29,7 +29,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-import pendulum
 
 from . import about, casetests, fmt, lint, schemas
 from .documents import FORMATS, CaseRun, CheckResult, document_output, render_document
@@ -43,7 +42,7 @@ from .model import Ruleset
 from .outputs import open_atomically, refuse_overwriting, write_atomically
 from .plugins import BUILTIN_PLUGIN, Plugins
 from .report import Rendered, json_chunks, not_met_by_unit, one_line, report_format, unit_label
-from .timeframes import day_start
+from .timeframes import day_start, instant_option
 from .words import LANGS, Lang, in_lang, period_text, status_text, subject_text, text, when_text
 
 if TYPE_CHECKING:  # rich is imported only when there is a terminal to colour
@@ -266,15 +265,7 @@ def _explain(args: argparse.Namespace, plugins: Plugins) -> int:
 
 
 def _as_of(args: argparse.Namespace, ruleset: Ruleset) -> dt.datetime | None:
-    if not args.as_of:
-        return None
-    try:
-        as_of = pendulum.parse(args.as_of, tz=pendulum.timezone(ruleset.timezone))
-    except Exception:
-        raise UsageError(f"--as-of: expected an ISO 8601 date-time such as 2026-11-01T00:00:00+08:00, got {args.as_of!r}") from None
-    if not isinstance(as_of, dt.datetime):
-        raise UsageError(f"--as-of: expected a date-time, got {args.as_of!r}")
-    return as_of
+    return instant_option(args.as_of, ruleset.timezone) if args.as_of else None
 
 
 def _test(args: argparse.Namespace, plugins: Plugins) -> int:

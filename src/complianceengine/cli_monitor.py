@@ -15,7 +15,6 @@ from typing import IO
 
 import pendulum
 
-from .cli import _as_of
 from .errors import UsageError
 from .eventfiles import read_events
 from .findings import Finding
@@ -24,6 +23,7 @@ from .model import _parse_duration
 from .monitor import Checklist, DueItem, Monitor
 from .plugins import Plugins
 from .report import one_line
+from .timeframes import instant_option
 from .words import Lang, delay_text, period_text, status_text, when_text
 
 __all__ = ["due", "watch"]
@@ -43,7 +43,7 @@ def due(args: argparse.Namespace, plugins: Plugins) -> int:
     registry = load_registry(args.registry, ruleset)
     monitor = Monitor(ruleset, registry, plugins=plugins, lang=args.lang, engine=args.engine)
     monitor.ingest_many(read_events(args.events, ruleset, registry, plugins).events)
-    as_of = _as_of(args, ruleset) or pendulum.now("UTC")  # the audit's own parsing of --as-of
+    as_of = instant_option(args.as_of, ruleset.timezone) if args.as_of else pendulum.now("UTC")  # as the audit reads --as-of
     horizon = _duration(args.horizon, "--horizon")
     checklist = monitor.due(as_of, person=args.person, unit=args.unit)
     risky = {i.finding.id for i in checklist.due if i.deadline <= as_of + horizon}  # due: not done yet

@@ -252,3 +252,15 @@ def describe(duration: dt.timedelta) -> str:
     if minutes and not days:
         parts.append(f"{minutes}m")
     return sign + (" ".join(parts) or "0m")
+
+
+def instant_option(text: str, tz: str, option: str = "--as-of") -> dt.datetime:
+    """A command-line instant: ISO 8601, a naive time being on the wall clock of ``tz``
+    (:class:`UsageError` naming ``option`` otherwise)."""
+    try:
+        instant = pendulum.parse(text, tz=pendulum.timezone(tz))
+    except Exception:
+        raise UsageError(f"{option}: expected an ISO 8601 date-time such as 2026-11-01T00:00:00+08:00, got {text!r}") from None
+    if not isinstance(instant, dt.datetime):
+        raise UsageError(f"{option}: expected a date-time, got {text!r}")
+    return instant
