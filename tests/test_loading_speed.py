@@ -30,7 +30,7 @@ from complianceengine import eventfiles, loading
 from complianceengine.eventfiles import _DATE_TIME, _EventReader, _json_object, _parse_time, _strict_loads
 from complianceengine.loading import _fast_plain, _plain, _yaml
 from complianceengine.model import CORE_EVENT_FIELDS, AttributeSpec, Event, EventLog, EventOrigin
-from complianceengine.references import path_text
+from complianceengine.checks import path_text
 
 ROOT = Path(__file__).resolve().parent.parent
 XIANGSHAN = ROOT / "rulesets" / "xiangshan"

@@ -132,3 +132,20 @@ def test_a_plugin_cannot_replace_a_built_in_kind():
 
     with pytest.raises(PluginError, match="built in and cannot be replaced"):
         Plugins([Clash()]).obligation_kinds()
+
+
+def test_a_plan_with_a_plugin_kind_round_trips_with_its_plugins(tmp_path):
+    from complianceengine import UsageError, load_ruleset
+
+    path = _write(tmp_path, PER_WINDOW_YAML.replace("{AT_LEAST}", "1"))
+    plugins = Plugins([ToyKind()], entry_points=False)
+    plan = compile_plan(load_ruleset(path, plugins), base_registry(), dt.date(2026, 8, 1), dt.date(2026, 8, 31), local(2026, 9, 1, 0),
+                        plugins)
+    text = plan.to_json()
+    restored = Plan.from_json(text, plugins)
+    assert restored.to_json() == text
+    assert isinstance(restored.obligation("patrol-each-typhoon").obligation, PerWindow)
+    events = [event("e1", "patrol", local(2026, 8, 3, 10), actor="a", unit="d1")]
+    assert evaluate(restored, events, plugins) == evaluate(plan, events, plugins)
+    with pytest.raises(UsageError, match="'per_window': pass the plugins"):
+        Plan.from_json(text)

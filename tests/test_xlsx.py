@@ -15,7 +15,7 @@ import openpyxl
 import pytest
 
 from complianceengine import Plugins, UsageError, render
-from complianceengine import report as report_module
+from complianceengine import renderers as report_module
 from complianceengine.report import write_report
 from complianceengine.timeframes import Period
 from complianceengine.words import period_text

@@ -30,7 +30,8 @@ from .loading import _message
 from .model import CORE_EVENT_FIELDS, AttributeSpec, Duplicate, Event, EventLog, Registry, Reject, Ruleset, compact
 from .outputs import write_atomically
 from .plugins import Plugins
-from .references import missing_record, path_text, records
+from .references import missing_record, records
+from .checks import path_text
 
 def read_events(
     paths: str | Path | Iterable[str | Path], ruleset: Ruleset, registry: Registry | None = None, plugins: Plugins | None = None

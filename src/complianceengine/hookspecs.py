@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # imported for annotations only, to keep this module free of 
     from .findings import Finding, Report
     from .model import Calendar, Ruleset
     from .kinds import ObligationKind
-    from .report import ReportFormat
+    from .formats import ReportFormat
 
 PROJECT = "complianceengine"
 hookspec = pluggy.HookspecMarker(PROJECT)

@@ -38,7 +38,7 @@ from .model import (
 )
 from .kinds.base import ObligationKind
 from .plugins import BUILTIN_PLUGIN, Plugins
-from .references import path_text
+from .checks import path_text
 
 Severity = Literal["error", "warning", "info"]
 SEVERITIES: tuple[Severity, ...] = ("info", "warning", "error")
@@ -207,9 +207,6 @@ def _at(root: Any, file_of: Any, code: str, where: tuple[Any, ...], message: str
 # The lint rules, on a valid ruleset. Each yields (code, document path, message, hint).
 
 Finding = tuple[str, tuple[Any, ...], str, str]
-_APPROX_DAYS = {"day": 1, "week": 7, "month": 28, "quarter": 90, "year": 365}
-
-
 def lint(ruleset: Ruleset, kinds: Mapping[str, tuple[str, ObligationKind]] | None = None) -> list[Finding]:
     """The lint findings of a valid ruleset; ``kinds`` (plugin name and kind by kind name, as
     :meth:`Plugins.obligation_kinds` gives them; default: the built-in ones) give their own hints
@@ -272,19 +269,6 @@ def _unsatisfiable_by(ruleset: Ruleset) -> list[Finding]:
                             f"{target_kind!r}, so no event can ever count",
                             "name a role held at the target's unit kind or one of its ancestors or descendants"))
     return out
-
-
-def period_days(period: Any) -> float:
-    """A period's length in days, roughly (0 when unknown), for comparing requirements."""
-    if isinstance(period, FixedPeriod):
-        return period.every.total_seconds() / 86400
-    return _APPROX_DAYS.get(period, 0)
-
-
-def rate(period: Any, at_least: int | None) -> float | None:
-    """Required events per day, roughly, for comparing requirements."""
-    days = period_days(period)
-    return None if at_least is None or not days else at_least / days
 
 
 def _kind_hints(ruleset: Ruleset, kinds: Mapping[str, tuple[str, ObligationKind]]) -> list[Finding]:

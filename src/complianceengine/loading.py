@@ -39,7 +39,8 @@ from .bulk import gc_paused
 from .errors import Location, Problem, RegistryError, RulesetError, UsageError
 from .model import Registry, Ruleset
 from .plugins import Plugins
-from .references import check_registry, check_ruleset, path_text, resolve_kinds
+from .references import check_registry, check_ruleset, resolve_kinds
+from .checks import path_text
 
 # --------------------------------------------------------------------------------------------
 # YAML with positions

@@ -15,18 +15,22 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, field_serializer
 
 from .findings import Finding, Status, SubjectRef, finding_id, instant_key
-from .model import Event, EventMatch, ObligationBase, Registry, Ruleset, compact
+from .errors import UsageError
+from .model import Event, EventMatch, ExtensionObligation, ObligationBase, Registry, Ruleset, compact
 from .timeframes import Interval, Period, days_interval
 
-if TYPE_CHECKING:
-    from .plugins import Plugins
+class KindProvider(Protocol):
+    """What :meth:`Plan.from_json` needs of the plugins: the obligation kinds they provide
+    (:meth:`complianceengine.Plugins.obligation_kinds`)."""
+
+    def obligation_kinds(self) -> Mapping[str, tuple[str, Any]]: ...
 
 __all__ = ["ExcusedSpan", "Frame", "ObligationPlan", "Organisation", "Plan", "Shortfall", "Target", "Variant"]
 
@@ -296,13 +300,21 @@ class Plan(_Frozen):
         return self.model_dump_json(by_alias=True)
 
     @classmethod
-    def from_json(cls, text: str | bytes, plugins: Plugins | None = None) -> Plan:
+    def from_json(cls, text: str | bytes, plugins: KindProvider | None = None) -> Plan:
         """A plan written by :meth:`to_json`. Obligations of a plugin's kind are validated by the
-        plugin's model again, so pass the plugins that compiled the plan."""
-        from .references import resolved
-
+        plugin's model again: pass the plugins that compiled the plan (:class:`UsageError`
+        naming the kind when they do not provide it)."""
         data = json.loads(text)
-        ruleset = resolved(Ruleset.model_validate(data["ruleset"]), plugins)
+        ruleset = Ruleset.model_validate(data["ruleset"])
+        extension = [o for o in ruleset.obligations if isinstance(o, ExtensionObligation)]
+        if extension:
+            kinds = plugins.obligation_kinds() if plugins is not None else {}
+            missing = sorted({o.kind for o in extension if o.kind not in kinds})
+            if missing:
+                raise UsageError(f"the plan has obligations of kind {', '.join(map(repr, missing))}: pass the plugins that provide them")
+            ruleset = ruleset.model_copy(update={"obligations": [
+                kinds[o.kind][1].model.model_validate(o.model_dump(by_alias=True, exclude_unset=True))
+                if isinstance(o, ExtensionObligation) else o for o in ruleset.obligations]})
         by_id = {o.id: o for o in ruleset.obligations}
         obligations = [{**o, "obligation": by_id[o["obligation"]["id"]]} for o in data["obligations"]]
         return cls.model_validate({**data, "ruleset": ruleset, "obligations": obligations})

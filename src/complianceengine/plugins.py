@@ -17,12 +17,13 @@ import pluggy
 from . import hookspecs
 from .errors import PluginError
 from .hookspecs import PROJECT, hookimpl
+from .formats import ReportFormat
 from .kinds import BUILTIN, ObligationKind
 from .model import BUILTIN_KINDS, ObligationBase
+from .renderers import BUILTIN_FORMATS
 
 if TYPE_CHECKING:  # for annotations only
     from .findings import Report
-    from .report import ReportFormat
 
 
 #: the name complianceengine's own behaviour is registered under
@@ -39,8 +40,6 @@ class _Builtin:
 
     @hookimpl(trylast=True)
     def complianceengine_reporters(self) -> dict[str, Callable[[Report], str] | ReportFormat]:
-        from .report import BUILTIN_FORMATS
-
         return dict(BUILTIN_FORMATS)
 
 
@@ -142,8 +141,6 @@ class Plugins:
     def reporters(self) -> dict[str, tuple[str, Callable[[Report], str] | ReportFormat]]:
         """Report format -> (the plugin providing it, a function ``report -> str`` or a
         :class:`~complianceengine.report.ReportFormat`)."""
-        from .report import ReportFormat  # report imports this module
-
         hook = "complianceengine_reporters"
         formats: dict[str, tuple[str, Callable[[Report], str] | ReportFormat]] = {}
         for plugin, provided in reversed(self.each(hook)):

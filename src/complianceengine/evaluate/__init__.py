@@ -32,7 +32,8 @@ from ..plugins import BUILTIN_PLUGIN, Plugins
 from ..timeframes import Period, date_range, day_start, local
 from ..trace import Decision, NotJudged, Step, Tracer
 from ..words import Lang
-from ..references import check_registry, path_text
+from ..references import check_registry
+from ..checks import path_text
 from .reference import ReferenceSource
 
 #: builds the event source of one plan: ``backend(plan, events, tracer)``

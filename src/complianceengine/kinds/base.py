@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ..model import CadenceObligation, EventMatch, FrequencyObligation, ObligationBase, Raised, Ruleset
 from ..timeframes import Interval, clip, subtract
 from ..words import in_lang, when_text
+from ..checks import check_applies_to, check_match, check_roles, unknown
 
 if TYPE_CHECKING:
     from ..trace import Tracer
@@ -90,7 +91,6 @@ class ObligationKind:
 def check_timed(obligation: FrequencyObligation | CadenceObligation, ruleset: Ruleset) -> list[tuple[tuple[Any, ...], str]]:
     """The reference problems of a frequency or cadence obligation: targets, match, ``by`` roles,
     ``excused_in`` and ``during`` calendars (paths inside the obligation)."""
-    from ..references import check_applies_to, check_match, check_roles, unknown
 
     problems = check_applies_to(ruleset, obligation.applies_to, ("applies_to",)) + check_match(ruleset, obligation.match, ("match",))
     if obligation.by is not None:

@@ -13,6 +13,7 @@ from ..model import CompletenessObligation, Ruleset
 from ..timeframes import Period
 from ..trace import FieldsStep
 from .base import EventSource, ObligationKind, say
+from ..checks import check_applies_to, unknown
 
 if TYPE_CHECKING:
     from ..plan import ObligationPlan, Plan
@@ -65,7 +66,6 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
 
 def check(obligation: CompletenessObligation, ruleset: Ruleset) -> list[tuple[tuple[Any, ...], str]]:
     """The subject kind, and that every field is one of its attributes."""
-    from ..references import check_applies_to, unknown
 
     problems = check_applies_to(ruleset, obligation.applies_to, ("applies_to",))
     kind = ruleset.subject_kinds.get(obligation.applies_to.subject_kind)

@@ -25,6 +25,7 @@ from ..timeframes import Interval, clip, overlap, periods, shift, subtract
 from ..trace import Decision, FrameStep
 from ..words import delay_text, duration_text, in_lang, number_text, period_text
 from .base import EventSource, ObligationKind, check_timed, raised, say, span_label, variants, what
+from ..checks import period_days, rate
 
 if TYPE_CHECKING:
     import pendulum
@@ -441,7 +442,6 @@ def lint(obligation: FrequencyObligation, ruleset: Ruleset) -> list[tuple[str, t
     fewer than ``at_least`` counted events fit in a period; CE113: ``min_spacing`` so long that
     ``at_least`` events in a period are always flagged; CE114: ``in_at_least`` asking for more
     sub-periods than a period has."""
-    from ..lint import period_days, rate
 
     out: list[tuple[str, tuple[Any, ...], str, str]] = []
     for j, raised_ in enumerate(obligation.during):

@@ -21,6 +21,7 @@ from ..timeframes import Period, local, shift
 from ..words import delay_text, duration_text, in_lang
 from ..trace import CaseStep, Decision
 from .base import EventSource, ObligationKind, say, when
+from ..checks import check_match, has_field, path_text
 
 if TYPE_CHECKING:
     from ..trace import Tracer
@@ -178,7 +179,6 @@ def _trace(
 
 def check(obligation: ResponseObligation, ruleset: Ruleset) -> list[tuple[tuple[Any, ...], str]]:
     """The trigger's and every step's match, and the correlation fields every matched kind must have."""
-    from ..references import check_match, has_field, path_text
 
     matches = [(obligation.trigger, ("trigger",)), *((step.match, ("steps", i, "match")) for i, step in enumerate(obligation.steps))]
     problems = [problem for match, where in matches for problem in check_match(ruleset, match, where)]

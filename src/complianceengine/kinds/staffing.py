@@ -18,6 +18,7 @@ from ..timeframes import Period, day_start, local
 from ..trace import PostStep
 from ..words import in_lang
 from .base import EventSource, ObligationKind, say
+from ..checks import check_applies_to, unknown
 
 if TYPE_CHECKING:
     from ..plan import ObligationPlan, Plan, Shortfall, Target
@@ -120,7 +121,6 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
 
 def check(obligation: StaffingObligation, ruleset: Ruleset) -> list[tuple[tuple[Any, ...], str]]:
     """The unit kind, and that every role is declared and held at that kind of unit."""
-    from ..references import check_applies_to, unknown
 
     problems = check_applies_to(ruleset, obligation.applies_to, ("applies_to",))
     for role_name in obligation.require:
