@@ -140,4 +140,4 @@ print(monitor.engine, len(monitor.events))
 def test_the_plain_install_has_the_python_monitor_and_names_the_durable_extra(installed: Path, tmp_path: Path):
     done = run([str(installed / "bin" / "python"), "-c", MONITOR_WITHOUT_DURABLE, str(XIANGSHAN)], cwd=tmp_path, env=outside())
     engine, events = done.stdout.split()
-    assert engine == "python" and int(events) > 1000
+    assert engine == "python" and int(events) > 500

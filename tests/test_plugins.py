@@ -385,6 +385,44 @@ def test_a_normaliser_returning_garbage_is_named(tmp_path):
         read_events(path, base_ruleset(), plugins=Plugins([Garbage()]))
 
 
+def test_hooks_are_called_through_pluggy_with_firstresult_wrappers_and_the_culprit_named(tmp_path):
+    """pm.hook: the first normaliser answering wins, a hook wrapper runs around the call, and a
+    normaliser that raises is named."""
+    seen = []
+
+    class Quiet:
+        @hookimpl
+        def complianceengine_normalise_record(self, record, path, ruleset):
+            seen.append("quiet")  # answers None: the next plugin is asked
+
+    class Renames:
+        @hookimpl
+        def complianceengine_normalise_record(self, record, path, ruleset):
+            seen.append("renames")
+            return {**record, "id": "renamed-" + record["id"]}
+
+    class Wraps:
+        @hookimpl(wrapper=True)
+        def complianceengine_normalise_record(self, record, path, ruleset):
+            seen.append("before")
+            answer = yield
+            seen.append("after")
+            return answer
+
+    class Raises:
+        @hookimpl(trylast=True)
+        def complianceengine_normalise_record(self, record, path, ruleset):
+            raise ValueError("cannot read this platform")
+
+    path = tmp_path / "events.jsonl"
+    path.write_text('{"id": "e1", "kind": "patrol", "time": "2026-08-03T09:00:00+08:00", "actor": "a", "unit": "d1"}\n')
+    log = read_events(path, base_ruleset(), plugins=Plugins([Raises(), Renames(), Quiet(), Wraps()], entry_points=False))
+    assert [e.id for e in log.events] == ["renamed-e1"]
+    assert seen == ["before", "quiet", "renames", "after"]  # Raises (trylast) is never asked: firstresult
+    with pytest.raises(PluginError, match="plugin 'Raises' failed in complianceengine_normalise_record: ValueError: cannot read"):
+        read_events(path, base_ruleset(), plugins=Plugins([Quiet(), Raises()], entry_points=False))
+
+
 def test_the_same_plugin_twice_is_registered_once_and_name_clashes_are_named():
     import types
 

@@ -121,7 +121,7 @@ class _EventReader:
         self.duplicates: list[Duplicate] = []
         self.first: dict[str, Event] = {}
         # the normaliser hook is still asked for every record, but only when some plugin has it
-        self.normalises = bool(plugins._implementations("complianceengine_normalise_record"))
+        self.normalises = plugins.has("complianceengine_normalise_record")
         # one copy of each repeated text (kinds, people, units, subjects, attribute names and enum
         # values) instead of one per line
         self.texts: dict[str, str] = {}
@@ -284,13 +284,12 @@ class _EventReader:
 
     def _accept(self, file: str, line: int, raw: Raw, record: dict[str, Any], attributes: dict[str, Any], *, from_text: bool) -> None:
         if self.normalises:
-            normaliser, normalised = self.plugins.first_named(
-                "complianceengine_normalise_record", record={**record, "attributes": dict(attributes)}, path=self.path, ruleset=self.ruleset
-            )
+            asked = {"record": {**record, "attributes": dict(attributes)}, "path": self.path, "ruleset": self.ruleset}
+            normalised = self.plugins.first("complianceengine_normalise_record", **asked)
             if normalised is not None:
                 if not isinstance(normalised, dict) or not isinstance(normalised.get("attributes", {}), (dict, type(None))):
                     raise PluginError(
-                        str(normaliser), "complianceengine_normalise_record",
+                        self.plugins.answering("complianceengine_normalise_record", **asked), "complianceengine_normalise_record",
                         f"returned {type(normalised).__name__} for {file}:{line}; expected a record dict with an 'attributes' dict",
                     )
                 record = dict(normalised)

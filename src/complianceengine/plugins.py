@@ -56,6 +56,7 @@ class Plugins:
     def __init__(self, plugins: Iterable[Any] = (), *, entry_points: bool = True):
         self._manager = pluggy.PluginManager(PROJECT)
         self._manager.add_hookspecs(hookspecs)
+        self._subsets: dict[tuple[str, str], Callable[..., Any]] = {}
         self._manager.register(_Builtin(), name=BUILTIN_PLUGIN)
         if entry_points:
             for entry in importlib.metadata.entry_points(group=PROJECT):
@@ -75,6 +76,7 @@ class Plugins:
         name = name or getattr(plugin, "__name__", None) or type(plugin).__name__
         if self._manager.get_plugin(name) is not None:
             raise PluginError(name, "registration", "another plugin is registered under this name; pass a name to register()")
+        self._subsets.clear()  # a caller of one plugin alone leaves out the plugins known when it was made
         try:
             self._manager.register(plugin, name=name)
         except Exception as exc:  # pluggy rejects unknown hooks and wrong signatures
@@ -85,41 +87,93 @@ class Plugins:
             self._manager.unregister(plugin)
             raise PluginError(name, "registration", f"{exc}; see complianceengine.hookspecs for the hooks") from exc
 
-    def _implementations(self, hook: str) -> list[pluggy.HookImpl]:
-        # pluggy calls implementations last-registered first (tryfirst/trylast respected)
-        caller: pluggy.HookCaller = getattr(self._manager.hook, hook)
-        return list(reversed(caller.get_hookimpls()))
+    # Every call goes through pluggy's own hook callers: ``pm.hook.<name>`` when the result needs
+    # no plugin's name (firstresult honoured, hook wrappers run), or a caller of one plugin alone
+    # (``pm.subset_hook_caller``) where each plugin's answer must be told apart: to say whose
+    # result is wrong, to call every notifier even when one fails, to pass findings from one
+    # post-processor to the next. A plugin that raises is named in a PluginError either way.
 
-    def _call(self, impl: pluggy.HookImpl, hook: str, kwargs: dict[str, Any]) -> Any:
+    def has(self, hook: str) -> bool:
+        """Does any registered plugin implement ``hook``?"""
+        return bool(self._names(hook))
+
+    def _names(self, hook: str) -> list[str]:
+        """The plugins implementing ``hook``, in the order pluggy calls them (last registered
+        first; tryfirst and trylast respected), wrappers left out."""
+        caller: pluggy.HookCaller = getattr(self._manager.hook, hook)
+        return [impl.plugin_name for impl in reversed(caller.get_hookimpls()) if not (impl.hookwrapper or impl.wrapper)]
+
+    def _alone(self, hook: str, name: str) -> Callable[..., Any]:
+        """The hook caller of plugin ``name`` alone (made once per hook and plugin)."""
+        found = self._subsets.get((hook, name))
+        if found is None:
+            others = [plugin for other, plugin in self._manager.list_name_plugin() if other != name]
+            found = self._subsets[(hook, name)] = self._manager.subset_hook_caller(hook, remove_plugins=others)
+        return found
+
+    def _ask(self, hook: str, name: str, kwargs: dict[str, Any]) -> Any:
+        """Plugin ``name``'s answer to ``hook`` (``None`` for none); what it raises as a
+        PluginError naming it."""
         try:
-            return impl.function(*[kwargs[name] for name in impl.argnames])
+            answer = self._alone(hook, name)(**kwargs)
+            if self._firstresult(hook):
+                return answer
+            return answer[0] if answer else None  # pluggy collects the answers that are not None
         except PluginError:
             raise
         except (Exception, SystemExit) as exc:  # a plugin calling sys.exit() must not end the run without its report
-            raise PluginError(impl.plugin_name, hook, f"{type(exc).__name__}: {exc}") from exc
+            raise PluginError(name, hook, f"{type(exc).__name__}: {exc}") from exc
+
+    def _firstresult(self, hook: str) -> bool:
+        caller: pluggy.HookCaller = getattr(self._manager.hook, hook)
+        return bool(caller.spec is not None and caller.spec.opts.get("firstresult"))
+
+    def _culprit(self, hook: str, exc: BaseException) -> str:
+        """The plugin whose implementation of ``hook`` raised ``exc`` (from its traceback)."""
+        caller: pluggy.HookCaller = getattr(self._manager.hook, hook)
+        codes = {getattr(impl.function, "__code__", None): impl.plugin_name for impl in caller.get_hookimpls()}
+        trace = exc.__traceback__
+        while trace is not None:
+            if trace.tb_frame.f_code in codes:
+                return codes[trace.tb_frame.f_code]
+            trace = trace.tb_next
+        return "unknown"
 
     def first(self, hook: str, **kwargs: Any) -> Any:
-        """The first non-``None`` result of a firstresult hook, or ``None``."""
-        return self.first_named(hook, **kwargs)[1]
+        """The result of a firstresult hook (``pm.hook``): the first non-``None`` answer, or ``None``."""
+        try:
+            return getattr(self._manager.hook, hook)(**kwargs)
+        except PluginError:
+            raise
+        except (Exception, SystemExit) as exc:
+            raise PluginError(self._culprit(hook, exc), hook, f"{type(exc).__name__}: {exc}") from exc
+
+    def answering(self, hook: str, **kwargs: Any) -> str:
+        """Which plugin answers a firstresult hook asked with ``kwargs`` (asked again, one plugin
+        at a time): to name the plugin whose answer :meth:`first` gave is wrong."""
+        for name in self._names(hook):
+            if self._ask(hook, name, kwargs) is not None:
+                return name
+        return "unknown"
 
     def first_named(self, hook: str, **kwargs: Any) -> tuple[str | None, Any]:
         """``(plugin name, result)`` of the first plugin answering a firstresult hook."""
-        for impl in self._implementations(hook):
-            result = self._call(impl, hook, kwargs)
+        for name in self._names(hook):
+            result = self._ask(hook, name, kwargs)
             if result is not None:
-                return impl.plugin_name, result
+                return name, result
         return None, None
 
     def each(self, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
         """``(plugin name, result)`` of every implementation, in call order."""
-        return [(impl.plugin_name, self._call(impl, hook, kwargs)) for impl in self._implementations(hook)]
+        return [(name, self._ask(hook, name, kwargs)) for name in self._names(hook)]
 
     def each_isolated(self, hook: str, **kwargs: Any) -> list[PluginError]:
         """Call every implementation even when some fail; return the failures."""
         failures = []
-        for impl in self._implementations(hook):
+        for name in self._names(hook):
             try:
-                self._call(impl, hook, kwargs)
+                self._ask(hook, name, kwargs)
             except PluginError as exc:
                 failures.append(exc)
         return failures
@@ -128,13 +182,13 @@ class Plugins:
         """Pass ``kwargs[value]`` through every implementation in turn; ``None`` keeps it. A
         result that fails ``valid`` is a :class:`PluginError` naming the plugin."""
         current = kwargs[value]
-        for impl in self._implementations(hook):
+        for name in self._names(hook):
             # each plugin gets its own copy: changing it in place instead of returning a list
             # changes nothing (the hook says: return a replacement, or None)
-            result = self._call(impl, hook, {**kwargs, value: copy.copy(current)})
+            result = self._ask(hook, name, {**kwargs, value: copy.copy(current)})
             if result is not None:
                 if valid is not None and not valid(result):
-                    raise PluginError(impl.plugin_name, hook, f"returned {type(result).__name__}, expected {expected or 'something else'}")
+                    raise PluginError(name, hook, f"returned {type(result).__name__}, expected {expected or 'something else'}")
                 current = result
         return current
 
