@@ -218,3 +218,60 @@ def test_remove_without_a_base_is_an_error(tmp_path):
     path.write_text(BASE + "remove: [daily]\n", encoding="utf-8")
     with pytest.raises(RulesetError, match="remove is for an overlay"):
         load_ruleset(path)
+
+
+def _staffing_versions():
+    from complianceengine.model import Effective
+    from conftest import base_ruleset
+
+    def version(name, effective, guards, *extra):
+        ruleset = base_ruleset({"id": "staffed", "kind": "staffing", "applies_to": {"unit_kind": "dock"}, "require": {"guard": guards}},
+                               *extra)
+        return ruleset.model_copy(update={"version": name, "effective": Effective.model_validate(effective)})
+
+    weekly = {"id": "weekly", "kind": "frequency", "applies_to": {"roles": ["guard"]}, "match": {"kind": "patrol"}, "period": "week",
+              "at_least": 1}
+    return version("1", {"from": "2026-01-01", "until": "2026-08-15"}, 1), version("2", {"from": "2026-08-16"}, 2, weekly)
+
+
+def test_each_version_judges_staffing_on_its_own_days():
+    """Review finding: staffing (no decision time) came from the version in force on the range's
+    first day, so a later version's requirement was never applied."""
+    old, new = _staffing_versions()
+    report = audit([old, new], base_registry(), [], first_day=dt.date(2026, 8, 1), last_day=dt.date(2026, 8, 31),
+                   as_of=local(2026, 9, 1, 0))
+    d1 = [(f.period.label, f.status, f.required_count) for f in report.findings if f.obligation == "staffed" and f.unit == "d1"]
+    assert d1 == [("2026-08-01 to 2026-08-15", "met", 1), ("2026-08-16 to 2026-08-31", "missed", 2)]
+
+
+def test_an_obligation_a_later_version_adds_starts_with_that_version():
+    """Review finding: a duty added by a later version started at the first version's start, so
+    the week that straddles the change was judged whole instead of as a partial week."""
+    old, new = _staffing_versions()
+    events = [event("p1", "patrol", local(2026, 8, 12, 9), actor="a", unit="d1")]
+    report = audit([old, new], base_registry(), events, first_day=dt.date(2026, 8, 1), last_day=dt.date(2026, 8, 31),
+                   as_of=local(2026, 9, 1, 0))
+    weekly = [(f.period.label, f.status) for f in report.findings if f.obligation == "weekly" and f.subject.id == "a"]
+    # W33 (10 to 16 August): the duty exists on the 16th only, a partial week (not judged by the majority rule)
+    assert weekly[0] == ("2026-W33", "not_applicable")
+    assert [status for _, status in weekly[1:]] == ["missed", "missed"]  # W34, W35
+
+
+def test_identical_versions_split_staffing_at_the_change_and_the_vacant_days_add_up():
+    from complianceengine.model import Effective
+    from conftest import base_ruleset
+
+    ruleset = base_ruleset({"id": "staffed", "kind": "staffing", "applies_to": {"unit_kind": "dock"}, "require": {"guard": 1}})
+    old = ruleset.model_copy(update={"version": "a", "effective": Effective.model_validate({"from": "2026-01-01", "until": "2026-08-16"})})
+    new = ruleset.model_copy(update={"version": "b", "effective": Effective.model_validate({"from": "2026-08-17"})})
+    registry = base_registry([{"person": "a", "role": "guard", "unit": "d1", "start": "2026-01-01", "end": "2026-08-10"},
+                              {"person": "b", "role": "guard", "unit": "d2", "start": "2026-01-01"}])
+    args = dict(first_day=dt.date(2026, 8, 1), last_day=dt.date(2026, 8, 31), as_of=local(2026, 9, 1, 0))
+
+    def vacant(report):
+        return sum((f.period.end - f.period.start).days for f in report.findings if f.status == "missed")
+
+    whole, split = audit(ruleset, registry, [], **args), audit([old, new], registry, [], **args)
+    assert vacant(whole) == vacant(split) == 21  # d1 from 11 August
+    assert [f.period.label for f in split.findings if f.unit == "d1" and f.status == "missed"] == [
+        "2026-08-11 to 2026-08-16", "2026-08-17 to 2026-08-31"]

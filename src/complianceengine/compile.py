@@ -141,17 +141,21 @@ def in_force(rulesets: Sequence[Ruleset], tz: str) -> Interval:
 
 def compile_plan(
     ruleset: Ruleset, registry: Registry, first_day: dt.date, last_day: dt.date, as_of: dt.datetime, plugins: Plugins | None = None,
-    *, duties: Interval | None = None, lang: Lang = "en",
+    *, duties: Interval | Mapping[str, Interval] | None = None, lang: Lang = "en",
 ) -> Plan:
     """The plan of ``ruleset`` over the local days ``first_day``..``last_day``: every obligation's
     targets, and what its kind plans without events. ``duties`` is when the ruleset's duties
-    exist (:func:`in_force`; default: this version's ``effective`` days, or always). ``lang`` is
+    exist (:func:`in_force`; default: this version's ``effective`` days, or always), or that per
+    obligation id (an obligation it does not name: this version's days). ``lang`` is
     the language the kinds word their findings in."""
     plugins = plugins or Plugins()
     ruleset = resolved(ruleset, plugins)
     tz = ruleset.timezone
     span = date_range(first_day, last_day, tz)
-    duties = duties if duties is not None else in_force([ruleset], tz)
+    own = in_force([ruleset], tz)
+    if not isinstance(duties, Mapping):
+        duties = {o.id: duties if duties is not None else own for o in ruleset.obligations}
+    duty = {o.id: duties.get(o.id, own) for o in ruleset.obligations}
     missing = missing_calendars(ruleset, plugins)
     required = [message for name, message in missing.items() if not ruleset.calendars[name].optional]
     if required:
@@ -161,7 +165,8 @@ def compile_plan(
     lookbacks = {}
     for obligation in ruleset.obligations:
         plugin, kind = kinds[obligation.kind]
-        lookbacks[obligation.id] = max(min(kind.lookback(obligation, ruleset, span), span.start), duties.start) if kind.lookback else span.start
+        lookbacks[obligation.id] = (max(min(kind.lookback(obligation, ruleset, span), span.start), duty[obligation.id].start)
+                                    if kind.lookback else span.start)
     since: dict[str, dt.date] = {}
     for obligation in ruleset.obligations:
         day = local(lookbacks[obligation.id], tz).date()
@@ -180,7 +185,7 @@ def compile_plan(
         targets: tuple[Target, ...] = ()
         applies_to = getattr(obligation, "applies_to", None)
         if isinstance(applies_to, (PerAssignee, PerUnit, PerSubject)):
-            targets = tuple(_targets(applies_to, organisation, Interval(lookbacks[obligation.id], span.end), duties))
+            targets = tuple(_targets(applies_to, organisation, Interval(lookbacks[obligation.id], span.end), duty[obligation.id]))
         unavailable = "; ".join(missing[name] for name in sorted(calendars_used(obligation)) if name in missing) or None
         plugin, kind = kinds[obligation.kind]
         planned: dict[str, Any] = {}

@@ -29,7 +29,7 @@ from ..model import Event, EventLog, Registry, Ruleset
 from ..kinds import EventSource, ObligationKind
 from ..plan import ObligationPlan, Organisation, Plan
 from ..plugins import BUILTIN_PLUGIN, Plugins
-from ..timeframes import Period, date_range, day_start, local
+from ..timeframes import Interval, Period, date_range, day_start, local
 from ..trace import Decision, NotJudged, Step, Tracer
 from ..words import Lang
 from ..references import check_registry
@@ -144,23 +144,51 @@ def judge(
     # Every version is compiled over the whole range, so periods keep their anchors and cadence
     # clocks run across the change; each finding is then taken from the version in force on the
     # local day it was decided (the end of its period, its deadline, or its answer in time).
-    duties = in_force(versions, versions[0].timezone)
+    # An obligation's duties exist from the first version that has it to the last one that does.
+    duties = _duties(versions)
     plans = [compile_plan(version, registry, first_day, last_day, as_of, plugins, duties=duties, lang=lang) for version, _, _ in spans]
     findings: list[Finding] = []
     warnings: list[str] = []
-    for plan, (_, a, b) in zip(plans, spans, strict=True):
-        judged, said = _judged(plan, log.events, plugins, tracer, backend)
+    for plan, (version, a, b) in zip(plans, spans, strict=True):
         if len(plans) == 1:  # one version judges the whole range
-            findings, warnings = judged, said
+            findings, warnings = _judged(plan, log.events, plugins, tracer, backend)
             break
+        judged, said = _judged(plan, log.events, plugins, _Only(tracer, decided=True) if tracer else None, backend)
         warnings += [w for w in said if w not in warnings]
-        for finding in judged:
-            if a <= _decided_on(finding, plan) <= b:
-                findings.append(finding)
+        findings += [f for f in judged if f.decided is not None and a <= _decided_on(f, plan) <= b]
+        # states with no decision time (staffing, completeness) are judged by each version over
+        # its own days, so a later version's requirement applies to its days
+        if any(f.decided is None for f in judged):
+            own = compile_plan(version, registry, a, b, as_of, plugins, duties=duties, lang=lang)
+            judged, said = _judged(own, log.events, plugins, _Only(tracer, decided=False) if tracer else None, backend)
+            warnings += [w for w in said if w not in warnings]
+            findings += [f for f in judged if f.decided is None]
     findings = plugins.chain("complianceengine_process_findings", "findings", findings=findings, ruleset=plans[-1].ruleset,
                              valid=lambda result: isinstance(result, list) and all(isinstance(f, Finding) for f in result),
                              expected="a list of findings")
     return Judged(plans, spans, findings, log, warnings)
+
+
+def _duties(versions: Sequence[Ruleset]) -> dict[str, Interval]:
+    """Obligation id -> when its duties exist: from the first version that has the obligation to
+    the last one that does (a duty a later version adds starts with that version)."""
+    having: dict[str, list[Ruleset]] = {}
+    for version in versions:
+        for obligation in version.obligations:
+            having.setdefault(obligation.id, []).append(version)
+    return {obligation: in_force(found, versions[0].timezone) for obligation, found in having.items()}
+
+
+class _Only:
+    """A tracer that passes on the records of findings with a decision time (``decided``) or
+    of those without: the two judgements of a version in a multi-version audit."""
+
+    def __init__(self, tracer: Tracer, *, decided: bool):
+        self.tracer, self.decided = tracer, decided
+
+    def record(self, finding: Finding, step: Step, decisions: Sequence[Decision] = ()) -> None:
+        if (finding.decided is not None) == self.decided:
+            self.tracer.record(finding, step, decisions)
 
 
 def _check_registry(registry: Registry, ruleset: Ruleset) -> None:
@@ -174,10 +202,8 @@ def _check_registry(registry: Registry, ruleset: Ruleset) -> None:
 
 
 def _decided_on(finding: Finding, plan: Plan) -> dt.date:
-    """The local day a finding was decided on (a deadline at midnight: the day that ends then),
-    inside the plan's range; a finding without a decision time: its period's first day in range."""
-    if finding.decided is None:
-        return min(max(local(finding.period.start, plan.tz).date(), plan.first_day), plan.last_day)
+    """The local day a finding was decided on (a deadline at midnight: the day that ends then)."""
+    assert finding.decided is not None
     return local(finding.decided - dt.timedelta(microseconds=1), plan.tz).date()
 
 
