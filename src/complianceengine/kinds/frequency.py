@@ -106,7 +106,11 @@ def lookback(obligation: FrequencyObligation, ruleset: Ruleset, span: Interval) 
 
 def judged(rule: str, seconds: float, whole: float) -> bool:
     """Does the ``partial_periods`` rule judge a period covered for ``seconds`` of ``whole``?"""
-    return {"whole": seconds >= whole, "majority": seconds / whole >= 0.5, "any": seconds > 0}[rule]
+    if rule == "whole":
+        return seconds >= whole
+    if rule == "majority":
+        return seconds / whole >= 0.5
+    return seconds > 0
 
 
 def prorated(at_least: int, covered: float, whole: float) -> int:
@@ -275,9 +279,26 @@ class Wording:
         self.each = None if obligation.in_at_least is None else (obligation.in_at_least.periods, _EACH[plan.lang][obligation.in_at_least.each])
         self.spacing = None if obligation.min_spacing is None else duration_text(obligation.min_spacing, plan.lang)
         self.periods: dict[int, str] = {}
+        # (period, events, required, at_least, at_most) -> the sentences of a plain verdict; the
+        # periods are kept alive by the plan's frames, so their ids are not reused meanwhile
+        self._plain: dict[tuple[int, int, int | None, int, int | None], tuple[str, str, str | None]] = {}
 
     def __call__(self, facts: Counted) -> tuple[str, str, str | None]:
         """(required, observed, note)."""
+        frame = facts.frame
+        # most findings are a whole period judged plainly: their sentences depend on a few
+        # numbers and the period alone, and are shared by every target with the same ones
+        plain = (facts.outcome == "judged" and frame.covered >= frame.whole and frame.window is None and not facts.flagged
+                 and not facts.used and self.each is None and self.measure is None)
+        if not plain:
+            return self._words(facts)
+        key = (id(frame.period), facts.events, facts.required, frame.at_least, frame.at_most)
+        found = self._plain.get(key)
+        if found is None:
+            found = self._plain[key] = self._words(facts)
+        return found
+
+    def _words(self, facts: Counted) -> tuple[str, str, str | None]:
         frame, plan, w = facts.frame, self.plan, self.words
         notes = []
         if frame.covered < frame.whole:
