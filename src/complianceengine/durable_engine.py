@@ -22,8 +22,10 @@ generated name per ``correlate_on`` value; durable-rules never sees the case's o
 trigger and an answer of step *j* are asserted as facts of their case, and a rule per step joins
 each answer to each trigger of the case. An answer is filed in its case when it joins a trigger
 at or before it (at once, or when such a trigger arrives late), which is every answer a verdict
-can use: a case's clock never starts before its trigger. A filed answer is settled and
-retracted; triggers stay as facts for the monitor's life (about 14 KB each).
+can use: a case's clock never starts before its trigger. So one trigger fact per case is
+enough, the earliest (a later trigger is settled at once; an earlier one arriving late replaces
+it), and a filed answer is settled and retracted: durable-rules holds one fact per case plus the
+answers that precede every trigger of theirs.
 
 **What the wrapper contains** (issue 13; each measured on durable-rules 2.0.28):
 
@@ -42,7 +44,11 @@ retracted; triggers stay as facts for the monitor's life (about 14 KB each).
 - an exception in an action is swallowed by durable-rules into the state: the actions here
   catch their own and the engine raises :class:`~complianceengine.errors.EngineError` after the
   call, and a state that carries ``exception`` is raised too;
-- it is not thread-safe: one lock per engine around every call.
+- it is not thread-safe: one lock per engine around every call;
+- memory: measured, about 95 KB per subject (case) and 8.5 KB per fact held, never given back:
+  what is settled is retracted (a condition fact once matched, an answer once filed, every
+  trigger of a case but its earliest); 100,000 open deadlines over 5,000 cases hold about
+  0.9 GB (1.9 GB when every trigger was kept).
 """
 
 from __future__ import annotations
@@ -116,6 +122,7 @@ class DurableEngine:
         self._cases: dict[str, dict[str, tuple[str, tuple[Any, ...]]]] = {o: {} for o in self._responses}  # sid -> (ruleset, key)
         self._filled: dict[str, int] = {}  # ruleset -> cases in it
         self._sids: dict[tuple[str, tuple[Any, ...]], str] = {}  # (obligation, case key) -> its subject
+        self._earliest: dict[tuple[str, str], dict[str, Any]] = {}  # (obligation, subject) -> the trigger fact kept
         self._answers: dict[str, tuple[Event, str, dict[str, Any]]] = {}  # answer facts not filed yet  # answer ids posted and not joined yet -> the event
 
     # ------------------------------------------------------------------------------ compiling
@@ -266,7 +273,16 @@ class DurableEngine:
         ruleset, sid = self._case(block.obligation, key)
         if block.role == "trigger":
             self.filed.answer(block.index, key, stamp, event)  # the trigger is its own case
-            self._call(self._host.assert_fact, ruleset, {"sid": sid, "id": f"t:{event.id}", "r": "t", "t": stamp})
+            # an answer is filed when it follows some trigger of its case, so the earliest
+            # trigger is the only one the joins need: a later one is settled at once, an earlier
+            # one that arrives late takes the place of the one kept
+            kept = self._earliest.get((block.obligation, sid))
+            if kept is None or stamp < kept["t"]:
+                fact = {"sid": sid, "id": f"t:{event.id}", "r": "t", "t": stamp}
+                self._call(self._host.assert_fact, ruleset, fact)
+                self._earliest[(block.obligation, sid)] = fact
+                if kept is not None:
+                    self._call(self._host.retract_fact, ruleset, kept)
         else:
             assert block.step is not None
             answer = f"a{block.step}:{event.id}"
