@@ -152,10 +152,8 @@ def compile_plan(
     ruleset = resolved(ruleset, plugins)
     tz = ruleset.timezone
     span = date_range(first_day, last_day, tz)
-    own = in_force([ruleset], tz)
-    if not isinstance(duties, Mapping):
-        duties = {o.id: duties if duties is not None else own for o in ruleset.obligations}
-    duty = {o.id: duties.get(o.id, own) for o in ruleset.obligations}
+    own = in_force([ruleset], tz) if duties is None or isinstance(duties, Mapping) else duties
+    duty = {o.id: duties.get(o.id, own) if isinstance(duties, Mapping) else own for o in ruleset.obligations}
     missing = missing_calendars(ruleset, plugins)
     required = [message for name, message in missing.items() if not ruleset.calendars[name].optional]
     if required:
