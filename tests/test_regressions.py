@@ -117,3 +117,18 @@ def test_an_impossible_date_in_a_ruleset_is_located_not_a_traceback(tmp_path):
         load_ruleset(path)
     [problem] = caught.value.problems
     assert (problem.location.line, problem.location.column) == (3, 9) and "'2026-13-01' is not a valid date" in problem.message
+
+
+def test_a_duty_that_starts_mid_week_does_not_warn_of_a_short_history():
+    """Review note: the warning that verdicts look back before the earliest event counted from
+    the period's start, though events before the duty's start (a Wednesday) count for nothing."""
+    ruleset = base_ruleset({"id": "weekly", "kind": "frequency", "applies_to": {"roles": ["guard"]}, "match": {"kind": "patrol"},
+                            "period": "week", "at_least": 1})
+    registry = base_registry([{"person": "a", "role": "guard", "unit": "d1", "start": "2026-08-05"},
+                              {"person": "b", "role": "guard", "unit": "d2", "start": "2026-08-03"}])
+    events = [event("p1", "patrol", local(2026, 8, 5, 9), actor="a", unit="d1")]
+    args = dict(first_day=dt.date(2026, 8, 5), last_day=dt.date(2026, 8, 31), as_of=local(2026, 9, 1, 0))
+    assert audit(ruleset, base_registry([{"person": "a", "role": "guard", "unit": "d1", "start": "2026-08-05"}]), events, **args).warnings == ()
+    # b's duty began on Monday the 3rd, before the first event: that verdict does look back
+    assert [w.split(";")[0] for w in audit(ruleset, registry, events, **args).warnings] == [
+        "weekly: 1 verdict(s) look back to 2026-08-03 00:00, before the earliest event given (2026-08-05 09:00)"]

@@ -365,13 +365,15 @@ def summarise(plans: Plan | Sequence[Plan], findings: list[Finding], log: EventL
 
 def _lookback_warnings(plan: Plan, findings: list[Finding], log: EventLog) -> list[str]:
     """One line per obligation whose verdicts depend on a time before the range and the
-    earliest event given: a period that began earlier, or a gap whose clock started earlier
-    (events before the first one given would change them)."""
+    earliest event given: a period that began earlier while the duty was already in force, or a
+    gap whose clock started earlier (events before the first one given would change them; events
+    before the duty's start would not)."""
     first = min(log.events, key=lambda e: e.time.timestamp()).time if log.events else None
     # compared by local day: a history that starts at 07:15 on the range's first day is not short
     before = (min(day_start(local(first, plan.tz).date(), plan.tz), plan.range.start) if first is not None else plan.range.start).timestamp()
-    early: dict[str, list[Finding]] = {}
+    early: dict[str, list[tuple[Finding, dt.datetime]]] = {}
     stamps: dict[int, float] = {}  # by period: a frequency duty's periods are shared by its targets
+    starts: dict[tuple[str, str, str, str | None, str | None], dt.datetime] | None = None
     for finding in findings:
         if finding.decided is None:
             continue
@@ -379,11 +381,20 @@ def _lookback_warnings(plan: Plan, findings: list[Finding], log: EventLog) -> li
         stamp = stamps.get(id(period))
         if stamp is None:
             stamp = stamps[id(period)] = period.start.timestamp()
-        if stamp < before:
-            early.setdefault(finding.obligation, []).append(finding)
+        if stamp >= before:
+            continue
+        if starts is None:  # when each target's duty begins (rarely needed: worked out once)
+            starts = {(compiled.id, t.subject.kind, t.subject.id, t.subject.role, t.unit): min(part.start for part in t.active)
+                      for compiled in plan.obligations for t in compiled.targets if t.active}
+        since = period.start
+        duty = starts.get((finding.obligation, finding.subject.kind, finding.subject.id, finding.subject.role, finding.unit))
+        if duty is not None and duty > since:
+            since = duty
+        if since.timestamp() < before:
+            early.setdefault(finding.obligation, []).append((finding, since))
     out = []
     for obligation, found in early.items():
-        since = min(f.period.start for f in found)
+        since = min(instant for _, instant in found)
         given = f"the earliest event given ({local(first, plan.tz):%Y-%m-%d %H:%M})" if first is not None else "the range, and no events were given"
         out.append(
             f"{obligation}: {len(found)} verdict(s) look back to {local(since, plan.tz):%Y-%m-%d %H:%M}, before {given}; "
