@@ -123,7 +123,7 @@ class DurableEngine:
         self._filled: dict[str, int] = {}  # ruleset -> cases in it
         self._sids: dict[tuple[str, tuple[Any, ...]], str] = {}  # (obligation, case key) -> its subject
         self._earliest: dict[tuple[str, str], dict[str, Any]] = {}  # (obligation, subject) -> the trigger fact kept
-        self._answers: dict[str, tuple[Event, str, dict[str, Any]]] = {}  # answer facts not filed yet  # answer ids posted and not joined yet -> the event
+        self._answers: dict[str, tuple[Event, str, dict[str, Any]]] = {}  # answer fact id -> (event, ruleset, fact), not filed yet
 
     # ------------------------------------------------------------------------------ compiling
 
