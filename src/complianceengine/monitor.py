@@ -185,7 +185,8 @@ class Monitor:
     @property
     def first_day(self) -> dt.date | None:
         """The local day of the earliest event received (None before any)."""
-        return min((self._day(e.time) for e in self._reader.events), default=None)
+        earliest = self._engine.filed.events.events  # every event, in time order
+        return self._day(earliest[0].time) if earliest else None
 
     @property
     def rejects(self) -> tuple[Reject, ...]:
