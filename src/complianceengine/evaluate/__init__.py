@@ -158,8 +158,10 @@ def judge(
         findings += [f for f in judged if f.decided is not None and a <= _decided_on(f, plan) <= b]
         # states with no decision time (staffing, completeness) are judged by each version over
         # its own days, so a later version's requirement applies to its days
-        if any(f.decided is None for f in judged):
-            own = compile_plan(version, registry, a, b, as_of, plugins, duties=duties, lang=lang)
+        states = {f.obligation for f in judged if f.decided is None}
+        if states:  # only those obligations are judged again
+            only = version.model_copy(update={"obligations": [o for o in version.obligations if o.id in states]})
+            own = compile_plan(only, registry, a, b, as_of, plugins, duties=duties, lang=lang)
             judged, said = _judged(own, log.events, plugins, _Only(tracer, decided=False) if tracer else None, backend)
             warnings += [w for w in said if w not in warnings]
             findings += [f for f in judged if f.decided is None]
