@@ -193,7 +193,8 @@ def test_durable_rules_keeps_the_earliest_trigger_of_a_case_and_no_settled_answe
     engine = monitor._engine
     ruleset, sid = engine._case("handling", ("A",))
     facts = engine._host.get_facts(ruleset, sid)
-    assert sorted(f["id"] for f in facts) == ["a0:k0", "t:r1"]  # k3 filed and retracted, r2 and r4 settled
+    # k3 filed and retracted, r2 and r4 settled: the earliest trigger (r1) and the answer before it (k0)
+    assert sorted((f["r"], f["t"]) for f in facts) == [("a", (t - dt.timedelta(hours=1)).timestamp()), ("t", t.timestamp())]
     as_of = t + dt.timedelta(days=3)
     assert monitor.status(as_of, SINCE) == fed(events, "python").status(as_of, SINCE)
 
@@ -326,3 +327,85 @@ def test_the_commands_take_the_engine():
             str(xs / "sample" / "events.jsonl"), "--unit", "fanxi-dock", "--as-of", "2026-10-15T12:00:00+08:00", "--format", "json"]
     outputs = [subprocess.run([str(exe), *args, "--engine", engine], capture_output=True, text=True, timeout=120) for engine in ("python", "durable")]
     assert outputs[0].stdout == outputs[1].stdout and outputs[0].stdout
+
+
+# ------------------------------------------------------------------ found in review
+
+
+def _with(*rules, kinds=None):
+    data = RULESET.model_dump(mode="json", by_alias=True, exclude_none=True)
+    obligations = [{"title": {"en": o["id"]}, "citation": {"source": "doc", "article": "1"}, **o} for o in rules]
+    return Ruleset.model_validate({**data, "obligations": obligations, **({"event_kinds": kinds} if kinds else {})})
+
+
+def _agree(ruleset, events, as_of):
+    statuses = []
+    for engine in ("python", "durable"):
+        monitor = Monitor(ruleset, REGISTRY, engine=engine)
+        assert monitor.ingest_many(events) == []
+        statuses.append(monitor.status(as_of, SINCE))
+    assert statuses[0] == statuses[1]
+    assert statuses[0].findings == ce.audit(ruleset, REGISTRY, events, first_day=SINCE, last_day=as_of.date(), as_of=as_of).findings
+    return statuses[0]
+
+
+def test_values_durable_rules_cannot_read_exactly_are_matched_in_python():
+    """Review finding: 1e-05, 1e+16, inf, a lone surrogate or an integer past 2**53 made
+    durable-rules refuse the event, and the monitor retried it on every later ingest; texts were
+    ordered as JSON-escaped; big integers compared as capped int64s."""
+    rules = [{"id": "scored", "kind": "frequency", "applies_to": {"roles": ["guard"]}, "period": "day", "at_least": 1,
+              "match": {"kind": "patrol", "where": {"score": {"gt": 0.00001}}}},
+             {"id": "ordered", "kind": "frequency", "applies_to": {"roles": ["guard"]}, "period": "day", "at_least": 1,
+              "match": {"kind": "patrol", "where": {"note": {"lt": "a "}}}},
+             {"id": "big", "kind": "frequency", "applies_to": {"roles": ["guard"]}, "period": "day", "at_least": 1,
+              "match": {"kind": "patrol", "where": {"vessels": 2**63 + 5}}}]
+    t = dt.datetime(2026, 8, 3, 9, tzinfo=TZ)
+    values = [{"score": 3e-05}, {"score": 1e16}, {"score": float("inf")}, {"note": "a\ud800"}, {"note": "a\n"}, {"note": 'a"'},
+              {"vessels": 2**63 + 6}, {"vessels": 2**63 + 5}, {"score": 1.0}]
+    events = [event(f"e{i}", "patrol", t + dt.timedelta(days=i), actor="a", unit="d1", attributes=a) for i, a in enumerate(values)]
+    status = _agree(_with(*rules), events, t + dt.timedelta(days=12))
+    met = {(f.obligation, f.period.label) for f in status.findings if f.status == "met"}
+    assert ("ordered", "2026-08-07") in met and ("big", "2026-08-10") in met and ("scored", "2026-08-03") in met
+
+
+def test_more_rules_than_durable_rules_takes_in_one_ruleset():
+    """Review finding: 257 blocks raised an error, 513 alternatives hung the engine."""
+    many = [{"id": f"d{i}", "kind": "frequency", "applies_to": {"roles": ["guard"]}, "period": "month", "at_least": 1,
+             "match": {"kind": "patrol", "where": {"vessels": i}}} for i in range(260)]
+    wide = [{"id": "wide", "kind": "frequency", "applies_to": {"roles": ["guard"]}, "period": "month", "at_least": 1,
+             "match": {"kind": "patrol", "where": {"note": {"in": [f"n{i}" for i in range(600)]}}}}]
+    t = dt.datetime(2026, 8, 3, 9, tzinfo=TZ)
+    events = [event("e1", "patrol", t, actor="a", unit="d1", attributes={"vessels": 259, "note": "n599"})]
+    for rules in (many, wide):
+        engine = durable_engine.DurableEngine(_with(*rules))
+        engine.add(events[0])
+        assert [len(filed.all.events) for filed in engine.filed.filed][-1] == 1
+    assert len(durable_engine.DurableEngine(_with(*many))._conditions) == 2  # 260 blocks: two rulesets
+    assert durable_engine.DurableEngine(_with(*wide))._residual[0] is not None  # 600 values: checked in Python
+
+
+def test_two_responses_sharing_a_step_match_each_get_their_answers():
+    """Review finding: a step match object shared by two responses (a model_copy) gave the second
+    the first's answers on the durable engine."""
+    first = RULESET.obligation("handling")
+    second = first.model_copy(update={"id": "handling-3", "trigger": first.trigger.model_copy(update={"where": {"level": 3}})})
+    ruleset = RULESET.model_copy(update={"obligations": [first, second]})
+    t = dt.datetime(2026, 8, 3, 9, tzinfo=TZ)
+    events = [event("r", "report", t, actor="a", unit="d1", attributes={"case": "A", "level": 3}),
+              event("k", "ack", t + dt.timedelta(hours=1), actor="a", unit="d1", attributes={"case": "A"})]
+    status = _agree(ruleset, events, t + dt.timedelta(days=2))
+    assert [f.status for f in status.findings if f.obligation == "handling-3" and f.step == "acked"] == ["met"]
+
+
+def test_closing_twice_is_harmless_and_checks_from_two_threads_tell_each_change_once():
+    t = dt.datetime(2026, 8, 3, 9, tzinfo=TZ)
+    told = []
+    with Monitor(RULESET, REGISTRY, engine="durable", on_change=lambda f, change: told.append((f.id, change))) as monitor:
+        monitor.ingest(event("r", "report", t, actor="a", unit="d1", attributes={"case": "A", "level": 1}))
+        threads = [threading.Thread(target=monitor.check, args=(t + dt.timedelta(days=5), SINCE)) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        monitor.close()
+    assert told and len(told) == len(set(told))

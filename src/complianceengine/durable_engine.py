@@ -6,9 +6,13 @@ to a trigger of the same case; what it decides is filed exactly as the Python en
 It needs the optional ``complianceengine[durable]`` extra (durable-rules 2.0.28: no wheels, a C
 compiler to install, Python before 3.13).
 
-**Conditions.** One durable-rules ruleset holds one rule per block: the event kinds and the
-``where`` conditions durable-rules can say exactly (``eq`` and ``in`` on text and numbers,
-``gt``/``gte``/``lt``/``lte``), on fields that hold one value. Each event is asserted as a
+**Conditions.** durable-rules rulesets of at most :data:`BLOCKS_PER_RULESET` rules and
+:data:`ALTERNATIVES_PER_RULESET` alternatives (it refuses more than 256 rules and hangs past
+about 512 alternatives) hold one rule per block: the event kinds and the ``where`` conditions
+durable-rules can say exactly (``eq`` and ``in`` on text and numbers, ``gt``/``gte``/``lt``/
+``lte`` on numbers; it orders texts as JSON-escaped), on fields that hold one value, with values
+it reads exactly (numbers within 2**53, no ``1e-05`` form, valid Unicode). An event with a
+value it cannot be given exactly is matched by the same predicates in Python. Each event is asserted as a
 fact (a fact is seen by every rule, an event only by the first), the firing rules name the
 blocks, and the fact is retracted at once: matched, it is settled. What durable-rules cannot say
 exactly is checked after it fires by the predicates of :mod:`complianceengine.match`: ``ne``,
@@ -53,6 +57,7 @@ answers that precede every trigger of theirs.
 
 from __future__ import annotations
 
+import math
 import threading
 import uuid
 from collections.abc import Callable
@@ -75,6 +80,41 @@ _SCALAR_CORE = frozenset(CORE_EVENT_FIELDS) - {"participants", "time"}
 #: attribute types whose values are one text or one number
 _SCALAR_TYPES = frozenset({"string", "enum", "integer", "number", "ref"})
 _ORDER = (("gt", "$gt"), ("gte", "$gte"), ("lt", "$lt"), ("lte", "$lte"))
+#: numbers beyond this are not held exactly by both an int64 and a double, which durable-rules mixes
+_EXACT = 2**53
+#: what one conditions ruleset may hold: durable-rules refuses more than 256 rules (error 108)
+#: and hangs past about 512 alternatives (``$or`` terms) in one ruleset
+BLOCKS_PER_RULESET, ALTERNATIVES_PER_RULESET, ALTERNATIVES_PER_BLOCK = 200, 400, 100
+
+
+def _exact(value: Any) -> bool:
+    """Can durable-rules be given ``value`` and compare it exactly as Python does? Texts that
+    are valid Unicode; whole numbers and finite floats within 2**53 whose JSON it can parse
+    (not ``1e-05``: an exponent without a decimal point)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate
+            return False
+        return True
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    if isinstance(value, float):
+        text = repr(value)
+        if not math.isfinite(value) or ("e" in text and "." not in text):
+            return False
+    return abs(value) <= _EXACT
+
+
+def _alternatives(node: Any) -> int:
+    """The ``$or`` terms in a durable-rules condition (at least 1)."""
+    if isinstance(node, list):
+        return sum(_alternatives(part) for part in node)
+    if isinstance(node, dict) and "$or" in node:
+        return sum(max(1, _alternatives(part)) for part in node["$or"])
+    if isinstance(node, dict) and "$and" in node:
+        return _alternatives(node["$and"])
+    return 1
 
 
 class _Host(durable.Host):  # type: ignore[misc]
@@ -101,16 +141,40 @@ class DurableEngine:
         self._fired: list[int] = []  # blocks whose rule fired for the current event
         # (step block, answer id, case, whether the answer is not before the trigger) joined since the last call
         self._joined: list[tuple[int, str, str, bool]] = []
-        rules: dict[str, Any] = {}
         self._residual: dict[int, Callable[[Event], bool] | None] = {}
+        # the conditions, in rulesets small enough for durable-rules, each asked about an event
+        # of one of its kinds
+        self._conditions: list[tuple[str, frozenset[str]]] = []
+        chunk: dict[str, Any] = {}
+        kinds: set[str] = set()
+        alternatives = 0
         for block in self.filed.blocks:
-            condition, residual = self._compile(ruleset, block)
-            rules[f"b{block.index}"] = {"all": [{"m": condition}], "run": self._action(self._on_match(block.index))}
+            condition, residual, count = self._compile(ruleset, block)
+            if chunk and (len(chunk) >= BLOCKS_PER_RULESET or alternatives + count > ALTERNATIVES_PER_RULESET):
+                self._register_conditions(chunk, kinds)
+                chunk, kinds, alternatives = {}, set(), 0
+            chunk[f"b{block.index}"] = {"all": [{"m": condition}], "run": self._action(self._on_match(block.index))}
+            kinds.update(block.match.kinds)
+            alternatives += count
             self._residual[block.index] = residual if residual is None else matcher(residual, ruleset.timezone)
-        self._kinds = frozenset(kind for block in self.filed.blocks for kind in block.match.kinds)
-        self._conditions = f"{self._prefix}-conditions"
-        if rules:
-            self._host.register_rulesets({self._conditions: rules})
+        if chunk:
+            self._register_conditions(chunk, kinds)
+        # an event durable-rules cannot be given exactly is matched by the same predicates in Python
+        self._in_python: dict[str, list[tuple[int, Callable[[Event], bool]]]] = {}
+        for block in self.filed.blocks:
+            accepts = matcher(block.independent, ruleset.timezone)
+            for kind in dict.fromkeys(block.match.kinds):
+                self._in_python.setdefault(kind, []).append((block.index, accepts))
+        # step blocks with the same match and case fields (two responses sharing a step): an
+        # answer filed in one is filed in the others, since a kind's question names the match,
+        # not the obligation (each then holds at least the answers its own triggers need)
+        self._twins: dict[int, list[int]] = {
+            b.index: [o.index for o in self.filed.blocks
+                      if o.role == "step" and o.index != b.index and o.match == b.match and o.correlate_on == b.correlate_on]
+            for b in self.filed.blocks if b.role == "step"
+        }
+        self._answered: set[tuple[int, str]] = set()  # (step block, event id) filed
+        self._serial = 0  # facts are named by number: durable-rules never sees an event's own id
         # per response obligation: its trigger block, its step blocks, its rulesets and their cases
         self._responses: dict[str, tuple[int, list[int]]] = {}
         for block in self.filed.blocks:
@@ -127,9 +191,10 @@ class DurableEngine:
 
     # ------------------------------------------------------------------------------ compiling
 
-    def _compile(self, ruleset: Ruleset, block: Block) -> tuple[dict[str, Any], EventMatch | None]:
-        """The durable-rules condition of a block, and what durable-rules cannot say exactly
-        (a match block for :func:`~complianceengine.match.matcher`, None when nothing is left)."""
+    def _compile(self, ruleset: Ruleset, block: Block) -> tuple[dict[str, Any], EventMatch | None, int]:
+        """The durable-rules condition of a block, what durable-rules cannot say exactly (a
+        match block for :func:`~complianceengine.match.matcher`, None when nothing is left) and
+        how many alternatives the condition holds."""
         kinds = list(dict.fromkeys(block.match.kinds))
         parts: list[dict[str, Any]] = [{"$or": [{"k": k} for k in kinds]} if len(kinds) > 1 else {"k": kinds[0]}]
         left: dict[str, Any] = {}
@@ -143,7 +208,7 @@ class DurableEngine:
         rest = None
         if left or match.time_of_day is not None or match.quorum is not None:
             rest = EventMatch(kind=kinds, where=left, time_of_day=match.time_of_day, quorum=match.quorum)
-        return (parts[0] if len(parts) == 1 else {"$and": parts}), rest
+        return (parts[0] if len(parts) == 1 else {"$and": parts}), rest, _alternatives(parts)
 
     @staticmethod
     def _scalar(ruleset: Ruleset, kinds: list[str], name: str) -> bool:
@@ -161,13 +226,12 @@ class DurableEngine:
         """The durable-rules conditions that say exactly what ``condition`` says of the field
         ``name``, or None when they cannot."""
 
-        def value(v: Any) -> bool:
-            return isinstance(v, str) or (isinstance(v, (int, float)) and not isinstance(v, bool))
+        value = _exact
 
         if value(condition):
             return [{self._slot(name, condition): condition}]
         if isinstance(condition, list):
-            if not condition or not all(value(v) for v in condition):
+            if not condition or len(condition) > ALTERNATIVES_PER_BLOCK or not all(value(v) for v in condition):
                 return None
             return [{"$or": [{self._slot(name, v): v} for v in condition]}] if len(condition) > 1 else [{self._slot(name, condition[0]): condition[0]}]
         if not isinstance(condition, Comparison) or condition.exists is not None or condition.ne is not None or condition.not_in is not None:
@@ -185,19 +249,38 @@ class DurableEngine:
         for key, operator in _ORDER:
             bound = getattr(condition, key)
             if bound is not None:
-                if not value(bound):
+                # texts are ordered by durable-rules as JSON-escaped (a quote or a tab sorts as a
+                # backslash): only numbers are ordered there
+                if not value(bound) or isinstance(bound, str):
                     return None
                 out.append({operator: {self._slot(name, bound): bound}})
         return out or None
 
-    def _fact(self, event: Event) -> dict[str, Any]:
-        fact: dict[str, Any] = {"id": event.id, "k": event.kind}
+    def _register_conditions(self, rules: dict[str, Any], kinds: set[str]) -> None:
+        name = f"{self._prefix}-conditions-{len(self._conditions)}"
+        self._register({name: rules})
+        self._conditions.append((name, frozenset(kinds)))
+
+    def _register(self, rulesets: dict[str, Any]) -> None:
+        try:
+            self._host.register_rulesets(rulesets)
+        except Exception as exc:
+            raise EngineError(f"durable-rules refused the rules of {', '.join(rulesets)}: {type(exc).__name__}: {exc}") from exc
+
+    def _name(self, prefix: str) -> str:
+        self._serial += 1
+        return f"{prefix}{self._serial}"
+
+    def _fact(self, event: Event) -> dict[str, Any] | None:
+        """The fact durable-rules is asked about ``event`` with; None when one of the values it
+        would compare cannot be given to it exactly (the event is then matched in Python)."""
+        fact: dict[str, Any] = {"id": self._name("f"), "k": event.kind}
         for name, index in self._slots.items():
             value = event.field(name)
-            if isinstance(value, str):
-                fact[f"s{index}"] = value
-            elif isinstance(value, (int, float)) and not isinstance(value, bool):
-                fact[f"n{index}"] = value
+            if isinstance(value, str) or (isinstance(value, (int, float)) and not isinstance(value, bool)):
+                if not _exact(value):
+                    return None
+                fact[f"{'s' if isinstance(value, str) else 'n'}{index}"] = value
         return fact
 
     # ------------------------------------------------------------------------------ actions
@@ -250,18 +333,24 @@ class DurableEngine:
             if self._closed:
                 raise EngineError("the engine is closed")
             stamp = event.time.timestamp()
-            self.filed.events.add(stamp, event)
-            if event.kind not in self._kinds:
-                return
+            fired: list[int] = []
             fact = self._fact(event)
-            self._fired = []
-            self._call(self._host.assert_fact, self._conditions, fact)
-            self._call(self._host.retract_fact, self._conditions, fact)
-            for block in sorted(set(self._fired)):
-                residual = self._residual[block]
-                if residual is None or residual(event):
-                    self.filed.accept(block, stamp, event, keyed=False)
-                    self._correlate(self.filed.blocks[block], stamp, event)
+            if fact is None:
+                fired = [index for index, accepts in self._in_python.get(event.kind, ()) if accepts(event)]
+            else:
+                for name, kinds in self._conditions:
+                    if event.kind in kinds:
+                        self._fired = []
+                        self._call(self._host.assert_fact, name, fact)
+                        self._call(self._host.retract_fact, name, fact)  # matched: settled
+                        for block in self._fired:
+                            residual = self._residual[block]
+                            if residual is None or residual(event):
+                                fired.append(block)
+            self.filed.events.add(stamp, event)
+            for block in sorted(set(fired)):
+                self.filed.accept(block, stamp, event, keyed=False)
+                self._correlate(self.filed.blocks[block], stamp, event)
             self._take_joined()
 
     def _correlate(self, block: Block, stamp: float, event: Event) -> None:
@@ -278,14 +367,14 @@ class DurableEngine:
             # one that arrives late takes the place of the one kept
             kept = self._earliest.get((block.obligation, sid))
             if kept is None or stamp < kept["t"]:
-                fact = {"sid": sid, "id": f"t:{event.id}", "r": "t", "t": stamp}
+                fact = {"sid": sid, "id": self._name("t"), "r": "t", "t": stamp}
                 self._call(self._host.assert_fact, ruleset, fact)
                 self._earliest[(block.obligation, sid)] = fact
                 if kept is not None:
                     self._call(self._host.retract_fact, ruleset, kept)
         else:
             assert block.step is not None
-            answer = f"a{block.step}:{event.id}"
+            answer = self._name("a")
             self._answers[answer] = (event, ruleset, {"sid": sid, "id": answer, "r": "a", "s": block.step, "t": stamp})
             self._call(self._host.assert_fact, ruleset, self._answers[answer][2])
 
@@ -331,12 +420,16 @@ class DurableEngine:
                 continue
             event, ruleset, fact = self._answers.pop(answer)
             key = self._cases[self.filed.blocks[block].obligation][sid][1]
-            self.filed.answer(block, key, event.time.timestamp(), event)
+            for step in (block, *self._twins[block]):
+                if (step, event.id) not in self._answered:
+                    self._answered.add((step, event.id))
+                    self.filed.answer(step, key, event.time.timestamp(), event)
             self._call(self._host.retract_fact, ruleset, fact)
 
     def close(self) -> None:
         """Drop the host and its rulesets. (``delete_state`` is never called; durable-rules frees
         a ruleset's memory only with its host.)"""
         with self._lock:
-            self._closed = True
-            del self._host
+            if not self._closed:
+                self._closed = True
+                del self._host

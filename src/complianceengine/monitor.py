@@ -171,11 +171,12 @@ class Monitor:
         self.close()
 
     def _feed(self) -> None:
-        """Tell the engine of the valid events it has not been told of yet."""
+        """Tell the engine of the valid events it has not been told of yet (each once: an
+        engine that fails on one raises EngineError and is not given it again)."""
         events = self._reader.events
         while self._fed < len(events):
-            self._engine.add(events[self._fed])
             self._fed += 1
+            self._engine.add(events[self._fed - 1])
 
     @property
     def events(self) -> tuple[Event, ...]:
@@ -260,6 +261,10 @@ class Monitor:
         (default: the as-of day) that is missed or late, and each duty at risk within
         ``at_risk_within``, once per finding and change (a restored monitor remembers). Returns
         what was told."""
+        with self._lock:  # two callers at once must not both tell the same change
+            return self._check(as_of, since)
+
+    def _check(self, as_of: dt.datetime, since: dt.date | None) -> list[tuple[Finding, Change]]:
         status, report = self._answer(as_of, since)
         told: list[tuple[Finding, Change]] = []
         for finding in status.findings:
@@ -283,6 +288,10 @@ class Monitor:
         """Write the monitor's state (the events received, rejects included, and what it has
         notified) to ``path`` as JSON, atomically: a crash while saving leaves the previous
         snapshot as it was."""
+        with self._lock:  # a consistent state: no event is added while it is written down
+            self._save(path)
+
+    def _save(self, path: str | Path) -> None:
         state = {
             "ruleset": [self.ruleset.id, self.ruleset.version],
             "received": self._received,
