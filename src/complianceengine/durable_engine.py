@@ -68,7 +68,7 @@ from durable import engine as durable  # type: ignore[import-untyped]  # the opt
 from .errors import EngineError
 from .match import matcher
 from .model import CORE_EVENT_FIELDS, Comparison, Event, EventMatch, Ruleset
-from .monitor_engines import Block, Filed, blocks_of
+from .monitor_engines import Block, Filed, blocks_of, predicates_by_kind
 
 __all__ = ["SUBJECTS_PER_RULESET", "DurableEngine"]
 
@@ -160,11 +160,7 @@ class DurableEngine:
         if chunk:
             self._register_conditions(chunk, kinds)
         # an event durable-rules cannot be given exactly is matched by the same predicates in Python
-        self._in_python: dict[str, list[tuple[int, Callable[[Event], bool]]]] = {}
-        for block in self.filed.blocks:
-            accepts = matcher(block.independent, ruleset.timezone)
-            for kind in dict.fromkeys(block.match.kinds):
-                self._in_python.setdefault(kind, []).append((block.index, accepts))
+        self._in_python = predicates_by_kind(self.filed.blocks, ruleset.timezone)
         # step blocks with the same match and case fields (two responses sharing a step): an
         # answer filed in one is filed in the others, since a kind's question names the match,
         # not the obligation (each then holds at least the answers its own triggers need)
@@ -226,19 +222,17 @@ class DurableEngine:
         """The durable-rules conditions that say exactly what ``condition`` says of the field
         ``name``, or None when they cannot."""
 
-        value = _exact
-
-        if value(condition):
+        if _exact(condition):
             return [{self._slot(name, condition): condition}]
         if isinstance(condition, list):
-            if not condition or len(condition) > ALTERNATIVES_PER_BLOCK or not all(value(v) for v in condition):
+            if not condition or len(condition) > ALTERNATIVES_PER_BLOCK or not all(_exact(v) for v in condition):
                 return None
             return [{"$or": [{self._slot(name, v): v} for v in condition]}] if len(condition) > 1 else [{self._slot(name, condition[0]): condition[0]}]
         if not isinstance(condition, Comparison) or condition.exists is not None or condition.ne is not None or condition.not_in is not None:
             return None
         out: list[dict[str, Any]] = []
         if condition.eq is not None:
-            if not value(condition.eq):
+            if not _exact(condition.eq):
                 return None
             out.append({self._slot(name, condition.eq): condition.eq})
         if condition.in_ is not None:
@@ -251,7 +245,7 @@ class DurableEngine:
             if bound is not None:
                 # texts are ordered by durable-rules as JSON-escaped (a quote or a tab sorts as a
                 # backslash): only numbers are ordered there
-                if not value(bound) or isinstance(bound, str):
+                if not _exact(bound) or isinstance(bound, str):
                     return None
                 out.append({operator: {self._slot(name, bound): bound}})
         return out or None

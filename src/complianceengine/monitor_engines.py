@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -35,7 +35,7 @@ from .model import CadenceObligation, Event, EventMatch, FrequencyObligation, Pe
 from .plan import ObligationPlan, Plan, Target
 from .trace import Tracer
 
-__all__ = ["Block", "EngineSource", "Filed", "MatchingEngine", "PythonEngine", "blocks_of"]
+__all__ = ["Block", "EngineSource", "Filed", "MatchingEngine", "PythonEngine", "blocks_of", "predicates_by_kind"]
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,17 @@ def blocks_of(ruleset: Ruleset) -> list[Block]:
             key = tuple(obligation.correlate_on)
             out.append(Block(len(out), obligation.id, "trigger", obligation.trigger, correlate_on=key))
             out += [Block(len(out) + i, obligation.id, "step", step.match, i, key) for i, step in enumerate(obligation.steps)]
+    return out
+
+
+def predicates_by_kind(blocks: Sequence[Block], tz: str) -> dict[str, list[tuple[int, Callable[[Event], bool]]]]:
+    """Event kind -> (block index, the block's predicate without calendar windows) for every
+    block that matches events of that kind."""
+    out: dict[str, list[tuple[int, Callable[[Event], bool]]]] = {}
+    for block in blocks:
+        accepts = matcher(block.independent, tz)
+        for kind in dict.fromkeys(block.match.kinds):
+            out.setdefault(kind, []).append((block.index, accepts))
     return out
 
 
@@ -174,12 +185,7 @@ class PythonEngine:
 
     def __init__(self, ruleset: Ruleset):
         self.filed = Filed(blocks_of(ruleset))
-        tz = ruleset.timezone
-        self._by_kind: dict[str, list[tuple[int, Any]]] = {}
-        for block in self.filed.blocks:
-            accepts = matcher(block.independent, tz)
-            for kind in dict.fromkeys(block.match.kinds):
-                self._by_kind.setdefault(kind, []).append((block.index, accepts))
+        self._by_kind = predicates_by_kind(self.filed.blocks, ruleset.timezone)
 
     def add(self, event: Event) -> None:
         stamp = event.time.timestamp()
