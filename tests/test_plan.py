@@ -11,13 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from complianceengine import ObligationKind, Plugins, audit, hookimpl
-from complianceengine import kinds as kinds_module
 from complianceengine.compile import compile_plan
 from complianceengine.evaluate import evaluate
 from complianceengine.plan import Plan
 
 from conftest import base_registry, base_ruleset, event, local
-from test_plugins import PER_WINDOW_YAML, PerWindow, _per_window, _write
+from test_plugins import PER_WINDOW_YAML, PerWindow, PerWindowKind, _per_window, _write
 
 UTC = dt.timezone.utc
 START = dt.datetime(2026, 7, 25, 16, 0, tzinfo=UTC)
@@ -96,30 +95,102 @@ def test_the_plan_is_data_with_frames_worked_out_once():
     assert [(s["first"], s["last"], s["present"]) for s in posts["shortfalls"]] == [("2026-08-21", "2026-08-31", [])]
 
 
-class ToyKind:
-    """The plugins test's per-window kind, offered by a plugin."""
+#: a toy kind as one module: a plugin offers its KIND, or the module is dropped into kinds/
+TOY_KIND = """\
+\"\"\"``per_window``: every window of ``calendar`` needs ``at_least`` matching events of each target.\"\"\"
 
-    @hookimpl
-    def complianceengine_obligation_kinds(self):
-        return {"per_window": ObligationKind(model=PerWindow, judge=_per_window)}
+from __future__ import annotations
+
+from typing import Literal
+
+from complianceengine.kinds.base import ObligationKind
+from complianceengine.model import AppliesTo, EventMatch, ObligationBase
+from complianceengine.timeframes import Period
 
 
-def test_a_kind_gives_the_same_findings_as_a_plugin_and_as_a_built_in_module(tmp_path, monkeypatch):
-    from complianceengine import load_ruleset
+class PerWindow(ObligationBase):
+    kind: Literal["per_window"]
+    applies_to: AppliesTo
+    match: EventMatch
+    calendar: str
+    at_least: int = 1
 
-    path = _write(tmp_path, PER_WINDOW_YAML.replace("{AT_LEAST}", "1"))
-    events = [event("e1", "patrol", local(2026, 8, 3, 10), actor="a", unit="d1")]
-    span = dict(first_day=dt.date(2026, 8, 1), last_day=dt.date(2026, 8, 31), as_of=local(2026, 9, 1, 0))
 
-    as_plugin = Plugins([ToyKind()], entry_points=False)
-    from_plugin = audit(load_ruleset(path, as_plugin), base_registry(), events, plugins=as_plugin, **span)
+def judge(plan, compiled, events):
+    obligation = compiled.obligation
+    matches = plan.matcher(obligation.match)
+    out = []
+    for target in compiled.targets:
+        for window in plan.windows[obligation.calendar]:
+            hits = [e.id for e in events.known if matches(e) and e.unit in target.units and window.start <= e.time < window.end]
+            status = "met" if len(hits) >= obligation.at_least else ("open" if window.end > plan.as_of else "missed")
+            period = Period(label=f"window from {window.start.date()}", start=window.start, end=window.end)
+            out.append(compiled.finding(target.subject, target.unit, period, status, f"at least {obligation.at_least}", f"{len(hits)}",
+                                        evidence=tuple(hits)))
+    return out
 
-    monkeypatch.setitem(kinds_module.BUILTIN, "per_window", ObligationKind(model=PerWindow, judge=_per_window))
-    built_in = Plugins(entry_points=False)
-    assert built_in.obligation_kinds()["per_window"][0] == "complianceengine.builtin"
-    from_module = audit(load_ruleset(path, built_in), base_registry(), events, plugins=built_in, **span)
 
-    assert from_module.findings == from_plugin.findings and len(from_module.findings) == 4
+KIND = ObligationKind(model=PerWindow, judge=judge)
+"""
+
+#: audits the per-window ruleset (argv[1]) and prints its findings as JSON
+TOY_AUDIT = """\
+import datetime as dt, json, sys
+from complianceengine import Plugins, audit, load_ruleset
+from conftest import base_registry, event, local
+plugins = Plugins(entry_points=False)
+if len(sys.argv) > 2:  # the toy kind offered by a plugin
+    import importlib.util
+    from complianceengine import hookimpl
+    spec = importlib.util.spec_from_file_location("toy_kind", sys.argv[2])
+    toy = sys.modules["toy_kind"] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(toy)
+    class Toy:
+        @hookimpl
+        def complianceengine_obligation_kinds(self):
+            return {"per_window": toy.KIND}
+    plugins = Plugins([Toy()], entry_points=False)
+import complianceengine.kinds
+print(json.dumps({"builtin": sorted(complianceengine.kinds.BUILTIN), "provider": plugins.obligation_kinds()["per_window"][0]}))
+report = audit(load_ruleset(sys.argv[1], plugins), base_registry(), [event("e1", "patrol", local(2026, 8, 3, 10), actor="a", unit="d1")],
+               first_day=dt.date(2026, 8, 1), last_day=dt.date(2026, 8, 31), as_of=local(2026, 9, 1, 0), plugins=plugins)
+print(json.dumps([f.model_dump(mode="json") for f in report.findings]))
+"""
+
+
+def test_a_kind_gives_the_same_findings_as_a_plugin_and_as_a_built_in_module(tmp_path):
+    """Adding a kind is adding one file: the same module, offered by a plugin or dropped into a
+    copy of the package's kinds/, validates the same obligations and gives the same findings."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import complianceengine
+
+    ruleset = _write(tmp_path, PER_WINDOW_YAML.replace("{AT_LEAST}", "1"))
+    (tmp_path / "toy_kind.py").write_text(TOY_KIND, encoding="utf-8")
+    (tmp_path / "audit_toy.py").write_text(TOY_AUDIT, encoding="utf-8")
+    package = tmp_path / "src" / "complianceengine"
+    shutil.copytree(Path(complianceengine.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__"))
+    (package / "kinds" / "per_window.py").write_text(TOY_KIND, encoding="utf-8")
+
+    def run(src, *args):
+        env = {"PYTHONPATH": f"{src}:{Path(__file__).parent}", "PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"}
+        done = subprocess.run([sys.executable, str(tmp_path / "audit_toy.py"), str(ruleset), *args], capture_output=True, text=True,
+                              env=env, timeout=120)
+        assert done.returncode == 0, done.stderr
+        kinds, findings = done.stdout.splitlines()
+        return json.loads(kinds), json.loads(findings)
+
+    installed = Path(complianceengine.__file__).parent.parent
+    as_plugin_kinds, as_plugin = run(installed, str(tmp_path / "toy_kind.py"))
+    as_module_kinds, as_module = run(tmp_path / "src")
+    assert "per_window" not in as_plugin_kinds["builtin"] and as_plugin_kinds["provider"] != "complianceengine.builtin"
+    assert "per_window" in as_module_kinds["builtin"] and as_module_kinds["provider"] == "complianceengine.builtin"
+    assert as_module == as_plugin and len(as_module) == 4
+    assert sorted((f["subject"]["id"], f["status"]) for f in as_module) == [("d1", "met"), ("d1", "missed"), ("d2", "missed"),
+                                                                             ("d2", "missed")]
 
 
 def test_a_plugin_cannot_replace_a_built_in_kind():
@@ -138,7 +209,7 @@ def test_a_plan_with_a_plugin_kind_round_trips_with_its_plugins(tmp_path):
     from complianceengine import UsageError, load_ruleset
 
     path = _write(tmp_path, PER_WINDOW_YAML.replace("{AT_LEAST}", "1"))
-    plugins = Plugins([ToyKind()], entry_points=False)
+    plugins = Plugins([PerWindowKind()], entry_points=False)
     plan = compile_plan(load_ruleset(path, plugins), base_registry(), dt.date(2026, 8, 1), dt.date(2026, 8, 31), local(2026, 9, 1, 0),
                         plugins)
     text = plan.to_json()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import pendulum
 
-from .model import CadenceObligation, Event, FrequencyObligation
+from .model import Event, TimedObligation
 from .plan import ExcusedSpan, Plan, Target
 from .timeframes import Interval, days_interval
 
@@ -66,7 +66,7 @@ def exemption_spans(plan: Plan, events: Iterable[Event], registry: bool = True) 
 
 
 def fixed_excusing(
-    plan: Plan, target: Target, obligation: FrequencyObligation | CadenceObligation, registry: Exemptions,
+    plan: Plan, target: Target, obligation: TimedObligation, registry: Exemptions,
 ) -> tuple[ExcusedSpan, ...]:
     """The exemptions known without events that apply to one target of one obligation: the
     windows of its ``excused_in`` calendars (recorded as ``calendar:<name>``: they excuse
@@ -77,7 +77,7 @@ def fixed_excusing(
 
 
 def excusing(
-    plan: Plan, target: Target, obligation: FrequencyObligation | CadenceObligation, events: Exemptions, fixed: Sequence[ExcusedSpan],
+    plan: Plan, target: Target, obligation: TimedObligation, events: Exemptions, fixed: Sequence[ExcusedSpan],
 ) -> list[ExcusedSpan]:
     """The exemptions that apply to one target of one obligation: the plan's fixed ones
     (:func:`fixed_excusing`), then those of the exemption ``events``."""
@@ -85,7 +85,7 @@ def excusing(
 
 
 def _applying(
-    plan: Plan, target: Target, obligation: FrequencyObligation | CadenceObligation, exemptions: Exemptions, calendars: bool,
+    plan: Plan, target: Target, obligation: TimedObligation, exemptions: Exemptions, calendars: bool,
 ) -> list[ExcusedSpan]:
     org = plan.organisation
     out = [

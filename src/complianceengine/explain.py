@@ -33,10 +33,11 @@ from .kinds import counts_for
 from .kinds import raised as raised_of
 from .kinds import what as what_of
 from .match import condition_holds
-from .model import (
-    CadenceObligation, Comparison, Event, EventLog, EventMatch, FixedPeriod, FrequencyObligation, Label, Registry, ResponseObligation,
-    Ruleset, StaffingObligation, format_duration,
-)
+from .kinds.cadence import CadenceObligation
+from .kinds.frequency import FrequencyObligation
+from .kinds.response import ResponseObligation
+from .kinds.staffing import StaffingObligation
+from .model import Comparison, Event, EventLog, EventMatch, FixedPeriod, Label, Registry, Ruleset, format_duration
 from .plan import ObligationPlan, Target
 from .plugins import Plugins
 from .timeframes import Interval, clip, day_start, describe, local

@@ -33,9 +33,9 @@ from .model import (
     PerSubject,
     PerUnit,
     Ruleset,
-    StaffingObligation,
     walk,
 )
+from .kinds.staffing import StaffingObligation
 from .kinds.base import ObligationKind
 from .plugins import BUILTIN_PLUGIN, Plugins
 from .checks import path_text

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import importlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar, Union
+from typing import Annotated, Any, Literal, Protocol, TypeVar, Union
 
 import pendulum
 from pydantic import (
     BaseModel,
     ConfigDict,
     Discriminator,
+    GetCoreSchemaHandler,
     Field,
     PlainSerializer,
     PlainValidator,
@@ -33,6 +35,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import core_schema
 
 # --------------------------------------------------------------------------------------------
 # Many small models
@@ -104,11 +107,11 @@ CalendarUnit = Literal["day", "week", "month", "quarter", "year"]
 CORE_EVENT_FIELDS = ("id", "kind", "time", "actor", "participants", "on_behalf_of", "unit", "subject")
 
 
-class _Strict(BaseModel):
+class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-class Label(_Strict):
+class Label(Strict):
     """A bilingual name: English is required, Chinese is shown beside it when given."""
 
     en: str
@@ -122,7 +125,7 @@ class Label(_Strict):
 # Ruleset
 
 
-class Source(_Strict):
+class Source(Strict):
     """A source document that obligations cite."""
 
     title: Label
@@ -131,7 +134,7 @@ class Source(_Strict):
     short: str = Field(description="Short name used in citations, e.g. 'Xiangshan 2022'")
 
 
-class Citation(_Strict):
+class Citation(Strict):
     source: str
     article: str = Field(description="Article number, optionally with an item, e.g. '13' or '13.1'")
     quote: str | None = None
@@ -142,12 +145,12 @@ class Citation(_Strict):
         return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
-class Role(_Strict):
+class Role(Strict):
     label: Label
     unit_kind: str = Field(description="The unit kind a holder of this role is assigned at")
 
 
-class AttributeSpec(_Strict):
+class AttributeSpec(Strict):
     """The type of one attribute. ``list`` holds several texts (e.g. attending departments); with
     ``values`` every item must be one of them. ``value_labels`` names enum and list values in
     English and Chinese: a reader takes either label for the value (``实地`` for ``field``).
@@ -204,13 +207,13 @@ class AttributeSpec(_Strict):
         return value if value in (self.values or ()) else self.by_label.get(value.strip(), value)
 
 
-class UnitKind(_Strict):
+class UnitKind(Strict):
     label: Label
     parents: list[str] = Field(default_factory=list, description="Unit kinds a unit of this kind may sit under")
     attributes: dict[str, AttributeSpec] = Field(default_factory=dict, description="Declared unit attributes (checked in registries)")
 
 
-class Excuses(_Strict):
+class Excuses(Strict):
     """Events of this kind are exemptions: from the event's time until the ``until`` attribute,
     the event's actor, unit (and everything below it) or subject is excused."""
 
@@ -219,7 +222,7 @@ class Excuses(_Strict):
     obligations: list[str] | None = Field(None, description="Only these obligations (default: every frequency and cadence duty)")
 
 
-class EventKind(_Strict):
+class EventKind(Strict):
     label: Label
     requires: list[Literal["actor", "unit", "subject"]] = Field(default_factory=list)
     attributes: dict[str, AttributeSpec] = Field(default_factory=dict)
@@ -234,13 +237,13 @@ class EventKind(_Strict):
         return value
 
 
-class SubjectKind(_Strict):
+class SubjectKind(Strict):
     label: Label
     unit_kind: str | None = Field(None, description="The unit kind a subject of this kind belongs to")
     attributes: dict[str, AttributeSpec] = Field(default_factory=dict)
 
 
-class Comparison(_Strict):
+class Comparison(Strict):
     """Operators on one event field; all given operators must hold."""
 
     eq: Scalar | None = None
@@ -269,7 +272,7 @@ Condition = Annotated[
 _CLOCK = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 
 
-class TimeOfDay(_Strict):
+class TimeOfDay(Strict):
     """Local wall-clock window ``[from, to)``; ``from`` after ``to`` wraps past midnight (night)."""
 
     from_: str = Field(alias="from", pattern=_CLOCK)
@@ -282,7 +285,7 @@ class TimeOfDay(_Strict):
         return self
 
 
-class Quorum(_Strict):
+class Quorum(Strict):
     """The event's list attribute must name at least ``at_least`` of ``members``."""
 
     attribute: str
@@ -296,7 +299,7 @@ class Quorum(_Strict):
         return self
 
 
-class EventMatch(_Strict):
+class EventMatch(Strict):
     """Which events count: by event kind, conditions on fields and attributes, time of day and
     quorum (all must hold)."""
 
@@ -311,20 +314,20 @@ class EventMatch(_Strict):
         return [self.kind] if isinstance(self.kind, str) else list(self.kind)
 
 
-class PerAssignee(_Strict):
+class PerAssignee(Strict):
     """One subject per assignment of a person to one of ``roles``."""
 
     roles: list[str] = Field(min_length=1)
 
 
-class PerUnit(_Strict):
+class PerUnit(Strict):
     """One subject per unit of ``unit_kind`` whose attributes satisfy ``where``."""
 
     unit_kind: str
     where: dict[str, Condition] = Field(default_factory=dict)
 
 
-class PerSubject(_Strict):
+class PerSubject(Strict):
     """One subject per registry subject of ``subject_kind`` whose attributes satisfy ``where``."""
 
     subject_kind: str
@@ -355,14 +358,14 @@ AppliesTo = Annotated[
 ]
 
 
-class ByRoles(_Strict):
+class ByRoles(Strict):
     """Restricts which actors' events count: the actor must hold one of ``roles`` at the event
     time, at the subject's unit, one of its ancestors or one of its descendants."""
 
     roles: list[str] = Field(min_length=1)
 
 
-class FixedPeriod(_Strict):
+class FixedPeriod(Strict):
     """Back-to-back periods of a fixed length starting at ``anchor`` (default: the audit start).
     ``every`` is at least an hour and at most ten years (shorter periods cost an audit more than
     they could say; see docs/authoring.md, "Limits")."""
@@ -379,7 +382,7 @@ class FixedPeriod(_Strict):
         return value
 
 
-class Raised(_Strict):
+class Raised(Strict):
     """A different requirement inside the windows of a calendar (a campaign, a high-incident period)."""
 
     calendar: str
@@ -391,7 +394,7 @@ class Raised(_Strict):
     note: str | None = None
 
 
-class ObligationBase(_Strict):
+class ObligationBase(Strict):
     """The fields every obligation has. A plugin's obligation kind subclasses it and adds
     ``kind: Literal["its-name"]`` and its own fields (see ``complianceengine_obligation_kinds``)."""
 
@@ -401,179 +404,6 @@ class ObligationBase(_Strict):
     citation: Citation
     assumed: bool = Field(False, description="True when the document gives no number and the ruleset chose one")
     note: str | None = None
-
-
-PartialPeriods = Literal["whole", "majority", "any"]
-
-
-class Measure(_Strict):
-    """What a frequency duty counts instead of events: ``sum`` of a number attribute of the
-    counted events (vessels checked per sortie). An event without the attribute adds 0."""
-
-    sum: str = Field(description="A number or integer attribute of every matched event kind")
-
-
-#: which calendar sub-periods nest exactly in which periods (a week straddles months and years)
-NESTED: dict[str, tuple[str, ...]] = {"day": ("week", "month", "quarter", "year"), "month": ("quarter", "year"), "quarter": ("year",)}
-
-
-class InAtLeast(_Strict):
-    """The requirement holds per sub-period (``each``), and the period is met when at least
-    ``periods`` of its sub-periods meet it: "in at least 10 of the 12 months"."""
-
-    periods: StrictInt = Field(ge=1)
-    each: Literal["day", "month", "quarter"]
-
-
-class FrequencyObligation(ObligationBase):
-    kind: Literal["frequency"]
-    applies_to: AppliesTo
-    match: EventMatch
-    by: ByRoles | None = None
-    period: CalendarUnit | FixedPeriod
-    at_least: StrictInt = Field(ge=0)
-    at_most: StrictInt | None = Field(None, ge=0)
-    partial_periods: PartialPeriods = "majority"
-    distinct_within: Duration | None = Field(None, description="Events closer than this to the last counted one count once")
-    during: list[Raised] = Field(default_factory=list, description="Other requirements inside calendar windows; the first listed wins")
-    excused_in: list[str] = Field(default_factory=list, description="Calendars whose windows excuse everyone (e.g. public holidays)")
-    measure: Measure | None = Field(None, description="Count a sum of an attribute instead of events: {sum: vessels_checked}")
-    in_at_least: InAtLeast | None = Field(
-        None, description="at_least/at_most hold per sub-period; the period is met when at least `periods` of them meet it")
-    min_spacing: Duration | None = Field(
-        None, description="Counted events of one target closer than this to the previous counted one are flagged (still counted)")
-
-    @model_validator(mode="after")
-    def _bounds(self) -> FrequencyObligation:
-        if self.at_most is not None and self.at_most < self.at_least:
-            raise ValueError(f"at_most ({self.at_most}) is below at_least ({self.at_least})")
-        if self.in_at_least is not None:
-            if isinstance(self.period, FixedPeriod) or self.period not in NESTED[self.in_at_least.each]:
-                fits = ", ".join(NESTED[self.in_at_least.each])
-                raise ValueError(f"in_at_least: each {self.in_at_least.each} needs a period it nests in ({fits}), "
-                                 f"not {self.period if isinstance(self.period, str) else 'a fixed period'}")
-            if self.during:
-                raise ValueError("in_at_least cannot be combined with `during` entries (a sub-period would be split between "
-                                 "requirements); write the raised requirement as its own obligation")
-        if self.at_least == 0 and self.at_most is None:
-            raise ValueError("an obligation with at_least: 0 needs at_most, or it can never be missed")
-        for raised in self.during:
-            if raised.max_gap is not None:
-                raise ValueError(f"during {raised.calendar}: max_gap belongs to cadence obligations; use period and at_least")
-            if raised.period is None and raised.at_least is None and raised.at_most is None:
-                raise ValueError(f"during {raised.calendar}: give period, at_least or at_most")
-        return self
-
-    def requirement(self, raised: Raised | None) -> tuple[CalendarUnit | FixedPeriod, int, int | None]:
-        """(period, at_least, at_most) in force: the base one, or a window's override."""
-        if raised is None:
-            return self.period, self.at_least, self.at_most
-        return (
-            raised.period or self.period,
-            self.at_least if raised.at_least is None else raised.at_least,
-            self.at_most if raised.at_most is None else raised.at_most,
-        )
-
-
-class CadenceObligation(ObligationBase):
-    kind: Literal["cadence"]
-    applies_to: AppliesTo
-    match: EventMatch
-    by: ByRoles | None = None
-    max_gap: Duration
-    during: list[Raised] = Field(default_factory=list, description="Other maximum gaps inside calendar windows; the first listed wins")
-    excused_in: list[str] = Field(default_factory=list, description="Calendars whose windows excuse everyone (e.g. public holidays)")
-    min_spacing: Duration | None = Field(
-        None, description="A counted event closer than this to the previous counted one is flagged (it still closes the gap)")
-
-    @model_validator(mode="after")
-    def _gaps_only(self) -> CadenceObligation:
-        for raised in self.during:
-            if raised.max_gap is None or raised.period is not None or raised.at_least is not None or raised.at_most is not None:
-                raise ValueError(f"during {raised.calendar}: a cadence obligation takes only max_gap inside windows")
-        return self
-
-
-class ResponseStep(_Strict):
-    id: Identifier
-    title: Label | None = None
-    match: EventMatch
-    within: Duration
-    counted_from: Literal["trigger", "previous"] = Field(
-        "trigger", description="Deadline counted from the trigger or from the previous step's event"
-    )
-
-
-class ResponseObligation(ObligationBase):
-    kind: Literal["response"]
-    trigger: EventMatch
-    correlate_on: list[str] = Field(min_length=1)
-    steps: list[ResponseStep] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _steps(self) -> ResponseObligation:
-        ids = [s.id for s in self.steps]
-        if len(set(ids)) != len(ids):
-            raise ValueError(f"step ids must be unique, got {ids}")
-        if self.steps[0].counted_from == "previous":
-            raise ValueError("the first step has no previous step; use counted_from: trigger")
-        return self
-
-
-class Headcount(_Strict):
-    """How many holders of a role a unit must have at every moment: ``at_least``, ``at_most``
-    (both, for a range), or ``exactly`` (the same as ``at_least`` and ``at_most`` both N)."""
-
-    at_least: StrictInt | None = Field(None, ge=0)
-    at_most: StrictInt | None = Field(None, ge=0)
-    exactly: StrictInt | None = Field(None, ge=0)
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Headcount:
-        if self.exactly is not None and (self.at_least is not None or self.at_most is not None):
-            raise ValueError("give exactly, or at_least and/or at_most, not both")
-        if self.exactly is None and self.at_least is None and self.at_most is None:
-            raise ValueError("give at_least, at_most or exactly")
-        if self.at_least is not None and self.at_most is not None and self.at_least > self.at_most:
-            raise ValueError(f"at_least ({self.at_least}) is more than at_most ({self.at_most})")
-        if self.exactly is None and not self.at_least and self.at_most is None:
-            raise ValueError("at_least 0 with no at_most requires nothing")
-        return self
-
-    @property
-    def bounds(self) -> tuple[int, int | None]:
-        """(the fewest holders allowed, the most or None)."""
-        if self.exactly is not None:
-            return self.exactly, self.exactly
-        return self.at_least or 0, self.at_most
-
-
-class StaffingObligation(ObligationBase):
-    kind: Literal["staffing"]
-    applies_to: PerUnit
-    require: dict[str, StrictInt | Headcount] = Field(
-        min_length=1, description="Role -> the minimum number of active assignees, or {at_least, at_most} / {exactly}")
-
-    @field_validator("require")
-    @classmethod
-    def _positive(cls, value: dict[str, int | Headcount]) -> dict[str, int | Headcount]:
-        bad = [role for role, n in value.items() if isinstance(n, int) and n < 1]
-        if bad:
-            raise ValueError(f"required counts must be at least 1 (roles {bad}); use {{at_most: N}} for a maximum")
-        return value
-
-    def bounds(self, role: str) -> tuple[int, int | None]:
-        """(the fewest holders of ``role`` allowed, the most or None)."""
-        wanted = self.require[role]
-        return (wanted, None) if isinstance(wanted, int) else wanted.bounds
-
-
-class CompletenessObligation(ObligationBase):
-    """Every subject (一人一档) must carry the listed attributes, non-empty."""
-
-    kind: Literal["completeness"]
-    applies_to: PerSubject
-    fields: list[str] = Field(min_length=1)
 
 
 def walk(node: Any, path: tuple[Any, ...] = (), parent: Any = None) -> Iterator[tuple[tuple[Any, ...], Any, Any]]:
@@ -600,7 +430,7 @@ class ExtensionObligation(ObligationBase):
     model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
     kind: str = Field(
         description="A kind a plugin adds",
-        json_schema_extra={"not": {"enum": ["frequency", "cadence", "response", "staffing", "completeness"]}},
+        json_schema_extra=lambda schema: schema.update({"not": {"enum": list(_builtin_names())}}),
     )
 
 
@@ -612,37 +442,78 @@ def _dump_as_is(value: BaseModel, info: SerializationInfo) -> Any:
     )
 
 
-BUILTIN_KINDS = ("frequency", "cadence", "response", "staffing", "completeness")
-_BUILTIN_MODELS = (FrequencyObligation, CadenceObligation, ResponseObligation, StaffingObligation, CompletenessObligation)
+@functools.cache
+def builtin_kinds() -> dict[str, type[ObligationBase]]:
+    """The built-in kinds' models by name: the modules of :mod:`complianceengine.kinds`, looked up
+    by name when a ruleset is first validated (as pytest finds its built-in plugins). The kinds
+    build on this module, so it does not import them."""
+    kinds = importlib.import_module(f"{__package__}.kinds")
+    return {name: kind.model for name, kind in kinds.BUILTIN.items()}
+
+
+def _builtin_names() -> list[str]:
+    return list(builtin_kinds())
 
 
 def _obligation_tag(value: Any) -> str | None:
+    models = builtin_kinds()
     if isinstance(value, BaseModel):
-        return value.kind if isinstance(value, _BUILTIN_MODELS) else "extension"
+        return value.kind if isinstance(value, ObligationBase) and type(value) is models.get(value.kind) else "extension"
     kind = value.get("kind") if isinstance(value, dict) else None
     if not isinstance(kind, str):
         return None
-    return kind if kind in BUILTIN_KINDS else "extension"
+    return kind if kind in models else "extension"
 
 
-Obligation = Annotated[
-    Union[
-        Annotated[FrequencyObligation, Tag("frequency")],
-        Annotated[CadenceObligation, Tag("cadence")],
-        Annotated[ResponseObligation, Tag("response")],
-        Annotated[StaffingObligation, Tag("staffing")],
-        Annotated[CompletenessObligation, Tag("completeness")],
-        Annotated[ExtensionObligation, Tag("extension"), PlainSerializer(_dump_as_is)],
-    ],
-    Discriminator(
-        _obligation_tag,
-        custom_error_type="obligation_kind",
-        custom_error_message="every obligation needs a 'kind': frequency, cadence, response, staffing, completeness, or one a plugin adds",
-    ),
-]
+class _ByKind:
+    """``Annotated[ObligationBase, _ByKind()]``: an obligation validated with its kind's model
+    (a discriminated union of the built-in kinds, and ExtensionObligation for any other kind,
+    which a plugin validates later). The union is made when the ruleset model is first built
+    (``defer_build``), from the kinds then known."""
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        models = builtin_kinds()
+        members = tuple(Annotated[model, Tag(name)] for name, model in models.items())
+        extension = Annotated[ExtensionObligation, Tag("extension"), PlainSerializer(_dump_as_is)]
+        union = Annotated[
+            Union[(*members, extension)],  # type: ignore[valid-type]
+            Discriminator(
+                _obligation_tag,
+                custom_error_type="obligation_kind",
+                custom_error_message=f"every obligation needs a 'kind': {', '.join(models)}, or one a plugin adds",
+            ),
+        ]
+        return handler.generate_schema(union)
 
 
-class Window(_Strict):
+#: An obligation as a ruleset holds it: of a built-in kind's model, or ExtensionObligation
+Obligation = Annotated[ObligationBase, _ByKind()]
+
+
+class TimedObligation(Protocol):
+    """What the duties counted over time (``frequency`` and ``cadence``) have in common: whom they
+    apply to, which events count and who may do them, raised requirements inside calendar windows,
+    calendars that excuse everyone, and a spacing under which counted events are flagged."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def applies_to(self) -> PerAssignee | PerUnit | PerSubject: ...
+    @property
+    def match(self) -> EventMatch: ...
+    @property
+    def by(self) -> ByRoles | None: ...
+    @property
+    def during(self) -> list[Raised]: ...
+    @property
+    def excused_in(self) -> list[str]: ...
+    @property
+    def min_spacing(self) -> pendulum.Duration | None: ...
+
+
+class Window(Strict):
     """Local days ``start`` to ``end``, both included."""
 
     start: dt.date
@@ -656,7 +527,7 @@ class Window(_Strict):
         return self
 
 
-class Calendar(_Strict):
+class Calendar(Strict):
     """A named set of windows: a special campaign (专项整治), a high-incident period (高案发时段).
 
     Windows are listed inline, or come from a plugin named by ``provider`` (public holidays,
@@ -687,7 +558,7 @@ class Calendar(_Strict):
 AnyObligation = ObligationBase
 
 
-class Effective(_Strict):
+class Effective(Strict):
     """Local days ``from`` to ``until`` (both included; ``until`` open when omitted)."""
 
     from_: dt.date = Field(alias="from")
@@ -703,8 +574,11 @@ class Effective(_Strict):
         return self.from_ <= day and (self.until is None or day <= self.until)
 
 
-class Ruleset(_Strict):
+class Ruleset(Strict):
     """A declarative set of duties for one jurisdiction."""
+
+    # built when first used: the obligations' union needs the kinds, which build on this module
+    model_config = ConfigDict(defer_build=True)
 
     schema_: str | None = Field(None, alias="$schema")
     extends: str | None = Field(
@@ -767,7 +641,7 @@ class Ruleset(_Strict):
 # Registry
 
 
-class Unit(_Strict):
+class Unit(Strict):
     id: str = Field(min_length=1)
     kind: str
     parent: str | None = None
@@ -775,12 +649,12 @@ class Unit(_Strict):
     attributes: dict[str, Scalar] = Field(default_factory=dict)
 
 
-class Person(_Strict):
+class Person(Strict):
     id: str = Field(min_length=1)
     name: str
 
 
-class _DateRange(_Strict):
+class _DateRange(Strict):
     start: dt.date
     end: dt.date | None = Field(None, description="Last day included; empty means still in force")
 
@@ -828,7 +702,7 @@ class Exemption(_DateRange):
         return self
 
 
-class Registry(_Strict):
+class Registry(Strict):
     """Who and what exists: units, people, assignments, subjects and exemptions."""
 
     schema_: str | None = Field(None, alias="$schema")
@@ -845,12 +719,12 @@ class Registry(_Strict):
 # Events
 
 
-class EventOrigin(_Strict):
+class EventOrigin(Strict):
     file: str
     line: int
 
 
-class Event(_Strict):
+class Event(Strict):
     """One thing that happened: a patrol, a visit, a pushed lead, a repair."""
 
     id: str = Field(min_length=1)
@@ -887,7 +761,7 @@ class Event(_Strict):
         return self.attributes.get(name)
 
 
-class Reject(_Strict):
+class Reject(Strict):
     """An input event that could not be used, kept with its source line and the reasons."""
 
     file: str
@@ -896,7 +770,7 @@ class Reject(_Strict):
     errors: tuple[str, ...]
 
 
-class Duplicate(_Strict):
+class Duplicate(Strict):
     """A repeated event id. Identical repeats are counted once; conflicting repeats are rejected."""
 
     id: str
@@ -907,7 +781,7 @@ class Duplicate(_Strict):
     identical: bool
 
 
-class EventLog(_Strict):
+class EventLog(Strict):
     """Events read from one or more files, with everything that could not be used."""
 
     events: tuple[Event, ...] = ()

@@ -44,9 +44,10 @@ from .eventfiles import _EventReader
 from .kinds import EventSource
 from .monitor_engines import EngineSource, MatchingEngine, PythonEngine
 from .findings import Finding, Report
-from .model import (
-    CadenceObligation, Duplicate, Event, EventLog, FixedPeriod, FrequencyObligation, Registry, Reject, ResponseObligation, Ruleset,
-)
+from .kinds.cadence import CadenceObligation
+from .kinds.frequency import FrequencyObligation
+from .kinds.response import ResponseObligation
+from .model import Duplicate, Event, EventLog, FixedPeriod, Registry, Reject, Ruleset
 from .outputs import write_atomically
 from .plugins import Plugins
 from .timeframes import day_start, local

@@ -31,7 +31,10 @@ from .events import Timeline
 from .exemptions import Exemptions, exemption_spans
 from .kinds import counts_for
 from .match import matcher
-from .model import CadenceObligation, Event, EventMatch, FrequencyObligation, PerAssignee, PerUnit, ResponseObligation, Ruleset
+from .kinds.cadence import CadenceObligation
+from .kinds.frequency import FrequencyObligation
+from .kinds.response import ResponseObligation
+from .model import Event, EventMatch, PerAssignee, PerUnit, Ruleset
 from .plan import ObligationPlan, Plan, Target
 from .trace import Tracer
 

@@ -253,6 +253,9 @@ class ObligationPlan(_Frozen):
 class Plan(_Frozen):
     """Everything a backend and the kinds need to judge a ruleset over one audit range."""
 
+    # built when first used, as the ruleset is (its obligations' union needs the kinds)
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+
     ruleset: Ruleset
     registry: Registry
     first_day: dt.date

@@ -19,7 +19,7 @@ from .errors import PluginError
 from .hookspecs import PROJECT, hookimpl
 from .formats import ReportFormat
 from .kinds import BUILTIN, ObligationKind
-from .model import BUILTIN_KINDS, ObligationBase
+from .model import ObligationBase
 from .renderers import BUILTIN_FORMATS
 
 if TYPE_CHECKING:  # for annotations only
@@ -230,7 +230,7 @@ class Plugins:
             for name, kind in provided.items():
                 if not isinstance(kind, ObligationKind) or not (isinstance(kind.model, type) and issubclass(kind.model, ObligationBase)):
                     raise PluginError(plugin, hook, f"kind {name!r}: expected ObligationKind(model=<ObligationBase subclass>, judge=...)")
-                if name in BUILTIN_KINDS and plugin != BUILTIN_PLUGIN:
+                if name in BUILTIN and plugin != BUILTIN_PLUGIN:
                     raise PluginError(plugin, hook, f"kind {name!r} is built in and cannot be replaced")
                 if name in out:
                     raise PluginError(plugin, hook, f"kind {name!r} is already provided by {out[name][0]!r}")

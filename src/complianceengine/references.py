@@ -15,7 +15,6 @@ from pydantic import BaseModel, ValidationError
 
 from .errors import Location, PluginError, Problem, RulesetError
 from .model import (
-    BUILTIN_KINDS,
     CORE_EVENT_FIELDS,
     AnyObligation,
     AttributeSpec,
@@ -31,6 +30,7 @@ from .model import (
     Ruleset,
     walk,
 )
+from .kinds import BUILTIN
 from .plugins import Plugins
 
 from .checks import Path, Reference, check_applies_to, check_match, check_roles, path_text, unknown
@@ -75,8 +75,6 @@ def check_ruleset(ruleset: Ruleset) -> list[Reference]:
         for i, obligation_id in enumerate(event_kind.excuses.obligations or []):
             if obligation_id not in ids:
                 problems.append((("event_kinds", name, "excuses", "obligations", i), unknown("obligation", obligation_id, ids)))
-
-    from .kinds import BUILTIN  # the kinds use this module's checks: imported when first needed
 
     seen: dict[str, int] = {}
     for index, obligation in enumerate(ruleset.obligations):
@@ -309,10 +307,10 @@ def resolve_kinds(ruleset: Ruleset, plugins: Plugins) -> tuple[Ruleset, list[dic
     changed = False
     for index, obligation in enumerate(obligations):
         at = ("obligations", index)
-        if obligation.kind in BUILTIN_KINDS:
+        if obligation.kind in BUILTIN:
             continue
         if obligation.kind not in kinds:
-            known = [*BUILTIN_KINDS, *sorted(k for k in kinds if k not in BUILTIN_KINDS)]
+            known = [*BUILTIN, *sorted(k for k in kinds if k not in BUILTIN)]
             close = get_close_matches(obligation.kind, known, n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
             references.append(

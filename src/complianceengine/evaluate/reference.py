@@ -17,7 +17,9 @@ from typing import Any
 from ..events import EventIndex, Matched, Timeline
 from ..exemptions import Exemptions, exemption_spans
 from ..kinds import counts_for
-from ..model import CadenceObligation, Event, EventMatch, FrequencyObligation
+from ..kinds.cadence import CadenceObligation
+from ..kinds.frequency import FrequencyObligation
+from ..model import Event, EventMatch
 from ..plan import ObligationPlan, Plan, Target
 from ..trace import Tracer
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..model import CadenceObligation, EventMatch, FrequencyObligation, ObligationBase, Raised, Ruleset
+from ..model import EventMatch, ObligationBase, Raised, Ruleset, TimedObligation
 from ..timeframes import Interval, clip, subtract
 from ..words import in_lang, when_text
 from ..checks import check_applies_to, check_match, check_roles, unknown
@@ -88,7 +88,7 @@ class ObligationKind:
     lint: Callable[[Any, Ruleset], list[tuple[str, tuple[Any, ...], str, str]]] | None = None
 
 
-def check_timed(obligation: FrequencyObligation | CadenceObligation, ruleset: Ruleset) -> list[tuple[tuple[Any, ...], str]]:
+def check_timed(obligation: TimedObligation, ruleset: Ruleset) -> list[tuple[tuple[Any, ...], str]]:
     """The reference problems of a frequency or cadence obligation: targets, match, ``by`` roles,
     ``excused_in`` and ``during`` calendars (paths inside the obligation)."""
 
@@ -127,7 +127,7 @@ def say(plan: Plan, templates: Mapping[str, Mapping[str, str]]) -> Mapping[str, 
     return templates[plan.lang]
 
 
-def variants(plan: Plan, obligation: FrequencyObligation | CadenceObligation) -> tuple[Variant, ...]:
+def variants(plan: Plan, obligation: TimedObligation) -> tuple[Variant, ...]:
     """Each requirement with the part of the range where it is in force. Inside a calendar's
     windows the first listed ``during`` entry applies; everywhere else the base requirement."""
     from ..plan import Variant
@@ -141,12 +141,12 @@ def variants(plan: Plan, obligation: FrequencyObligation | CadenceObligation) ->
     return (Variant(window=None, during=None, mask=tuple(subtract([plan.horizon], claimed))), *out)
 
 
-def raised(obligation: FrequencyObligation | CadenceObligation, variant: Variant) -> Raised | None:
+def raised(obligation: TimedObligation, variant: Variant) -> Raised | None:
     """The ``during`` entry of a variant (None for the base requirement)."""
     return None if variant.during is None else obligation.during[variant.during]
 
 
-def counts_for(plan: Plan, obligation: FrequencyObligation | CadenceObligation, target: Target, event: Event) -> bool:
+def counts_for(plan: Plan, obligation: TimedObligation, target: Target, event: Event) -> bool:
     """Does this (already matching) event count for this target? A person's event counts when the
     person is credited (actor, participant, on_behalf_of) at the target's unit or below it (an
     event without a unit counts wherever the person holds the role); a unit's, when it happened at

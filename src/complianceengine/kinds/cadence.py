@@ -12,9 +12,11 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
+from pydantic import Field, model_validator
+
 from ..exemptions import ExcusedSpan, excusing, exemption_spans, fixed_excusing
 from ..findings import Finding, instant_key
-from ..model import CadenceObligation, Event, Ruleset
+from ..model import AppliesTo, ByRoles, Duration, Event, EventMatch, ObligationBase, Raised, Ruleset
 from ..timeframes import BEGINNING, Interval, Period, local, shift
 from ..words import delay_text, duration_text
 from ..trace import Decision, GapStep
@@ -24,6 +26,25 @@ if TYPE_CHECKING:
     from ..trace import Tracer
     from ..events import Timeline
     from ..plan import ObligationPlan, Plan, Target, Variant
+
+
+class CadenceObligation(ObligationBase):
+    kind: Literal["cadence"]
+    applies_to: AppliesTo
+    match: EventMatch
+    by: ByRoles | None = None
+    max_gap: Duration
+    during: list[Raised] = Field(default_factory=list, description="Other maximum gaps inside calendar windows; the first listed wins")
+    excused_in: list[str] = Field(default_factory=list, description="Calendars whose windows excuse everyone (e.g. public holidays)")
+    min_spacing: Duration | None = Field(
+        None, description="A counted event closer than this to the previous counted one is flagged (it still closes the gap)")
+
+    @model_validator(mode="after")
+    def _gaps_only(self) -> CadenceObligation:
+        for raised in self.during:
+            if raised.max_gap is None or raised.period is not None or raised.at_least is not None or raised.at_most is not None:
+                raise ValueError(f"during {raised.calendar}: a cadence obligation takes only max_gap inside windows")
+        return self
 
 
 def plan(obligation: CadenceObligation, plan: Plan, targets: tuple[Target, ...]) -> dict[str, Any]:

@@ -6,10 +6,12 @@ Judged from the registry as of the audit: one ``missed`` finding per missing fie
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field
 
 from ..findings import Finding
-from ..model import CompletenessObligation, Ruleset
+from ..model import ObligationBase, PerSubject, Ruleset
 from ..timeframes import Period
 from ..trace import FieldsStep
 from .base import EventSource, ObligationKind, say
@@ -17,6 +19,14 @@ from ..checks import check_applies_to, unknown
 
 if TYPE_CHECKING:
     from ..plan import ObligationPlan, Plan
+
+
+class CompletenessObligation(ObligationBase):
+    """Every subject (一人一档) must carry the listed attributes, non-empty."""
+
+    kind: Literal["completeness"]
+    applies_to: PerSubject
+    fields: list[str] = Field(min_length=1)
 
 
 class Wording:

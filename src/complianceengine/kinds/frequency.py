@@ -16,10 +16,15 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Literal
 
+from pydantic import Field, StrictInt, model_validator
+
 from ..exemptions import ExcusedSpan, excusing, exemption_spans, fixed_excusing
 from ..events import Timeline
 from ..findings import Finding, Status
-from ..model import Event, FrequencyObligation, Ruleset, duration_parts
+from ..model import (
+    AppliesTo, ByRoles, CalendarUnit, Duration, Event, EventMatch, FixedPeriod, ObligationBase, Raised, Ruleset, Strict,
+    duration_parts,
+)
 from ..plan import Frame
 from ..timeframes import Interval, clip, overlap, periods, shift, subtract
 from ..trace import Decision, FrameStep
@@ -32,6 +37,78 @@ if TYPE_CHECKING:
 
     from ..trace import Tracer
     from ..plan import ObligationPlan, Plan, Target
+
+
+PartialPeriods = Literal["whole", "majority", "any"]
+
+
+class Measure(Strict):
+    """What a frequency duty counts instead of events: ``sum`` of a number attribute of the
+    counted events (vessels checked per sortie). An event without the attribute adds 0."""
+
+    sum: str = Field(description="A number or integer attribute of every matched event kind")
+
+
+#: which calendar sub-periods nest exactly in which periods (a week straddles months and years)
+NESTED: dict[str, tuple[str, ...]] = {"day": ("week", "month", "quarter", "year"), "month": ("quarter", "year"), "quarter": ("year",)}
+
+
+class InAtLeast(Strict):
+    """The requirement holds per sub-period (``each``), and the period is met when at least
+    ``periods`` of its sub-periods meet it: "in at least 10 of the 12 months"."""
+
+    periods: StrictInt = Field(ge=1)
+    each: Literal["day", "month", "quarter"]
+
+
+class FrequencyObligation(ObligationBase):
+    kind: Literal["frequency"]
+    applies_to: AppliesTo
+    match: EventMatch
+    by: ByRoles | None = None
+    period: CalendarUnit | FixedPeriod
+    at_least: StrictInt = Field(ge=0)
+    at_most: StrictInt | None = Field(None, ge=0)
+    partial_periods: PartialPeriods = "majority"
+    distinct_within: Duration | None = Field(None, description="Events closer than this to the last counted one count once")
+    during: list[Raised] = Field(default_factory=list, description="Other requirements inside calendar windows; the first listed wins")
+    excused_in: list[str] = Field(default_factory=list, description="Calendars whose windows excuse everyone (e.g. public holidays)")
+    measure: Measure | None = Field(None, description="Count a sum of an attribute instead of events: {sum: vessels_checked}")
+    in_at_least: InAtLeast | None = Field(
+        None, description="at_least/at_most hold per sub-period; the period is met when at least `periods` of them meet it")
+    min_spacing: Duration | None = Field(
+        None, description="Counted events of one target closer than this to the previous counted one are flagged (still counted)")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> FrequencyObligation:
+        if self.at_most is not None and self.at_most < self.at_least:
+            raise ValueError(f"at_most ({self.at_most}) is below at_least ({self.at_least})")
+        if self.in_at_least is not None:
+            if isinstance(self.period, FixedPeriod) or self.period not in NESTED[self.in_at_least.each]:
+                fits = ", ".join(NESTED[self.in_at_least.each])
+                raise ValueError(f"in_at_least: each {self.in_at_least.each} needs a period it nests in ({fits}), "
+                                 f"not {self.period if isinstance(self.period, str) else 'a fixed period'}")
+            if self.during:
+                raise ValueError("in_at_least cannot be combined with `during` entries (a sub-period would be split between "
+                                 "requirements); write the raised requirement as its own obligation")
+        if self.at_least == 0 and self.at_most is None:
+            raise ValueError("an obligation with at_least: 0 needs at_most, or it can never be missed")
+        for raised in self.during:
+            if raised.max_gap is not None:
+                raise ValueError(f"during {raised.calendar}: max_gap belongs to cadence obligations; use period and at_least")
+            if raised.period is None and raised.at_least is None and raised.at_most is None:
+                raise ValueError(f"during {raised.calendar}: give period, at_least or at_most")
+        return self
+
+    def requirement(self, raised: Raised | None) -> tuple[CalendarUnit | FixedPeriod, int, int | None]:
+        """(period, at_least, at_most) in force: the base one, or a window's override."""
+        if raised is None:
+            return self.period, self.at_least, self.at_most
+        return (
+            raised.period or self.period,
+            self.at_least if raised.at_least is None else raised.at_least,
+            self.at_most if raised.at_most is None else raised.at_most,
+        )
 
 
 def plan(obligation: FrequencyObligation, plan: Plan, targets: tuple[Target, ...]) -> dict[str, Any]:

@@ -15,8 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from pydantic import Field, model_validator
+
 from ..findings import Finding, SubjectRef
-from ..model import Event, ResponseObligation, Ruleset
+from ..model import Duration, Event, EventMatch, Identifier, Label, ObligationBase, Ruleset, Strict
 from ..timeframes import Period, local, shift
 from ..words import delay_text, duration_text, in_lang
 from ..trace import CaseStep, Decision
@@ -27,6 +29,32 @@ if TYPE_CHECKING:
     from ..trace import Tracer
     from ..events import Timeline
     from ..plan import ObligationPlan, Plan
+
+
+class ResponseStep(Strict):
+    id: Identifier
+    title: Label | None = None
+    match: EventMatch
+    within: Duration
+    counted_from: Literal["trigger", "previous"] = Field(
+        "trigger", description="Deadline counted from the trigger or from the previous step's event"
+    )
+
+
+class ResponseObligation(ObligationBase):
+    kind: Literal["response"]
+    trigger: EventMatch
+    correlate_on: list[str] = Field(min_length=1)
+    steps: list[ResponseStep] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _steps(self) -> ResponseObligation:
+        ids = [s.id for s in self.steps]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"step ids must be unique, got {ids}")
+        if self.steps[0].counted_from == "previous":
+            raise ValueError("the first step has no previous step; use counted_from: trigger")
+        return self
 
 
 @dataclass(frozen=True, slots=True)

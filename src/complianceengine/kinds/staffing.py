@@ -10,10 +10,12 @@ the as-of time: a shortfall already on record).
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field, StrictInt, field_validator, model_validator
 
 from ..findings import Finding
-from ..model import Ruleset, StaffingObligation
+from ..model import ObligationBase, PerUnit, Ruleset, Strict
 from ..timeframes import Period, day_start, local
 from ..trace import PostStep
 from ..words import in_lang
@@ -22,6 +24,54 @@ from ..checks import check_applies_to, unknown
 
 if TYPE_CHECKING:
     from ..plan import ObligationPlan, Plan, Shortfall, Target
+
+
+class Headcount(Strict):
+    """How many holders of a role a unit must have at every moment: ``at_least``, ``at_most``
+    (both, for a range), or ``exactly`` (the same as ``at_least`` and ``at_most`` both N)."""
+
+    at_least: StrictInt | None = Field(None, ge=0)
+    at_most: StrictInt | None = Field(None, ge=0)
+    exactly: StrictInt | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Headcount:
+        if self.exactly is not None and (self.at_least is not None or self.at_most is not None):
+            raise ValueError("give exactly, or at_least and/or at_most, not both")
+        if self.exactly is None and self.at_least is None and self.at_most is None:
+            raise ValueError("give at_least, at_most or exactly")
+        if self.at_least is not None and self.at_most is not None and self.at_least > self.at_most:
+            raise ValueError(f"at_least ({self.at_least}) is more than at_most ({self.at_most})")
+        if self.exactly is None and not self.at_least and self.at_most is None:
+            raise ValueError("at_least 0 with no at_most requires nothing")
+        return self
+
+    @property
+    def bounds(self) -> tuple[int, int | None]:
+        """(the fewest holders allowed, the most or None)."""
+        if self.exactly is not None:
+            return self.exactly, self.exactly
+        return self.at_least or 0, self.at_most
+
+
+class StaffingObligation(ObligationBase):
+    kind: Literal["staffing"]
+    applies_to: PerUnit
+    require: dict[str, StrictInt | Headcount] = Field(
+        min_length=1, description="Role -> the minimum number of active assignees, or {at_least, at_most} / {exactly}")
+
+    @field_validator("require")
+    @classmethod
+    def _positive(cls, value: dict[str, int | Headcount]) -> dict[str, int | Headcount]:
+        bad = [role for role, n in value.items() if isinstance(n, int) and n < 1]
+        if bad:
+            raise ValueError(f"required counts must be at least 1 (roles {bad}); use {{at_most: N}} for a maximum")
+        return value
+
+    def bounds(self, role: str) -> tuple[int, int | None]:
+        """(the fewest holders of ``role`` allowed, the most or None)."""
+        wanted = self.require[role]
+        return (wanted, None) if isinstance(wanted, int) else wanted.bounds
 
 
 def plan(obligation: StaffingObligation, plan: Plan, targets: tuple[Target, ...]) -> dict[str, Any]:
