@@ -71,3 +71,22 @@ def test_a_library_audit_gives_the_ids_of_the_golden_report():
                    as_of=dt.datetime.fromisoformat("2026-11-01T00:00:00+08:00"))
     golden = json.loads((ROOT / "tests" / "golden" / "zhongshan.json").read_text(encoding="utf-8"))
     assert [f.id for f in report.findings] == [f["id"] for f in golden["findings"]]
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_findings_assembled_without_validation_equal_their_validated_selves(name):
+    """The plain frequency verdicts are assembled without pydantic's validation
+    (``findings.assembled``): each must be what validating its fields gives, in Python and in JSON."""
+    from complianceengine.findings import Finding
+
+    from test_explain import load_sample
+
+    ruleset, registry, events, args = load_sample(name)
+    assembled = 0
+    for finding in audit(ruleset, registry, events, **args).findings:
+        validated = Finding.model_validate(finding.model_dump())
+        assert validated == finding and validated.model_dump_json() == finding.model_dump_json()
+        assert [type(getattr(validated, n)) for n in Finding.model_fields] == [type(getattr(finding, n)) for n in Finding.model_fields]
+        assembled += finding.model_fields_set == set(Finding.model_fields)
+    if name == "xiangshan":
+        assert assembled > 100

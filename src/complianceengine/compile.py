@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from .bulk import gc_paused
 from .errors import MissingPluginError, PluginError
 from .findings import SubjectRef
 from .match import condition_holds
@@ -179,28 +180,37 @@ def compile_plan(
     )
     organisation = base.organisation
     compiled = []
-    for obligation in ruleset.obligations:
-        targets: tuple[Target, ...] = ()
-        applies_to = getattr(obligation, "applies_to", None)
-        if isinstance(applies_to, (PerAssignee, PerUnit, PerSubject)):
-            targets = tuple(_targets(applies_to, organisation, Interval(lookbacks[obligation.id], span.end), duty[obligation.id]))
-        unavailable = "; ".join(missing[name] for name in sorted(calendars_used(obligation)) if name in missing) or None
-        plugin, kind = kinds[obligation.kind]
-        planned: dict[str, Any] = {}
-        if kind.plan is not None and unavailable is None:
-            try:
-                planned = kind.plan(obligation, base, targets)
-            except Exception as exc:
-                if plugin == BUILTIN_PLUGIN:
-                    raise
-                raise PluginError(plugin, f"planner of kind {obligation.kind!r}", f"{type(exc).__name__}: {exc}") from exc
-        compiled.append(
-            ObligationPlan(ruleset=ruleset.id, obligation=obligation, cited=cited(ruleset, obligation), unavailable=unavailable,
-                           targets=targets, **planned)
-        )
+    with gc_paused():  # a county's frames are hundreds of thousands of acyclic objects
+        for obligation in ruleset.obligations:
+            compiled.append(_compiled(obligation, base, organisation, kinds, missing, Interval(lookbacks[obligation.id], span.end),
+                                      duty[obligation.id]))
     plan = base.model_copy(update={"obligations": tuple(compiled)})
     plan.__dict__["organisation"] = organisation  # built once for the base; the copy shares it
     return plan
+
+
+def _compiled(
+    obligation: AnyObligation, base: Plan, organisation: Organisation, kinds: Mapping[str, tuple[str, Any]], missing: Mapping[str, str],
+    looked_at: Interval, duty: Interval,
+) -> ObligationPlan:
+    """One obligation's targets and what its kind plans for them."""
+    ruleset = base.ruleset
+    targets: tuple[Target, ...] = ()
+    applies_to = getattr(obligation, "applies_to", None)
+    if isinstance(applies_to, (PerAssignee, PerUnit, PerSubject)):
+        targets = tuple(_targets(applies_to, organisation, looked_at, duty))
+    unavailable = "; ".join(missing[name] for name in sorted(calendars_used(obligation)) if name in missing) or None
+    plugin, kind = kinds[obligation.kind]
+    planned: dict[str, Any] = {}
+    if kind.plan is not None and unavailable is None:
+        try:
+            planned = kind.plan(obligation, base, targets)
+        except Exception as exc:
+            if plugin == BUILTIN_PLUGIN:
+                raise
+            raise PluginError(plugin, f"planner of kind {obligation.kind!r}", f"{type(exc).__name__}: {exc}") from exc
+    return ObligationPlan(ruleset=ruleset.id, obligation=obligation, cited=cited(ruleset, obligation), unavailable=unavailable,
+                          targets=targets, **planned)
 
 
 def _targets(applies_to: PerAssignee | PerUnit | PerSubject, org: Organisation, looked_at: Interval, duties: Interval) -> list[Target]:

@@ -7,6 +7,7 @@ events -> each kind judges -> plugins post-process -> summaries -> notifications
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -358,11 +359,19 @@ def summarise(plans: Plan | Sequence[Plan], findings: list[Finding], log: EventL
         units=tuple(_roll_up(plan.organisation, findings)),
         rejects=log.rejects,
         duplicates=log.duplicates,
-        looked_back_to=min((f.period.start for f in findings if f.decided is not None), default=None),
+        looked_back_to=_earliest(findings),
         warnings=(*warnings, *_lookback_warnings(plan, findings, log)),
         lang=plan.lang,
         roles={name: role.label for name, role in ruleset.roles.items()},
     )
+
+
+def _earliest(findings: list[Finding]) -> dt.datetime | None:
+    """The earliest start of a period of a finding decided in time (a frequency duty's periods
+    are shared by its targets: each is looked at once)."""
+    periods = {id(f.period): f.period for f in findings if f.decided is not None}
+    earliest = min(periods.values(), key=lambda period: period.start.timestamp(), default=None)
+    return None if earliest is None else earliest.start
 
 
 def _lookback_warnings(plan: Plan, findings: list[Finding], log: EventLog) -> list[str]:
@@ -406,23 +415,26 @@ def _lookback_warnings(plan: Plan, findings: list[Finding], log: EventLog) -> li
 
 
 def _roll_up(org: Organisation, findings: list[Finding]) -> list[UnitSummary]:
-    """Counts per unit, each unit including everything below it, in tree order."""
-    below: dict[str, list[Finding]] = {unit: [] for unit in org.units}
-    for finding in findings:
-        if finding.unit is None or finding.unit not in org.units:
-            continue
-        for unit in [finding.unit, *org.ancestors(finding.unit)]:
-            below[unit].append(finding)
+    """Counts per unit, each unit including everything below it, in tree order: the findings are
+    counted once at their own unit, and each unit's totals are added to its parent's, deepest
+    first."""
+    units = org.units
+    totals: dict[str, Counter[str]] = {unit: Counter() for unit in units}
+    for (at, status), n in Counter((f.unit, f.status) for f in findings if f.unit in units).items():
+        totals[at][status] += n
+    order: list[tuple[str, int]] = []  # (unit, depth), parents before their children
+    stack = [(root.id, 0) for root in reversed(org.registry.units) if root.parent is None]
+    while stack:
+        unit_id, depth = stack.pop()
+        order.append((unit_id, depth))
+        stack += [(child, depth + 1) for child in reversed(org.children[unit_id])]
+    for unit_id, _ in reversed(order):
+        parent = units[unit_id].parent
+        if parent is not None:
+            totals[parent].update(totals[unit_id])
     out: list[UnitSummary] = []
-
-    def visit(unit_id: str, depth: int) -> None:
-        unit = org.units[unit_id]
-        counts = StatusCounts.of(below[unit_id])
+    for unit_id, depth in order:
+        unit = units[unit_id]
+        counts = StatusCounts(**totals[unit_id])
         out.append(UnitSummary(unit=unit_id, kind=unit.kind, name=unit.name, parent=unit.parent, depth=depth, counts=counts, rate=counts.rate))
-        for child in org.children[unit_id]:
-            visit(child, depth + 1)
-
-    for root in org.registry.units:
-        if root.parent is None:
-            visit(root.id, 0)
     return out

@@ -8,6 +8,7 @@ and the number required after prorating. Judged: the counted events of each fram
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import functools
 import math
@@ -20,7 +21,7 @@ from pydantic import Field, StrictInt, model_validator
 
 from ..exemptions import ExcusedSpan, excusing, exemption_spans, fixed_excusing
 from ..events import Timeline
-from ..findings import Finding, Status
+from ..findings import Finding, Status, assembled, finding_id, instant_key
 from ..model import (
     AppliesTo, ByRoles, CalendarUnit, Duration, Event, EventMatch, FixedPeriod, ObligationBase, Raised, Ruleset, Strict,
     duration_parts,
@@ -138,10 +139,13 @@ def plan(obligation: FrequencyObligation, plan: Plan, targets: tuple[Target, ...
         laid_out.append((variant, at_least, at_most, calendar))
     frames = []
     as_of = plan.as_of.timestamp()
+    # a calendar's periods follow each other: those a target's duty touches are found by bisection
+    edges = [([entry[2] for entry in calendar], [entry[3] for entry in calendar]) for _, _, _, calendar in laid_out]
     for index, target in enumerate(targets):
         in_force = [(part.start.timestamp(), part.end.timestamp()) for part in target.active]
-        for variant, at_least, at_most, calendar in laid_out:
-            for period, window, start, end, masked, masked_bounds, masked_seconds in calendar:
+        for (variant, at_least, at_most, calendar), (starts, ends) in zip(laid_out, edges):
+            touched = [calendar[i] for i in _touched(in_force, starts, ends)]
+            for period, window, start, end, masked, masked_bounds, masked_seconds in touched:
                 if covers(in_force, start, end):
                     active, bounds, covered = masked, masked_bounds, masked_seconds
                 else:
@@ -162,6 +166,18 @@ def plan(obligation: FrequencyObligation, plan: Plan, targets: tuple[Target, ...
     registry = exemption_spans(plan, ())
     return {"variants": requirements, "frames": tuple(frames),
             "excused": tuple(fixed_excusing(plan, target, obligation, registry) for target in targets)}
+
+
+def _touched(in_force: list[tuple[float, float]], starts: list[float], ends: list[float]) -> list[int]:
+    """The positions of the periods (given by their sorted, non-overlapping ``starts`` and
+    ``ends``) that overlap one of the ``in_force`` intervals, in order."""
+    if len(in_force) == 1:
+        first, last = in_force[0]
+        return list(range(bisect.bisect_right(ends, first), bisect.bisect_left(starts, last)))
+    chosen: set[int] = set()
+    for first, last in in_force:
+        chosen.update(range(bisect.bisect_right(ends, first), bisect.bisect_left(starts, last)))
+    return sorted(chosen)
 
 
 def covers(in_force: list[tuple[float, float]], start: float, end: float) -> bool:
@@ -240,6 +256,12 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
     close: dict[int, dict[str, tuple[Event, float]]] = {}
     excused_of: dict[int, list[ExcusedSpan]] = {}
     tracer = source.tracer
+    # the fields every plainly judged finding shares (None: no plain verdicts, each frame goes
+    # through _verdict: a measure, sub-periods, or a trace to record)
+    plain = None
+    if obligation.measure is None and obligation.in_at_least is None and tracer is None:
+        plain = {"obligation": obligation.id, "obligation_kind": obligation.kind, "title": obligation.title,
+                 "citation": obligation.citation, "cited": compiled.cited, "assumed": obligation.assumed}
     # tracing only: each target's every counting event, and those thinned out
     everything: dict[int, tuple[Timeline, dict[str, Event]]] = {}
     for frame in compiled.frames:
@@ -258,6 +280,29 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
             excused_of[frame.target] = excusing(plan, target, obligation, source.exemptions, compiled.excused[frame.target])
             if obligation.min_spacing is not None:
                 close[frame.target] = too_close(relevant[frame.target], obligation.min_spacing)
+        if plain is not None and frame.judged and frame.window is None and frame.covered >= frame.whole:
+            # the bulk of the verdicts: a whole period, judged plainly (see _verdict, whose
+            # outcome this is when no exemption can lower the bar)
+            seen = relevant[frame.target].between(frame.bounds)
+            count, needed = len(seen), frame.required
+            flagged = close.get(frame.target)  # min_spacing: a period with a flagged event has a note
+            if (count >= needed or not excused_of[frame.target]) and not (flagged and any(e.id in flagged for e in seen)):
+                if frame.at_most is not None and count > frame.at_most:
+                    status: Status = "missed"
+                elif count >= needed:
+                    status = "met" if frame.over or frame.at_most is None else "open"
+                else:
+                    status = "missed" if frame.over else "open"
+                period = frame.period
+                wanted, observed, note = words.plain(frame, count, needed)
+                out.append(assembled({
+                    **plain, "id": finding_id(compiled.ruleset, obligation.id, target.subject, target.unit, None, None,
+                                              instant_key(period.start)),
+                    "subject": target.subject, "unit": target.unit, "period": period, "status": status, "required": wanted,
+                    "observed": observed, "required_count": needed, "observed_count": count,
+                    "evidence": tuple([e.id for e in seen]), "decided": period.end, "note": note,
+                }))
+                continue
         finding, left, required = _verdict(plan, compiled, frame, target, relevant[frame.target], excused_of[frame.target], words, rule,
                                            close.get(frame.target))
         if tracer is not None:
@@ -373,6 +418,15 @@ class Wording:
         found = self._plain.get(key)
         if found is None:
             found = self._plain[key] = self._words(facts)
+        return found
+
+    def plain(self, frame: Frame, events: int, required: int) -> tuple[str, str, str | None]:
+        """What ``__call__`` gives for ``Counted(frame, "judged", events, required, events=events)``:
+        a whole period judged plainly."""
+        key = (id(frame.period), events, required, frame.at_least, frame.at_most)
+        found = self._plain.get(key)
+        if found is None:
+            found = self._plain[key] = self._words(Counted(frame, "judged", events, required, events=events))
         return found
 
     def _words(self, facts: Counted) -> tuple[str, str, str | None]:

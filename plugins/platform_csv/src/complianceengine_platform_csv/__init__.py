@@ -116,9 +116,10 @@ _LIST_SEPARATORS = re.compile(r"[、;；]")
 
 def is_platform_record(record: Mapping[str, Any]) -> bool:
     """Whether ``record`` (core fields plus ``attributes``) carries any of the platform's headers."""
+    if not COLUMNS.keys().isdisjoint(record):  # asked of every record read: no set built
+        return True
     attributes = record.get("attributes")
-    keys = set(record) | (set(attributes) if isinstance(attributes, Mapping) else set())
-    return any(header in keys for header in COLUMNS)
+    return isinstance(attributes, Mapping) and not COLUMNS.keys().isdisjoint(attributes)
 
 
 def local_time(text: str, timezone: str) -> str | None:
