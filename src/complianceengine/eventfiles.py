@@ -397,8 +397,6 @@ class _EventReader:
                 record["attributes"] = attributes
                 record["origin"] = {"file": file, "line": line}
                 event = compact(_EVENT.validate_python(record))
-                if event.origin is not None:
-                    compact(event.origin)
             except ValidationError as exc:
                 errors += [f"{path_text(e['loc']) or 'event'}: {_message(e)}" for e in exc.errors()]
         if event is None:

@@ -35,6 +35,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 from pydantic_core import core_schema
 
 # --------------------------------------------------------------------------------------------
@@ -719,7 +720,12 @@ class Registry(Strict):
 # Events
 
 
-class EventOrigin(Strict):
+@pydantic_dataclass(frozen=True, slots=True, config=ConfigDict(extra="forbid"))
+class EventOrigin:
+    """Where an event was read: the file (or source name) and the line or record number. A
+    slotted dataclass, not a model: every event carries one (a model with its dict would add a
+    fifth to an event's memory)."""
+
     file: str
     line: int
 
