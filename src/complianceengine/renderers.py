@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
+from pydantic import TypeAdapter
+
 from .findings import Finding, Report, StatusCounts, UnitSummary
 from .formats import ReportFormat
 from .htmlreport import render_html
@@ -37,9 +39,18 @@ def json_chunks(report: Report) -> Iterator[str]:
     another, so that writing the report of a million findings never holds all of its text."""
     head = report.model_dump_json(indent=2, exclude={"findings"})
     yield head[: head.rindex("}")].rstrip() + ',\n  "findings": ['
-    for index, finding in enumerate(report.findings):
-        yield ("," if index else "") + "\n" + finding.model_dump_json(indent=2)
+    findings = report.findings
+    for start in range(0, len(findings), _BATCH):
+        # a batch serialised in one call (a fifth faster than one call a finding), each finding
+        # laid out as on its own: the batch's items are indented two more spaces (a line break
+        # inside a JSON text is always escaped, so every raw one is layout)
+        text = _FINDINGS.dump_json(findings[start : start + _BATCH], indent=2).decode("utf-8")
+        yield ("," if start else "") + text[1:-2].replace("\n  ", "\n")
     yield "\n  ]\n}\n"
+
+
+_BATCH = 1000
+_FINDINGS: TypeAdapter[tuple[Finding, ...]] = TypeAdapter(tuple[Finding, ...])
 
 
 def _rate(rate: float | None) -> str:
