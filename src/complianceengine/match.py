@@ -70,6 +70,7 @@ def matcher(match: EventMatch, tz: str, windows: Mapping[str, Sequence[Interval]
     # calendar windows are merged and in order (``calendar_windows``): find the one that could
     # hold an instant by bisection instead of trying each
     starts = [part.start.timestamp() for part in inside or ()]
+    ends = [part.end.timestamp() for part in inside or ()]
     kinds = frozenset(match.kinds)
     where = list(match.where.items())
     clock = match.time_of_day
@@ -81,8 +82,9 @@ def matcher(match: EventMatch, tz: str, windows: Mapping[str, Sequence[Interval]
 
     def in_calendar(event: Event) -> bool:
         assert inside is not None
-        at = bisect.bisect_right(starts, event.time.timestamp()) - 1
-        return at >= 0 and event.time in inside[at]
+        instant = event.time.timestamp()  # instants compared as timestamps, as the reference backend orders them
+        at = bisect.bisect_right(starts, instant) - 1
+        return at >= 0 and instant < ends[at]
 
     def in_clock(event: Event) -> bool:
         assert clock is not None

@@ -20,7 +20,7 @@ from babel.units import format_unit
 
 from .findings import SubjectRef
 from .model import Label, duration_parts
-from .timeframes import Period, local
+from .timeframes import Period, local, zone
 
 __all__ = [
     "LANGS", "Lang", "delay_text", "duration_text", "in_lang", "number_text", "period_text", "status_text", "subject_text", "text", "when_text",
@@ -233,8 +233,10 @@ def number_text(value: float) -> str:
 
 def when_text(instant: dt.datetime, tz: str) -> str:
     """An instant on the ruleset's wall clock, to the minute: ``2026-09-14 08:00`` (the same in
-    both languages)."""
-    return local(instant, tz).strftime("%Y-%m-%d %H:%M")
+    both languages). The wall clock is read with the standard library (the same as
+    :func:`~complianceengine.timeframes.local`, a third of the cost: findings name event times by
+    the hundred thousand)."""
+    return dt.datetime.fromtimestamp(instant.timestamp(), zone(tz)).strftime("%Y-%m-%d %H:%M")
 
 
 def _day(day: dt.date, lang: Lang) -> str:

@@ -42,15 +42,19 @@ class ReferenceSource:
         self.exemptions: Exemptions = exemption_spans(plan, self.known, registry=False)  # the plan has the registry's
         self._index = EventIndex(self.known, [stamp for stamp, _ in timed])
         self._matched: dict[int, tuple[EventMatch, Matched]] = {}
+        self._alike: dict[str, Matched] = {}  # by the block's JSON: obligations with equal blocks share one
 
     def _matching(self, plan: Plan, match: EventMatch) -> Matched:
-        # asked once per target: keyed by the match block itself (the plan keeps it alive), not
-        # by its JSON, which would be built again on every call
+        # asked once per target: keyed by the match block itself (the plan keeps it alive), and
+        # its JSON worked out once per block
         found = self._matched.get(id(match))
         if found is None or found[0] is not match:
-            matches, known = plan.matcher(match), self._index.known
-            found = match, Matched.of(self._index, (i for i in self._index.of_kinds(match.kinds) if matches(known[i])))
-            self._matched[id(match)] = found
+            key = match.model_dump_json()
+            shared = self._alike.get(key)
+            if shared is None:
+                matches, known = plan.matcher(match), self._index.known
+                shared = self._alike[key] = Matched.of(self._index, (i for i in self._index.of_kinds(match.kinds) if matches(known[i])))
+            found = self._matched[id(match)] = match, shared
         return found[1]
 
     def matching(self, plan: Plan, match: EventMatch) -> list[Event]:
