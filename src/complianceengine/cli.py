@@ -41,6 +41,7 @@ from .loading import load_registry, load_ruleset
 from .model import Ruleset
 from .outputs import open_atomically, refuse_overwriting, write_atomically
 from .plugins import BUILTIN_PLUGIN, Plugins
+from .progress import TerminalProgress
 from .report import Rendered, json_chunks, not_met_by_unit, one_line, report_format, unit_label
 from .timeframes import day_start, instant_option
 from .words import LANGS, Lang, in_lang, period_text, status_text, subject_text, text, when_text
@@ -505,6 +506,13 @@ def _say(prefix: str, message: str) -> None:
     console.print(Text.assemble((prefix, STYLES.get(prefix, "")), " ", message))
 
 
+def _progress(args: argparse.Namespace) -> TerminalProgress:
+    """The audit's progress on standard error: on a terminal that can redraw a line, after a
+    second, never with ``--quiet``."""
+    console = None if args.quiet else _terminal_console(sys.stderr)
+    return TerminalProgress(None if console is None or console.is_dumb_terminal else console)
+
+
 def _audit(args: argparse.Namespace, plugins: Plugins) -> int:
     # before anything is read: a report written over its own events would destroy them
     refuse_overwriting({"--output": args.output, "--rejects": args.rejects}, [*args.ruleset, args.registry, *args.events])
@@ -517,22 +525,35 @@ def _audit(args: argparse.Namespace, plugins: Plugins) -> int:
     if report_format(format, plugins).binary and (args.output is None or str(args.output) == "-") and sys.stdout.isatty():
         raise UsageError(f"--format {format} writes a binary file, not text for a terminal: give --output FILE "
                          f"(e.g. --output report.{format}), or redirect standard output to a file")
-    registry = load_registry(args.registry, ruleset)
-    as_of = _as_of(args, ruleset)
-    if as_of is not None and as_of < day_start(args.first_day, ruleset.timezone):
-        raise UsageError(
-            f"--as-of {args.as_of} is before the first day of the range ({args.first_day}): every finding would be open "
-            "and the audit would pass; check the dates"
-        )
-    log = read_events(args.events, ruleset, registry, plugins)
-    report = audit(versions, registry, log, first_day=args.first_day, last_day=args.last_day, as_of=as_of, plugins=plugins, notify=False,
-                   lang=args.lang)
-    report = report.model_copy(update={"inputs": tuple(
-        InputFile(kind=kind, path=str(path), sha256=_sha256(path))
-        for kind, paths in (("ruleset", args.ruleset), ("registry", [args.registry]), ("events", args.events)) for path in paths
-    )})
+    to_file = args.output is not None and str(args.output) != "-"
+    with _progress(args) as progress:  # gone before anything is printed
+        progress("reading the registry", 0, None)
+        registry = load_registry(args.registry, ruleset)
+        as_of = _as_of(args, ruleset)
+        if as_of is not None and as_of < day_start(args.first_day, ruleset.timezone):
+            raise UsageError(
+                f"--as-of {args.as_of} is before the first day of the range ({args.first_day}): every finding would be open "
+                "and the audit would pass; check the dates"
+            )
+        log = read_events(args.events, ruleset, registry, plugins, progress=progress)
+        report = audit(versions, registry, log, first_day=args.first_day, last_day=args.last_day, as_of=as_of, plugins=plugins,
+                       notify=False, lang=args.lang, progress=progress)
+        report = report.model_copy(update={"inputs": tuple(
+            InputFile(kind=kind, path=str(path), sha256=_sha256(path))
+            for kind, paths in (("ruleset", args.ruleset), ("registry", [args.registry]), ("events", args.events)) for path in paths
+        )})
+        failed: PluginError | None = None
+        if to_file:  # a long write to a file is shown too
+            progress(f"writing {args.output.name}", 0, None)
+            try:
+                _write_report(report, format, args.output, plugins, summary=False)
+            except PluginError as exc:
+                failed = exc
     try:
-        _write_report(report, format, args.output, plugins, summary=args.format is None and args.output is None)
+        if failed is not None:
+            raise failed
+        if not to_file:
+            _write_report(report, format, args.output, plugins, summary=args.format is None and args.output is None)
     except PluginError:  # a plugin's format failed: keep the finished report, as JSON beside where it was asked for
         kept = args.output.with_name(args.output.name + ".json") if args.output and str(args.output) != "-" else None
         refuse_overwriting({"the JSON report": kept, "--rejects": args.rejects}, [*args.ruleset, args.registry, *args.events])

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from .bulk import gc_paused
+from .progress import Progress, quiet
 from .errors import MissingPluginError, PluginError
 from .findings import SubjectRef
 from .match import condition_holds
@@ -142,13 +143,14 @@ def in_force(rulesets: Sequence[Ruleset], tz: str) -> Interval:
 
 def compile_plan(
     ruleset: Ruleset, registry: Registry, first_day: dt.date, last_day: dt.date, as_of: dt.datetime, plugins: Plugins | None = None,
-    *, duties: Interval | Mapping[str, Interval] | None = None, lang: Lang = "en",
+    *, duties: Interval | Mapping[str, Interval] | None = None, lang: Lang = "en", progress: Progress = quiet,
 ) -> Plan:
     """The plan of ``ruleset`` over the local days ``first_day``..``last_day``: every obligation's
     targets, and what its kind plans without events. ``duties`` is when the ruleset's duties
     exist (:func:`in_force`; default: this version's ``effective`` days, or always), or that per
     obligation id (an obligation it does not name: this version's days). ``lang`` is
-    the language the kinds word their findings in."""
+    the language the kinds word their findings in; ``progress`` is told which obligation is being
+    planned."""
     plugins = plugins or Plugins()
     ruleset = resolved(ruleset, plugins)
     tz = ruleset.timezone
@@ -181,7 +183,8 @@ def compile_plan(
     organisation = base.organisation
     compiled = []
     with gc_paused():  # a county's frames are hundreds of thousands of acyclic objects
-        for obligation in ruleset.obligations:
+        for done, obligation in enumerate(ruleset.obligations):
+            progress(f"planning {obligation.id}", done, len(ruleset.obligations))
             compiled.append(_compiled(obligation, base, organisation, kinds, missing, Interval(lookbacks[obligation.id], span.end),
                                       duty[obligation.id]))
     plan = base.model_copy(update={"obligations": tuple(compiled)})

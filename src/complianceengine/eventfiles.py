@@ -25,6 +25,7 @@ from pendulum.tz import fixed_timezone
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from .bulk import gc_paused
+from .progress import Progress, quiet
 from .errors import EventSourceError, Location, PluginError, Problem, UsageError
 from .loading import _message
 from .model import CORE_EVENT_FIELDS, AttributeSpec, Duplicate, Event, EventLog, Registry, Reject, Ruleset, compact
@@ -34,7 +35,8 @@ from .references import missing_record, records
 from .checks import path_text
 
 def read_events(
-    paths: str | Path | Iterable[str | Path], ruleset: Ruleset, registry: Registry | None = None, plugins: Plugins | None = None
+    paths: str | Path | Iterable[str | Path], ruleset: Ruleset, registry: Registry | None = None, plugins: Plugins | None = None,
+    *, progress: Progress = quiet,
 ) -> EventLog:
     """Read events from JSONL (``.jsonl``, ``.ndjson``) and CSV (``.csv``) files; ``-`` is
     standard input, read as JSON lines.
@@ -44,10 +46,12 @@ def read_events(
     are read in the ruleset's time zone. With a registry, actors, participants, units and subjects
     must exist in it. Plugins (default: the installed ones) may read other formats and normalise
     platform exports. Events built in code are checked the same way by :func:`events_from_records`.
+    ``progress`` is told how many lines of each file have been read, every 20,000
+    (:mod:`complianceengine.progress`).
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
-    reader = _EventReader(ruleset, registry, plugins or Plugins())
+    reader = _EventReader(ruleset, registry, plugins or Plugins(), progress)
     with gc_paused():
         for path in paths:
             reader.read_file(Path(path))
@@ -105,8 +109,9 @@ def _record_text(fields: Any) -> str:
 
 
 class _EventReader:
-    def __init__(self, ruleset: Ruleset, registry: Registry | None, plugins: Plugins):
+    def __init__(self, ruleset: Ruleset, registry: Registry | None, plugins: Plugins, progress: Progress = quiet):
         self.ruleset = ruleset
+        self.progress = progress
         self.plugins = plugins
         self.path = Path()
         self.zone = pendulum.timezone(ruleset.timezone)
@@ -191,7 +196,10 @@ class _EventReader:
 
     def _read_jsonl(self, lines: Iterable[tuple[int, str, bool]], file: str) -> None:
         loads, decode_error, core, accept = _json_object, json.JSONDecodeError, _CORE_FIELDS, self._accept
+        progress, reading = self.progress, f"reading {Path(file).name}"
         for number, line, utf8 in lines:
+            if not number % _EVERY:
+                progress(reading, number, None)
             line = line.removesuffix("\r")
             if not utf8:
                 self._reject(file, number, line, [_NOT_UTF8])
@@ -253,6 +261,8 @@ class _EventReader:
             try:
                 for row in rows:
                     number, previous = first + previous, rows.line_num
+                    if not number % _EVERY:
+                        self.progress(f"reading {Path(file).name}", number, None)
                     self._csv_record(file, number, "\n".join(lines[number - 1 : first - 1 + previous]), header, row)
                 return
             except csv.Error as exc:
@@ -431,6 +441,8 @@ class _Kind:
 
 
 _EVENT = TypeAdapter(Event)
+#: lines between two reports of progress
+_EVERY = 20_000
 _CORE_FIELDS = frozenset(CORE_EVENT_FIELDS)
 
 # Event times. The usual form, a full date-time with a UTC offset (2026-08-01T09:30:00+08:00), is

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import pendulum
 
 from ..bulk import gc_paused
+from ..progress import Progress, quiet
 from ..compile import compile_plan, in_force
 from ..errors import Location, NotificationError, PluginError, Problem, RegistryError, UsageError
 from ..eventfiles import events_from_records
@@ -54,6 +55,7 @@ def audit(
     plugins: Plugins | None = None,
     notify: bool = True,
     lang: Lang = "en",
+    progress: Progress = quiet,
 ) -> Report:
     """Judge every obligation of ``ruleset`` over the local days ``first_day``..``last_day``.
 
@@ -74,10 +76,12 @@ def audit(
     carries the finished report. With ``notify=False`` nobody is told; call :func:`notify_plugins` once
     the report is safely stored (the command line writes it first). ``lang`` (``"en"`` or
     ``"zh"``) is the language of the findings' sentences and of the report's labels
-    (:mod:`complianceengine.words`); ids, statuses and numbers do not depend on it.
+    (:mod:`complianceengine.words`); ids, statuses and numbers do not depend on it. ``progress``
+    is told which obligation is being planned and judged (:mod:`complianceengine.progress`).
     """
     plugins = plugins or Plugins()
-    judged = judge(ruleset, registry, events, first_day=first_day, last_day=last_day, as_of=as_of, plugins=plugins, lang=lang)
+    judged = judge(ruleset, registry, events, first_day=first_day, last_day=last_day, as_of=as_of, plugins=plugins, lang=lang,
+                   progress=progress)
     plans, spans, findings, log = judged.plans, judged.spans, judged.findings, judged.log
     report = summarise(plans, findings, log, judged.warnings)
     if len(plans) > 1:
@@ -123,6 +127,7 @@ def judge(
     tracer: Tracer | None = None,
     lang: Lang = "en",
     backend: Backend | None = None,
+    progress: Progress = quiet,
 ) -> Judged:
     """An audit up to its findings, before any report or notification. :func:`audit` and
     ``explain`` share it; ``explain`` passes a ``tracer`` that records why each finding is what
@@ -147,14 +152,15 @@ def judge(
     # local day it was decided (the end of its period, its deadline, or its answer in time).
     # An obligation's duties exist from the first version that has it to the last one that does.
     duties = _duties(versions)
-    plans = [compile_plan(version, registry, first_day, last_day, as_of, plugins, duties=duties, lang=lang) for version, _, _ in spans]
+    plans = [compile_plan(version, registry, first_day, last_day, as_of, plugins, duties=duties, lang=lang, progress=progress)
+             for version, _, _ in spans]
     findings: list[Finding] = []
     warnings: list[str] = []
     for plan, (version, a, b) in zip(plans, spans, strict=True):
         if len(plans) == 1:  # one version judges the whole range
-            findings, warnings = _judged(plan, log.events, plugins, tracer, backend)
+            findings, warnings = _judged(plan, log.events, plugins, tracer, backend, progress)
             break
-        judged, said = _judged(plan, log.events, plugins, _Only(tracer, decided=True) if tracer else None, backend)
+        judged, said = _judged(plan, log.events, plugins, _Only(tracer, decided=True) if tracer else None, backend, progress)
         warnings += [w for w in said if w not in warnings]
         findings += [f for f in judged if f.decided is not None and a <= _decided_on(f, plan) <= b]
         # states with no decision time (staffing, completeness) are judged by each version over
@@ -221,11 +227,13 @@ def evaluate(plan: Plan, events: Iterable[Event], plugins: Plugins | None = None
 
 def _judged(
     plan: Plan, events: Iterable[Event], plugins: Plugins | None, tracer: Tracer | None, backend: Backend | None = None,
+    progress: Progress = quiet,
 ) -> tuple[list[Finding], list[str]]:
     kinds = (plugins or Plugins()).obligation_kinds()
     with gc_paused():  # a county's audit builds millions of acyclic objects
+        progress("indexing the events", 0, None)
         source = (backend or ReferenceSource)(plan, events, _Reported(tracer, plan) if tracer is not None else None)
-        found = _evaluate(plan, source, kinds)
+        found = _evaluate(plan, source, kinds, progress)
     return [f for f in found if f.decided is None or plan.reports(f.decided)], [*plan.notes, *source.warnings]
 
 
@@ -241,9 +249,10 @@ class _Reported:
             self.tracer.record(finding, step, decisions)
 
 
-def _evaluate(plan: Plan, source: EventSource, kinds: dict[str, tuple[str, ObligationKind]]) -> list[Finding]:
+def _evaluate(plan: Plan, source: EventSource, kinds: dict[str, tuple[str, ObligationKind]], progress: Progress = quiet) -> list[Finding]:
     findings: list[Finding] = []
-    for compiled in plan.obligations:
+    for done, compiled in enumerate(plan.obligations):
+        progress(f"judging {compiled.id}", done, len(plan.obligations))
         if compiled.unavailable is not None:
             findings += _not_judged(plan, compiled, source.tracer)
             continue
