@@ -82,11 +82,10 @@ def test_findings_assembled_without_validation_equal_their_validated_selves(name
     from test_explain import load_sample
 
     ruleset, registry, events, args = load_sample(name)
-    assembled = 0
-    for finding in audit(ruleset, registry, events, **args).findings:
+    findings = audit(ruleset, registry, events, **args).findings
+    for finding in findings:
         validated = Finding.model_validate(finding.model_dump())
         assert validated == finding and validated.model_dump_json() == finding.model_dump_json()
         assert [type(getattr(validated, n)) for n in Finding.model_fields] == [type(getattr(finding, n)) for n in Finding.model_fields]
-        assembled += finding.model_fields_set == set(Finding.model_fields)
-    if name == "xiangshan":
-        assert assembled > 100
+    if name == "xiangshan":  # hundreds of plain daily and weekly periods, all assembled
+        assert sum(f.obligation_kind == "frequency" and f.window is None and f.note is None for f in findings) > 100

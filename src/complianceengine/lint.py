@@ -28,7 +28,6 @@ from .model import (
     ByRoles,
     EventMatch,
     ExtensionObligation,
-    FixedPeriod,
     PerAssignee,
     PerSubject,
     PerUnit,

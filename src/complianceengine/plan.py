@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, field_seriali
 
 from .findings import Finding, Status, SubjectRef, finding_id, instant_key
 from .errors import UsageError
-from .model import Event, EventMatch, ExtensionObligation, ObligationBase, Registry, Ruleset, compact
+from .model import Event, EventMatch, ExtensionObligation, ObligationBase, Registry, Ruleset
 from .timeframes import Interval, Period, days_interval
 
 class KindProvider(Protocol):
@@ -232,7 +232,7 @@ class ObligationPlan(_Frozen):
         window (default: the period's start; see :func:`~complianceengine.findings.finding_id`)."""
         obligation = self.obligation
         anchor = instant_key(period.start) if anchor is None else anchor
-        return compact(Finding(
+        return Finding(
             id=finding_id(self.ruleset, obligation.id, subject, unit, extra.get("step"), extra.get("window"), anchor),
             obligation=obligation.id,
             obligation_kind=obligation.kind,
@@ -247,7 +247,7 @@ class ObligationPlan(_Frozen):
             required=required,
             observed=observed,
             **extra,
-        ))
+        )
 
 
 class Plan(_Frozen):

@@ -7,7 +7,6 @@ value inside the document as written (e.g. ``("obligations", 2, "applies_to", "r
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from difflib import get_close_matches
 from typing import Any
 
@@ -15,11 +14,9 @@ from pydantic import BaseModel, ValidationError
 
 from .errors import Location, PluginError, Problem, RulesetError
 from .model import (
-    CORE_EVENT_FIELDS,
     AnyObligation,
     AttributeSpec,
     ByRoles,
-    Comparison,
     EventMatch,
     ExtensionObligation,
     PerAssignee,

@@ -24,7 +24,7 @@ from pydantic import TypeAdapter
 from .findings import Finding, Report, StatusCounts, UnitSummary
 from .formats import ReportFormat
 from .htmlreport import render_html
-from .timeframes import local, zone
+from .timeframes import zone
 from .words import Lang, in_lang, number_text, period_text, status_text, subject_text, text, when_text
 
 __all__ = ["BUILTIN_FORMATS", "NOT_MET", "UnitGroup", "column_title", "json_chunks", "not_met_by_unit", "one_line", "unit_label"]

@@ -20,7 +20,7 @@ from babel.units import format_unit
 
 from .findings import SubjectRef
 from .model import Label, duration_parts
-from .timeframes import Period, local, zone
+from .timeframes import Period, zone
 
 __all__ = [
     "LANGS", "Lang", "delay_text", "duration_text", "in_lang", "number_text", "period_text", "status_text", "subject_text", "text", "when_text",

@@ -41,9 +41,9 @@ class CadenceObligation(ObligationBase):
 
     @model_validator(mode="after")
     def _gaps_only(self) -> CadenceObligation:
-        for raised in self.during:
-            if raised.max_gap is None or raised.period is not None or raised.at_least is not None or raised.at_most is not None:
-                raise ValueError(f"during {raised.calendar}: a cadence obligation takes only max_gap inside windows")
+        for entry in self.during:
+            if entry.max_gap is None or entry.period is not None or entry.at_least is not None or entry.at_most is not None:
+                raise ValueError(f"during {entry.calendar}: a cadence obligation takes only max_gap inside windows")
         return self
 
 

@@ -94,11 +94,11 @@ class FrequencyObligation(ObligationBase):
                                  "requirements); write the raised requirement as its own obligation")
         if self.at_least == 0 and self.at_most is None:
             raise ValueError("an obligation with at_least: 0 needs at_most, or it can never be missed")
-        for raised in self.during:
-            if raised.max_gap is not None:
-                raise ValueError(f"during {raised.calendar}: max_gap belongs to cadence obligations; use period and at_least")
-            if raised.period is None and raised.at_least is None and raised.at_most is None:
-                raise ValueError(f"during {raised.calendar}: give period, at_least or at_most")
+        for entry in self.during:
+            if entry.max_gap is not None:
+                raise ValueError(f"during {entry.calendar}: max_gap belongs to cadence obligations; use period and at_least")
+            if entry.period is None and entry.at_least is None and entry.at_most is None:
+                raise ValueError(f"during {entry.calendar}: give period, at_least or at_most")
         return self
 
     def requirement(self, raised: Raised | None) -> tuple[CalendarUnit | FixedPeriod, int, int | None]:
