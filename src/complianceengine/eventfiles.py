@@ -28,7 +28,7 @@ from .bulk import gc_paused
 from .progress import Progress, quiet
 from .errors import EventSourceError, Location, PluginError, Problem, UsageError
 from .loading import _message
-from .model import CORE_EVENT_FIELDS, AttributeSpec, Duplicate, Event, EventLog, Registry, Reject, Ruleset, compact
+from .model import CORE_EVENT_FIELDS, AttributeSpec, Duplicate, Event, EventLog, Registry, Reject, Ruleset
 from .outputs import write_atomically
 from .plugins import Plugins
 from .references import missing_record, records
@@ -406,7 +406,7 @@ class _EventReader:
             try:
                 record["attributes"] = attributes
                 record["origin"] = {"file": file, "line": line}
-                event = compact(_EVENT.validate_python(record))
+                event = _EVENT.validate_python(record)
             except ValidationError as exc:
                 errors += [f"{path_text(e['loc']) or 'event'}: {_message(e)}" for e in exc.errors()]
         if event is None:

@@ -5,19 +5,16 @@ Findings are data: rendering them (JSON, Markdown, CSV) is :mod:`complianceengin
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import functools
 import hashlib
 from collections import Counter
-from collections.abc import Mapping
-from typing import Any, ClassVar, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.dataclasses import dataclass as pydantic_dataclass
-from pydantic.fields import FieldInfo
 
-from .model import Citation, Duplicate, Label, Reject
+from .model import Citation, Duplicate, Label, ModelMethods, Reject
 from .timeframes import Period
 
 Status = Literal["met", "excused", "not_applicable", "open", "late", "missed"]
@@ -66,14 +63,13 @@ def instant_key(instant: dt.datetime) -> str:
 
 
 @pydantic_dataclass(frozen=True, slots=True, kw_only=True, config=ConfigDict(extra="forbid"))
-class Finding:
+class Finding(ModelMethods):
     """One verdict: an obligation, for one subject, over one period (or one step of one case).
 
     A pydantic dataclass with slots rather than a model: an audit of a county holds a million of
     them, and a model's per-instance dict of 26 fields took 900 bytes where the slots take 250.
     It is validated as a model is (``Finding(...)``, :meth:`model_validate`) and has the model
-    methods callers use (:meth:`model_dump`, :meth:`model_dump_json`, :meth:`model_copy`,
-    ``model_fields``)."""
+    methods callers use (:class:`~complianceengine.model.ModelMethods`)."""
 
     id: str = Field(description="Stable identity of the verdict (see finding_id): the same whichever backend or audit judged it")
     obligation: str
@@ -104,35 +100,12 @@ class Finding:
     evidence_values: tuple[float, ...] = Field((), description="A sum measure: each evidence event's value, in the order of evidence")
     flagged: tuple[str, ...] = Field((), description="Counted events closer than min_spacing to the previous counted one (still counted)")
 
-    #: the fields by name (as a model's ``model_fields``)
-    model_fields: ClassVar[dict[str, FieldInfo]]
-
     @property
     def severity(self) -> int:
         """The status's place in :data:`SEVERITY` (0 for ``met`` ... 5 for ``missed``)."""
         return SEVERITY.index(self.status)
 
-    @classmethod
-    def model_validate(cls, data: Any) -> Finding:
-        """A finding from its fields (a mapping, as :meth:`model_dump` gives), validated."""
-        return _FINDING.validate_python(data)
 
-    def model_dump(self, **options: Any) -> dict[str, Any]:
-        """The fields as a dict (``mode="json"`` for JSON values); the options of pydantic's."""
-        result: dict[str, Any] = _FINDING.dump_python(self, **options)
-        return result
-
-    def model_dump_json(self, **options: Any) -> str:
-        """The finding as JSON text (``indent=2`` to lay it out); the options of pydantic's."""
-        return _FINDING.dump_json(self, **options).decode("utf-8")
-
-    def model_copy(self, *, update: Mapping[str, Any] | None = None) -> Finding:
-        """A copy with the fields in ``update`` replaced (validated)."""
-        return dataclasses.replace(self, **(update or {}))
-
-
-_FINDING: TypeAdapter[Finding] = TypeAdapter(Finding)
-Finding.model_fields = dict(getattr(Finding, "__pydantic_fields__"))
 #: every field of a finding in order, the defaults filled in (the required ones with None)
 _TEMPLATE: dict[str, object] = {name: None if field.is_required() else field.default for name, field in Finding.model_fields.items()}
 #: how each field's slot is set (a frozen dataclass refuses attribute assignment)
