@@ -106,26 +106,6 @@ class Finding(ModelMethods):
         return SEVERITY.index(self.status)
 
 
-#: every field of a finding in order, the defaults filled in (the required ones with None)
-_TEMPLATE: dict[str, object] = {name: None if field.is_required() else field.default for name, field in Finding.model_fields.items()}
-#: how each field's slot is set (a frozen dataclass refuses attribute assignment)
-_PUTS = tuple(getattr(Finding, name).__set__ for name in _TEMPLATE)
-
-
-def assembled(values: dict[str, object]) -> Finding:
-    """A :class:`Finding` from ``values`` (the required fields and any others) that are already
-    what validating them would give (tuples, floats, a :class:`Period`, a :class:`SubjectRef`),
-    without validating them again: about a third of the cost, for the verdicts that are made by
-    the hundred thousand (a plain frequency period). ``tests/test_findings.py`` checks that
-    every finding of the bundled audits equals its validated self, field for field and in JSON."""
-    fields = dict(_TEMPLATE)
-    fields.update(values)
-    finding = object.__new__(Finding)
-    for put, value in zip(_PUTS, fields.values()):
-        put(finding, value)
-    return finding
-
-
 class StatusCounts(_Frozen):
     """How many findings have each status."""
 

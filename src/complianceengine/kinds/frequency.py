@@ -21,7 +21,7 @@ from pydantic import Field, StrictInt, model_validator
 
 from ..exemptions import ExcusedSpan, excusing, exemption_spans, fixed_excusing
 from ..events import Timeline
-from ..findings import Finding, Status, assembled, finding_id, instant_key
+from ..findings import Finding, Status, finding_id, instant_key
 from ..model import (
     AppliesTo, ByRoles, CalendarUnit, Duration, Event, EventMatch, FixedPeriod, ObligationBase, Raised, Ruleset, Strict,
     duration_parts,
@@ -295,7 +295,7 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
                     status = "missed" if frame.over else "open"
                 period = frame.period
                 wanted, observed, note = words.plain(frame, count, needed)
-                out.append(assembled({
+                out.append(Finding.model_validate({
                     **plain, "id": finding_id(compiled.ruleset, obligation.id, target.subject, target.unit, None, None,
                                               instant_key(period.start)),
                     "subject": target.subject, "unit": target.unit, "period": period, "status": status, "required": wanted,
