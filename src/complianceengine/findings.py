@@ -51,8 +51,18 @@ def finding_id(
 
     Status, wording, counts and evidence are not part of it: the same period judged by another
     backend, or again later with more events, has the same id."""
-    parts = (ruleset, obligation, subject.kind, subject.id, subject.role or "", unit or "", step or "", window or "", anchor)
-    return hashlib.blake2b("\x1f".join(parts).encode("utf-8"), digest_size=8).hexdigest()
+    return anchored_id(id_prefix(ruleset, obligation, subject, unit, step, window), anchor)
+
+
+def id_prefix(ruleset: str, obligation: str, subject: SubjectRef, unit: str | None, step: str | None, window: str | None) -> bytes:
+    """What :func:`finding_id` hashes before the anchor: the same for all of one target's periods."""
+    parts = (ruleset, obligation, subject.kind, subject.id, subject.role or "", unit or "", step or "", window or "", "")
+    return "\x1f".join(parts).encode("utf-8")
+
+
+def anchored_id(prefix: bytes, anchor: str) -> str:
+    """:func:`finding_id` from its :func:`id_prefix` and the anchor."""
+    return hashlib.blake2b(prefix + anchor.encode("utf-8"), digest_size=8).hexdigest()
 
 
 @functools.lru_cache(maxsize=1 << 16)

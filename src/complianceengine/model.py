@@ -89,7 +89,7 @@ class ModelMethods:
     @classmethod
     def model_validate(cls, data: Any) -> Self:
         """An instance from its fields (a mapping, as :meth:`model_dump` gives), validated."""
-        result: Self = _adapter(cls).validate_python(data)
+        result: Self = getattr(cls, "__pydantic_validator__").validate_python(data)  # what a TypeAdapter calls
         return result
 
     def model_dump(self, **options: Any) -> dict[str, Any]:

@@ -37,10 +37,12 @@ class ReferenceSource:
         # ordered by instant (timestamp), as timelines bisect: two datetimes sharing a zone object
         # compare by wall clock, which ignores the fold of a repeated DST hour
         as_of = plan.as_of.timestamp()
-        timed = sorted(((stamp, e) for e in events if (stamp := e.time.timestamp()) < as_of), key=lambda pair: (pair[0], pair[1].id))
-        self.known: Sequence[Event] = [e for _, e in timed]
+        # (instant, id, position, event): sorted as tuples, without a key function; the position
+        # keeps two events with the same instant and id (events built in code) apart
+        timed = sorted((stamp, e.id, i, e) for i, e in enumerate(events) if (stamp := e.time.timestamp()) < as_of)
+        self.known: Sequence[Event] = [entry[3] for entry in timed]
         self.exemptions: Exemptions = exemption_spans(plan, self.known, registry=False)  # the plan has the registry's
-        self._index = EventIndex(self.known, [stamp for stamp, _ in timed])
+        self._index = EventIndex(self.known, [entry[0] for entry in timed])
         self._matched: dict[int, tuple[EventMatch, Matched]] = {}
         self._alike: dict[str, Matched] = {}  # by the block's JSON: obligations with equal blocks share one
 

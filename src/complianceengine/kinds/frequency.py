@@ -21,7 +21,7 @@ from pydantic import Field, StrictInt, model_validator
 
 from ..exemptions import ExcusedSpan, excusing, exemption_spans, fixed_excusing
 from ..events import Timeline
-from ..findings import Finding, Status, finding_id, instant_key
+from ..findings import Finding, Status, anchored_id, id_prefix, instant_key
 from ..model import (
     AppliesTo, ByRoles, CalendarUnit, Duration, Event, EventMatch, FixedPeriod, ObligationBase, Raised, Ruleset, Strict,
     duration_parts,
@@ -119,6 +119,7 @@ def plan(obligation: FrequencyObligation, plan: Plan, targets: tuple[Target, ...
     from ..plan import Frame
 
     rule = obligation.partial_periods
+    as_of = plan.as_of.timestamp()
     laid_out = []
     requirements = variants(plan, obligation)
     for variant in requirements:
@@ -132,26 +133,31 @@ def plan(obligation: FrequencyObligation, plan: Plan, targets: tuple[Target, ...
             if not plan.reports(period.end):
                 continue
             window = period.interval
+            start, end = window.start.timestamp(), window.end.timestamp()
             masked = tuple(overlap([window], variant.mask))
             bounds = tuple((p.start.timestamp(), p.end.timestamp()) for p in masked)
-            calendar.append((period, window, window.start.timestamp(), window.end.timestamp(), masked, bounds,
-                             sum(end - start for start, end in bounds)))
+            covered, whole = sum(last - first for first, last in bounds), end - start
+            # the frame of every target whose duty covers the whole period, but its index
+            shared = None if covered <= 0 else (
+                period, variant.window, masked, covered, whole, judged(rule, covered, whole), bounds[-1][1] <= as_of, at_least, at_most,
+                at_least if covered >= whole else prorated(at_least, covered, whole), bounds)
+            calendar.append((period, window, start, end, shared))
         laid_out.append((variant, at_least, at_most, calendar))
     frames = []
-    as_of = plan.as_of.timestamp()
     # a calendar's periods follow each other: those a target's duty touches are found by bisection
     edges = [([entry[2] for entry in calendar], [entry[3] for entry in calendar]) for _, _, _, calendar in laid_out]
     for index, target in enumerate(targets):
         in_force = [(part.start.timestamp(), part.end.timestamp()) for part in target.active]
         for (variant, at_least, at_most, calendar), (starts, ends) in zip(laid_out, edges):
-            touched = [calendar[i] for i in _touched(in_force, starts, ends)]
-            for period, window, start, end, masked, masked_bounds, masked_seconds in touched:
+            for position in _touched(in_force, starts, ends):
+                period, window, start, end, shared = calendar[position]
                 if covers(in_force, start, end):
-                    active, bounds, covered = masked, masked_bounds, masked_seconds
-                else:
-                    active = tuple(overlap(clip(target.active, window), variant.mask))
-                    bounds = tuple((p.start.timestamp(), p.end.timestamp()) for p in active)
-                    covered = sum(last - first for first, last in bounds)
+                    if shared is not None:
+                        frames.append(Frame(index, *shared))
+                    continue
+                active = tuple(overlap(clip(target.active, window), variant.mask))
+                bounds = tuple((p.start.timestamp(), p.end.timestamp()) for p in active)
+                covered = sum(last - first for first, last in bounds)
                 if covered <= 0:
                     continue
                 whole = end - start
@@ -264,6 +270,9 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
                  "citation": obligation.citation, "cited": compiled.cited, "assumed": obligation.assumed}
     # tracing only: each target's every counting event, and those thinned out
     everything: dict[int, tuple[Timeline, dict[str, Event]]] = {}
+    validate = getattr(Finding, "__pydantic_validator__").validate_python  # Finding.model_validate, one call less
+    anchors: dict[int, str] = {}  # a period's anchor, by period (shared by every target)
+    current = -1  # the target of the frames at hand: the frames come target by target
     for frame in compiled.frames:
         target = compiled.targets[frame.target]
         if frame.target not in relevant:
@@ -280,13 +289,17 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
             excused_of[frame.target] = excusing(plan, target, obligation, source.exemptions, compiled.excused[frame.target])
             if obligation.min_spacing is not None:
                 close[frame.target] = too_close(relevant[frame.target], obligation.min_spacing)
+        if frame.target != current:
+            current = frame.target
+            timeline, excused, flagged = relevant[current], excused_of[current], close.get(current)
+            prefix = id_prefix(compiled.ruleset, obligation.id, target.subject, target.unit, None, None)
         if plain is not None and frame.judged and frame.window is None and frame.covered >= frame.whole:
             # the bulk of the verdicts: a whole period, judged plainly (see _verdict, whose
             # outcome this is when no exemption can lower the bar)
-            seen = relevant[frame.target].between(frame.bounds)
+            seen = timeline.between(frame.bounds)
             count, needed = len(seen), frame.required
-            flagged = close.get(frame.target)  # min_spacing: a period with a flagged event has a note
-            if (count >= needed or not excused_of[frame.target]) and not (flagged and any(e.id in flagged for e in seen)):
+            # min_spacing: a period with a flagged event has a note
+            if (count >= needed or not excused) and not (flagged and any(e.id in flagged for e in seen)):
                 if frame.at_most is not None and count > frame.at_most:
                     status: Status = "missed"
                 elif count >= needed:
@@ -294,20 +307,20 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
                 else:
                     status = "missed" if frame.over else "open"
                 period = frame.period
+                anchor = anchors.get(id(period))
+                if anchor is None:
+                    anchor = anchors[id(period)] = instant_key(period.start)
                 wanted, observed, note = words.plain(frame, count, needed)
-                out.append(Finding.model_validate({
-                    **plain, "id": finding_id(compiled.ruleset, obligation.id, target.subject, target.unit, None, None,
-                                              instant_key(period.start)),
+                out.append(validate({
+                    **plain, "id": anchored_id(prefix, anchor),
                     "subject": target.subject, "unit": target.unit, "period": period, "status": status, "required": wanted,
                     "observed": observed, "required_count": needed, "observed_count": count,
                     "evidence": tuple([e.id for e in seen]), "decided": period.end, "note": note,
                 }))
                 continue
-        finding, left, required = _verdict(plan, compiled, frame, target, relevant[frame.target], excused_of[frame.target], words, rule,
-                                           close.get(frame.target))
+        finding, left, required = _verdict(plan, compiled, frame, target, timeline, excused, words, rule, flagged)
         if tracer is not None:
-            _trace(tracer, finding, frame, target, rule, *everything[frame.target], relevant[frame.target], excused_of[frame.target],
-                   left, required)
+            _trace(tracer, finding, frame, target, rule, *everything[frame.target], timeline, excused, left, required)
         out.append(finding)
     return out
 
