@@ -388,6 +388,9 @@ def _lookback_warnings(plan: Plan, findings: list[Finding], log: EventLog) -> li
     earliest event given: a period that began earlier while the duty was already in force, or a
     gap whose clock started earlier (events before the first one given would change them; events
     before the duty's start would not)."""
+    earliest_period = _earliest(findings)
+    if earliest_period is None or earliest_period >= plan.range.start:  # the usual case: no verdict looks back before the range
+        return []
     earliest = min((e.time.timestamp(), i) for i, e in enumerate(log.events)) if log.events else None
     first = log.events[earliest[1]].time if earliest is not None else None
     # compared by local day: a history that starts at 07:15 on the range's first day is not short
