@@ -4,6 +4,7 @@ units on one protocol, built in or from a plugin."""
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import json
 
 import pytest
@@ -95,43 +96,13 @@ def test_the_plan_is_data_with_frames_worked_out_once():
     assert [(s["first"], s["last"], s["present"]) for s in posts["shortfalls"]] == [("2026-08-21", "2026-08-31", [])]
 
 
-#: a toy kind as one module: a plugin offers its KIND, or the module is dropped into kinds/
-TOY_KIND = """\
-\"\"\"``per_window``: every window of ``calendar`` needs ``at_least`` matching events of each target.\"\"\"
-
-from __future__ import annotations
-
-from typing import Literal
-
-from complianceengine.kinds.base import ObligationKind
-from complianceengine.model import AppliesTo, EventMatch, ObligationBase
-from complianceengine.timeframes import Period
-
-
-class PerWindow(ObligationBase):
-    kind: Literal["per_window"]
-    applies_to: AppliesTo
-    match: EventMatch
-    calendar: str
-    at_least: int = 1
-
-
-def judge(plan, compiled, events):
-    obligation = compiled.obligation
-    matches = plan.matcher(obligation.match)
-    out = []
-    for target in compiled.targets:
-        for window in plan.windows[obligation.calendar]:
-            hits = [e.id for e in events.known if matches(e) and e.unit in target.units and window.start <= e.time < window.end]
-            status = "met" if len(hits) >= obligation.at_least else ("open" if window.end > plan.as_of else "missed")
-            period = Period(label=f"window from {window.start.date()}", start=window.start, end=window.end)
-            out.append(compiled.finding(target.subject, target.unit, period, status, f"at least {obligation.at_least}", f"{len(hits)}",
-                                        evidence=tuple(hits)))
-    return out
-
-
-KIND = ObligationKind(model=PerWindow, judge=judge)
-"""
+#: a toy kind as one module (the plugins test's per-window kind): a plugin offers its KIND, or
+#: the module is dropped into kinds/
+TOY_KIND = "\n\n".join([
+    "from __future__ import annotations\n\nfrom typing import Literal\n\nfrom complianceengine.kinds.base import ObligationKind\n"
+    "from complianceengine.model import AppliesTo, EventMatch, ObligationBase\nfrom complianceengine.timeframes import Period",
+    inspect.getsource(PerWindow), inspect.getsource(_per_window), "KIND = ObligationKind(model=PerWindow, judge=_per_window)\n",
+])
 
 #: audits the per-window ruleset (argv[1]) and prints its findings as JSON
 TOY_AUDIT = """\
