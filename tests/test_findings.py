@@ -7,6 +7,7 @@ import datetime as dt
 import json
 
 import pytest
+from pydantic import ValidationError
 
 from complianceengine import audit, load_registry, load_ruleset, read_events
 from complianceengine.findings import SubjectRef, finding_id
@@ -89,3 +90,24 @@ def test_every_finding_round_trips_through_its_fields(name):
         assert [type(getattr(validated, n)) for n in Finding.model_fields] == [type(getattr(finding, n)) for n in Finding.model_fields]
     if name == "xiangshan":  # hundreds of plain daily and weekly periods
         assert sum(f.obligation_kind == "frequency" and f.window is None and f.note is None for f in findings) > 100
+
+
+def test_findings_and_events_have_the_model_methods_callers_use():
+    import dataclasses
+
+    from complianceengine import Event, Finding
+
+    report = audit(base_ruleset(DAILY), base_registry(), [event("p1", "patrol", local(2026, 9, 1, 9), actor="a", unit="d1")],
+                   first_day=dt.date(2026, 9, 1), last_day=dt.date(2026, 9, 1), as_of=local(2026, 9, 2))
+    finding = report.findings[0]
+    assert Finding.model_validate_json(finding.model_dump_json()) == finding
+    assert Finding.model_validate(finding.model_dump()) == finding
+    deep = finding.model_copy(update={"status": "missed"}, deep=True)
+    assert deep.status == "missed" and deep.subject == finding.subject and deep.subject is not finding.subject
+    assert "evidence" in Finding.model_json_schema()["properties"] and list(Finding.model_fields)[0] == "id"
+    with pytest.raises(ValidationError):  # a copy validates what it is given
+        finding.model_copy(update={"status": "fine"})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        finding.status = "missed"  # type: ignore[misc]
+    e = event("p2", "patrol", local(2026, 9, 1, 9), actor="a", unit="d1")
+    assert Event.model_validate_json(e.model_dump_json()) == e and e.model_copy(deep=True) == e

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from complianceengine import audit, cli, read_events
@@ -72,7 +73,7 @@ def test_no_display_without_a_terminal():
 def _main_on_a_terminal(monkeypatch, *args: str) -> tuple[int, str]:
     console, out = terminal()
     monkeypatch.chdir(ROOT)
-    monkeypatch.setattr(cli, "_terminal_console", lambda stream: console if stream is sys.stderr else None)
+    monkeypatch.setattr(cli, "_progress_console", lambda stream: console if stream is sys.stderr else None)
     monkeypatch.setattr(cli, "TerminalProgress", functools.partial(TerminalProgress, delay=0))
     return cli.main([*AUDIT, *args]), out.getvalue()
 
@@ -93,3 +94,40 @@ def test_a_pipe_gets_no_progress(tmp_path):
     done = subprocess.run([str(EXE), *AUDIT, "--output", str(tmp_path / "report.md")], cwd=ROOT, capture_output=True, text=True,
                           timeout=120)
     assert "judging" not in done.stderr and "planning" not in done.stderr and "\x1b[" not in done.stderr
+
+
+def test_a_step_without_a_total_shows_none():
+    """rich keeps a task's total when told None: a step of unknown length after one of known
+    length must not show the old total ("indexing the events 0/3")."""
+    console, out = terminal()
+    with TerminalProgress(console, delay=0) as progress:
+        progress("planning a", 0, 3)
+        progress("indexing the events", 0, None)
+        last = out.getvalue().rsplit("indexing the events", 1)[1]
+        assert "/3" not in last.split("\n")[0]
+        progress("judging a", 1, 3)
+        assert "1/3" in out.getvalue().rsplit("judging a", 1)[1]
+
+
+class _Stream(io.StringIO):
+    def __init__(self, tty: bool):
+        super().__init__()
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+@pytest.mark.parametrize("setting", [{"FORCE_COLOR": "1"}, {"TTY_COMPATIBLE": "1"}])
+def test_forcing_colour_does_not_bring_progress_into_a_pipe(monkeypatch, setting):
+    for name, value in setting.items():
+        monkeypatch.setenv(name, value)
+    assert cli._terminal_console(_Stream(False)) is not None  # colour is forced into the pipe ...
+    assert cli._progress_console(_Stream(False)) is None  # ... the progress display is not
+
+
+def test_progress_needs_a_terminal_that_can_redraw(monkeypatch):
+    monkeypatch.setenv("TERM", "dumb")
+    assert cli._progress_console(_Stream(True)) is None
+    monkeypatch.setenv("TERM", "xterm-256color")
+    assert cli._progress_console(_Stream(True)) is not None

@@ -208,3 +208,18 @@ def test_the_report_names_its_inputs_with_their_checksums():
     assert [i["kind"] for i in inputs] == ["ruleset", "registry", "events"]
     for i in inputs:
         assert i["sha256"] == hashlib.sha256((ROOT / i["path"]).read_bytes()).hexdigest()
+
+
+def test_a_naive_instant_is_read_as_utc_whatever_the_host_zone(monkeypatch):
+    import time
+
+    from complianceengine.words import when_text
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        assert when_text(dt.datetime(2026, 11, 1), "Asia/Shanghai") == "2026-11-01 08:00"
+        assert when_text(dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc), "Asia/Shanghai") == "2026-11-01 08:00"
+    finally:
+        monkeypatch.undo()
+        time.tzset()

@@ -507,10 +507,20 @@ def _say(prefix: str, message: str) -> None:
 
 
 def _progress(args: argparse.Namespace) -> TerminalProgress:
-    """The audit's progress on standard error: on a terminal that can redraw a line, after a
-    second, never with ``--quiet``."""
-    console = None if args.quiet else _terminal_console(sys.stderr)
-    return TerminalProgress(None if console is None or console.is_dumb_terminal else console)
+    """The audit's progress on standard error: after a second, on a terminal that can redraw a
+    line, never with ``--quiet``."""
+    return TerminalProgress(None if args.quiet else _progress_console(sys.stderr))
+
+
+def _progress_console(stream: TextIO) -> Console | None:
+    """A console for the progress display on ``stream``: only a real terminal, one that can
+    redraw a line (not a dumb one). ``FORCE_COLOR`` and ``TTY_COMPATIBLE``, which colour a pipe,
+    do not bring it there: it would fill a log with redrawn lines."""
+    isatty = getattr(stream, "isatty", None)
+    if not (callable(isatty) and isatty()):
+        return None
+    console = _terminal_console(stream)
+    return None if console is None or console.is_dumb_terminal else console
 
 
 def _audit(args: argparse.Namespace, plugins: Plugins) -> int:

@@ -99,7 +99,8 @@ def complianceengine_process_findings(findings: list[Finding], ruleset: Ruleset)
     """Post-process findings (add notes, route, escalate) before the report is built.
 
     Return a replacement list, or ``None`` to leave the findings as they are. Plugins run in turn,
-    each receiving the previous one's result. Findings are frozen: use ``model_copy(update=...)``.
+    each receiving the previous one's result. Findings are frozen: use ``model_copy(update=...)``, which
+    validates the new values (an unknown field or a wrong type raises ``pydantic.ValidationError``).
     """
 
 

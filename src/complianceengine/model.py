@@ -8,13 +8,14 @@ offending value so that :mod:`complianceengine.loading` can turn it into file:li
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 import functools
 import importlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal, Protocol, Self, TypeVar, Union
+from typing import Annotated, Any, ClassVar, Literal, Protocol, Self, Union
 
 import pendulum
 from pydantic import (
@@ -42,20 +43,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import core_schema
 
 # --------------------------------------------------------------------------------------------
-# Many small models
-
-_FIELDS_SETS: dict[frozenset[str], set[str]] = {}
-M = TypeVar("M", bound=BaseModel)
-
-
-def compact(model: M) -> M:
-    """``model`` with its set of explicitly given field names shared with every other model given
-    the same names (an interning table, like ``sys.intern``). pydantic keeps that set per
-    instance: about two thirds of a ``Finding`` and a third of an ``Event``. Frozen models never
-    change it, and ``model_copy`` makes its own, so sharing changes nothing but the memory."""
-    names = model.__pydantic_fields_set__
-    object.__setattr__(model, "__pydantic_fields_set__", _FIELDS_SETS.setdefault(frozenset(names), names))
-    return model
+# What an audit holds by the million
 
 
 class _Fields:
@@ -80,7 +68,11 @@ def _adapter(cls: Any) -> TypeAdapter[Any]:
 class ModelMethods:
     """The methods of a pydantic model that callers use, for the slotted pydantic dataclasses
     that an audit holds by the million (:class:`Event`, :class:`~complianceengine.Finding`): a
-    model keeps a dict per instance, several times the size of the slots."""
+    model keeps a dict per instance, several times the size of the slots.
+
+    What differs from a model: assigning to a field raises ``dataclasses.FrozenInstanceError``;
+    :meth:`model_copy` validates the values it is given; there is no ``model_fields_set``, so
+    ``model_dump(exclude_unset=True)`` dumps every field; there is no ``model_construct``."""
 
     __slots__ = ()
     #: the fields by name
@@ -92,6 +84,17 @@ class ModelMethods:
         result: Self = getattr(cls, "__pydantic_validator__").validate_python(data)  # what a TypeAdapter calls
         return result
 
+    @classmethod
+    def model_validate_json(cls, text: str | bytes) -> Self:
+        """An instance from its JSON (as :meth:`model_dump_json` gives), validated."""
+        result: Self = getattr(cls, "__pydantic_validator__").validate_json(text)
+        return result
+
+    @classmethod
+    def model_json_schema(cls, **options: Any) -> dict[str, Any]:
+        """The JSON Schema of the class; the options of pydantic's."""
+        return _adapter(cls).json_schema(**options)
+
     def model_dump(self, **options: Any) -> dict[str, Any]:
         """The fields as a dict (``mode="json"`` for JSON values); the options of pydantic's."""
         result: dict[str, Any] = _adapter(type(self)).dump_python(self, **options)
@@ -101,9 +104,10 @@ class ModelMethods:
         """As JSON text (``indent=2`` to lay it out); the options of pydantic's."""
         return _adapter(type(self)).dump_json(self, **options).decode("utf-8")
 
-    def model_copy(self, *, update: Mapping[str, Any] | None = None) -> Self:
-        """A copy with the fields in ``update`` replaced (validated)."""
-        return dataclasses.replace(self, **(update or {}))  # type: ignore[type-var]
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy with the fields in ``update`` replaced (validated); ``deep`` copies the values too."""
+        copied = dataclasses.replace(self, **(update or {}))  # type: ignore[type-var]
+        return copy.deepcopy(copied) if deep else copied
 
 
 # --------------------------------------------------------------------------------------------

@@ -50,11 +50,15 @@ class TerminalProgress:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
             self._shown = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                   TimeElapsedColumn(), console=self.console, transient=True)
+                                   TimeElapsedColumn(), console=self.console, transient=True,
+                                   redirect_stdout=False, redirect_stderr=False)  # what a plugin prints stays where it goes
             self._shown.start()
             self._task = self._shown.add_task(what, total=total)
         assert self._task is not None
-        self._shown.update(self._task, description=what, completed=done, total=total, refresh=True)
+        if self._shown.tasks[0].total != total:  # rich's update keeps a total it is given None for: a new task
+            self._shown.remove_task(self._task)
+            self._task = self._shown.add_task(what, total=total, completed=done)
+        self._shown.update(self._task, description=what, completed=done, refresh=True)
 
     def close(self) -> None:
         """Remove the display (it is transient: nothing stays on the terminal)."""

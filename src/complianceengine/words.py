@@ -236,6 +236,8 @@ def when_text(instant: dt.datetime, tz: str) -> str:
     both languages). The wall clock is read with the standard library (the same as
     :func:`~complianceengine.timeframes.local`, a third of the cost: findings name event times by
     the hundred thousand)."""
+    if instant.tzinfo is None:  # a naive instant is UTC (as pendulum reads one), not the host's time
+        instant = instant.replace(tzinfo=dt.timezone.utc)
     return dt.datetime.fromtimestamp(instant.timestamp(), zone(tz)).strftime("%Y-%m-%d %H:%M")
 
 
