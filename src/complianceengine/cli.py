@@ -84,7 +84,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("ruleset", type=Path, nargs="+",
                      help="ruleset YAML file; give several versions of one ruleset (each with `effective` days) to audit across them")
     run.add_argument("--registry", type=Path, required=True, help="registry YAML file (units, people, assignments, subjects)")
-    run.add_argument("--events", type=Path, required=True, action="append", help="events file (.jsonl or .csv); repeat for several")
+    run.add_argument("--events", type=Path, required=True, action="append",
+                     help="events file (.jsonl, .csv, .parquet) or a folder of Parquet files; repeat for several")
     run.add_argument("--from", dest="first_day", type=_date, required=True, help="first day of the range (local date)")
     run.add_argument("--to", dest="last_day", type=_date, required=True, help="last day of the range, included (local date)")
     run.add_argument("--as-of", help="the moment of the audit, ISO 8601 (default: now); naive times are in the ruleset's zone")
@@ -406,10 +407,15 @@ def _write_rendered(rendered: Rendered, output: Path | None) -> None:
 
 
 def _sha256(path: Path) -> str:
-    """The SHA-256 of a file the audit read (standard input, ``-``, has none: empty)."""
+    """The SHA-256 of a file the audit read (standard input, ``-``, has none: empty); of a folder
+    (Parquet files), of each file's path inside it and its SHA-256, in order."""
     if str(path) == "-":
         return ""
     digest = hashlib.sha256()
+    if path.is_dir():
+        for file in sorted(f for f in path.rglob("*") if f.is_file()):
+            digest.update(f"{file.relative_to(path).as_posix()}\0{_sha256(file)}\n".encode("utf-8"))
+        return digest.hexdigest()
     with path.open("rb") as stream:
         for block in iter(lambda: stream.read(1 << 20), b""):
             digest.update(block)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
+import importlib
 import io
 import json
 import math
@@ -72,7 +73,17 @@ def events_from_records(
     a valid event becomes a :class:`Reject` whose ``file`` is ``source`` and whose ``line`` is the
     record's index in ``records`` (counted from 0); repeated ids are listed in ``duplicates``.
     With a registry, people, units and subjects must exist in it. Nothing passed in is modified.
+
+    ``records`` may also be a table: a pyarrow ``Table`` or ``RecordBatch``, or anything that
+    exports the Arrow stream interface (``__arrow_c_stream__``: a polars or DuckDB result) or is a
+    pandas ``DataFrame``, read through pyarrow (the ``arrow`` extra). A row is a record: its core
+    columns are the event's fields, an ``attributes`` column (a struct or map) and every other
+    column its attributes, and an empty cell (null) is no value, as an empty CSV cell is; its
+    ``line`` is its row number (from 0).
     """
+    table = _as_table(records)
+    if table is not None:
+        records = [_row_record(row) for row in table.to_pylist()]
     if isinstance(records, (Mapping, BaseModel, str, bytes)):  # one record, or an EventLog, where records belong
         raise UsageError(
             f"events_from_records takes an iterable of records (a list of dicts, dataclasses or models), got {type(records).__name__}"
@@ -94,6 +105,46 @@ def _record_fields(record: Any) -> dict[str, Any] | None:
     if isinstance(record, Mapping):
         return dict(record)
     return None
+
+
+def _pyarrow(what: str, module: str = "") -> Any:
+    """pyarrow (or one of its modules), or a :class:`UsageError` saying which extra brings it."""
+    try:
+        return importlib.import_module("pyarrow" + (f".{module}" if module else ""))
+    except ImportError:
+        raise UsageError(f"{what} needs pyarrow: pip install 'complianceengine[arrow]'") from None
+
+
+def _as_table(records: Any) -> Any:
+    """``records`` as a pyarrow table when it is one (a Table or RecordBatch, an object with the
+    Arrow stream interface, a pandas DataFrame), else None (an iterable of records)."""
+    kind = type(records)
+    module = kind.__module__.split(".")[0]
+    if module == "pyarrow" and hasattr(records, "to_pylist"):
+        return records
+    if hasattr(records, "__arrow_c_stream__") or (module == "pandas" and kind.__name__ == "DataFrame"):
+        return _pyarrow(f"a {kind.__name__} of events").table(records)
+    return None
+
+
+def _row_record(row: dict[str, Any]) -> dict[str, Any]:
+    """A table row as a record: the core columns as fields, the ``attributes`` column and the
+    other columns as attributes, empty cells (nulls) left out."""
+    record: dict[str, Any] = {}
+    attributes: dict[str, Any] = {}
+    for name, value in row.items():
+        if value is None:
+            continue
+        if name in _CORE_FIELDS:
+            record[name] = value
+        elif name == "attributes" and isinstance(value, (dict, list)):  # a struct, or a map (pairs)
+            pairs = value.items() if isinstance(value, dict) else value
+            attributes.update((key, item) for key, item in pairs if item is not None)
+        else:
+            attributes[name] = value
+    if attributes:
+        record["attributes"] = attributes
+    return record
 
 
 #: the raw text of a record, or what writes it when it is needed (a reject)
@@ -153,8 +204,11 @@ class _EventReader:
                 attributes = record.pop("attributes", {})
                 self._accept(str(path), line, raw, record, attributes if isinstance(attributes, dict) else {}, from_text=True)
             return
+        if suffix == ".parquet" or path.is_dir():
+            self._read_parquet(path)
+            return
         if suffix not in (".jsonl", ".ndjson", ".csv"):
-            raise EventSourceError([Problem(Location(str(path)), "", f"unknown events format {suffix or '(none)'}; use .jsonl or .csv")])
+            raise EventSourceError([Problem(Location(str(path)), "", f"unknown events format {suffix or '(none)'}; use .jsonl, .csv or .parquet")])
         try:
             if suffix == ".csv":  # a quoted cell may span lines: the reader needs the whole text
                 text, undecodable = _decoded(path.read_bytes())
@@ -168,6 +222,24 @@ class _EventReader:
                     self._read_jsonl(_text_lines(stream), str(path))
         except OSError as exc:
             raise EventSourceError([Problem(Location(str(path)), "", f"cannot read file: {exc.strerror or exc}")]) from None
+
+    def _read_parquet(self, path: Path) -> None:
+        """A Parquet file, or a folder of them (hive-partitioned: ``kind=patrol/part-0.parquet``,
+        the partition values are columns too), read with pyarrow a file at a time; each row is a
+        record as in :func:`events_from_records`, its ``line`` its row number in its file (from 1,
+        as a line's)."""
+        dataset = _pyarrow("the Parquet events file " + str(path), "dataset")
+        try:
+            found = dataset.dataset(str(path), format="parquet", partitioning="hive")
+            fragments = sorted(found.get_fragments(), key=lambda fragment: fragment.path)
+            for fragment in fragments:
+                table = fragment.to_table(schema=found.schema)
+                for number, row in enumerate(table.to_pylist(), start=1):
+                    self.read_record(fragment.path, number, _row_record(row))
+        except OSError as exc:
+            raise EventSourceError([Problem(Location(str(path)), "", f"cannot read Parquet: {exc}")]) from None
+        if not fragments:
+            raise EventSourceError([Problem(Location(str(path)), "", "no Parquet files in this folder")])
 
     def read_record(self, file: str, index: int, record: Any) -> None:
         """One record built in code (see :func:`events_from_records`), checked as a JSON line is."""
