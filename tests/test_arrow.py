@@ -139,3 +139,14 @@ def test_without_pyarrow_the_extra_is_named(monkeypatch, tmp_path):
         read_events(tmp_path / "events.parquet", base_ruleset(DAILY), base_registry())
     with pytest.raises(UsageError, match=r"complianceengine\[arrow\]"):
         events_from_records(_Stream(pa.table({"id": ["x"]})), base_ruleset(DAILY), base_registry())
+
+
+def test_a_file_that_is_not_parquet_is_an_error_with_its_path(tmp_path):
+    from complianceengine import EventSourceError
+
+    (tmp_path / "events.parquet").write_text("not parquet", encoding="utf-8")
+    (tmp_path / "empty").mkdir()
+    for path, message in ((tmp_path / "events.parquet", "cannot read Parquet"), (tmp_path / "empty", "no Parquet files")):
+        with pytest.raises(EventSourceError, match=message) as raised:
+            read_events(path, base_ruleset(DAILY), base_registry())
+        assert raised.value.problems[0].location.file == str(path)

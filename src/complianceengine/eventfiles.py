@@ -236,7 +236,7 @@ class _EventReader:
                 table = fragment.to_table(schema=found.schema)
                 for number, row in enumerate(table.to_pylist(), start=1):
                     self.read_record(fragment.path, number, _row_record(row))
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # pyarrow's errors are one or the other (ArrowInvalid, ArrowIOError)
             raise EventSourceError([Problem(Location(str(path)), "", f"cannot read Parquet: {exc}")]) from None
         if not fragments:
             raise EventSourceError([Problem(Location(str(path)), "", "no Parquet files in this folder")])

@@ -354,6 +354,7 @@ def summarise(plans: Plan | Sequence[Plan], findings: list[Finding], log: EventL
                 rate=counts.rate,
             )
         )
+    earliest = _earliest(findings)
     return Report(
         ruleset=ruleset.id,
         ruleset_version=ruleset.version,
@@ -368,8 +369,8 @@ def summarise(plans: Plan | Sequence[Plan], findings: list[Finding], log: EventL
         units=tuple(_roll_up(plan.organisation, findings)),
         rejects=log.rejects,
         duplicates=log.duplicates,
-        looked_back_to=_earliest(findings),
-        warnings=(*warnings, *_lookback_warnings(plan, findings, log)),
+        looked_back_to=earliest,
+        warnings=(*warnings, *_lookback_warnings(plan, findings, log, earliest)),
         lang=plan.lang,
         roles={name: role.label for name, role in ruleset.roles.items()},
     )
@@ -383,12 +384,12 @@ def _earliest(findings: list[Finding]) -> dt.datetime | None:
     return None if earliest is None else earliest.start
 
 
-def _lookback_warnings(plan: Plan, findings: list[Finding], log: EventLog) -> list[str]:
+def _lookback_warnings(plan: Plan, findings: list[Finding], log: EventLog, earliest_period: dt.datetime | None) -> list[str]:
     """One line per obligation whose verdicts depend on a time before the range and the
     earliest event given: a period that began earlier while the duty was already in force, or a
     gap whose clock started earlier (events before the first one given would change them; events
-    before the duty's start would not)."""
-    earliest_period = _earliest(findings)
+    before the duty's start would not). ``earliest_period``: the earliest period start among the
+    findings decided in time (:func:`_earliest`)."""
     if earliest_period is None or earliest_period >= plan.range.start:  # the usual case: no verdict looks back before the range
         return []
     earliest = min((e.time.timestamp(), i) for i, e in enumerate(log.events)) if log.events else None

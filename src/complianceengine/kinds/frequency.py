@@ -27,7 +27,7 @@ from ..model import (
     duration_parts,
 )
 from ..plan import Frame
-from ..timeframes import Interval, clip, overlap, periods, shift, subtract
+from ..timeframes import Interval, Period, clip, overlap, periods, shift, subtract
 from ..trace import Decision, FrameStep
 from ..words import delay_text, duration_text, in_lang, number_text, period_text
 from .base import EventSource, ObligationKind, check_timed, raised, say, span_label, variants, what
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     import pendulum
 
     from ..trace import Tracer
-    from ..plan import ObligationPlan, Plan, Target
+    from ..plan import ObligationPlan, Plan, Target, Variant
 
 
 PartialPeriods = Literal["whole", "majority", "any"]
@@ -116,8 +116,6 @@ def plan(obligation: FrequencyObligation, plan: Plan, targets: tuple[Target, ...
     """The requirement variants and every frame: target x variant x period, in that order. The
     periods are those that end in the range (each is judged, whole, by the audit that holds its
     last day); the duty's own start and end are what can make one partial, not the audit's."""
-    from ..plan import Frame
-
     rule = obligation.partial_periods
     as_of = plan.as_of.timestamp()
     laid_out = []
@@ -134,13 +132,8 @@ def plan(obligation: FrequencyObligation, plan: Plan, targets: tuple[Target, ...
                 continue
             window = period.interval
             start, end = window.start.timestamp(), window.end.timestamp()
-            masked = tuple(overlap([window], variant.mask))
-            bounds = tuple((p.start.timestamp(), p.end.timestamp()) for p in masked)
-            covered, whole = sum(last - first for first, last in bounds), end - start
             # the frame of every target whose duty covers the whole period, but its index
-            shared = None if covered <= 0 else (
-                period, variant.window, masked, covered, whole, judged(rule, covered, whole), bounds[-1][1] <= as_of, at_least, at_most,
-                at_least if covered >= whole else prorated(at_least, covered, whole), bounds)
+            shared = _frame_fields(period, variant, tuple(overlap([window], variant.mask)), end - start, rule, as_of, at_least, at_most)
             calendar.append((period, window, start, end, shared))
         laid_out.append((variant, at_least, at_most, calendar))
     frames = []
@@ -155,23 +148,28 @@ def plan(obligation: FrequencyObligation, plan: Plan, targets: tuple[Target, ...
                     if shared is not None:
                         frames.append(Frame(index, *shared))
                     continue
-                active = tuple(overlap(clip(target.active, window), variant.mask))
-                bounds = tuple((p.start.timestamp(), p.end.timestamp()) for p in active)
-                covered = sum(last - first for first, last in bounds)
-                if covered <= 0:
-                    continue
-                whole = end - start
-                frames.append(
-                    Frame(
-                        target=index, period=period, window=variant.window, active=active, covered=covered, whole=whole,
-                        judged=judged(rule, covered, whole), over=bounds[-1][1] <= as_of,
-                        at_least=at_least, at_most=at_most, required=at_least if covered >= whole else prorated(at_least, covered, whole),
-                        bounds=bounds,
-                    )
-                )
+                fields = _frame_fields(period, variant, tuple(overlap(clip(target.active, window), variant.mask)), end - start, rule,
+                                       as_of, at_least, at_most)
+                if fields is not None:
+                    frames.append(Frame(index, *fields))
     registry = exemption_spans(plan, ())
     return {"variants": requirements, "frames": tuple(frames),
             "excused": tuple(fixed_excusing(plan, target, obligation, registry) for target in targets)}
+
+
+def _frame_fields(
+    period: Period, variant: Variant, active: tuple[Interval, ...], whole: float, rule: str, as_of: float, at_least: int,
+    at_most: int | None,
+) -> tuple[Any, ...] | None:
+    """The fields of a :class:`~complianceengine.plan.Frame` after its target index, for the
+    part of a period the duty is in force (``active``), or None when that part is empty."""
+    bounds = tuple((part.start.timestamp(), part.end.timestamp()) for part in active)
+    covered = sum(last - first for first, last in bounds)
+    if covered <= 0:
+        return None
+    required = at_least if covered >= whole else prorated(at_least, covered, whole)
+    return (period, variant.window, active, covered, whole, judged(rule, covered, whole), bounds[-1][1] <= as_of, at_least, at_most,
+            required, bounds)
 
 
 def _touched(in_force: list[tuple[float, float]], starts: list[float], ends: list[float]) -> list[int]:
@@ -300,12 +298,7 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
             count, needed = len(seen), frame.required
             # min_spacing: a period with a flagged event has a note
             if (count >= needed or not excused) and not (flagged and any(e.id in flagged for e in seen)):
-                if frame.at_most is not None and count > frame.at_most:
-                    status: Status = "missed"
-                elif count >= needed:
-                    status = "met" if frame.over or frame.at_most is None else "open"
-                else:
-                    status = "missed" if frame.over else "open"
+                status = _status(frame, count, needed, capped=True)
                 period = frame.period
                 anchor = anchors.get(id(period))
                 if anchor is None:
@@ -568,18 +561,23 @@ def _verdict(
                                     decided=period.end, excused_by=used, **extra), left, None
         if used:
             required = prorated(base, left, whole)
-    status: Status
-    if obligation.in_at_least is None and frame.at_most is not None and count > frame.at_most:
-        status = "missed"
-    elif count >= required:
-        # with at_most, a period not over may still be broken (another event in a sub-period, too)
-        status = "met" if frame.over or frame.at_most is None else "open"
-    else:
-        status = "missed" if frame.over else "open"
+    status = _status(frame, count, required, capped=obligation.in_at_least is None)
     required_text, observed_text, note = words(facts("judged", count, required, 1 - left / covered, used, reasons))
     return compiled.finding(target.subject, target.unit, period, status, required_text, observed_text, required_count=required,
                             observed_count=_whole(count), evidence=tuple(e.id for e in seen), note=note, window=frame.window,
                             decided=period.end, excused_by=used, **extra), left, required
+
+
+def _status(frame: Frame, count: float, required: int, *, capped: bool) -> Status:
+    """A judged period's status: ``missed`` past ``at_most`` when the count is capped (not with
+    ``in_at_least``, whose count is of sub-periods), else met, open or missed by the count and
+    whether the period is over."""
+    if capped and frame.at_most is not None and count > frame.at_most:
+        return "missed"
+    if count >= required:
+        # with at_most, a period not over may still be broken (another event in a sub-period, too)
+        return "met" if frame.over or frame.at_most is None else "open"
+    return "missed" if frame.over else "open"
 
 
 def _whole(count: float) -> int | None:
