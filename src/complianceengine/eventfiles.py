@@ -229,17 +229,23 @@ class _EventReader:
         record as in :func:`events_from_records`, its ``line`` its row number in its file (from 1,
         as a line's)."""
         dataset = _pyarrow("the Parquet events file " + str(path), "dataset")
-        try:
+        try:  # pyarrow's errors are one or the other (ArrowInvalid, ArrowIOError)
             found = dataset.dataset(str(path), format="parquet", partitioning="hive")
             fragments = sorted(found.get_fragments(), key=lambda fragment: fragment.path)
-            for fragment in fragments:
-                table = fragment.to_table(schema=found.schema)
-                for number, row in enumerate(table.to_pylist(), start=1):
-                    self.read_record(fragment.path, number, _row_record(row))
-        except (OSError, ValueError) as exc:  # pyarrow's errors are one or the other (ArrowInvalid, ArrowIOError)
+        except (OSError, ValueError) as exc:
             raise EventSourceError([Problem(Location(str(path)), "", f"cannot read Parquet: {exc}")]) from None
         if not fragments:
             raise EventSourceError([Problem(Location(str(path)), "", "no Parquet files in this folder")])
+        for fragment in fragments:
+            try:
+                rows = fragment.to_table(schema=found.schema).to_pylist()
+            except (OSError, ValueError) as exc:
+                raise EventSourceError([Problem(Location(fragment.path), "", f"cannot read Parquet: {exc}")]) from None
+            reading = f"reading {Path(fragment.path).name}"
+            for number, row in enumerate(rows, start=1):
+                if not number % _EVERY:
+                    self.progress(reading, number, None)
+                self.read_record(fragment.path, number, _row_record(row))
 
     def read_record(self, file: str, index: int, record: Any) -> None:
         """One record built in code (see :func:`events_from_records`), checked as a JSON line is."""
