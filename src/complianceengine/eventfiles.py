@@ -23,7 +23,7 @@ from typing import IO, Any
 
 import pendulum
 from pendulum.tz import fixed_timezone
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from .bulk import gc_paused
 from .progress import Progress, quiet
@@ -484,7 +484,7 @@ class _EventReader:
             try:
                 record["attributes"] = attributes
                 record["origin"] = {"file": file, "line": line}
-                event = _EVENT.validate_python(record)
+                event = Event.model_validate(record)
             except ValidationError as exc:
                 errors += [f"{path_text(e['loc']) or 'event'}: {_message(e)}" for e in exc.errors()]
         if event is None:
@@ -518,7 +518,6 @@ class _Kind:
         self.until = None if kind.excuses is None else kind.excuses.until
 
 
-_EVENT = TypeAdapter(Event)
 #: lines between two reports of progress
 _EVERY = 20_000
 _CORE_FIELDS = frozenset(CORE_EVENT_FIELDS)

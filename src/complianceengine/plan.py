@@ -223,6 +223,12 @@ class ObligationPlan(_Frozen):
     def kind(self) -> str:
         return self.obligation.kind
 
+    def finding_fields(self) -> dict[str, Any]:
+        """The fields every finding of this obligation has: which obligation, its title and citation."""
+        obligation = self.obligation
+        return {"obligation": obligation.id, "obligation_kind": obligation.kind, "title": obligation.title,
+                "citation": obligation.citation, "cited": self.cited, "assumed": obligation.assumed}
+
     def finding(
         self, subject: SubjectRef, unit: str | None, period: Period, status: Status, required: str, observed: str,
         *, anchor: str | None = None, **extra: Any,
@@ -230,16 +236,10 @@ class ObligationPlan(_Frozen):
         """A finding of this obligation; ``extra`` sets the other :class:`Finding` fields.
         ``anchor`` tells this verdict from the obligation's others for the same subject, step and
         window (default: the period's start; see :func:`~complianceengine.findings.finding_id`)."""
-        obligation = self.obligation
         anchor = instant_key(period.start) if anchor is None else anchor
         return Finding.model_validate({  # a dict validates in half the time keyword arguments take
-            "id": finding_id(self.ruleset, obligation.id, subject, unit, extra.get("step"), extra.get("window"), anchor),
-            "obligation": obligation.id,
-            "obligation_kind": obligation.kind,
-            "title": obligation.title,
-            "citation": obligation.citation,
-            "cited": self.cited,
-            "assumed": obligation.assumed,
+            "id": finding_id(self.ruleset, self.obligation.id, subject, unit, extra.get("step"), extra.get("window"), anchor),
+            **self.finding_fields(),
             "subject": subject,
             "unit": unit,
             "period": period,

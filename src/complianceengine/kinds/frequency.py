@@ -264,8 +264,7 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
     # through _verdict: a measure, sub-periods, or a trace to record)
     plain = None
     if obligation.measure is None and obligation.in_at_least is None and tracer is None:
-        plain = {"obligation": obligation.id, "obligation_kind": obligation.kind, "title": obligation.title,
-                 "citation": obligation.citation, "cited": compiled.cited, "assumed": obligation.assumed}
+        plain = compiled.finding_fields()
     # tracing only: each target's every counting event, and those thinned out
     everything: dict[int, tuple[Timeline, dict[str, Event]]] = {}
     validate = getattr(Finding, "__pydantic_validator__").validate_python  # Finding.model_validate, one call less
