@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, TextIO
 from . import about, casetests, fmt, lint, schemas
 from .documents import FORMATS, CaseRun, CheckResult, document_output, render_document
 from .errors import ComplianceError, InputError, NotificationError, PluginError, UsageError
-from .evaluate import audit, notify_plugins
+from .evaluate import ENGINES, audit, backend_for, notify_plugins
 from .eventfiles import read_events, rejects_jsonl
 from .explain import explain
 from .findings import FAILING, InputFile, Report, StatusCounts
@@ -63,6 +63,12 @@ def _date(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a date such as 2026-08-01, got {text!r}") from None
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return int(text)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -97,6 +103,11 @@ def _parser() -> argparse.ArgumentParser:
                      help="language of the findings' sentences and the report's labels: en (default) or zh")
     run.add_argument("--rejects", type=Path, help="write rejected event lines to this JSONL file")
     run.add_argument("--quiet", action="store_true", help="no warnings on standard error (rejected lines still go to --rejects and the report)")
+    run.add_argument("--engine", choices=list(ENGINES), default="auto",
+                     help="what answers the questions about the events: reference (plain Python), duckdb (SQL; the duckdb extra) "
+                          "or auto (default: the reference for now); the findings are the same")
+    run.add_argument("--threads", type=_positive, help="DuckDB's threads (with --engine duckdb)")
+    run.add_argument("--memory-limit", help="DuckDB's memory limit, e.g. 256MB; it spills to disk beyond it (with --engine duckdb)")
     run.add_argument(
         "--fail-on", choices=["none", *FAILING], default="late",
         help="exit 1 when a finding is at least this severe: open < late < missed (default: late)",
@@ -542,6 +553,7 @@ def _audit(args: argparse.Namespace, plugins: Plugins) -> int:
         raise UsageError(f"--format {format} writes a binary file, not text for a terminal: give --output FILE "
                          f"(e.g. --output report.{format}), or redirect standard output to a file")
     to_file = args.output is not None and str(args.output) != "-"
+    backend_for(args.engine, threads=args.threads, memory_limit=args.memory_limit)  # a wrong setting before anything is read
     with _progress(args) as progress:  # gone before anything is printed
         progress("reading the registry", 0, None)
         registry = load_registry(args.registry, ruleset)
@@ -553,7 +565,8 @@ def _audit(args: argparse.Namespace, plugins: Plugins) -> int:
             )
         log = read_events(args.events, ruleset, registry, plugins, progress=progress)
         report = audit(versions, registry, log, first_day=args.first_day, last_day=args.last_day, as_of=as_of, plugins=plugins,
-                       notify=False, lang=args.lang, progress=progress)
+                       notify=False, lang=args.lang, progress=progress, engine=args.engine, threads=args.threads,
+                       memory_limit=args.memory_limit)
         report = report.model_copy(update={"inputs": tuple(
             InputFile(kind=kind, path=str(path), sha256=_sha256(path))
             for kind, paths in (("ruleset", args.ruleset), ("registry", [args.registry]), ("events", args.events)) for path in paths

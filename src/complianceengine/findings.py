@@ -207,6 +207,7 @@ class Report(_Frozen):
     inputs: tuple[InputFile, ...] = Field((), description="The files the audit read, with their checksums (set by the command line)")
     lang: Literal["en", "zh"] = Field("en", description="The language of the findings' sentences and of the rendered report")
     roles: dict[str, Label] = Field({}, description="Role id -> its label, for readers (the ruleset's roles)")
+    engine: str = Field("reference", description="The backend that answered the kinds' questions about the events (reference, duckdb)")
 
     @property
     def counts(self) -> StatusCounts:

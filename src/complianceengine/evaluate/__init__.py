@@ -7,9 +7,11 @@ events -> each kind judges -> plugins post-process -> summaries -> notifications
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import pendulum
 
@@ -40,8 +42,13 @@ from .reference import ReferenceSource
 
 #: builds the event source of one plan: ``backend(plan, events, tracer)``
 Backend = Callable[[Plan, Iterable[Event], "Tracer | None"], EventSource]
+#: which backend answers the kinds' questions: ``reference`` (plain Python), ``duckdb`` (SQL, the
+#: ``duckdb`` extra) or ``auto`` (see :func:`backend_for`)
+Engine = Literal["auto", "reference", "duckdb"]
+ENGINES: tuple[Engine, ...] = ("auto", "reference", "duckdb")
 
-__all__ = ["Backend", "Judged", "audit", "evaluate", "judge", "notify_plugins", "summarise", "version_spans"]
+__all__ = ["Backend", "ENGINES", "Engine", "Judged", "audit", "backend_for", "evaluate", "judge", "notify_plugins", "summarise",
+           "version_spans"]
 
 
 def audit(
@@ -56,6 +63,9 @@ def audit(
     notify: bool = True,
     lang: Lang = "en",
     progress: Progress = quiet,
+    engine: Engine = "auto",
+    threads: int | None = None,
+    memory_limit: str | None = None,
 ) -> Report:
     """Judge every obligation of ``ruleset`` over the local days ``first_day``..``last_day``.
 
@@ -78,10 +88,15 @@ def audit(
     ``"zh"``) is the language of the findings' sentences and of the report's labels
     (:mod:`complianceengine.words`); ids, statuses and numbers do not depend on it. ``progress``
     is told which obligation is being planned and judged (:mod:`complianceengine.progress`).
+    ``engine`` chooses the backend that answers the kinds' questions about the events
+    (:func:`backend_for`; the report's ``engine`` says which did); ``threads`` and
+    ``memory_limit`` (``"256MB"``) are passed to DuckDB when it is the engine. The findings are
+    the same whichever engine gives them.
     """
     plugins = plugins or Plugins()
+    chosen, backend = backend_for(engine, threads=threads, memory_limit=memory_limit)
     judged = judge(ruleset, registry, events, first_day=first_day, last_day=last_day, as_of=as_of, plugins=plugins, lang=lang,
-                   progress=progress)
+                   progress=progress, backend=backend)
     plans, spans, findings, log = judged.plans, judged.spans, judged.findings, judged.log
     report = summarise(plans, findings, log, judged.warnings)
     if len(plans) > 1:
@@ -89,9 +104,29 @@ def audit(
             "versions": tuple(VersionSpan(version=r.version, first_day=a, last_day=b) for r, a, b in spans),
             "ruleset_version": ", ".join(r.version for r, _, _ in spans),
         })
+    if chosen != "reference":
+        report = report.model_copy(update={"engine": chosen})
     if notify:
         notify_plugins(report, plugins)
     return report
+
+
+def backend_for(engine: Engine, *, threads: int | None = None, memory_limit: str | None = None) -> tuple[str, Backend | None]:
+    """The engine's name and its backend (``None``: the reference). ``duckdb`` needs the
+    ``duckdb`` extra (:class:`UsageError` without it); ``auto`` is the reference backend for now
+    (see docs/performance.md: the DuckDB backend still reads events as Python objects and is not
+    faster yet). ``threads`` or ``memory_limit`` with the reference engine are a usage error."""
+    if engine not in ENGINES:
+        raise UsageError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if engine == "duckdb":
+        from .columnar import DuckDBSource, available
+
+        if not available():
+            raise UsageError("the duckdb engine needs the duckdb extra: pip install 'complianceengine[duckdb]'")
+        return "duckdb", functools.partial(DuckDBSource, threads=threads, memory_limit=memory_limit)
+    if threads is not None or memory_limit is not None:
+        raise UsageError("threads and memory_limit are DuckDB settings: give them with engine='duckdb'")
+    return "reference", None
 
 
 def notify_plugins(report: Report, plugins: Plugins) -> None:
@@ -233,7 +268,12 @@ def _judged(
     with gc_paused():  # a county's audit builds millions of acyclic objects
         progress("indexing the events", 0, None)
         source = (backend or ReferenceSource)(plan, events, _Reported(tracer, plan) if tracer is not None else None)
-        found = _evaluate(plan, source, kinds, progress)
+        try:
+            found = _evaluate(plan, source, kinds, progress)
+        finally:
+            close = getattr(source, "close", None)  # a backend holding a database lets it go
+            if close is not None:
+                close()
     return [f for f in found if f.decided is None or plan.reports(f.decided)], [*plan.notes, *source.warnings]
 
 

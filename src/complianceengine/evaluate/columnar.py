@@ -1,0 +1,175 @@
+"""The DuckDB backend: the kinds' questions about events answered in SQL.
+
+:class:`DuckDBSource` holds the known events of one audit as a DuckDB table (through Arrow) and
+answers "which events does this ``match`` block accept" and "which of them count for each target
+of this obligation" with the statements of :mod:`complianceengine.evaluate.sql`, one statement
+per obligation and kind of subject rather than a loop per target. Everything else is the reference
+backend's (:class:`~complianceengine.evaluate.reference.ReferenceSource`, whose class this
+extends): the events in time order, the exemptions they give, the timelines the kinds slice; and
+the kinds judge as they do on the reference, so the findings are the same by construction as far
+as the SQL gives the same answers, which the differential tests check on random worlds.
+
+Each source opens its own in-memory DuckDB connection (no process-wide state) and closes it when
+the audit is done (:meth:`close`). ``threads`` and ``memory_limit`` are passed to DuckDB, which
+spills to disk beyond the limit.
+
+Needs the ``duckdb`` extra (duckdb, pyarrow and sqlglot).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from pydantic_core import to_json
+
+from ..errors import UsageError
+from ..events import Matched, Timeline
+from ..kinds.cadence import CadenceObligation
+from ..kinds.frequency import FrequencyObligation
+from ..model import Event, EventMatch
+from ..plan import ObligationPlan, Plan, Target
+from ..trace import Tracer
+from .reference import ReferenceSource
+from .sql import counting_query, matching_query
+
+if TYPE_CHECKING:
+    import duckdb
+
+__all__ = ["DuckDBSource", "available"]
+
+_LOAD = [
+    # the local wall clock of each event, for time_of_day windows (ICU's zone database)
+    "CREATE TABLE events AS SELECT pos, id, kind, t, actor, participants, on_behalf_of, unit, subject, CAST(attrs AS JSON) AS attrs, "
+    "strftime(timezone(getvariable('zone'), to_timestamp(t)), '%H:%M') AS clock FROM events_in",
+    # everyone an event counts for: the actor, each participant, the person a delegate acted for
+    "CREATE TABLE credited AS SELECT DISTINCT pos, person FROM (SELECT pos, unnest(list_concat([actor], participants, [on_behalf_of])) "
+    "AS person FROM events) WHERE person IS NOT NULL AND person <> ''",
+    "CREATE TABLE windows AS SELECT * FROM windows_in",
+    "CREATE TABLE holdings AS SELECT * FROM holdings_in",
+]
+
+
+def available() -> bool:
+    """Are DuckDB, pyarrow and SQLGlot installed (the ``duckdb`` extra)?"""
+    return all(importlib.util.find_spec(name) is not None for name in ("duckdb", "pyarrow", "sqlglot"))
+
+
+class DuckDBSource(ReferenceSource):
+    """The events of one audit in a DuckDB database of its own."""
+
+    def __init__(self, plan: Plan, events: Iterable[Event], tracer: Tracer | None = None, *, threads: int | None = None,
+                 memory_limit: str | None = None):
+        if not available():
+            raise UsageError("the duckdb engine needs the duckdb extra: pip install 'complianceengine[duckdb]'")
+        import duckdb
+
+        pa = importlib.import_module("pyarrow")
+        super().__init__(plan, events, tracer)
+        config: dict[str, Any] = {}
+        if threads is not None:
+            config["threads"] = threads
+        if memory_limit is not None:
+            config["memory_limit"] = memory_limit
+        try:
+            self._con: duckdb.DuckDBPyConnection | None = duckdb.connect(":memory:", config=config)
+        except duckdb.Error as exc:
+            raise UsageError(f"DuckDB refused the settings {config}: {exc}") from exc
+        con = self._con
+        known = self.known
+        times = self._index.times
+        text = pa.string()
+        events_in = pa.table({
+            "pos": pa.array(range(len(known)), pa.int32()),
+            "id": pa.array([e.id for e in known], text),
+            "kind": pa.array([e.kind for e in known], text),
+            "t": pa.array(times, pa.float64()),
+            "actor": pa.array([e.actor for e in known], text),
+            "participants": pa.array([list(e.participants) for e in known], pa.list_(text)),
+            "on_behalf_of": pa.array([e.on_behalf_of for e in known], text),
+            "unit": pa.array([e.unit for e in known], text),
+            "subject": pa.array([e.subject for e in known], text),
+            "attrs": pa.array([to_json(e.attributes).decode() if e.attributes else "{}" for e in known], text),
+        })
+        windows = [(name, w.start.timestamp(), w.end.timestamp()) for name, parts in plan.windows.items() for w in parts]
+        windows_in = pa.table({"calendar": pa.array([w[0] for w in windows], text), "t0": pa.array([w[1] for w in windows], pa.float64()),
+                               "t1": pa.array([w[2] for w in windows], pa.float64())})
+        holdings = [(person, role, unit, i.start.timestamp(), i.end.timestamp())
+                    for (person, role, unit), intervals in plan.organisation.holdings.items() for i in intervals]
+        holdings_in = pa.table({name: pa.array([h[k] for h in holdings], text if k < 3 else pa.float64())
+                                for k, name in enumerate(("person", "role", "unit", "t0", "t1"))})
+        con.execute("SET VARIABLE zone = ?", [plan.tz])
+        for name, table in (("events_in", events_in), ("windows_in", windows_in), ("holdings_in", holdings_in)):
+            con.register(name, table)
+        for statement in _LOAD:
+            con.execute(statement)
+        for name in ("events_in", "windows_in", "holdings_in"):
+            con.unregister(name)
+        self._counted: dict[int, tuple[ObligationPlan, dict[int, int], dict[int, list[int]]]] = {}
+
+    def close(self) -> None:
+        """Close the DuckDB connection (the source answers no more questions)."""
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            raise UsageError("the DuckDB source is closed")
+        return self._con
+
+    def _matching(self, plan: Plan, match: EventMatch) -> Matched:
+        found = self._matched.get(id(match))
+        if found is None or found[0] is not match:
+            key = match.model_dump_json()
+            shared = self._alike.get(key)
+            if shared is None:
+                rows = self._connection().execute(matching_query(match)).fetchall()
+                shared = self._alike[key] = Matched.of(self._index, (row[0] for row in rows))
+            found = self._matched[id(match)] = match, shared
+        return found[1]
+
+    def counting(self, plan: Plan, obligation: ObligationPlan, target: Target) -> Timeline:
+        found = self._counted.get(id(obligation))
+        if found is None or found[0] is not obligation:
+            found = self._counted[id(obligation)] = (obligation, {id(t): i for i, t in enumerate(obligation.targets)},
+                                                     self._count(plan, obligation))
+        _, indices, positions = found
+        index = indices.get(id(target))
+        if index is None:  # a target made outside the plan: asked as the reference asks
+            return super().counting(plan, obligation, target)
+        return self._index.timeline(positions.get(index, ()))
+
+    def _count(self, plan: Plan, compiled: ObligationPlan) -> dict[int, list[int]]:
+        """Target index -> the positions of the events that count for it, in order."""
+        pa = importlib.import_module("pyarrow")
+        counted = compiled.obligation
+        assert isinstance(counted, (FrequencyObligation, CadenceObligation))
+        org = plan.organisation
+        roles = counted.by.roles if counted.by is not None else None
+        out: dict[int, list[int]] = {}
+        con = self._connection()
+        text = pa.string()
+        for kind in dict.fromkeys(t.subject.kind for t in compiled.targets):
+            chosen = [(i, t) for i, t in enumerate(compiled.targets) if t.subject.kind == kind]
+            units = [(i, u) for i, t in chosen for u in sorted(t.units)]
+            line: Sequence[tuple[int, str]] = []
+            if roles is not None:
+                line = [(i, u) for i, t in chosen if t.unit is not None for u in sorted(org.line(t.unit))]
+            tables = {
+                "targets": pa.table({"ti": pa.array([i for i, _ in chosen], pa.int32()), "sid": pa.array([t.subject.id for _, t in chosen], text),
+                                     "anywhere": pa.array([t.unit is None for _, t in chosen], pa.bool_())}),
+                "target_units": pa.table({"ti": pa.array([i for i, _ in units], pa.int32()), "unit": pa.array([u for _, u in units], text)}),
+                "target_line": pa.table({"ti": pa.array([i for i, _ in line], pa.int32()), "unit": pa.array([u for _, u in line], text)}),
+            }
+            for name, table in tables.items():
+                con.register(name, table)
+            try:
+                for ti, position in con.execute(counting_query(counted.match, kind, roles)).fetchall():
+                    out.setdefault(ti, []).append(position)
+            finally:
+                for name in tables:
+                    con.unregister(name)
+        return out

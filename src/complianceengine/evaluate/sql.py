@@ -1,0 +1,283 @@
+"""A ``match`` block and the counting rule in SQL, built with SQLGlot's expression builder.
+
+This is the columnar reading of :mod:`complianceengine.match` and
+:func:`complianceengine.kinds.counts_for`: the same conditions, written as expressions over an
+``events`` table (one row per known event) instead of predicates over :class:`Event` objects.
+Nothing here pastes text into SQL: values are literals of the expression tree and names are
+quoted identifiers, and the tree is printed in one dialect (``DIALECT``), so another engine
+needs another dialect, not other code.
+
+The ``events`` table (:data:`EVENT_COLUMNS`): ``pos`` (the event's position in time order),
+``t`` (its instant as POSIX seconds, as :class:`~complianceengine.events.Timeline` orders
+events), the core fields as text (``participants`` a text list), ``attrs`` the attributes as one
+JSON object and ``clock`` the local ``HH:MM`` in the ruleset's zone. ``credited`` holds one row
+per event and person it counts for; ``windows`` the calendar windows (``calendar``, ``t0``,
+``t1``); ``holdings`` who holds which role where (``person``, ``role``, ``unit``, ``t0``, ``t1``).
+
+Where Python and SQL could disagree, the Python meaning wins and this module follows it: a value
+of one type never equals a value of another (``true`` is not ``1``), a comparison holds for a
+list when it holds for one of its items, an absent value is judged in Python (the condition on
+``None`` is worked out once and written as a constant), and ``time`` compares with nothing
+(written as the constant Python gives for any instant).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlglot import exp
+
+from ..match import condition_holds
+from ..model import Comparison, EventMatch
+
+__all__ = ["DIALECT", "EVENT_COLUMNS", "counting_query", "match_condition", "matching_query"]
+
+#: the dialect every statement is printed in
+DIALECT = "duckdb"
+
+#: the columns of the ``events`` table and their SQL types
+EVENT_COLUMNS = {
+    "pos": "INTEGER", "id": "VARCHAR", "kind": "VARCHAR", "t": "DOUBLE", "actor": "VARCHAR", "participants": "VARCHAR[]",
+    "on_behalf_of": "VARCHAR", "unit": "VARCHAR", "subject": "VARCHAR", "attrs": "JSON", "clock": "VARCHAR",
+}
+
+_TEXT_FIELDS = ("id", "kind", "actor", "on_behalf_of", "unit", "subject")
+_NUMBER_TYPES = ("BIGINT", "UBIGINT", "DOUBLE")
+_ANY_INSTANT = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def _col(name: str, table: str = "e") -> exp.Column:
+    return exp.column(name, table=table, quoted=True)
+
+
+def _lit(value: Any) -> exp.Expr:
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, (int, float)):
+        return exp.Literal.number(repr(value) if isinstance(value, float) else str(value))
+    return exp.Literal.string(str(value))
+
+
+def _const(value: bool) -> exp.Expr:
+    return exp.true() if value else exp.false()
+
+
+def _any(parts: Sequence[exp.Expr]) -> exp.Expr:
+    return exp.or_(*parts) if parts else exp.false()
+
+
+def _all(parts: Sequence[exp.Expr]) -> exp.Expr:
+    return exp.and_(*parts) if parts else exp.true()
+
+
+def _cast(value: exp.Expr, to: str) -> exp.Expr:
+    """``TRY_CAST``: SQL does not promise to check a value's JSON type before casting it."""
+    return exp.TryCast(this=value, to=exp.DataType.build(to))
+
+
+def _fn(name: str, *args: exp.Expr) -> exp.Expr:
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+# --------------------------------------------------------------------------------------------
+# one non-null scalar value, typed: what `equal` and `ordered` mean for it
+
+
+class _Text:
+    """A text value (a core field, or a list item)."""
+
+    def __init__(self, value: exp.Expr):
+        self.value = value
+
+    def equal(self, expected: Any) -> exp.Expr:
+        return exp.EQ(this=self.value, expression=_lit(expected)) if isinstance(expected, str) else exp.false()
+
+    def ordered(self, op: str, bound: Any) -> exp.Expr:
+        return _compare(op, self.value, _lit(bound)) if isinstance(bound, str) else exp.false()
+
+
+class _Json:
+    """A scalar JSON value (an attribute that is not a list): text, number or boolean."""
+
+    def __init__(self, value: exp.Expr):
+        self.value = value
+        self.type = _fn("json_type", value)
+
+    def _is(self, *types: str) -> exp.Expr:
+        return exp.In(this=self.type, expressions=[exp.Literal.string(t) for t in types])
+
+    def _text(self) -> exp.Expr:
+        return _fn("json_extract_string", self.value, exp.Literal.string("$"))
+
+    def _numeric(self, op: str, bound: int | float) -> exp.Expr:
+        """A number compared with a number: whole numbers exactly (as HUGEINT), else as doubles."""
+        if isinstance(bound, int):
+            whole = exp.and_(self._is("BIGINT", "UBIGINT"), _compare(op, _cast(self.value, "HUGEINT"), _lit(bound)))
+            return exp.or_(whole, exp.and_(self._is("DOUBLE"), _compare(op, _cast(self.value, "DOUBLE"), _lit(bound))))
+        return exp.and_(self._is(*_NUMBER_TYPES), _compare(op, _cast(self.value, "DOUBLE"), _lit(bound)))
+
+    def equal(self, expected: Any) -> exp.Expr:
+        if isinstance(expected, bool):
+            return exp.and_(self._is("BOOLEAN"), exp.EQ(this=self._text(), expression=exp.Literal.string("true" if expected else "false")))
+        if isinstance(expected, (int, float)):
+            return self._numeric("eq", expected)
+        return exp.and_(self._is("VARCHAR"), exp.EQ(this=self._text(), expression=_lit(expected)))
+
+    def ordered(self, op: str, bound: Any) -> exp.Expr:
+        if isinstance(bound, (int, float)) and not isinstance(bound, bool):
+            return self._numeric(op, bound)
+        if isinstance(bound, str):
+            return exp.and_(self._is("VARCHAR"), _compare(op, self._text(), _lit(bound)))
+        return exp.false()
+
+
+_COMPARE: dict[str, Callable[..., exp.Expr]] = {"eq": exp.EQ, "gt": exp.GT, "gte": exp.GTE, "lt": exp.LT, "lte": exp.LTE}
+
+
+def _compare(op: str, left: exp.Expr, right: exp.Expr) -> exp.Expr:
+    return _COMPARE[op](this=left, expression=right)
+
+
+def _scalar(value: _Text | _Json, condition: Any) -> exp.Expr:
+    """:func:`condition_holds` for a non-null scalar value."""
+    if isinstance(condition, Comparison):
+        checks: list[exp.Expr] = []
+        if condition.exists is not None:
+            checks.append(_const(condition.exists))  # a value is there
+        if condition.eq is not None:
+            checks.append(value.equal(condition.eq))
+        if condition.ne is not None:
+            checks.append(exp.not_(value.equal(condition.ne)))
+        if condition.in_ is not None:
+            checks.append(_any([value.equal(c) for c in condition.in_]))
+        if condition.not_in is not None:
+            checks.append(exp.not_(_any([value.equal(c) for c in condition.not_in])))
+        for op in ("gt", "gte", "lt", "lte"):
+            bound = getattr(condition, op)
+            if bound is not None:
+                checks.append(value.ordered(op, bound))
+        return _all(checks)
+    if isinstance(condition, list):
+        return _any([value.equal(c) for c in condition])
+    return value.equal(condition)
+
+
+def _items(items: exp.Expr, condition: Any) -> exp.Expr:
+    """:func:`condition_holds` for a list of texts (a tuple in Python)."""
+    if isinstance(condition, Comparison) and condition.exists is not None:
+        compare = exp.GT if condition.exists else exp.EQ
+        return compare(this=_fn("len", items), expression=exp.Literal.number(0))
+    item = exp.column("item", quoted=True)
+    kept = _fn("list_filter", items, exp.Lambda(this=_scalar(_Text(item), condition), expressions=[exp.to_identifier("item", quoted=True)]))
+    return exp.GT(this=_fn("len", kept), expression=exp.Literal.number(0))
+
+
+def _case(value: exp.Expr, when_null: bool, otherwise: exp.Expr) -> exp.Expr:
+    return exp.Case(ifs=[exp.If(this=exp.Is(this=value, expression=exp.Null()), true=_const(when_null))], default=otherwise)
+
+
+def field_condition(name: str, condition: Any) -> exp.Expr:
+    """``condition`` on the event field or attribute ``name``, as :func:`condition_holds` reads
+    ``Event.field(name)``."""
+    if name == "time":  # an instant equals and orders with no condition value
+        return _const(condition_holds(_ANY_INSTANT, condition))
+    if name == "participants":  # always a list
+        return _items(_col("participants"), condition)
+    absent = condition_holds(None, condition)
+    if name in _TEXT_FIELDS:
+        column = _col(name)
+        return _case(column, absent, _scalar(_Text(column), condition))
+    value = _attribute(name)
+    is_list = exp.EQ(this=_fn("json_type", value), expression=exp.Literal.string("ARRAY"))
+    return exp.Case(
+        ifs=[exp.If(this=exp.Is(this=value, expression=exp.Null()), true=_const(absent)),
+             exp.If(this=is_list, true=_items(_cast(value, "VARCHAR[]"), condition))],
+        default=_scalar(_Json(value), condition),
+    )
+
+
+def _attribute(name: str) -> exp.Expr:
+    """The attribute ``name`` of the event as JSON (NULL when absent), by JSON pointer."""
+    pointer = "/" + name.replace("~", "~0").replace("/", "~1")
+    return _fn("json_extract", _col("attrs"), exp.Literal.string(pointer))
+
+
+def match_condition(match: EventMatch) -> exp.Expr:
+    """The ``match`` block as a condition on a row ``e`` of ``events``
+    (:func:`complianceengine.match.matcher`)."""
+    parts: list[exp.Expr] = [exp.In(this=_col("kind"), expressions=[_lit(k) for k in dict.fromkeys(match.kinds)])]
+    parts += [field_condition(name, condition) for name, condition in match.where.items()]
+    clock = match.time_of_day
+    if clock is not None:
+        after = exp.GTE(this=_col("clock"), expression=_lit(clock.from_))
+        before = exp.LT(this=_col("clock"), expression=_lit(clock.to))
+        parts.append(exp.and_(after, before) if clock.from_ < clock.to else exp.or_(after, before))  # wraps past midnight
+    quorum = match.quorum
+    if quorum is not None:
+        value = _attribute(quorum.attribute)
+        present = _fn("list_distinct", _cast(value, "VARCHAR[]"))
+        members = exp.Array(expressions=[_lit(m) for m in sorted(set(quorum.members))])
+        enough = exp.GTE(this=_fn("len", _fn("list_intersect", present, members)), expression=_lit(quorum.at_least))
+        # a value that is not a list has no quorum; a missing one has none either (at_least >= 1)
+        parts.append(exp.Case(ifs=[exp.If(this=exp.EQ(this=_fn("json_type", value), expression=exp.Literal.string("ARRAY")), true=enough)],
+                              default=exp.false()))
+    if match.in_calendar is not None:
+        inside = (exp.select("1").from_(exp.to_table("windows", alias="w"))
+                  .where(exp.EQ(this=exp.column("calendar", table="w", quoted=True), expression=_lit(match.in_calendar)))
+                  .where(exp.LTE(this=exp.column("t0", table="w", quoted=True), expression=_col("t")))
+                  .where(exp.LT(this=_col("t"), expression=exp.column("t1", table="w", quoted=True))))
+        parts.append(exp.Exists(this=inside))
+    return _all(parts)
+
+
+def matching_query(match: EventMatch) -> str:
+    """The positions of the events ``match`` accepts, in order."""
+    query = exp.select(_col("pos")).from_(exp.to_table("events", alias="e")).where(match_condition(match)).order_by(_col("pos"))
+    return query.sql(dialect=DIALECT)
+
+
+def counting_query(match: EventMatch, subject_kind: str, roles: Sequence[str] | None) -> str:
+    """``(target, position)`` of every event that ``match`` accepts and that counts for a target
+    (:func:`complianceengine.kinds.counts_for`), ordered by target then position.
+
+    The targets of one subject kind are the ``targets`` table (``ti`` the target's index,
+    ``sid`` its subject's id, ``anywhere`` true when it has no unit), their units
+    ``target_units`` (``ti``, ``unit``: where events count) and, with ``by`` roles, the units
+    where those roles may act ``target_line`` (``ti``, ``unit``)."""
+    g, u, m = "g", "u", "m"
+    matched = exp.select(*(_col(c) for c in ("pos", "t", "unit", "subject"))).from_(exp.to_table("events", alias="e")).where(match_condition(match))
+    if subject_kind == "person":
+        query = (exp.select(exp.column("ti", table=g), exp.column("pos", table=m)).distinct()
+                 .from_(matched.subquery(m))
+                 .join(exp.to_table("credited", alias="c"), on=exp.EQ(this=exp.column("pos", table="c"), expression=exp.column("pos", table=m)))
+                 .join(exp.to_table("targets", alias=g), on=exp.EQ(this=exp.column("sid", table=g), expression=exp.column("person", table="c")))
+                 .where(exp.or_(exp.Is(this=exp.column("unit", table=m), expression=exp.Null()),
+                                exp.Exists(this=exp.select("1").from_(exp.to_table("target_units", alias=u))
+                                           .where(exp.EQ(this=exp.column("ti", table=u), expression=exp.column("ti", table=g)))
+                                           .where(exp.EQ(this=exp.column("unit", table=u), expression=exp.column("unit", table=m)))))))
+    elif subject_kind == "unit":
+        query = (exp.select(exp.column("ti", table=u), exp.column("pos", table=m)).distinct()
+                 .from_(matched.subquery(m))
+                 .join(exp.to_table("target_units", alias=u), on=exp.EQ(this=exp.column("unit", table=u), expression=exp.column("unit", table=m)))
+                 .join(exp.to_table("targets", alias=g), on=exp.EQ(this=exp.column("ti", table=g), expression=exp.column("ti", table=u))))
+    else:
+        query = (exp.select(exp.column("ti", table=g), exp.column("pos", table=m)).distinct()
+                 .from_(matched.subquery(m))
+                 .join(exp.to_table("targets", alias=g), on=exp.EQ(this=exp.column("sid", table=g), expression=exp.column("subject", table=m))))
+    if roles is not None:
+        # someone credited holds one of the roles, at the target's line of units, at the event's time
+        where_unit = exp.or_(exp.column("anywhere", table=g),
+                             exp.Exists(this=exp.select("1").from_(exp.to_table("target_line", alias="l"))
+                                        .where(exp.EQ(this=exp.column("ti", table="l"), expression=exp.column("ti", table=g)))
+                                        .where(exp.EQ(this=exp.column("unit", table="l"), expression=exp.column("unit", table="h")))))
+        holder = (exp.select("1").from_(exp.to_table("credited", alias="c2"))
+                  .join(exp.to_table("holdings", alias="h"), on=exp.EQ(this=exp.column("person", table="h"), expression=exp.column("person", table="c2")))
+                  .where(exp.EQ(this=exp.column("pos", table="c2"), expression=exp.column("pos", table=m)))
+                  .where(exp.In(this=exp.column("role", table="h"), expressions=[_lit(r) for r in dict.fromkeys(roles)]))
+                  .where(exp.LTE(this=exp.column("t0", table="h"), expression=exp.column("t", table=m)))
+                  .where(exp.LT(this=exp.column("t", table=m), expression=exp.column("t1", table="h")))
+                  .where(where_unit))
+        query = query.where(exp.Exists(this=holder))
+    return query.order_by(exp.column("ti", table=g), exp.column("pos", table=m)).sql(dialect=DIALECT)

@@ -1,0 +1,310 @@
+"""The DuckDB engine gives exactly the reference's findings.
+
+The SQL (:mod:`complianceengine.evaluate.sql`) must mean what :mod:`complianceengine.match` and
+``counts_for`` mean: a ``where`` condition is checked against the Python meaning on random values
+of every type an event field can hold, and whole audits of random worlds (rosters changing
+mid-period, delegates and participants, events without a unit, every kind of condition, a
+time-of-day window past midnight, a calendar, a quorum, ``by`` roles, exemptions, events on
+period boundaries, a zone with daylight saving time and Asia/Shanghai) must give the same
+findings on both engines. The bundled samples give their golden reports.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from complianceengine import UsageError, audit, load_registry, load_ruleset, read_events
+from complianceengine.evaluate import backend_for
+from complianceengine.evaluate.sql import DIALECT, field_condition
+from complianceengine.match import condition_holds
+from complianceengine.model import Comparison, Event, Registry, Ruleset
+
+from conftest import ROOT, XIANGSHAN
+
+EXE = Path(sys.executable).parent / "complianceengine"
+
+# --------------------------------------------------------------------------------------------
+# one condition, on every type of value
+
+POOL: list[Any] = [None, True, False, 0, 1, 2, -1, 1.0, 2.5, 0.0, 9007199254740993, "a", "b", "1", "", "true", "é",
+                   (), ("a",), ("a", "b"), ("1",), ("b", "c")]
+scalars = st.sampled_from([v for v in POOL if v is not None and not isinstance(v, tuple)]) | st.integers(-5, 5) | st.text("ab1", max_size=2)
+numbers_or_text = st.sampled_from([0, 1, 2, -1, 1.0, 2.5, 0.5, "a", "b", "", "1", 9007199254740993]) | st.integers(-3, 3)
+values = st.sampled_from(POOL) | scalars | st.tuples(st.text("abc", max_size=1)) | st.lists(st.sampled_from("abc1"), max_size=3).map(tuple)
+
+
+@st.composite
+def conditions(draw: st.DrawFn) -> Any:
+    shape = draw(st.sampled_from(["scalar", "list", "comparison"]))
+    if shape == "scalar":
+        return draw(scalars)
+    if shape == "list":
+        return draw(st.lists(scalars, min_size=1, max_size=3))
+    ops = draw(st.lists(st.sampled_from(["eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "exists"]), min_size=1, max_size=3, unique=True))
+    given_: dict[str, Any] = {}
+    for op in ops:
+        if op in ("eq", "ne"):
+            given_[op] = draw(scalars)
+        elif op in ("in", "not_in"):
+            given_[op] = draw(st.lists(scalars, max_size=3))
+        elif op == "exists":
+            given_[op] = draw(st.booleans())
+        else:
+            given_[op] = draw(numbers_or_text)
+    return Comparison.model_validate(given_)
+
+
+@pytest.fixture(scope="module")
+def con() -> Any:
+    connection = duckdb.connect(":memory:")
+    yield connection
+    connection.close()
+
+
+def _table(con: Any, rows: list[Any]) -> None:
+    text = pa.string()
+    con.register("rows_in", pa.table({
+        "pos": pa.array(range(len(rows)), pa.int32()),
+        "actor": pa.array([v if isinstance(v, str) else None for v in rows], text),
+        "participants": pa.array([list(v) if isinstance(v, tuple) else [] for v in rows], pa.list_(text)),
+        "attrs": pa.array([json.dumps({} if v is None else {"x/~": v}) for v in rows], text),
+    }))
+    con.execute("CREATE OR REPLACE TABLE events AS SELECT pos, actor, participants, CAST(attrs AS JSON) AS attrs FROM rows_in")
+    con.unregister("rows_in")
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(condition=conditions(), rows=st.lists(values, min_size=1, max_size=10))
+def test_a_where_condition_means_in_sql_what_it_means_in_python(con, condition, rows):
+    _table(con, rows)
+    columns = [field_condition(name, condition).sql(dialect=DIALECT) for name in ("x/~", "actor", "participants", "time")]
+    got = con.execute(f"SELECT {', '.join(columns)} FROM events AS e ORDER BY pos").fetchall()
+    instant = dt.datetime(2026, 8, 1, tzinfo=dt.timezone.utc)
+    for value, row in zip(rows, got):
+        as_actor = value if isinstance(value, str) else None
+        as_participants = value if isinstance(value, tuple) else ()
+        want = (condition_holds(value, condition), condition_holds(as_actor, condition), condition_holds(as_participants, condition),
+                condition_holds(instant, condition))
+        assert row == want, (value, condition)
+
+
+def test_whole_numbers_compare_exactly():
+    """2**53 + 1 is not 2**53, as in Python (a double could not tell them apart)."""
+    connection = duckdb.connect(":memory:")
+    try:
+        _table(connection, [2**53 + 1, 2**53])
+        sql = field_condition("x/~", 2**53 + 1).sql(dialect=DIALECT)
+        assert connection.execute(f"SELECT {sql} FROM events AS e ORDER BY pos").fetchall() == [(True,), (False,)]
+    finally:
+        connection.close()
+
+
+# --------------------------------------------------------------------------------------------
+# whole audits of random worlds
+
+FIRST, LAST = dt.date(2026, 9, 20), dt.date(2026, 11, 10)
+KINDS = {
+    "patrol": {"label": {"en": "patrol"}, "attributes": {
+        "mode": {"type": "enum", "values": ["field", "online"]}, "boats": {"type": "integer"}, "hours": {"type": "number"},
+        "urgent": {"type": "boolean"}, "crew": {"type": "list"}, "note": {"type": "string"}}},
+    "visit": {"label": {"en": "visit"}},
+    "report": {"label": {"en": "report"}, "attributes": {"case": {"type": "string", "required": True}}},
+    "ack": {"label": {"en": "ack"}, "attributes": {"case": {"type": "string", "required": True}}},
+    "meeting": {"label": {"en": "meeting"}, "requires": ["unit"], "attributes": {"departments": {"type": "list"}}},
+    "leave": {"label": {"en": "leave"}, "requires": ["actor"], "attributes": {"until": {"type": "datetime", "required": True}},
+              "excuses": {"who": "actor", "until": "until"}},
+    "closure": {"label": {"en": "closure"}, "requires": ["unit"], "attributes": {"until": {"type": "datetime", "required": True}},
+                "excuses": {"who": "unit", "until": "until"}},
+}
+OBLIGATIONS: list[dict[str, Any]] = [
+    {"id": "daily", "kind": "frequency", "applies_to": {"roles": ["guard"]}, "period": "day", "at_least": 1, "distinct_within": "PT2H",
+     "match": {"kind": "patrol", "where": {"mode": "field"}}},
+    {"id": "weekly-boats", "kind": "frequency", "applies_to": {"roles": ["guard", "chief"]}, "period": "week", "at_least": 2,
+     "match": {"kind": "patrol", "where": {"boats": {"gte": 2}, "urgent": {"ne": True}}}},
+    {"id": "night", "kind": "frequency", "applies_to": {"unit_kind": "dock"}, "period": "week", "at_least": 1,
+     "match": {"kind": "patrol", "time_of_day": {"from": "20:00", "to": "06:00"}}},
+    {"id": "tide", "kind": "frequency", "applies_to": {"unit_kind": "dock"}, "period": "month", "at_least": 2,
+     "match": {"kind": "patrol", "in_calendar": "tide"}, "during": [{"calendar": "campaign", "period": "week", "at_least": 1}]},
+    {"id": "by-chief", "kind": "frequency", "applies_to": {"unit_kind": "town"}, "by": {"roles": ["chief"]}, "period": "week",
+     "at_least": 1, "match": {"kind": "patrol", "where": {"crew": {"in": ["x", "y"]}}}},
+    {"id": "hours", "kind": "frequency", "applies_to": {"roles": ["guard"]}, "period": "month", "at_least": 1,
+     "match": {"kind": "patrol", "where": {"hours": {"gt": 1.5, "lte": 8}, "note": {"exists": False}}}},
+    {"id": "visits", "kind": "cadence", "applies_to": {"subject_kind": "resident"}, "match": {"kind": "visit"}, "max_gap": "P10D"},
+    {"id": "ack", "kind": "response", "trigger": {"kind": "report", "where": {"case": {"ne": "Z"}}}, "correlate_on": ["case"],
+     "steps": [{"id": "acked", "match": {"kind": "ack"}, "within": "PT24H"}]},
+    {"id": "meetings", "kind": "frequency", "applies_to": {"unit_kind": "town"}, "period": "month", "at_least": 1,
+     "match": {"kind": "meeting", "quorum": {"attribute": "departments", "members": ["customs", "police", "port"], "at_least": 2}}},
+]
+
+
+def world_ruleset(zone: str) -> Ruleset:
+    return Ruleset.model_validate({
+        "id": "world", "version": "1", "title": {"en": "World"}, "timezone": zone,
+        "sources": {"doc": {"short": "Doc", "title": {"en": "Doc"}}},
+        "unit_kinds": {"town": {"label": {"en": "town"}}, "dock": {"label": {"en": "dock"}, "parents": ["town"]}},
+        "roles": {"guard": {"label": {"en": "guard"}, "unit_kind": "dock"}, "chief": {"label": {"en": "chief"}, "unit_kind": "town"}},
+        "event_kinds": KINDS,
+        "calendars": {"campaign": {"label": {"en": "campaign"}, "windows": [{"start": "2026-10-05", "end": "2026-10-20"}]},
+                      "tide": {"label": {"en": "tide"}, "windows": [{"start": "2026-09-25", "end": "2026-09-28"},
+                                                                    {"start": "2026-10-10", "end": "2026-10-26"}]}},
+        "subject_kinds": {"resident": {"label": {"en": "resident"}, "unit_kind": "dock"}},
+        "obligations": [{"title": {"en": o["id"]}, "citation": {"source": "doc", "article": "1"}, **o} for o in OBLIGATIONS],
+    })
+
+
+REGISTRY = Registry.model_validate({
+    "units": [{"id": "t", "kind": "town"}, {"id": "d1", "kind": "dock", "parent": "t"}, {"id": "d2", "kind": "dock", "parent": "t"}],
+    "people": [{"id": p, "name": p.upper()} for p in "abcd"],
+    "assignments": [
+        {"person": "a", "role": "guard", "unit": "d1", "start": "2026-01-01"},
+        {"person": "b", "role": "guard", "unit": "d2", "start": "2026-01-01", "end": "2026-10-14"},
+        {"person": "d", "role": "guard", "unit": "d2", "start": "2026-10-15"},
+        {"person": "c", "role": "chief", "unit": "t", "start": "2026-01-01", "end": "2026-10-27"},
+        {"person": "a", "role": "chief", "unit": "t", "start": "2026-10-28"},
+    ],
+    "subjects": [{"id": "r1", "kind": "resident", "unit": "d1", "start": "2026-01-01"},
+                 {"id": "r2", "kind": "resident", "unit": "d2", "start": "2026-10-01"}],
+    "exemptions": [{"id": "x1", "person": "a", "start": "2026-10-01", "end": "2026-10-03", "reason": "leave"}],
+})
+
+
+@st.composite
+def worlds(draw: st.DrawFn) -> tuple[str, list[Event]]:
+    zone = draw(st.sampled_from(["Asia/Shanghai", "Europe/Berlin"]))
+    from zoneinfo import ZoneInfo
+
+    wall = ZoneInfo(zone)
+    start = dt.datetime(2026, 9, 18, tzinfo=wall)
+    # instants on local midnights (period and window edges) and a second either side, or anywhere
+    edges = [dt.datetime(2026, 9, 18, tzinfo=wall) + dt.timedelta(days=d) for d in range(60)]
+    events: list[Event] = []
+    for i in range(draw(st.integers(0, 70))):
+        if draw(st.booleans()):
+            when = draw(st.sampled_from(edges)).astimezone(dt.timezone.utc) + dt.timedelta(seconds=draw(st.sampled_from([-1, 0, 1])))
+        else:
+            when = (start + dt.timedelta(seconds=draw(st.integers(0, 58 * 86400)))).astimezone(dt.timezone.utc)
+        kind = draw(st.sampled_from(["patrol"] * 6 + ["visit", "report", "ack", "meeting", "leave", "closure"]))
+        person = draw(st.sampled_from("abcd"))
+        unit = draw(st.sampled_from(["d1", "d2", "t", None]))
+        fields: dict[str, Any] = {}
+        if kind == "patrol":
+            attributes = {
+                "mode": draw(st.sampled_from(["field", "online"])), "boats": draw(st.integers(0, 3)),
+                "hours": draw(st.sampled_from([0.5, 1.5, 2.0, 8.0, 9.5])), "urgent": draw(st.booleans()),
+                "crew": tuple(draw(st.lists(st.sampled_from("xyz"), max_size=2, unique=True))), "note": "late",
+            }
+            kept = draw(st.sets(st.sampled_from(sorted(attributes))))
+            fields = {"actor": person, "unit": unit, "participants": tuple(draw(st.lists(st.sampled_from("abcd"), max_size=2, unique=True))),
+                      "on_behalf_of": draw(st.sampled_from([None, "a", "c"])),
+                      "attributes": {k: v for k, v in attributes.items() if k in kept}}
+        elif kind == "visit":
+            fields = {"actor": person, "subject": draw(st.sampled_from(["r1", "r2"]))}
+        elif kind in ("report", "ack"):
+            case = draw(st.sampled_from("ABZ"))
+            fields = {"unit": "d1", "attributes": {"case": case}}
+            if kind == "report" and draw(st.booleans()):  # answered, in time or not
+                answered = when + dt.timedelta(hours=draw(st.sampled_from([0, 1, 23, 24, 25, 40])))
+                events.append(Event(id=f"a{i}", kind="ack", time=answered, unit="d1", attributes={"case": case}))
+        elif kind == "meeting":
+            fields = {"unit": draw(st.sampled_from(["t", "d1"])),
+                      "attributes": {"departments": tuple(draw(st.lists(st.sampled_from(["customs", "police", "port", "army"]), unique=True)))}}
+        else:
+            until = (when + dt.timedelta(days=draw(st.integers(1, 6)))).isoformat()
+            fields = {"actor": person} if kind == "leave" else {"unit": draw(st.sampled_from(["d1", "d2"]))}
+            fields["attributes"] = {"until": until}
+        events.append(Event(id=f"e{i}", kind=kind, time=when, **fields))
+    return zone, events
+
+
+@settings(max_examples=60, deadline=None)
+@given(world=worlds(), as_of=st.sampled_from([dt.datetime(2026, 11, 11, tzinfo=dt.timezone.utc), dt.datetime(2026, 10, 16, 9, tzinfo=dt.timezone.utc)]))
+def test_the_duckdb_engine_gives_the_reference_findings(world, as_of):
+    zone, events = world
+    ruleset = world_ruleset(zone)
+    given_ = list(events)
+    reference = audit(ruleset, REGISTRY, events, first_day=FIRST, last_day=LAST, as_of=as_of, engine="reference", notify=False)
+    columnar = audit(ruleset, REGISTRY, events, first_day=FIRST, last_day=LAST, as_of=as_of, engine="duckdb", notify=False)
+    assert events == given_  # nothing passed in is changed
+    assert columnar.engine == "duckdb" and reference.engine == "reference"
+    assert columnar.findings == reference.findings
+    assert columnar.model_copy(update={"engine": "reference"}) == reference
+
+
+def test_the_world_ruleset_is_exercised():
+    """The random worlds are not vacuous: a fixed one meets and misses every obligation."""
+    report = audit(world_ruleset("Asia/Shanghai"), REGISTRY, [], first_day=FIRST, last_day=LAST,
+                   as_of=dt.datetime(2026, 11, 11, tzinfo=dt.timezone.utc), engine="duckdb", notify=False)
+    assert {f.obligation for f in report.findings} == {o["id"] for o in OBLIGATIONS} - {"ack"}  # no report, no case
+
+
+# --------------------------------------------------------------------------------------------
+# the bundled samples, the command line, the settings
+
+BUNDLED = sorted(d.name for d in (ROOT / "rulesets").iterdir() if (d / "sample" / "events.jsonl").exists())
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_each_bundled_sample_gives_its_golden_report_on_duckdb(name):
+    result = subprocess.run(
+        [str(EXE), "audit", f"rulesets/{name}/ruleset.yaml", "--registry", f"rulesets/{name}/sample/registry.yaml",
+         "--events", f"rulesets/{name}/sample/events.jsonl", "--from", "2026-08-01", "--to", "2026-10-31",
+         "--as-of", "2026-11-01T00:00:00+08:00", "--format", "json", "--fail-on", "none", "--engine", "duckdb", "--threads", "1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    golden = json.loads((ROOT / "tests" / "golden" / f"{name}.json").read_text(encoding="utf-8"))
+    assert json.loads(result.stdout) == {**golden, "engine": "duckdb"}
+
+
+def test_a_tiny_memory_limit_still_completes():
+    ruleset = load_ruleset(XIANGSHAN / "ruleset.yaml")
+    registry = load_registry(XIANGSHAN / "sample" / "registry.yaml", ruleset)
+    log = read_events([XIANGSHAN / "sample" / "events.jsonl"], ruleset, registry)
+    kwargs: dict[str, Any] = {"first_day": dt.date(2026, 8, 1), "last_day": dt.date(2026, 10, 31),
+                              "as_of": dt.datetime(2026, 11, 1, tzinfo=dt.timezone(dt.timedelta(hours=8))), "notify": False}
+    small = audit(ruleset, registry, log, engine="duckdb", memory_limit="16MB", threads=1, **kwargs)
+    assert small.findings == audit(ruleset, registry, log, engine="reference", **kwargs).findings
+
+
+def test_engine_settings_are_checked():
+    with pytest.raises(UsageError, match="unknown engine"):
+        backend_for("spark")  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match="DuckDB settings"):
+        backend_for("reference", threads=2)
+    assert backend_for("auto")[0] == "reference"
+    with pytest.raises(UsageError, match="DuckDB refused"):
+        audit(load_ruleset(XIANGSHAN / "ruleset.yaml"), Registry(), [], first_day=dt.date(2026, 8, 1), last_day=dt.date(2026, 8, 2),
+              as_of=dt.datetime(2026, 9, 1, tzinfo=dt.timezone.utc), engine="duckdb", memory_limit="lots", notify=False)
+
+
+def test_the_duckdb_engine_answers_in_sql(monkeypatch):
+    """No question falls back to the reference's Python predicates: with them broken, the
+    DuckDB engine still gives the same findings."""
+    ruleset = load_ruleset(XIANGSHAN / "ruleset.yaml")
+    registry = load_registry(XIANGSHAN / "sample" / "registry.yaml", ruleset)
+    log = read_events([XIANGSHAN / "sample" / "events.jsonl"], ruleset, registry)
+    kwargs: dict[str, Any] = {"first_day": dt.date(2026, 8, 1), "last_day": dt.date(2026, 10, 31),
+                              "as_of": dt.datetime(2026, 11, 1, tzinfo=dt.timezone(dt.timedelta(hours=8))), "notify": False}
+    reference = audit(ruleset, registry, log, engine="reference", **kwargs)
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the DuckDB engine asked the reference")
+
+    from complianceengine.evaluate.reference import ReferenceSource
+    from complianceengine.plan import Plan
+
+    monkeypatch.setattr(ReferenceSource, "counting", broken)
+    monkeypatch.setattr(Plan, "matcher", broken)
+    assert audit(ruleset, registry, log, engine="duckdb", **kwargs).findings == reference.findings
+    with pytest.raises(AssertionError, match="asked the reference"):
+        audit(ruleset, registry, log, engine="reference", **kwargs)
