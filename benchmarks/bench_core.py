@@ -34,6 +34,7 @@ import argparse
 import bisect
 import collections
 import datetime as dt
+import hashlib
 import json
 import os
 import platform
@@ -52,8 +53,9 @@ FIRST_DAY, LAST_DAY = dt.date(2026, 8, 1), dt.date(2026, 10, 31)
 AS_OF = "2026-11-01T00:00:00+08:00"
 FREQ = ("dock-staff-daily-patrol", "dock-chief-weekly-patrol", "grid-monthly-patrol")
 QUICK = (4, 8)
-MODES = ("library", "library-freq", "baseline")  # what runs by default
+MODES = ("library", "library-freq", "baseline", "library-duckdb", "library-freq-duckdb", "sql-baseline")  # what runs by default
 EXTRA_MODES = ("library-read",)  # ruleset + registry + events only, on request (--only library-read)
+BASELINES = ("baseline", "sql-baseline")
 STATUSES = ("met", "excused", "not_applicable", "open", "late", "missed")
 
 # --------------------------------------------------------------------------------------------
@@ -318,6 +320,143 @@ def baseline(world: Path, times: dict[str, float]) -> collections.Counter:
 
 
 # --------------------------------------------------------------------------------------------
+# Hand-written DuckDB SQL baseline: the same three duties and rules as ``baseline``, the events
+# and the registry read by DuckDB itself. Only what does not grow with the world is worked out in
+# Python: the periods that end in the range and the part of the range each requirement is in
+# force for (a handful of rows).
+
+SQL_BASELINE = """
+CREATE TABLE reg AS SELECT CAST(content AS JSON) AS j FROM read_text(getvariable('registry'));
+CREATE TABLE units AS SELECT u ->> 'id' AS unit, u ->> 'parent' AS parent FROM (SELECT unnest(json_extract(j, '$.units[*]')) AS u FROM reg);
+-- each unit with itself and every unit above it
+CREATE TABLE above AS
+  WITH RECURSIVE up(unit, above) AS (SELECT unit, unit FROM units
+                                     UNION ALL SELECT up.unit, units.parent FROM up JOIN units ON units.unit = up.above
+                                     WHERE units.parent IS NOT NULL)
+  SELECT * FROM up;
+CREATE TABLE holding AS
+  SELECT a ->> 'person' AS person, a ->> 'role' AS role, a ->> 'unit' AS unit,
+         epoch(CAST(CAST(a ->> 'start' AS DATE) AS TIMESTAMPTZ))::BIGINT AS s,
+         coalesce(epoch(CAST(CAST(a ->> 'end' AS DATE) + 1 AS TIMESTAMPTZ))::BIGINT, 1000000000000) AS e
+  FROM (SELECT unnest(json_extract(j, '$.assignments[*]')) AS a FROM reg);
+-- merged per (person, role, unit): intervals that touch or overlap are one
+CREATE TABLE merged AS
+  WITH o AS (SELECT *, max(e) OVER (PARTITION BY person, role, unit ORDER BY s ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before
+             FROM holding),
+       g AS (SELECT *, sum(CASE WHEN before IS NULL OR s > before THEN 1 ELSE 0 END) OVER (PARTITION BY person, role, unit ORDER BY s) AS grp FROM o)
+  SELECT person, role, unit, min(s) AS s, max(e) AS e FROM g GROUP BY person, role, unit, grp;
+CREATE TABLE events AS
+  SELECT id, kind, epoch(CAST("time" AS TIMESTAMPTZ))::BIGINT AS t, actor, participants, on_behalf_of, unit, attributes
+  FROM read_json(getvariable('events'), format = 'newline_delimited',
+                 columns = {id: 'VARCHAR', kind: 'VARCHAR', "time": 'VARCHAR', actor: 'VARCHAR', participants: 'VARCHAR[]',
+                            on_behalf_of: 'VARCHAR', unit: 'VARCHAR', subject: 'VARCHAR', attributes: 'JSON'});
+CREATE TABLE patrol AS
+  SELECT DISTINCT id, t, unit, person FROM (
+    SELECT id, t, unit, unnest(list_concat([actor], coalesce(participants, []), [on_behalf_of])) AS person
+    FROM events WHERE kind = 'patrol' AND t < getvariable('as_of'))
+  WHERE person IS NOT NULL AND person <> '';
+-- exemptions: from the registry (to one person or one unit, maybe to some obligations only) and
+-- from leave / typhoon_closure events (until their `until`)
+CREATE TABLE excusal AS
+  SELECT x ->> 'person' AS person, x ->> 'unit' AS unit, epoch(CAST(CAST(x ->> 'start' AS DATE) AS TIMESTAMPTZ))::BIGINT AS s,
+         coalesce(epoch(CAST(CAST(x ->> 'end' AS DATE) + 1 AS TIMESTAMPTZ))::BIGINT, 1000000000000) AS e,
+         CAST(x -> 'obligations' AS VARCHAR[]) AS obligations
+  FROM (SELECT unnest(json_extract(j, '$.exemptions[*]')) AS x FROM reg)
+  UNION ALL
+  SELECT CASE WHEN kind = 'leave' THEN actor END, CASE WHEN kind = 'typhoon_closure' THEN unit END, t,
+         epoch(CAST(attributes ->> 'until' AS TIMESTAMPTZ))::BIGINT, NULL
+  FROM events
+  WHERE ((kind = 'leave' AND actor IS NOT NULL) OR (kind = 'typhoon_closure' AND unit IS NOT NULL)) AND t < getvariable('as_of')
+    AND json_type(attributes -> 'until') = 'VARCHAR' AND epoch(CAST(attributes ->> 'until' AS TIMESTAMPTZ)) > t;
+-- a duty's holdings in force in the range, in pieces: holding x requirement in force x period
+CREATE TABLE piece AS
+  SELECT d.oid, m.person, m.role, m.unit, v.win, p.label, p.s AS ps, p.e AS pe, v.need,
+         greatest(m.s, p.s, v.s, getvariable('first')) AS s, least(m.e, p.e, v.e, getvariable('last')) AS e
+  FROM merged m JOIN duty d ON d.role = m.role JOIN variant v ON v.oid = d.oid JOIN period p ON p.unit = v.period
+  WHERE greatest(m.s, p.s, v.s, getvariable('first')) < least(m.e, p.e, v.e, getvariable('last'));
+CREATE TABLE frame AS
+  SELECT oid, person, role, unit, win, label, any_value(pe - ps) AS whole, any_value(need) AS need, sum(e - s) AS covered,
+         max(e) <= getvariable('as_of') AS over
+  FROM piece GROUP BY oid, person, role, unit, win, label;
+CREATE TABLE counted AS
+  SELECT q.oid, q.person, q.role, q.unit, q.win, q.label, count(*) AS n
+  FROM piece q JOIN patrol c ON c.person = q.person AND c.t >= q.s AND c.t < q.e
+  WHERE c.unit IS NULL OR EXISTS (SELECT 1 FROM above a WHERE a.unit = c.unit AND a.above = q.unit)
+  GROUP BY ALL;
+-- the exemptions of each holding, merged, and how much of each frame they take
+CREATE TABLE spans AS
+  WITH k AS (SELECT DISTINCT oid, person, role, unit FROM piece),
+       x AS (SELECT k.*, x.s, x.e FROM k JOIN excusal x ON x.person = k.person
+               WHERE x.obligations IS NULL OR list_contains(x.obligations, k.oid)
+             UNION ALL
+             SELECT k.*, x.s, x.e FROM k JOIN above a ON a.unit = k.unit JOIN excusal x ON x.unit = a.above
+               WHERE x.obligations IS NULL OR list_contains(x.obligations, k.oid)),
+       o AS (SELECT *, max(e) OVER (PARTITION BY oid, person, role, unit ORDER BY s ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before
+             FROM x),
+       g AS (SELECT *, sum(CASE WHEN before IS NULL OR s > before THEN 1 ELSE 0 END) OVER (PARTITION BY oid, person, role, unit ORDER BY s) AS grp
+             FROM o)
+  SELECT oid, person, role, unit, min(s) AS s, max(e) AS e FROM g GROUP BY oid, person, role, unit, grp;
+CREATE TABLE taken AS
+  SELECT q.oid, q.person, q.role, q.unit, q.win, q.label, sum(least(q.e, x.e) - greatest(q.s, x.s)) AS taken
+  FROM piece q JOIN spans x USING (oid, person, role, unit)
+  WHERE greatest(q.s, x.s) < least(q.e, x.e)
+  GROUP BY ALL;
+"""
+
+SQL_VERDICTS = """
+WITH f AS (
+  SELECT f.*, coalesce(c.n, 0) AS n, coalesce(x.taken, 0) AS taken,
+         CASE WHEN covered >= whole THEN need ELSE (need * covered + whole - 1) // whole END AS required
+  FROM frame f LEFT JOIN counted c USING (oid, person, role, unit, win, label) LEFT JOIN taken x USING (oid, person, role, unit, win, label)),
+j AS (
+  SELECT *, CASE WHEN n < required AND taken > 0 THEN (need * (covered - taken) + whole - 1) // whole ELSE required END AS lowered FROM f)
+SELECT oid, person, role, unit, label, win,
+       CASE WHEN covered * 2 < whole THEN 'not_applicable'
+            WHEN n < required AND taken > 0 AND (covered - taken) * 2 < whole THEN 'excused'
+            WHEN n >= lowered THEN 'met' WHEN over THEN 'missed' ELSE 'open' END AS status
+FROM j
+"""
+
+
+def sql_baseline(world: Path, times: dict[str, float], threads: int | None = None) -> collections.Counter:
+    """The findings of the three frequency duties in hand-written DuckDB SQL, as a multiset of keys."""
+    import duckdb
+
+    t0 = time.perf_counter()
+    con = duckdb.connect(":memory:", config={"threads": threads} if threads else {})
+    con.execute("SET TimeZone = 'Asia/Shanghai'")
+    range_start, range_end = _day(FIRST_DAY), _day(LAST_DAY + dt.timedelta(days=1))
+    ending = {unit: [p for p in _periods(unit, FIRST_DAY, LAST_DAY) if range_start < p[2] <= range_end] for unit in ("day", "week", "month")}
+    whole_range = [(min(p[1] for found in ending.values() for p in found), range_end)]
+    windows = {name: _merge([(_day(dt.date.fromisoformat(a)), _day(dt.date.fromisoformat(b) + dt.timedelta(days=1))) for a, b in w])
+               for name, w in BASELINE_CALENDARS.items()}
+    con.execute("CREATE TABLE duty (oid VARCHAR, role VARCHAR)")
+    con.execute("CREATE TABLE variant (oid VARCHAR, win VARCHAR, period VARCHAR, need BIGINT, s BIGINT, e BIGINT)")
+    con.execute("CREATE TABLE period (unit VARCHAR, label VARCHAR, s BIGINT, e BIGINT)")
+    for oid, duty in BASELINE_DUTIES.items():
+        con.executemany("INSERT INTO duty VALUES (?, ?)", [(oid, role) for role in duty["roles"]])
+        claimed: list[tuple[int, int]] = []
+        rows = []
+        for raised in duty["during"]:
+            inside = _subtract(_intersect(windows[raised["calendar"]], whole_range), claimed)
+            rows += [(oid, raised["calendar"], raised["period"], raised["at_least"], a, b) for a, b in inside]
+            claimed = _merge(claimed + _intersect(windows[raised["calendar"]], whole_range))
+        rows += [(oid, "", duty["period"], duty["at_least"], a, b) for a, b in _subtract(whole_range, claimed)]
+        con.executemany("INSERT INTO variant VALUES (?, ?, ?, ?, ?, ?)", rows)
+    con.executemany("INSERT INTO period VALUES (?, ?, ?, ?)", [(unit, *p) for unit, found in ending.items() for p in found])
+    for name, value in (("registry", str(world / "registry.yaml")), ("events", str(world / "events.jsonl")), ("as_of", _epoch(AS_OF)),
+                        ("first", whole_range[0][0]), ("last", range_end)):
+        con.execute(f"SET VARIABLE {name} = ?", [value])
+    for statement in filter(str.strip, SQL_BASELINE.split(";")):
+        con.execute(statement)
+    times["events_read"] = con.execute("SELECT count(*) FROM events").fetchone()[0]
+    found: collections.Counter = collections.Counter(tuple(row) for row in con.execute(SQL_VERDICTS).fetchall())
+    con.close()
+    times["compute"] = time.perf_counter() - t0  # reading, counting and judging are one query plan here
+    return found
+
+
+# --------------------------------------------------------------------------------------------
 # Child processes: one measurement each
 
 
@@ -345,10 +484,10 @@ def _write_keys(found: collections.Counter, path: Path) -> None:
 def child(mode: str, world: Path, out: Path, ruleset_path: Path) -> None:
     times: dict[str, Any] = {}
     result: dict[str, Any] = {"mode": mode, "times": times}
-    if mode == "baseline":
+    if mode in BASELINES:
         times["startup"] = 0.0
         result["startup_rss_mb"] = _peak_mb()
-        found = baseline(world, times)
+        found = baseline(world, times) if mode == "baseline" else sql_baseline(world, times)
         result["events"] = times.pop("events_read")
         result["peak_rss_mb"] = _peak_mb()
         _write_keys(found, out.with_suffix(".keys"))
@@ -374,7 +513,7 @@ def child(mode: str, world: Path, out: Path, ruleset_path: Path) -> None:
 
     t = time.perf_counter()
     ruleset = ce.load_ruleset(ruleset_path, plugins)
-    if mode == "library-freq":
+    if mode.startswith("library-freq"):
         ruleset = ruleset.model_copy(update={"obligations": [o for o in ruleset.obligations if o.id in FREQ]})
     done("ruleset", t)
 
@@ -393,10 +532,11 @@ def child(mode: str, world: Path, out: Path, ruleset_path: Path) -> None:
 
     as_of = dt.datetime.fromisoformat(AS_OF)
     t = time.perf_counter()
-    report = ce.audit(ruleset, registry, log, first_day=FIRST_DAY, last_day=LAST_DAY, as_of=as_of, plugins=plugins)
+    engine = {"engine": "duckdb"} if mode.endswith("-duckdb") else {}
+    report = ce.audit(ruleset, registry, log, first_day=FIRST_DAY, last_day=LAST_DAY, as_of=as_of, plugins=plugins, **engine)
     done("audit", t)
 
-    if mode == "library":
+    if mode in ("library", "library-duckdb"):
         path = out.parent / f"{out.stem}.report.json"
         t = time.perf_counter()
         try:  # as the command line writes --output: a finding at a time, where the code can
@@ -419,6 +559,10 @@ def child(mode: str, world: Path, out: Path, ruleset_path: Path) -> None:
     result["obligations"] = sorted({f.obligation for f in report.findings})
     result["not_judged"] = {o.obligation: o.not_judged for o in report.obligations if o.not_judged}
     result["counts"] = dict(collections.Counter(f.status for f in report.findings))
+    digest = hashlib.sha256()  # every finding, to compare the engines on all obligations
+    for f in report.findings:
+        digest.update(f.model_dump_json().encode())
+    result["findings_sha256"] = digest.hexdigest()
     found = collections.Counter(
         (f.obligation, f.subject.id, f.subject.role, f.unit, f.period.label, f.window or "", f.status)
         for f in report.findings if f.obligation in FREQ
@@ -512,7 +656,9 @@ def _fmt(seconds: float | None) -> str:
 
 def _row(copies: int, r: dict[str, Any]) -> str:
     label = {"library": "library, all obligations", "library-freq": "library, 3 frequency duties",
-             "baseline": "baseline, 3 frequency duties", "library-read": "library, reading only"}[r["mode"]]
+             "baseline": "baseline, 3 frequency duties", "library-read": "library, reading only",
+             "library-duckdb": "library on duckdb, all obligations", "library-freq-duckdb": "library on duckdb, 3 frequency duties",
+             "sql-baseline": "hand-written DuckDB SQL, 3 duties"}[r["mode"]]
     if "error" in r:
         return f"| {copies} | - | {label} | failed: {r['error'].splitlines()[-1]} |" + " |" * 8
     t = r["times"]
@@ -648,6 +794,18 @@ def main(argv: list[str] | None = None) -> int:
                       f"{_ratio(freq['times']['audit'], bt['compute'])} audit alone, "
                       f"{_ratio(freq['times']['registry'], bt['registry'])} registry, {_ratio(freq['times']['events'], bt['events'])} events; "
                       f"peak RSS {_ratio(freq['peak_rss_mb'], base_['peak_rss_mb'])}")
+            duck, freq_duck, sql = r.get("library-duckdb"), r.get("library-freq-duckdb"), r.get("sql-baseline")
+            if freq_duck and sql and "error" not in freq_duck and "error" not in sql:
+                print(f"- {copies} copies, library on duckdb / hand-written DuckDB SQL on the 3 frequency duties: "
+                      f"{_ratio(freq_duck['total'], sql['total'])} end to end (target <= 1.5x); "
+                      f"peak RSS {freq_duck['peak_rss_mb']:.0f} MB vs {sql['peak_rss_mb']:.0f} MB")
+            if freq_duck and freq and "error" not in freq_duck and "error" not in freq:
+                print(f"- {copies} copies, 3 frequency duties, reference / duckdb engine: {_ratio(freq['total'], freq_duck['total'])} end to end, "
+                      f"{_ratio(freq['times']['audit'], freq_duck['times']['audit'])} audit alone")
+            if duck and lib and "error" not in duck and "error" not in lib:
+                print(f"- {copies} copies, full audit, reference / duckdb engine: {_ratio(lib['total'], duck['total'])} end to end "
+                      f"(target >= 20x), {_ratio(lib['times']['audit'], duck['times']['audit'])} audit alone; "
+                      f"peak RSS {duck['peak_rss_mb']:.0f} MB vs {lib['peak_rss_mb']:.0f} MB")
             if lib and "error" not in lib:
                 share = {k: v / lib["total"] for k, v in lib["times"].items() if k != "startup"}
                 print(f"- {copies} copies, full audit: {lib['events'] / lib['total']:,.0f} events/s, "
@@ -669,6 +827,7 @@ def main(argv: list[str] | None = None) -> int:
         for copies in sizes:
             r = results[copies]
             pairs = [("library-freq", "baseline"), ("library", "library-freq")] if "library-freq" in r else [("library", "baseline")]
+            pairs += [("library-freq-duckdb", "library-freq"), ("library-duckdb", "library"), ("sql-baseline", "baseline")]
             for a, b in pairs:
                 if a not in r or b not in r:
                     continue
@@ -677,8 +836,11 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 same, diff = _compare(r[a], r[b])
                 print(f"- {copies} copies, {a} vs {b}: {'identical' if same else 'DIFFERENT'}")
+                if r[a].get("findings_sha256") and r[b].get("findings_sha256") and ("freq" in a) == ("freq" in b):
+                    whole = r[a]["findings_sha256"] == r[b]["findings_sha256"]
+                    print(f"    every finding of every obligation: {'identical' if whole else 'DIFFERENT'}")
                 # the counts: once when they agree with the baseline, both sides when they differ
-                shown = [] if same and b != "baseline" else [a] if same else [a, b]
+                shown = [] if same and b not in BASELINES else [a] if same and a not in BASELINES else [] if same else [a, b]
                 for name in shown:
                     if "error" not in r[name]:
                         print(f"    {name}: {_summary(r[name]['freq_counts'])}")
