@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from complianceengine import EventSourceError, read_events
+from complianceengine import EventSourceError, events_from_records, read_events
 from complianceengine.model import Ruleset
 
 from conftest import base_ruleset
@@ -29,6 +29,10 @@ GOOD = '{"id": "ok%d", "kind": "patrol", "time": "2026-09-01T09:00:00+08:00", "a
         ('{"id": "n5", "kind": "patrol", "actor": "a", "actor": "b", "time": "2026-09-01T09:00:00+08:00"}', "key 'actor' appears twice"),
         ('{"id": "n6", "kind": "patrol", "time": "2026-09-01T09:00:00+08:00", "attributes": ' + "[" * 100_000 + "]" * 100_000 + "}",
          "nested too deeply"),
+        # a lone surrogate is not a character: no UTF-8 file, report or database can hold it
+        ('{"id": "n7", "kind": "patrol", "time": "2026-09-01T09:00:00+08:00", "actor": "a", "attributes": {"mode": "\\ud800"}}',
+         "attributes.mode: the text holds a lone surrogate ('\\ud800')"),
+        ('{"id": "n8\\udfff", "kind": "patrol", "time": "2026-09-01T09:00:00+08:00", "actor": "a"}', "id: the text holds a lone surrogate"),
     ],
 )
 def test_a_line_json_would_take_is_rejected_with_its_reason(tmp_path, line, reason):
@@ -130,3 +134,41 @@ def test_a_bad_byte_in_a_csv_with_carriage_returns_costs_its_line(tmp_path):
     log = read_events(path, RULESET)
     assert [e.id for e in log.events] == ["ok1", "ok2"]
     assert [(r.line, r.errors[0][:10]) for r in log.rejects] == [(3, "not UTF-8 ")]
+
+
+def test_records_from_code_meet_the_limits_of_a_json_line():
+    """A lone surrogate, a whole number past 30 digits and an infinite number are rejected from
+    records built in code and from CSV text as they are from a JSON line."""
+    ruleset = Ruleset.model_validate(
+        {**json.loads(RULESET.model_dump_json(by_alias=True)),
+         "event_kinds": {**json.loads(RULESET.model_dump_json(by_alias=True))["event_kinds"],
+                         "check": {"label": {"en": "check"}, "attributes": {"vessels": {"type": "integer"}, "hours": {"type": "number"}}}}}
+    )
+    base = {"kind": "check", "time": "2026-09-01T09:00:00+08:00", "actor": "a"}
+    records = [{**base, "id": "ok", "attributes": {"vessels": 10**30 - 1, "hours": 2.5}},
+               {**base, "id": "s", "attributes": {"hours": 1.0}, "unit": "d1\ud800"},
+               {**base, "id": "v", "attributes": {"vessels": 10**30}},
+               {**base, "id": "h", "attributes": {"hours": -(10**31)}},
+               {**base, "id": "i", "attributes": {"hours": float("inf")}}]
+    log = events_from_records(records, ruleset)
+    assert [e.id for e in log.events] == ["ok"]
+    assert [(r.line, r.errors[0]) for r in log.rejects] == [
+        (1, "unit: the text holds a lone surrogate ('\\ud800'), which is not a character"),
+        (2, "attribute 'vessels': a whole number of 31 digits (at most 30)"),
+        (3, "attribute 'hours': a whole number of 32 digits (at most 30)"),
+        (4, "attribute 'hours': expected a finite number, got inf"),
+    ]
+
+
+def test_a_csv_whole_number_has_at_most_30_digits(tmp_path):
+    ruleset = Ruleset.model_validate(
+        {**json.loads(RULESET.model_dump_json(by_alias=True)),
+         "event_kinds": {**json.loads(RULESET.model_dump_json(by_alias=True))["event_kinds"],
+                         "check": {"label": {"en": "check"}, "attributes": {"vessels": {"type": "integer"}}}}}
+    )
+    path = tmp_path / "events.csv"
+    path.write_text("id,kind,time,actor,vessels\nc1,check,2026-09-01T09:00:00+08:00,a," + "9" * 30 + "\n"
+                    "c2,check,2026-09-01T10:00:00+08:00,a," + "9" * 31 + "\n", encoding="utf-8")
+    log = read_events(path, ruleset)
+    assert [e.id for e in log.events] == ["c1"]
+    assert [(r.line, "at most 30 digits" in r.errors[0]) for r in log.rejects] == [(3, True)]

@@ -22,6 +22,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
+from pydantic_core import to_json
 from hypothesis import strategies as st
 
 from complianceengine import UsageError, audit, load_registry, load_ruleset, read_events
@@ -37,10 +38,16 @@ EXE = Path(sys.executable).parent / "complianceengine"
 # --------------------------------------------------------------------------------------------
 # one condition, on every type of value
 
-POOL: list[Any] = [None, True, False, 0, 1, 2, -1, 1.0, 2.5, 0.0, 9007199254740993, "a", "b", "1", "", "true", "é",
+# numbers at the edges: past 2^53 (a double's whole numbers), past 2^63 and 2^64 (DuckDB reads
+# such JSON numbers as doubles), big floats (whole), and the readers' 30-digit limit
+BIG = [2**53, 2**53 + 1, 2**63 - 1, 2**63, 2**63 + 5, 2**64 + 1, -(2**63) - 1, 10**29 + 7, -(10**29), 1e20, 9007199254740992.0,
+       1.7976931348623157e308, 2.5e-7]
+POOL: list[Any] = [None, True, False, 0, 1, 2, -1, 1.0, 2.5, 0.0, *BIG, "a", "b", "1", "", "true", "é",
                    (), ("a",), ("a", "b"), ("1",), ("b", "c")]
 scalars = st.sampled_from([v for v in POOL if v is not None and not isinstance(v, tuple)]) | st.integers(-5, 5) | st.text("ab1", max_size=2)
-numbers_or_text = st.sampled_from([0, 1, 2, -1, 1.0, 2.5, 0.5, "a", "b", "", "1", 9007199254740993]) | st.integers(-3, 3)
+bounds = st.sampled_from([0, 1, 2, -1, 1.0, 2.5, 0.5, -2.5, "a", "b", "", "1", *BIG, 10**40, -(10**40), 2**53 + 0.0, 1e37,
+                          float("inf"), float("-inf"), float("nan")]) | st.integers(-3, 3)
+numbers_or_text = bounds
 values = st.sampled_from(POOL) | scalars | st.tuples(st.text("abc", max_size=1)) | st.lists(st.sampled_from("abc1"), max_size=3).map(tuple)
 
 
@@ -55,9 +62,9 @@ def conditions(draw: st.DrawFn) -> Any:
     given_: dict[str, Any] = {}
     for op in ops:
         if op in ("eq", "ne"):
-            given_[op] = draw(scalars)
+            given_[op] = draw(scalars | bounds)
         elif op in ("in", "not_in"):
-            given_[op] = draw(st.lists(scalars, max_size=3))
+            given_[op] = draw(st.lists(scalars | bounds, max_size=3))
         elif op == "exists":
             given_[op] = draw(st.booleans())
         else:
@@ -78,7 +85,7 @@ def _table(con: Any, rows: list[Any]) -> None:
         "pos": pa.array(range(len(rows)), pa.int32()),
         "actor": pa.array([v if isinstance(v, str) else None for v in rows], text),
         "participants": pa.array([list(v) if isinstance(v, tuple) else [] for v in rows], pa.list_(text)),
-        "attrs": pa.array([json.dumps({} if v is None else {"x/~": v}) for v in rows], text),
+        "attrs": pa.array([to_json({} if v is None else {"x/~": v}).decode() for v in rows], text),  # as DuckDBSource writes them
     }))
     con.execute("CREATE OR REPLACE TABLE events AS SELECT pos, actor, participants, CAST(attrs AS JSON) AS attrs FROM rows_in")
     con.unregister("rows_in")
@@ -148,7 +155,7 @@ OBLIGATIONS: list[dict[str, Any]] = [
 ]
 
 
-def world_ruleset(zone: str) -> Ruleset:
+def world_ruleset(zone: str, obligations: list[dict[str, Any]] = OBLIGATIONS) -> Ruleset:
     return Ruleset.model_validate({
         "id": "world", "version": "1", "title": {"en": "World"}, "timezone": zone,
         "sources": {"doc": {"short": "Doc", "title": {"en": "Doc"}}},
@@ -159,7 +166,7 @@ def world_ruleset(zone: str) -> Ruleset:
                       "tide": {"label": {"en": "tide"}, "windows": [{"start": "2026-09-25", "end": "2026-09-28"},
                                                                     {"start": "2026-10-10", "end": "2026-10-26"}]}},
         "subject_kinds": {"resident": {"label": {"en": "resident"}, "unit_kind": "dock"}},
-        "obligations": [{"title": {"en": o["id"]}, "citation": {"source": "doc", "article": "1"}, **o} for o in OBLIGATIONS],
+        "obligations": [{"title": {"en": o["id"]}, "citation": {"source": "doc", "article": "1"}, **o} for o in obligations],
     })
 
 
@@ -308,3 +315,55 @@ def test_the_duckdb_engine_answers_in_sql(monkeypatch):
     assert audit(ruleset, registry, log, engine="duckdb", **kwargs).findings == reference.findings
     with pytest.raises(AssertionError, match="asked the reference"):
         audit(ruleset, registry, log, engine="reference", **kwargs)
+
+
+def test_numbers_past_every_machine_type_and_infinite_bounds_give_the_reference_findings(tmp_path):
+    """Review findings: a whole number past 2^64 was compared as a double (equal to its
+    neighbour); an infinite or NaN bound was written as a column name and failed."""
+    rules = [{"id": "big", "kind": "frequency", "applies_to": {"roles": ["guard"]}, "period": "month", "at_least": 1,
+              "match": {"kind": "patrol", "where": {"boats": 12345678901234567890124}}},
+             {"id": "bigger", "kind": "frequency", "applies_to": {"roles": ["guard"]}, "period": "month", "at_least": 1,
+              "match": {"kind": "patrol", "where": {"boats": {"gt": 2**64}}}},
+             {"id": "finite", "kind": "frequency", "applies_to": {"roles": ["guard"]}, "period": "month", "at_least": 1,
+              "match": {"kind": "patrol", "where": {"hours": {"lt": float("inf"), "ne": float("nan")}}}},
+             {"id": "fraction", "kind": "frequency", "applies_to": {"roles": ["guard"]}, "period": "month", "at_least": 1,
+              "match": {"kind": "patrol", "where": {"hours": {"gt": 9007199254740992.0}}}}]
+    ruleset = world_ruleset("Asia/Shanghai", rules)
+    lines = [{"id": "e1", "kind": "patrol", "time": "2026-10-05T10:00:00+08:00", "actor": "a", "unit": "d1",
+              "attributes": {"boats": 12345678901234567890123, "hours": 9007199254740993}},
+             {"id": "e2", "kind": "patrol", "time": "2026-10-16T10:00:00+08:00", "actor": "d", "unit": "d2",
+              "attributes": {"boats": 2**64 + 1, "hours": 2.5}}]
+    path = tmp_path / "events.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    log = read_events([path], ruleset, REGISTRY)
+    assert not log.rejects
+    kwargs: dict[str, Any] = {"first_day": FIRST, "last_day": LAST, "as_of": dt.datetime(2026, 11, 11, tzinfo=dt.timezone.utc), "notify": False}
+    reference = audit(ruleset, REGISTRY, log, engine="reference", **kwargs)
+    assert audit(ruleset, REGISTRY, log, engine="duckdb", **kwargs).findings == reference.findings
+    met = {(f.obligation, f.subject.id) for f in reference.findings if f.status == "met" and f.period.label == "2026-10"}
+    assert met == {("bigger", "a"), ("bigger", "d"), ("finite", "a"), ("finite", "d"), ("fraction", "a")}
+
+
+def test_the_connection_and_its_spill_folder_go_when_loading_fails(monkeypatch):
+    """Review finding: a failure while loading the events left the connection open."""
+    from complianceengine.evaluate import columnar
+
+    opened: list[Any] = []
+    real = columnar.connect
+
+    def recording(*args: Any) -> Any:
+        opened.append(real(*args))
+        return opened[-1]
+
+    def failing(self: Any, plan: Any) -> None:
+        raise RuntimeError("loading failed")
+
+    monkeypatch.setattr(columnar, "connect", recording)
+    monkeypatch.setattr(columnar.DuckDBSource, "_load", failing)
+    with pytest.raises(RuntimeError, match="loading failed"):
+        audit(world_ruleset("Asia/Shanghai"), REGISTRY, [], first_day=FIRST, last_day=LAST,
+              as_of=dt.datetime(2026, 11, 11, tzinfo=dt.timezone.utc), engine="duckdb", notify=False)
+    con, spill = opened[-1]
+    with pytest.raises(duckdb.ConnectionException):
+        con.execute("SELECT 1")
+    assert not Path(spill.name).exists()

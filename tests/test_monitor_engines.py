@@ -363,6 +363,13 @@ def test_values_durable_rules_cannot_read_exactly_are_matched_in_python():
     values = [{"score": 3e-05}, {"score": 1e16}, {"score": float("inf")}, {"note": "a\ud800"}, {"note": "a\n"}, {"note": 'a"'},
               {"vessels": 2**63 + 6}, {"vessels": 2**63 + 5}, {"score": 1.0}]
     events = [event(f"e{i}", "patrol", t + dt.timedelta(days=i), actor="a", unit="d1", attributes=a) for i, a in enumerate(values)]
+    # inf and a lone surrogate are not values an event can hold: every reader rejects them now
+    # (both monitor engines and the audit alike), the rest must match as in Python
+    bad = [events.pop(3), events.pop(2)]
+    for engine in ("python", "durable"):
+        rejects = Monitor(_with(*rules), REGISTRY, engine=engine).ingest_many(bad)
+        assert [r.errors[0] for r in rejects] == ["attributes.note: the text holds a lone surrogate ('\\ud800'), which is not a character",
+                                                  "attribute 'score': expected a finite number, got inf"]
     status = _agree(_with(*rules), events, t + dt.timedelta(days=12))
     met = {(f.obligation, f.period.label) for f in status.findings if f.status == "met"}
     assert ("ordered", "2026-08-07") in met and ("big", "2026-08-10") in met and ("scored", "2026-08-03") in met

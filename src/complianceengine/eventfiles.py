@@ -270,6 +270,10 @@ class _EventReader:
             extra = sorted(map(str, set(fields) - _CORE_FIELDS))
             self._reject(file, index, raw, [f"unknown fields {extra}; attributes go inside 'attributes'"])
             return
+        broken = _not_unicode(fields, attributes)
+        if broken is not None:
+            self._reject(file, index, raw, [broken])
+            return
         self._accept(file, index, raw, fields, attributes, from_text=False)
 
     def _read_jsonl(self, lines: Iterable[tuple[int, str, bool]], file: str) -> None:
@@ -306,6 +310,11 @@ class _EventReader:
                 extra = sorted(set(record) - core)
                 self._reject(file, number, line, [f"unknown fields {extra}; attributes go inside 'attributes'"])
                 continue
+            if "\\u" in line:  # only an escape can write a lone surrogate
+                broken = _not_unicode(record, attributes)
+                if broken is not None:
+                    self._reject(file, number, line, [broken])
+                    continue
             accept(file, number, line, record, attributes, from_text=False)
 
     def _read_csv(self, text: str, file: str) -> None:
@@ -601,6 +610,13 @@ def _finite(text: str) -> float:
     return value
 
 
+def _whole(value: int) -> tuple[int | None, str | None]:
+    """A whole number attribute: at most :data:`_MAX_DIGITS` digits, as in a JSON line."""
+    if abs(value) >= 10**_MAX_DIGITS:
+        return None, f"a whole number of {len(str(abs(value)))} digits (at most {_MAX_DIGITS})"
+    return value, None
+
+
 def _bounded(text: str) -> int:
     if len(text.lstrip("-")) > _MAX_DIGITS:
         raise _Refused(f"a whole number of {len(text.lstrip('-'))} digits (at most {_MAX_DIGITS})")
@@ -617,6 +633,21 @@ def _strict_loads(line: str) -> Any:
     if line.startswith("\ufeff"):
         raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", line, 0)
     return _DECODER.decode(line)
+
+
+def _not_unicode(fields: Mapping[str, Any], attributes: Mapping[Any, Any]) -> str | None:
+    """Why a record's text is not Unicode (a lone surrogate such as ``\\ud800``, which no file or
+    database can hold as text), or None."""
+    for where, mapping in (("", fields), ("attributes.", attributes)):
+        for key, value in mapping.items():
+            for text in (key, *(value if isinstance(value, (list, tuple)) else (value,))):
+                if isinstance(text, str) and not text.isascii():
+                    try:
+                        text.encode("utf-8")
+                    except UnicodeEncodeError as exc:
+                        return (f"{where}{key if isinstance(key, str) and key.isprintable() else ascii(key)}: the text holds a lone "
+                                f"surrogate ({ascii(text[exc.start])}), which is not a character")
+    return None
 
 
 def _json_object(line: str) -> Any:
@@ -706,16 +737,18 @@ def _typed(value: Any, spec: AttributeSpec, from_text: bool, zone: Any) -> tuple
         return None, f"expected true or false, got {value!r}"
     if kind == "integer":
         if isinstance(value, int) and not isinstance(value, bool):
-            return value, None
-        if from_text and isinstance(value, str):
+            return _whole(value)
+        if from_text and isinstance(value, str) and len(value.strip().lstrip("+-")) <= _MAX_DIGITS:
             try:
-                return int(value), None
+                return _whole(int(value))
             except ValueError:
                 pass
-        return None, f"expected a whole number, got {value!r}"
+        return None, f"expected a whole number of at most {_MAX_DIGITS} digits, got {value!r}"
     if kind == "number":
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return value, None
+        if isinstance(value, int) and not isinstance(value, bool):
+            return _whole(value)
+        if isinstance(value, float):
+            return (value, None) if math.isfinite(value) else (None, f"expected a finite number, got {value!r}")
         if from_text and isinstance(value, str):
             try:
                 number = float(value)

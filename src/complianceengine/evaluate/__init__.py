@@ -113,16 +113,17 @@ def audit(
 
 def backend_for(engine: Engine, *, threads: int | None = None, memory_limit: str | None = None) -> tuple[str, Backend | None]:
     """The engine's name and its backend (``None``: the reference). ``duckdb`` needs the
-    ``duckdb`` extra (:class:`UsageError` without it); ``auto`` is the reference backend for now
+    ``duckdb`` extra (:class:`UsageError` without it, or when DuckDB refuses a setting); ``auto`` is the reference backend for now
     (see docs/performance.md: the DuckDB backend still reads events as Python objects and is not
     faster yet). ``threads`` or ``memory_limit`` with the reference engine are a usage error."""
     if engine not in ENGINES:
         raise UsageError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     if engine == "duckdb":
-        from .columnar import DuckDBSource, available
+        from .columnar import DuckDBSource, connect
 
-        if not available():
-            raise UsageError("the duckdb engine needs the duckdb extra: pip install 'complianceengine[duckdb]'")
+        con, spill = connect(threads, memory_limit)  # the settings checked now, not after the events are read
+        con.close()
+        spill.cleanup()
         return "duckdb", functools.partial(DuckDBSource, threads=threads, memory_limit=memory_limit)
     if threads is not None or memory_limit is not None:
         raise UsageError("threads and memory_limit are DuckDB settings: give them with engine='duckdb'")

@@ -9,24 +9,35 @@ extends): the events in time order, the exemptions they give, the timelines the 
 the kinds judge as they do on the reference, so the findings are the same by construction as far
 as the SQL gives the same answers, which the differential tests check on random worlds.
 
+The tables: ``events`` (one row per known event: ``pos``, its position in time order; ``t``, its
+instant as POSIX seconds, as :class:`~complianceengine.events.Timeline` orders events; the core
+fields as text, ``participants`` a text list; ``attrs`` the attributes as one JSON object; and,
+computed only when a query asks, ``clock``, the local ``HH:MM`` in the ruleset's zone),
+``credited`` (one row per event and person it counts for), ``windows`` (``calendar``, ``t0``,
+``t1``) and ``holdings`` (``person``, ``role``, ``unit``, ``t0``, ``t1``).
+
 Each source opens its own in-memory DuckDB connection (no process-wide state) and closes it when
-the audit is done (:meth:`close`). ``threads`` and ``memory_limit`` are passed to DuckDB, which
-spills to disk beyond the limit.
+the audit is done (:meth:`close`), or when it cannot be built. ``threads`` and ``memory_limit`` are
+passed to DuckDB, which spills to disk beyond the limit, into a temporary folder of its own that
+goes with the connection. DuckDB's errors (a setting it refuses, memory it cannot get) are
+:class:`~complianceengine.errors.UsageError`.
 
 Needs the ``duckdb`` extra (duckdb, pyarrow and sqlglot).
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
-from collections.abc import Iterable, Sequence
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pydantic_core import to_json
 
 from ..errors import UsageError
-from ..events import Matched, Timeline
+from ..events import Timeline
 from ..kinds.cadence import CadenceObligation
 from ..kinds.frequency import FrequencyObligation
 from ..model import Event, EventMatch
@@ -38,12 +49,14 @@ from .sql import counting_query, matching_query
 if TYPE_CHECKING:
     import duckdb
 
-__all__ = ["DuckDBSource", "available"]
+__all__ = ["DuckDBSource", "available", "connect"]
 
 _LOAD = [
-    # the local wall clock of each event, for time_of_day windows (ICU's zone database)
-    "CREATE TABLE events AS SELECT pos, id, kind, t, actor, participants, on_behalf_of, unit, subject, CAST(attrs AS JSON) AS attrs, "
-    "strftime(timezone(getvariable('zone'), to_timestamp(t)), '%H:%M') AS clock FROM events_in",
+    "CREATE TABLE stored AS SELECT pos, id, kind, t, actor, participants, on_behalf_of, unit, subject, CAST(attrs AS JSON) AS attrs "
+    "FROM events_in",
+    # the local wall clock of each event, for time_of_day windows (ICU's zone database): a view,
+    # so that it is worked out only for the queries that name it
+    "CREATE VIEW events AS SELECT *, strftime(timezone(getvariable('zone'), to_timestamp(t)), '%H:%M') AS clock FROM stored",
     # everyone an event counts for: the actor, each participant, the person a delegate acted for
     "CREATE TABLE credited AS SELECT DISTINCT pos, person FROM (SELECT pos, unnest(list_concat([actor], participants, [on_behalf_of])) "
     "AS person FROM events) WHERE person IS NOT NULL AND person <> ''",
@@ -57,35 +70,51 @@ def available() -> bool:
     return all(importlib.util.find_spec(name) is not None for name in ("duckdb", "pyarrow", "sqlglot"))
 
 
+def connect(threads: int | None = None, memory_limit: str | None = None) -> tuple[duckdb.DuckDBPyConnection, tempfile.TemporaryDirectory[str]]:
+    """A new in-memory DuckDB connection with these settings, spilling into a temporary folder
+    of its own; :class:`UsageError` when the extra is missing or DuckDB refuses a setting."""
+    if not available():
+        raise UsageError("the duckdb engine needs the duckdb extra: pip install 'complianceengine[duckdb]'")
+    import duckdb
+
+    spill = tempfile.TemporaryDirectory(prefix="complianceengine-duckdb-")
+    config: dict[str, Any] = {"temp_directory": spill.name}
+    if threads is not None:
+        config["threads"] = threads
+    if memory_limit is not None:
+        config["memory_limit"] = memory_limit
+    try:
+        return duckdb.connect(":memory:", config=config), spill
+    except duckdb.Error as exc:
+        spill.cleanup()
+        settings = ", ".join(f"{k}={v}" for k, v in (("threads", threads), ("memory_limit", memory_limit)) if v is not None)
+        raise UsageError(f"DuckDB refused the settings ({settings or 'none'}): {exc}") from None
+
+
 class DuckDBSource(ReferenceSource):
     """The events of one audit in a DuckDB database of its own."""
 
     def __init__(self, plan: Plan, events: Iterable[Event], tracer: Tracer | None = None, *, threads: int | None = None,
                  memory_limit: str | None = None):
-        if not available():
-            raise UsageError("the duckdb engine needs the duckdb extra: pip install 'complianceengine[duckdb]'")
-        import duckdb
-
-        pa = importlib.import_module("pyarrow")
         super().__init__(plan, events, tracer)
-        config: dict[str, Any] = {}
-        if threads is not None:
-            config["threads"] = threads
-        if memory_limit is not None:
-            config["memory_limit"] = memory_limit
+        self._counted: dict[int, tuple[ObligationPlan, dict[int, int], dict[int, list[int]]]] = {}
+        self._con: duckdb.DuckDBPyConnection | None
+        self._con, self._spill = connect(threads, memory_limit)
         try:
-            self._con: duckdb.DuckDBPyConnection | None = duckdb.connect(":memory:", config=config)
-        except duckdb.Error as exc:
-            raise UsageError(f"DuckDB refused the settings {config}: {exc}") from exc
-        con = self._con
+            self._load(plan)
+        except BaseException:
+            self.close()
+            raise
+
+    def _load(self, plan: Plan) -> None:
+        pa = importlib.import_module("pyarrow")
         known = self.known
-        times = self._index.times
         text = pa.string()
         events_in = pa.table({
             "pos": pa.array(range(len(known)), pa.int32()),
             "id": pa.array([e.id for e in known], text),
             "kind": pa.array([e.kind for e in known], text),
-            "t": pa.array(times, pa.float64()),
+            "t": pa.array(self._index.times, pa.float64()),
             "actor": pa.array([e.actor for e in known], text),
             "participants": pa.array([list(e.participants) for e in known], pa.list_(text)),
             "on_behalf_of": pa.array([e.on_behalf_of for e in known], text),
@@ -94,48 +123,61 @@ class DuckDBSource(ReferenceSource):
             "attrs": pa.array([to_json(e.attributes).decode() if e.attributes else "{}" for e in known], text),
         })
         windows = [(name, w.start.timestamp(), w.end.timestamp()) for name, parts in plan.windows.items() for w in parts]
-        windows_in = pa.table({"calendar": pa.array([w[0] for w in windows], text), "t0": pa.array([w[1] for w in windows], pa.float64()),
-                               "t1": pa.array([w[2] for w in windows], pa.float64())})
+        windows_in = pa.table({"calendar": pa.array([name for name, _, _ in windows], text),
+                               "t0": pa.array([t0 for _, t0, _ in windows], pa.float64()),
+                               "t1": pa.array([t1 for _, _, t1 in windows], pa.float64())})
         holdings = [(person, role, unit, i.start.timestamp(), i.end.timestamp())
                     for (person, role, unit), intervals in plan.organisation.holdings.items() for i in intervals]
-        holdings_in = pa.table({name: pa.array([h[k] for h in holdings], text if k < 3 else pa.float64())
-                                for k, name in enumerate(("person", "role", "unit", "t0", "t1"))})
-        con.execute("SET VARIABLE zone = ?", [plan.tz])
-        for name, table in (("events_in", events_in), ("windows_in", windows_in), ("holdings_in", holdings_in)):
-            con.register(name, table)
-        for statement in _LOAD:
-            con.execute(statement)
-        for name in ("events_in", "windows_in", "holdings_in"):
-            con.unregister(name)
-        self._counted: dict[int, tuple[ObligationPlan, dict[int, int], dict[int, list[int]]]] = {}
+        holdings_in = pa.table({"person": pa.array([h[0] for h in holdings], text), "role": pa.array([h[1] for h in holdings], text),
+                                "unit": pa.array([h[2] for h in holdings], text), "t0": pa.array([h[3] for h in holdings], pa.float64()),
+                                "t1": pa.array([h[4] for h in holdings], pa.float64())})
+        tables = {"events_in": events_in, "windows_in": windows_in, "holdings_in": holdings_in}
+        with self._query("loading the events"):
+            con = self._connection()
+            con.execute("SET VARIABLE zone = ?", [plan.tz])
+            for name, table in tables.items():
+                con.register(name, table)
+            try:
+                for statement in _LOAD:
+                    con.execute(statement)
+            finally:
+                for name in tables:
+                    con.unregister(name)
 
     def close(self) -> None:
-        """Close the DuckDB connection (the source answers no more questions)."""
+        """Close the DuckDB connection and remove its spill folder (the source answers no more
+        questions)."""
         if self._con is not None:
             self._con.close()
             self._con = None
+            self._spill.cleanup()
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
         if self._con is None:
             raise UsageError("the DuckDB source is closed")
         return self._con
 
-    def _matching(self, plan: Plan, match: EventMatch) -> Matched:
-        found = self._matched.get(id(match))
-        if found is None or found[0] is not match:
-            key = match.model_dump_json()
-            shared = self._alike.get(key)
-            if shared is None:
-                rows = self._connection().execute(matching_query(match)).fetchall()
-                shared = self._alike[key] = Matched.of(self._index, (row[0] for row in rows))
-            found = self._matched[id(match)] = match, shared
-        return found[1]
+    @contextlib.contextmanager
+    def _query(self, doing: str) -> Iterator[None]:
+        """DuckDB's errors while ``doing`` as a :class:`UsageError` (memory it cannot get, a
+        zone it does not know)."""
+        import duckdb
+
+        try:
+            yield
+        except duckdb.Error as exc:
+            raise UsageError(f"DuckDB failed while {doing}: {type(exc).__name__}: {exc}") from None
+
+    def _accepted(self, plan: Plan, match: EventMatch) -> Iterable[int]:
+        with self._query("matching events"):
+            return [row[0] for row in self._connection().execute(matching_query(match)).fetchall()]
 
     def counting(self, plan: Plan, obligation: ObligationPlan, target: Target) -> Timeline:
         found = self._counted.get(id(obligation))
         if found is None or found[0] is not obligation:
-            found = self._counted[id(obligation)] = (obligation, {id(t): i for i, t in enumerate(obligation.targets)},
-                                                     self._count(plan, obligation))
+            with self._query(f"counting the events of {obligation.id}"):
+                found = self._counted[id(obligation)] = (obligation, {id(t): i for i, t in enumerate(obligation.targets)},
+                                                         self._count(plan, obligation))
         _, indices, positions = found
         index = indices.get(id(target))
         if index is None:  # a target made outside the plan: asked as the reference asks
@@ -173,3 +215,5 @@ class DuckDBSource(ReferenceSource):
                 for name in tables:
                     con.unregister(name)
         return out
+
+

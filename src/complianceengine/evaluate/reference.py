@@ -54,10 +54,15 @@ class ReferenceSource:
             key = match.model_dump_json()
             shared = self._alike.get(key)
             if shared is None:
-                matches, known = plan.matcher(match), self._index.known
-                shared = self._alike[key] = Matched.of(self._index, (i for i in self._index.of_kinds(match.kinds) if matches(known[i])))
+                shared = self._alike[key] = Matched.of(self._index, self._accepted(plan, match))
             found = self._matched[id(match)] = match, shared
         return found[1]
+
+    def _accepted(self, plan: Plan, match: EventMatch) -> Iterable[int]:
+        """The positions of the events ``match`` accepts, in order (what another backend answers
+        its own way)."""
+        matches, known = plan.matcher(match), self._index.known
+        return (i for i in self._index.of_kinds(match.kinds) if matches(known[i]))
 
     def matching(self, plan: Plan, match: EventMatch) -> list[Event]:
         return [self._index.known[i] for i in self._matching(plan, match).positions]

@@ -7,12 +7,9 @@ Nothing here pastes text into SQL: values are literals of the expression tree an
 quoted identifiers, and the tree is printed in one dialect (``DIALECT``), so another engine
 needs another dialect, not other code.
 
-The ``events`` table (:data:`EVENT_COLUMNS`): ``pos`` (the event's position in time order),
-``t`` (its instant as POSIX seconds, as :class:`~complianceengine.events.Timeline` orders
-events), the core fields as text (``participants`` a text list), ``attrs`` the attributes as one
-JSON object and ``clock`` the local ``HH:MM`` in the ruleset's zone. ``credited`` holds one row
-per event and person it counts for; ``windows`` the calendar windows (``calendar``, ``t0``,
-``t1``); ``holdings`` who holds which role where (``person``, ``role``, ``unit``, ``t0``, ``t1``).
+The tables the statements read are those :mod:`complianceengine.evaluate.columnar` makes:
+``events`` (``pos``, ``t``, the core fields, ``attrs`` as JSON, ``clock``), ``credited``,
+``windows`` and ``holdings``.
 
 Where Python and SQL could disagree, the Python meaning wins and this module follows it: a value
 of one type never equals a value of another (``true`` is not ``1``), a comparison holds for a
@@ -24,6 +21,7 @@ list when it holds for one of its items, an absent value is judged in Python (th
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -32,19 +30,15 @@ from sqlglot import exp
 from ..match import condition_holds
 from ..model import Comparison, EventMatch
 
-__all__ = ["DIALECT", "EVENT_COLUMNS", "counting_query", "match_condition", "matching_query"]
+__all__ = ["DIALECT", "counting_query", "field_condition", "match_condition", "matching_query"]
 
 #: the dialect every statement is printed in
 DIALECT = "duckdb"
 
-#: the columns of the ``events`` table and their SQL types
-EVENT_COLUMNS = {
-    "pos": "INTEGER", "id": "VARCHAR", "kind": "VARCHAR", "t": "DOUBLE", "actor": "VARCHAR", "participants": "VARCHAR[]",
-    "on_behalf_of": "VARCHAR", "unit": "VARCHAR", "subject": "VARCHAR", "attrs": "JSON", "clock": "VARCHAR",
-}
-
 _TEXT_FIELDS = ("id", "kind", "actor", "on_behalf_of", "unit", "subject")
 _NUMBER_TYPES = ("BIGINT", "UBIGINT", "DOUBLE")
+_EXACT = 2**53  # every whole number up to it is a double
+_HUGE = 10**37  # below what a HUGEINT holds; whole numbers read have at most 30 digits
 _ANY_INSTANT = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
 
 
@@ -56,8 +50,14 @@ def _lit(value: Any) -> exp.Expr:
     if isinstance(value, bool):
         return exp.Boolean(this=value)
     if isinstance(value, (int, float)):
-        return exp.Literal.number(repr(value) if isinstance(value, float) else str(value))
+        return _number(value)
     return exp.Literal.string(str(value))
+
+
+def _number(value: int | float) -> exp.Expr:
+    """A finite number as a typed literal: a float as DOUBLE, a whole number as HUGEINT (a bare
+    literal's type would depend on its size)."""
+    return exp.cast(exp.Literal.string(repr(value) if isinstance(value, float) else str(value)), "DOUBLE" if isinstance(value, float) else "HUGEINT")
 
 
 def _const(value: bool) -> exp.Expr:
@@ -112,11 +112,49 @@ class _Json:
         return _fn("json_extract_string", self.value, exp.Literal.string("$"))
 
     def _numeric(self, op: str, bound: int | float) -> exp.Expr:
-        """A number compared with a number: whole numbers exactly (as HUGEINT), else as doubles."""
-        if isinstance(bound, int):
-            whole = exp.and_(self._is("BIGINT", "UBIGINT"), _compare(op, _cast(self.value, "HUGEINT"), _lit(bound)))
-            return exp.or_(whole, exp.and_(self._is("DOUBLE"), _compare(op, _cast(self.value, "DOUBLE"), _lit(bound))))
-        return exp.and_(self._is(*_NUMBER_TYPES), _compare(op, _cast(self.value, "DOUBLE"), _lit(bound)))
+        """A number compared with a number exactly, as Python compares an int or a float with an
+        int or a float. A value is whole (a Python int) when its JSON text is digits alone (a
+        float's has a point or an exponent): compared as HUGEINT (the readers keep whole numbers
+        below 10^30). A fractional value is a double: compared as one with a float, and with a
+        whole number beyond 2^53 (which a double may not hold) as HUGEINT, a double that large
+        being whole."""
+        if isinstance(bound, float) and math.isnan(bound):
+            return exp.false()  # nothing equals or orders with NaN
+        number = self._is(*_NUMBER_TYPES)
+        if isinstance(bound, float) and math.isinf(bound):  # every value read is finite
+            return exp.and_(number, _const(op in (("gt", "gte") if bound < 0 else ("lt", "lte"))))
+        text = exp.cast(self.value, "VARCHAR")
+        whole = exp.and_(number, exp.RegexpLike(this=text, expression=exp.Literal.string("^-?[0-9]+$")))
+        fraction = exp.and_(number, exp.not_(exp.RegexpLike(this=text, expression=exp.Literal.string("^-?[0-9]+$"))))
+        return exp.or_(exp.and_(whole, self._whole(op, bound)), exp.and_(fraction, self._fraction(op, bound)))
+
+    def _whole(self, op: str, bound: int | float) -> exp.Expr:
+        """A whole value (HUGEINT) ``op`` a finite bound."""
+        if isinstance(bound, float):
+            if not bound.is_integer():  # v > 2.5 is v > 2, v >= 2.5 is v >= 3, ...; never equal
+                if op == "eq":
+                    return exp.false()
+                bound = math.floor(bound) if op in ("gt", "lte") else math.ceil(bound)
+            else:
+                bound = int(bound)
+        if abs(bound) >= _HUGE:  # beyond every whole value read
+            return _const(op in (("gt", "gte") if bound < 0 else ("lt", "lte")))
+        return _compare(op, _cast(self.value, "HUGEINT"), _number(bound))
+
+    def _fraction(self, op: str, bound: int | float) -> exp.Expr:
+        """A fractional value (a double) ``op`` a finite bound."""
+        double = _cast(self.value, "DOUBLE")
+        if isinstance(bound, float) or abs(bound) <= _EXACT:  # a double holds the bound exactly
+            return _compare(op, double, _number(float(bound)))
+        # a double below 2^53 in size is beyond the bound's size: the bound's sign decides;
+        # one above it is whole, compared as HUGEINT (below 10^37: a double that large and a
+        # bound that large are compared as doubles)
+        small = exp.LT(this=exp.Abs(this=double), expression=_number(float(_EXACT)))
+        large = exp.GTE(this=exp.Abs(this=double), expression=_number(1e37))
+        return exp.Case(ifs=[exp.If(this=small, true=_const(op in (("gt", "gte") if bound < 0 else ("lt", "lte")))),
+                             exp.If(this=large, true=_compare(op, double, _number(float(bound))))],
+                        default=_compare(op, _cast(double, "HUGEINT"), _number(bound)) if abs(bound) < _HUGE
+                        else _const(op in (("gt", "gte") if bound < 0 else ("lt", "lte"))))
 
     def equal(self, expected: Any) -> exp.Expr:
         if isinstance(expected, bool):
