@@ -15,6 +15,12 @@ from conftest import base_ruleset
 RULESET: Ruleset = base_ruleset(
     {"id": "daily", "kind": "frequency", "applies_to": {"roles": ["guard"]}, "match": {"kind": "patrol"}, "period": "day", "at_least": 1}
 )
+def with_check(attributes: dict) -> Ruleset:
+    """RULESET with a `check` event kind of these attributes."""
+    data = json.loads(RULESET.model_dump_json(by_alias=True))
+    return Ruleset.model_validate({**data, "event_kinds": {**data["event_kinds"], "check": {"label": {"en": "check"}, "attributes": attributes}}})
+
+
 GOOD = '{"id": "ok%d", "kind": "patrol", "time": "2026-09-01T09:00:00+08:00", "actor": "a", "unit": "d1"}'
 
 
@@ -55,11 +61,7 @@ def test_a_line_that_is_not_utf8_costs_that_line_only(tmp_path):
 
 
 def test_a_csv_number_must_be_finite(tmp_path):
-    ruleset = Ruleset.model_validate(
-        {**json.loads(RULESET.model_dump_json(by_alias=True)),
-         "event_kinds": {**json.loads(RULESET.model_dump_json(by_alias=True))["event_kinds"],
-                         "check": {"label": {"en": "check"}, "attributes": {"vessels": {"type": "number"}}}}}
-    )
+    ruleset = with_check({"vessels": {"type": "number"}})
     path = tmp_path / "events.csv"
     path.write_text("id,kind,time,actor,vessels\nc1,check,2026-09-01T09:00:00+08:00,a,3\nc2,check,2026-09-01T10:00:00+08:00,a,nan\n"
                     "c3,check,2026-09-01T11:00:00+08:00,a,inf\n", encoding="utf-8")
@@ -139,11 +141,7 @@ def test_a_bad_byte_in_a_csv_with_carriage_returns_costs_its_line(tmp_path):
 def test_records_from_code_meet_the_limits_of_a_json_line():
     """A lone surrogate, a whole number past 30 digits and an infinite number are rejected from
     records built in code and from CSV text as they are from a JSON line."""
-    ruleset = Ruleset.model_validate(
-        {**json.loads(RULESET.model_dump_json(by_alias=True)),
-         "event_kinds": {**json.loads(RULESET.model_dump_json(by_alias=True))["event_kinds"],
-                         "check": {"label": {"en": "check"}, "attributes": {"vessels": {"type": "integer"}, "hours": {"type": "number"}}}}}
-    )
+    ruleset = with_check({"vessels": {"type": "integer"}, "hours": {"type": "number"}})
     base = {"kind": "check", "time": "2026-09-01T09:00:00+08:00", "actor": "a"}
     records = [{**base, "id": "ok", "attributes": {"vessels": 10**30 - 1, "hours": 2.5}},
                {**base, "id": "s", "attributes": {"hours": 1.0}, "unit": "d1\ud800"},
@@ -161,11 +159,7 @@ def test_records_from_code_meet_the_limits_of_a_json_line():
 
 
 def test_a_csv_whole_number_has_at_most_30_digits(tmp_path):
-    ruleset = Ruleset.model_validate(
-        {**json.loads(RULESET.model_dump_json(by_alias=True)),
-         "event_kinds": {**json.loads(RULESET.model_dump_json(by_alias=True))["event_kinds"],
-                         "check": {"label": {"en": "check"}, "attributes": {"vessels": {"type": "integer"}}}}}
-    )
+    ruleset = with_check({"vessels": {"type": "integer"}})
     path = tmp_path / "events.csv"
     path.write_text("id,kind,time,actor,vessels\nc1,check,2026-09-01T09:00:00+08:00,a," + "9" * 30 + "\n"
                     "c2,check,2026-09-01T10:00:00+08:00,a," + "9" * 31 + "\n", encoding="utf-8")
