@@ -89,7 +89,7 @@ def audit(
     (:mod:`complianceengine.words`); ids, statuses and numbers do not depend on it. ``progress``
     is told which obligation is being planned and judged (:mod:`complianceengine.progress`).
     ``engine`` chooses the backend that answers the kinds' questions about the events
-    (:func:`backend_for`; the report's ``engine`` says which did); ``threads`` and
+    (:func:`~complianceengine.evaluate.backend_for`; the report's ``engine`` says which did); ``threads`` and
     ``memory_limit`` (``"256MB"``) are passed to DuckDB when it is the engine. The findings are
     the same whichever engine gives them.
     """
