@@ -166,3 +166,19 @@ def test_a_csv_whole_number_has_at_most_30_digits(tmp_path):
     log = read_events(path, ruleset)
     assert [e.id for e in log.events] == ["c1"]
     assert [(r.line, "at most 30 digits" in r.errors[0]) for r in log.rejects] == [(3, True)]
+
+
+def test_a_normaliser_plugin_cannot_bring_in_a_lone_surrogate(tmp_path):
+    """The check is made after the plugins' normalisation, on every source."""
+    from complianceengine import Plugins, hookimpl
+
+    class Broken:
+        @hookimpl
+        def complianceengine_normalise_record(self, record, path, ruleset):
+            return {**record, "actor": record["actor"] + "\ud800"} if record.get("id") == "ok2" else None
+
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join([GOOD % 1, GOOD % 2]) + "\n", encoding="utf-8")
+    log = read_events(path, RULESET, plugins=Plugins([Broken()], entry_points=False))
+    assert [e.id for e in log.events] == ["ok1"]
+    assert [(r.line, r.errors) for r in log.rejects] == [(2, ("actor: the text holds a lone surrogate ('\\ud800'), which is not a character",))]

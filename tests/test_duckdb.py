@@ -290,6 +290,8 @@ def test_engine_settings_are_checked():
         backend_for("reference", threads=2)
     assert backend_for("auto")[0] == "reference"
     with pytest.raises(UsageError, match="DuckDB refused"):
+        backend_for("duckdb", memory_limit="lots", check=True)
+    with pytest.raises(UsageError, match="DuckDB refused"):
         audit(load_ruleset(XIANGSHAN / "ruleset.yaml"), Registry(), [], first_day=dt.date(2026, 8, 1), last_day=dt.date(2026, 8, 2),
               as_of=dt.datetime(2026, 9, 1, tzinfo=dt.timezone.utc), engine="duckdb", memory_limit="lots", notify=False)
 

@@ -553,7 +553,7 @@ def _audit(args: argparse.Namespace, plugins: Plugins) -> int:
         raise UsageError(f"--format {format} writes a binary file, not text for a terminal: give --output FILE "
                          f"(e.g. --output report.{format}), or redirect standard output to a file")
     to_file = args.output is not None and str(args.output) != "-"
-    backend_for(args.engine, threads=args.threads, memory_limit=args.memory_limit)  # a wrong setting before anything is read
+    backend_for(args.engine, threads=args.threads, memory_limit=args.memory_limit, check=True)  # a wrong setting before anything is read
     with _progress(args) as progress:  # gone before anything is printed
         progress("reading the registry", 0, None)
         registry = load_registry(args.registry, ruleset)

@@ -202,7 +202,8 @@ class _EventReader:
                     continue
                 record = dict(record)
                 attributes = record.pop("attributes", {})
-                self._accept(str(path), line, raw, record, attributes if isinstance(attributes, dict) else {}, from_text=True)
+                self._accept(str(path), line, raw, record, attributes if isinstance(attributes, dict) else {}, from_text=True,
+                             unchecked_text=True)
             return
         if suffix == ".parquet" or path.is_dir():
             self._read_parquet(path)
@@ -270,11 +271,7 @@ class _EventReader:
             extra = sorted(map(str, set(fields) - _CORE_FIELDS))
             self._reject(file, index, raw, [f"unknown fields {extra}; attributes go inside 'attributes'"])
             return
-        broken = _not_unicode(fields, attributes)
-        if broken is not None:
-            self._reject(file, index, raw, [broken])
-            return
-        self._accept(file, index, raw, fields, attributes, from_text=False)
+        self._accept(file, index, raw, fields, attributes, from_text=False, unchecked_text=True)
 
     def _read_jsonl(self, lines: Iterable[tuple[int, str, bool]], file: str) -> None:
         loads, decode_error, core, accept = _json_object, json.JSONDecodeError, _CORE_FIELDS, self._accept
@@ -310,12 +307,8 @@ class _EventReader:
                 extra = sorted(set(record) - core)
                 self._reject(file, number, line, [f"unknown fields {extra}; attributes go inside 'attributes'"])
                 continue
-            if "\\u" in line:  # only an escape can write a lone surrogate
-                broken = _not_unicode(record, attributes)
-                if broken is not None:
-                    self._reject(file, number, line, [broken])
-                    continue
-            accept(file, number, line, record, attributes, from_text=False)
+            # only an escape can write a lone surrogate into a line read as UTF-8
+            accept(file, number, line, record, attributes, from_text=False, unchecked_text="\\u" in line)
 
     def _read_csv(self, text: str, file: str) -> None:
         # csv counts physical lines as its text stream splits them (at \r\n, \r or \n); a quoted
@@ -379,7 +372,12 @@ class _EventReader:
     def _reject(self, file: str, line: int, raw: Raw, errors: list[str]) -> None:
         self.rejects.append(Reject(file=file, line=line, raw=raw if isinstance(raw, str) else raw(), errors=tuple(errors)))
 
-    def _accept(self, file: str, line: int, raw: Raw, record: dict[str, Any], attributes: dict[str, Any], *, from_text: bool) -> None:
+    def _accept(self, file: str, line: int, raw: Raw, record: dict[str, Any], attributes: dict[str, Any], *, from_text: bool,
+                unchecked_text: bool = False) -> None:
+        """Check one record and keep it as an event, or reject it. ``unchecked_text``: its text
+        may hold a lone surrogate (a JSON line with a ``\\u`` escape, a record from code or from a
+        reader plugin; text decoded from UTF-8 cannot), so it is looked for; a record a normaliser
+        plugin gives back is always looked at."""
         if self.normalises:
             asked = {"record": {**record, "attributes": dict(attributes)}, "path": self.path, "ruleset": self.ruleset}
             normalised = self.plugins.first("complianceengine_normalise_record", **asked)
@@ -391,6 +389,12 @@ class _EventReader:
                     )
                 record = dict(normalised)
                 attributes = record.pop("attributes", {}) or {}
+                unchecked_text = True
+        if unchecked_text:
+            broken = _not_unicode(record, attributes)
+            if broken is not None:
+                self._reject(file, line, raw, [broken])
+                return
         texts = self.texts
         get = record.get
         errors: list[str] = []

@@ -111,9 +111,12 @@ def audit(
     return report
 
 
-def backend_for(engine: Engine, *, threads: int | None = None, memory_limit: str | None = None) -> tuple[str, Backend | None]:
+def backend_for(engine: Engine, *, threads: int | None = None, memory_limit: str | None = None, check: bool = False,
+                ) -> tuple[str, Backend | None]:
     """The engine's name and its backend (``None``: the reference). ``duckdb`` needs the
-    ``duckdb`` extra (:class:`UsageError` without it, or when DuckDB refuses a setting); ``auto`` is the reference backend for now
+    ``duckdb`` extra (:class:`UsageError` without it, or when DuckDB refuses a setting: at once
+    with ``check``, which opens and closes a connection, else when the backend is first used, as
+    an audit does); ``auto`` is the reference backend for now
     (see docs/performance.md: the DuckDB backend still reads events as Python objects and is not
     faster yet). ``threads`` or ``memory_limit`` with the reference engine are a usage error."""
     if engine not in ENGINES:
@@ -121,9 +124,10 @@ def backend_for(engine: Engine, *, threads: int | None = None, memory_limit: str
     if engine == "duckdb":
         from .columnar import DuckDBSource, connect
 
-        con, spill = connect(threads, memory_limit)  # the settings checked now, not after the events are read
-        con.close()
-        spill.cleanup()
+        if check:  # the settings tried now, not once the events are read
+            con, spill = connect(threads, memory_limit)
+            con.close()
+            spill.cleanup()
         return "duckdb", functools.partial(DuckDBSource, threads=threads, memory_limit=memory_limit)
     if threads is not None or memory_limit is not None:
         raise UsageError("threads and memory_limit are DuckDB settings: give them with engine='duckdb'")
