@@ -197,6 +197,32 @@ def _periods(unit: str, first: dt.date, last: dt.date):
         raise ValueError(unit)
 
 
+def _requirements() -> tuple[dict[str, list[tuple[str, int, int]]], list[tuple[int, int]], dict[str, list[tuple[str | None, str, int, list[tuple[int, int]]]]]]:
+    """What both baselines work out before any event: the periods of each unit that end in the
+    range, the whole range they span, and each duty's requirements (window or None, period,
+    at_least, the part of the range each is in force on)."""
+    # an audit judges the periods that end in its range, whole (docs/semantics.md, "Which audit
+    # reports a verdict"): it looks back to the start of the first of them
+    range_start, range_end = _day(FIRST_DAY), _day(LAST_DAY + dt.timedelta(days=1))
+    ending = {unit: [p for p in _periods(unit, FIRST_DAY, LAST_DAY) if range_start < p[2] <= range_end] for unit in ("day", "week", "month")}
+    whole_range = [(min(p[1] for found in ending.values() for p in found), range_end)]
+    windows = {name: _merge([(_day(dt.date.fromisoformat(a)), _day(dt.date.fromisoformat(b) + dt.timedelta(days=1))) for a, b in w])
+               for name, w in BASELINE_CALENDARS.items()}
+    requirements = {}
+    for oid, duty in BASELINE_DUTIES.items():
+        # each requirement with the part of the range it is in force on: the first `during` entry
+        # inside its windows, the base one everywhere else
+        variants: list[tuple[str | None, str, int, list[tuple[int, int]]]] = []
+        claimed: list[tuple[int, int]] = []
+        for raised in duty["during"]:
+            inside = _subtract(_intersect(windows[raised["calendar"]], whole_range), claimed)
+            variants.append((raised["calendar"], raised["period"], raised["at_least"], inside))
+            claimed = _merge(claimed + _intersect(windows[raised["calendar"]], whole_range))
+        variants.insert(0, (None, duty["period"], duty["at_least"], _subtract(whole_range, claimed)))
+        requirements[oid] = variants
+    return ending, whole_range, requirements
+
+
 def baseline(world: Path, times: dict[str, float]) -> collections.Counter:
     """The findings of the three frequency duties, as a multiset of keys."""
     t0 = time.perf_counter()
@@ -260,26 +286,11 @@ def baseline(world: Path, times: dict[str, float]) -> collections.Counter:
             lines[unit] = frozenset(chain)
         return lines[unit]
 
-    # an audit judges the periods that end in its range, whole (docs/semantics.md, "Which audit
-    # reports a verdict"): it looks back to the start of the first of them
-    range_start, range_end = _day(FIRST_DAY), _day(LAST_DAY + dt.timedelta(days=1))
-    ending = {unit: [p for p in _periods(unit, FIRST_DAY, LAST_DAY) if range_start < p[2] <= range_end] for unit in ("day", "week", "month")}
-    whole_range = [(min(p[1] for found in ending.values() for p in found), range_end)]
-    windows = {name: _merge([(_day(dt.date.fromisoformat(a)), _day(dt.date.fromisoformat(b) + dt.timedelta(days=1))) for a, b in w])
-               for name, w in BASELINE_CALENDARS.items()}
+    ending, whole_range, requirements = _requirements()
     found: collections.Counter = collections.Counter()
     for oid, duty in BASELINE_DUTIES.items():
         roles = set(duty["roles"])
-        at_least = duty["at_least"]
-        # each requirement with the part of the range it is in force on: the first `during` entry
-        # inside its windows, the base one everywhere else
-        variants, claimed = [], []
-        for raised in duty["during"]:
-            inside = _subtract(_intersect(windows[raised["calendar"]], whole_range), claimed)
-            variants.append((raised["calendar"], raised["period"], raised["at_least"], inside))
-            claimed = _merge(claimed + _intersect(windows[raised["calendar"]], whole_range))
-        variants.insert(0, (None, duty["period"], at_least, _subtract(whole_range, claimed)))
-        variants = [(w, p, n, mask, ending[p]) for w, p, n, mask in variants if mask]
+        variants = [(w, p, n, mask, ending[p]) for w, p, n, mask in requirements[oid] if mask]
         for (person, role, unit), intervals in sorted(holdings.items()):
             if role not in roles:
                 continue
@@ -425,27 +436,17 @@ def sql_baseline(world: Path, times: dict[str, float], threads: int | None = Non
     t0 = time.perf_counter()
     con = duckdb.connect(":memory:", config={"threads": threads} if threads else {})
     con.execute("SET TimeZone = 'Asia/Shanghai'")
-    range_start, range_end = _day(FIRST_DAY), _day(LAST_DAY + dt.timedelta(days=1))
-    ending = {unit: [p for p in _periods(unit, FIRST_DAY, LAST_DAY) if range_start < p[2] <= range_end] for unit in ("day", "week", "month")}
-    whole_range = [(min(p[1] for found in ending.values() for p in found), range_end)]
-    windows = {name: _merge([(_day(dt.date.fromisoformat(a)), _day(dt.date.fromisoformat(b) + dt.timedelta(days=1))) for a, b in w])
-               for name, w in BASELINE_CALENDARS.items()}
+    ending, whole_range, requirements = _requirements()
     con.execute("CREATE TABLE duty (oid VARCHAR, role VARCHAR)")
     con.execute("CREATE TABLE variant (oid VARCHAR, win VARCHAR, period VARCHAR, need BIGINT, s BIGINT, e BIGINT)")
     con.execute("CREATE TABLE period (unit VARCHAR, label VARCHAR, s BIGINT, e BIGINT)")
     for oid, duty in BASELINE_DUTIES.items():
         con.executemany("INSERT INTO duty VALUES (?, ?)", [(oid, role) for role in duty["roles"]])
-        claimed: list[tuple[int, int]] = []
-        rows = []
-        for raised in duty["during"]:
-            inside = _subtract(_intersect(windows[raised["calendar"]], whole_range), claimed)
-            rows += [(oid, raised["calendar"], raised["period"], raised["at_least"], a, b) for a, b in inside]
-            claimed = _merge(claimed + _intersect(windows[raised["calendar"]], whole_range))
-        rows += [(oid, "", duty["period"], duty["at_least"], a, b) for a, b in _subtract(whole_range, claimed)]
-        con.executemany("INSERT INTO variant VALUES (?, ?, ?, ?, ?, ?)", rows)
+        con.executemany("INSERT INTO variant VALUES (?, ?, ?, ?, ?, ?)",
+                        [(oid, w or "", p, n, a, b) for w, p, n, mask in requirements[oid] for a, b in mask])
     con.executemany("INSERT INTO period VALUES (?, ?, ?, ?)", [(unit, *p) for unit, found in ending.items() for p in found])
     for name, value in (("registry", str(world / "registry.yaml")), ("events", str(world / "events.jsonl")), ("as_of", _epoch(AS_OF)),
-                        ("first", whole_range[0][0]), ("last", range_end)):
+                        ("first", whole_range[0][0]), ("last", whole_range[0][1])):
         con.execute(f"SET VARIABLE {name} = ?", [value])
     for statement in filter(str.strip, SQL_BASELINE.split(";")):
         con.execute(statement)

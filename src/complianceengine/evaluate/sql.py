@@ -64,6 +64,21 @@ def _const(value: bool) -> exp.Expr:
     return exp.true() if value else exp.false()
 
 
+def _beyond(op: str, bound: int | float) -> exp.Expr:
+    """``value op bound`` for a bound beyond every value read (above them when positive)."""
+    return _const(op in (("gt", "gte") if bound < 0 else ("lt", "lte")))
+
+
+def _same(table: str, column: str, other_table: str, other_column: str) -> exp.Expr:
+    """``table.column = other_table.other_column``."""
+    return exp.EQ(this=exp.column(column, table=table), expression=exp.column(other_column, table=other_table))
+
+
+def _is_list(value: exp.Expr) -> exp.Expr:
+    """Is the JSON ``value`` an array?"""
+    return exp.EQ(this=_fn("json_type", value), expression=exp.Literal.string("ARRAY"))
+
+
 def _any(parts: Sequence[exp.Expr]) -> exp.Expr:
     return exp.or_(*parts) if parts else exp.false()
 
@@ -122,11 +137,9 @@ class _Json:
             return exp.false()  # nothing equals or orders with NaN
         number = self._is(*_NUMBER_TYPES)
         if isinstance(bound, float) and math.isinf(bound):  # every value read is finite
-            return exp.and_(number, _const(op in (("gt", "gte") if bound < 0 else ("lt", "lte"))))
-        text = exp.cast(self.value, "VARCHAR")
-        whole = exp.and_(number, exp.RegexpLike(this=text, expression=exp.Literal.string("^-?[0-9]+$")))
-        fraction = exp.and_(number, exp.not_(exp.RegexpLike(this=text, expression=exp.Literal.string("^-?[0-9]+$"))))
-        return exp.or_(exp.and_(whole, self._whole(op, bound)), exp.and_(fraction, self._fraction(op, bound)))
+            return exp.and_(number, _beyond(op, bound))
+        digits = exp.RegexpLike(this=exp.cast(self.value, "VARCHAR"), expression=exp.Literal.string("^-?[0-9]+$"))
+        return exp.or_(exp.and_(number, digits, self._whole(op, bound)), exp.and_(number, exp.not_(digits), self._fraction(op, bound)))
 
     def _whole(self, op: str, bound: int | float) -> exp.Expr:
         """A whole value (HUGEINT) ``op`` a finite bound."""
@@ -138,7 +151,7 @@ class _Json:
             else:
                 bound = int(bound)
         if abs(bound) >= _HUGE:  # beyond every whole value read
-            return _const(op in (("gt", "gte") if bound < 0 else ("lt", "lte")))
+            return _beyond(op, bound)
         return _compare(op, _cast(self.value, "HUGEINT"), _number(bound))
 
     def _fraction(self, op: str, bound: int | float) -> exp.Expr:
@@ -151,10 +164,8 @@ class _Json:
         # bound that large are compared as doubles)
         small = exp.LT(this=exp.Abs(this=double), expression=_number(float(_EXACT)))
         large = exp.GTE(this=exp.Abs(this=double), expression=_number(1e37))
-        return exp.Case(ifs=[exp.If(this=small, true=_const(op in (("gt", "gte") if bound < 0 else ("lt", "lte")))),
-                             exp.If(this=large, true=_compare(op, double, _number(float(bound))))],
-                        default=_compare(op, _cast(double, "HUGEINT"), _number(bound)) if abs(bound) < _HUGE
-                        else _const(op in (("gt", "gte") if bound < 0 else ("lt", "lte"))))
+        return exp.Case(ifs=[exp.If(this=small, true=_beyond(op, bound)), exp.If(this=large, true=_compare(op, double, _number(float(bound))))],
+                        default=_compare(op, _cast(double, "HUGEINT"), _number(bound)) if abs(bound) < _HUGE else _beyond(op, bound))
 
     def equal(self, expected: Any) -> exp.Expr:
         if isinstance(expected, bool):
@@ -228,10 +239,9 @@ def field_condition(name: str, condition: Any) -> exp.Expr:
         column = _col(name)
         return _case(column, absent, _scalar(_Text(column), condition))
     value = _attribute(name)
-    is_list = exp.EQ(this=_fn("json_type", value), expression=exp.Literal.string("ARRAY"))
     return exp.Case(
         ifs=[exp.If(this=exp.Is(this=value, expression=exp.Null()), true=_const(absent)),
-             exp.If(this=is_list, true=_items(_cast(value, "VARCHAR[]"), condition))],
+             exp.If(this=_is_list(value), true=_items(_cast(value, "VARCHAR[]"), condition))],
         default=_scalar(_Json(value), condition),
     )
 
@@ -259,8 +269,7 @@ def match_condition(match: EventMatch) -> exp.Expr:
         members = exp.Array(expressions=[_lit(m) for m in sorted(set(quorum.members))])
         enough = exp.GTE(this=_fn("len", _fn("list_intersect", present, members)), expression=_lit(quorum.at_least))
         # a value that is not a list has no quorum; a missing one has none either (at_least >= 1)
-        parts.append(exp.Case(ifs=[exp.If(this=exp.EQ(this=_fn("json_type", value), expression=exp.Literal.string("ARRAY")), true=enough)],
-                              default=exp.false()))
+        parts.append(exp.Case(ifs=[exp.If(this=_is_list(value), true=enough)], default=exp.false()))
     if match.in_calendar is not None:
         inside = (exp.select("1").from_(exp.to_table("windows", alias="w"))
                   .where(exp.EQ(this=exp.column("calendar", table="w", quoted=True), expression=_lit(match.in_calendar)))
@@ -289,30 +298,30 @@ def counting_query(match: EventMatch, subject_kind: str, roles: Sequence[str] | 
     if subject_kind == "person":
         query = (exp.select(exp.column("ti", table=g), exp.column("pos", table=m)).distinct()
                  .from_(matched.subquery(m))
-                 .join(exp.to_table("credited", alias="c"), on=exp.EQ(this=exp.column("pos", table="c"), expression=exp.column("pos", table=m)))
-                 .join(exp.to_table("targets", alias=g), on=exp.EQ(this=exp.column("sid", table=g), expression=exp.column("person", table="c")))
+                 .join(exp.to_table("credited", alias="c"), on=_same("c", "pos", m, "pos"))
+                 .join(exp.to_table("targets", alias=g), on=_same(g, "sid", "c", "person"))
                  .where(exp.or_(exp.Is(this=exp.column("unit", table=m), expression=exp.Null()),
                                 exp.Exists(this=exp.select("1").from_(exp.to_table("target_units", alias=u))
-                                           .where(exp.EQ(this=exp.column("ti", table=u), expression=exp.column("ti", table=g)))
-                                           .where(exp.EQ(this=exp.column("unit", table=u), expression=exp.column("unit", table=m)))))))
+                                           .where(_same(u, "ti", g, "ti"))
+                                           .where(_same(u, "unit", m, "unit"))))))
     elif subject_kind == "unit":
         query = (exp.select(exp.column("ti", table=u), exp.column("pos", table=m)).distinct()
                  .from_(matched.subquery(m))
-                 .join(exp.to_table("target_units", alias=u), on=exp.EQ(this=exp.column("unit", table=u), expression=exp.column("unit", table=m)))
-                 .join(exp.to_table("targets", alias=g), on=exp.EQ(this=exp.column("ti", table=g), expression=exp.column("ti", table=u))))
+                 .join(exp.to_table("target_units", alias=u), on=_same(u, "unit", m, "unit"))
+                 .join(exp.to_table("targets", alias=g), on=_same(g, "ti", u, "ti")))
     else:
         query = (exp.select(exp.column("ti", table=g), exp.column("pos", table=m)).distinct()
                  .from_(matched.subquery(m))
-                 .join(exp.to_table("targets", alias=g), on=exp.EQ(this=exp.column("sid", table=g), expression=exp.column("subject", table=m))))
+                 .join(exp.to_table("targets", alias=g), on=_same(g, "sid", m, "subject")))
     if roles is not None:
         # someone credited holds one of the roles, at the target's line of units, at the event's time
         where_unit = exp.or_(exp.column("anywhere", table=g),
                              exp.Exists(this=exp.select("1").from_(exp.to_table("target_line", alias="l"))
-                                        .where(exp.EQ(this=exp.column("ti", table="l"), expression=exp.column("ti", table=g)))
-                                        .where(exp.EQ(this=exp.column("unit", table="l"), expression=exp.column("unit", table="h")))))
+                                        .where(_same("l", "ti", g, "ti"))
+                                        .where(_same("l", "unit", "h", "unit"))))
         holder = (exp.select("1").from_(exp.to_table("credited", alias="c2"))
-                  .join(exp.to_table("holdings", alias="h"), on=exp.EQ(this=exp.column("person", table="h"), expression=exp.column("person", table="c2")))
-                  .where(exp.EQ(this=exp.column("pos", table="c2"), expression=exp.column("pos", table=m)))
+                  .join(exp.to_table("holdings", alias="h"), on=_same("h", "person", "c2", "person"))
+                  .where(_same("c2", "pos", m, "pos"))
                   .where(exp.In(this=exp.column("role", table="h"), expressions=[_lit(r) for r in dict.fromkeys(roles)]))
                   .where(exp.LTE(this=exp.column("t0", table="h"), expression=exp.column("t", table=m)))
                   .where(exp.LT(this=exp.column("t", table=m), expression=exp.column("t1", table="h")))
