@@ -385,6 +385,63 @@ def test_a_normaliser_returning_garbage_is_named(tmp_path):
         read_events(path, base_ruleset(), plugins=Plugins([Garbage()]))
 
 
+def test_a_per_file_normaliser_is_asked_once_per_file_and_before_the_per_record_hook(tmp_path):
+    """complianceengine_record_normaliser: asked once for each file; its function for every
+    record, with a copy; the first record given wins, and the per-record hook is asked only for
+    records no function answers."""
+    asked, per_record = [], []
+
+    class PerFile:
+        @hookimpl
+        def complianceengine_record_normaliser(self, path, ruleset):
+            asked.append(path.name)
+            if path.name == "other.jsonl":
+                return None  # nothing in this file is ours
+
+            def normalise(record):
+                if not record["id"].startswith("x-"):
+                    return None
+                record["attributes"]["scribbled"] = True  # its own copy: the reader's is untouched
+                return {**record, "id": "file-" + record["id"], "attributes": {}}
+            return normalise
+
+    class PerRecord:
+        @hookimpl
+        def complianceengine_normalise_record(self, record, path, ruleset):
+            per_record.append(record["id"])
+            return {**record, "id": "record-" + record["id"]}
+
+    line = '{{"id": "{}", "kind": "patrol", "time": "2026-08-03T09:00:00+08:00", "actor": "a", "unit": "d1"}}\n'
+    events, other = tmp_path / "events.jsonl", tmp_path / "other.jsonl"
+    events.write_text(line.format("x-1") + line.format("y-2") + line.format("x-3"))
+    other.write_text(line.format("x-4"))
+    log = read_events([events, other], base_ruleset(), plugins=Plugins([PerFile(), PerRecord()], entry_points=False))
+    assert [e.id for e in log.events] == ["file-x-1", "record-y-2", "file-x-3", "record-x-4"]
+    assert asked == ["events.jsonl", "other.jsonl"]
+    assert per_record == ["y-2", "x-4"]
+
+
+@pytest.mark.parametrize(
+    "answer, message",
+    [
+        (lambda path, ruleset: "not a function", r"PerFile.*record_normaliser: returned str for .*events.jsonl; expected a function"),
+        (lambda path, ruleset: (lambda record: ["a", "list"]), r"PerFile.*returned list for .*events.jsonl:1; expected a record dict"),
+        (lambda path, ruleset: (lambda record: {"id": "e", "attributes": "text"}), r"PerFile.*returned dict for .*events.jsonl:1"),
+        (lambda path, ruleset: (lambda record: 1 / 0), r"PerFile.*failed on .*events.jsonl:1: ZeroDivisionError"),
+    ],
+)
+def test_a_per_file_normaliser_that_misbehaves_is_named(tmp_path, answer, message):
+    class PerFile:
+        @hookimpl
+        def complianceengine_record_normaliser(self, path, ruleset):
+            return answer(path, ruleset)
+
+    path = tmp_path / "events.jsonl"
+    path.write_text('{"id": "e1", "kind": "patrol", "time": "2026-08-03T09:00:00+08:00", "actor": "a", "unit": "d1"}\n')
+    with pytest.raises(PluginError, match=message):
+        read_events(path, base_ruleset(), plugins=Plugins([PerFile()], entry_points=False))
+
+
 def test_hooks_are_called_through_pluggy_with_firstresult_wrappers_and_the_culprit_named(tmp_path):
     """pm.hook: the first normaliser answering wins, a hook wrapper runs around the call, and a
     normaliser that raises is named."""

@@ -176,8 +176,11 @@ class _EventReader:
         self.rejects: list[Reject] = []
         self.duplicates: list[Duplicate] = []
         self.first: dict[str, Event] = {}
-        # the normaliser hook is still asked for every record, but only when some plugin has it
+        # the per-record normaliser hook is asked for every record, but only when some plugin has
+        # it; the per-file one once for each file (its functions then for every record)
         self.normalises = plugins.has("complianceengine_normalise_record")
+        self.normaliser_hook = plugins.has(_NORMALISER)
+        self._normalisers: dict[Path, list[tuple[str, Callable[[dict[str, Any]], Any]]]] = {}
         # one copy of each repeated text (kinds, people, units, subjects, attribute names and enum
         # values) instead of one per line
         self.texts: dict[str, str] = {}
@@ -369,6 +372,22 @@ class _EventReader:
             record["participants"] = [p.strip() for p in record["participants"].split(";") if p.strip()]
         self._accept(file, number, raw, record, attributes, from_text=True)
 
+    def _file_normalisers(self) -> list[tuple[str, Callable[[dict[str, Any]], Any]]]:
+        """(plugin, function) for each plugin normalising the records of the file being read,
+        asked once per file."""
+        found = self._normalisers.get(self.path)
+        if found is None:
+            found = []
+            for plugin, normalise in self.plugins.each(_NORMALISER, path=self.path, ruleset=self.ruleset):
+                if normalise is None:
+                    continue
+                if not callable(normalise):
+                    raise PluginError(plugin, _NORMALISER, f"returned {type(normalise).__name__} for {self.path}; "
+                                                           "expected a function record -> record or None, or None")
+                found.append((plugin, normalise))
+            self._normalisers[self.path] = found
+        return found
+
     def _reject(self, file: str, line: int, raw: Raw, errors: list[str]) -> None:
         self.rejects.append(Reject(file=file, line=line, raw=raw if isinstance(raw, str) else raw(), errors=tuple(errors)))
 
@@ -378,18 +397,32 @@ class _EventReader:
         may hold a lone surrogate (a JSON line with a ``\\u`` escape, a record from code or from a
         reader plugin; text decoded from UTF-8 cannot), so it is looked for; a record a normaliser
         plugin gives back is always looked at."""
-        if self.normalises:
+        normalised = None
+        if self.normaliser_hook:
+            for plugin, normalise in self._file_normalisers():
+                try:
+                    normalised = normalise({**record, "attributes": dict(attributes)})
+                except PluginError:
+                    raise
+                except (Exception, SystemExit) as exc:
+                    raise PluginError(plugin, _NORMALISER, f"the function it gave failed on {file}:{line}: {type(exc).__name__}: {exc}") from exc
+                if normalised is not None:
+                    if not _is_record(normalised):
+                        raise PluginError(plugin, _NORMALISER, f"the function it gave returned {type(normalised).__name__} for "
+                                                               f"{file}:{line}; expected a record dict with an 'attributes' dict")
+                    break
+        if normalised is None and self.normalises:
             asked = {"record": {**record, "attributes": dict(attributes)}, "path": self.path, "ruleset": self.ruleset}
             normalised = self.plugins.first("complianceengine_normalise_record", **asked)
-            if normalised is not None:
-                if not isinstance(normalised, dict) or not isinstance(normalised.get("attributes", {}), (dict, type(None))):
-                    raise PluginError(
-                        self.plugins.answering("complianceengine_normalise_record", **asked), "complianceengine_normalise_record",
-                        f"returned {type(normalised).__name__} for {file}:{line}; expected a record dict with an 'attributes' dict",
-                    )
-                record = dict(normalised)
-                attributes = record.pop("attributes", {}) or {}
-                unchecked_text = True
+            if normalised is not None and not _is_record(normalised):
+                raise PluginError(
+                    self.plugins.answering("complianceengine_normalise_record", **asked), "complianceengine_normalise_record",
+                    f"returned {type(normalised).__name__} for {file}:{line}; expected a record dict with an 'attributes' dict",
+                )
+        if normalised is not None:
+            record = dict(normalised)
+            attributes = record.pop("attributes", {}) or {}
+            unchecked_text = True
         if unchecked_text:
             broken = _not_unicode(record, attributes)
             if broken is not None:
@@ -529,6 +562,14 @@ class _Kind:
         self.declared = ", ".join(kind.attributes) or "none"
         self.required = tuple(name for name, spec in kind.attributes.items() if spec.required)
         self.until = None if kind.excuses is None else kind.excuses.until
+
+
+_NORMALISER = "complianceengine_record_normaliser"
+
+
+def _is_record(value: Any) -> bool:
+    """Whether a normaliser's answer is a record: a dict whose ``attributes``, if any, is one."""
+    return isinstance(value, dict) and isinstance(value.get("attributes", {}), (dict, type(None)))
 
 
 #: lines between two reports of progress

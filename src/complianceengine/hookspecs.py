@@ -75,8 +75,25 @@ def complianceengine_normalise_record(record: dict[str, Any], path: Path, rulese
     """Map one raw record from a platform's export (its own field names, codes, formats) to the
     standard record shape, before validation.
 
-    Called for every record of every source. Return a new record (do not modify the one you are
-    given), or ``None`` when the record is not in your platform's shape. firstresult.
+    Called for every record of every source (a hook call each: where speed matters, give a
+    function per file with :func:`complianceengine_record_normaliser`). Return a new record (do
+    not modify the one you are given), or ``None`` when the record is not in your platform's
+    shape. firstresult.
+    """
+
+
+@hookspec
+def complianceengine_record_normaliser(path: Path, ruleset: Ruleset) -> Callable[[dict[str, Any]], dict[str, Any] | None] | None:
+    """A function that maps the raw records of one events file from a platform's export to the
+    standard record shape, before validation: :func:`complianceengine_normalise_record` asked once
+    per file instead of once per record (a million-line file costs a million calls of your
+    function, not a million hook calls).
+
+    Return ``None`` when no record of ``path`` can be yours. The function is given a copy of each
+    record (the core fields and an ``attributes`` dict) and returns a new record, or ``None``
+    when the record is not in your platform's shape. Collected: the functions are asked in hook
+    call order and the first record returned wins; ``complianceengine_normalise_record`` is asked
+    only when none of them answers.
     """
 
 

@@ -134,7 +134,7 @@ def test_the_record_handed_in_is_not_modified(ruleset):
                        "参与人员": "p-ma-chao、p-xu-jing", "mode": "field", "备注": "x"},
     }
     before = copy.deepcopy(record)
-    out = platform.complianceengine_normalise_record(record=record, ruleset=ruleset)
+    out = platform.complianceengine_record_normaliser(path=Path("export.csv"), ruleset=ruleset)(record)
     assert record == before
     assert out == {
         "id": "X-1", "kind": "patrol", "time": "2026-08-03T09:30:00+08:00", "actor": "p-yu-hong", "unit": "dongmen-north",
@@ -262,7 +262,7 @@ def test_audit_over_the_jsonl_sample_and_the_export(ruleset, registry):
 def test_entry_point_is_installed():
     entries = {e.name: e.value for e in importlib.metadata.entry_points(group="complianceengine")}
     assert entries.get("platform_csv") == "complianceengine_platform_csv"
-    assert dict(ce.Plugins(entry_points=True).describe())["platform_csv"] == ["complianceengine_normalise_record"]
+    assert dict(ce.Plugins(entry_points=True).describe())["platform_csv"] == ["complianceengine_record_normaliser"]
 
 
 def test_command_line_audit_with_the_export(tmp_path, capsys):

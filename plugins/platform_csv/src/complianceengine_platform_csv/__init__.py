@@ -3,7 +3,7 @@
 Duty platforms (e.g. a county's 智慧海防 platform) export their records as CSV with Chinese
 headers, Chinese event-type names and local times without an offset. This plugin maps each row of
 such an export to complianceengine's standard event record, through the
-``complianceengine_normalise_record`` hook; the core then validates it like any other event, so a
+``complianceengine_record_normaliser`` hook; the core then validates it like any other event, so a
 bad row becomes a reject with its file and line and nothing is dropped or quietly repaired.
 
 Install it next to complianceengine (``pip install -e plugins/platform_csv``): its entry point
@@ -81,12 +81,13 @@ table are stripped of surrounding spaces. A local time that falls in a daylight-
 overlap is resolved the way the core resolves naive times (pendulum's rule). A row counts as the platform's when it has any of the headers in the table
 above (not only 记录编号: the core's reader leaves empty cells out, so a row whose 记录编号 is
 empty would otherwise slip past and be rejected for a misleading reason). Any other record, from
-JSONL, from a standard CSV or from another plugin's reader, is left alone (the hook returns
-``None``). The record handed to the hook is never modified.
+JSONL, from a standard CSV or from another plugin's reader, is left alone (the normaliser
+returns ``None``). The record handed to it is never modified.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -243,5 +244,7 @@ def normalise(record: Mapping[str, Any], ruleset: Ruleset) -> dict[str, Any] | N
 
 
 @hookimpl
-def complianceengine_normalise_record(record, ruleset):
-    return normalise(record, ruleset)
+def complianceengine_record_normaliser(path, ruleset):
+    """:func:`normalise` for every record of every file (a JSON-lines file may hold platform
+    records too): asked once per file, so a million records cost no hook calls."""
+    return functools.partial(normalise, ruleset=ruleset)
