@@ -132,3 +132,34 @@ def test_a_duty_that_starts_mid_week_does_not_warn_of_a_short_history():
     # b's duty began on Monday the 3rd, before the first event: that verdict does look back
     assert [w.split(";")[0] for w in audit(ruleset, registry, events, **args).warnings] == [
         "weekly: 1 verdict(s) look back to 2026-08-03 00:00, before the earliest event given (2026-08-05 09:00)"]
+
+
+def test_the_earliest_event_time_is_the_earliest_instant_in_a_repeated_dst_hour():
+    """The look-back warning's earliest event: fixed-offset times compared as datetimes (fast),
+    the others by instant, so two times in Berlin's repeated hour are not taken by wall clock."""
+    from hypothesis import given, settings, strategies as st
+    import pendulum
+
+    from complianceengine.evaluate import _earliest_time
+
+    berlin = pendulum.timezone("Europe/Berlin")
+    first = dt.datetime(2026, 10, 25, 2, 30, tzinfo=berlin)  # summer time: 00:30 UTC
+    later = dt.datetime(2026, 10, 25, 2, 10, fold=1, tzinfo=berlin)  # winter time: 01:10 UTC, earlier on the wall
+    fixed = pendulum.parse("2026-10-25T09:00:00+08:00")  # 01:00 UTC
+    assert _earliest_time([later, fixed, first]) is first
+    assert _earliest_time([]) is None
+
+    zones = st.sampled_from([berlin, pendulum.UTC, pendulum.timezone("Asia/Shanghai"), dt.timezone(dt.timedelta(hours=8)),
+                             pendulum.FixedTimezone(-5 * 3600)])
+    moments = st.builds(lambda naive, fold, zone: naive.replace(fold=fold, tzinfo=zone),
+                        st.datetimes(dt.datetime(2026, 10, 24, 22), dt.datetime(2026, 10, 25, 4)), st.integers(0, 1), zones)
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(moments, max_size=8))
+    def agrees(times):
+        found = _earliest_time(times)
+        assert (found is None) == (not times)
+        if times:
+            assert found.timestamp() == min(t.timestamp() for t in times)
+
+    agrees()

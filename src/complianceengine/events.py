@@ -110,6 +110,19 @@ class Timeline:
         times, events = self.times, self.events
         return [event for start, end in bounds for event in events[bisect.bisect_left(times, start):bisect.bisect_left(times, end)]]
 
+    @functools.cached_property
+    def ids(self) -> list[str]:
+        """The events' ids, in order."""
+        return [event.id for event in self.events]
+
+    def ids_between(self, bounds: Sequence[tuple[float, float]]) -> list[str]:
+        """The ids of :meth:`between` (slices of :attr:`ids`, no event looked at)."""
+        times, ids = self.times, self.ids
+        if len(bounds) == 1:
+            start, end = bounds[0]
+            return ids[bisect.bisect_left(times, start):bisect.bisect_left(times, end)]
+        return [name for start, end in bounds for name in ids[bisect.bisect_left(times, start):bisect.bisect_left(times, end)]]
+
     def within(self, parts: Iterable[Interval]) -> list[Event]:
         """The events inside one of ``parts`` (half-open, in order, not overlapping)."""
         return [event for lo, hi in self._spans(parts) for event in self.events[lo:hi]]

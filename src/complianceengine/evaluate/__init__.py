@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import pendulum
+from pendulum.tz.timezone import FixedTimezone
 
 from ..bulk import gc_paused
 from ..progress import Progress, quiet
@@ -429,6 +430,20 @@ def _earliest(findings: list[Finding]) -> dt.datetime | None:
     return None if earliest is None else earliest.start
 
 
+def _earliest_time(times: list[dt.datetime]) -> dt.datetime | None:
+    """The earliest instant of ``times`` (aware). Two datetimes sharing a zone object compare by
+    wall clock, which misorders two in a repeated daylight-saving hour; with fixed offsets (the
+    usual event times, read with their offset) it cannot, so those are compared as datetimes
+    (fast) and only the others by their timestamps."""
+    fixed = [t for t in times if type(t.tzinfo) in _FIXED or t.tzinfo is pendulum.UTC]
+    others = [t for t in times if not (type(t.tzinfo) in _FIXED or t.tzinfo is pendulum.UTC)] if len(fixed) < len(times) else []
+    candidates = ([min(fixed)] if fixed else []) + others
+    return min(candidates, key=dt.datetime.timestamp, default=None)
+
+
+_FIXED = (FixedTimezone, dt.timezone)
+
+
 def _lookback_warnings(plan: Plan, findings: list[Finding], log: EventLog, earliest_period: dt.datetime | None) -> list[str]:
     """One line per obligation whose verdicts depend on a time before the range and the
     earliest event given: a period that began earlier while the duty was already in force, or a
@@ -437,8 +452,7 @@ def _lookback_warnings(plan: Plan, findings: list[Finding], log: EventLog, earli
     findings decided in time (:func:`_earliest`)."""
     if earliest_period is None or earliest_period >= plan.range.start:  # the usual case: no verdict looks back before the range
         return []
-    earliest = min((e.time.timestamp(), i) for i, e in enumerate(log.events)) if log.events else None
-    first = log.events[earliest[1]].time if earliest is not None else None
+    first = _earliest_time([e.time for e in log.events])
     # compared by local day: a history that starts at 07:15 on the range's first day is not short
     before = (min(day_start(local(first, plan.tz).date(), plan.tz), plan.range.start) if first is not None else plan.range.start).timestamp()
     early: dict[str, list[tuple[Finding, dt.datetime]]] = {}

@@ -79,6 +79,9 @@ class ReferenceSource:
         else:
             pool = matched.by_subject.get(subject.id, [])
         known = self._index.known
+        if subject.kind == "person" and counted.by is None:  # counts_for without its dispatch, for most duties
+            units, person = target.units, subject.id
+            return self._index.timeline([i for i in pool if ((e := known[i]).unit is None or e.unit in units) and person in e.credited])
         return self._index.timeline(i for i in pool if counts_for(plan, counted, target, known[i]))
 
     def correlated(self, plan: Plan, match: EventMatch, correlate_on: Sequence[str]) -> dict[tuple[Any, ...], Timeline]:

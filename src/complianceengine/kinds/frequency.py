@@ -293,10 +293,10 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
         if plain is not None and frame.judged and frame.window is None and frame.covered >= frame.whole:
             # the bulk of the verdicts: a whole period, judged plainly (see _verdict, whose
             # outcome this is when no exemption can lower the bar)
-            seen = timeline.between(frame.bounds)
+            seen = timeline.ids_between(frame.bounds)
             count, needed = len(seen), frame.required
             # min_spacing: a period with a flagged event has a note
-            if (count >= needed or not excused) and not (flagged and any(e.id in flagged for e in seen)):
+            if (count >= needed or not excused) and not (flagged and any(name in flagged for name in seen)):
                 status = _status(frame, count, needed, capped=True)
                 period = frame.period
                 anchor = anchors.get(id(period))
@@ -307,7 +307,7 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
                     **plain, "id": anchored_id(prefix, anchor),
                     "subject": target.subject, "unit": target.unit, "period": period, "status": status, "required": wanted,
                     "observed": observed, "required_count": needed, "observed_count": count,
-                    "evidence": tuple([e.id for e in seen]), "decided": period.end, "note": note,
+                    "evidence": tuple(seen), "decided": period.end, "note": note,
                 }))
                 continue
         finding, left, required = _verdict(plan, compiled, frame, target, timeline, excused, words, rule, flagged)
