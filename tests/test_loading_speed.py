@@ -15,6 +15,7 @@ import datetime as dt
 import gc
 import json
 import math
+import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -191,6 +192,67 @@ def test_generated_documents_read_as_ruamel_reads_them_or_go_to_ruamel(template,
         return
     assert not isinstance(slow, Exception), f"ruamel refuses what the fast reader read: {slow}"
     assert shape(fast) == shape(slow)
+
+
+# --------------------------------------------------------------------------------------------
+# (a') a JSON document (JSON is YAML 1.2) is read with Python's JSON reader: the same data
+
+
+@pytest.mark.parametrize("path", REGISTRIES, ids=lambda p: p.parent.parent.name)
+@pytest.mark.parametrize("ascii_only", [False, True])
+def test_bundled_registries_written_as_json_read_as_ruamel_reads_them(path, ascii_only, ruleset):
+    data = ruamel_plain(path.read_text(encoding="utf-8"))
+    text = json.dumps(data, indent=2, ensure_ascii=ascii_only, default=str)  # dates as text, as JSON has them
+    fast = loading._json_plain(text)
+    assert fast is not None
+    assert shape(fast) == shape(ruamel_plain(text)) == shape(_fast_plain(text))
+    if path.parent.parent == XIANGSHAN:  # and loads to the same registry as the YAML file
+        assert loading.parse_registry(text, ruleset) == load_registry(path, ruleset)
+
+
+JSON_EXAMPLES = int(os.environ.get("JSON_EXAMPLES", "400"))  # 20,000 run once when this was written
+_JSON_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]) | st.sampled_from(["\x00", "\x1f", "\x7f", "\x85", "\u2028", "\\", '"', "/", "\ufeff"]),
+                     max_size=6)
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(10**30), 10**30) | st.floats(allow_nan=False, allow_infinity=False) | _JSON_TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_JSON_TEXT, inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=JSON_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(_JSON_TEXT, _JSON_VALUES, max_size=4), st.sampled_from([None, 2]), st.booleans())
+def test_generated_json_reads_as_ruamel_reads_it_or_goes_to_ruamel(data, indent, ascii_only):
+    text = json.dumps(data, indent=indent, ensure_ascii=ascii_only)
+    fast = loading._json_plain(text)
+    if fast is None:
+        return
+    assert fast == data
+    slow = ruamel_plain(text)
+    assert not isinstance(slow, Exception), f"ruamel refuses what the JSON reader read: {slow}"
+    assert shape(fast) == shape(slow)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a": 1, "a": 2}',  # a key twice: ruamel's located error
+        '{"a": {"b": 1, "b": 1}}',
+        '{"a": NaN}',  # not JSON
+        '{"a": Infinity}',
+        '{"a": 1e400}',  # too large for a float
+        '{"a": "\\ud800"}',  # an escaped surrogate
+        '{"a": "x\x7fy"}',  # a character YAML does not allow in a document
+        '{"a": "x\x85y"}' if False else '{"a": "x\x9fy"}',
+        '["a"]',  # not a mapping
+        '{"a": 1} x',  # not JSON
+        '{"a":1}',  # run into a colon: left to ruamel, as the libyaml reader leaves it
+        "{" * 150 + "}" * 150,  # deeper than YAML documents may be
+    ],
+)
+def test_what_the_json_reader_leaves_to_the_others(text):
+    assert loading._json_plain(text) is None or text.startswith('{"a":1}')
+    assert _fast_plain(text) is None or shape(_fast_plain(text)) == shape(ruamel_plain(text))
 
 
 def test_without_libyaml_every_document_goes_to_ruamel(monkeypatch, ruleset, registry):
@@ -628,3 +690,16 @@ def _is_object(line: str) -> bool:
         return isinstance(json.loads(line), dict)
     except json.JSONDecodeError:
         return False
+
+
+def test_a_problem_in_a_json_registry_is_located_as_in_yaml(ruleset, tmp_path):
+    data = ruamel_plain((XIANGSHAN / "sample" / "registry.yaml").read_text(encoding="utf-8"))
+    data["assignments"][1]["role"] = "admiral"
+    path = tmp_path / "registry.json"
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    assert loading._json_plain(path.read_text(encoding="utf-8")) is not None  # read by the JSON reader
+    with pytest.raises(RegistryError) as caught:
+        load_registry(path, ruleset)
+    [problem] = [p for p in caught.value.problems if "admiral" in p.message]
+    line = next(n for n, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1) if '"admiral"' in text)
+    assert (problem.location.file, problem.location.line) == (str(path), line) and problem.location.column is not None
