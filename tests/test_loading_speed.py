@@ -703,3 +703,42 @@ def test_a_problem_in_a_json_registry_is_located_as_in_yaml(ruleset, tmp_path):
     [problem] = [p for p in caught.value.problems if "admiral" in p.message]
     line = next(n for n, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1) if '"admiral"' in text)
     assert (problem.location.file, problem.location.line) == (str(path), line) and problem.location.column is not None
+
+
+# --------------------------------------------------------------------------------------------
+# (e) an event's attributes validate as the smart union did, tried text first
+
+
+_ATTRIBUTE_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=3) | st.binary(max_size=2) | st.dates()
+    | st.sampled_from([1.0, 0, -0.0, True, "1", "true", math.inf]),
+    lambda inner: st.lists(inner, max_size=3) | st.tuples(inner) | st.dictionaries(st.text(max_size=2), inner, max_size=2)
+    | st.frozensets(st.text(max_size=2), max_size=2),
+    max_leaves=4,
+)
+
+
+@settings(max_examples=int(os.environ.get("ATTRIBUTE_EXAMPLES", "600")), deadline=None)  # 20,000 run once
+@given(st.dictionaries(st.text(max_size=3), _ATTRIBUTE_VALUES, max_size=3))
+def test_event_attributes_validate_as_the_smart_union_did(attributes):
+    from typing import Union
+
+    from pydantic import StrictBool, StrictFloat, StrictInt, StrictStr, TypeAdapter
+
+    from complianceengine.model import AttributeValue
+
+    smart = TypeAdapter(dict[str, Union[Union[StrictBool, StrictInt, StrictFloat, StrictStr], tuple[StrictStr, ...]]])
+    ordered = TypeAdapter(dict[str, AttributeValue])
+
+    def outcome(adapter):
+        try:
+            return "ok", shape(adapter.validate_python(attributes))
+        except ValidationError as exc:
+            return "error", sorted(str(e["loc"]) for e in exc.errors())
+
+    old, new = outcome(smart), outcome(ordered)
+    assert old[0] == new[0]
+    if old[0] == "ok":
+        assert old == new
+    else:  # the same values are refused (each member's message is listed either way)
+        assert {loc.split(",")[0] for loc in old[1]} == {loc.split(",")[0] for loc in new[1]}

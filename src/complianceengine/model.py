@@ -156,6 +156,10 @@ Duration = Annotated[
 
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$", max_length=100)]
 Scalar = Union[StrictBool, StrictInt, StrictFloat, StrictStr]
+#: an event attribute's value: a scalar or a list of texts. The types are tried in order, text
+#: first (most values are text); each is strict, so only one of them takes any value and the order
+#: changes no result, only the time (a fourth of a smart union's, for a million events)
+AttributeValue = Annotated[Union[StrictStr, StrictBool, StrictInt, StrictFloat, tuple[StrictStr, ...]], Field(union_mode="left_to_right")]
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
@@ -799,7 +803,7 @@ class Event(ModelMethods):
     on_behalf_of: str | None = Field(None, description="The person a delegate acted for; credited too")
     unit: str | None = None
     subject: str | None = None
-    attributes: dict[str, Scalar | tuple[StrictStr, ...]] = Field(default_factory=dict)
+    attributes: dict[str, AttributeValue] = Field(default_factory=dict)
     origin: EventOrigin | None = None
 
     @field_validator("time")
