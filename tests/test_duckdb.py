@@ -273,6 +273,26 @@ def test_each_bundled_sample_gives_its_golden_report_on_duckdb(name):
     assert json.loads(result.stdout) == {**golden, "engine": "duckdb"}
 
 
+def test_the_markdown_html_and_workbook_reports_name_the_engine(tmp_path):
+    """The Markdown report on DuckDB is the golden one but for its header, which names the engine,
+    as the HTML page and the workbook's facts do."""
+    import openpyxl
+
+    args = [str(EXE), "audit", "rulesets/xiangshan/ruleset.yaml", "--registry", "rulesets/xiangshan/sample/registry.yaml",
+            "--events", "rulesets/xiangshan/sample/events.jsonl", "--from", "2026-08-01", "--to", "2026-10-31",
+            "--as-of", "2026-11-01T00:00:00+08:00", "--fail-on", "none", "--engine", "duckdb", "--threads", "1"]
+    markdown = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert markdown.returncode == 0, markdown.stderr
+    golden = (ROOT / "tests" / "golden" / "xiangshan.md").read_text(encoding="utf-8")
+    assert markdown.stdout == golden.replace("judged on the reference engine.", "judged on the duckdb engine.", 1) != golden
+    for fmt, path in (("html", tmp_path / "r.html"), ("xlsx", tmp_path / "r.xlsx")):
+        done = subprocess.run([*args, "--format", fmt, "--output", str(path)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+    assert "<div><dt>Engine</dt><dd>duckdb</dd></div>" in (tmp_path / "r.html").read_text(encoding="utf-8")
+    facts = {row[0]: row[1] for row in openpyxl.load_workbook(tmp_path / "r.xlsx").worksheets[0].iter_rows(values_only=True) if row and row[0]}
+    assert str(facts["engine"]).startswith("duckdb ")
+
+
 def test_a_tiny_memory_limit_still_completes():
     ruleset = load_ruleset(XIANGSHAN / "ruleset.yaml")
     registry = load_registry(XIANGSHAN / "sample" / "registry.yaml", ruleset)

@@ -188,6 +188,7 @@ def _header(report: Report) -> str:
         (text("range", lang), f'<span class="nowrap">{report.first_day} – {report.last_day}</span>'),
         (text("as_of", lang), _e(when_text(report.as_of, tz))),
         (text("timezone", lang), _e(tz)),
+        (text("engine", lang), _e(report.engine)),
         (text("events", lang), " · ".join([
             f'<b>{report.events_used}</b> {_e(text("events_used", lang))}',
             f'<b>{len(report.rejects)}</b> {_e(text("rejected", lang))}',

@@ -208,7 +208,7 @@ def _markdown(report: Report) -> str:
         f"# {text('title', lang, title=str(report.title) if lang == 'en' else in_lang(report.title, lang))}",
         "",
         text("md_header", lang, ruleset=report.ruleset, version=report.ruleset_version, first=report.first_day, last=report.last_day,
-             tz=tz, as_of=when_text(report.as_of, tz)),
+             tz=tz, as_of=when_text(report.as_of, tz), engine=report.engine),
         text("md_events", lang, used=report.events_used, rejected=len(report.rejects), duplicates=len(report.duplicates))
         + (" " + text("looked_back", lang, when=when_text(report.looked_back_to, tz)) if report.looked_back_to is not None else ""),
         "",
@@ -567,6 +567,7 @@ def _summary_sheet(sheet: Any, report: Report, sheets: dict[str, str], styles: _
         ("last day", report.last_day.isoformat()),
         ("time zone", f"{report.timezone} (every time in this workbook is local to it)"),
         ("as of", report.as_of.astimezone(tz).replace(tzinfo=None)),
+        ("engine", f"{report.engine} (the backend that answered which events count; the verdicts are the same on every engine)"),
         ("looked back to", None if report.looked_back_to is None else report.looked_back_to.astimezone(tz).replace(tzinfo=None)),
         ("events used", report.events_used),
         ("rejected event lines", len(report.rejects)),

@@ -44,6 +44,7 @@ _TEXT: dict[str, dict[str, str]] = {
     "range": {"en": "Days", "zh": "审计日期"},
     "as_of": {"en": "As of", "zh": "截至"},
     "timezone": {"en": "Time zone", "zh": "时区"},
+    "engine": {"en": "Engine", "zh": "判定引擎"},
     "inputs": {"en": "Inputs", "zh": "输入"},
     "events_used": {"en": "events used", "zh": "条事件已采用"},
     "rejected": {"en": "rejected", "zh": "条被拒"},
@@ -97,8 +98,8 @@ _TEXT: dict[str, dict[str, str]] = {
 
 #: the Markdown report's phrases (beside the shared ones above)
 _TEXT.update({
-    "md_header": {"en": "Ruleset `{ruleset}` version {version}; days {first} to {last} ({tz}); as of {as_of}.",
-                  "zh": "规则集 `{ruleset}` 版本 {version}；{first} 至 {last}（{tz}）；截至 {as_of}。"},
+    "md_header": {"en": "Ruleset `{ruleset}` version {version}; days {first} to {last} ({tz}); as of {as_of}; judged on the {engine} engine.",
+                  "zh": "规则集 `{ruleset}` 版本 {version}；{first} 至 {last}（{tz}）；截至 {as_of}；判定引擎 {engine}。"},
     "md_events": {"en": "{used} events used, {rejected} rejected, {duplicates} duplicate ids.",
                   "zh": "采用事件 {used} 条，被拒 {rejected} 条，重复编号 {duplicates} 个。"},
     "not_met_index": {
