@@ -209,3 +209,31 @@ def test_a_special_file_or_a_link_as_output_is_written_through(tmp_path):
     write_atomically(fifo, ["a", "b"])
     reader.join(5)
     assert received == ["ab"] and not fifo.is_file()
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_a_large_output_is_handed_to_the_disk_as_it_is_written(tmp_path, monkeypatch, binary):
+    """Every WRITE_BACK_EVERY bytes the kernel is asked to start writing the file back (so the
+    fsync at the end waits for little); the file holds exactly what was written, and a file system
+    that refuses the advice is simply not asked again."""
+    from complianceengine import outputs
+
+    asked = []
+    monkeypatch.setattr(outputs, "WRITE_BACK_EVERY", 1000)
+    monkeypatch.setattr(outputs, "_ADVISE", lambda fd, offset, length, advice: asked.append((offset, length, advice)))
+    pieces = [f"{i:04d} 码头\n" for i in range(3000)]
+    path = tmp_path / "big.txt"
+    with outputs.open_atomically(path, binary=binary) as stream:
+        for piece in pieces:
+            stream.write(piece.encode("utf-8") if binary else piece)
+    assert path.read_text(encoding="utf-8") == "".join(pieces)
+    assert 1 <= len(asked) <= len("".join(pieces).encode("utf-8")) // 1000 and asked[0] == (0, 0, os.POSIX_FADV_DONTNEED)
+
+    def refuse(fd, offset, length, advice):
+        asked.append("refused")
+        raise OSError(22, "Invalid argument")
+
+    asked.clear()
+    monkeypatch.setattr(outputs, "_ADVISE", refuse)
+    write_atomically(path, pieces)
+    assert path.read_text(encoding="utf-8") == "".join(pieces) and asked == ["refused"]
