@@ -463,7 +463,7 @@ def _print_summary(console: Console, report: Report) -> None:
     console.print(Text(one_line(text("title", lang, title=in_lang(report.title, lang))), style=STYLES["heading"]))
     console.print(Text(one_line(
         text("md_header", lang, ruleset=report.ruleset, version=report.ruleset_version, first=report.first_day, last=report.last_day,
-             tz=report.timezone, as_of=as_of).replace("`", "") + " "
+             tz=report.timezone, as_of=as_of, engine=report.engine).replace("`", "") + " "
         + text("md_events", lang, used=report.events_used, rejected=len(report.rejects), duplicates=len(report.duplicates)))))
     statuses = ["met", "late", "missed", "open", "excused", "not_applicable"]
     table = Table(box=box.SIMPLE_HEAD, header_style=STYLES["heading"], title=text("by_obligation", lang), title_justify="left",
