@@ -233,6 +233,48 @@ def test_generated_json_reads_as_ruamel_reads_it_or_goes_to_ruamel(data, indent,
     assert shape(fast) == shape(slow)
 
 
+_BLANKS = st.sampled_from(["", " ", "  ", "\n", "\n  ", "\r\n", "\n\n    ", " " * 70])
+
+
+@st.composite
+def _laid_out(draw, value):
+    """``value`` as JSON with blanks drawn between its tokens, before colons too."""
+    if isinstance(value, dict):
+        items = [draw(_BLANKS) + json.dumps(key, ensure_ascii=draw(st.booleans())) + draw(_BLANKS) + ":" + draw(_BLANKS)
+                 + draw(_laid_out(item)) + draw(_BLANKS) for key, item in value.items()]
+        return "{" + ",".join(items) + draw(_BLANKS) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(draw(_BLANKS) + draw(_laid_out(item)) + draw(_BLANKS) for item in value) + "]"
+    return json.dumps(value, ensure_ascii=draw(st.booleans()))
+
+
+_LONG_KEYS = st.text(st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]), min_size=100, max_size=400)
+
+
+@settings(max_examples=JSON_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data(), st.dictionaries(_JSON_TEXT | _LONG_KEYS, _JSON_VALUES, max_size=4))
+def test_json_laid_out_any_way_reads_as_ruamel_reads_it_or_goes_to_ruamel(data, value):
+    """Blanks anywhere JSON allows them (line breaks and spaces before a colon, which YAML does
+    not take in a key), keys up to 400 characters (YAML takes 1,024 with what follows them)."""
+    text = data.draw(_laid_out(value))
+    fast = loading._json_plain(text)
+    if fast is None:
+        return
+    assert fast == value
+    slow = ruamel_plain(text)
+    assert not isinstance(slow, Exception), f"ruamel refuses what the JSON reader read: {slow}"
+    assert shape(fast) == shape(slow)
+
+
+@pytest.mark.parametrize("depth", [99, 100, 101, 400, 5000])
+def test_a_deeply_nested_json_registry_is_refused_as_the_yaml_one_is(depth, ruleset):
+    text = '{"a": ' * depth + "1" + "}" * depth
+    assert loading._json_plain(text) is None or depth <= 100
+    if depth > 100:
+        with pytest.raises(RegistryError, match="nested more than 100 levels deep|recursion|deep"):
+            loading.parse_registry(text, ruleset)
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -248,6 +290,10 @@ def test_generated_json_reads_as_ruamel_reads_it_or_goes_to_ruamel(data, indent,
         '{"a": 1} x',  # not JSON
         '{"a":1}',  # run into a colon: left to ruamel, as the libyaml reader leaves it
         "{" * 150 + "}" * 150,  # deeper than YAML documents may be
+        '{"a"\n: 1}',  # a line break before a key's colon: YAML refuses it
+        '{"a"\r\n  : 1}',
+        '{"' + "k" * 1100 + '": 1}',  # a key longer than YAML takes
+        '{"' + "\\u0041" * 200 + '": 1}',  # 200 characters written as 1,200
     ],
 )
 def test_what_the_json_reader_leaves_to_the_others(text):

@@ -215,29 +215,48 @@ def _json_plain(text: str) -> dict[str, Any] | None:
     escaped surrogate (ruamel does not pair them), characters YAML does not allow in a document
     (it refuses those JSON takes: C0 and C1 controls, DEL), what the libyaml reader leaves to
     ruamel (:func:`_left_to_ruamel`: YAML 1.1 line breaks such as NEL, which ruamel folds inside
-    a quoted text; tabs; a quoted key run into its colon), or nesting past :data:`MAX_YAML_DEPTH`."""
-    if _left_to_ruamel(text) or _NOT_YAML_TEXT.search(text) or _ESCAPED_SURROGATE.search(text):
+    a quoted text; tabs; a quoted key run into its colon), what YAML refuses in a key (a line
+    break or spaces before its colon, more than 1,024 characters with them: keys past
+    :data:`_LONGEST_KEY` characters and any blank before a colon are left to the YAML readers), or
+    nesting past :data:`MAX_YAML_DEPTH`."""
+    if (_left_to_ruamel(text) or _NOT_YAML_TEXT.search(text) or _ESCAPED_SURROGATE.search(text)
+            or " :" in text or "\n:" in text or "\r:" in text):
         return None
     try:
         value = _JSON_AS_YAML.decode(text)
-    except (ValueError, RecursionError):  # JSONDecodeError is a ValueError, as are _Twice and _NotFinite
+    except (ValueError, RecursionError):  # JSONDecodeError is a ValueError, as are _no_twice's and _finite's
         return None
-    if type(value) is not dict or _depth(value) > MAX_YAML_DEPTH:
+    if type(value) is not dict or _deeper_than(value, MAX_YAML_DEPTH):
         return None
     return value
 
 
-def _depth(value: dict[str, Any] | list[Any]) -> int:
-    """How deep lists and mappings nest in ``value`` (1 for one holding only scalars)."""
-    items = value.values() if type(value) is dict else value
-    return 1 + max((_depth(item) for item in items if type(item) is dict or type(item) is list), default=0)
+def _deeper_than(value: dict[str, Any] | list[Any], limit: int) -> bool:
+    """Whether lists and mappings nest in ``value`` more than ``limit`` deep (``value`` itself
+    is 1), without recursion: a JSON reader takes nesting deeper than Python's stack."""
+    level: list[Any] = [value]
+    for _ in range(limit):  # one level of nesting at a time
+        below: list[Any] = []
+        for node in level:
+            below += [item for item in (node.values() if type(node) is dict else node) if type(item) is dict or type(item) is list]
+        if not below:
+            return False
+        level = below
+    return True
 
 
 def _no_twice(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out = dict(pairs)
     if len(out) != len(pairs):
         raise ValueError("a key given twice")
+    if out and max(map(len, out)) > _LONGEST_KEY:
+        raise ValueError("a key YAML may not take")
     return out
+
+
+#: the longest key (in characters) the JSON reader takes: YAML limits a key with what follows it
+#: up to its colon to 1,024 characters as written, and each may be written as a six-character escape
+_LONGEST_KEY = 128
 
 
 def _finite(text: str) -> float:

@@ -71,7 +71,10 @@ def open_atomically(path: str | Path, *, binary: bool = False) -> Iterator[IO[An
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         buffered = io.BufferedWriter(_WrittenBack(handle, "w"), buffer_size=1 << 20)
-        with buffered if binary else io.TextIOWrapper(buffered, encoding="utf-8") as out:
+        made: IO[Any] = buffered if binary else io.TextIOWrapper(buffered, encoding="utf-8")
+        if not binary:
+            made.mode = "w"  # type: ignore[misc]  # as open() and os.fdopen() say it (a caller may look)
+        with made as out:
             yield out
             out.flush()
             os.fsync(out.fileno())
