@@ -362,6 +362,7 @@ def version_spans(rulesets: Sequence[Ruleset], first_day: dt.date, last_day: dt.
     return spans
 
 
+@gc_paused()  # it walks every finding once; a collection it happened to set off would walk every object of the audit
 def summarise(plans: Plan | Sequence[Plan], findings: list[Finding], log: EventLog, warnings: Sequence[str] = ()) -> Report:
     """Wrap findings in a report with per-obligation and per-unit (roll-up) summaries, how far
     back the verdicts looked and what the reader should be warned of. With several plans
