@@ -223,7 +223,8 @@ def _json_plain(text: str) -> dict[str, Any] | None:
             or " :" in text or "\n:" in text or "\r:" in text):
         return None
     try:
-        value = _JSON_AS_YAML.decode(text)
+        with gc_paused():  # as the libyaml reader: a registry is hundreds of thousands of acyclic values
+            value = _JSON_AS_YAML.decode(text)
     except (ValueError, RecursionError):  # JSONDecodeError is a ValueError, as are _no_twice's and _finite's
         return None
     if type(value) is not dict or _deeper_than(value, MAX_YAML_DEPTH):
