@@ -29,7 +29,7 @@ from typing import Any, Literal, Protocol
 
 from .events import Timeline
 from .exemptions import Exemptions, exemption_spans
-from .kinds import counts_for
+from .kinds import counter
 from .match import matcher
 from .kinds.cadence import CadenceObligation
 from .kinds.frequency import FrequencyObligation
@@ -268,7 +268,8 @@ class EngineSource:
             else:
                 lines = [filed.by_subject[subject.id]] if subject.id in filed.by_subject else []
             pool = self._timeline(plan, counted.match, lines)
-        kept = [i for i, e in enumerate(pool.events) if counts_for(plan, counted, target, e)]
+        keep = counter(plan, counted, target)
+        kept = [i for i, e in enumerate(pool.events) if keep(e)]
         return Timeline([pool.events[i] for i in kept], [pool.times[i] for i in kept])
 
     def correlated(self, plan: Plan, match: EventMatch, correlate_on: Sequence[str]) -> Mapping[tuple[Any, ...], Timeline]:

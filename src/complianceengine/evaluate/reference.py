@@ -16,7 +16,7 @@ from typing import Any
 
 from ..events import EventIndex, Matched, Timeline
 from ..exemptions import Exemptions, exemption_spans
-from ..kinds import counts_for
+from ..kinds import counter
 from ..kinds.cadence import CadenceObligation
 from ..kinds.frequency import FrequencyObligation
 from ..model import Event, EventMatch
@@ -78,11 +78,8 @@ class ReferenceSource:
             pool = matched.at_units(target.units)
         else:
             pool = matched.by_subject.get(subject.id, [])
-        known = self._index.known
-        if subject.kind == "person" and counted.by is None:  # counts_for without its dispatch, for most duties
-            units, person = target.units, subject.id
-            return self._index.timeline([i for i in pool if ((e := known[i]).unit is None or e.unit in units) and person in e.credited])
-        return self._index.timeline(i for i in pool if counts_for(plan, counted, target, known[i]))
+        known, keep = self._index.known, counter(plan, counted, target)
+        return self._index.timeline([i for i in pool if keep(known[i])])
 
     def correlated(self, plan: Plan, match: EventMatch, correlate_on: Sequence[str]) -> dict[tuple[Any, ...], Timeline]:
         groups: dict[tuple[Any, ...], list[int]] = {}

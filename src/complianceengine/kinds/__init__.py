@@ -23,9 +23,9 @@ import importlib
 import pkgutil
 from collections.abc import Mapping
 
-from .base import EventSource, ObligationKind, counts_for, raised, span_label, variants, what, when
+from .base import EventSource, ObligationKind, counter, counts_for, raised, span_label, variants, what, when
 
-__all__ = ["BUILTIN", "EventSource", "ObligationKind", "counts_for", "raised", "span_label", "variants", "what", "when"]
+__all__ = ["BUILTIN", "EventSource", "ObligationKind", "counter", "counts_for", "raised", "span_label", "variants", "what", "when"]
 
 
 def _found() -> dict[str, ObligationKind]:

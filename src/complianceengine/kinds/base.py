@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from ..model import Event
     from ..plan import ObligationPlan, Plan, Target, Variant
 
-__all__ = ["EventSource", "ObligationKind", "check_timed", "counts_for", "raised", "say", "span_label", "variants", "what", "when"]
+__all__ = ["EventSource", "ObligationKind", "check_timed", "counter", "counts_for", "raised", "say", "span_label", "variants", "what", "when"]
 
 
 class EventSource(Protocol):
@@ -152,21 +152,24 @@ def counts_for(plan: Plan, obligation: TimedObligation, target: Target, event: E
     event without a unit counts wherever the person holds the role); a unit's, when it happened at
     the unit or below; a subject's, when it is about the subject. With ``by``, someone credited
     must hold one of the roles at the target's unit, above or below it, at the event's time."""
-    subject = target.subject
+    return counter(plan, obligation, target)(event)
+
+
+def counter(plan: Plan, obligation: TimedObligation, target: Target) -> Callable[[Event], bool]:
+    """:func:`counts_for` for one target, as a test of one event: what depends on the target
+    alone is worked out once (a backend asks it of every matching event)."""
+    subject, units = target.subject, target.units
+    ident = subject.id
+    mine: Callable[[Event], bool]
     if subject.kind == "person":
-        if subject.id not in event.credited:
-            return False
-        if event.unit is not None and event.unit not in target.units:
-            return False
+        mine = lambda event: ident in event.credited and (event.unit is None or event.unit in units)  # noqa: E731
     elif subject.kind == "unit":
-        if event.unit not in target.units:
-            return False
-    elif event.subject != subject.id:
-        return False
-    if obligation.by is not None:
-        org = plan.organisation
-        where = org.line(target.unit) if target.unit is not None else frozenset(org.units)
-        roles = frozenset(obligation.by.roles)
-        if not any(org.holds(person, roles, where, event.time) for person in event.credited):
-            return False
-    return True
+        mine = lambda event: event.unit in units  # noqa: E731
+    else:
+        mine = lambda event: event.subject == ident  # noqa: E731
+    if obligation.by is None:
+        return mine
+    org = plan.organisation
+    where = org.line(target.unit) if target.unit is not None else frozenset(org.units)
+    roles = frozenset(obligation.by.roles)
+    return lambda event: mine(event) and any(org.holds(person, roles, where, event.time) for person in event.credited)
