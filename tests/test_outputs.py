@@ -211,6 +211,7 @@ def test_a_special_file_or_a_link_as_output_is_written_through(tmp_path):
     assert received == ["ab"] and not fifo.is_file()
 
 
+@pytest.mark.skipif(not hasattr(os, "posix_fadvise"), reason="no posix_fadvise here (macOS, Windows): outputs are only fsync'd")
 @pytest.mark.parametrize("binary", [False, True])
 def test_a_large_output_is_handed_to_the_disk_as_it_is_written(tmp_path, monkeypatch, binary):
     """Every WRITE_BACK_EVERY bytes the kernel is asked to start writing the file back (so the

@@ -187,8 +187,8 @@ def _node_tree(root: Any) -> Any:
 
 
 def _fast_plain(text: str) -> dict[str, Any] | None:
-    """The plain data of a one-document YAML mapping, read with libyaml; exactly what
-    ``_plain(ruamel round-trip tree)`` gives, or ``None`` when the document uses anything this
+    """The plain data of a one-document YAML mapping, read with Python's JSON reader when it is
+    JSON (:func:`_json_plain`), else with libyaml; exactly what ``_plain(ruamel round-trip tree)`` gives, or ``None`` when the document uses anything this
     reader leaves to ruamel (anchors, aliases, tags, directives, merge keys, block scalars, duplicate
     or non-text keys, tabs) or libyaml cannot read it. Non-text plain scalars (null, booleans, numbers, dates,
     timestamps) are resolved by ruamel's YAML 1.2 rules and built by ruamel's constructor."""

@@ -88,6 +88,11 @@ def open_atomically(path: str | Path, *, binary: bool = False) -> Iterator[IO[An
         raise
 
 
+#: bytes written between two requests to start writing them back
+WRITE_BACK_EVERY = 1 << 25
+_ADVISE = getattr(os, "posix_fadvise", None)
+
+
 class _WrittenBack(io.FileIO):
     """A file that asks the kernel to start writing what it holds to disk after every
     :data:`WRITE_BACK_EVERY` bytes (``posix_fadvise``, where there is one), so that a large report
@@ -95,22 +100,18 @@ class _WrittenBack(io.FileIO):
     report: 2 s of its 12 s). The written pages are dropped from the page cache too."""
 
     _pending = 0
+    _advised = _ADVISE is not None
 
     def write(self, data: Any) -> int:
         written: int = super().write(data)
         self._pending += written
-        if self._pending >= WRITE_BACK_EVERY and _ADVISE is not None:
+        if self._pending >= WRITE_BACK_EVERY and self._advised and _ADVISE is not None:
             self._pending = 0
             try:
                 _ADVISE(self.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
             except OSError:  # a file system that takes no advice: the fsync at the end does it all
-                self._pending = -(1 << 62)
+                self._advised = False
         return written
-
-
-#: bytes written between two requests to start writing them back
-WRITE_BACK_EVERY = 1 << 25
-_ADVISE = getattr(os, "posix_fadvise", None)
 
 
 def _umask() -> int:
