@@ -220,17 +220,21 @@ _JSON_VALUES = st.recursive(
 )
 
 
-@settings(max_examples=JSON_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.dictionaries(_JSON_TEXT, _JSON_VALUES, max_size=4), st.sampled_from([None, 2]), st.booleans())
-def test_generated_json_reads_as_ruamel_reads_it_or_goes_to_ruamel(data, indent, ascii_only):
-    text = json.dumps(data, indent=indent, ensure_ascii=ascii_only)
+def reads_as_ruamel_or_not_at_all(text: str, value: Any) -> None:
+    """The JSON reader gives ``value`` for ``text``, typed as ruamel reads it, or leaves it."""
     fast = loading._json_plain(text)
     if fast is None:
         return
-    assert fast == data
+    assert fast == value
     slow = ruamel_plain(text)
     assert not isinstance(slow, Exception), f"ruamel refuses what the JSON reader read: {slow}"
     assert shape(fast) == shape(slow)
+
+
+@settings(max_examples=JSON_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(_JSON_TEXT, _JSON_VALUES, max_size=4), st.sampled_from([None, 2]), st.booleans())
+def test_generated_json_reads_as_ruamel_reads_it_or_goes_to_ruamel(data, indent, ascii_only):
+    reads_as_ruamel_or_not_at_all(json.dumps(data, indent=indent, ensure_ascii=ascii_only), data)
 
 
 _BLANKS = st.sampled_from(["", " ", "  ", "\n", "\n  ", "\r\n", "\n\n    ", " " * 70])
@@ -256,14 +260,7 @@ _LONG_KEYS = st.text(st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"
 def test_json_laid_out_any_way_reads_as_ruamel_reads_it_or_goes_to_ruamel(data, value):
     """Blanks anywhere JSON allows them (line breaks and spaces before a colon, which YAML does
     not take in a key), keys up to 400 characters (YAML takes 1,024 with what follows them)."""
-    text = data.draw(_laid_out(value))
-    fast = loading._json_plain(text)
-    if fast is None:
-        return
-    assert fast == value
-    slow = ruamel_plain(text)
-    assert not isinstance(slow, Exception), f"ruamel refuses what the JSON reader read: {slow}"
-    assert shape(fast) == shape(slow)
+    reads_as_ruamel_or_not_at_all(data.draw(_laid_out(value)), value)
 
 
 @pytest.mark.parametrize("depth", [99, 100, 101, 400, 5000])
