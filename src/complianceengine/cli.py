@@ -42,9 +42,9 @@ from .model import Ruleset
 from .outputs import open_atomically, refuse_overwriting, write_atomically
 from .plugins import BUILTIN_PLUGIN, Plugins
 from .progress import TerminalProgress
-from .report import Rendered, json_chunks, not_met_by_unit, one_line, report_format, unit_label
+from .report import Rendered, header_line, json_chunks, not_met_by_unit, one_line, report_format, unit_label
 from .timeframes import day_start, instant_option
-from .words import LANGS, Lang, in_lang, period_text, status_text, subject_text, text, when_text
+from .words import LANGS, Lang, in_lang, period_text, status_text, subject_text, text
 
 if TYPE_CHECKING:  # rich is imported only when there is a terminal to colour
     from rich.console import Console
@@ -459,11 +459,9 @@ def _print_summary(console: Console, report: Report) -> None:
     from rich.text import Text
 
     lang = report.lang
-    as_of = when_text(report.as_of, report.timezone)
     console.print(Text(one_line(text("title", lang, title=in_lang(report.title, lang))), style=STYLES["heading"]))
     console.print(Text(one_line(
-        text("md_header", lang, ruleset=report.ruleset, version=report.ruleset_version, first=report.first_day, last=report.last_day,
-             tz=report.timezone, as_of=as_of, engine=report.engine).replace("`", "") + " "
+        header_line(report).replace("`", "") + " "
         + text("md_events", lang, used=report.events_used, rejected=len(report.rejects), duplicates=len(report.duplicates)))))
     statuses = ["met", "late", "missed", "open", "excused", "not_applicable"]
     table = Table(box=box.SIMPLE_HEAD, header_style=STYLES["heading"], title=text("by_obligation", lang), title_justify="left",

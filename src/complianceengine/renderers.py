@@ -27,7 +27,7 @@ from .htmlreport import render_html
 from .timeframes import zone
 from .words import Lang, in_lang, number_text, period_text, status_text, subject_text, text, when_text
 
-__all__ = ["BUILTIN_FORMATS", "NOT_MET", "UnitGroup", "column_title", "json_chunks", "not_met_by_unit", "one_line", "unit_label"]
+__all__ = ["BUILTIN_FORMATS", "NOT_MET", "UnitGroup", "column_title", "header_line", "json_chunks", "not_met_by_unit", "one_line", "unit_label"]
 
 
 def _write_json(report: Report, stream: IO[str]) -> None:
@@ -201,14 +201,21 @@ def _count_headers(lang: Lang) -> list[str]:
             for s in ("met", "late", "missed", "open", "excused", "not_applicable")]
 
 
+def header_line(report: Report) -> str:
+    """What was audited, in the report's language: ruleset, version, days, zone, as-of time and
+    the engine that judged (the Markdown report's header and the terminal summary's)."""
+    tz = report.timezone
+    return text("md_header", report.lang, ruleset=report.ruleset, version=report.ruleset_version, first=report.first_day,
+                last=report.last_day, tz=tz, as_of=when_text(report.as_of, tz), engine=report.engine)
+
+
 def _markdown(report: Report) -> str:
     lang, tz = report.lang, report.timezone
     total = report.counts
     out = [
         f"# {text('title', lang, title=str(report.title) if lang == 'en' else in_lang(report.title, lang))}",
         "",
-        text("md_header", lang, ruleset=report.ruleset, version=report.ruleset_version, first=report.first_day, last=report.last_day,
-             tz=tz, as_of=when_text(report.as_of, tz), engine=report.engine),
+        header_line(report),
         text("md_events", lang, used=report.events_used, rejected=len(report.rejects), duplicates=len(report.duplicates))
         + (" " + text("looked_back", lang, when=when_text(report.looked_back_to, tz)) if report.looked_back_to is not None else ""),
         "",
