@@ -523,7 +523,11 @@ def child(mode: str, world: Path, out: Path, ruleset_path: Path) -> None:
     done("registry", t)
 
     t = time.perf_counter()
-    log = ce.read_events(world / "events.jsonl", ruleset, registry, plugins)
+    engine = {"engine": "duckdb"} if mode.endswith("-duckdb") else {}
+    try:  # the DuckDB engine reads the events too (screened JSON lines, kept as a table)
+        log = ce.read_events(world / "events.jsonl", ruleset, registry, plugins, **engine)
+    except TypeError:  # code from before read_events had an engine (--src-commit)
+        log = ce.read_events(world / "events.jsonl", ruleset, registry, plugins)
     done("events", t)
 
     if mode == "library-read":
@@ -533,7 +537,6 @@ def child(mode: str, world: Path, out: Path, ruleset_path: Path) -> None:
 
     as_of = dt.datetime.fromisoformat(AS_OF)
     t = time.perf_counter()
-    engine = {"engine": "duckdb"} if mode.endswith("-duckdb") else {}
     if engine:  # what the expression builder costs: every statement this audit asks, built (and printed) again
         from complianceengine.evaluate.sql import counting_query, matching_query
 

@@ -104,8 +104,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--rejects", type=Path, help="write rejected event lines to this JSONL file")
     run.add_argument("--quiet", action="store_true", help="no warnings on standard error (rejected lines still go to --rejects and the report)")
     run.add_argument("--engine", choices=list(ENGINES), default="auto",
-                     help="what answers the questions about the events: reference (plain Python), duckdb (SQL; the duckdb extra) "
-                          "or auto (default: the reference for now); the findings are the same")
+                     help="what reads the events and answers the questions about them: reference (plain Python), duckdb (SQL; "
+                          "the duckdb extra: JSON lines screened in bulk) or auto (default: the reference for now); the findings are the same")
     run.add_argument("--threads", type=_positive, help="DuckDB's threads (with --engine duckdb)")
     run.add_argument("--memory-limit", help="DuckDB's memory limit, e.g. 256MB; it spills to disk beyond it (with --engine duckdb)")
     run.add_argument(
@@ -561,7 +561,8 @@ def _audit(args: argparse.Namespace, plugins: Plugins) -> int:
                 f"--as-of {args.as_of} is before the first day of the range ({args.first_day}): every finding would be open "
                 "and the audit would pass; check the dates"
             )
-        log = read_events(args.events, ruleset, registry, plugins, progress=progress)
+        log = read_events(args.events, ruleset, registry, plugins, progress=progress, engine=args.engine, threads=args.threads,
+                          memory_limit=args.memory_limit)
         report = audit(versions, registry, log, first_day=args.first_day, last_day=args.last_day, as_of=as_of, plugins=plugins,
                        notify=False, lang=args.lang, progress=progress, engine=args.engine, threads=args.threads,
                        memory_limit=args.memory_limit)

@@ -8,7 +8,9 @@ repeat.
 
 from __future__ import annotations
 
+import bisect
 import csv
+import functools
 import dataclasses
 import datetime as dt
 import importlib
@@ -34,10 +36,13 @@ from .outputs import write_atomically
 from .plugins import Plugins
 from .references import missing_record, records
 from .checks import path_text
+from .duck import ENGINES, Engine, available
+from .eventtable import EventTable
+from .screen import Rules, screen, screenable
 
 def read_events(
     paths: str | Path | Iterable[str | Path], ruleset: Ruleset, registry: Registry | None = None, plugins: Plugins | None = None,
-    *, progress: Progress = quiet,
+    *, progress: Progress = quiet, engine: Engine = "auto", threads: int | None = None, memory_limit: str | None = None,
 ) -> EventLog:
     """Read events from JSONL (``.jsonl``, ``.ndjson``) and CSV (``.csv``) files; ``-`` is
     standard input, read as JSON lines.
@@ -49,14 +54,29 @@ def read_events(
     platform exports. Events built in code are checked the same way by :func:`events_from_records`.
     ``progress`` is told how many lines of each file have been read, every 20,000
     (:mod:`complianceengine.progress`).
+
+    ``engine="duckdb"`` screens JSON lines files with DuckDB (the ``duckdb`` extra,
+    :mod:`complianceengine.screen`): the plain lines are checked in bulk and kept as rows of an
+    Arrow table, every other line is read as the reference reader reads it, and ``events`` is an
+    :class:`~complianceengine.eventtable.EventTable` equal to the tuple the reference reader
+    gives (each event built when first asked for; the DuckDB engine of :func:`audit` builds
+    few); ``threads`` and ``memory_limit`` are DuckDB's settings then. ``"reference"`` and
+    ``"auto"`` (the default, as :func:`audit`'s) read every line in Python.
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
-    reader = _EventReader(ruleset, registry, plugins or Plugins(), progress)
+    if engine not in ENGINES:
+        raise UsageError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if engine == "duckdb" and not available():
+        raise UsageError("reading with the duckdb engine needs the duckdb extra: pip install 'complianceengine[duckdb]'")
+    if engine != "duckdb" and (threads is not None or memory_limit is not None):
+        raise UsageError("threads and memory_limit are DuckDB settings: give them with engine='duckdb'")
+    reader = _EventReader(ruleset, registry, plugins or Plugins(), progress, engine)
+    reader.settings = {"threads": threads, "memory_limit": memory_limit}
     with gc_paused():
         for path in paths:
             reader.read_file(Path(path))
-    return EventLog(events=tuple(reader.events), rejects=tuple(reader.rejects), duplicates=tuple(reader.duplicates))
+        return reader.log()
 
 
 def events_from_records(
@@ -93,7 +113,7 @@ def events_from_records(
     with gc_paused():
         for index, record in enumerate(records):
             reader.read_record(source, index, record)
-    return EventLog(events=tuple(reader.events), rejects=tuple(reader.rejects), duplicates=tuple(reader.duplicates))
+        return reader.log()
 
 
 def _record_fields(record: Any) -> dict[str, Any] | None:
@@ -160,8 +180,12 @@ def _record_text(fields: Any) -> str:
 
 
 class _EventReader:
-    def __init__(self, ruleset: Ruleset, registry: Registry | None, plugins: Plugins, progress: Progress = quiet):
+    def __init__(self, ruleset: Ruleset, registry: Registry | None, plugins: Plugins, progress: Progress = quiet,
+                 engine: Engine = "reference"):
         self.ruleset = ruleset
+        self.registry = registry
+        self.engine = engine
+        self.settings: dict[str, Any] = {}  # DuckDB's, when it screens
         self.progress = progress
         self.plugins = plugins
         self.path = Path()
@@ -173,9 +197,16 @@ class _EventReader:
         self.records = None if registry is None else records(registry)
         self.kinds = {name: _Kind(name, kind) for name, kind in ruleset.event_kinds.items()}
         self.events: list[Event] = []
+        # once a file is screened (see _read_screened): the events kept, in order, each an event
+        # or the number of a plain row of ``tables``
+        self.kept: list[Event | int] | None = None
         self.rejects: list[Reject] = []
         self.duplicates: list[Duplicate] = []
-        self.first: dict[str, Event] = {}
+        self.first: dict[str, Event | int] = {}
+        # screened lines: the plain rows of each block, the rows before each block ends, the files
+        self.tables: list[Any] = []
+        self.offsets: list[int] = []
+        self.files: list[str] = []
         # the per-record normaliser hook is asked for every record, but only when some plugin has
         # it; the per-file one once for each file (its functions then for every record)
         self.normalises = plugins.has("complianceengine_normalise_record")
@@ -222,8 +253,12 @@ class _EventReader:
                     self._reject(str(path), number, raw, [_NOT_UTF8])
                 self._read_csv(text, str(path))
             else:  # one line at a time: memory grows with the events kept, not with the file
+                claimed = self._screening(path)
                 with path.open("rb") as stream:
-                    self._read_jsonl(_text_lines(stream), str(path))
+                    if claimed is None:
+                        self._read_jsonl(_text_lines(stream), str(path))
+                    else:
+                        self._read_screened(stream, str(path), claimed)
         except OSError as exc:
             raise EventSourceError([Problem(Location(str(path)), "", f"cannot read file: {exc.strerror or exc}")]) from None
 
@@ -277,41 +312,132 @@ class _EventReader:
         self._accept(file, index, raw, fields, attributes, from_text=False, unchecked_text=True)
 
     def _read_jsonl(self, lines: Iterable[tuple[int, str, bool]], file: str) -> None:
-        loads, decode_error, core, accept = _json_object, json.JSONDecodeError, _CORE_FIELDS, self._accept
-        progress, reading = self.progress, f"reading {Path(file).name}"
-        for number, line, utf8 in lines:
+        progress, reading, line = self.progress, f"reading {Path(file).name}", self._jsonl_line
+        for number, text, utf8 in lines:
             if not number % _EVERY:
                 progress(reading, number, None)
-            line = line.removesuffix("\r")
-            if not utf8:
-                self._reject(file, number, line, [_NOT_UTF8])
-                continue
-            if not line or line.isspace():
-                continue
-            try:
-                record = loads(line)
-            except decode_error as exc:
-                self._reject(file, number, line, [f"invalid JSON at column {exc.colno}: {exc.msg}"])
-                continue
-            except _Refused as exc:
-                self._reject(file, number, line, [str(exc)])
-                continue
-            except RecursionError:
-                self._reject(file, number, line[:200], ["JSON nested too deeply"])
-                continue
-            if not isinstance(record, dict):
-                self._reject(file, number, line, ["expected a JSON object"])
-                continue
-            attributes = record.pop("attributes", {})
-            if not isinstance(attributes, dict):
-                self._reject(file, number, line, ["'attributes' must be an object"])
-                continue
-            if not record.keys() <= core:
-                extra = sorted(set(record) - core)
-                self._reject(file, number, line, [f"unknown fields {extra}; attributes go inside 'attributes'"])
-                continue
-            # only an escape can write a lone surrogate into a line read as UTF-8
-            accept(file, number, line, record, attributes, from_text=False, unchecked_text="\\u" in line)
+            line(file, number, text, utf8)
+
+    def _jsonl_line(self, file: str, number: int, line: str, utf8: bool) -> None:
+        """One line of a JSON lines file: an event, a reject, a repeat, or nothing (blank)."""
+        line = line.removesuffix("\r")
+        if not utf8:
+            self._reject(file, number, line, [_NOT_UTF8])
+            return
+        if not line or line.isspace():
+            return
+        try:
+            record = _json_object(line)
+        except json.JSONDecodeError as exc:
+            self._reject(file, number, line, [f"invalid JSON at column {exc.colno}: {exc.msg}"])
+            return
+        except _Refused as exc:
+            self._reject(file, number, line, [str(exc)])
+            return
+        except RecursionError:
+            self._reject(file, number, line[:200], ["JSON nested too deeply"])
+            return
+        if not isinstance(record, dict):
+            self._reject(file, number, line, ["expected a JSON object"])
+            return
+        attributes = record.pop("attributes", {})
+        if not isinstance(attributes, dict):
+            self._reject(file, number, line, ["'attributes' must be an object"])
+            return
+        if not record.keys() <= _CORE_FIELDS:
+            extra = sorted(set(record) - _CORE_FIELDS)
+            self._reject(file, number, line, [f"unknown fields {extra}; attributes go inside 'attributes'"])
+            return
+        # only an escape can write a lone surrogate into a line read as UTF-8
+        self._accept(file, number, line, record, attributes, from_text=False, unchecked_text="\\u" in line)
+
+    def _screening(self, path: Path) -> frozenset[str] | None:
+        """The keys normalisers answer to when this JSON lines file is screened by DuckDB, else
+        ``None`` (read line by line): the engine, and plugins that could change a record without
+        saying which (see :mod:`complianceengine.screen`)."""
+        if self.engine != "duckdb" or self.normalises:
+            return None
+        return screenable([normalise for _, normalise in self._file_normalisers()] if self.normaliser_hook else [])
+
+    def _read_screened(self, stream: IO[bytes], file: str, claimed: frozenset[str]) -> None:
+        """A JSON lines file screened by DuckDB: each plain line kept as a row of its Arrow table
+        (an event built only when asked for, :class:`~complianceengine.eventtable.EventTable`),
+        every other line read by :meth:`_jsonl_line`; a repeated id is judged as always."""
+        pa = importlib.import_module("pyarrow")
+        progress, reading, line = self.progress, f"reading {Path(file).name}", self._jsonl_line
+        self.files.append(file)
+        if self.kept is None:
+            self.kept = list(self.events)
+        kept = self.kept
+        for first_line, lines, plain in screen(stream, Rules(self.ruleset, self.registry, claimed), **self.settings):
+            offset = self.offsets[-1] if self.offsets else 0
+            self.tables.append(plain.append_column("file", pa.array([len(self.files) - 1] * plain.num_rows, pa.int32())))
+            self.offsets.append(offset + plain.num_rows)
+            numbers, ids = plain.column("line").to_pylist(), plain.column("id").to_pylist()
+            k, found = 0, numbers[0] if numbers else None
+            for number, raw in enumerate(lines, start=first_line):
+                if not number % _EVERY:
+                    progress(reading, number, None)
+                if number == found:
+                    ident, row = ids[k], offset + k
+                    k += 1
+                    found = numbers[k] if k < len(numbers) else None
+                    if ident in self.first:  # a repeat: judged as the reference reader judges it
+                        self._keep(file, number, functools.partial(_line_text, raw), self._row_event(row))
+                    else:
+                        self.first[ident] = row
+                        kept.append(row)
+                    continue
+                try:
+                    line(file, number, raw.decode("utf-8"), True)
+                except UnicodeDecodeError:
+                    line(file, number, raw.decode("utf-8", errors="replace"), False)
+
+    def _row_event(self, row: int) -> Event:
+        """The event of a plain row read so far (rows are numbered across the blocks)."""
+        block = bisect.bisect_right(self.offsets, row)
+        start = self.offsets[block - 1] if block else 0
+        return self.build(self.tables[block].slice(row - start, 1).to_pylist()[0])
+
+    def build(self, row: dict[str, Any]) -> Event:
+        """The event of a plain row: every check passed in DuckDB, so it is built from the row's
+        values as :meth:`_accept` builds it (the same texts shared, the same types)."""
+        kind, texts = self.kinds[row["kind"]], self.texts
+        # the registry's own texts (the screen found every name in it), else one shared copy
+        people, units, subjects = self.people, self.units, self.subjects
+        record: dict[str, Any] = {"id": row["id"], "kind": kind.name, "time": _parse_time(row["time"], self.zone)}
+        actor, on_behalf_of, unit, subject, participants = row["actor"], row["on_behalf_of"], row["unit"], row["subject"], row["participants"]
+        if actor is not None:
+            record["actor"] = people[actor] if people is not None else texts.setdefault(actor, actor)
+        if on_behalf_of is not None:
+            record["on_behalf_of"] = people[on_behalf_of] if people is not None else texts.setdefault(on_behalf_of, on_behalf_of)
+        if unit is not None:
+            record["unit"] = units[unit] if units is not None else texts.setdefault(unit, unit)
+        if subject is not None:
+            record["subject"] = subjects[subject] if subjects is not None else texts.setdefault(subject, subject)
+        if participants is not None:
+            record["participants"] = [people[p] if people is not None else texts.setdefault(p, p) for p in participants]
+        attributes: dict[str, Any] = {}
+        if row["attributes"] is not None:
+            specs = kind.specs
+            for name, value in json.loads(row["attributes"]).items():  # texts, whole numbers, true or false
+                if specs[name].type == "enum":
+                    value = texts.setdefault(value, value)
+                attributes[texts.setdefault(name, name)] = value
+        record["attributes"] = attributes
+        record["origin"] = {"file": self.files[row["file"]], "line": row["line"]}
+        return Event.model_validate(record)
+
+    def log(self) -> EventLog:
+        """What was read: the events (a table when lines were screened), rejects and repeats."""
+        if self.kept is None or not self.tables:  # nothing screened (an empty file screens nothing)
+            return EventLog(events=tuple(self.events), rejects=tuple(self.rejects), duplicates=tuple(self.duplicates))
+        pa = importlib.import_module("pyarrow")
+        where = [kept if isinstance(kept, int) else -1 for kept in self.kept]
+        objects = {p: kept for p, kept in enumerate(self.kept) if not isinstance(kept, int)}
+        table = EventTable(pa.concat_tables(self.tables), where, objects, self.build)
+        self.events, self.kept, self.first, self.tables = [], None, {}, []  # the table holds what it needs; the reader builds its rows
+        return EventLog(events=table, rejects=tuple(self.rejects), duplicates=tuple(self.duplicates))
 
     def _read_csv(self, text: str, file: str) -> None:
         # csv counts physical lines as its text stream splits them (at \r\n, \r or \n); a quoted
@@ -488,7 +614,7 @@ class _EventReader:
         if kind is not None and kind.until is not None and isinstance(get("time"), dt.datetime):
             until = attributes.get(kind.until)
             end = _parse_time(until, self.zone) if isinstance(until, str) else None
-            if isinstance(end, dt.datetime) and end <= record["time"]:
+            if isinstance(end, dt.datetime) and _not_after(end, record["time"]):
                 errors.append(f"{kind.until!r} ({until}) must be after the event time: the exemption would be empty")
         # people, units and subjects must be in the registry (when there is one); either way each
         # name is kept as one shared text
@@ -536,7 +662,13 @@ class _EventReader:
         if event is None:
             self._reject(file, line, raw, errors)
             return
+        self._keep(file, line, raw, event)
+
+    def _keep(self, file: str, line: int, raw: Raw, event: Event) -> None:
+        """Keep a valid event, or list it as a repeat of an earlier one (rejected when it differs)."""
         first = self.first.get(event.id)
+        if isinstance(first, int):
+            first = self._row_event(first)
         if first is not None:
             identical = _same_event(first, event)
             assert first.origin is not None
@@ -548,6 +680,8 @@ class _EventReader:
             return
         self.first[event.id] = event
         self.events.append(event)
+        if self.kept is not None:
+            self.kept.append(event)
 
 
 class _Kind:
@@ -747,6 +881,20 @@ def _decoded(data: bytes) -> tuple[str, list[tuple[int, str]]]:
             text.append("")
         text.append(end.decode("ascii"))
     return "".join(text), bad
+
+
+def _line_text(raw: bytes) -> str:
+    """A screened line's text, as the reference reader keeps it for a reject."""
+    return raw.decode("utf-8").removesuffix("\r")
+
+
+def _not_after(end: dt.datetime, start: dt.datetime) -> bool:
+    """``end <= start``; false when one of them has an offset of a day or more (pendulum reads
+    ``+24:00``), which no comparison takes: the event's time is then rejected by itself."""
+    try:
+        return end <= start
+    except ValueError:
+        return False
 
 
 def _same_event(a: Event, b: Event) -> bool:

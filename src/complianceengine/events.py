@@ -13,6 +13,7 @@ import datetime as dt
 import functools
 from collections.abc import Iterable, Iterator, Sequence
 
+from .eventtable import View
 from .model import Event
 from .timeframes import Interval
 
@@ -20,23 +21,39 @@ from .timeframes import Interval
 class EventIndex:
     """The events of one audit in time order (then by id), with their timestamps, by kind.
 
-    Lookups answer with positions in ``known``, which sort as the events do."""
+    Lookups answer with positions in ``known``, which sort as the events do. ``known`` may be a
+    :class:`~complianceengine.eventtable.View` of an event table, given with the events'
+    ``times``, ``kinds`` and ``ids``: then no event is built until one is asked for."""
 
-    def __init__(self, known: Sequence[Event], times: Sequence[float] | None = None):
-        self.known = list(known)
+    def __init__(self, known: Sequence[Event], times: Sequence[float] | None = None, kinds: Sequence[str] | None = None,
+                 ids: Sequence[str] | None = None):
+        self.known: Sequence[Event] = known if isinstance(known, View) else list(known)
         self.times = list(times) if times is not None else [event.time.timestamp() for event in self.known]
+        self.ids = ids
         self.by_kind: dict[str, list[int]] = {}
-        for position, event in enumerate(self.known):
-            self.by_kind.setdefault(event.kind, []).append(position)
+        for position, kind in enumerate(kinds if kinds is not None else (event.kind for event in self.known)):
+            self.by_kind.setdefault(kind, []).append(position)
 
     def of_kinds(self, kinds: Iterable[str]) -> list[int]:
         """The positions of the events of any of ``kinds``, in order."""
         return sorted(position for kind in dict.fromkeys(kinds) for position in self.by_kind.get(kind, ()))
 
+    def events_at(self, positions: Sequence[int]) -> list[Event]:
+        """The events at ``positions`` (built together when they come from a table)."""
+        known = self.known
+        if isinstance(known, View):
+            return list(View(known.table, [known.positions[i] for i in positions]))
+        return [known[i] for i in positions]
+
     def timeline(self, positions: Iterable[int]) -> Timeline:
         """The events at ``positions`` (in order) as a timeline."""
         chosen = list(positions)
-        return Timeline([self.known[i] for i in chosen], [self.times[i] for i in chosen])
+        known, times = self.known, self.times
+        if isinstance(known, View):
+            ids = self.ids
+            return Timeline(View(known.table, [known.positions[i] for i in chosen]), [times[i] for i in chosen],
+                            None if ids is None else [ids[i] for i in chosen])
+        return Timeline([known[i] for i in chosen], [times[i] for i in chosen])
 
 
 class Matched:
@@ -91,15 +108,26 @@ class Timeline:
     microseconds since the epoch (a whole number a float holds exactly) by a million, so equal
     instants give equal timestamps and the order of distinct instants is kept."""
 
-    def __init__(self, events: Sequence[Event], times: Sequence[float] | None = None):
-        self.events = list(events)
-        self.times = list(times) if times is not None else [event.time.timestamp() for event in self.events]
+    def __init__(self, events: Sequence[Event], times: Sequence[float] | None = None, ids: Sequence[str] | None = None):
+        # a list, or a view of an event table: its events are built all at once when first
+        # needed (:attr:`events`); its ids, times and slices need none
+        self._events: Sequence[Event] = events if isinstance(events, View) else list(events)
+        self.times = list(times) if times is not None else [event.time.timestamp() for event in self._events]
+        if ids is not None:
+            self.__dict__["ids"] = list(ids)  # what the cached property gives, known already
+
+    @property
+    def events(self) -> Sequence[Event]:
+        """The events, in order (a timeline of a table's view builds them here, once)."""
+        if isinstance(self._events, View):
+            self._events = list(self._events)
+        return self._events
 
     def __iter__(self) -> Iterator[Event]:
         return iter(self.events)
 
     def __len__(self) -> int:
-        return len(self.events)
+        return len(self._events)
 
     def _spans(self, parts: Iterable[Interval]) -> Iterator[tuple[int, int]]:
         for part in parts:
@@ -113,7 +141,7 @@ class Timeline:
     @functools.cached_property
     def ids(self) -> list[str]:
         """The events' ids, in order."""
-        return [event.id for event in self.events]
+        return [event.id for event in self._events]
 
     def ids_between(self, bounds: Sequence[tuple[float, float]]) -> list[str]:
         """The ids of :meth:`between` (slices of :attr:`ids`, no event looked at)."""
@@ -130,8 +158,12 @@ class Timeline:
     def slice(self, parts: Iterable[Interval]) -> Timeline:
         """:meth:`within` as a timeline."""
         spans = list(self._spans(parts))
-        return Timeline([e for lo, hi in spans for e in self.events[lo:hi]], [t for lo, hi in spans for t in self.times[lo:hi]])
+        times = [t for lo, hi in spans for t in self.times[lo:hi]]
+        if isinstance(self._events, View):
+            ids = self.__dict__.get("ids")
+            return Timeline(self._events.picked(spans), times, None if ids is None else [i for lo, hi in spans for i in ids[lo:hi]])
+        return Timeline([e for lo, hi in spans for e in self._events[lo:hi]], times)
 
     def since(self, instant: dt.datetime) -> list[Event]:
         """The events at or after ``instant``."""
-        return self.events[bisect.bisect_left(self.times, instant.timestamp()) :]
+        return list(self.events[bisect.bisect_left(self.times, instant.timestamp()) :])

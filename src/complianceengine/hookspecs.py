@@ -94,6 +94,12 @@ def complianceengine_record_normaliser(path: Path, ruleset: Ruleset) -> Callable
     when the record is not in your platform's shape. Collected: the functions are asked in hook
     call order and the first record returned wins; ``complianceengine_normalise_record`` is asked
     only when none of them answers.
+
+    Give the function a ``keys`` attribute (a collection of texts, e.g. your export's column
+    headers) when it returns ``None`` for every record that has none of these keys, at the top or
+    in ``attributes``: a reader that screens lines in bulk (the DuckDB engine,
+    :mod:`complianceengine.screen`) then hands it only the records with one of them. Without
+    ``keys`` every record of the file is read line by line in Python.
     """
 
 

@@ -13,7 +13,7 @@ import dataclasses
 import datetime as dt
 import functools
 import importlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Protocol, Self, Union
 
@@ -34,7 +34,9 @@ from pydantic import (
     StrictStr,
     Tag,
     TypeAdapter,
+    ValidatorFunctionWrapHandler,
     WithJsonSchema,
+    WrapValidator,
     field_validator,
     model_validator,
 )
@@ -849,9 +851,21 @@ class Duplicate(Strict):
     identical: bool
 
 
-class EventLog(Strict):
-    """Events read from one or more files, with everything that could not be used."""
+def _events_or_table(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """An :class:`~complianceengine.eventtable.EventTable` as it is (its events are built when
+    asked for), anything else validated as a tuple of events."""
+    from .eventtable import EventTable
 
-    events: tuple[Event, ...] = ()
+    return value if isinstance(value, EventTable) else tuple(handler(value))
+
+
+class EventLog(Strict):
+    """Events read from one or more files, with everything that could not be used. ``events``
+    is a tuple, or, when DuckDB screened the lines, an
+    :class:`~complianceengine.eventtable.EventTable` (a sequence of the same events, each built
+    when first asked for)."""
+
+    events: Annotated[Sequence[Event], WrapValidator(_events_or_table),
+                      PlainSerializer(tuple, when_used="always")] = ()
     rejects: tuple[Reject, ...] = ()
     duplicates: tuple[Duplicate, ...] = ()

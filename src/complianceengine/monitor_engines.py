@@ -250,7 +250,7 @@ class EngineSource:
         if block is None:
             accepts = plan.matcher(match)
             return [e for e in self.known if accepts(e)]
-        return self._timeline(plan, match, [self.filed.filed[block.index].all]).events
+        return list(self._timeline(plan, match, [self.filed.filed[block.index].all]).events)
 
     def counting(self, plan: Plan, obligation: ObligationPlan, target: Target) -> Timeline:
         counted = obligation.obligation

@@ -11,7 +11,6 @@ import functools
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
 import pendulum
 from pendulum.tz.timezone import FixedTimezone
@@ -19,8 +18,10 @@ from pendulum.tz.timezone import FixedTimezone
 from ..bulk import gc_paused
 from ..progress import Progress, quiet
 from ..compile import compile_plan, in_force
+from ..duck import ENGINES, Engine
 from ..errors import Location, NotificationError, PluginError, Problem, RegistryError, UsageError
 from ..eventfiles import events_from_records
+from ..eventtable import EventTable
 from ..findings import (
     FAILING,
     Finding,
@@ -43,10 +44,6 @@ from .reference import ReferenceSource
 
 #: builds the event source of one plan: ``backend(plan, events, tracer)``
 Backend = Callable[[Plan, Iterable[Event], "Tracer | None"], EventSource]
-#: which backend answers the kinds' questions: ``reference`` (plain Python), ``duckdb`` (SQL, the
-#: ``duckdb`` extra) or ``auto`` (see :func:`backend_for`)
-Engine = Literal["auto", "reference", "duckdb"]
-ENGINES: tuple[Engine, ...] = ("auto", "reference", "duckdb")
 
 __all__ = ["Backend", "ENGINES", "Engine", "Judged", "audit", "backend_for", "evaluate", "judge", "notify_plugins", "summarise",
            "version_spans"]
@@ -445,6 +442,15 @@ def _earliest_time(times: list[dt.datetime]) -> dt.datetime | None:
 _FIXED = (FixedTimezone, dt.timezone)
 
 
+def _earliest_event(events: Sequence[Event]) -> dt.datetime | None:
+    """The earliest instant of the events (:func:`_earliest_time`); of a table, from its column of
+    instants, in UTC (its events are not built)."""
+    if isinstance(events, EventTable):
+        times = events.times()
+        return dt.datetime.fromtimestamp(min(times), dt.timezone.utc) if times else None
+    return _earliest_time([e.time for e in events])
+
+
 def _lookback_warnings(plan: Plan, findings: list[Finding], log: EventLog, earliest_period: dt.datetime | None) -> list[str]:
     """One line per obligation whose verdicts depend on a time before the range and the
     earliest event given: a period that began earlier while the duty was already in force, or a
@@ -453,7 +459,7 @@ def _lookback_warnings(plan: Plan, findings: list[Finding], log: EventLog, earli
     findings decided in time (:func:`_earliest`)."""
     if earliest_period is None or earliest_period >= plan.range.start:  # the usual case: no verdict looks back before the range
         return []
-    first = _earliest_time([e.time for e in log.events])
+    first = _earliest_event(log.events)
     # compared by local day: a history that starts at 07:15 on the range's first day is not short
     before = (min(day_start(local(first, plan.tz).date(), plan.tz), plan.range.start) if first is not None else plan.range.start).timestamp()
     early: dict[str, list[tuple[Finding, dt.datetime]]] = {}

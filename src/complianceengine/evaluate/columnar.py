@@ -29,15 +29,16 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import importlib.util
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pydantic_core import to_json
 
+from ..duck import available, connect
 from ..errors import UsageError
-from ..events import Timeline
+from ..events import EventIndex, Timeline
+from ..eventtable import EventTable, View
+from ..exemptions import exemption_spans
 from ..kinds.cadence import CadenceObligation
 from ..kinds.frequency import FrequencyObligation
 from ..model import Event, EventMatch
@@ -51,9 +52,14 @@ if TYPE_CHECKING:
 
 __all__ = ["DuckDBSource", "available", "connect"]
 
+#: the known events, from Python objects already in order
+_STORED = ("CREATE TABLE stored AS SELECT pos, id, kind, t, actor, participants, on_behalf_of, unit, subject, CAST(attrs AS JSON) AS attrs "
+           "FROM events_in")
+#: the known events, from a table in the log's order (``pos``: the position in the log): ordered
+#: as the reference backend orders them (instant, id, position), ``logged`` the log's position
+_ORDERED = ("CREATE TABLE stored AS SELECT (row_number() OVER (ORDER BY t, id, pos) - 1)::INTEGER AS pos, pos AS logged, id, kind, t, actor, "
+            "participants, on_behalf_of, unit, subject, CAST(attrs AS JSON) AS attrs FROM events_in WHERE t < getvariable('as_of')")
 _LOAD = [
-    "CREATE TABLE stored AS SELECT pos, id, kind, t, actor, participants, on_behalf_of, unit, subject, CAST(attrs AS JSON) AS attrs "
-    "FROM events_in",
     # the local wall clock of each event, for time_of_day windows (ICU's zone database): a view,
     # so that it is worked out only for the queries that name it
     "CREATE VIEW events AS SELECT *, strftime(timezone(getvariable('zone'), to_timestamp(t)), '%H:%M') AS clock FROM stored",
@@ -65,48 +71,28 @@ _LOAD = [
 ]
 
 
-def available() -> bool:
-    """Are DuckDB, pyarrow and SQLGlot installed (the ``duckdb`` extra)?"""
-    return all(importlib.util.find_spec(name) is not None for name in ("duckdb", "pyarrow", "sqlglot"))
-
-
-def connect(threads: int | None = None, memory_limit: str | None = None) -> tuple[duckdb.DuckDBPyConnection, tempfile.TemporaryDirectory[str]]:
-    """A new in-memory DuckDB connection with these settings, spilling into a temporary folder
-    of its own; :class:`UsageError` when the extra is missing or DuckDB refuses a setting."""
-    if not available():
-        raise UsageError("the duckdb engine needs the duckdb extra: pip install 'complianceengine[duckdb]'")
-    import duckdb
-
-    spill = tempfile.TemporaryDirectory(prefix="complianceengine-duckdb-")
-    config: dict[str, Any] = {"temp_directory": spill.name}
-    if threads is not None:
-        config["threads"] = threads
-    if memory_limit is not None:
-        config["memory_limit"] = memory_limit
-    try:
-        return duckdb.connect(":memory:", config=config), spill
-    except duckdb.Error as exc:
-        spill.cleanup()
-        settings = ", ".join(f"{k}={v}" for k, v in (("threads", threads), ("memory_limit", memory_limit)) if v is not None)
-        raise UsageError(f"DuckDB refused the settings ({settings or 'none'}): {exc}") from None
-
-
 class DuckDBSource(ReferenceSource):
     """The events of one audit in a DuckDB database of its own."""
 
     def __init__(self, plan: Plan, events: Iterable[Event], tracer: Tracer | None = None, *, threads: int | None = None,
                  memory_limit: str | None = None):
-        super().__init__(plan, events, tracer)
+        table = events if isinstance(events, EventTable) else None
+        if table is None:
+            super().__init__(plan, events, tracer)
         self._counted: dict[int, tuple[ObligationPlan, dict[int, int], dict[int, list[int]]]] = {}
         self._con: duckdb.DuckDBPyConnection | None
         self._con, self._spill = connect(threads, memory_limit)
         try:
-            self._load(plan)
+            if table is None:
+                self._load(plan)
+            else:
+                self._load_table(plan, table, tracer)
         except BaseException:
             self.close()
             raise
 
     def _load(self, plan: Plan) -> None:
+        """The known events (Python objects, in time order) as the ``events`` table."""
         pa = importlib.import_module("pyarrow")
         known = self.known
         text = pa.string()
@@ -122,6 +108,27 @@ class DuckDBSource(ReferenceSource):
             "subject": pa.array([e.subject for e in known], text),
             "attrs": pa.array([to_json(e.attributes).decode() if e.attributes else "{}" for e in known], text),
         })
+        self._store(plan, events_in, [_STORED])
+
+    def _load_table(self, plan: Plan, table: EventTable, tracer: Tracer | None) -> None:
+        """The events of a table, ordered and cut at the as-of time in DuckDB: what the reference
+        backend's constructor does with Python objects (the same order: instant, id, position
+        in the log), without building an event. ``known`` is a view of the table."""
+        self.tracer, self.warnings = tracer, []
+        self._store(plan, table.arrow(), [_ORDERED])
+        with self._query("ordering the events"):
+            order = self._connection().sql("SELECT logged, t, kind, id FROM stored ORDER BY pos").to_arrow_table()
+        logged, times, kinds, ids = (column.to_pylist() for column in order.columns)
+        self.known = View(table, logged)
+        self._index = EventIndex(self.known, times, kinds, ids)
+        excusing = [name for name, kind in plan.ruleset.event_kinds.items() if kind.excuses is not None]
+        self.exemptions = exemption_spans(plan, self._index.events_at(self._index.of_kinds(excusing)), registry=False)
+        self._matched, self._alike = {}, {}
+
+    def _store(self, plan: Plan, events_in: Any, stored: list[str]) -> None:
+        """The tables of :data:`_LOAD`, the events from ``events_in`` by the ``stored`` statements."""
+        pa = importlib.import_module("pyarrow")
+        text = pa.string()
         windows = [(name, w.start.timestamp(), w.end.timestamp()) for name, parts in plan.windows.items() for w in parts]
         windows_in = pa.table({"calendar": pa.array([name for name, _, _ in windows], text),
                                "t0": pa.array([t0 for _, t0, _ in windows], pa.float64()),
@@ -135,10 +142,11 @@ class DuckDBSource(ReferenceSource):
         with self._query("loading the events"):
             con = self._connection()
             con.execute("SET VARIABLE zone = ?", [plan.tz])
+            con.execute("SET VARIABLE as_of = ?", [plan.as_of.timestamp()])
             for name, table in tables.items():
                 con.register(name, table)
             try:
-                for statement in _LOAD:
+                for statement in [*stored, *_LOAD]:
                     con.execute(statement)
             finally:
                 for name in tables:

@@ -65,7 +65,7 @@ class ReferenceSource:
         return (i for i in self._index.of_kinds(match.kinds) if matches(known[i]))
 
     def matching(self, plan: Plan, match: EventMatch) -> list[Event]:
-        return [self._index.known[i] for i in self._matching(plan, match).positions]
+        return self._index.events_at(self._matching(plan, match).positions)
 
     def counting(self, plan: Plan, obligation: ObligationPlan, target: Target) -> Timeline:
         counted = obligation.obligation
@@ -83,7 +83,7 @@ class ReferenceSource:
 
     def correlated(self, plan: Plan, match: EventMatch, correlate_on: Sequence[str]) -> dict[tuple[Any, ...], Timeline]:
         groups: dict[tuple[Any, ...], list[int]] = {}
-        known = self._index.known
-        for position in self._matching(plan, match).positions:
-            groups.setdefault(tuple(known[position].field(name) for name in correlate_on), []).append(position)
+        positions = self._matching(plan, match).positions
+        for position, event in zip(positions, self._index.events_at(positions), strict=True):
+            groups.setdefault(tuple(event.field(name) for name in correlate_on), []).append(position)
         return {key: self._index.timeline(group) for key, group in groups.items()}

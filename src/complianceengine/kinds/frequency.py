@@ -229,18 +229,19 @@ def thin(events: Sequence[Event], distinct_within: pendulum.Duration | None, dro
     return kept
 
 
-def too_close(counted: Timeline, spacing: pendulum.Duration) -> dict[str, tuple[Event, float]]:
-    """The counted events less than ``spacing`` after the previous counted one (``min_spacing``),
-    each with that previous event and the seconds between them."""
+def too_close(counted: Timeline, spacing: pendulum.Duration) -> dict[str, tuple[str, float]]:
+    """The counted events less than ``spacing`` after the previous counted one (``min_spacing``):
+    each one's id -> the previous one's id and the seconds between them."""
     out = {}
     years, months, days, seconds = duration_parts(spacing)
-    events, times = counted.events, counted.times
-    for i in range(1, len(events)):
+    ids, times = counted.ids, counted.times
+    # a spacing of hours and minutes is a number of seconds; days and months are calendar ones
+    events = counted.events if (years or months or days) else None
+    for i in range(1, len(ids)):
         gap = times[i] - times[i - 1]
-        # a spacing of hours and minutes is a number of seconds; days and months are calendar ones
-        close = gap < seconds if not (years or months or days) else events[i].time < shift(events[i - 1].time, spacing)
+        close = gap < seconds if events is None else events[i].time < shift(events[i - 1].time, spacing)
         if close:
-            out[events[i].id] = events[i - 1], gap
+            out[ids[i]] = ids[i - 1], gap
     return out
 
 
@@ -257,7 +258,7 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
     words = Wording(plan, compiled)
     rule = obligation.partial_periods
     relevant: dict[int, Timeline] = {}
-    close: dict[int, dict[str, tuple[Event, float]]] = {}
+    close: dict[int, dict[str, tuple[str, float]]] = {}
     excused_of: dict[int, list[ExcusedSpan]] = {}
     tracer = source.tracer
     # the fields every plainly judged finding shares (None: no plain verdicts, each frame goes
@@ -502,8 +503,8 @@ def _sub_periods(plan: Plan, obligation: FrequencyObligation, frame: Frame, rele
         if not parts:
             continue
         total += 1
-        seen = relevant.within(parts)
-        value = sum(amount(e, measure) for e in seen) if measure is not None else len(seen)
+        value = (sum(amount(e, measure) for e in relevant.within(parts)) if measure is not None
+                 else len(relevant.ids_between([(part.start.timestamp(), part.end.timestamp()) for part in parts])))
         if value >= frame.at_least and (frame.at_most is None or value <= frame.at_most):
             met += 1
         else:
@@ -513,7 +514,7 @@ def _sub_periods(plan: Plan, obligation: FrequencyObligation, frame: Frame, rele
 
 def _verdict(
     plan: Plan, compiled: ObligationPlan, frame: Frame, target: Target, relevant: Timeline, excused: list[ExcusedSpan], words: Wording,
-    rule: str, close: dict[str, tuple[Event, float]] | None = None,
+    rule: str, close: dict[str, tuple[str, float]] | None = None,
 ) -> tuple[Finding, float, int | None]:
     """The finding, with the seconds of coverage left after exemptions and the number required
     in the end (None when the period is not judged or excused)."""
@@ -524,16 +525,18 @@ def _verdict(
         required_text, observed_text, note = words(Counted(frame, "not_judged"))
         return compiled.finding(target.subject, target.unit, period, "not_applicable", required_text, observed_text, note=note,
                                 window=frame.window, decided=period.end), covered, None
-    # events during an exemption still count: an exemption can only lower the bar
-    seen = relevant.between(frame.bounds) if frame.bounds else relevant.within(active)
+    # events during an exemption still count: an exemption can only lower the bar; their ids
+    # are enough but for a measure (the events are built only then)
+    bounds = frame.bounds or tuple((part.start.timestamp(), part.end.timestamp()) for part in active)
+    seen = relevant.ids_between(bounds)
     measure = obligation.measure.sum if obligation.measure is not None else None
     extra: dict[str, Any] = {}
     if measure is not None:
-        values = tuple(amount(e, measure) for e in seen)
+        values = tuple(amount(e, measure) for e in relevant.between(bounds))
         extra = {"observed_amount": float(sum(values)), "evidence_values": values}
     flagged: tuple[tuple[str, str, float], ...] = ()
     if close:
-        flagged = tuple((e.id, close[e.id][0].id, close[e.id][1]) for e in seen if e.id in close)
+        flagged = tuple((name, close[name][0], close[name][1]) for name in seen if name in close)
         extra["flagged"] = tuple(e for e, _, _ in flagged)
     sub_periods, unmet = 0, tuple[str, ...]()
     base, required = frame.at_least, frame.required
@@ -556,14 +559,14 @@ def _verdict(
         if used and not judged(rule, left, whole):
             required_text, observed_text, note = words(facts("excused", count, None, 1 - left / covered, used, reasons))
             return compiled.finding(target.subject, target.unit, period, "excused", required_text, observed_text,
-                                    observed_count=_whole(count), evidence=tuple(e.id for e in seen), note=note, window=frame.window,
+                                    observed_count=_whole(count), evidence=tuple(seen), note=note, window=frame.window,
                                     decided=period.end, excused_by=used, **extra), left, None
         if used:
             required = prorated(base, left, whole)
     status = _status(frame, count, required, capped=obligation.in_at_least is None)
     required_text, observed_text, note = words(facts("judged", count, required, 1 - left / covered, used, reasons))
     return compiled.finding(target.subject, target.unit, period, status, required_text, observed_text, required_count=required,
-                            observed_count=_whole(count), evidence=tuple(e.id for e in seen), note=note, window=frame.window,
+                            observed_count=_whole(count), evidence=tuple(seen), note=note, window=frame.window,
                             decided=period.end, excused_by=used, **extra), left, required
 
 

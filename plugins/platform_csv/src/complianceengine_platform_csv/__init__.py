@@ -246,5 +246,9 @@ def normalise(record: Mapping[str, Any], ruleset: Ruleset) -> dict[str, Any] | N
 @hookimpl
 def complianceengine_record_normaliser(path, ruleset):
     """:func:`normalise` for every record of every file (a JSON-lines file may hold platform
-    records too): asked once per file, so a million records cost no hook calls."""
-    return functools.partial(normalise, ruleset=ruleset)
+    records too): asked once per file, so a million records cost no hook calls. Its ``keys``
+    are the platform's headers: a record with none of them is left alone (:func:`is_platform_record`),
+    so a reader that screens lines in bulk need not hand it such records."""
+    function = functools.partial(normalise, ruleset=ruleset)
+    function.keys = frozenset(COLUMNS)  # type: ignore[attr-defined]
+    return function

@@ -1,0 +1,161 @@
+"""Events held as columns: a log whose screened events stay in an Arrow table until asked for.
+
+``read_events(..., engine="duckdb")`` keeps the lines DuckDB found plain (:mod:`complianceengine.screen`)
+as rows of an Arrow table and every other event as an :class:`~complianceengine.model.Event`;
+:class:`EventTable` is the sequence of all of them in the log's order. An event is built when it
+is first asked for, exactly as the reference reader builds it, and kept. The DuckDB backend reads
+the table itself (:meth:`EventTable.arrow`), so a county's events never become Python objects
+there; anything else (the reference backend, ``explain``, the monitor) iterates it as it
+iterates a tuple of events, and gets equal events.
+
+:class:`View` is a part of a table (positions in it) as a sequence of events: what timelines hold
+when the events come from a table, so slicing a timeline builds no event.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, overload
+
+from pydantic_core import to_json
+
+from .model import Event
+
+__all__ = ["EventTable", "View"]
+
+#: how many events are built from rows at once (one Arrow ``take``)
+_CHUNK = 1 << 16
+
+
+class EventTable(Sequence[Event]):
+    """Events in log order: position ``p`` is ``objects[p]`` or row ``where[p]`` of ``rows``.
+
+    ``rows`` has the columns of :func:`complianceengine.screen.screen`'s plain lines and ``file``
+    (an index into the reader's files); ``build(row)`` makes the event of one row (a dict of its
+    columns), as the reader that screened it would have."""
+
+    def __init__(self, rows: Any, where: Sequence[int], objects: dict[int, Event], build: Callable[[dict[str, Any]], Event]):
+        # one chunk per column: taking rows from a chunked table costs as much as the table
+        self.rows, self.where, self.objects, self._build = rows.combine_chunks(), list(where), dict(objects), build
+        self._built: dict[int, Event] = {}
+
+    def __len__(self) -> int:
+        return len(self.where)
+
+    @overload
+    def __getitem__(self, index: int) -> Event: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> View: ...
+
+    def __getitem__(self, index: int | slice) -> Event | View:
+        if isinstance(index, slice):
+            return View(self, range(len(self))[index])
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("event table index out of range")
+        return self.at([index])[0]
+
+    def __iter__(self) -> Iterator[Event]:
+        for start in range(0, len(self), _CHUNK):
+            yield from self.at(range(start, min(start + _CHUNK, len(self))))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, (str, bytes)):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"EventTable({len(self)} events, {len(self.objects)} as objects)"
+
+    def at(self, positions: Sequence[int]) -> list[Event]:
+        """The events at ``positions``, built from their rows where not built yet (in one go)."""
+        built, objects, where = self._built, self.objects, self.where
+        missing = [p for p in dict.fromkeys(positions) if p not in built and p not in objects]
+        if missing:
+            pa = importlib.import_module("pyarrow")
+            for p, row in zip(missing, self.rows.take(pa.array([where[p] for p in missing], pa.int64())).to_pylist(), strict=True):
+                built[p] = self._build(row)
+        return [objects[p] if p in objects else built[p] for p in positions]
+
+    def arrow(self) -> Any:
+        """Every event as one Arrow row, in log order, with the columns the DuckDB backend loads:
+        ``pos``, ``id``, ``kind``, ``t`` (POSIX seconds), ``actor``, ``participants``,
+        ``on_behalf_of``, ``unit``, ``subject`` and ``attrs`` (the attributes as JSON text)."""
+        pa = importlib.import_module("pyarrow")
+        text = pa.string()
+        positions = [p for p in range(len(self)) if p not in self.objects]
+        rows = self.rows.take(pa.array([self.where[p] for p in positions], pa.int64()))
+        attrs = rows.column("attributes")
+        planted = pa.table({
+            "pos": pa.array(positions, pa.int64()), "id": rows.column("id"), "kind": rows.column("kind"), "t": rows.column("t"),
+            "actor": rows.column("actor"), "participants": rows.column("participants").cast(pa.list_(text)),
+            "on_behalf_of": rows.column("on_behalf_of"), "unit": rows.column("unit"), "subject": rows.column("subject"),
+            "attrs": importlib.import_module("pyarrow.compute").coalesce(attrs, pa.scalar("{}", text)),
+        })
+        if not self.objects:
+            return planted
+        objects = sorted(self.objects.items())
+        built = pa.table({
+            "pos": pa.array([p for p, _ in objects], pa.int64()), "id": pa.array([e.id for _, e in objects], text),
+            "kind": pa.array([e.kind for _, e in objects], text), "t": pa.array([e.time.timestamp() for _, e in objects], pa.float64()),
+            "actor": pa.array([e.actor for _, e in objects], text),
+            "participants": pa.array([list(e.participants) for _, e in objects], pa.list_(text)),
+            "on_behalf_of": pa.array([e.on_behalf_of for _, e in objects], text), "unit": pa.array([e.unit for _, e in objects], text),
+            "subject": pa.array([e.subject for _, e in objects], text),
+            "attrs": pa.array([to_json(e.attributes).decode() if e.attributes else "{}" for _, e in objects], text),
+        })
+        return pa.concat_tables([planted, built.cast(planted.schema)]).sort_by("pos")
+
+    def times(self) -> list[float]:
+        """Each event's instant as POSIX seconds, in log order (as ``event.time.timestamp()``)."""
+        pa = importlib.import_module("pyarrow")
+        # an event held as an object has no row (-1): any row stands in until it is set below
+        stamps = (self.rows.column("t").take(pa.array([max(row, 0) for row in self.where], pa.int64())).to_pylist() if self.rows.num_rows
+                  else [0.0] * len(self))
+        for p, event in self.objects.items():
+            stamps[p] = event.time.timestamp()
+        return stamps
+
+
+class View(Sequence[Event]):
+    """Some events of a table, by their positions in it, in order: built when iterated."""
+
+    def __init__(self, table: EventTable, positions: Sequence[int]):
+        self.table, self.positions = table, positions
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    @overload
+    def __getitem__(self, index: int) -> Event: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> View: ...
+
+    def __getitem__(self, index: int | slice) -> Event | View:
+        if isinstance(index, slice):
+            return View(self.table, self.positions[index])
+        return self.table.at([self.positions[index]])[0]
+
+    def __iter__(self) -> Iterator[Event]:
+        positions = self.positions
+        for start in range(0, len(positions), _CHUNK):
+            yield from self.table.at(positions[start:start + _CHUNK])
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, (str, bytes)):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def picked(self, spans: Sequence[tuple[int, int]]) -> View:
+        """The events in the ``(lo, hi)`` spans of this view, in order."""
+        if len(spans) == 1:
+            return View(self.table, self.positions[spans[0][0]:spans[0][1]])
+        return View(self.table, [p for lo, hi in spans for p in self.positions[lo:hi]])

@@ -1,0 +1,241 @@
+"""JSON lines screened in bulk by DuckDB, for :func:`complianceengine.read_events`.
+
+The reference reader parses and checks each line of a JSON lines file in Python. On a county's
+file nearly every line is *plain*: one JSON object whose fields are texts of the expected shape,
+of a declared event kind, at a full date-time with an offset, by people, at units and about
+subjects the registry knows, with text, enum, whole-number and true/false attributes the kind
+declares. DuckDB parses a block of lines at once and picks out the plain lines that pass every
+check; the reader keeps those with the values DuckDB extracted (no JSON parsing and no check in
+Python, only the event built), and gives every other line to its own per-line path: a malformed
+line, a valid but unusual one (a ``\\u`` escape, a number with a fraction, a list or date-time
+attribute, an exemption kind, a label for an enum value), one a normaliser plugin may change.
+
+So the log is the reference reader's by construction as far as the screen never calls a line
+plain that the reference reader would reject or read differently; ``tests/test_screen.py`` checks
+that on random lines, valid and broken. What "plain" means is in :data:`_PLAIN`, written for
+DuckDB's JSON reader, which takes more than Python's: trailing commas, ``NaN``, ``Infinity`` and
+numbers out of range, a key given twice, raw control characters (none of them is ever plain).
+
+A normaliser plugin's function (``complianceengine_record_normaliser``) sees only the lines it may
+change: it says which keys make a record its own with a ``keys`` attribute (a collection of
+texts), and a line with none of them, at the top or in ``attributes``, is screened. A file some
+normaliser gives a function without ``keys`` for, a file a reader plugin reads, and any file when
+a plugin implements the per-record normaliser hook are read by the reference path alone
+(:func:`screenable` says which).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any
+
+from .duck import connect
+
+if TYPE_CHECKING:
+    from .model import Registry, Ruleset
+
+__all__ = ["Rules", "screen", "screenable"]
+
+#: bytes of a file screened at once (a block ends at a line end)
+BLOCK = 32 << 20
+#: lines of a block in one Arrow batch
+_BATCH = 1 << 16
+
+#: the types of attributes a plain line may carry, and the JSON types that give each exactly as
+#: the reference reader does (an integer as Python's int; no fraction, no text to convert)
+_TYPES = {"string": ("VARCHAR",), "enum": ("VARCHAR",), "integer": ("BIGINT", "UBIGINT"), "number": ("BIGINT", "UBIGINT"),
+          "boolean": ("BOOLEAN",)}
+
+_CORE = ["id", "kind", "time", "actor", "participants", "on_behalf_of", "unit", "subject", "attributes"]
+
+# What a plain line is, in two steps for one block (``block``: line number, raw bytes). The
+# first parses each line once (its fields and those of its attributes taken out together); the
+# second keeps the plain lines. The other tables are the rules: ``kinds`` (the declared kinds that
+# are not exemptions and whose required attributes are all of the types above: the fields each
+# requires, and for each attribute name of ``names`` the JSON types a plain value of it may have
+# for the kind (none: not a plain attribute of the kind), its enum values and whether it is
+# required), ``people``, ``units`` and ``subjects`` (the registry, when it is checked), and the
+# variables ``paths`` (the JSON paths of ``names``), ``checked`` (is there a registry),
+# ``people`` (the registry's people, for participants) and ``claimed`` (the keys normalisers
+# answer to).
+_PARSE = r"""
+CREATE OR REPLACE TEMP TABLE parsed AS
+SELECT line, core_only, s[1] AS id, s[2] AS kind, s[3] AS time, s[4] AS actor, s[5] AS on_behalf_of, s[6] AS unit, s[7] AS subject,
+       s[8] AS participants, s[9] AS attributes, t[1] AS id_type, t[2] AS kind_type, t[3] AS time_type, t[4] AS actor_type,
+       t[5] AS on_behalf_of_type, t[6] AS unit_type, t[7] AS subject_type, t[8] AS participants_type, t[9] AS attributes_type
+FROM (
+    -- every key a core field, none given twice: as many keys as core fields found
+    SELECT line, n = len(list_filter(t, lambda x: x IS NOT NULL)) AS core_only, t, s
+    FROM (
+    SELECT line, len(json_keys(text)) AS n, json_type(text, ['$.id', '$.kind', '$.time', '$.actor', '$.on_behalf_of', '$.unit', '$.subject', '$.participants',
+                            '$.attributes']) AS t,
+           json_extract_string(text, ['$.id', '$.kind', '$.time', '$.actor', '$.on_behalf_of', '$.unit', '$.subject', '$.participants',
+                                      '$.attributes']) AS s
+    FROM (SELECT line, CASE WHEN suffix(text, chr(13)) THEN text[:-2] ELSE text END AS text
+          FROM (SELECT line, try(decode(raw)) AS text FROM block) WHERE text IS NOT NULL)
+    -- no escape that could hide a lone surrogate, no control character, no trailing comma
+    WHERE prefix(text, '{') AND NOT contains(text, '\u') AND NOT regexp_matches(text, '[\x00-\x1f]|,[ ]*[\]}]')
+      AND json_valid(text) AND json_type(text) = 'OBJECT'
+    )
+)
+"""
+_PLAIN = r"""
+SELECT l.line, l.id, l.kind, l.time, epoch_us(CAST(l.time AS TIMESTAMPTZ)) / 1000000.0 AS t, l.actor, l.on_behalf_of, l.unit,
+       l.subject, CASE WHEN l.participants_type = 'ARRAY' THEN json_extract_string(l.participants, '$[*]') END AS participants,
+       l.attributes
+FROM parsed l
+JOIN kinds k ON k.kind = l.kind
+LEFT JOIN people actor ON actor.id = l.actor
+LEFT JOIN people principal ON principal.id = l.on_behalf_of
+LEFT JOIN units unit ON unit.id = l.unit
+LEFT JOIN subjects subject ON subject.id = l.subject
+WHERE l.core_only
+  AND l.id_type = 'VARCHAR' AND length(l.id) > 0
+  AND l.kind_type = 'VARCHAR'
+  AND l.time_type = 'VARCHAR'
+  AND regexp_full_match(l.time, '[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])')
+  AND TRY_CAST(left(l.time, 10) AS DATE) IS NOT NULL AND left(l.time, 4) <> '0000'
+  AND (l.actor_type IS NULL OR l.actor_type = 'NULL' OR (l.actor_type = 'VARCHAR' AND (NOT getvariable('checked') OR actor.id IS NOT NULL)))
+  AND (l.on_behalf_of_type IS NULL OR l.on_behalf_of_type = 'NULL' OR (l.on_behalf_of_type = 'VARCHAR' AND (NOT getvariable('checked') OR principal.id IS NOT NULL)))
+  AND (l.unit_type IS NULL OR l.unit_type = 'NULL' OR (l.unit_type = 'VARCHAR' AND (NOT getvariable('checked') OR unit.id IS NOT NULL)))
+  AND (l.subject_type IS NULL OR l.subject_type = 'NULL' OR (l.subject_type = 'VARCHAR' AND (NOT getvariable('checked') OR subject.id IS NOT NULL)))
+  AND CASE WHEN l.participants_type IS NULL THEN true
+           WHEN l.participants_type = 'ARRAY' THEN list_bool_and(list_transform(json_type(l.participants, '$[*]'), lambda x: x = 'VARCHAR'))
+               AND (NOT getvariable('checked') OR list_has_all(getvariable('people'), json_extract_string(l.participants, '$[*]')))
+           ELSE false END
+  AND (NOT k.needs_actor OR length(l.actor) > 0)
+  AND (NOT k.needs_unit OR length(l.unit) > 0)
+  AND (NOT k.needs_subject OR length(l.subject) > 0)
+  AND CASE WHEN l.attributes_type IS NULL THEN NOT list_bool_or(k.required)
+           WHEN l.attributes_type = 'OBJECT' THEN plain_attributes(l.attributes, k.allowed, k.vals, k.required)
+           ELSE false END
+ORDER BY l.line
+"""
+# whether an attributes object is plain for its kind: every key one of ``names`` (a key given
+# twice is found once, so the counts differ), none claimed, each value of a plain JSON type for
+# the kind (and one of an enum's values), every required one there
+_MACROS = r"""
+CREATE OR REPLACE TEMP MACRO plain_attributes(a, allowed, vals, required) AS (
+    len(json_keys(a)) = len(list_filter(json_type(a, getvariable('paths')), lambda x: x IS NOT NULL))
+    AND NOT list_has_any(json_keys(a), getvariable('claimed'))
+    AND list_bool_and(list_transform(list_zip(json_type(a, getvariable('paths')), json_extract_string(a, getvariable('paths')), allowed, vals,
+                                              required), lambda z:
+        CASE WHEN z[1] IS NULL THEN NOT z[5]
+             ELSE coalesce(list_contains(z[3], z[1]), false) AND (z[4] IS NULL OR list_contains(z[4], z[2])) END))
+)
+"""
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What the screen checks a line against: the ruleset's event kinds, the registry (``None``:
+    names are not checked) and the keys normaliser plugins answer to."""
+
+    ruleset: Ruleset
+    registry: Registry | None
+    claimed: frozenset[str] = frozenset()
+
+
+def screenable(normalisers: Sequence[Callable[..., Any]]) -> frozenset[str] | None:
+    """The keys the file's normaliser functions answer to, or ``None`` when one of them does not
+    say (then no line of the file can be screened)."""
+    claimed: set[str] = set()
+    for normalise in normalisers:
+        keys = getattr(normalise, "keys", None)
+        if keys is None or isinstance(keys, (str, bytes)) or not all(isinstance(key, str) for key in keys):
+            return None
+        claimed.update(keys)
+    if claimed & set(_CORE):  # a core field: every line has one
+        return None
+    return frozenset(claimed)
+
+
+def screen(stream: IO[bytes], rules: Rules, threads: int | None = None, memory_limit: str | None = None,
+           ) -> Iterator[tuple[int, list[bytes], Any]]:
+    """Blocks of the lines of ``stream`` (split on line feeds, a byte-order mark at the start
+    dropped, the line feed not included): ``(number of the block's first line, its lines, its
+    plain lines)``, the plain lines an Arrow table with the columns ``line``, ``id``, ``kind``,
+    ``time`` (the text), ``t`` (POSIX seconds), ``actor``, ``on_behalf_of``, ``unit``, ``subject``,
+    ``participants`` (a list) and ``attributes`` (JSON text) in line order. The attributes of a
+    plain line hold texts, whole numbers and true or false only, as JSON reads them.
+    ``threads`` and ``memory_limit`` are DuckDB's settings."""
+    pa = importlib.import_module("pyarrow")
+    con, spill = connect(threads, memory_limit)
+    try:
+        _rules(con, rules)
+        number, rest = 0, b""
+        while True:
+            data = stream.read(BLOCK)
+            if not data:
+                lines = [rest] if rest else []
+            else:
+                lines = (rest + data).split(b"\n")
+                rest = lines.pop()
+            if lines:
+                if not number:  # a byte-order mark at the start is no part of the first line
+                    lines[0] = lines[0].removeprefix(b"\xef\xbb\xbf")
+                block = pa.table({"line": pa.array(range(number + 1, number + 1 + len(lines)), pa.int64()),
+                                  "raw": pa.array(lines, pa.binary())})
+                # in batches, which DuckDB's threads share (one chunk is scanned by one)
+                con.register("block", pa.Table.from_batches(block.to_batches(max_chunksize=_BATCH)))
+                try:
+                    con.execute(_PARSE)
+                finally:
+                    con.unregister("block")
+                yield number + 1, lines, con.sql(_PLAIN).to_arrow_table()
+                number += len(lines)
+            if not data:
+                return
+    finally:
+        con.close()
+        spill.cleanup()
+
+
+def _rules(con: Any, rules: Rules) -> tuple[str, ...]:
+    """The rules' tables and variables in ``con``; the attribute names a plain line may carry."""
+    pa = importlib.import_module("pyarrow")
+    text = pa.string()
+    # exemption kinds are never plain (their end is checked against the time), nor kinds with a
+    # required attribute of another type
+    kinds = {name: kind for name, kind in rules.ruleset.event_kinds.items()
+             if kind.excuses is None and all(spec.type in _TYPES for spec in kind.attributes.values() if spec.required)}
+    # a name a JSON path cannot hold as it is never makes a line plain
+    names = tuple(dict.fromkeys(name for kind in kinds.values() for name, spec in kind.attributes.items()
+                                if spec.type in _TYPES and '"' not in name and "\\" not in name)) or ("",)
+
+    def plain(kind: Any, name: str) -> Any:
+        spec = kind.attributes.get(name)
+        return spec if spec is not None and spec.type in _TYPES else None
+
+    tables = {
+        "kinds": pa.table({
+            "kind": pa.array(list(kinds), text),
+            "needs_actor": pa.array(["actor" in k.requires for k in kinds.values()], pa.bool_()),
+            "needs_unit": pa.array(["unit" in k.requires for k in kinds.values()], pa.bool_()),
+            "needs_subject": pa.array(["subject" in k.requires for k in kinds.values()], pa.bool_()),
+            "allowed": pa.array([[list(_TYPES[s.type]) if (s := plain(k, n)) else None for n in names] for k in kinds.values()],
+                                pa.list_(pa.list_(text))),
+            "vals": pa.array([[list(s.values or ()) if (s := plain(k, n)) and s.type == "enum" else None for n in names]
+                              for k in kinds.values()], pa.list_(pa.list_(text))),
+            "required": pa.array([[bool((s := k.attributes.get(n)) and s.required) for n in names] for k in kinds.values()],
+                                 pa.list_(pa.bool_())),
+        }),
+    }
+    registry = rules.registry
+    for name, ids in (("people", [p.id for p in registry.people] if registry else []), ("units", [u.id for u in registry.units] if registry else []),
+                      ("subjects", [s.id for s in registry.subjects] if registry else [])):
+        tables[name] = pa.table({"id": pa.array(list(dict.fromkeys(ids)), text)})
+    for name, table in tables.items():
+        con.register("table_in", table)
+        try:
+            con.execute(f"CREATE TABLE {name} AS SELECT * FROM table_in")
+        finally:
+            con.unregister("table_in")
+    con.execute("SET VARIABLE checked = ?", [registry is not None])
+    con.execute("SET VARIABLE people = (SELECT list(id) FROM people)")
+    con.execute("SET VARIABLE claimed = ?::VARCHAR[]", [sorted(rules.claimed)])
+    con.execute("SET VARIABLE paths = ?::VARCHAR[]", [[f'$."{name}"' for name in names]])
+    con.execute(_MACROS)
+    return names
