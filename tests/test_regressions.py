@@ -163,3 +163,16 @@ def test_the_earliest_event_time_is_the_earliest_instant_in_a_repeated_dst_hour(
             assert found.timestamp() == min(t.timestamp() for t in times)
 
     agrees()
+
+
+def test_an_exemption_at_an_offset_of_a_day_is_a_reject_not_a_crash(tmp_path):
+    """Found by the screen's fuzz test: pendulum reads ``+24:00``, but such a time cannot be
+    compared, and the check that an exemption ends after it began raised instead of letting the
+    line be rejected for its time."""
+    ruleset = load_ruleset(XIANGSHAN / "ruleset.yaml")
+    path = tmp_path / "events.jsonl"
+    path.write_text('{"id": "l1", "kind": "leave", "time": "2026-10-01T09:30:00+24:00", "actor": "p-he-yan", '
+                    '"attributes": {"until": "2026-10-05T00:00:00+08:00"}}\n', encoding="utf-8")
+    log = read_events(path, ruleset)
+    assert not log.events and [r.line for r in log.rejects] == [1]
+    assert "time" in log.rejects[0].errors[0]

@@ -299,3 +299,13 @@ def test_duckdb_settings_go_with_the_duckdb_engine(tmp_path):
         read_events(events_file, ruleset, engine="duckdb", memory_limit="lots")
     small = read_events(events_file, ruleset, engine="duckdb", threads=1, memory_limit="64MB")
     assert small == read_events(events_file, ruleset)
+
+
+def test_a_memory_limit_too_small_for_a_block_is_a_usage_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(screening, "BLOCK", 64 << 20)
+    ruleset = load_ruleset(XIANGSHAN / "ruleset.yaml")
+    line = (XIANGSHAN / "sample" / "events.jsonl").read_bytes().split(b"\n")[0] + b"\n"
+    path = tmp_path / "big.jsonl"
+    path.write_bytes(line * 200_000)
+    with pytest.raises(UsageError, match="DuckDB failed while screening lines 1 to"):
+        read_events(path, ruleset, engine="duckdb", memory_limit="4MB", threads=1)

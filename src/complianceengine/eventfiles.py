@@ -52,8 +52,8 @@ def read_events(
     are read in the ruleset's time zone. With a registry, actors, participants, units and subjects
     must exist in it. Plugins (default: the installed ones) may read other formats and normalise
     platform exports. Events built in code are checked the same way by :func:`events_from_records`.
-    ``progress`` is told how many lines of each file have been read, every 20,000
-    (:mod:`complianceengine.progress`).
+    ``progress`` is told how many lines of each file have been read, every 20,000 (every block
+    of lines DuckDB screens, with the ``duckdb`` engine; :mod:`complianceengine.progress`).
 
     ``engine="duckdb"`` screens JSON lines files with DuckDB (the ``duckdb`` extra,
     :mod:`complianceengine.screen`): the plain lines are checked in bulk and kept as rows of an
@@ -374,24 +374,38 @@ class _EventReader:
             self.tables.append(plain.append_column("file", pa.array([len(self.files) - 1] * plain.num_rows, pa.int32())))
             self.offsets.append(offset + plain.num_rows)
             numbers, ids = plain.column("line").to_pylist(), plain.column("id").to_pylist()
-            k, found = 0, numbers[0] if numbers else None
-            for number, raw in enumerate(lines, start=first_line):
-                if not number % _EVERY:
-                    progress(reading, number, None)
-                if number == found:
-                    ident, row = ids[k], offset + k
-                    k += 1
-                    found = numbers[k] if k < len(numbers) else None
-                    if ident in self.first:  # a repeat: judged as the reference reader judges it
-                        self._keep(file, number, functools.partial(_line_text, raw), self._row_event(row))
-                    else:
-                        self.first[ident] = row
-                        kept.append(row)
-                    continue
-                try:
-                    line(file, number, raw.decode("utf-8"), True)
-                except UnicodeDecodeError:
-                    line(file, number, raw.decode("utf-8", errors="replace"), False)
+            # the lines that are not plain (few), each read in its place between runs of plain rows
+            others = sorted(set(range(first_line, first_line + len(lines))).difference(numbers))
+            k = 0
+            for number in [*others, None]:
+                j = len(numbers) if number is None else bisect.bisect_left(numbers, number, k)
+                self._plain_rows(file, lines, first_line, numbers, ids, offset, k, j, kept)
+                k = j
+                if number is not None:
+                    raw = lines[number - first_line]
+                    try:
+                        line(file, number, raw.decode("utf-8"), True)
+                    except UnicodeDecodeError:
+                        line(file, number, raw.decode("utf-8", errors="replace"), False)
+            progress(reading, first_line + len(lines) - 1, None)
+
+    def _plain_rows(self, file: str, lines: list[bytes], first_line: int, numbers: list[int], ids: list[str], offset: int, k: int,
+                    j: int, kept: list[Event | int]) -> None:
+        """Plain rows ``k``..``j`` of a block (lines in a row, no other line between them), kept
+        together when no id among them was seen before, else one by one, a repeat judged as the
+        reference reader judges it."""
+        run, first = ids[k:j], self.first
+        if first.keys().isdisjoint(run) and len(set(run)) == len(run):
+            first.update(zip(run, range(offset + k, offset + j)))
+            kept.extend(range(offset + k, offset + j))
+            return
+        for i in range(k, j):
+            ident, row, number = ids[i], offset + i, numbers[i]
+            if ident in first:
+                self._keep(file, number, functools.partial(_line_text, lines[number - first_line]), self._row_event(row))
+            else:
+                first[ident] = row
+                kept.append(row)
 
     def _row_event(self, row: int) -> Event:
         """The event of a plain row read so far (rows are numbered across the blocks)."""

@@ -32,14 +32,17 @@ from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
 from .duck import connect
+from .errors import UsageError
 
 if TYPE_CHECKING:
     from .model import Registry, Ruleset
 
 __all__ = ["Rules", "screen", "screenable"]
 
-#: bytes of a file screened at once (a block ends at a line end)
-BLOCK = 32 << 20
+#: bytes of a file screened at once (a block ends at a line end): DuckDB's memory while it screens
+#: a block is about twenty times its size (so a 256 MB limit is enough), and larger blocks are
+#: hardly faster (docs/performance.md)
+BLOCK = 8 << 20
 #: lines of a block in one Arrow batch
 _BATCH = 1 << 16
 
@@ -162,6 +165,8 @@ def screen(stream: IO[bytes], rules: Rules, threads: int | None = None, memory_l
     plain line hold texts, whole numbers and true or false only, as JSON reads them.
     ``threads`` and ``memory_limit`` are DuckDB's settings."""
     pa = importlib.import_module("pyarrow")
+    import duckdb
+
     con, spill = connect(threads, memory_limit)
     try:
         _rules(con, rules)
@@ -182,9 +187,13 @@ def screen(stream: IO[bytes], rules: Rules, threads: int | None = None, memory_l
                 con.register("block", pa.Table.from_batches(block.to_batches(max_chunksize=_BATCH)))
                 try:
                     con.execute(_PARSE)
+                    plain = con.sql(_PLAIN).to_arrow_table()
+                except duckdb.Error as exc:  # memory it cannot get, most likely
+                    raise UsageError(f"DuckDB failed while screening lines {number + 1} to {number + len(lines)}: "
+                                     f"{type(exc).__name__}: {exc}") from None
                 finally:
                     con.unregister("block")
-                yield number + 1, lines, con.sql(_PLAIN).to_arrow_table()
+                yield number + 1, lines, plain
                 number += len(lines)
             if not data:
                 return
