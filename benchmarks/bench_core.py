@@ -21,6 +21,13 @@ subprocess so that its peak RSS (VmHWM of the child on Linux, else ``ru_maxrss``
   majority and prorated, the campaign's weekly periods, exemptions from the registry and from
   leave / typhoon events).
 
+``library-duckdb`` and ``library-freq-duckdb`` are the first two on the DuckDB engine (events read
+with ``engine="duckdb"`` too), ``sql-baseline`` the three duties in hand-written DuckDB SQL
+(DuckDB reads the registry and the JSONL itself). ``library-lead`` / ``library-lead-duckdb`` audit
+``lead-timely-handling`` alone (pushed leads responded to within 24 hours and handled within 3
+days) on either engine, and ``sql-lead`` is that duty in hand-written DuckDB SQL; their findings
+are compared as (obligation, case, step, status).
+
 ``--only library-read`` measures reading alone (ruleset, registry, events; no audit).
 
 Every finding of the three duties, as (obligation, person, role, unit, period, window, status),
@@ -53,9 +60,10 @@ FIRST_DAY, LAST_DAY = dt.date(2026, 8, 1), dt.date(2026, 10, 31)
 AS_OF = "2026-11-01T00:00:00+08:00"
 FREQ = ("dock-staff-daily-patrol", "dock-chief-weekly-patrol", "grid-monthly-patrol")
 QUICK = (4, 8)
-MODES = ("library", "library-freq", "baseline", "library-duckdb", "library-freq-duckdb", "sql-baseline")  # what runs by default
+MODES = ("library", "library-freq", "baseline", "library-duckdb", "library-freq-duckdb", "sql-baseline",  # what runs by default
+         "library-lead", "library-lead-duckdb", "sql-lead")
 EXTRA_MODES = ("library-read",)  # ruleset + registry + events only, on request (--only library-read)
-BASELINES = ("baseline", "sql-baseline")
+BASELINES = ("baseline", "sql-baseline", "sql-lead")
 STATUSES = ("met", "excused", "not_applicable", "open", "late", "missed")
 
 # --------------------------------------------------------------------------------------------
@@ -112,6 +120,15 @@ def check_baseline_constants(ruleset: Any) -> list[str]:
     excuses = {k: (e.excuses.who, e.excuses.until) for k, e in ruleset.event_kinds.items() if e.excuses is not None}
     if excuses != BASELINE_EXCUSES or any(e.excuses.obligations is not None for e in ruleset.event_kinds.values() if e.excuses):
         problems.append(f"excusing event kinds: ruleset says {excuses}, baseline assumes {BASELINE_EXCUSES}")
+    lead = ruleset.obligation(LEAD[0])
+    got_lead = {"trigger": lead.trigger.kinds[0] if len(lead.trigger.kinds) == 1 else lead.trigger.kinds,
+                "correlate_on": lead.correlate_on[0] if len(lead.correlate_on) == 1 else lead.correlate_on,
+                "steps": [(step.id, step.match.kinds[0] if len(step.match.kinds) == 1 else step.match.kinds, int(step.within.total_seconds()))
+                          for step in lead.steps]}
+    plain_lead = (not lead.trigger.where and not lead.trigger.in_calendar and all(not st.match.where and st.counted_from == "trigger"
+                                                                                  for st in lead.steps))
+    if got_lead != BASELINE_LEAD or not plain_lead:
+        problems.append(f"{LEAD[0]}: ruleset says {got_lead}, baseline assumes {BASELINE_LEAD} (no where, counted from the trigger)")
     if ruleset.timezone != "Asia/Shanghai" or ruleset.week_start != "monday":
         problems.append(f"timezone {ruleset.timezone} / week_start {ruleset.week_start}: the baseline assumes Asia/Shanghai (+08:00) and monday")
     return problems
@@ -458,6 +475,62 @@ def sql_baseline(world: Path, times: dict[str, float], threads: int | None = Non
 
 
 # --------------------------------------------------------------------------------------------
+# The lead response in hand-written DuckDB SQL
+
+LEAD = ("lead-timely-handling",)
+#: the baseline's copy of what the ruleset says about lead-timely-handling (checked like the rest)
+BASELINE_LEAD = {"trigger": "lead_pushed", "correlate_on": "info_id",
+                 "steps": [("responded", "lead_response", 24 * 3600), ("handled", "lead_handled", 3 * 86400)]}
+
+SQL_LEAD = """
+CREATE TABLE events AS
+  SELECT id, kind, epoch_us(CAST("time" AS TIMESTAMPTZ)) AS us, attributes ->> 'info_id' AS info_id
+  FROM read_json(getvariable('events'), format = 'newline_delimited',
+                 columns = {id: 'VARCHAR', kind: 'VARCHAR', "time": 'VARCHAR', actor: 'VARCHAR', participants: 'VARCHAR[]',
+                            on_behalf_of: 'VARCHAR', unit: 'VARCHAR', subject: 'VARCHAR', attributes: 'JSON'});
+CREATE TABLE step (step VARCHAR, kind VARCHAR, within_us BIGINT);
+"""
+# each pushed lead known by the end of the range is a case; each step is answered by the first
+# event of its kind with the same info_id at or after the push, due `within` after the push
+SQL_LEAD_VERDICTS = """
+WITH known AS (SELECT * FROM events WHERE us < getvariable('as_of')),
+case_ AS (SELECT id, us, info_id FROM known WHERE kind = getvariable('trigger') AND us <= getvariable('last')),
+answer AS (SELECT c.id, c.info_id, s.step, c.us + s.within_us AS due,
+                  (SELECT min(a.us) FROM known a WHERE a.kind = s.kind AND a.info_id = c.info_id AND a.us >= c.us AND a.id <> c.id) AS answered
+           FROM case_ c CROSS JOIN step s),
+judged AS (SELECT *, CASE WHEN answered IS NOT NULL AND answered <= due THEN 'met' WHEN answered IS NOT NULL THEN 'late'
+                          WHEN due <= getvariable('as_of') THEN 'missed' ELSE 'open' END AS status,
+                     CASE WHEN answered IS NOT NULL AND answered <= due THEN answered ELSE due END AS decided
+           FROM answer)
+SELECT 'lead-timely-handling', 'info_id=' || coalesce(info_id, 'None'), step, status
+FROM judged WHERE decided > getvariable('first') AND decided <= getvariable('last')
+"""
+
+
+def sql_lead(world: Path, times: dict[str, float], threads: int | None = None) -> collections.Counter:
+    """The findings of lead-timely-handling in hand-written DuckDB SQL, as a multiset of keys."""
+    import duckdb
+
+    t0 = time.perf_counter()
+    con = duckdb.connect(":memory:", config={"threads": threads} if threads else {})
+    con.execute("SET TimeZone = 'Asia/Shanghai'")
+    first = dt.datetime.combine(FIRST_DAY, dt.time(), TZ)
+    last = dt.datetime.combine(LAST_DAY + dt.timedelta(days=1), dt.time(), TZ)
+    us = lambda moment: int(moment.timestamp()) * 1_000_000  # noqa: E731 (whole seconds)
+    for name, value in (("events", str(world / "events.jsonl")), ("as_of", us(dt.datetime.fromisoformat(AS_OF))), ("first", us(first)),
+                        ("last", us(last)), ("trigger", BASELINE_LEAD["trigger"])):
+        con.execute(f"SET VARIABLE {name} = ?", [value])
+    for statement in filter(str.strip, SQL_LEAD.split(";")):
+        con.execute(statement)
+    con.executemany("INSERT INTO step VALUES (?, ?, ?)", [(s, k, w * 1_000_000) for s, k, w in BASELINE_LEAD["steps"]])
+    times["events_read"] = con.execute("SELECT count(*) FROM events").fetchone()[0]
+    found: collections.Counter = collections.Counter(tuple(row) for row in con.execute(SQL_LEAD_VERDICTS).fetchall())
+    con.close()
+    times["compute"] = time.perf_counter() - t0
+    return found
+
+
+# --------------------------------------------------------------------------------------------
 # Child processes: one measurement each
 
 
@@ -488,11 +561,11 @@ def child(mode: str, world: Path, out: Path, ruleset_path: Path) -> None:
     if mode in BASELINES:
         times["startup"] = 0.0
         result["startup_rss_mb"] = _peak_mb()
-        found = baseline(world, times) if mode == "baseline" else sql_baseline(world, times)
+        found = {"baseline": baseline, "sql-baseline": sql_baseline, "sql-lead": sql_lead}[mode](world, times)
         result["events"] = times.pop("events_read")
         result["peak_rss_mb"] = _peak_mb()
         _write_keys(found, out.with_suffix(".keys"))
-        result["freq_counts"] = _counts(found)
+        result["freq_counts"] = _counts(found, LEAD if mode == "sql-lead" else FREQ)
         out.write_text(json.dumps(result), encoding="utf-8")
         return
 
@@ -516,6 +589,8 @@ def child(mode: str, world: Path, out: Path, ruleset_path: Path) -> None:
     ruleset = ce.load_ruleset(ruleset_path, plugins)
     if mode.startswith("library-freq"):
         ruleset = ruleset.model_copy(update={"obligations": [o for o in ruleset.obligations if o.id in FREQ]})
+    elif mode.startswith("library-lead"):
+        ruleset = ruleset.model_copy(update={"obligations": [o for o in ruleset.obligations if o.id in LEAD]})
     done("ruleset", t)
 
     t = time.perf_counter()
@@ -582,17 +657,20 @@ def child(mode: str, world: Path, out: Path, ruleset_path: Path) -> None:
     for f in report.findings:
         digest.update(f.model_dump_json().encode())
     result["findings_sha256"] = digest.hexdigest()
-    found = collections.Counter(
-        (f.obligation, f.subject.id, f.subject.role, f.unit, f.period.label, f.window or "", f.status)
-        for f in report.findings if f.obligation in FREQ
-    )
+    if mode.startswith("library-lead"):  # a case's step: the SQL names the case as the library does
+        found = collections.Counter((f.obligation, f.subject.id, f.step, f.status) for f in report.findings if f.obligation in LEAD)
+    else:
+        found = collections.Counter(
+            (f.obligation, f.subject.id, f.subject.role, f.unit, f.period.label, f.window or "", f.status)
+            for f in report.findings if f.obligation in FREQ
+        )
     _write_keys(found, out.with_suffix(".keys"))
-    result["freq_counts"] = _counts(found)
+    result["freq_counts"] = _counts(found, LEAD if mode.startswith("library-lead") else FREQ)
     out.write_text(json.dumps(result), encoding="utf-8")
 
 
-def _counts(found: collections.Counter) -> dict[str, dict[str, int]]:
-    out: dict[str, dict[str, int]] = {oid: {} for oid in FREQ}
+def _counts(found: collections.Counter, group: tuple[str, ...] = FREQ) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {oid: {} for oid in group}
     for key, n in found.items():
         out[key[0]][key[-1]] = out[key[0]].get(key[-1], 0) + n
     return out
@@ -677,7 +755,8 @@ def _row(copies: int, r: dict[str, Any]) -> str:
     label = {"library": "library, all obligations", "library-freq": "library, 3 frequency duties",
              "baseline": "baseline, 3 frequency duties", "library-read": "library, reading only",
              "library-duckdb": "library on duckdb, all obligations", "library-freq-duckdb": "library on duckdb, 3 frequency duties",
-             "sql-baseline": "hand-written DuckDB SQL, 3 duties"}[r["mode"]]
+             "sql-baseline": "hand-written DuckDB SQL, 3 duties", "library-lead": "library, lead response",
+             "library-lead-duckdb": "library on duckdb, lead response", "sql-lead": "hand-written DuckDB SQL, lead response"}[r["mode"]]
     if "error" in r:
         return f"| {copies} | - | {label} | failed: {r['error'].splitlines()[-1]} |" + " |" * 8
     t = r["times"]
@@ -830,6 +909,13 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"- {copies} copies, full audit, reference / duckdb engine: {_ratio(lib['total'], duck['total'])} end to end "
                       f"(target >= 20x), {_ratio(lib['times']['audit'], duck['times']['audit'])} audit alone; "
                       f"peak RSS {duck['peak_rss_mb']:.0f} MB vs {lib['peak_rss_mb']:.0f} MB")
+            lead, lead_duck, sql_lead_ = r.get("library-lead"), r.get("library-lead-duckdb"), r.get("sql-lead")
+            if sql_lead_ and "error" not in sql_lead_:
+                parts = [f"{name} {_ratio(x['total'], sql_lead_['total'])} end to end"
+                         for name, x in (("reference", lead), ("duckdb", lead_duck)) if x and "error" not in x]
+                if parts:
+                    print(f"- {copies} copies, lead response (lead-timely-handling), library / hand-written DuckDB SQL: " + ", ".join(parts)
+                          + " (target on duckdb <= 1.5x)")
             if lib and "error" not in lib:
                 share = {k: v / lib["total"] for k, v in lib["times"].items() if k != "startup"}
                 print(f"- {copies} copies, full audit: {lib['events'] / lib['total']:,.0f} events/s, "
@@ -847,11 +933,13 @@ def main(argv: list[str] | None = None) -> int:
                   + ", ".join(parts))
         print()
 
-        print("Agreement on the findings of the 3 frequency duties (obligation, person, role, unit, period, window, status):")
+        print("Agreement on the findings of the 3 frequency duties (obligation, person, role, unit, period, window, status), "
+              "and of the lead response (obligation, case, step, status):")
         for copies in sizes:
             r = results[copies]
             pairs = [("library-freq", "baseline"), ("library", "library-freq")] if "library-freq" in r else [("library", "baseline")]
-            pairs += [("library-freq-duckdb", "library-freq"), ("library-duckdb", "library"), ("sql-baseline", "baseline")]
+            pairs += [("library-freq-duckdb", "library-freq"), ("library-duckdb", "library"), ("sql-baseline", "baseline"),
+                      ("library-lead", "sql-lead"), ("library-lead-duckdb", "library-lead")]
             for a, b in pairs:
                 if a not in r or b not in r:
                     continue
