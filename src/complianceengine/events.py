@@ -23,16 +23,18 @@ class EventIndex:
 
     Lookups answer with positions in ``known``, which sort as the events do. ``known`` may be a
     :class:`~complianceengine.eventtable.View` of an event table, given with the events'
-    ``times``, ``kinds`` and ``ids``: then no event is built until one is asked for."""
+    ``times``, ``ids`` and the positions of each kind (``by_kind``): then no event is built until
+    one is asked for."""
 
-    def __init__(self, known: Sequence[Event], times: Sequence[float] | None = None, kinds: Sequence[str] | None = None,
-                 ids: Sequence[str] | None = None):
+    def __init__(self, known: Sequence[Event], times: Sequence[float] | None = None, *, ids: Sequence[str] | None = None,
+                 by_kind: dict[str, list[int]] | None = None):
         self.known: Sequence[Event] = known if isinstance(known, View) else list(known)
         self.times = list(times) if times is not None else [event.time.timestamp() for event in self.known]
         self.ids = ids
-        self.by_kind: dict[str, list[int]] = {}
-        for position, kind in enumerate(kinds if kinds is not None else (event.kind for event in self.known)):
-            self.by_kind.setdefault(kind, []).append(position)
+        self.by_kind: dict[str, list[int]] = by_kind if by_kind is not None else {}
+        if by_kind is None:
+            for position, event in enumerate(self.known):
+                self.by_kind.setdefault(event.kind, []).append(position)
 
     def of_kinds(self, kinds: Iterable[str]) -> list[int]:
         """The positions of the events of any of ``kinds``, in order."""

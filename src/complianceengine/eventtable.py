@@ -26,6 +26,8 @@ __all__ = ["EventTable", "View"]
 
 #: how many events are built from rows at once (one Arrow ``take``)
 _CHUNK = 1 << 16
+#: the columns of :meth:`EventTable.arrow`
+_COLUMNS = ("pos", "id", "kind", "t", "actor", "participants", "on_behalf_of", "unit", "subject", "attrs")
 
 
 class EventTable(Sequence[Event]):
@@ -87,20 +89,25 @@ class EventTable(Sequence[Event]):
         ``pos``, ``id``, ``kind``, ``t`` (POSIX seconds), ``actor``, ``participants``,
         ``on_behalf_of``, ``unit``, ``subject`` and ``attrs`` (the attributes as JSON text)."""
         pa = importlib.import_module("pyarrow")
+        rows, objects = self.parts()
+        kept = rows.filter(importlib.import_module("pyarrow.compute").greater_equal(rows.column("pos"), 0))
+        planted = pa.table({name: kept.column("attributes" if name == "attrs" else name) for name in _COLUMNS})
+        planted = planted.set_column(planted.schema.get_field_index("attrs"), "attrs",
+                                     importlib.import_module("pyarrow.compute").coalesce(planted.column("attrs"), pa.scalar("{}", pa.string())))
+        return pa.concat_tables([planted, objects.cast(planted.schema)]).sort_by("pos")
+
+    def parts(self) -> tuple[Any, Any]:
+        """The table's events as two Arrow tables, without copying its rows: the rows with a
+        ``pos`` column (their position in the log; -1 for a row the log does not keep, a
+        repeat), and the events held as objects with the columns of :meth:`arrow`."""
+        pa = importlib.import_module("pyarrow")
         text = pa.string()
-        positions = [p for p in range(len(self)) if p not in self.objects]
-        rows = self.rows.take(pa.array([self.where[p] for p in positions], pa.int64()))
-        attrs = rows.column("attributes")
-        planted = pa.table({
-            "pos": pa.array(positions, pa.int64()), "id": rows.column("id"), "kind": rows.column("kind"), "t": rows.column("t"),
-            "actor": rows.column("actor"), "participants": rows.column("participants").cast(pa.list_(text)),
-            "on_behalf_of": rows.column("on_behalf_of"), "unit": rows.column("unit"), "subject": rows.column("subject"),
-            "attrs": importlib.import_module("pyarrow.compute").coalesce(attrs, pa.scalar("{}", text)),
-        })
-        if not self.objects:
-            return planted
+        pos = [-1] * self.rows.num_rows
+        for p, row in enumerate(self.where):
+            if row >= 0:
+                pos[row] = p
         objects = sorted(self.objects.items())
-        built = pa.table({
+        held = pa.table({
             "pos": pa.array([p for p, _ in objects], pa.int64()), "id": pa.array([e.id for _, e in objects], text),
             "kind": pa.array([e.kind for _, e in objects], text), "t": pa.array([e.time.timestamp() for _, e in objects], pa.float64()),
             "actor": pa.array([e.actor for _, e in objects], text),
@@ -109,7 +116,7 @@ class EventTable(Sequence[Event]):
             "subject": pa.array([e.subject for _, e in objects], text),
             "attrs": pa.array([to_json(e.attributes).decode() if e.attributes else "{}" for _, e in objects], text),
         })
-        return pa.concat_tables([planted, built.cast(planted.schema)]).sort_by("pos")
+        return self.rows.append_column("pos", pa.array(pos, pa.int64())), held
 
     def times(self) -> list[float]:
         """Each event's instant as POSIX seconds, in log order (as ``event.time.timestamp()``)."""

@@ -55,6 +55,9 @@ __all__ = ["DuckDBSource", "available", "connect"]
 #: the known events, from Python objects already in order
 _STORED = ("CREATE TABLE stored AS SELECT pos, id, kind, t, actor, participants, on_behalf_of, unit, subject, CAST(attrs AS JSON) AS attrs "
            "FROM events_in")
+#: the events of a table: its rows the log keeps, and those it holds as objects
+_TABLED = ("CREATE VIEW events_in AS SELECT pos, id, kind, t, actor, participants, on_behalf_of, unit, subject, "
+           "coalesce(attributes, '{}') AS attrs FROM rows_in WHERE pos >= 0 UNION ALL SELECT * FROM held_in")
 #: the known events, from a table in the log's order (``pos``: the position in the log): ordered
 #: as the reference backend orders them (instant, id, position), ``logged`` the log's position
 _ORDERED = ("CREATE TABLE stored AS SELECT (row_number() OVER (ORDER BY t, id, pos) - 1)::INTEGER AS pos, pos AS logged, id, kind, t, actor, "
@@ -108,25 +111,28 @@ class DuckDBSource(ReferenceSource):
             "subject": pa.array([e.subject for e in known], text),
             "attrs": pa.array([to_json(e.attributes).decode() if e.attributes else "{}" for e in known], text),
         })
-        self._store(plan, events_in, [_STORED])
+        self._store(plan, {"events_in": events_in}, [_STORED])
 
     def _load_table(self, plan: Plan, table: EventTable, tracer: Tracer | None) -> None:
         """The events of a table, ordered and cut at the as-of time in DuckDB: what the reference
         backend's constructor does with Python objects (the same order: instant, id, position
         in the log), without building an event. ``known`` is a view of the table."""
         self.tracer, self.warnings = tracer, []
-        self._store(plan, table.arrow(), [_ORDERED])
+        rows, held = table.parts()  # the table's rows as they are (no copy), the few events held as objects
+        self._store(plan, {"rows_in": rows, "held_in": held}, [_TABLED, _ORDERED])
         with self._query("ordering the events"):
-            order = self._connection().sql("SELECT logged, t, kind, id FROM stored ORDER BY pos").to_arrow_table()
-        logged, times, kinds, ids = (column.to_pylist() for column in order.columns)
+            con = self._connection()
+            logged, times, ids = (column.to_pylist() for column in con.sql("SELECT logged, t, id FROM stored ORDER BY pos").to_arrow_table().columns)
+            by_kind = dict(con.execute("SELECT kind, list(pos ORDER BY pos) FROM stored GROUP BY kind").fetchall())
         self.known = View(table, logged)
-        self._index = EventIndex(self.known, times, kinds, ids)
+        self._index = EventIndex(self.known, times, ids=ids, by_kind=by_kind)
         excusing = [name for name, kind in plan.ruleset.event_kinds.items() if kind.excuses is not None]
         self.exemptions = exemption_spans(plan, self._index.events_at(self._index.of_kinds(excusing)), registry=False)
         self._matched, self._alike = {}, {}
 
-    def _store(self, plan: Plan, events_in: Any, stored: list[str]) -> None:
-        """The tables of :data:`_LOAD`, the events from ``events_in`` by the ``stored`` statements."""
+    def _store(self, plan: Plan, events: dict[str, Any], stored: list[str]) -> None:
+        """The tables of :data:`_LOAD`, the events from the Arrow tables ``events`` (by name) by
+        the ``stored`` statements."""
         pa = importlib.import_module("pyarrow")
         text = pa.string()
         windows = [(name, w.start.timestamp(), w.end.timestamp()) for name, parts in plan.windows.items() for w in parts]
@@ -138,7 +144,7 @@ class DuckDBSource(ReferenceSource):
         holdings_in = pa.table({"person": pa.array([h[0] for h in holdings], text), "role": pa.array([h[1] for h in holdings], text),
                                 "unit": pa.array([h[2] for h in holdings], text), "t0": pa.array([h[3] for h in holdings], pa.float64()),
                                 "t1": pa.array([h[4] for h in holdings], pa.float64())})
-        tables = {"events_in": events_in, "windows_in": windows_in, "holdings_in": holdings_in}
+        tables = {**events, "windows_in": windows_in, "holdings_in": holdings_in}
         with self._query("loading the events"):
             con = self._connection()
             con.execute("SET VARIABLE zone = ?", [plan.tz])
