@@ -20,7 +20,7 @@ from typing import Any, overload
 
 from pydantic_core import to_json
 
-from .model import Event
+from .model import Event, LazyEvents
 
 __all__ = ["EventTable", "View"]
 
@@ -30,7 +30,7 @@ _CHUNK = 1 << 16
 _COLUMNS = ("pos", "id", "kind", "t", "actor", "participants", "on_behalf_of", "unit", "subject", "attrs")
 
 
-class EventTable(Sequence[Event]):
+class EventTable(LazyEvents):
     """Events in log order: position ``p`` is ``objects[p]`` or row ``where[p]`` of ``rows``.
 
     ``rows`` has the columns of :func:`complianceengine.screen.screen`'s plain lines and ``file``

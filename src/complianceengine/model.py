@@ -851,12 +851,14 @@ class Duplicate(Strict):
     identical: bool
 
 
-def _events_or_table(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-    """An :class:`~complianceengine.eventtable.EventTable` as it is (its events are built when
-    asked for), anything else validated as a tuple of events."""
-    from .eventtable import EventTable
+class LazyEvents(Sequence[Event]):
+    """A sequence of events built when asked for (the base of
+    :class:`~complianceengine.eventtable.EventTable`): an :class:`EventLog` keeps it as it is."""
 
-    return value if isinstance(value, EventTable) else tuple(handler(value))
+
+def _events_or_table(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """Lazy events (an event table) as they are, anything else validated as a tuple of events."""
+    return value if isinstance(value, LazyEvents) else tuple(handler(value))
 
 
 class EventLog(Strict):
