@@ -266,8 +266,11 @@ def test_an_event_table_is_a_sequence_of_events(tmp_path):
     with pytest.raises(IndexError):
         table[len(table)]
     part = table[10:20]
-    assert isinstance(part, View) and list(part) == list(listed[10:20]) and part == listed[10:20]
-    assert table == listed and listed == tuple(table) and table != listed[:-1]
+    assert isinstance(part, tuple) and part == listed[10:20] and table[::-50] == listed[::-50]
+    view = table.view()[10:20]
+    assert isinstance(view, View) and list(view) == list(listed[10:20]) and view == listed[10:20]
+    assert table == listed and listed == tuple(table) and table != listed[:-1] and table != list(listed)
+    assert table + listed[:1] == listed + listed[:1] and listed[:1] + table == listed[:1] + listed
     assert len(table._built) == len(table) - len(table.objects)  # built once, kept
     arrow = table.arrow()
     assert arrow.column("id").to_pylist() == [e.id for e in listed]
@@ -275,6 +278,17 @@ def test_an_event_table_is_a_sequence_of_events(tmp_path):
     log = EventLog(events=table)
     assert log.events is table and EventLog.model_validate_json(log.model_dump_json()) == log
     assert EventLog(events=listed).model_dump_json() == log.model_dump_json()
+    # include and exclude reach the events, on both kinds of log (review finding: they were lost)
+    for events in (table, listed):
+        dumped = EventLog(events=events).model_dump(exclude={"events": {"__all__": {"origin"}}})
+        assert "origin" not in dumped["events"][0]
+        assert list(EventLog(events=events).model_dump(include={"events": {"__all__": {"id"}}})["events"][0]) == ["id"]
+    assert EventLog(events=(e for e in listed)).events == listed  # a generator, as before
+    # a table pickles and copies (it keeps how rows are built, not the reader and its plugins)
+    import copy
+    import pickle
+
+    assert pickle.loads(pickle.dumps(log)) == log and copy.deepcopy(log) == log and log.model_copy(deep=True) == log
 
 
 def test_reading_with_an_unknown_engine_is_a_usage_error(tmp_path):
@@ -309,3 +323,40 @@ def test_a_memory_limit_too_small_for_a_block_is_a_usage_error(tmp_path, monkeyp
     path.write_bytes(line * 200_000)
     with pytest.raises(UsageError, match="DuckDB failed while screening lines 1 to"):
         read_events(path, ruleset, engine="duckdb", memory_limit="4MB", threads=1)
+
+
+def _ruleset_with(kinds: dict[str, Any]) -> Ruleset:
+    return Ruleset.model_validate({**RULESET.model_dump(by_alias=True, exclude={"event_kinds"}), "event_kinds": kinds})
+
+
+def test_review_findings_on_rulesets_and_instants(tmp_path):
+    """Review findings: a ruleset whose kinds have no attribute of a plain type made DuckDB refuse
+    the path it was given; a kind with a required attribute a path cannot name let a line without
+    it through; instants beyond 2^53 microseconds from 1970 were rounded twice, so they are not
+    plain (their order is the reference's)."""
+    plugins = Plugins([])
+    bare = _ruleset_with({"k": {"label": {"en": "k"}}, "m": {"label": {"en": "m"}, "attributes": {"at": {"type": "datetime"}}}})
+    path = tmp_path / "bare.jsonl"
+    path.write_text('{"id": "p1", "kind": "k", "time": "2026-10-01T09:30:00+08:00"}\n'
+                    '{"id": "p2", "kind": "m", "time": "2026-10-01T09:30:00+08:00", "attributes": {"complianceengine: no plain attribute": 1}}\n',
+                    encoding="utf-8")
+    screened = read_events(path, bare, None, plugins, engine="duckdb")
+    _same_logs(read_events(path, bare, None, plugins, engine="reference"), screened)
+    assert isinstance(screened.events, EventTable) and not screened.events.objects and [r.line for r in screened.rejects] == [2]
+
+    quoted = _ruleset_with({"k": {"label": {"en": "k"}, "attributes": {'say "hi"': {"type": "string", "required": True},
+                                                                        "note": {"type": "string"}}},
+                            "b": {"label": {"en": "b"}, "attributes": {"back\\slash": {"type": "string", "required": True}}}})
+    path.write_text('{"id": "p1", "kind": "k", "time": "2026-10-01T09:30:00+08:00"}\n'
+                    '{"id": "p2", "kind": "b", "time": "2026-10-01T09:30:00+08:00", "attributes": {}}\n', encoding="utf-8")
+    screened = read_events(path, quoted, None, plugins, engine="duckdb")
+    _same_logs(read_events(path, quoted, None, plugins, engine="reference"), screened)
+    assert [r.line for r in screened.rejects] == [1, 2]
+
+    far = tmp_path / "far.jsonl"
+    far.write_text('{"id": "b", "kind": "visit", "time": "2300-01-01T00:00:00Z", "subject": "r1"}\n'
+                   '{"id": "a", "kind": "visit", "time": "2300-01-01T00:00:00.000001Z", "subject": "r1"}\n'
+                   '{"id": "c", "kind": "visit", "time": "2026-01-01T00:00:00.000001Z", "subject": "r1"}\n', encoding="utf-8")
+    table = read_events(far, RULESET, REGISTRY, plugins, engine="duckdb").events
+    assert isinstance(table, EventTable) and set(table.objects) == {0, 1}
+    assert table.times() == [e.time.timestamp() for e in table]

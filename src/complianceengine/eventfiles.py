@@ -215,6 +215,7 @@ class _EventReader:
         # one copy of each repeated text (kinds, people, units, subjects, attribute names and enum
         # values) instead of one per line
         self.texts: dict[str, str] = {}
+        self.builder = _RowBuilder(self.zone, self.kinds, self.people, self.units, self.subjects, self.texts, self.files)
 
     def read_file(self, path: Path) -> None:
         self.path = path
@@ -411,36 +412,7 @@ class _EventReader:
         """The event of a plain row read so far (rows are numbered across the blocks)."""
         block = bisect.bisect_right(self.offsets, row)
         start = self.offsets[block - 1] if block else 0
-        return self.build(self.tables[block].slice(row - start, 1).to_pylist()[0])
-
-    def build(self, row: dict[str, Any]) -> Event:
-        """The event of a plain row: every check passed in DuckDB, so it is built from the row's
-        values as :meth:`_accept` builds it (the same texts shared, the same types)."""
-        kind, texts = self.kinds[row["kind"]], self.texts
-        # the registry's own texts (the screen found every name in it), else one shared copy
-        people, units, subjects = self.people, self.units, self.subjects
-        record: dict[str, Any] = {"id": row["id"], "kind": kind.name, "time": _parse_time(row["time"], self.zone)}
-        actor, on_behalf_of, unit, subject, participants = row["actor"], row["on_behalf_of"], row["unit"], row["subject"], row["participants"]
-        if actor is not None:
-            record["actor"] = people[actor] if people is not None else texts.setdefault(actor, actor)
-        if on_behalf_of is not None:
-            record["on_behalf_of"] = people[on_behalf_of] if people is not None else texts.setdefault(on_behalf_of, on_behalf_of)
-        if unit is not None:
-            record["unit"] = units[unit] if units is not None else texts.setdefault(unit, unit)
-        if subject is not None:
-            record["subject"] = subjects[subject] if subjects is not None else texts.setdefault(subject, subject)
-        if participants is not None:
-            record["participants"] = [people[p] if people is not None else texts.setdefault(p, p) for p in participants]
-        attributes: dict[str, Any] = {}
-        if row["attributes"] is not None:
-            specs = kind.specs
-            for name, value in json.loads(row["attributes"]).items():  # texts, whole numbers, true or false
-                if specs[name].type == "enum":
-                    value = texts.setdefault(value, value)
-                attributes[texts.setdefault(name, name)] = value
-        record["attributes"] = attributes
-        record["origin"] = {"file": self.files[row["file"]], "line": row["line"]}
-        return Event.model_validate(record)
+        return self.builder(self.tables[block].slice(row - start, 1).to_pylist()[0])
 
     def log(self) -> EventLog:
         """What was read: the events (a table when lines were screened), rejects and repeats."""
@@ -449,7 +421,7 @@ class _EventReader:
         pa = importlib.import_module("pyarrow")
         where = [kept if isinstance(kept, int) else -1 for kept in self.kept]
         objects = {p: kept for p, kept in enumerate(self.kept) if not isinstance(kept, int)}
-        table = EventTable(pa.concat_tables(self.tables), where, objects, self.build)
+        table = EventTable(pa.concat_tables(self.tables), where, objects, self.builder)
         self.events, self.kept, self.first, self.tables = [], None, {}, []  # the table holds what it needs; the reader builds its rows
         return EventLog(events=table, rejects=tuple(self.rejects), duplicates=tuple(self.duplicates))
 
@@ -696,6 +668,45 @@ class _EventReader:
         self.events.append(event)
         if self.kept is not None:
             self.kept.append(event)
+
+
+class _RowBuilder:
+    """How the event of a plain row is built: as :meth:`_EventReader._accept` builds it, with the
+    reader's registry names, shared texts and files (a table keeps it, not the reader and its
+    plugins, so a log read with DuckDB pickles and copies)."""
+
+    def __init__(self, zone: Any, kinds: dict[str, _Kind], people: dict[str, str] | None, units: dict[str, str] | None,
+                 subjects: dict[str, str] | None, texts: dict[str, str], files: list[str]):
+        self.zone, self.kinds, self.people, self.units, self.subjects, self.texts, self.files = zone, kinds, people, units, subjects, texts, files
+
+    def __call__(self, row: dict[str, Any]) -> Event:
+        """The event of a plain row: every check passed in DuckDB, so it is built from the row's
+        values (the same texts shared, the same types)."""
+        kind, texts = self.kinds[row["kind"]], self.texts
+        # the registry's own texts (the screen found every name in it), else one shared copy
+        people, units, subjects = self.people, self.units, self.subjects
+        record: dict[str, Any] = {"id": row["id"], "kind": kind.name, "time": _parse_time(row["time"], self.zone)}
+        actor, on_behalf_of, unit, subject, participants = row["actor"], row["on_behalf_of"], row["unit"], row["subject"], row["participants"]
+        if actor is not None:
+            record["actor"] = people[actor] if people is not None else texts.setdefault(actor, actor)
+        if on_behalf_of is not None:
+            record["on_behalf_of"] = people[on_behalf_of] if people is not None else texts.setdefault(on_behalf_of, on_behalf_of)
+        if unit is not None:
+            record["unit"] = units[unit] if units is not None else texts.setdefault(unit, unit)
+        if subject is not None:
+            record["subject"] = subjects[subject] if subjects is not None else texts.setdefault(subject, subject)
+        if participants is not None:
+            record["participants"] = [people[p] if people is not None else texts.setdefault(p, p) for p in participants]
+        attributes: dict[str, Any] = {}
+        if row["attributes"] is not None:
+            specs = kind.specs
+            for name, value in json.loads(row["attributes"]).items():  # texts, whole numbers, true or false
+                if specs[name].type == "enum":
+                    value = texts.setdefault(value, value)
+                attributes[texts.setdefault(name, name)] = value
+        record["attributes"] = attributes
+        record["origin"] = {"file": self.files[row["file"]], "line": row["line"]}
+        return Event.model_validate(record)
 
 
 class _Kind:

@@ -49,27 +49,35 @@ class EventTable(LazyEvents):
     def __getitem__(self, index: int) -> Event: ...
 
     @overload
-    def __getitem__(self, index: slice) -> View: ...
+    def __getitem__(self, index: slice) -> tuple[Event, ...]: ...
 
-    def __getitem__(self, index: int | slice) -> Event | View:
-        if isinstance(index, slice):
-            return View(self, range(len(self))[index])
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError("event table index out of range")
-        return self.at([index])[0]
+    def __getitem__(self, index: int | slice) -> Event | tuple[Event, ...]:
+        if isinstance(index, slice):  # as a tuple slices (the events built); timelines use views
+            return tuple(self.view()[index])
+        return self.view()[index]
 
     def __iter__(self) -> Iterator[Event]:
-        for start in range(0, len(self), _CHUNK):
-            yield from self.at(range(start, min(start + _CHUNK, len(self))))
+        return iter(self.view())
 
     def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Sequence) or isinstance(other, (str, bytes)):
-            return NotImplemented
-        return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+        # equal to the tuple of the same events, as a tuple is (not to a list)
+        return _equal(self, other) if isinstance(other, (tuple, LazyEvents, View)) else NotImplemented
 
     __hash__ = None  # type: ignore[assignment]
+
+    def view(self) -> View:
+        """Every event of the table, as a view."""
+        return View(self, range(len(self)))
+
+    def __add__(self, other: object) -> tuple[Event, ...]:
+        if not isinstance(other, (tuple, LazyEvents)):
+            return NotImplemented
+        return tuple(self) + tuple(other)
+
+    def __radd__(self, other: object) -> tuple[Event, ...]:
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return other + tuple(self)
 
     def __repr__(self) -> str:
         return f"EventTable({len(self)} events, {len(self.objects)} as objects)"
@@ -147,7 +155,7 @@ class View(Sequence[Event]):
     def __getitem__(self, index: int | slice) -> Event | View:
         if isinstance(index, slice):
             return View(self.table, self.positions[index])
-        return self.table.at([self.positions[index]])[0]
+        return self.table.at([self.positions[index]])[0]  # a negative index or one out of range as a list takes it
 
     def __iter__(self) -> Iterator[Event]:
         positions = self.positions
@@ -155,9 +163,7 @@ class View(Sequence[Event]):
             yield from self.table.at(positions[start:start + _CHUNK])
 
     def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Sequence) or isinstance(other, (str, bytes)):
-            return NotImplemented
-        return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+        return _equal(self, other)
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -166,3 +172,10 @@ class View(Sequence[Event]):
         if len(spans) == 1:
             return View(self.table, self.positions[spans[0][0]:spans[0][1]])
         return View(self.table, [p for lo, hi in spans for p in self.positions[lo:hi]])
+
+
+def _equal(events: Sequence[Event], other: object) -> bool:
+    """Lazy events equal any sequence of the same events (a tuple, a list, another table)."""
+    if not isinstance(other, Sequence) or isinstance(other, (str, bytes)):
+        return NotImplemented  # type: ignore[no-any-return]
+    return len(events) == len(other) and all(a == b for a, b in zip(events, other))

@@ -28,6 +28,7 @@ from pydantic import (
     PlainValidator,
     PrivateAttr,
     SerializationInfo,
+    SerializerFunctionWrapHandler,
     StrictBool,
     StrictFloat,
     StrictInt,
@@ -36,6 +37,7 @@ from pydantic import (
     TypeAdapter,
     ValidatorFunctionWrapHandler,
     WithJsonSchema,
+    WrapSerializer,
     WrapValidator,
     field_validator,
     model_validator,
@@ -857,8 +859,16 @@ class LazyEvents(Sequence[Event]):
 
 
 def _events_or_table(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-    """Lazy events (an event table) as they are, anything else validated as a tuple of events."""
-    return value if isinstance(value, LazyEvents) else tuple(handler(value))
+    """Lazy events (an event table) as they are; anything else validated as a tuple of events
+    (from any iterable of events or records, a generator included)."""
+    if isinstance(value, LazyEvents):
+        return value
+    return tuple(handler(value if isinstance(value, (list, tuple, str, bytes, Mapping)) else list(value)))
+
+
+def _events_as_tuple(value: Any, handler: SerializerFunctionWrapHandler) -> Any:
+    """Lazy events serialised as the tuple of their events (``include``/``exclude`` apply)."""
+    return handler(tuple(value) if isinstance(value, LazyEvents) else value)
 
 
 class EventLog(Strict):
@@ -867,7 +877,6 @@ class EventLog(Strict):
     :class:`~complianceengine.eventtable.EventTable` (a sequence of the same events, each built
     when first asked for)."""
 
-    events: Annotated[Sequence[Event], WrapValidator(_events_or_table),
-                      PlainSerializer(tuple, when_used="always")] = ()
+    events: Annotated[Sequence[Event], WrapValidator(_events_or_table), WrapSerializer(_events_as_tuple)] = ()
     rejects: tuple[Reject, ...] = ()
     duplicates: tuple[Duplicate, ...] = ()

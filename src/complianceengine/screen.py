@@ -99,7 +99,9 @@ WHERE l.core_only
   AND l.kind_type = 'VARCHAR'
   AND l.time_type = 'VARCHAR'
   AND regexp_full_match(l.time, '[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])')
-  AND TRY_CAST(left(l.time, 10) AS DATE) IS NOT NULL AND left(l.time, 4) <> '0000'
+  -- a real day, in years whose instants in microseconds a double holds exactly (so that the
+  -- instant's seconds are the reference's ``timestamp()``, rounded once)
+  AND TRY_CAST(left(l.time, 10) AS DATE) IS NOT NULL AND left(l.time, 4) BETWEEN '1700' AND '2200'
   AND (l.actor_type IS NULL OR l.actor_type = 'NULL' OR (l.actor_type = 'VARCHAR' AND (NOT getvariable('checked') OR actor.id IS NOT NULL)))
   AND (l.on_behalf_of_type IS NULL OR l.on_behalf_of_type = 'NULL' OR (l.on_behalf_of_type = 'VARCHAR' AND (NOT getvariable('checked') OR principal.id IS NOT NULL)))
   AND (l.unit_type IS NULL OR l.unit_type = 'NULL' OR (l.unit_type = 'VARCHAR' AND (NOT getvariable('checked') OR unit.id IS NOT NULL)))
@@ -147,7 +149,10 @@ def screenable(normalisers: Sequence[Callable[..., Any]]) -> frozenset[str] | No
     claimed: set[str] = set()
     for normalise in normalisers:
         keys = getattr(normalise, "keys", None)
-        if keys is None or isinstance(keys, (str, bytes)) or not all(isinstance(key, str) for key in keys):
+        if keys is None or isinstance(keys, (str, bytes)):
+            return None
+        keys = list(keys)  # an iterator is read once
+        if not all(isinstance(key, str) for key in keys):
             return None
         claimed.update(keys)
     if claimed & set(_CORE):  # a core field: every line has one
@@ -202,17 +207,28 @@ def screen(stream: IO[bytes], rules: Rules, threads: int | None = None, memory_l
         spill.cleanup()
 
 
+#: the attribute name of the one path when no kind has a plain attribute (a line with it is not plain)
+_NO_NAME = "complianceengine: no plain attribute"
+
+
+def _pathable(name: str) -> bool:
+    """Can a JSON path name this attribute as it is (``$."name"``)?"""
+    return bool(name) and '"' not in name and "\\" not in name
+
+
 def _rules(con: Any, rules: Rules) -> tuple[str, ...]:
     """The rules' tables and variables in ``con``; the attribute names a plain line may carry."""
     pa = importlib.import_module("pyarrow")
     text = pa.string()
     # exemption kinds are never plain (their end is checked against the time), nor kinds with a
-    # required attribute of another type
+    # required attribute of another type or of a name a JSON path cannot hold as it is
     kinds = {name: kind for name, kind in rules.ruleset.event_kinds.items()
-             if kind.excuses is None and all(spec.type in _TYPES for spec in kind.attributes.values() if spec.required)}
-    # a name a JSON path cannot hold as it is never makes a line plain
+             if kind.excuses is None and all(spec.type in _TYPES and _pathable(attribute) for attribute, spec in kind.attributes.items()
+                                             if spec.required)}
+    # such a name never makes a line plain (it is not among the names); with no name at all, one
+    # no line can be plain with stands in (a path needs one)
     names = tuple(dict.fromkeys(name for kind in kinds.values() for name, spec in kind.attributes.items()
-                                if spec.type in _TYPES and '"' not in name and "\\" not in name)) or ("",)
+                                if spec.type in _TYPES and _pathable(name))) or (_NO_NAME,)
 
     def plain(kind: Any, name: str) -> Any:
         spec = kind.attributes.get(name)

@@ -115,8 +115,9 @@ def backend_for(engine: Engine, *, threads: int | None = None, memory_limit: str
     ``duckdb`` extra (:class:`UsageError` without it, or when DuckDB refuses a setting: at once
     with ``check``, which opens and closes a connection, else when the backend is first used, as
     an audit does); ``auto`` is the reference backend for now
-    (see docs/performance.md: the DuckDB backend still reads events as Python objects and is not
-    faster yet). ``threads`` or ``memory_limit`` with the reference engine are a usage error."""
+    (see docs/performance.md: the DuckDB backend is only a little faster yet, its findings still
+    built one Python object each). ``threads`` or ``memory_limit`` with the reference engine are a
+    usage error."""
     if engine not in ENGINES:
         raise UsageError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     if engine == "duckdb":
