@@ -360,3 +360,18 @@ def test_review_findings_on_rulesets_and_instants(tmp_path):
     table = read_events(far, RULESET, REGISTRY, plugins, engine="duckdb").events
     assert isinstance(table, EventTable) and set(table.objects) == {0, 1}
     assert table.times() == [e.time.timestamp() for e in table]
+
+
+def test_standard_input_is_screened_too(monkeypatch):
+    import io
+    import sys
+
+    ruleset = load_ruleset(XIANGSHAN / "ruleset.yaml")
+    registry = load_registry(XIANGSHAN / "sample" / "registry.yaml", ruleset)
+    data = (XIANGSHAN / "sample" / "events.jsonl").read_bytes()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    screened = read_events("-", ruleset, registry, engine="duckdb")
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    reference = read_events("-", ruleset, registry)
+    assert isinstance(screened.events, EventTable)
+    _same_logs(reference, screened)

@@ -221,7 +221,11 @@ class _EventReader:
         self.path = path
         suffix = path.suffix.lower()
         if str(path) == "-":  # standard input: JSON lines
-            self._read_jsonl(_text_lines(sys.stdin.buffer), "<stdin>")
+            claimed = self._screening(path)
+            if claimed is None:
+                self._read_jsonl(_text_lines(sys.stdin.buffer), "<stdin>")
+            else:
+                self._read_screened(sys.stdin.buffer, "<stdin>", claimed)
             return
         if not path.exists():
             raise EventSourceError([Problem(Location(str(path)), "", "cannot read file: no such file")])
