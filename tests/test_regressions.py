@@ -176,3 +176,24 @@ def test_an_exemption_at_an_offset_of_a_day_is_a_reject_not_a_crash(tmp_path):
     log = read_events(path, ruleset)
     assert not log.events and [r.line for r in log.rejects] == [1]
     assert "time" in log.rejects[0].errors[0]
+
+
+def test_an_event_at_the_edge_of_the_calendar_is_a_reject_not_a_crash(tmp_path):
+    """From the screen's review: 0001-01-01T00:00:00+08:00 is before the first instant Python can
+    tell in UTC, and an audit whose verdicts look back before the range failed on it (it was
+    taken as the earliest event). Such a time is now rejected, saying why; 9999-12-31 late at a
+    negative offset too."""
+    ruleset = load_ruleset(XIANGSHAN / "ruleset.yaml")
+    registry = load_registry(XIANGSHAN / "sample" / "registry.yaml", ruleset)
+    path = tmp_path / "events.jsonl"
+    sample = (XIANGSHAN / "sample" / "events.jsonl").read_text(encoding="utf-8")
+    path.write_text('{"id": "v0", "kind": "visit", "time": "0001-01-01T00:00:00+08:00", "actor": "p-he-yan", "subject": "kp-001"}\n'
+                    '{"id": "v1", "kind": "visit", "time": "9999-12-31T23:00:00-08:00", "actor": "p-he-yan", "subject": "kp-001"}\n'
+                    '{"id": "v2", "kind": "visit", "time": "0001-01-02T00:00:00+08:00", "actor": "p-he-yan", "subject": "kp-001"}\n'
+                    + sample, encoding="utf-8")
+    log = read_events(path, ruleset, registry)
+    assert [r.line for r in log.rejects[:2]] == [1, 2] and "edge of the calendar" in log.rejects[0].errors[0]
+    assert log.events[0].id == "v2"  # a day later is a time like any other
+    report = audit(ruleset, registry, log, first_day=dt.date(2026, 8, 1), last_day=dt.date(2026, 10, 31),
+                   as_of=dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc), notify=False)
+    assert report.findings

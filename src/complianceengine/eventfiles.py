@@ -565,6 +565,9 @@ class _EventReader:
                 parsed = None
             if not isinstance(parsed, dt.datetime):
                 errors.append(f"time {time!r} is not an ISO 8601 date-time such as 2026-08-01T09:30:00+08:00")
+            elif parsed.year in (1, 9999) and not _placeable(parsed, self.zone):
+                errors.append(f"time {time!r} is at the very edge of the calendar: it cannot be told in the ruleset's time zone "
+                              f"({self.ruleset.timezone}) and UTC")
             else:
                 record["time"] = parsed
         elif time is not None:
@@ -910,6 +913,19 @@ def _decoded(data: bytes) -> tuple[str, list[tuple[int, str]]]:
             text.append("")
         text.append(end.decode("ascii"))
     return "".join(text), bad
+
+
+def _placeable(moment: dt.datetime, zone: Any) -> bool:
+    """Can ``moment`` (in year 1 or 9999) be told in ``zone`` and in UTC? An audit converts every
+    event time to both; a time of 0001-01-01 00:00 at +08:00 is before the first instant Python
+    can tell in UTC."""
+    try:
+        moment.astimezone(zone)
+        moment.astimezone(dt.timezone.utc)
+        moment.timestamp()
+    except (OverflowError, ValueError):
+        return False
+    return True
 
 
 def _line_text(raw: bytes) -> str:
