@@ -4,8 +4,8 @@
 as rows of an Arrow table and every other event as an :class:`~complianceengine.model.Event`;
 :class:`EventTable` is the sequence of all of them in the log's order. An event is built when it
 is first asked for, exactly as the reference reader builds it, and kept. The DuckDB backend reads
-the table itself (:meth:`EventTable.arrow`), so a county's events never become Python objects
-there; anything else (the reference backend, ``explain``, the monitor) iterates it as it
+the table's rows themselves (:meth:`EventTable.parts`), so a county's events never become Python
+objects there; anything else (the reference backend, ``explain``, the monitor) iterates it as it
 iterates a tuple of events, and gets equal events.
 
 :class:`View` is a part of a table (positions in it) as a sequence of events: what timelines hold

@@ -119,7 +119,7 @@ class DuckDBSource(ReferenceSource):
         in the log), without building an event. ``known`` is a view of the table."""
         self.tracer, self.warnings = tracer, []
         rows, held = table.parts()  # the table's rows as they are (no copy), the few events held as objects
-        self._store(plan, {"rows_in": rows, "held_in": held}, [_TABLED, _ORDERED])
+        self._store(plan, {"rows_in": rows, "held_in": held}, [_TABLED, _ORDERED, "DROP VIEW events_in"])
         with self._query("ordering the events"):
             con = self._connection()
             logged, times, ids = (column.to_pylist() for column in con.sql("SELECT logged, t, id FROM stored ORDER BY pos").to_arrow_table().columns)
