@@ -5,10 +5,12 @@ file nearly every line is *plain*: one JSON object whose fields are texts of the
 of a declared event kind, at a full date-time with an offset, by people, at units and about
 subjects the registry knows, with text, enum, whole-number and true/false attributes the kind
 declares. DuckDB parses a block of lines at once and picks out the plain lines that pass every
-check; the reader keeps those with the values DuckDB extracted (no JSON parsing and no check in
-Python, only the event built), and gives every other line to its own per-line path: a malformed
-line, a valid but unusual one (a ``\\u`` escape, a number with a fraction, a list or date-time
-attribute, an exemption kind, a label for an enum value), one a normaliser plugin may change.
+check; the reader keeps those as rows of an Arrow table, with the values DuckDB extracted (no
+JSON parsing and no check in Python; an event is built from a row only when asked for, see
+:mod:`complianceengine.eventtable`), and gives every other line to its own per-line path: a
+malformed line, a valid but unusual one (a ``\\u`` escape, a number with a fraction, a list or
+date-time attribute, an exemption kind, a label for an enum value, a time before 1700 or after
+2200), one a normaliser plugin may change.
 
 So the log is the reference reader's by construction as far as the screen never calls a line
 plain that the reference reader would reject or read differently; ``tests/test_screen.py`` checks
