@@ -22,7 +22,7 @@ from pydantic_core import to_json
 
 from .model import Event, LazyEvents
 
-__all__ = ["EventTable", "View"]
+__all__ = ["EventTable", "View", "events_arrow"]
 
 #: how many events are built from rows at once (one Arrow ``take``)
 _CHUNK = 1 << 16
@@ -109,21 +109,12 @@ class EventTable(LazyEvents):
         ``pos`` column (their position in the log; -1 for a row the log does not keep, a
         repeat), and the events held as objects with the columns of :meth:`arrow`."""
         pa = importlib.import_module("pyarrow")
-        text = pa.string()
         pos = [-1] * self.rows.num_rows
         for p, row in enumerate(self.where):
             if row >= 0:
                 pos[row] = p
         objects = sorted(self.objects.items())
-        held = pa.table({
-            "pos": pa.array([p for p, _ in objects], pa.int64()), "id": pa.array([e.id for _, e in objects], text),
-            "kind": pa.array([e.kind for _, e in objects], text), "t": pa.array([e.time.timestamp() for _, e in objects], pa.float64()),
-            "actor": pa.array([e.actor for _, e in objects], text),
-            "participants": pa.array([list(e.participants) for _, e in objects], pa.list_(text)),
-            "on_behalf_of": pa.array([e.on_behalf_of for _, e in objects], text), "unit": pa.array([e.unit for _, e in objects], text),
-            "subject": pa.array([e.subject for _, e in objects], text),
-            "attrs": pa.array([to_json(e.attributes).decode() if e.attributes else "{}" for _, e in objects], text),
-        })
+        held = events_arrow([e for _, e in objects], [p for p, _ in objects])
         return self.rows.append_column("pos", pa.array(pos, pa.int64())), held
 
     def times(self) -> list[float]:
@@ -179,3 +170,18 @@ def _equal(events: Sequence[Event], other: object) -> bool:
     if not isinstance(other, Sequence) or isinstance(other, (str, bytes)):
         return NotImplemented  # type: ignore[no-any-return]
     return len(events) == len(other) and all(a == b for a, b in zip(events, other))
+
+
+def events_arrow(events: Sequence[Event], positions: Sequence[int], times: Sequence[float] | None = None) -> Any:
+    """Events held as objects as an Arrow table with the columns of :meth:`EventTable.arrow`
+    (``pos`` from ``positions``; ``t`` from ``times`` when they are known already)."""
+    pa = importlib.import_module("pyarrow")
+    text = pa.string()
+    return pa.table({
+        "pos": pa.array(positions, pa.int64()), "id": pa.array([e.id for e in events], text), "kind": pa.array([e.kind for e in events], text),
+        "t": pa.array(times if times is not None else [e.time.timestamp() for e in events], pa.float64()),
+        "actor": pa.array([e.actor for e in events], text), "participants": pa.array([list(e.participants) for e in events], pa.list_(text)),
+        "on_behalf_of": pa.array([e.on_behalf_of for e in events], text), "unit": pa.array([e.unit for e in events], text),
+        "subject": pa.array([e.subject for e in events], text),
+        "attrs": pa.array([to_json(e.attributes).decode() if e.attributes else "{}" for e in events], text),
+    })

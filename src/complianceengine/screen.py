@@ -35,6 +35,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from .duck import connect
 from .errors import UsageError
+from .model import CORE_EVENT_FIELDS
 
 if TYPE_CHECKING:
     from .model import Registry, Ruleset
@@ -53,7 +54,8 @@ _BATCH = 1 << 16
 _TYPES = {"string": ("VARCHAR",), "enum": ("VARCHAR",), "integer": ("BIGINT", "UBIGINT"), "number": ("BIGINT", "UBIGINT"),
           "boolean": ("BOOLEAN",)}
 
-_CORE = ["id", "kind", "time", "actor", "participants", "on_behalf_of", "unit", "subject", "attributes"]
+#: the keys a line may have
+_CORE = (*CORE_EVENT_FIELDS, "attributes")
 
 # What a plain line is, in two steps for one block (``block``: line number, raw bytes). The
 # first parses each line once (its fields and those of its attributes taken out together); the

@@ -32,12 +32,10 @@ import importlib
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from pydantic_core import to_json
-
 from ..duck import available, connect
 from ..errors import UsageError
 from ..events import EventIndex, Timeline
-from ..eventtable import EventTable, View
+from ..eventtable import EventTable, View, events_arrow
 from ..exemptions import exemption_spans
 from ..kinds.cadence import CadenceObligation
 from ..kinds.frequency import FrequencyObligation
@@ -96,22 +94,7 @@ class DuckDBSource(ReferenceSource):
 
     def _load(self, plan: Plan) -> None:
         """The known events (Python objects, in time order) as the ``events`` table."""
-        pa = importlib.import_module("pyarrow")
-        known = self.known
-        text = pa.string()
-        events_in = pa.table({
-            "pos": pa.array(range(len(known)), pa.int32()),
-            "id": pa.array([e.id for e in known], text),
-            "kind": pa.array([e.kind for e in known], text),
-            "t": pa.array(self._index.times, pa.float64()),
-            "actor": pa.array([e.actor for e in known], text),
-            "participants": pa.array([list(e.participants) for e in known], pa.list_(text)),
-            "on_behalf_of": pa.array([e.on_behalf_of for e in known], text),
-            "unit": pa.array([e.unit for e in known], text),
-            "subject": pa.array([e.subject for e in known], text),
-            "attrs": pa.array([to_json(e.attributes).decode() if e.attributes else "{}" for e in known], text),
-        })
-        self._store(plan, {"events_in": events_in}, [_STORED])
+        self._store(plan, {"events_in": events_arrow(self.known, range(len(self.known)), self._index.times)}, [_STORED])
 
     def _load_table(self, plan: Plan, table: EventTable, tracer: Tracer | None) -> None:
         """The events of a table, ordered and cut at the as-of time in DuckDB: what the reference
