@@ -173,7 +173,7 @@ class Explainer:
         # the audit's own steps, traced, without its notifications (explaining sends nothing)
         judged = judge(ruleset, registry, events, first_day=first_day, last_day=last_day, as_of=as_of, plugins=plugins, tracer=self.trace)
         [self.plan], findings, log = judged.plans, judged.findings, judged.log
-        self.findings: list[Finding] = findings
+        self.findings: list[Finding] = list(findings)
         self.tz = self.plan.tz
         #: every event, known or not, in the evaluator's order
         self.events: list[Event] = sorted(log.events, key=lambda e: (e.time.timestamp(), e.id))

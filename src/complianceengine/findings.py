@@ -9,9 +9,10 @@ import datetime as dt
 import functools
 import hashlib
 from collections import Counter
-from typing import Literal
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, ValidatorFunctionWrapHandler, WrapSerializer, WrapValidator
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from .model import Citation, Duplicate, Label, ModelMethods, Reject
@@ -116,6 +117,30 @@ class Finding(ModelMethods):
         return SEVERITY.index(self.status)
 
 
+class LazyFindings(Sequence[Finding]):
+    """A sequence of findings built when asked for (the base of
+    :class:`~complianceengine.findingtable.FindingTable`): a :class:`Report` keeps it as it is."""
+
+    def values(self, name: str) -> Sequence[Any]:
+        """Field ``name`` of every finding, in order, without building them."""
+        raise NotImplementedError
+
+
+def _findings_or_table(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """Lazy findings (a finding table) as they are; anything else validated as a tuple."""
+    return value if isinstance(value, LazyFindings) else tuple(handler(value))
+
+
+def _findings_as_tuple(value: Any, handler: SerializerFunctionWrapHandler) -> Any:
+    """Lazy findings serialised as the tuple of their findings (``include``/``exclude`` apply)."""
+    return handler(tuple(value) if isinstance(value, LazyFindings) else value)
+
+
+def field_values(findings: Sequence[Finding], name: str) -> Sequence[Any]:
+    """Field ``name`` of every finding, in order: of lazy findings, without building them."""
+    return findings.values(name) if isinstance(findings, LazyFindings) else [getattr(f, name) for f in findings]
+
+
 class StatusCounts(_Frozen):
     """How many findings have each status."""
 
@@ -133,9 +158,9 @@ class StatusCounts(_Frozen):
         return None if judged == 0 else self.met / judged
 
     @classmethod
-    def of(cls, findings: list[Finding]) -> StatusCounts:
+    def of(cls, findings: Sequence[Finding]) -> StatusCounts:
         """The counts of ``findings``."""
-        return cls(**{str(status): n for status, n in Counter(f.status for f in findings).items()})
+        return cls(**{str(status): n for status, n in Counter(field_values(findings, "status")).items()})
 
 
 class ObligationSummary(_Frozen):
@@ -195,7 +220,8 @@ class Report(_Frozen):
     last_day: dt.date
     as_of: dt.datetime
     events_used: int
-    findings: tuple[Finding, ...]
+    findings: Annotated[Sequence[Finding], WrapValidator(_findings_or_table), WrapSerializer(_findings_as_tuple)] = Field(
+        description="Every verdict, in order: a tuple, or, from an audit, a FindingTable (the same findings, each built when asked for)")
     obligations: tuple[ObligationSummary, ...]
     units: tuple[UnitSummary, ...]
     rejects: tuple[Reject, ...] = ()
@@ -212,7 +238,7 @@ class Report(_Frozen):
     @property
     def counts(self) -> StatusCounts:
         """The counts of all the report's findings."""
-        return StatusCounts.of(list(self.findings))
+        return StatusCounts.of(self.findings)
 
     @property
     def weighted_rate(self) -> float | None:
@@ -224,5 +250,6 @@ class Report(_Frozen):
 
     def failing(self, threshold: Status) -> list[Finding]:
         """Findings whose status is ``threshold`` or more severe."""
-        level = SEVERITY.index(threshold)
-        return [f for f in self.findings if f.severity >= level]
+        failing = SEVERITY[SEVERITY.index(threshold):]
+        findings = self.findings
+        return [findings[i] for i, status in enumerate(field_values(findings, "status")) if status in failing]

@@ -22,6 +22,7 @@ from typing import IO, Any
 from pydantic import TypeAdapter
 
 from .findings import Finding, Report, StatusCounts, UnitSummary
+from .findingtable import FindingJSON, FindingTable
 from .formats import ReportFormat
 from .htmlreport import render_html
 from .timeframes import zone
@@ -40,11 +41,16 @@ def json_chunks(report: Report) -> Iterator[str]:
     head = report.model_dump_json(indent=2, exclude={"findings"})
     yield head[: head.rindex("}")].rstrip() + ',\n  "findings": ['
     findings = report.findings
+    texts = FindingJSON(findings) if isinstance(findings, FindingTable) else None  # the rows' texts put together, no finding built
     for start in range(0, len(findings), _BATCH):
+        stop = min(start + _BATCH, len(findings))
+        if texts is not None:
+            yield ("," if start else "") + "\n" + ",\n".join(texts(start, stop))
+            continue
         # a batch serialised in one call (a fifth faster than one call a finding), each finding
         # laid out as on its own: the batch's items are indented two more spaces (a line break
         # inside a JSON text is always escaped, so every raw one is layout)
-        text = _FINDINGS.dump_json(findings[start : start + _BATCH], indent=2).decode("utf-8")
+        text = _FINDINGS.dump_json(tuple(findings[start:stop]), indent=2).decode("utf-8")
         yield ("," if start else "") + text[1:-2].replace("\n  ", "\n")
     yield "\n  ]\n}\n"
 

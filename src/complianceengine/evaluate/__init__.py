@@ -25,12 +25,15 @@ from ..eventtable import EventTable
 from ..findings import (
     FAILING,
     Finding,
+    LazyFindings,
     ObligationSummary,
     Report,
     StatusCounts,
     UnitSummary,
     VersionSpan,
+    field_values,
 )
+from ..findingtable import FindingColumns, FindingTable
 from ..model import Event, EventLog, Registry, Ruleset
 from ..kinds import EventSource, ObligationKind
 from ..plan import ObligationPlan, Organisation, Plan
@@ -136,7 +139,7 @@ def backend_for(engine: Engine, *, threads: int | None = None, memory_limit: str
 def notify_plugins(report: Report, plugins: Plugins) -> None:
     """Tell every notifier plugin of the report's failing findings; every notifier is called even
     if one fails, and failures raise :class:`NotificationError` carrying the report."""
-    failing = [f for f in report.findings if f.status in FAILING]
+    failing = report.failing(FAILING[0])
     failures = plugins.each_isolated("complianceengine_notify", findings=failing, report=report)
     if failures:
         raise NotificationError(report, failures)
@@ -149,7 +152,7 @@ class Judged:
 
     plans: list[Plan]
     spans: list[tuple[Ruleset, dt.date, dt.date]]
-    findings: list[Finding]
+    findings: Sequence[Finding]
     log: EventLog
     warnings: list[str] = field(default_factory=list)
 
@@ -193,27 +196,35 @@ def judge(
     duties = _duties(versions)
     plans = [compile_plan(version, registry, first_day, last_day, as_of, plugins, duties=duties, lang=lang, progress=progress)
              for version, _, _ in spans]
-    findings: list[Finding] = []
+    findings: Sequence[Finding] = ()
     warnings: list[str] = []
+    gathered = FindingColumns()
     for plan, (version, a, b) in zip(plans, spans, strict=True):
         if len(plans) == 1:  # one version judges the whole range
             findings, warnings = _judged(plan, log.events, plugins, tracer, backend, progress)
             break
         judged, said = _judged(plan, log.events, plugins, _Only(tracer, decided=True) if tracer else None, backend, progress)
         warnings += [w for w in said if w not in warnings]
-        findings += [f for f in judged if f.decided is not None and a <= _decided_on(f, plan) <= b]
+        decided = field_values(judged, "decided")
+        days: dict[dt.datetime, dt.date] = {}  # by instant: a frequency duty's periods end together
+        gathered.extend(judged.take([i for i, when in enumerate(decided)
+                                     if when is not None and a <= _decided_on(when, plan, days) <= b]))
         # states with no decision time (staffing, completeness) are judged by each version over
         # its own days, so a later version's requirement applies to its days
-        states = {f.obligation for f in judged if f.decided is None}
+        states = {obligation for obligation, when in zip(field_values(judged, "obligation"), decided, strict=True) if when is None}
         if states:  # only those obligations are judged again
             only = version.model_copy(update={"obligations": [o for o in version.obligations if o.id in states]})
             own = compile_plan(only, registry, a, b, as_of, plugins, duties=duties, lang=lang)
             judged, said = _judged(own, log.events, plugins, _Only(tracer, decided=False) if tracer else None, backend)
             warnings += [w for w in said if w not in warnings]
-            findings += [f for f in judged if f.decided is None]
-    findings = plugins.chain("complianceengine_process_findings", "findings", findings=findings, ruleset=plans[-1].ruleset,
-                             valid=lambda result: isinstance(result, list) and all(isinstance(f, Finding) for f in result),
-                             expected="a list of findings")
+            gathered.extend(judged.take([i for i, when in enumerate(field_values(judged, "decided")) if when is None]))
+    else:
+        findings = gathered.table()
+    hook = "complianceengine_process_findings"
+    if plugins.has(hook):  # the plugins get a list of objects; without one the table stays as it is
+        findings = plugins.chain(hook, "findings", findings=list(findings), ruleset=plans[-1].ruleset,
+                                 valid=lambda result: isinstance(result, list) and all(isinstance(f, Finding) for f in result),
+                                 expected="a list of findings")
     return Judged(plans, spans, findings, log, warnings)
 
 
@@ -249,10 +260,13 @@ def _check_registry(registry: Registry, ruleset: Ruleset) -> None:
         raise RegistryError([Problem(Location("<registry>"), path_text(path), message) for path, message in problems])
 
 
-def _decided_on(finding: Finding, plan: Plan) -> dt.date:
-    """The local day a finding was decided on (a deadline at midnight: the day that ends then)."""
-    assert finding.decided is not None
-    return local(finding.decided - dt.timedelta(microseconds=1), plan.tz).date()
+def _decided_on(decided: dt.datetime, plan: Plan, days: dict[dt.datetime, dt.date]) -> dt.date:
+    """The local day a finding decided at ``decided`` was decided on (a deadline at midnight: the
+    day that ends then), remembered in ``days``."""
+    found = days.get(decided)
+    if found is None:
+        found = days[decided] = local(decided - dt.timedelta(microseconds=1), plan.tz).date()
+    return found
 
 
 def evaluate(plan: Plan, events: Iterable[Event], plugins: Plugins | None = None, tracer: Tracer | None = None) -> list[Finding]:
@@ -261,13 +275,13 @@ def evaluate(plan: Plan, events: Iterable[Event], plugins: Plugins | None = None
     are not known yet and are ignored. The reference backend answers the kinds' questions about
     the events; the kinds report their decisions to ``tracer`` when one is given (the findings
     are the same either way)."""
-    return _judged(plan, events, plugins, tracer)[0]
+    return list(_judged(plan, events, plugins, tracer)[0])
 
 
 def _judged(
     plan: Plan, events: Iterable[Event], plugins: Plugins | None, tracer: Tracer | None, backend: Backend | None = None,
     progress: Progress = quiet,
-) -> tuple[list[Finding], list[str]]:
+) -> tuple[FindingTable, list[str]]:
     kinds = (plugins or Plugins()).obligation_kinds()
     with gc_paused():  # a county's audit builds millions of acyclic objects
         progress("indexing the events", 0, None)
@@ -278,7 +292,17 @@ def _judged(
             close = getattr(source, "close", None)  # a backend holding a database lets it go
             if close is not None:
                 close()
-    return [f for f in found if f.decided is None or plan.reports(f.decided)], [*plan.notes, *source.warnings]
+    reported: dict[dt.datetime, bool] = {}  # by instant: a frequency duty's periods end together
+    kept = []
+    for i, decided in enumerate(found.values("decided")):
+        if decided is not None:
+            reports = reported.get(decided)
+            if reports is None:
+                reports = reported[decided] = plan.reports(decided)
+            if not reports:
+                continue
+        kept.append(i)
+    return (found if len(kept) == len(found) else found.take(kept)), [*plan.notes, *source.warnings]
 
 
 class _Reported:
@@ -293,16 +317,16 @@ class _Reported:
             self.tracer.record(finding, step, decisions)
 
 
-def _evaluate(plan: Plan, source: EventSource, kinds: dict[str, tuple[str, ObligationKind]], progress: Progress = quiet) -> list[Finding]:
-    findings: list[Finding] = []
+def _evaluate(plan: Plan, source: EventSource, kinds: dict[str, tuple[str, ObligationKind]], progress: Progress = quiet) -> FindingTable:
+    findings = FindingColumns()
     for done, compiled in enumerate(plan.obligations):
         progress(f"judging {compiled.id}", done, len(plan.obligations))
         if compiled.unavailable is not None:
-            findings += _not_judged(plan, compiled, source.tracer)
+            findings.extend(_not_judged(plan, compiled, source.tracer))
             continue
         plugin, kind = kinds[compiled.kind]
         if plugin == BUILTIN_PLUGIN:
-            findings += kind.judge(plan, compiled, source)
+            findings.extend(kind.judge(plan, compiled, source))
             continue
         try:
             found = kind.judge(plan, compiled, source)
@@ -310,8 +334,8 @@ def _evaluate(plan: Plan, source: EventSource, kinds: dict[str, tuple[str, Oblig
             raise PluginError(plugin, f"judge of kind {compiled.kind!r}", f"{type(exc).__name__}: {exc}") from exc
         if not isinstance(found, list) or not all(isinstance(f, Finding) and f.obligation == compiled.id for f in found):
             raise PluginError(plugin, f"judge of kind {compiled.kind!r}", f"must return a list of findings of obligation {compiled.id!r}")
-        findings += found
-    return findings
+        findings.extend(found)
+    return findings.table()
 
 
 def _not_judged(plan: Plan, compiled: ObligationPlan, tracer: Tracer | None = None) -> list[Finding]:
@@ -361,7 +385,7 @@ def version_spans(rulesets: Sequence[Ruleset], first_day: dt.date, last_day: dt.
 
 
 @gc_paused()  # it walks every finding once; a collection it happened to set off would walk every object of the audit
-def summarise(plans: Plan | Sequence[Plan], findings: list[Finding], log: EventLog, warnings: Sequence[str] = ()) -> Report:
+def summarise(plans: Plan | Sequence[Plan], findings: Sequence[Finding], log: EventLog, warnings: Sequence[str] = ()) -> Report:
     """Wrap findings in a report with per-obligation and per-unit (roll-up) summaries, how far
     back the verdicts looked and what the reader should be warned of. With several plans
     (versions), an obligation is summarised once, as the latest version has it."""
@@ -373,11 +397,10 @@ def summarise(plans: Plan | Sequence[Plan], findings: list[Finding], log: EventL
         for compiled in p.obligations:
             latest[compiled.obligation.id] = compiled
     obligations = []
-    by_obligation: dict[str, list[Finding]] = {}
-    for finding in findings:
-        by_obligation.setdefault(finding.obligation, []).append(finding)
+    by_obligation: dict[str, Counter[str]] = {}
+    for (obligation_id, status), n in Counter(zip(field_values(findings, "obligation"), field_values(findings, "status"))).items():
+        by_obligation.setdefault(obligation_id, Counter())[status] = n
     for compiled in latest.values():
-        mine = by_obligation.get(compiled.obligation.id, [])
         obligation = compiled.obligation
         assumptions = [obligation.note or "the requirement is the ruleset's choice"] if obligation.assumed else []
         assumptions += [
@@ -385,7 +408,7 @@ def summarise(plans: Plan | Sequence[Plan], findings: list[Finding], log: EventL
             for r in getattr(obligation, "during", [])
             if r.assumed
         ]
-        counts = StatusCounts.of(mine)
+        counts = StatusCounts(**by_obligation.get(compiled.obligation.id, Counter()))
         obligations.append(
             ObligationSummary(
                 obligation=compiled.obligation.id,
@@ -409,7 +432,7 @@ def summarise(plans: Plan | Sequence[Plan], findings: list[Finding], log: EventL
         last_day=plan.last_day,
         as_of=plan.as_of,
         events_used=len(log.events),
-        findings=tuple(findings),
+        findings=findings if isinstance(findings, LazyFindings) else tuple(findings),
         obligations=tuple(obligations),
         units=tuple(_roll_up(plan.organisation, findings)),
         rejects=log.rejects,
@@ -421,10 +444,11 @@ def summarise(plans: Plan | Sequence[Plan], findings: list[Finding], log: EventL
     )
 
 
-def _earliest(findings: list[Finding]) -> dt.datetime | None:
+def _earliest(findings: Sequence[Finding]) -> dt.datetime | None:
     """The earliest start of a period of a finding decided in time (a frequency duty's periods
     are shared by its targets: each is looked at once)."""
-    periods = {id(f.period): f.period for f in findings if f.decided is not None}
+    periods = {id(period): period for period, decided in zip(field_values(findings, "period"), field_values(findings, "decided"), strict=True)
+               if decided is not None}
     earliest = min(periods.values(), key=lambda period: period.start.timestamp(), default=None)
     return None if earliest is None else earliest.start
 
@@ -452,7 +476,7 @@ def _earliest_event(events: Sequence[Event]) -> dt.datetime | None:
     return _earliest_time([e.time for e in events])
 
 
-def _lookback_warnings(plan: Plan, findings: list[Finding], log: EventLog, earliest_period: dt.datetime | None) -> list[str]:
+def _lookback_warnings(plan: Plan, findings: Sequence[Finding], log: EventLog, earliest_period: dt.datetime | None) -> list[str]:
     """One line per obligation whose verdicts depend on a time before the range and the
     earliest event given: a period that began earlier while the duty was already in force, or a
     gap whose clock started earlier (events before the first one given would change them; events
@@ -463,13 +487,12 @@ def _lookback_warnings(plan: Plan, findings: list[Finding], log: EventLog, earli
     first = _earliest_event(log.events)
     # compared by local day: a history that starts at 07:15 on the range's first day is not short
     before = (min(day_start(local(first, plan.tz).date(), plan.tz), plan.range.start) if first is not None else plan.range.start).timestamp()
-    early: dict[str, list[tuple[Finding, dt.datetime]]] = {}
+    early: dict[str, list[dt.datetime]] = {}
     stamps: dict[int, float] = {}  # by period: a frequency duty's periods are shared by its targets
     starts: dict[tuple[str, str, str, str | None, str | None], dt.datetime] | None = None
-    for finding in findings:
-        if finding.decided is None:
+    for i, (period, decided) in enumerate(zip(field_values(findings, "period"), field_values(findings, "decided"), strict=True)):
+        if decided is None:
             continue
-        period = finding.period
         stamp = stamps.get(id(period))
         if stamp is None:
             stamp = stamps[id(period)] = period.start.timestamp()
@@ -478,15 +501,16 @@ def _lookback_warnings(plan: Plan, findings: list[Finding], log: EventLog, earli
         if starts is None:  # when each target's duty begins (rarely needed: worked out once)
             starts = {(compiled.id, t.subject.kind, t.subject.id, t.subject.role, t.unit): min(part.start for part in t.active)
                       for compiled in plan.obligations for t in compiled.targets if t.active}
+        finding = findings[i]  # a verdict that looks back before the range: few, built one by one
         since = period.start
         duty = starts.get((finding.obligation, finding.subject.kind, finding.subject.id, finding.subject.role, finding.unit))
         if duty is not None and duty > since:
             since = duty
         if since.timestamp() < before:
-            early.setdefault(finding.obligation, []).append((finding, since))
+            early.setdefault(finding.obligation, []).append(since)
     out = []
     for obligation, found in early.items():
-        since = min(instant for _, instant in found)
+        since = min(found)
         given = f"the earliest event given ({local(first, plan.tz):%Y-%m-%d %H:%M})" if first is not None else "the range, and no events were given"
         out.append(
             f"{obligation}: {len(found)} verdict(s) look back to {local(since, plan.tz):%Y-%m-%d %H:%M}, before {given}; "
@@ -495,14 +519,15 @@ def _lookback_warnings(plan: Plan, findings: list[Finding], log: EventLog, earli
     return out
 
 
-def _roll_up(org: Organisation, findings: list[Finding]) -> list[UnitSummary]:
+def _roll_up(org: Organisation, findings: Sequence[Finding]) -> list[UnitSummary]:
     """Counts per unit, each unit including everything below it, in tree order: the findings are
     counted once at their own unit, and each unit's totals are added to its parent's, deepest
     first."""
     units = org.units
     totals: dict[str, Counter[str]] = {unit: Counter() for unit in units}
-    for (at, status), n in Counter((f.unit, f.status) for f in findings if f.unit in units).items():
-        totals[at][status] += n
+    for (at, status), n in Counter(zip(field_values(findings, "unit"), field_values(findings, "status"), strict=True)).items():
+        if at in units:
+            totals[at][status] += n
     order: list[tuple[str, int]] = []  # (unit, depth), parents before their children
     stack = [(root.id, 0) for root in reversed(org.registry.units) if root.parent is None]
     while stack:

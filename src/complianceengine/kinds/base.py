@@ -57,7 +57,8 @@ class ObligationKind:
     """An obligation kind (returned by ``complianceengine_obligation_kinds``).
 
     ``model`` validates the obligation as written in the ruleset. ``judge(plan, obligation,
-    events)`` returns its findings (build them with ``obligation.finding(...)``), asking
+    events)`` returns its findings, a list (build them with ``obligation.finding(...)``; a
+    built-in kind may return a :class:`~complianceengine.findingtable.FindingTable`), asking
     ``events`` (an :class:`EventSource`; ``events.known`` are the known events in time order,
     and ``plan.matcher(match)`` gives a ``match`` block's predicate). ``plan(obligation, plan,
     targets)``, when given, returns extra fields of the compiled
@@ -78,7 +79,7 @@ class ObligationKind:
     """
 
     model: type[ObligationBase]
-    judge: Callable[[Plan, ObligationPlan, EventSource], list[Finding]]
+    judge: Callable[[Plan, ObligationPlan, EventSource], Sequence[Finding]]
     plan: Callable[[Any, Plan, tuple[Target, ...]], dict[str, Any]] | None = None
     check: Callable[[Any, Ruleset], list[tuple[tuple[Any, ...], str]]] | None = None
     lookback: Callable[[Any, Ruleset, Interval], dt.datetime] | None = None

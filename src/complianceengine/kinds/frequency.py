@@ -22,6 +22,7 @@ from pydantic import Field, StrictInt, model_validator
 from ..exemptions import ExcusedSpan, excusing, exemption_spans, fixed_excusing
 from ..events import Timeline
 from ..findings import Finding, Status, anchored_id, id_prefix, instant_key
+from ..findingtable import FindingColumns, FindingTable
 from ..model import (
     AppliesTo, ByRoles, CalendarUnit, Duration, Event, EventMatch, FixedPeriod, ObligationBase, Raised, Ruleset, Strict,
     duration_parts,
@@ -251,10 +252,10 @@ def amount(event: Event, attribute: str) -> float:
     return value if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
 
 
-def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Finding]:
+def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> FindingTable:
     obligation = compiled.obligation
     assert isinstance(obligation, FrequencyObligation)
-    out = []
+    out = FindingColumns()  # the plain verdicts as rows, the others as objects
     words = Wording(plan, compiled)
     rule = obligation.partial_periods
     relevant: dict[int, Timeline] = {}
@@ -268,7 +269,7 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
         plain = compiled.finding_fields()
     # tracing only: each target's every counting event, and those thinned out
     everything: dict[int, tuple[Timeline, dict[str, Event]]] = {}
-    validate = getattr(Finding, "__pydantic_validator__").validate_python  # Finding.model_validate, one call less
+    family = -1  # the current target's family of rows (-1: none yet)
     anchors: dict[int, str] = {}  # a period's anchor, by period (shared by every target)
     current = -1  # the target of the frames at hand: the frames come target by target
     for frame in compiled.frames:
@@ -288,7 +289,7 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
             if obligation.min_spacing is not None:
                 close[frame.target] = too_close(relevant[frame.target], obligation.min_spacing)
         if frame.target != current:
-            current = frame.target
+            current, family = frame.target, -1
             timeline, excused, flagged = relevant[current], excused_of[current], close.get(current)
             prefix = id_prefix(compiled.ruleset, obligation.id, target.subject, target.unit, None, None)
         if plain is not None and frame.judged and frame.window is None and frame.covered >= frame.whole:
@@ -304,18 +305,15 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
                 if anchor is None:
                     anchor = anchors[id(period)] = instant_key(period.start)
                 wanted, observed, note = words.plain(frame, count, needed)
-                out.append(validate({
-                    **plain, "id": anchored_id(prefix, anchor),
-                    "subject": target.subject, "unit": target.unit, "period": period, "status": status, "required": wanted,
-                    "observed": observed, "required_count": needed, "observed_count": count,
-                    "evidence": tuple(seen), "decided": period.end, "note": note,
-                }))
+                if family < 0:
+                    family = out.family({**plain, "subject": target.subject, "unit": target.unit})
+                out.add(family, anchored_id(prefix, anchor), period, status, wanted, observed, needed, count, tuple(seen), period.end, note)
                 continue
         finding, left, required = _verdict(plan, compiled, frame, target, timeline, excused, words, rule, flagged)
         if tracer is not None:
             _trace(tracer, finding, frame, target, rule, *everything[frame.target], timeline, excused, left, required)
         out.append(finding)
-    return out
+    return out.table()
 
 
 def _trace(

@@ -1,0 +1,311 @@
+"""Findings held as columns: an audit's million verdicts without a Python object each.
+
+A county's audit has about as many findings as events, nearly all of them a frequency duty's
+whole period judged plainly. :class:`FindingColumns` gathers an audit's findings: a kind adds such
+a verdict as a row (:meth:`FindingColumns.add`: the fields that differ from one verdict to the
+next) and any other finding as the object it built (:meth:`FindingColumns.append`); the fields
+one target's findings share (obligation, title, citation, subject, unit: a *family*) are kept
+once. :class:`FindingTable` is the result: a sequence equal to the tuple of the same findings, a
+finding built (validated as :class:`~complianceengine.findings.Finding` is) each time one is
+asked for and not kept, an object added as one returned as it is. What reads every finding
+without needing the objects asks for the fields it wants
+(:func:`~complianceengine.findings.field_values`): the summaries,
+the failing findings, the JSON report (:class:`FindingJSON`).
+
+The columns are Python lists (the core needs no pyarrow); :meth:`FindingTable.arrow` gives them
+as one Arrow table for a host that wants them there (pandas, polars, DuckDB).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, overload
+
+from pydantic_core import to_json
+
+from .findings import Finding, LazyFindings, SubjectRef
+from .timeframes import Period
+
+__all__ = ["FAMILY", "ROW", "FindingColumns", "FindingJSON", "FindingTable"]
+
+#: the fields every finding of one obligation and target shares: kept once per family
+FAMILY = ("obligation", "obligation_kind", "title", "citation", "cited", "assumed", "subject", "unit")
+#: the fields kept per finding, in the order of :class:`Finding`'s fields
+ROW = ("id", "period", "step", "status", "required", "observed", "required_count", "observed_count", "evidence", "due", "decided",
+       "delay_seconds", "window", "excused_by", "note", "observed_amount", "evidence_values", "flagged")
+_DEFAULTS = {"step": None, "required_count": None, "observed_count": None, "evidence": (), "due": None, "decided": None,
+             "delay_seconds": None, "window": None, "excused_by": (), "note": None, "observed_amount": None, "evidence_values": (),
+             "flagged": ()}
+_AT = {name: i for i, name in enumerate(ROW)}
+_VALIDATE = getattr(Finding, "__pydantic_validator__").validate_python  # Finding.model_validate, one call less
+
+
+class FindingColumns:
+    """Findings being gathered, in order: rows (:meth:`add`), objects (:meth:`append`), other
+    tables (:meth:`extend`). :meth:`table` gives the :class:`FindingTable` of what was added."""
+
+    def __init__(self) -> None:
+        self._families: list[dict[str, Any]] = []
+        self._known: dict[tuple[Any, ...], list[int]] = {}  # a family's texts -> the families with them
+        self._family: list[int] = []
+        self._columns: tuple[list[Any], ...] = tuple([] for _ in ROW)
+        self._objects: dict[int, Finding] = {}
+
+    def __len__(self) -> int:
+        return len(self._family)
+
+    def family(self, fields: Mapping[str, Any]) -> int:
+        """A new family: the :data:`FAMILY` fields of the rows :meth:`add` will add with its number
+        (values of the types a finding has: they are not validated until a finding is built)."""
+        self._families.append({name: fields[name] for name in FAMILY})
+        return len(self._families) - 1
+
+    def add(self, family: int, id: str, period: Period, status: str, required: str, observed: str, required_count: int,
+            observed_count: int, evidence: tuple[str, ...], decided: dt.datetime, note: str | None) -> None:
+        """One finding of ``family`` with these fields and the defaults for the others (a whole
+        period judged plainly: no step, window, exemption, measure or flag)."""
+        columns = self._columns
+        self._family.append(family)
+        for column, value in zip(columns, (id, period, None, status, required, observed, required_count, observed_count, evidence,
+                                           None, decided, None, None, (), note, None, (), ()), strict=True):
+            column.append(value)
+
+    def append(self, finding: Finding) -> None:
+        """A finding built as an object: kept as it is (returned as it is), its fields also in
+        the columns."""
+        self._objects[len(self._family)] = finding
+        self._family.append(self._family_of(finding))
+        for column, name in zip(self._columns, ROW, strict=True):
+            column.append(getattr(finding, name))
+
+    def extend(self, findings: Iterable[Finding]) -> None:
+        """Every finding of ``findings`` in order (a table's rows stay rows)."""
+        if not isinstance(findings, FindingTable):
+            for finding in findings:
+                self.append(finding)
+            return
+        base, offset = len(self._families), len(self._family)
+        self._families += findings.families
+        self._family += [base + f for f in findings.family]
+        for mine, theirs in zip(self._columns, findings.columns, strict=True):
+            mine += theirs
+        self._objects.update((offset + i, finding) for i, finding in findings.objects.items())
+
+    def _family_of(self, finding: Finding) -> int:
+        subject = finding.subject
+        key = (finding.obligation, finding.obligation_kind, finding.cited, finding.assumed, subject.kind, subject.id, subject.name,
+               subject.role, finding.unit)
+        candidates = self._known.setdefault(key, [])
+        for index in candidates:
+            family = self._families[index]
+            if family["title"] == finding.title and family["citation"] == finding.citation:
+                return index
+        candidates.append(self.family({name: getattr(finding, name) for name in FAMILY}))
+        return candidates[-1]
+
+    def table(self) -> FindingTable:
+        """The findings added so far, as a table (the columns are copied: adding more changes
+        nothing in it)."""
+        return FindingTable(list(self._families), list(self._family), tuple(list(c) for c in self._columns), dict(self._objects))
+
+
+class FindingTable(LazyFindings):
+    """Findings in order: row ``i`` is ``objects[i]`` when it was added as an object, else the
+    finding of family ``families[family[i]]`` with the values of the row's ``columns`` (in
+    :data:`ROW` order). Made by :class:`FindingColumns`; not to be changed once made."""
+
+    def __init__(self, families: list[dict[str, Any]], family: list[int], columns: tuple[list[Any], ...], objects: dict[int, Finding]):
+        self.families, self.family, self.columns, self.objects = families, family, columns, objects
+
+    @classmethod
+    def of(cls, findings: Iterable[Finding]) -> FindingTable:
+        """The table of ``findings`` (a table is returned as it is)."""
+        if isinstance(findings, FindingTable):
+            return findings
+        columns = FindingColumns()
+        columns.extend(findings)
+        return columns.table()
+
+    def __len__(self) -> int:
+        return len(self.family)
+
+    @overload
+    def __getitem__(self, index: int) -> Finding: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Finding, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> Finding | tuple[Finding, ...]:
+        if isinstance(index, slice):  # as a tuple slices
+            return tuple(self._build(i) for i in range(len(self))[index])
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("finding index out of range")
+        return self._build(index)
+
+    def _build(self, i: int) -> Finding:
+        found = self.objects.get(i)
+        if found is not None:
+            return found
+        fields = dict(self.families[self.family[i]])
+        for name, column in zip(ROW, self.columns, strict=True):
+            fields[name] = column[i]
+        built: Finding = _VALIDATE(fields)
+        return built
+
+    def __iter__(self) -> Iterator[Finding]:
+        return (self._build(i) for i in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        # equal to the tuple of the same findings, as a tuple is (not to a list)
+        if not isinstance(other, (tuple, LazyFindings)):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __add__(self, other: object) -> tuple[Finding, ...]:
+        if not isinstance(other, (tuple, LazyFindings)):
+            return NotImplemented
+        return tuple(self) + tuple(other)
+
+    def __radd__(self, other: object) -> tuple[Finding, ...]:
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return other + tuple(self)
+
+    def __mul__(self, times: int) -> tuple[Finding, ...]:
+        return tuple(self) * times
+
+    __rmul__ = __mul__
+
+    def __repr__(self) -> str:
+        return f"FindingTable({len(self)} findings, {len(self.objects)} as objects)"
+
+    def is_row(self, i: int) -> bool:
+        """Was finding ``i`` added as a row (:meth:`FindingColumns.add`), not as an object?"""
+        return i not in self.objects
+
+    def take(self, rows: Sequence[int]) -> FindingTable:
+        """The findings at ``rows`` (ascending), as a table sharing this one's families."""
+        objects = {j: self.objects[i] for j, i in enumerate(rows) if i in self.objects} if self.objects else {}
+        family = self.family
+        return FindingTable(self.families, [family[i] for i in rows], tuple([column[i] for i in rows] for column in self.columns), objects)
+
+    def values(self, name: str) -> list[Any]:
+        """Field ``name`` of every finding, in order, without building them."""
+        if name in _AT:
+            return self.columns[_AT[name]]
+        shared = [family[name] for family in self.families]
+        return [shared[f] for f in self.family]
+
+    def arrow(self) -> Any:
+        """Every finding as one row of an Arrow table (needs pyarrow): the scalar fields as
+        columns, the subject as ``subject_kind``, ``subject_id``, ``subject_name`` and
+        ``subject_role``, the period as ``period_label``, ``period_start`` and ``period_end``
+        (UTC), ``title_en``/``title_zh``, the citation as ``cited``, the id lists as lists."""
+        pa = importlib.import_module("pyarrow")
+        text, when = pa.string(), pa.timestamp("us", tz="UTC")
+        subjects: list[SubjectRef] = self.values("subject")
+        periods: list[Period] = self.values("period")
+        titles = self.values("title")
+
+        def instants(values: Iterable[dt.datetime | None]) -> Any:
+            return pa.array([None if v is None else v.astimezone(dt.timezone.utc) for v in values], when)
+
+        return pa.table({
+            "id": pa.array(self.values("id"), text), "obligation": pa.array(self.values("obligation"), text),
+            "obligation_kind": pa.array(self.values("obligation_kind"), text),
+            "title_en": pa.array([t.en for t in titles], text), "title_zh": pa.array([t.zh for t in titles], text),
+            "cited": pa.array(self.values("cited"), text), "assumed": pa.array(self.values("assumed"), pa.bool_()),
+            "subject_kind": pa.array([s.kind for s in subjects], text), "subject_id": pa.array([s.id for s in subjects], text),
+            "subject_name": pa.array([s.name for s in subjects], text), "subject_role": pa.array([s.role for s in subjects], text),
+            "unit": pa.array(self.values("unit"), text), "period_label": pa.array([p.label for p in periods], text),
+            "period_start": instants(p.start for p in periods), "period_end": instants(p.end for p in periods),
+            "step": pa.array(self.values("step"), text), "status": pa.array(self.values("status"), text),
+            "required": pa.array(self.values("required"), text), "observed": pa.array(self.values("observed"), text),
+            "required_count": pa.array(self.values("required_count"), pa.int64()),
+            "observed_count": pa.array(self.values("observed_count"), pa.int64()),
+            "evidence": pa.array([list(v) for v in self.values("evidence")], pa.list_(text)),
+            "due": instants(self.values("due")), "decided": instants(self.values("decided")),
+            "delay_seconds": pa.array(self.values("delay_seconds"), pa.int64()), "window": pa.array(self.values("window"), text),
+            "excused_by": pa.array([list(v) for v in self.values("excused_by")], pa.list_(text)),
+            "note": pa.array(self.values("note"), text), "observed_amount": pa.array(self.values("observed_amount"), pa.float64()),
+            "evidence_values": pa.array([list(v) for v in self.values("evidence_values")], pa.list_(pa.float64())),
+            "flagged": pa.array([list(v) for v in self.values("flagged")], pa.list_(text)),
+        })
+
+
+class FindingJSON:
+    """The JSON texts of a table's findings, each as pydantic writes a :class:`Finding` with
+    ``indent=2``, without building the findings added as rows: their texts are put together from
+    pieces, each family's, period's, text's and instant's worked out once for the whole table (a
+    finding added as an object is written by pydantic)."""
+
+    def __init__(self, table: FindingTable):
+        self.table = table
+        self._strings: dict[str | None, str] = {None: "null"}
+        self._instants: dict[int, tuple[dt.datetime, str]] = {}
+        self._periods: dict[int, tuple[Period, str]] = {}
+        self._families: dict[int, str] = {}
+
+    def __call__(self, start: int, stop: int) -> Iterator[str]:
+        """The texts of findings ``start``..``stop``."""
+        table = self.table
+        columns, family_of, families, objects = table.columns, table.family, table.families, table.objects
+        ids, periods, statuses, required, observed = (columns[_AT[n]] for n in ("id", "period", "status", "required", "observed"))
+        wanted, counted, evidence, decided, notes = (columns[_AT[n]] for n in ("required_count", "observed_count", "evidence", "decided", "note"))
+        family_texts, string, ident = self._families, self._string, self._ident
+        for i in range(start, stop):
+            found = objects.get(i)
+            if found is not None:
+                yield to_json(found, indent=2).decode()
+                continue
+            f = family_of[i]
+            family = family_texts.get(f)
+            if family is None:
+                family = family_texts[f] = _family_text(families[f])
+            seen = evidence[i]
+            listed = "[\n    " + ",\n    ".join([ident(e) for e in seen]) + "\n  ]" if seen else "[]"
+            yield (f'{{\n  "id": {ident(ids[i])},{family}\n  "period": {self._period(periods[i])},'
+                   f'\n  "step": null,\n  "status": "{statuses[i]}",\n  "required": {string(required[i])},'
+                   f'\n  "observed": {string(observed[i])},\n  "required_count": {wanted[i]},\n  "observed_count": {counted[i]},'
+                   f'\n  "evidence": {listed},\n  "due": null,\n  "decided": {self._instant(decided[i])},\n  "delay_seconds": null,'
+                   f'\n  "window": null,\n  "excused_by": [],\n  "note": {string(notes[i])},\n  "observed_amount": null,'
+                   f'\n  "evidence_values": [],\n  "flagged": []\n}}')
+
+    def _string(self, value: str | None) -> str:
+        found = self._strings.get(value)
+        if found is None:
+            found = self._strings[value] = to_json(value).decode()
+        return found
+
+    def _ident(self, value: str) -> str:
+        """An id: quoted as it is when nothing in it is escaped (not kept: ids rarely repeat)."""
+        if value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
+            return f'"{value}"'
+        return to_json(value).decode()
+
+    def _instant(self, value: dt.datetime) -> str:
+        # by object: the instants of plain rows are their periods' ends, shared by every target
+        found = self._instants.get(id(value))
+        if found is None or found[0] is not value:
+            found = self._instants[id(value)] = (value, to_json(value).decode())
+        return found[1]
+
+    def _period(self, period: Period) -> str:
+        found = self._periods.get(id(period))
+        if found is None or found[0] is not period:
+            found = self._periods[id(period)] = (period, to_json(period, indent=2).decode().replace("\n", "\n  "))
+        return found[1]
+
+
+def _family_text(family: Mapping[str, Any]) -> str:
+    """The lines of a family's fields as pydantic writes them inside a finding (``indent=2``):
+    cut from a dump of a dict with the same values, which pydantic lays out as it lays out the
+    dataclass's fields."""
+    text = to_json({name: family[name] for name in FAMILY}, indent=2).decode()
+    return text[1:text.rindex("\n")] + ","
