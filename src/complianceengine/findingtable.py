@@ -28,16 +28,15 @@ from pydantic_core import to_json
 from .findings import Finding, LazyFindings, SubjectRef
 from .timeframes import Period
 
-__all__ = ["FAMILY", "ROW", "FindingColumns", "FindingJSON", "FindingTable"]
+__all__ = ["FAMILY", "RARE", "ROW", "FindingColumns", "FindingJSON", "FindingTable"]
 
 #: the fields every finding of one obligation and target shares: kept once per family
 FAMILY = ("obligation", "obligation_kind", "title", "citation", "cited", "assumed", "subject", "unit")
-#: the fields kept per finding, in the order of :class:`Finding`'s fields
-ROW = ("id", "period", "step", "status", "required", "observed", "required_count", "observed_count", "evidence", "due", "decided",
-       "delay_seconds", "window", "excused_by", "note", "observed_amount", "evidence_values", "flagged")
-_DEFAULTS = {"step": None, "required_count": None, "observed_count": None, "evidence": (), "due": None, "decided": None,
-             "delay_seconds": None, "window": None, "excused_by": (), "note": None, "observed_amount": None, "evidence_values": (),
-             "flagged": ()}
+#: the fields kept per finding (a row's), in the order of :class:`Finding`'s fields
+ROW = ("id", "period", "status", "required", "observed", "required_count", "observed_count", "evidence", "decided", "note")
+#: the other fields, and their values in a row: the findings added as objects have theirs
+RARE = {"step": None, "due": None, "delay_seconds": None, "window": None, "excused_by": (), "observed_amount": None,
+        "evidence_values": (), "flagged": ()}
 _AT = {name: i for i, name in enumerate(ROW)}
 _VALIDATE = getattr(Finding, "__pydantic_validator__").validate_python  # Finding.model_validate, one call less
 
@@ -47,6 +46,9 @@ class FindingColumns:
     tables (:meth:`extend`). :meth:`table` gives the :class:`FindingTable` of what was added."""
 
     def __init__(self) -> None:
+        self._start()
+
+    def _start(self) -> None:
         self._families: list[dict[str, Any]] = []
         self._known: dict[tuple[Any, ...], list[int]] = {}  # a family's texts -> the families with them
         self._family: list[int] = []
@@ -55,6 +57,10 @@ class FindingColumns:
 
     def __len__(self) -> int:
         return len(self._family)
+
+    def column(self, name: str) -> list[Any]:
+        """The values of field ``name`` (one of :data:`ROW`) of the findings added so far."""
+        return self._columns[_AT[name]]
 
     def family(self, fields: Mapping[str, Any]) -> int:
         """A new family: the :data:`FAMILY` fields of the rows :meth:`add` will add with its number
@@ -66,15 +72,14 @@ class FindingColumns:
             observed_count: int, evidence: tuple[str, ...], decided: dt.datetime, note: str | None) -> None:
         """One finding of ``family`` with these fields and the defaults for the others (a whole
         period judged plainly: no step, window, exemption, measure or flag)."""
-        columns = self._columns
         self._family.append(family)
-        for column, value in zip(columns, (id, period, None, status, required, observed, required_count, observed_count, evidence,
-                                           None, decided, None, None, (), note, None, (), ()), strict=True):
+        for column, value in zip(self._columns, (id, period, status, required, observed, required_count, observed_count, evidence, decided,
+                                                 note), strict=True):
             column.append(value)
 
     def append(self, finding: Finding) -> None:
-        """A finding built as an object: kept as it is (returned as it is), its fields also in
-        the columns."""
+        """A finding built as an object: kept as it is (returned as it is), its :data:`ROW`
+        fields also in the columns."""
         self._objects[len(self._family)] = finding
         self._family.append(self._family_of(finding))
         for column, name in zip(self._columns, ROW, strict=True):
@@ -88,10 +93,21 @@ class FindingColumns:
             return
         base, offset = len(self._families), len(self._family)
         self._families += findings.families
-        self._family += [base + f for f in findings.family]
+        self._family += [base + f for f in findings.family] if base else findings.family
         for mine, theirs in zip(self._columns, findings.columns, strict=True):
             mine += theirs
         self._objects.update((offset + i, finding) for i, finding in findings.objects.items())
+
+    def keep(self, rows: Sequence[int]) -> None:
+        """Keep only the findings at ``rows`` (ascending), in place: one column at a time, so
+        that a million findings are never held twice."""
+        if len(rows) == len(self._family):
+            return
+        self._family[:] = [self._family[i] for i in rows]
+        for column in self._columns:
+            column[:] = [column[i] for i in rows]
+        objects = self._objects
+        self._objects = {j: objects[i] for j, i in enumerate(rows) if i in objects} if objects else {}
 
     def _family_of(self, finding: Finding) -> int:
         subject = finding.subject
@@ -106,15 +122,18 @@ class FindingColumns:
         return candidates[-1]
 
     def table(self) -> FindingTable:
-        """The findings added so far, as a table (the columns are copied: adding more changes
-        nothing in it)."""
-        return FindingTable(list(self._families), list(self._family), tuple(list(c) for c in self._columns), dict(self._objects))
+        """The findings added, as a table; the columns are handed over (not copied) and these
+        start empty again."""
+        table = FindingTable(self._families, self._family, self._columns, self._objects)
+        self._start()
+        return table
 
 
 class FindingTable(LazyFindings):
     """Findings in order: row ``i`` is ``objects[i]`` when it was added as an object, else the
     finding of family ``families[family[i]]`` with the values of the row's ``columns`` (in
-    :data:`ROW` order). Made by :class:`FindingColumns`; not to be changed once made."""
+    :data:`ROW` order) and :data:`RARE`'s for the other fields. Made by :class:`FindingColumns`;
+    not to be changed once made."""
 
     def __init__(self, families: list[dict[str, Any]], family: list[int], columns: tuple[list[Any], ...], objects: dict[int, Finding]):
         self.families, self.family, self.columns, self.objects = families, family, columns, objects
@@ -150,7 +169,7 @@ class FindingTable(LazyFindings):
         found = self.objects.get(i)
         if found is not None:
             return found
-        fields = dict(self.families[self.family[i]])
+        fields = {**self.families[self.family[i]], **RARE}
         for name, column in zip(ROW, self.columns, strict=True):
             fields[name] = column[i]
         built: Finding = _VALIDATE(fields)
@@ -199,6 +218,11 @@ class FindingTable(LazyFindings):
         """Field ``name`` of every finding, in order, without building them."""
         if name in _AT:
             return self.columns[_AT[name]]
+        if name in RARE:
+            values = [RARE[name]] * len(self)
+            for i, finding in self.objects.items():
+                values[i] = getattr(finding, name)
+            return values
         shared = [family[name] for family in self.families]
         return [shared[f] for f in self.family]
 

@@ -294,7 +294,7 @@ def _judged(
                 close()
     reported: dict[dt.datetime, bool] = {}  # by instant: a frequency duty's periods end together
     kept = []
-    for i, decided in enumerate(found.values("decided")):
+    for i, decided in enumerate(found.column("decided")):
         if decided is not None:
             reports = reported.get(decided)
             if reports is None:
@@ -302,7 +302,8 @@ def _judged(
             if not reports:
                 continue
         kept.append(i)
-    return (found if len(kept) == len(found) else found.take(kept)), [*plan.notes, *source.warnings]
+    found.keep(kept)
+    return found.table(), [*plan.notes, *source.warnings]
 
 
 class _Reported:
@@ -317,7 +318,7 @@ class _Reported:
             self.tracer.record(finding, step, decisions)
 
 
-def _evaluate(plan: Plan, source: EventSource, kinds: dict[str, tuple[str, ObligationKind]], progress: Progress = quiet) -> FindingTable:
+def _evaluate(plan: Plan, source: EventSource, kinds: dict[str, tuple[str, ObligationKind]], progress: Progress = quiet) -> FindingColumns:
     findings = FindingColumns()
     for done, compiled in enumerate(plan.obligations):
         progress(f"judging {compiled.id}", done, len(plan.obligations))
@@ -335,7 +336,7 @@ def _evaluate(plan: Plan, source: EventSource, kinds: dict[str, tuple[str, Oblig
         if not isinstance(found, list) or not all(isinstance(f, Finding) and f.obligation == compiled.id for f in found):
             raise PluginError(plugin, f"judge of kind {compiled.kind!r}", f"must return a list of findings of obligation {compiled.id!r}")
         findings.extend(found)
-    return findings.table()
+    return findings
 
 
 def _not_judged(plan: Plan, compiled: ObligationPlan, tracer: Tracer | None = None) -> list[Finding]:
