@@ -73,9 +73,17 @@ class FindingColumns:
         """One finding of ``family`` with these fields and the defaults for the others (a whole
         period judged plainly: no step, window, exemption, measure or flag)."""
         self._family.append(family)
-        for column, value in zip(self._columns, (id, period, status, required, observed, required_count, observed_count, evidence, decided,
-                                                 note), strict=True):
-            column.append(value)
+        ids, periods, statuses, wanted, seen, required_counts, observed_counts, evidences, decisions, notes = self._columns
+        ids.append(id)
+        periods.append(period)
+        statuses.append(status)
+        wanted.append(required)
+        seen.append(observed)
+        required_counts.append(required_count)
+        observed_counts.append(observed_count)
+        evidences.append(evidence)
+        decisions.append(decided)
+        notes.append(note)
 
     def append(self, finding: Finding) -> None:
         """A finding built as an object: kept as it is (returned as it is), its :data:`ROW`
