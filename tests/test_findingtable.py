@@ -23,7 +23,7 @@ from pydantic_core import to_json
 
 from complianceengine import audit, render
 from complianceengine.evaluate import judge, summarise
-from complianceengine.findings import Finding, Report, SubjectRef, field_values
+from complianceengine.findings import Finding, Report, SubjectRef, field_values, shown
 from complianceengine.findingtable import FAMILY, FindingColumns, FindingJSON, FindingTable
 from complianceengine.model import Citation, Label
 from complianceengine.renderers import json_chunks
@@ -130,12 +130,56 @@ def test_a_table_is_the_tuple_of_its_findings(made):
 
 
 @settings(max_examples=150, deadline=None)
-@given(made=gathered())
-def test_the_json_of_every_finding_is_what_pydantic_writes(made):
+@given(made=gathered(), limit=st.sampled_from([None, None, 0, 1, 3]))
+def test_the_json_of_every_finding_is_what_pydantic_writes(made, limit):
     table, expected = made
-    texts = list(FindingJSON(table)(0, len(table)))
-    assert texts == [to_json(f, indent=2).decode() for f in expected]
-    assert [json.loads(t) for t in texts] == [json.loads(f.model_dump_json()) for f in expected]
+    texts = list(FindingJSON(table, limit)(0, len(table)))
+    assert texts == [to_json(shown(f, limit), indent=2).decode() for f in expected]
+    assert [json.loads(t) for t in texts] == [json.loads(shown(f, limit).model_dump_json()) for f in expected]
+    if limit is None:
+        assert texts == [to_json(f, indent=2).decode() for f in expected]
+
+
+def test_a_report_lists_at_most_the_limit_of_evidence_ids_and_counts_the_rest(tmp_path):
+    """Zhongshan's weekly quota findings count dozens of events: the reports list 20 ids and say
+    how many more; with no limit every id; the findings in memory keep every id."""
+    import csv
+    import io
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    ruleset, registry, events, args = load_sample("zhongshan")
+    report = audit(ruleset, registry, events, **args, notify=False)
+    long = [f for f in report.findings if len(f.evidence) > 20]
+    assert long and report.evidence_limit == 20
+    written = {f["id"]: f for f in json.loads(render(report, "json"))["findings"]}
+    for finding in long:
+        mine = written[finding.id]
+        assert mine["evidence"] == list(finding.evidence[:20]) and mine["evidence_omitted"] == len(finding.evidence) - 20
+        if finding.evidence_values:
+            assert mine["evidence_values"] == list(finding.evidence_values[:20])
+    assert all("evidence_omitted" not in f for i, f in written.items() if i not in {x.id for x in long})
+    back = Report.model_validate_json(render(report, "json"))  # a capped report reads back as written
+    assert [f.evidence_omitted for f in back.findings] == [max(len(f.evidence) - 20, 0) for f in report.findings]
+    everything = report.model_copy(update={"evidence_limit": None})
+    assert Report.model_validate_json(render(everything, "json")) == everything
+    rows = list(csv.DictReader(io.StringIO(render(report, "csv"))))
+    assert [r["evidence"].split() for r in rows] == [list(f.evidence[:20]) for f in report.findings]
+    assert [int(r["evidence_omitted"]) for r in rows] == [max(len(f.evidence) - 20, 0) for f in report.findings]
+    markdown = render(report.model_copy(update={"evidence_limit": 2}), "markdown")
+    assert "… (+" in markdown
+    # the command line: --evidence-limit N|all
+    exe = Path(sys.executable).parent / "complianceengine"
+    folder = Path(__file__).resolve().parents[1] / "rulesets" / "zhongshan"
+    base = [str(exe), "audit", str(folder / "ruleset.yaml"), "--registry", str(folder / "sample" / "registry.yaml"),
+            "--events", str(folder / "sample" / "events.jsonl"), "--from", "2026-08-01", "--to", "2026-10-31",
+            "--as-of", "2026-11-01T00:00:00+08:00", "--format", "json", "--fail-on", "none"]
+    for limit, most in (("all", max(len(f.evidence) for f in long)), ("3", 3)):
+        done = subprocess.run([*base, "--evidence-limit", limit], capture_output=True, text=True, check=True)
+        assert max(len(f["evidence"]) for f in json.loads(done.stdout)["findings"]) == most
+    refused = subprocess.run([*base, "--evidence-limit", "many"], capture_output=True, text=True)
+    assert refused.returncode == 2 and "--evidence-limit" in refused.stderr
 
 
 def test_the_columns_start_afresh_once_their_table_is_made():

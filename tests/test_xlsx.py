@@ -34,7 +34,7 @@ STATUSES = ["met", "late", "missed", "open", "excused", "not_applicable"]
 FINDING_HEADER = [
     "id", "obligation", "step", "kind", "cited", "assumed", "subject_kind", "subject", "subject_name", "role", "unit", "unit_path",
     "period", "period_name", "period_start", "period_end", "status", "required", "observed", "required_count", "observed_count", "due", "decided",
-    "delay_seconds", "evidence", "window", "excused_by", "note", "observed_amount", "evidence_values", "flagged",
+    "delay_seconds", "evidence", "window", "excused_by", "note", "observed_amount", "evidence_values", "flagged", "evidence_omitted",
 ]
 PER_OBLIGATION = [h for h in FINDING_HEADER if h not in ("obligation", "kind", "cited", "assumed")]
 
@@ -74,14 +74,14 @@ def test_sheets_summary_units_findings_then_one_per_obligation(workbook):
 def test_every_table_has_its_header_frozen_and_filters_on_it(workbook):
     findings = len(GOLDEN["findings"])
     assert workbook["Findings"].freeze_panes == "A2"
-    assert workbook["Findings"].auto_filter.ref == f"A1:AE{findings + 1}"
+    assert workbook["Findings"].auto_filter.ref == f"A1:AF{findings + 1}"
     assert workbook["Summary"].freeze_panes == "B2" and workbook["Summary"].auto_filter.ref == f"A1:N{len(GOLDEN['obligations']) + 1}"
     assert workbook["Units"].freeze_panes == "B2" and workbook["Units"].auto_filter.ref == f"A1:K{len(GOLDEN['units']) + 1}"
     for o in GOLDEN["obligations"]:
         sheet = workbook[o["obligation"]]
         count = sum(o["counts"].values())
         assert sheet.freeze_panes == "A3"  # the title row and the header row
-        assert sheet.auto_filter.ref == f"A2:AA{count + 2}"
+        assert sheet.auto_filter.ref == f"A2:AB{count + 2}"
 
 
 def test_the_findings_sheet_is_the_golden_report_cell_by_cell(workbook):
@@ -106,7 +106,7 @@ def test_the_findings_sheet_is_the_golden_report_cell_by_cell(workbook):
             "decided": local(f["decided"]), "delay_seconds": f["delay_seconds"], "evidence": " ".join(f["evidence"]) or None,
             "window": f["window"], "excused_by": " ".join(f["excused_by"]) or None, "note": f["note"],
             "observed_amount": f["observed_amount"], "evidence_values": " ".join(str(v) for v in f["evidence_values"]) or None,
-            "flagged": " ".join(f["flagged"]) or None,
+            "flagged": " ".join(f["flagged"]) or None, "evidence_omitted": f.get("evidence_omitted", 0),
         }, f["id"]
     assert workbook["Findings"]["O2"].number_format == "yyyy-mm-dd hh:mm"
 
@@ -216,7 +216,7 @@ def test_a_table_longer_than_a_sheet_goes_on_on_the_next(monkeypatch):
     assert workbook.sheetnames == ["Summary", "Units", "Findings", "Findings (2)", "daily", "daily (2)", "daily (3)", "daily (4)"]
     found = [r[0] for r in rows(workbook["Findings"], 2)] + [r[0] for r in rows(workbook["Findings (2)"], 2)]
     assert found == [f.id for f in report.findings]
-    assert workbook["Findings (2)"].auto_filter.ref == "A1:AE3" and workbook["Findings (2)"].freeze_panes == "A2"
+    assert workbook["Findings (2)"].auto_filter.ref == "A1:AF3" and workbook["Findings (2)"].freeze_panes == "A2"
     assert [len(rows(workbook[name], 3)) for name in ("daily", "daily (2)", "daily (3)", "daily (4)")] == [1, 1, 1, 1]
     assert workbook["Summary"].cell(2, 1).hyperlink.location == "'daily'!A1"
 

@@ -36,7 +36,7 @@ from .errors import ComplianceError, InputError, NotificationError, PluginError,
 from .evaluate import ENGINES, audit, backend_for, notify_plugins
 from .eventfiles import read_events, rejects_jsonl
 from .explain import explain
-from .findings import FAILING, InputFile, Report, StatusCounts
+from .findings import EVIDENCE_LIMIT, FAILING, InputFile, Report, StatusCounts
 from .loading import load_registry, load_ruleset
 from .model import Ruleset
 from .outputs import open_atomically, refuse_overwriting, write_atomically
@@ -68,6 +68,14 @@ def _date(text: str) -> dt.date:
 def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return int(text)
+
+
+def _evidence_limit(text: str) -> int | None:
+    if text == "all":
+        return None
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number or all, got {text!r}")
     return int(text)
 
 
@@ -108,6 +116,9 @@ def _parser() -> argparse.ArgumentParser:
                           "the duckdb extra: JSON lines screened in bulk) or auto (default: the reference for now); the findings are the same")
     run.add_argument("--threads", type=_positive, help="DuckDB's threads (with --engine duckdb)")
     run.add_argument("--memory-limit", help="DuckDB's memory limit, e.g. 256MB; it spills to disk beyond it (with --engine duckdb)")
+    run.add_argument("--evidence-limit", type=_evidence_limit, default=EVIDENCE_LIMIT, metavar="N|all",
+                     help=f"list at most N evidence ids per finding in the report, with the count of the rest (default {EVIDENCE_LIMIT}; "
+                          "all: every id)")
     run.add_argument(
         "--fail-on", choices=["none", *FAILING], default="late",
         help="exit 1 when a finding is at least this severe: open < late < missed (default: late)",
@@ -566,7 +577,7 @@ def _audit(args: argparse.Namespace, plugins: Plugins) -> int:
         report = audit(versions, registry, log, first_day=args.first_day, last_day=args.last_day, as_of=as_of, plugins=plugins,
                        notify=False, lang=args.lang, progress=progress, engine=args.engine, threads=args.threads,
                        memory_limit=args.memory_limit)
-        report = report.model_copy(update={"inputs": tuple(
+        report = report.model_copy(update={"evidence_limit": args.evidence_limit, "inputs": tuple(
             InputFile(kind=kind, path=str(path), sha256=_sha256(path))
             for kind, paths in (("ruleset", args.ruleset), ("registry", [args.registry]), ("events", args.events)) for path in paths
         )})

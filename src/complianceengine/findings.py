@@ -5,6 +5,7 @@ Findings are data: rendering them (JSON, Markdown, CSV) is :mod:`complianceengin
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
@@ -17,6 +18,9 @@ from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from .model import Citation, Duplicate, Label, ModelMethods, Reject
 from .timeframes import Period
+
+#: the most evidence ids a report lists per finding, unless told otherwise (``Report.evidence_limit``)
+EVIDENCE_LIMIT = 20
 
 Status = Literal["met", "excused", "not_applicable", "open", "late", "missed"]
 #: Statuses from least to most severe; ``--fail-on late`` fails on ``late`` and ``missed``.
@@ -99,6 +103,9 @@ class Finding(ModelMethods):
     required_count: int | None = None
     observed_count: int | None = None
     evidence: tuple[str, ...] = ()
+    evidence_omitted: int = Field(0, ge=0, exclude_if=lambda n: n == 0,
+                                  description="How many evidence ids a report left out of evidence (see Report.evidence_limit); "
+                                              "0 (not written) in an audit's own findings")
     due: dt.datetime | None = None
     decided: dt.datetime | None = Field(
         None, description="When the verdict was decided: the end of the period, the deadline, or the event that kept it in time. "
@@ -115,6 +122,26 @@ class Finding(ModelMethods):
     def severity(self) -> int:
         """The status's place in :data:`SEVERITY` (0 for ``met`` ... 5 for ``missed``)."""
         return SEVERITY.index(self.status)
+
+
+def shown(finding: Finding, limit: int | None) -> Finding:
+    """The finding as a report writes it: at most ``limit`` evidence ids (and, for a sum
+    measure, their values), the number of the others in ``evidence_omitted``; ``None``: all."""
+    evidence = finding.evidence
+    if limit is None or len(evidence) <= limit:
+        return finding
+    values = finding.evidence_values
+    return dataclasses.replace(finding, evidence=evidence[:limit], evidence_omitted=finding.evidence_omitted + len(evidence) - limit,
+                               evidence_values=values[:limit] if len(values) == len(evidence) else values)
+
+
+def evidence_text(finding: Finding, limit: int | None, sep: str) -> str:
+    """A finding's evidence ids as a report's reader sees them: at most ``limit``, then how many
+    more."""
+    evidence = finding.evidence
+    if limit is None or len(evidence) <= limit:
+        return sep.join(evidence)
+    return sep.join(evidence[:limit]) + f"{sep}… (+{len(evidence) - limit})"
 
 
 class LazyFindings(Sequence[Finding]):
@@ -234,6 +261,9 @@ class Report(_Frozen):
     lang: Literal["en", "zh"] = Field("en", description="The language of the findings' sentences and of the rendered report")
     roles: dict[str, Label] = Field({}, description="Role id -> its label, for readers (the ruleset's roles)")
     engine: str = Field("reference", description="The backend that answered the kinds' questions about the events (reference, duckdb)")
+    evidence_limit: int | None = Field(
+        EVIDENCE_LIMIT, ge=0, description="The most evidence ids the rendered report lists per finding (each finding says how many it "
+                                          "left out in evidence_omitted); None: every id. The findings in memory keep every id")
 
     @property
     def counts(self) -> StatusCounts:

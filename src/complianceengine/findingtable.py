@@ -25,7 +25,7 @@ from typing import Any, overload
 
 from pydantic_core import to_json
 
-from .findings import Finding, LazyFindings, SubjectRef
+from .findings import Finding, LazyFindings, SubjectRef, shown
 from .timeframes import Period
 
 __all__ = ["FAMILY", "RARE", "ROW", "FindingColumns", "FindingJSON", "FindingTable"]
@@ -35,7 +35,7 @@ FAMILY = ("obligation", "obligation_kind", "title", "citation", "cited", "assume
 #: the fields kept per finding (a row's), in the order of :class:`Finding`'s fields
 ROW = ("id", "period", "status", "required", "observed", "required_count", "observed_count", "evidence", "decided", "note")
 #: the other fields, and their values in a row: the findings added as objects have theirs
-RARE = {"step": None, "due": None, "delay_seconds": None, "window": None, "excused_by": (), "observed_amount": None,
+RARE = {"step": None, "evidence_omitted": 0, "due": None, "delay_seconds": None, "window": None, "excused_by": (), "observed_amount": None,
         "evidence_values": (), "flagged": ()}
 _AT = {name: i for i, name in enumerate(ROW)}
 _VALIDATE = getattr(Finding, "__pydantic_validator__").validate_python  # Finding.model_validate, one call less
@@ -273,12 +273,13 @@ class FindingTable(LazyFindings):
 
 class FindingJSON:
     """The JSON texts of a table's findings, each as pydantic writes a :class:`Finding` with
-    ``indent=2``, without building the findings added as rows: their texts are put together from
-    pieces, each family's, period's, text's and instant's worked out once for the whole table (a
-    finding added as an object is written by pydantic)."""
+    ``indent=2`` (as :func:`~complianceengine.findings.shown` with ``limit`` shows it), without
+    building the findings added as rows: their texts are put together from pieces, each family's,
+    period's, text's and instant's worked out once for the whole table (a finding added as an
+    object is written by pydantic)."""
 
-    def __init__(self, table: FindingTable):
-        self.table = table
+    def __init__(self, table: FindingTable, limit: int | None = None):
+        self.table, self.limit = table, limit
         self._strings: dict[str | None, str] = {None: "null"}
         self._instants: dict[int, tuple[dt.datetime, str]] = {}
         self._periods: dict[int, tuple[Period, str]] = {}
@@ -290,18 +291,21 @@ class FindingJSON:
         columns, family_of, families, objects = table.columns, table.family, table.families, table.objects
         ids, periods, statuses, required, observed = (columns[_AT[n]] for n in ("id", "period", "status", "required", "observed"))
         wanted, counted, evidence, decided, notes = (columns[_AT[n]] for n in ("required_count", "observed_count", "evidence", "decided", "note"))
-        family_texts, string, ident = self._families, self._string, self._ident
+        family_texts, string, ident, limit = self._families, self._string, self._ident, self.limit
         for i in range(start, stop):
             found = objects.get(i)
             if found is not None:
-                yield to_json(found, indent=2).decode()
+                yield to_json(shown(found, limit), indent=2).decode()
                 continue
             f = family_of[i]
             family = family_texts.get(f)
             if family is None:
                 family = family_texts[f] = _family_text(families[f])
             seen = evidence[i]
-            listed = "[\n    " + ",\n    ".join([ident(e) for e in seen]) + "\n  ]" if seen else "[]"
+            kept = seen if limit is None else seen[:limit]
+            listed = "[\n    " + ",\n    ".join([ident(e) for e in kept]) + "\n  ]" if kept else "[]"
+            if len(kept) < len(seen):
+                listed += f',\n  "evidence_omitted": {len(seen) - len(kept)}'
             yield (f'{{\n  "id": {ident(ids[i])},{family}\n  "period": {self._period(periods[i])},'
                    f'\n  "step": null,\n  "status": "{statuses[i]}",\n  "required": {string(required[i])},'
                    f'\n  "observed": {string(observed[i])},\n  "required_count": {wanted[i]},\n  "observed_count": {counted[i]},'

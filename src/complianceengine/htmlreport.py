@@ -21,7 +21,7 @@ import json
 import math
 from dataclasses import dataclass
 
-from .findings import FAILING, SEVERITY, Finding, Report
+from .findings import FAILING, SEVERITY, Finding, Report, evidence_text
 from .timeframes import Period, day_start, local
 from .words import Lang, in_lang, period_text, status_text, text, when_text
 
@@ -348,7 +348,7 @@ def _data(report: Report, rows: list[_Row], index: dict[str | None, int]) -> tup
     ordered = sorted(report.findings, key=lambda f: (-f.severity, index[f.unit], obligations[f.obligation][0], f.period.start, f.subject.id))
     findings = [
         [_STATUS[f.status], obligations[f.obligation][0], s(f.step), s(f.cited), s(f.subject.name), s(f.subject.id), s(f.subject.role),
-         index[f.unit], s(period_text(f.period, tz, lang)), s(f.required), s(f.observed), s(f.note), " ".join(f.evidence),
+         index[f.unit], s(period_text(f.period, tz, lang)), s(f.required), s(f.observed), s(f.note), evidence_text(f, report.evidence_limit, " "),
          " ".join(f.excused_by)]
         for f in ordered
     ]

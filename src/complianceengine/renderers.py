@@ -21,7 +21,7 @@ from typing import IO, Any
 
 from pydantic import TypeAdapter
 
-from .findings import Finding, Report, StatusCounts, UnitSummary
+from .findings import Finding, Report, StatusCounts, UnitSummary, evidence_text, field_values, shown
 from .findingtable import FindingJSON, FindingTable
 from .formats import ReportFormat
 from .htmlreport import render_html
@@ -41,7 +41,8 @@ def json_chunks(report: Report) -> Iterator[str]:
     head = report.model_dump_json(indent=2, exclude={"findings"})
     yield head[: head.rindex("}")].rstrip() + ',\n  "findings": ['
     findings = report.findings
-    texts = FindingJSON(findings) if isinstance(findings, FindingTable) else None  # the rows' texts put together, no finding built
+    limit = report.evidence_limit
+    texts = FindingJSON(findings, limit) if isinstance(findings, FindingTable) else None  # the rows' texts put together, no finding built
     for start in range(0, len(findings), _BATCH):
         stop = min(start + _BATCH, len(findings))
         if texts is not None:
@@ -50,7 +51,7 @@ def json_chunks(report: Report) -> Iterator[str]:
         # a batch serialised in one call (a fifth faster than one call a finding), each finding
         # laid out as on its own: the batch's items are indented two more spaces (a line break
         # inside a JSON text is always escaped, so every raw one is layout)
-        text = _FINDINGS.dump_json(tuple(findings[start:stop]), indent=2).decode("utf-8")
+        text = _FINDINGS.dump_json(tuple(shown(f, limit) for f in findings[start:stop]), indent=2).decode("utf-8")
         yield ("," if start else "") + text[1:-2].replace("\n  ", "\n")
     yield "\n  ]\n}\n"
 
@@ -195,7 +196,7 @@ def _not_met_section(report: Report) -> list[str]:
             [text(k, lang) for k in ("status", "obligation", "cited", "subject", "period", "required", "observed", "evidence")],
             [
                 [status_text(f.status, lang), f.obligation + (f" / {f.step}" if f.step else ""), f.cited, subject_text(f.subject, report.roles, lang),
-                 period_text(f.period, report.timezone, lang), f.required, f.observed, ", ".join(f.evidence) or "-"]
+                 period_text(f.period, report.timezone, lang), f.required, f.observed, evidence_text(f, report.evidence_limit, ", ") or "-"]
                 for f in g.findings
             ],
         )
@@ -283,6 +284,7 @@ CSV_COLUMNS = [
     "id", "obligation", "step", "kind", "cited", "assumed", "subject_kind", "subject", "role", "unit", "period",
     "period_start", "period_end", "status", "required", "observed", "required_count", "observed_count",
     "due", "decided", "delay_seconds", "evidence", "window", "excused_by", "note", "observed_amount", "evidence_values", "flagged",
+    "evidence_omitted",
 ]
 
 
@@ -308,7 +310,9 @@ def _csv(report: Report) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
+    limit = report.evidence_limit
     for f in report.findings:
+        f = shown(f, limit)
         row: list[object] = [
             f.id, f.obligation, f.step or "", f.obligation_kind, f.cited, str(f.assumed).lower(), f.subject.kind, f.subject.id,
             f.subject.role or "", f.unit or "", f.period.label, f.period.start.isoformat(), f.period.end.isoformat(),
@@ -316,7 +320,7 @@ def _csv(report: Report) -> str:
             "" if f.observed_count is None else f.observed_count, f.due.isoformat() if f.due else "",
             f.decided.isoformat() if f.decided else "", "" if f.delay_seconds is None else f.delay_seconds, " ".join(f.evidence), f.window or "", " ".join(f.excused_by),
             f.note or "", "" if f.observed_amount is None else f.observed_amount, " ".join(map(number_text, f.evidence_values)),
-            " ".join(f.flagged),
+            " ".join(f.flagged), f.evidence_omitted,
         ]
         writer.writerow([_inert(cell) for cell in row])
     return buffer.getvalue()
@@ -400,6 +404,7 @@ def _finding_columns(report: Report) -> list[_Column]:
         _Column("observed_amount", 12, lambda f: f.observed_amount),
         _Column("evidence_values", 20, lambda f: " ".join(map(number_text, f.evidence_values)) or None),
         _Column("flagged", 16, lambda f: " ".join(f.flagged) or None),
+        _Column("evidence_omitted", 10, lambda f: f.evidence_omitted),
     ]
 
 
@@ -410,7 +415,7 @@ _COLUMN_ZH = {
     "period_name": "周期名称", "period_start": "周期开始", "period_end": "周期结束", "status": "状态", "required": "要求",
     "observed": "实际", "required_count": "要求数", "observed_count": "实际数", "due": "截止时间", "decided": "判定时间",
     "delay_seconds": "延迟（秒）", "evidence": "证据", "window": "时段", "excused_by": "免除依据", "note": "备注",
-    "observed_amount": "实际合计", "evidence_values": "证据数值", "flagged": "间隔过近",
+    "observed_amount": "实际合计", "evidence_values": "证据数值", "flagged": "间隔过近", "evidence_omitted": "未列出的证据数",
 }
 
 
@@ -522,7 +527,7 @@ def _write_xlsx(report: Report, stream: IO[bytes]) -> None:
     columns = _finding_columns(report)
     findings = _Table(workbook, "Findings" if report.lang == "en" else "结论", taken, columns, len(report.findings), styles, lang=report.lang)
     own = [i for i, c in enumerate(columns) if c.header not in _SHARED_BY_OBLIGATION]
-    per_obligation = Counter(f.obligation for f in report.findings)
+    per_obligation = Counter(field_values(report.findings, "obligation"))
     titles = {o.obligation: f"{o.obligation}: {o.title}; {o.cited}{' (assumed)' if o.assumed else ''}" for o in report.obligations}
     tables = {
         obligation: _Table(workbook, obligation, taken, [columns[i] for i in own], per_obligation[obligation], styles,
@@ -530,6 +535,7 @@ def _write_xlsx(report: Report, stream: IO[bytes]) -> None:
         for obligation in [*titles, *sorted(set(per_obligation) - set(titles))]
     }
     for finding in report.findings:
+        finding = shown(finding, report.evidence_limit)
         values = [column.value(finding) for column in columns]
         findings.add(values)
         tables[finding.obligation].add([values[i] for i in own])
