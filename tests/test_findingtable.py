@@ -26,7 +26,7 @@ from complianceengine.evaluate import judge, summarise
 from complianceengine.findings import Finding, Report, SubjectRef, field_values, shown
 from complianceengine.findingtable import FAMILY, FindingColumns, FindingJSON, FindingTable
 from complianceengine.model import Citation, Label
-from complianceengine.renderers import json_chunks
+from complianceengine.renderers import _csv_row, _csv_rows, json_chunks
 from complianceengine.timeframes import Period
 
 from conftest import base_registry, base_ruleset, event, local
@@ -131,13 +131,14 @@ def test_a_table_is_the_tuple_of_its_findings(made):
 
 @settings(max_examples=150, deadline=None)
 @given(made=gathered(), limit=st.sampled_from([None, None, 0, 1, 3]))
-def test_the_json_of_every_finding_is_what_pydantic_writes(made, limit):
+def test_the_json_and_csv_of_every_finding_are_those_of_the_object(made, limit):
     table, expected = made
     texts = list(FindingJSON(table, limit)(0, len(table)))
     assert texts == [to_json(shown(f, limit), indent=2).decode() for f in expected]
     assert [json.loads(t) for t in texts] == [json.loads(shown(f, limit).model_dump_json()) for f in expected]
     if limit is None:
         assert texts == [to_json(f, indent=2).decode() for f in expected]
+    assert list(_csv_rows(table, limit)) == [_csv_row(shown(f, limit)) for f in expected]
 
 
 def test_a_report_lists_at_most_the_limit_of_evidence_ids_and_counts_the_rest(tmp_path):

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
+
+import itertools
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -113,8 +114,10 @@ def not_met_by_unit(report: Report) -> list[UnitGroup]:
     not met at or below them are left out; units the registry does not have, then the findings of
     no unit, come last."""
     own: dict[str | None, list[Finding]] = {}
-    for finding in report.findings:
-        if finding.status in NOT_MET:
+    findings = report.findings
+    for i, status in enumerate(field_values(findings, "status")):  # only those not met are built
+        if status in NOT_MET:
+            finding = findings[i]
             own.setdefault(finding.unit, []).append(finding)
     known = {u.unit: u for u in report.units}
     totals: Counter[str] = Counter()
@@ -249,7 +252,7 @@ def _markdown(report: Report) -> str:
         [["\u2003" * u.depth + unit_label(u), u.kind, *_counts(u.counts), _rate(u.rate)] for u in report.units],
     )
     out += _not_met_section(report)
-    excused = [f for f in report.findings if f.excused_by]
+    excused = [report.findings[i] for i, by in enumerate(field_values(report.findings, "excused_by")) if by]
     if excused:
         out += ["", f"## {text('exemptions_applied', lang, n=len(excused))}", ""]
         out += _table(
@@ -306,24 +309,75 @@ def _inert(cell: object) -> object:
     return "'" + cell if isinstance(cell, str) and _formula_like(cell) else cell
 
 
-def _csv(report: Report) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+def _write_csv(report: Report, stream: IO[str]) -> None:
+    """One row per finding, a thousand at a time: a table's rows from its columns (no finding
+    built), any other finding from its fields."""
+    writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
-    limit = report.evidence_limit
-    for f in report.findings:
-        f = shown(f, limit)
-        row: list[object] = [
-            f.id, f.obligation, f.step or "", f.obligation_kind, f.cited, str(f.assumed).lower(), f.subject.kind, f.subject.id,
-            f.subject.role or "", f.unit or "", f.period.label, f.period.start.isoformat(), f.period.end.isoformat(),
-            f.status, f.required, f.observed, "" if f.required_count is None else f.required_count,
-            "" if f.observed_count is None else f.observed_count, f.due.isoformat() if f.due else "",
-            f.decided.isoformat() if f.decided else "", "" if f.delay_seconds is None else f.delay_seconds, " ".join(f.evidence), f.window or "", " ".join(f.excused_by),
-            f.note or "", "" if f.observed_amount is None else f.observed_amount, " ".join(map(number_text, f.evidence_values)),
-            " ".join(f.flagged), f.evidence_omitted,
-        ]
-        writer.writerow([_inert(cell) for cell in row])
-    return buffer.getvalue()
+    findings, limit = report.findings, report.evidence_limit
+    rows = _csv_rows(findings, limit) if isinstance(findings, FindingTable) else (_csv_row(shown(f, limit)) for f in findings)
+    while batch := list(itertools.islice(rows, _BATCH)):
+        writer.writerows(batch)
+
+
+def _csv_row(f: Finding) -> list[object]:
+    """A finding's CSV row (:data:`CSV_COLUMNS`), formula-like cells made inert."""
+    row: list[object] = [
+        f.id, f.obligation, f.step or "", f.obligation_kind, f.cited, str(f.assumed).lower(), f.subject.kind, f.subject.id,
+        f.subject.role or "", f.unit or "", f.period.label, f.period.start.isoformat(), f.period.end.isoformat(),
+        f.status, f.required, f.observed, "" if f.required_count is None else f.required_count,
+        "" if f.observed_count is None else f.observed_count, f.due.isoformat() if f.due else "",
+        f.decided.isoformat() if f.decided else "", "" if f.delay_seconds is None else f.delay_seconds, " ".join(f.evidence), f.window or "",
+        " ".join(f.excused_by), f.note or "", "" if f.observed_amount is None else f.observed_amount,
+        " ".join(map(number_text, f.evidence_values)), " ".join(f.flagged), f.evidence_omitted,
+    ]
+    return [_inert(cell) for cell in row]
+
+
+def _csv_rows(table: FindingTable, limit: int | None) -> Iterator[list[object]]:
+    """The CSV rows of a table's findings (what :func:`_csv_row` gives for each, as the limit
+    shows it): a row put together from the cells its family, period and texts share, each made
+    once; a finding kept as an object from its fields."""
+    families: dict[int, tuple[object, list[object]]] = {}
+    periods: dict[int, tuple[object, list[object]]] = {}
+    instants: dict[int, tuple[object, object]] = {}
+    texts: dict[str | None, object] = {None: ""}
+    ids, family_of, period_of, statuses = table.values("id"), table.family, table.values("period"), table.values("status")
+    required, observed, wanted, counted = table.values("required"), table.values("observed"), table.values("required_count"), table.values("observed_count")
+    evidence, decided, notes, objects = table.values("evidence"), table.values("decided"), table.values("note"), table.objects
+
+    def text(value: str | None) -> object:
+        found = texts.get(value)
+        if found is None:
+            found = texts[value] = _inert(value)
+        return found
+
+    for i in range(len(table)):
+        found = objects.get(i)
+        if found is not None:
+            yield _csv_row(shown(found, limit))
+            continue
+        f = family_of[i]
+        family = families.get(f)
+        if family is None:
+            fields = table.families[f]
+            subject = fields["subject"]
+            family = families[f] = (fields, [_inert(cell) for cell in (
+                fields["obligation"], fields["obligation_kind"], fields["cited"], str(fields["assumed"]).lower(), subject.kind, subject.id,
+                subject.role or "", fields["unit"] or "")])
+        cells = family[1]
+        period = period_of[i]
+        shared = periods.get(id(period))
+        if shared is None or shared[0] is not period:
+            shared = periods[id(period)] = (period, [_inert(cell) for cell in (period.label, period.start.isoformat(), period.end.isoformat())])
+        when = decided[i]
+        stamp = instants.get(id(when))
+        if stamp is None or stamp[0] is not when:
+            stamp = instants[id(when)] = (when, _inert(when.isoformat()))
+        seen = evidence[i]
+        kept = seen if limit is None else seen[:limit]
+        yield [_inert(ids[i]), cells[0], "", *cells[1:], *shared[1], statuses[i], text(required[i]), text(observed[i]), wanted[i], counted[i],
+               "", stamp[1], "", _inert(" ".join(kept)), "", "", text(notes[i]), "", "", "", len(seen) - len(kept)]
 
 
 # ------------------------------------------------------------------------------ Excel workbook
@@ -622,7 +676,7 @@ def _units_sheet(sheet: Any, report: Report, styles: _Styles) -> None:
 BUILTIN_FORMATS: dict[str, ReportFormat] = {
     "markdown": ReportFormat(render=_markdown),
     "json": ReportFormat(write=_write_json),
-    "csv": ReportFormat(render=_csv),
+    "csv": ReportFormat(write=_write_csv),
     "xlsx": ReportFormat(write=_write_xlsx, binary=True),
     "html": ReportFormat(render=render_html),
 }
