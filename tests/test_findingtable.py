@@ -271,3 +271,79 @@ def test_the_arrow_table_has_every_finding_field():
     assert arrow.column("subject_id").to_pylist() == [f.subject.id for f in findings]
     assert arrow.column("period_start").to_pylist() == [f.period.start.astimezone(dt.timezone.utc) for f in findings]
     assert arrow.column("decided").to_pylist() == [None if f.decided is None else f.decided.astimezone(dt.timezone.utc) for f in findings]
+
+
+# --------------------------------------------------------------------------------------------
+# from the review of the change
+
+
+def test_a_finding_of_a_subclass_is_written_as_a_finding():
+    """A plugin kind's findings may be of a subclass: the JSON report writes them as findings (as
+    a tuple of findings is written), so the report reads back."""
+    from pydantic.dataclasses import dataclass as pydantic_dataclass
+
+    @pydantic_dataclass(frozen=True, kw_only=True)
+    class Routed(Finding):
+        route: str = "sea"
+
+    start = dt.datetime(2026, 8, 1, tzinfo=dt.timezone.utc)
+    period = Period(label="d", start=start, end=start + dt.timedelta(days=1))
+    family = {"obligation": "o", "obligation_kind": "x-plugin", "title": Label(en="o"), "citation": Citation(source="s", article="1"),
+              "cited": "S", "assumed": False, "subject": SubjectRef(kind="unit", id="u"), "unit": "u"}
+    routed = Routed(**family, id="r", period=period, status="met", required="r", observed="o")
+    columns = FindingColumns()
+    columns.append(routed)
+    text = next(FindingJSON(columns.table())(0, 1))
+    assert "route" not in text and Finding.model_validate_json(text) == Finding(**family, id="r", period=period, status="met", required="r",
+                                                                                 observed="o")
+
+
+def test_markdown_and_html_say_how_many_ids_a_report_read_back_left_out():
+    from complianceengine.findings import evidence_text
+
+    ruleset, registry, events, args = load_sample("zhongshan")
+    report = audit(ruleset, registry, events, **args, notify=False)
+    back = Report.model_validate_json(render(report, "json"))
+    assert back.evidence_limit == 20 and any(f.evidence_omitted for f in back.findings)
+    assert "… (+" in render(back, "markdown") and "… (+" in render(back, "html")
+    long = next(f for f in report.findings if len(f.evidence) > 20)
+    assert evidence_text(long, 0, ", ") == f"… (+{len(long.evidence)})"
+    assert evidence_text(long, 2, ", ") == f"{long.evidence[0]}, {long.evidence[1]}, … (+{len(long.evidence) - 2})"
+    assert evidence_text(long, None, " ") == " ".join(long.evidence)
+    with pytest.raises(ValueError, match="0 or more"):
+        shown(long, -1)
+    # a report written before there was a limit (no key) lists every id when written again
+    old = json.loads(render(report.model_copy(update={"evidence_limit": None}), "json"))
+    del old["evidence_limit"]
+    assert Report.model_validate(old).evidence_limit is None
+
+
+def test_columns_are_read_only_and_rows_are_checked():
+    ruleset, registry, events, args = load_sample("zhangjiagang")
+    findings = audit(ruleset, registry, events, **args, notify=False).findings
+    assert isinstance(findings, FindingTable) and findings.objects
+    statuses = field_values(findings, "status")
+    assert isinstance(statuses, tuple)  # a copy: changing it cannot change the report
+    assert list(field_values(findings, "severity")) == [f.severity for f in findings]
+    assert hash(findings) == hash(tuple(findings))
+    held = next(iter(findings.objects))
+    with pytest.raises(IndexError):
+        findings.take([-1])
+    with pytest.raises(IndexError):
+        findings.take([held, held])
+    with pytest.raises(TypeError):
+        findings[1.0]  # type: ignore[index]
+    assert findings.take([held])[0] is findings[held]
+    columns = FindingColumns()
+    columns.extend(findings)
+    with pytest.raises(IndexError):
+        columns.keep([2, 1])
+
+
+def test_the_json_schema_of_lazy_sequences_is_an_array_in_both_modes():
+    from complianceengine.model import EventLog
+
+    for model, field, item in ((Report, "findings", "Finding"), (EventLog, "events", "Event")):
+        for mode in ("validation", "serialization"):
+            schema = model.model_json_schema(mode=mode)["properties"][field]
+            assert schema["type"] == "array" and schema["items"] == {"$ref": f"#/$defs/{item}"}, (model, mode, schema)

@@ -197,3 +197,27 @@ def test_an_event_at_the_edge_of_the_calendar_is_a_reject_not_a_crash(tmp_path):
     report = audit(ruleset, registry, log, first_day=dt.date(2026, 8, 1), last_day=dt.date(2026, 10, 31),
                    as_of=dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc), notify=False)
     assert report.findings
+
+
+def test_versions_of_a_ruleset_whose_exemptions_name_its_obligations_judge_their_states():
+    """From the review of the finding table: in an audit of two versions, each version judges its
+    states (staffing, completeness) over its own days again; that pass compiled the version cut
+    down to those obligations, and a ruleset whose exemption kinds name the others (Zhongshan's
+    typhoon suspension) failed to compile. Now it completes: the verdicts decided in time are
+    those of one version, the states are judged once per version."""
+    from complianceengine.model import Effective
+
+    from test_explain import load_sample
+
+    ruleset, registry, events, args = load_sample("zhongshan")
+    cut = dt.date(2026, 8, 20)
+    first = ruleset.model_copy(update={"version": "a", "effective": Effective.model_validate({"from": "2020-01-01", "until": str(cut)})})
+    second = ruleset.model_copy(update={"version": "b", "effective": Effective.model_validate({"from": str(cut + dt.timedelta(days=1))})})
+    both = audit([first, second], registry, events, **args, notify=False)
+    single = audit(ruleset, registry, events, **args, notify=False)
+    decided = sorted((f for f in single.findings if f.decided is not None), key=lambda f: f.id)
+    assert sorted((f for f in both.findings if f.decided is not None), key=lambda f: f.id) == decided
+    states = [f for f in both.findings if f.decided is None]
+    ends = {f.period.end.date() for f in states}  # each version's days (a shortfall may end earlier)
+    assert {cut + dt.timedelta(days=1), args["last_day"] + dt.timedelta(days=1)} <= ends and max(ends) == args["last_day"] + dt.timedelta(days=1)
+    assert [v.version for v in both.versions] == ["a", "b"]

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, ValidatorFunctionWrapHandler, WrapSerializer, WrapValidator
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
-from .model import Citation, Duplicate, Label, ModelMethods, Reject
+from .model import ArrayOf, Citation, Duplicate, Label, ModelMethods, Reject
 from .timeframes import Period
 
 #: the most evidence ids a report lists per finding, unless told otherwise (``Report.evidence_limit``)
@@ -126,7 +126,9 @@ class Finding(ModelMethods):
 
 def shown(finding: Finding, limit: int | None) -> Finding:
     """The finding as a report writes it: at most ``limit`` evidence ids (and, for a sum
-    measure, their values), the number of the others in ``evidence_omitted``; ``None``: all."""
+    measure, their values), the number of the others added to ``evidence_omitted``; ``None``: all."""
+    if limit is not None and limit < 0:
+        raise ValueError(f"an evidence limit is 0 or more (or None for every id), not {limit}")
     evidence = finding.evidence
     if limit is None or len(evidence) <= limit:
         return finding
@@ -136,12 +138,14 @@ def shown(finding: Finding, limit: int | None) -> Finding:
 
 
 def evidence_text(finding: Finding, limit: int | None, sep: str) -> str:
-    """A finding's evidence ids as a report's reader sees them: at most ``limit``, then how many
-    more."""
-    evidence = finding.evidence
-    if limit is None or len(evidence) <= limit:
-        return sep.join(evidence)
-    return sep.join(evidence[:limit]) + f"{sep}… (+{len(evidence) - limit})"
+    """A finding's evidence ids as a report's reader sees them (:func:`shown`): at most
+    ``limit``, then how many more (those a report read back left out too)."""
+    seen = shown(finding, limit)
+    listed = sep.join(seen.evidence)
+    if not seen.evidence_omitted:
+        return listed
+    more = f"… (+{seen.evidence_omitted})"
+    return f"{listed}{sep}{more}" if listed else more
 
 
 class LazyFindings(Sequence[Finding]):
@@ -247,7 +251,7 @@ class Report(_Frozen):
     last_day: dt.date
     as_of: dt.datetime
     events_used: int
-    findings: Annotated[Sequence[Finding], WrapValidator(_findings_or_table), WrapSerializer(_findings_as_tuple)] = Field(
+    findings: Annotated[Sequence[Finding], WrapValidator(_findings_or_table), WrapSerializer(_findings_as_tuple), ArrayOf(Finding)] = Field(
         description="Every verdict, in order: a tuple, or, from an audit, a FindingTable (the same findings, each built when asked for)")
     obligations: tuple[ObligationSummary, ...]
     units: tuple[UnitSummary, ...]
@@ -262,8 +266,9 @@ class Report(_Frozen):
     roles: dict[str, Label] = Field({}, description="Role id -> its label, for readers (the ruleset's roles)")
     engine: str = Field("reference", description="The backend that answered the kinds' questions about the events (reference, duckdb)")
     evidence_limit: int | None = Field(
-        EVIDENCE_LIMIT, ge=0, description="The most evidence ids the rendered report lists per finding (each finding says how many it "
-                                          "left out in evidence_omitted); None: every id. The findings in memory keep every id")
+        None, ge=0, description="The most evidence ids the rendered report lists per finding (each finding says how many it left out "
+                                "in evidence_omitted); None (a report made before there was a limit, or in code): every id. An audit "
+                                "sets EVIDENCE_LIMIT (20). The findings in memory keep every id; model_dump_json writes them all")
 
     @property
     def counts(self) -> StatusCounts:

@@ -39,6 +39,7 @@ RARE = {"step": None, "evidence_omitted": 0, "due": None, "delay_seconds": None,
         "evidence_values": (), "flagged": ()}
 _AT = {name: i for i, name in enumerate(ROW)}
 _VALIDATE = getattr(Finding, "__pydantic_validator__").validate_python  # Finding.model_validate, one call less
+_FINDING_JSON = getattr(Finding, "__pydantic_serializer__").to_json  # a subclass's object written as a Finding, as in a tuple
 
 
 class FindingColumns:
@@ -107,9 +108,10 @@ class FindingColumns:
         self._objects.update((offset + i, finding) for i, finding in findings.objects.items())
 
     def keep(self, rows: Sequence[int]) -> None:
-        """Keep only the findings at ``rows`` (ascending), in place: one column at a time, so
-        that a million findings are never held twice."""
-        if len(rows) == len(self._family):
+        """Keep only the findings at ``rows`` (ascending, each once), in place: one column at a
+        time, so that a million findings are never held twice."""
+        rows = _ascending(rows, len(self._family))
+        if len(rows) == len(self._family):  # ascending, each once and in range: every row
             return
         self._family[:] = [self._family[i] for i in rows]
         for column in self._columns:
@@ -167,11 +169,10 @@ class FindingTable(LazyFindings):
     def __getitem__(self, index: int | slice) -> Finding | tuple[Finding, ...]:
         if isinstance(index, slice):  # as a tuple slices
             return tuple(self._build(i) for i in range(len(self))[index])
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError("finding index out of range")
-        return self._build(index)
+        try:
+            return self._build(range(len(self))[index])  # an int (or what stands for one), negative from the end
+        except IndexError:
+            raise IndexError("finding index out of range") from None
 
     def _build(self, i: int) -> Finding:
         found = self.objects.get(i)
@@ -192,7 +193,8 @@ class FindingTable(LazyFindings):
             return NotImplemented
         return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
 
-    __hash__ = None  # type: ignore[assignment]
+    def __hash__(self) -> int:  # the tuple's (every finding built)
+        return hash(tuple(self))
 
     def __add__(self, other: object) -> tuple[Finding, ...]:
         if not isinstance(other, (tuple, LazyFindings)):
@@ -217,22 +219,26 @@ class FindingTable(LazyFindings):
         return i not in self.objects
 
     def take(self, rows: Sequence[int]) -> FindingTable:
-        """The findings at ``rows`` (ascending), as a table sharing this one's families."""
+        """The findings at ``rows`` (ascending, each once), as a table sharing this one's families."""
+        rows = _ascending(rows, len(self))
         objects = {j: self.objects[i] for j, i in enumerate(rows) if i in self.objects} if self.objects else {}
         family = self.family
         return FindingTable(self.families, [family[i] for i in rows], tuple([column[i] for i in rows] for column in self.columns), objects)
 
-    def values(self, name: str) -> list[Any]:
-        """Field ``name`` of every finding, in order, without building them."""
+    def values(self, name: str) -> Sequence[Any]:
+        """Field ``name`` of every finding, in order (a tuple), without building them (any other
+        attribute of a finding, such as ``severity``, from the findings built one by one)."""
         if name in _AT:
-            return self.columns[_AT[name]]
+            return tuple(self.columns[_AT[name]])
         if name in RARE:
             values = [RARE[name]] * len(self)
             for i, finding in self.objects.items():
                 values[i] = getattr(finding, name)
-            return values
-        shared = [family[name] for family in self.families]
-        return [shared[f] for f in self.family]
+            return tuple(values)
+        if name in FAMILY:
+            shared = [family[name] for family in self.families]
+            return tuple([shared[f] for f in self.family])
+        return tuple(getattr(finding, name) for finding in self)
 
     def arrow(self) -> Any:
         """Every finding as one row of an Arrow table (needs pyarrow): the scalar fields as
@@ -241,8 +247,8 @@ class FindingTable(LazyFindings):
         (UTC), ``title_en``/``title_zh``, the citation as ``cited``, the id lists as lists."""
         pa = importlib.import_module("pyarrow")
         text, when = pa.string(), pa.timestamp("us", tz="UTC")
-        subjects: list[SubjectRef] = self.values("subject")
-        periods: list[Period] = self.values("period")
+        subjects: Sequence[SubjectRef] = self.values("subject")
+        periods: Sequence[Period] = self.values("period")
         titles = self.values("title")
 
         def instants(values: Iterable[dt.datetime | None]) -> Any:
@@ -262,6 +268,7 @@ class FindingTable(LazyFindings):
             "required_count": pa.array(self.values("required_count"), pa.int64()),
             "observed_count": pa.array(self.values("observed_count"), pa.int64()),
             "evidence": pa.array([list(v) for v in self.values("evidence")], pa.list_(text)),
+            "evidence_omitted": pa.array(self.values("evidence_omitted"), pa.int64()),
             "due": instants(self.values("due")), "decided": instants(self.values("decided")),
             "delay_seconds": pa.array(self.values("delay_seconds"), pa.int64()), "window": pa.array(self.values("window"), text),
             "excused_by": pa.array([list(v) for v in self.values("excused_by")], pa.list_(text)),
@@ -269,6 +276,16 @@ class FindingTable(LazyFindings):
             "evidence_values": pa.array([list(v) for v in self.values("evidence_values")], pa.list_(pa.float64())),
             "flagged": pa.array([list(v) for v in self.values("flagged")], pa.list_(text)),
         })
+
+
+def _ascending(rows: Sequence[int], size: int) -> Sequence[int]:
+    """``rows`` if they are row numbers below ``size``, ascending and each once; else an error."""
+    previous = -1
+    for row in rows:
+        if not isinstance(row, int) or not previous < row < size:
+            raise IndexError(f"rows must be ascending row numbers below {size}, each once; got {row!r} after {previous}")
+        previous = row
+    return rows
 
 
 class FindingJSON:
@@ -295,7 +312,7 @@ class FindingJSON:
         for i in range(start, stop):
             found = objects.get(i)
             if found is not None:
-                yield to_json(shown(found, limit), indent=2).decode()
+                yield _FINDING_JSON(shown(found, limit), indent=2).decode()  # as a Finding, whatever its class
                 continue
             f = family_of[i]
             family = family_texts.get(f)

@@ -853,6 +853,17 @@ class Duplicate(Strict):
     identical: bool
 
 
+@dataclasses.dataclass(frozen=True)
+class ArrayOf:
+    """In an ``Annotated`` field whose serialiser is a wrap function (which says no type): the
+    JSON schema of both modes is an array of ``item``, as it is for a tuple of them."""
+
+    item: type
+
+    def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema, handler: Any) -> Any:
+        return handler(core_schema.list_schema(getattr(self.item, "__pydantic_core_schema__")))
+
+
 class LazyEvents(Sequence[Event]):
     """A sequence of events built when asked for (the base of
     :class:`~complianceengine.eventtable.EventTable`): an :class:`EventLog` keeps it as it is."""
@@ -877,6 +888,6 @@ class EventLog(Strict):
     :class:`~complianceengine.eventtable.EventTable` (a sequence of the same events, each built
     when first asked for)."""
 
-    events: Annotated[Sequence[Event], WrapValidator(_events_or_table), WrapSerializer(_events_as_tuple)] = ()
+    events: Annotated[Sequence[Event], WrapValidator(_events_or_table), WrapSerializer(_events_as_tuple), ArrayOf(Event)] = ()
     rejects: tuple[Reject, ...] = ()
     duplicates: tuple[Duplicate, ...] = ()

@@ -23,6 +23,7 @@ from ..errors import Location, NotificationError, PluginError, Problem, Registry
 from ..eventfiles import events_from_records
 from ..eventtable import EventTable
 from ..findings import (
+    EVIDENCE_LIMIT,
     FAILING,
     Finding,
     LazyFindings,
@@ -212,9 +213,9 @@ def judge(
         # states with no decision time (staffing, completeness) are judged by each version over
         # its own days, so a later version's requirement applies to its days
         states = {obligation for obligation, when in zip(field_values(judged, "obligation"), decided, strict=True) if when is None}
-        if states:  # only those obligations are judged again
-            only = version.model_copy(update={"obligations": [o for o in version.obligations if o.id in states]})
-            own = compile_plan(only, registry, a, b, as_of, plugins, duties=duties, lang=lang)
+        if states:  # only those obligations are judged again (the version compiled whole: its exemptions name the others)
+            own = compile_plan(version, registry, a, b, as_of, plugins, duties=duties, lang=lang)
+            own = own.model_copy(update={"obligations": tuple(c for c in own.obligations if c.id in states)})
             judged, said = _judged(own, log.events, plugins, _Only(tracer, decided=False) if tracer else None, backend)
             warnings += [w for w in said if w not in warnings]
             gathered.extend(judged.take([i for i, when in enumerate(field_values(judged, "decided")) if when is None]))
@@ -442,6 +443,7 @@ def summarise(plans: Plan | Sequence[Plan], findings: Sequence[Finding], log: Ev
         warnings=(*warnings, *_lookback_warnings(plan, findings, log, earliest)),
         lang=plan.lang,
         roles={name: role.label for name, role in ruleset.roles.items()},
+        evidence_limit=EVIDENCE_LIMIT,
     )
 
 
