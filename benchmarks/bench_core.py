@@ -62,7 +62,9 @@ FREQ = ("dock-staff-daily-patrol", "dock-chief-weekly-patrol", "grid-monthly-pat
 QUICK = (4, 8)
 MODES = ("library", "library-freq", "baseline", "library-duckdb", "library-freq-duckdb", "sql-baseline",  # what runs by default
          "library-lead", "library-lead-duckdb", "sql-lead")
-EXTRA_MODES = ("library-read",)  # ruleset + registry + events only, on request (--only library-read)
+# ruleset + registry + events only, on request (--only library-read): the JSON lines, or the same
+# events as a Parquet file (attributes as columns, times as instants at +08:00) on both engines
+EXTRA_MODES = ("library-read", "library-read-parquet", "library-read-parquet-duckdb")
 BASELINES = ("baseline", "sql-baseline", "sql-lead")
 STATUSES = ("met", "excused", "not_applicable", "open", "late", "missed")
 
@@ -599,13 +601,14 @@ def child(mode: str, world: Path, out: Path, ruleset_path: Path) -> None:
 
     t = time.perf_counter()
     engine = {"engine": "duckdb"} if mode.endswith("-duckdb") else {}
+    events = world / ("events.parquet" if mode.startswith("library-read-parquet") else "events.jsonl")
     try:  # the DuckDB engine reads the events too (screened JSON lines, kept as a table)
-        log = ce.read_events(world / "events.jsonl", ruleset, registry, plugins, **engine)
+        log = ce.read_events(events, ruleset, registry, plugins, **engine)
     except TypeError:  # code from before read_events had an engine (--src-commit)
-        log = ce.read_events(world / "events.jsonl", ruleset, registry, plugins)
+        log = ce.read_events(events, ruleset, registry, plugins)
     done("events", t)
 
-    if mode == "library-read":
+    if mode.startswith("library-read"):
         result.update(peak_rss_mb=_peak_mb(), events=len(log.events), rejects=len(log.rejects), duplicates=len(log.duplicates))
         out.write_text(json.dumps(result), encoding="utf-8")
         return
@@ -747,6 +750,30 @@ def _summary(counts: dict[str, dict[str, int]]) -> str:
     return "; ".join(f"{oid}: " + ", ".join(f"{s} {c[s]}" for s in STATUSES if c.get(s)) for oid, c in counts.items())
 
 
+def _parquet(folder: Path) -> None:
+    """The world's events as a Parquet file (once): each line's fields and attributes as columns,
+    its time as an instant at +08:00 (the lines that are not events, if any, left out)."""
+    path = folder / "events.parquet"
+    if path.exists():
+        return
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = []
+    with (folder / "events.jsonl").open(encoding="utf-8") as lines:
+        for line in lines:
+            try:
+                record = json.loads(line)
+                record.update(record.pop("attributes", None) or {})
+                record["time"] = dt.datetime.fromisoformat(record["time"])
+            except (ValueError, KeyError, TypeError, AttributeError):
+                continue
+            rows.append(record)
+    names = list(dict.fromkeys(name for row in rows for name in row))
+    columns = {name: pa.array([row.get(name) for row in rows], pa.timestamp("us", tz="+08:00") if name == "time" else None) for name in names}
+    pq.write_table(pa.table(columns), path)
+
+
 def _fmt(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds:.2f}"
 
@@ -756,7 +783,9 @@ def _row(copies: int, r: dict[str, Any]) -> str:
              "baseline": "baseline, 3 frequency duties", "library-read": "library, reading only",
              "library-duckdb": "library on duckdb, all obligations", "library-freq-duckdb": "library on duckdb, 3 frequency duties",
              "sql-baseline": "hand-written DuckDB SQL, 3 duties", "library-lead": "library, lead response",
-             "library-lead-duckdb": "library on duckdb, lead response", "sql-lead": "hand-written DuckDB SQL, lead response"}[r["mode"]]
+             "library-lead-duckdb": "library on duckdb, lead response", "sql-lead": "hand-written DuckDB SQL, lead response",
+             "library-read-parquet": "library, reading Parquet", "library-read-parquet-duckdb": "library on duckdb, reading Parquet",
+             }[r["mode"]]
     if "error" in r:
         return f"| {copies} | - | {label} | failed: {r['error'].splitlines()[-1]} |" + " |" * 8
     t = r["times"]
@@ -853,6 +882,8 @@ def main(argv: list[str] | None = None) -> int:
         for copies in sizes:
             folder, world = _world(base, copies, args.seed, args.drop, args.jitter)
             worlds[copies] = world
+            if any(m.startswith("library-read-parquet") for m in modes):
+                _parquet(folder)
             print(f"world {copies} copies: {world['events']} events ({world['patrols']} patrols), {world['units']} units, "
                   f"{world['people']} people, {world['assignments']} assignments, {world['subjects']} subjects"
                   + (" (reused)" if world.get("reused") else f" (generated in {world['seconds']} s)"), flush=True)

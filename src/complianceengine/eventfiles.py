@@ -38,7 +38,7 @@ from .references import missing_record, records
 from .checks import path_text
 from .duck import ENGINES, Engine, available
 from .eventtable import EventTable
-from .screen import Rules, screen, screenable
+from .screen import Rules, screen, screen_table, screenable
 
 def read_events(
     paths: str | Path | Iterable[str | Path], ruleset: Ruleset, registry: Registry | None = None, plugins: Plugins | None = None,
@@ -65,13 +65,7 @@ def read_events(
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
-    if engine not in ENGINES:
-        raise UsageError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    if engine == "duckdb" and not available():
-        raise UsageError("reading with the duckdb engine needs the duckdb extra: pip install 'complianceengine[duckdb]'")
-    if engine != "duckdb" and (threads is not None or memory_limit is not None):
-        raise UsageError("threads and memory_limit are DuckDB settings: give them with engine='duckdb'")
-    reader = _EventReader(ruleset, registry, plugins or Plugins(), progress, engine)
+    reader = _EventReader(ruleset, registry, plugins or Plugins(), progress, _engine(engine, threads, memory_limit))
     reader.settings = {"threads": threads, "memory_limit": memory_limit}
     with gc_paused():
         for path in paths:
@@ -79,8 +73,20 @@ def read_events(
         return reader.log()
 
 
+def _engine(engine: Engine, threads: int | None, memory_limit: str | None) -> Engine:
+    """The engine a reader is asked for, checked (:class:`UsageError`)."""
+    if engine not in ENGINES:
+        raise UsageError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if engine == "duckdb" and not available():
+        raise UsageError("reading with the duckdb engine needs the duckdb extra: pip install 'complianceengine[duckdb]'")
+    if engine != "duckdb" and (threads is not None or memory_limit is not None):
+        raise UsageError("threads and memory_limit are DuckDB settings: give them with engine='duckdb'")
+    return engine
+
+
 def events_from_records(
-    records: Iterable[Any], ruleset: Ruleset, registry: Registry | None = None, plugins: Plugins | None = None, *, source: str = "<records>"
+    records: Iterable[Any], ruleset: Ruleset, registry: Registry | None = None, plugins: Plugins | None = None, *, source: str = "<records>",
+    engine: Engine = "auto", threads: int | None = None, memory_limit: str | None = None,
 ) -> EventLog:
     """Validate events built in code, exactly as :func:`read_events` validates the lines of a
     JSON lines file, and return them as an :class:`EventLog`.
@@ -99,20 +105,27 @@ def events_from_records(
     pandas ``DataFrame``, read through pyarrow (the ``arrow`` extra). A row is a record: its core
     columns are the event's fields, an ``attributes`` column (a struct or map) and every other
     column its attributes, and an empty cell (null) is no value, as an empty CSV cell is; its
-    ``line`` is its row number (from 0).
+    ``line`` is its row number (from 0). With ``engine="duckdb"`` (``threads`` and
+    ``memory_limit`` DuckDB's settings) a table's rows are screened by DuckDB, as the lines of a
+    JSON lines file are: the plain ones stay rows of an Arrow table, the others are read as
+    records, and ``events`` is an :class:`~complianceengine.eventtable.EventTable` equal to the
+    tuple the reference gives (docs/semantics.md, "Reading with DuckDB", says which columns).
     """
+    engine = _engine(engine, threads, memory_limit)
     table = _as_table(records)
-    if table is not None:
-        records = [_row_record(row) for row in table.to_pylist()]
-    if isinstance(records, (Mapping, BaseModel, str, bytes)):  # one record, or an EventLog, where records belong
+    if table is None and isinstance(records, (Mapping, BaseModel, str, bytes)):  # one record, or an EventLog, where records belong
         raise UsageError(
             f"events_from_records takes an iterable of records (a list of dicts, dataclasses or models), got {type(records).__name__}"
         )
-    reader = _EventReader(ruleset, registry, plugins or Plugins())
+    reader = _EventReader(ruleset, registry, plugins or Plugins(), engine=engine)
+    reader.settings = {"threads": threads, "memory_limit": memory_limit}
     reader.path = Path(source)
     with gc_paused():
-        for index, record in enumerate(records):
-            reader.read_record(source, index, record)
+        if table is not None:
+            reader.read_table(table, source, 0)
+        else:
+            for index, record in enumerate(records):
+                reader.read_record(source, index, record)
         return reader.log()
 
 
@@ -282,14 +295,10 @@ class _EventReader:
             raise EventSourceError([Problem(Location(str(path)), "", "no Parquet files in this folder")])
         for fragment in fragments:
             try:
-                rows = fragment.to_table(schema=found.schema).to_pylist()
+                table = fragment.to_table(schema=found.schema)
             except (OSError, ValueError) as exc:
                 raise EventSourceError([Problem(Location(fragment.path), "", f"cannot read Parquet: {exc}")]) from None
-            reading = f"reading {Path(fragment.path).name}"
-            for number, row in enumerate(rows, start=1):
-                if not number % _EVERY:
-                    self.progress(reading, number, None)
-                self.read_record(fragment.path, number, _row_record(row))
+            self.read_table(table, fragment.path, 1)
 
     def read_record(self, file: str, index: int, record: Any) -> None:
         """One record built in code (see :func:`events_from_records`), checked as a JSON line is."""
@@ -368,34 +377,87 @@ class _EventReader:
         """A JSON lines file screened by DuckDB: each plain line kept as a row of its Arrow table
         (an event built only when asked for, :class:`~complianceengine.eventtable.EventTable`),
         every other line read by :meth:`_jsonl_line`; a repeated id is judged as always."""
-        pa = importlib.import_module("pyarrow")
         progress, reading, line = self.progress, f"reading {Path(file).name}", self._jsonl_line
-        self.files.append(file)
+        for first_line, lines, plain in screen(stream, Rules(self.ruleset, self.registry, claimed), **self.settings):
+
+            def other(number: int, lines: list[bytes] = lines, first_line: int = first_line) -> None:
+                raw = lines[number - first_line]
+                try:
+                    line(file, number, raw.decode("utf-8"), True)
+                except UnicodeDecodeError:
+                    line(file, number, raw.decode("utf-8", errors="replace"), False)
+
+            def raw(number: int, lines: list[bytes] = lines, first_line: int = first_line) -> Raw:
+                return functools.partial(_line_text, lines[number - first_line])
+
+            self._screened(file, first_line, len(lines), plain, other, raw)
+            progress(reading, first_line + len(lines) - 1, None)
+
+    def read_table(self, table: Any, file: str, first_line: int) -> None:
+        """The rows of an Arrow table, numbered from ``first_line``, each a record (see
+        :func:`events_from_records`): screened by DuckDB with the ``duckdb`` engine when its
+        columns can be (:func:`~complianceengine.screen.screen_table`), else one by one."""
+        claimed = self._screening(Path(file)) if self.engine == "duckdb" else None
+        chunks = None if claimed is None else screen_table(table, Rules(self.ruleset, self.registry, claimed), first_line, **self.settings)
+        if chunks is None:
+            reading = f"reading {Path(file).name}"
+            for number, row in enumerate(table.to_pylist(), start=first_line):
+                if not number % _EVERY:
+                    self.progress(reading, number, None)
+                self.read_record(file, number, _row_record(row))
+            return
+        pa = importlib.import_module("pyarrow")
+        for start, count, plain in chunks:
+            rows: dict[int, dict[str, Any]] = {}
+
+            def record(number: int) -> dict[str, Any]:
+                found = rows.get(number)
+                if found is None:
+                    found = _row_record(table.slice(number - first_line, 1).to_pylist()[0])
+                return found
+
+            def other(number: int) -> None:
+                self.read_record(file, number, record(number))
+
+            def raw(number: int) -> Raw:
+                fields = record(number)
+                return lambda: _record_text(fields)
+
+            # the rows that are not plain (few) read at once
+            plain_numbers = set(plain.column("line").to_pylist())
+            others = [n for n in range(start, start + count) if n not in plain_numbers]
+            if others:
+                taken = table.take(pa.array([n - first_line for n in others], pa.int64())).to_pylist()
+                rows.update((n, _row_record(row)) for n, row in zip(others, taken, strict=True))
+            self._screened(file, start, count, plain, other, raw)
+            self.progress(f"reading {Path(file).name}", start + count - 1, None)
+
+    def _screened(self, file: str, first_line: int, count: int, plain: Any, other: Callable[[int], None], raw: Callable[[int], Raw]) -> None:
+        """One screened block of lines (or rows) ``first_line``.. (``count`` of them): the plain
+        ones kept as rows of ``plain``, each other one read by ``other(number)`` in its place;
+        ``raw(number)`` is a plain one's raw text, for a repeat."""
+        pa = importlib.import_module("pyarrow")
+        if file not in self.files[-1:]:
+            self.files.append(file)
         if self.kept is None:
             self.kept = list(self.events)
         kept = self.kept
-        for first_line, lines, plain in screen(stream, Rules(self.ruleset, self.registry, claimed), **self.settings):
-            offset = self.offsets[-1] if self.offsets else 0
-            self.tables.append(plain.append_column("file", pa.array([len(self.files) - 1] * plain.num_rows, pa.int32())))
-            self.offsets.append(offset + plain.num_rows)
-            numbers, ids = plain.column("line").to_pylist(), plain.column("id").to_pylist()
-            # the lines that are not plain (few), each read in its place between runs of plain rows
-            others = sorted(set(range(first_line, first_line + len(lines))).difference(numbers))
-            k = 0
-            for number in [*others, None]:
-                j = len(numbers) if number is None else bisect.bisect_left(numbers, number, k)
-                self._plain_rows(file, lines, first_line, numbers, ids, offset, k, j, kept)
-                k = j
-                if number is not None:
-                    raw = lines[number - first_line]
-                    try:
-                        line(file, number, raw.decode("utf-8"), True)
-                    except UnicodeDecodeError:
-                        line(file, number, raw.decode("utf-8", errors="replace"), False)
-            progress(reading, first_line + len(lines) - 1, None)
+        offset = self.offsets[-1] if self.offsets else 0
+        self.tables.append(plain.append_column("file", pa.array([len(self.files) - 1] * plain.num_rows, pa.int32())))
+        self.offsets.append(offset + plain.num_rows)
+        numbers, ids = plain.column("line").to_pylist(), plain.column("id").to_pylist()
+        # the lines that are not plain (few), each read in its place between runs of plain rows
+        others = sorted(set(range(first_line, first_line + count)).difference(numbers))
+        k = 0
+        for number in [*others, None]:
+            j = len(numbers) if number is None else bisect.bisect_left(numbers, number, k)
+            self._plain_rows(file, raw, numbers, ids, offset, k, j, kept)
+            k = j
+            if number is not None:
+                other(number)
 
-    def _plain_rows(self, file: str, lines: list[bytes], first_line: int, numbers: list[int], ids: list[str], offset: int, k: int,
-                    j: int, kept: list[Event | int]) -> None:
+    def _plain_rows(self, file: str, raw: Callable[[int], Raw], numbers: list[int], ids: list[str], offset: int, k: int, j: int,
+                    kept: list[Event | int]) -> None:
         """Plain rows ``k``..``j`` of a block (lines in a row, no other line between them), kept
         together when no id among them was seen before, else one by one, a repeat judged as the
         reference reader judges it."""
@@ -407,7 +469,7 @@ class _EventReader:
         for i in range(k, j):
             ident, row, number = ids[i], offset + i, numbers[i]
             if ident in first:
-                self._keep(file, number, functools.partial(_line_text, lines[number - first_line]), self._row_event(row))
+                self._keep(file, number, raw(number), self._row_event(row))
             else:
                 first[ident] = row
                 kept.append(row)

@@ -29,6 +29,7 @@ a plugin implements the per-record normaliser hook are read by the reference pat
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
@@ -40,7 +41,7 @@ from .model import CORE_EVENT_FIELDS
 if TYPE_CHECKING:
     from .model import Registry, Ruleset
 
-__all__ = ["Rules", "screen", "screenable"]
+__all__ = ["ROWS", "Rules", "screen", "screen_table", "screenable"]
 
 #: bytes of a file screened at once (a block ends at a line end): DuckDB's memory while it screens
 #: a block is about twenty times its size (so a 256 MB limit is enough), and larger blocks are
@@ -206,6 +207,114 @@ def screen(stream: IO[bytes], rules: Rules, threads: int | None = None, memory_l
                 number += len(lines)
             if not data:
                 return
+    finally:
+        con.close()
+        spill.cleanup()
+
+
+#: rows of a table screened at once (their JSON texts, about 8 MB: see BLOCK)
+ROWS = 50_000
+#: the column that numbers a table's rows while it is screened
+_LINE = "complianceengine: line"
+#: a table's columns of these types are given to DuckDB as they are: texts, whole numbers, true/false
+_SIMPLE = ("string", "large_string", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool")
+
+
+def screen_table(table: Any, rules: Rules, first_line: int, threads: int | None = None, memory_limit: str | None = None,
+                 ) -> Iterator[tuple[int, int, Any]] | None:
+    """The rows of an Arrow table screened as JSON lines are (see :func:`screen`), or ``None``
+    when its columns cannot be (then every row is read as a record): ``(number of the chunk's
+    first row, its rows, its plain rows)``, rows numbered from ``first_line``.
+
+    Each row is screened as the JSON line of the record ``events_from_records`` makes of it: its
+    core columns as fields and its other columns as attributes, an empty cell (null) left out.
+    That text is written by DuckDB for columns of these types: the core fields texts
+    (``participants`` a list of texts), ``time`` a text or an instant at a fixed offset
+    (``timestamp[s|ms|us, tz=UTC or ±HH:MM]``, written as Python's ``isoformat`` writes it, which
+    is how the reference reads a ``datetime``), the attributes texts, whole numbers and true or
+    false. A row with a value in an attribute column of another type is never plain; a table with
+    an ``attributes`` column, a core column of another type, or a name twice is not screened."""
+    pa = importlib.import_module("pyarrow")
+    exp = importlib.import_module("sqlglot").exp  # names and keys quoted by SQLGlot, not pasted
+    names = table.schema.names
+    if len(set(names)) < len(names) or "attributes" in names or _LINE in names:
+        return None
+    core, attributes, unplain = [], [], []
+    for field in table.schema:
+        name, kind = field.name, field.type
+        quoted = exp.column(name, quoted=True).sql("duckdb")
+        key = exp.Literal.string(name).sql("duckdb")
+        if pa.types.is_null(kind):  # every cell empty: no value anywhere
+            continue
+        if name == "time":
+            if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+                core.append(f"{key}, {quoted}")
+                continue
+            offset = _fixed_offset(kind) if pa.types.is_timestamp(kind) and kind.unit in ("s", "ms", "us") else None
+            if offset is None:
+                return None
+            seconds, text = offset
+            core.append(f"{key}, strftime(make_timestamp(epoch_us({quoted}) + {seconds}::BIGINT * 1000000), '%Y-%m-%dT%H:%M:%S.%f') || '{text}'")
+        elif name == "participants":
+            if not (pa.types.is_list(kind) or pa.types.is_large_list(kind)) or str(kind.value_type) not in ("string", "large_string"):
+                return None
+            core.append(f"{key}, {quoted}")
+        elif name in CORE_EVENT_FIELDS:
+            if str(kind) not in ("string", "large_string"):
+                return None
+            core.append(f"{key}, {quoted}")
+        elif str(kind) in _SIMPLE:
+            attributes.append(f"{key}, {quoted}")
+        else:
+            unplain.append(f"{quoted} IS NULL")
+    # json_merge_patch leaves out the keys whose value is null (an empty cell is no value)
+    given = f"json_merge_patch('{{}}', json_object({', '.join(attributes)}))" if attributes else "NULL"
+    fields = ", ".join([*core, "'attributes'", f"CASE WHEN {given} = '{{}}' THEN NULL ELSE {given} END"])
+    text = f"CAST(json_merge_patch('{{}}', json_object({fields})) AS VARCHAR)"
+    if unplain:
+        text = f"CASE WHEN {' AND '.join(unplain)} THEN {text} END"
+    statement = f'CREATE OR REPLACE TEMP TABLE block AS SELECT "{_LINE}" AS line, encode({text}) AS raw FROM rows_in'
+    return _screen_rows(table, rules, first_line, statement, threads, memory_limit)
+
+
+def _fixed_offset(kind: Any) -> tuple[int, str] | None:
+    """A timestamp type's zone as (seconds east of UTC, the offset as ``isoformat`` writes it),
+    when it is a fixed offset of whole minutes (``UTC``, ``+08:00``); else ``None``."""
+    zone = kind.tz
+    if zone in ("UTC", "Etc/UTC", "+00:00", "-00:00", "Z"):
+        return 0, "+00:00"
+    match = re.fullmatch(r"([+-])([01][0-9]|2[0-3]):([0-5][0-9])", zone or "")
+    if match is None:
+        return None
+    sign, hours, minutes = match.groups()
+    seconds = (int(hours) * 3600 + int(minutes) * 60) * (-1 if sign == "-" else 1)
+    if seconds == 0:
+        return 0, "+00:00"
+    return seconds, f"{'-' if seconds < 0 else '+'}{hours}:{minutes}"
+
+
+def _screen_rows(table: Any, rules: Rules, first_line: int, statement: str, threads: int | None, memory_limit: str | None,
+                 ) -> Iterator[tuple[int, int, Any]]:
+    pa = importlib.import_module("pyarrow")
+    import duckdb
+
+    con, spill = connect(threads, memory_limit)
+    try:
+        _rules(con, rules)
+        for start in range(0, table.num_rows, ROWS):
+            chunk = table.slice(start, ROWS)
+            numbered = chunk.append_column(_LINE, pa.array(range(first_line + start, first_line + start + chunk.num_rows), pa.int64()))
+            con.register("rows_in", pa.Table.from_batches(numbered.to_batches(max_chunksize=_BATCH)))
+            try:
+                con.execute(statement)
+                con.execute(_PARSE)
+                plain = con.sql(_PLAIN).to_arrow_table()
+            except duckdb.Error as exc:
+                raise UsageError(f"DuckDB failed while screening rows {first_line + start} to {first_line + start + chunk.num_rows - 1}: "
+                                 f"{type(exc).__name__}: {exc}") from None
+            finally:
+                con.unregister("rows_in")
+            yield first_line + start, chunk.num_rows, plain
     finally:
         con.close()
         spill.cleanup()
