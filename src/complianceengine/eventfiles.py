@@ -426,8 +426,9 @@ class _EventReader:
             # the rows that are not plain (few) read at once
             plain_numbers = set(plain.column("line").to_pylist())
             others = [n for n in range(start, start + count) if n not in plain_numbers]
-            if others:
-                taken = table.take(pa.array([n - first_line for n in others], pa.int64())).to_pylist()
+            if others:  # taken from the chunk: taking from a table of many chunks costs as much as the table
+                chunk = table.slice(start - first_line, count)
+                taken = chunk.take(pa.array([n - start for n in others], pa.int64())).to_pylist()
                 rows.update((n, _row_record(row)) for n, row in zip(others, taken, strict=True))
             self._screened(file, start, count, plain, other, raw)
             self.progress(f"reading {Path(file).name}", start + count - 1, None)

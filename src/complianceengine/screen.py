@@ -65,9 +65,8 @@ _CORE = (*CORE_EVENT_FIELDS, "attributes")
 # requires, and for each attribute name of ``names`` the JSON types a plain value of it may have
 # for the kind (none: not a plain attribute of the kind), its enum values and whether it is
 # required), ``people``, ``units`` and ``subjects`` (the registry, when it is checked), and the
-# variables ``paths`` (the JSON paths of ``names``), ``checked`` (is there a registry),
-# ``people`` (the registry's people, for participants) and ``claimed`` (the keys normalisers
-# answer to).
+# variables ``paths`` (the JSON paths of ``names``), ``checked`` (is there a registry) and
+# ``claimed`` (the keys normalisers answer to).
 _PARSE = r"""
 CREATE OR REPLACE TEMP TABLE parsed AS
 SELECT line, core_only, s[1] AS id, s[2] AS kind, s[3] AS time, s[4] AS actor, s[5] AS on_behalf_of, s[6] AS unit, s[7] AS subject,
@@ -90,6 +89,14 @@ FROM (
 )
 """
 _PLAIN = r"""
+-- the lines naming a participant the registry does not know (a join: a list of every person
+-- searched for each line would cost the registry's size a line)
+WITH strangers AS (
+    SELECT DISTINCT named.line FROM (
+        SELECT line, unnest(json_extract_string(participants, '$[*]')) AS person FROM parsed WHERE participants_type = 'ARRAY'
+    ) named LEFT JOIN people known ON known.id = named.person
+    WHERE known.id IS NULL
+)
 SELECT l.line, l.id, l.kind, l.time, epoch_us(CAST(l.time AS TIMESTAMPTZ)) / 1000000.0 AS t, l.actor, l.on_behalf_of, l.unit,
        l.subject, CASE WHEN l.participants_type = 'ARRAY' THEN json_extract_string(l.participants, '$[*]') END AS participants,
        l.attributes
@@ -99,6 +106,7 @@ LEFT JOIN people actor ON actor.id = l.actor
 LEFT JOIN people principal ON principal.id = l.on_behalf_of
 LEFT JOIN units unit ON unit.id = l.unit
 LEFT JOIN subjects subject ON subject.id = l.subject
+LEFT JOIN strangers stranger ON stranger.line = l.line
 WHERE l.core_only
   AND l.id_type = 'VARCHAR' AND length(l.id) > 0
   AND l.kind_type = 'VARCHAR'
@@ -113,7 +121,7 @@ WHERE l.core_only
   AND (l.subject_type IS NULL OR l.subject_type = 'NULL' OR (l.subject_type = 'VARCHAR' AND (NOT getvariable('checked') OR subject.id IS NOT NULL)))
   AND CASE WHEN l.participants_type IS NULL THEN true
            WHEN l.participants_type = 'ARRAY' THEN list_bool_and(list_transform(json_type(l.participants, '$[*]'), lambda x: x = 'VARCHAR'))
-               AND (NOT getvariable('checked') OR list_has_all(getvariable('people'), json_extract_string(l.participants, '$[*]')))
+               AND (NOT getvariable('checked') OR stranger.line IS NULL)
            ELSE false END
   AND (NOT k.needs_actor OR length(l.actor) > 0)
   AND (NOT k.needs_unit OR length(l.unit) > 0)
@@ -226,54 +234,55 @@ def screen_table(table: Any, rules: Rules, first_line: int, threads: int | None 
     when its columns cannot be (then every row is read as a record): ``(number of the chunk's
     first row, its rows, its plain rows)``, rows numbered from ``first_line``.
 
-    Each row is screened as the JSON line of the record ``events_from_records`` makes of it: its
-    core columns as fields and its other columns as attributes, an empty cell (null) left out.
-    That text is written by DuckDB for columns of these types: the core fields texts
-    (``participants`` a list of texts), ``time`` a text or an instant at a fixed offset
-    (``timestamp[s|ms|us, tz=UTC or ±HH:MM]``, written as Python's ``isoformat`` writes it, which
-    is how the reference reads a ``datetime``), the attributes texts, whole numbers and true or
-    false. A row with a value in an attribute column of another type is never plain; a table with
-    an ``attributes`` column, a core column of another type, or a name twice is not screened."""
+    Each row is screened as the JSON line of the record ``events_from_records`` makes of it would
+    be: its core columns as fields and its other columns as attributes, an empty cell (null) left
+    out. The fields are taken from the columns as a line's are parsed (:data:`_PARSE`'s table,
+    with the types the columns give) and :data:`_PLAIN` decides, unchanged. The columns it takes:
+    the core fields texts (``participants`` a list of texts), ``time`` a text or an instant at a
+    fixed offset (``timestamp[s|ms|us, tz=UTC or ±HH:MM]``, written as Python's ``isoformat``
+    writes it, which is how the reference reads a ``datetime``), attributes texts, whole numbers
+    and true or false. A row with a value in an attribute column of another type is never plain;
+    a table with an ``attributes`` column, a core column of another type, or a name twice is not
+    screened."""
     pa = importlib.import_module("pyarrow")
     exp = importlib.import_module("sqlglot").exp  # names and keys quoted by SQLGlot, not pasted
     names = table.schema.names
     if len(set(names)) < len(names) or "attributes" in names or _LINE in names:
         return None
-    core, attributes, unplain = [], [], []
+    fields: dict[str, tuple[str, str]] = {}  # core field -> (its value, its JSON type) as _PARSE gives them
+    attributes, unplain = [], []
     for field in table.schema:
         name, kind = field.name, field.type
         quoted = exp.column(name, quoted=True).sql("duckdb")
-        key = exp.Literal.string(name).sql("duckdb")
         if pa.types.is_null(kind):  # every cell empty: no value anywhere
             continue
-        if name == "time":
-            if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-                core.append(f"{key}, {quoted}")
-                continue
+        if name == "time" and not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
             offset = _fixed_offset(kind) if pa.types.is_timestamp(kind) and kind.unit in ("s", "ms", "us") else None
             if offset is None:
                 return None
             seconds, text = offset
-            core.append(f"{key}, strftime(make_timestamp(epoch_us({quoted}) + {seconds}::BIGINT * 1000000), '%Y-%m-%dT%H:%M:%S.%f') || '{text}'")
+            fields[name] = (f"strftime(make_timestamp(epoch_us({quoted}) + {seconds}::BIGINT * 1000000), '%Y-%m-%dT%H:%M:%S.%f') || '{text}'",
+                            f"CASE WHEN {quoted} IS NOT NULL THEN 'VARCHAR' END")
         elif name == "participants":
             if not (pa.types.is_list(kind) or pa.types.is_large_list(kind)) or str(kind.value_type) not in ("string", "large_string"):
                 return None
-            core.append(f"{key}, {quoted}")
+            fields[name] = (f"CAST(to_json({quoted}) AS VARCHAR)", f"CASE WHEN {quoted} IS NOT NULL THEN 'ARRAY' END")
         elif name in CORE_EVENT_FIELDS:
             if str(kind) not in ("string", "large_string"):
                 return None
-            core.append(f"{key}, {quoted}")
+            fields[name] = (quoted, f"CASE WHEN {quoted} IS NOT NULL THEN 'VARCHAR' END")
         elif str(kind) in _SIMPLE:
-            attributes.append(f"{key}, {quoted}")
+            attributes.append(f"{exp.Literal.string(name).sql('duckdb')}, {quoted}")
         else:
             unplain.append(f"{quoted} IS NULL")
     # json_merge_patch leaves out the keys whose value is null (an empty cell is no value)
-    given = f"json_merge_patch('{{}}', json_object({', '.join(attributes)}))" if attributes else "NULL"
-    fields = ", ".join([*core, "'attributes'", f"CASE WHEN {given} = '{{}}' THEN NULL ELSE {given} END"])
-    text = f"CAST(json_merge_patch('{{}}', json_object({fields})) AS VARCHAR)"
-    if unplain:
-        text = f"CASE WHEN {' AND '.join(unplain)} THEN {text} END"
-    statement = f'CREATE OR REPLACE TEMP TABLE block AS SELECT "{_LINE}" AS line, encode({text}) AS raw FROM rows_in'
+    given = f"CAST(json_merge_patch('{{}}', json_object({', '.join(attributes)})) AS VARCHAR)" if attributes else "NULL::VARCHAR"
+    fields["attributes"] = (f"nullif({given}, '{{}}')", f"CASE WHEN nullif({given}, '{{}}') IS NOT NULL THEN 'OBJECT' END")
+    order = ("id", "kind", "time", "actor", "on_behalf_of", "unit", "subject", "participants", "attributes")
+    columns = ", ".join(f"{fields[f][0] if f in fields else 'NULL::VARCHAR'} AS {f}, {fields[f][1] if f in fields else 'NULL::VARCHAR'} AS {f}_type"
+                        for f in order)
+    statement = (f'CREATE OR REPLACE TEMP TABLE parsed AS SELECT "{_LINE}" AS line, true AS core_only, {columns} FROM rows_in'
+                 + (f" WHERE {' AND '.join(unplain)}" if unplain else ""))
     return _screen_rows(table, rules, first_line, statement, threads, memory_limit)
 
 
@@ -307,7 +316,6 @@ def _screen_rows(table: Any, rules: Rules, first_line: int, statement: str, thre
             con.register("rows_in", pa.Table.from_batches(numbered.to_batches(max_chunksize=_BATCH)))
             try:
                 con.execute(statement)
-                con.execute(_PARSE)
                 plain = con.sql(_PLAIN).to_arrow_table()
             except duckdb.Error as exc:
                 raise UsageError(f"DuckDB failed while screening rows {first_line + start} to {first_line + start + chunk.num_rows - 1}: "
@@ -372,7 +380,6 @@ def _rules(con: Any, rules: Rules) -> tuple[str, ...]:
         finally:
             con.unregister("table_in")
     con.execute("SET VARIABLE checked = ?", [registry is not None])
-    con.execute("SET VARIABLE people = (SELECT list(id) FROM people)")
     con.execute("SET VARIABLE claimed = ?::VARCHAR[]", [sorted(rules.claimed)])
     con.execute("SET VARIABLE paths = ?::VARCHAR[]", [[f'$."{name}"' for name in names]])
     con.execute(_MACROS)
