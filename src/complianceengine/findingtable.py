@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import operator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, overload
 
 from pydantic_core import to_json
@@ -113,9 +114,15 @@ class FindingColumns:
         rows = _ascending(rows, len(self._family))
         if len(rows) == len(self._family):  # ascending, each once and in range: every row
             return
-        self._family[:] = [self._family[i] for i in rows]
+        if not rows:
+            pick: Callable[[list[Any]], Sequence[Any]] = lambda column: ()  # noqa: E731
+        elif len(rows) == 1:
+            pick = lambda column: (column[rows[0]],)  # noqa: E731
+        else:
+            pick = operator.itemgetter(*rows)  # the rows of a column taken in C
+        self._family[:] = pick(self._family)
         for column in self._columns:
-            column[:] = [column[i] for i in rows]
+            column[:] = pick(column)
         objects = self._objects
         self._objects = {j: objects[i] for j, i in enumerate(rows) if i in objects} if objects else {}
 
@@ -126,7 +133,8 @@ class FindingColumns:
         candidates = self._known.setdefault(key, [])
         for index in candidates:
             family = self._families[index]
-            if family["title"] == finding.title and family["citation"] == finding.citation:
+            title, citation = family["title"], family["citation"]  # the same objects, as a rule: compared by identity first
+            if (title is finding.title or title == finding.title) and (citation is finding.citation or citation == finding.citation):
                 return index
         candidates.append(self.family({name: getattr(finding, name) for name in FAMILY}))
         return candidates[-1]

@@ -211,8 +211,13 @@ def delay_text(delay: dt.timedelta, lang: Lang = "en") -> str:
     seconds = abs(int(delay.total_seconds()))
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
-    minutes = 0 if days else rest // 60
-    return ("-" if delay.total_seconds() < 0 else "") + _units([(days, "day"), (hours, "hour"), (minutes, "minute")], lang)
+    return _delay_text(days, hours, 0 if days else rest // 60, delay.total_seconds() < 0, lang)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _delay_text(days: int, hours: int, minutes: int, negative: bool, lang: Lang) -> str:
+    # babel formats each unit in about 25 us; a delay is one of few (days, hours, minutes)
+    return ("-" if negative else "") + _units([(days, "day"), (hours, "hour"), (minutes, "minute")], lang)
 
 
 def subject_text(subject: SubjectRef, roles: Mapping[str, Label], lang: Lang = "en") -> str:

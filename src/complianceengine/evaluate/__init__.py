@@ -491,15 +491,13 @@ def _lookback_warnings(plan: Plan, findings: Sequence[Finding], log: EventLog, e
     # compared by local day: a history that starts at 07:15 on the range's first day is not short
     before = (min(day_start(local(first, plan.tz).date(), plan.tz), plan.range.start) if first is not None else plan.range.start).timestamp()
     early: dict[str, list[dt.datetime]] = {}
-    stamps: dict[int, float] = {}  # by period: a frequency duty's periods are shared by its targets
     starts: dict[tuple[str, str, str, str | None, str | None], dt.datetime] | None = None
-    for i, (period, decided) in enumerate(zip(field_values(findings, "period"), field_values(findings, "decided"), strict=True)):
-        if decided is None:
-            continue
-        stamp = stamps.get(id(period))
-        if stamp is None:
-            stamp = stamps[id(period)] = period.start.timestamp()
-        if stamp >= before:
+    periods = field_values(findings, "period")
+    # the periods that began before: each looked at once (a frequency duty's are shared by its targets)
+    distinct = {id(period): period for period in periods}
+    before_it = {key for key, period in distinct.items() if period.start.timestamp() < before}
+    for i, (period, decided) in enumerate(zip(periods, field_values(findings, "decided"), strict=True)):
+        if decided is None or id(period) not in before_it:
             continue
         if starts is None:  # when each target's duty begins (rarely needed: worked out once)
             starts = {(compiled.id, t.subject.kind, t.subject.id, t.subject.role, t.unit): min(part.start for part in t.active)
