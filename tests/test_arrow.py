@@ -114,6 +114,8 @@ def test_parquet_files_and_hive_folders_give_the_same_findings_as_json_lines(xia
         assert sorted(r.errors for r in log.rejects) == sorted(r.errors for r in lines.rejects if not r.errors[0].startswith("invalid JSON"))
         assert sorted(e.id for e in log.events) == sorted(e.id for e in lines.events)
         assert _verdicts(ce.audit(ruleset, registry, log, plugins=plugins, **RANGE)) == _verdicts(from_lines)
+        screened = read_events(path, ruleset, registry, plugins, engine="duckdb")  # the same log, screened where it can be
+        assert screened == log
     rows = read_events(tmp_path / "events.parquet", ruleset, registry, plugins)
     assert rows.events[0].origin is not None and rows.events[0].origin.line == 1
 

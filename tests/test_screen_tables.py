@@ -168,6 +168,11 @@ def test_which_tables_are_screened():
     for unscreened in (pa.array(stamp, pa.timestamp("us", tz="Asia/Shanghai")), pa.array(stamp, pa.timestamp("ns", tz="UTC")),
                        pa.array([s.replace(tzinfo=None) for s in stamp], pa.timestamp("us"))):
         assert isinstance(read(time=unscreened), tuple)  # read as records
+    # a dictionary-encoded column (a pandas category) is screened as its values
+    rows["kind"], rows["subject"] = ["patrol", "patrol"], [None, None]
+    events = read(time=pa.array(["2026-10-01T09:30:00+08:00"] * 2), mode=pa.array(["field", "online"]).dictionary_encode())
+    assert isinstance(events, EventTable) and not events.objects and [e.attributes["mode"] for e in events] == ["field", "online"]
+    rows["kind"], rows["subject"] = ["visit", "visit"], ["r1", "r2"]
     # an attribute of another type makes its rows not plain, not the table
     events = read(time=pa.array(["2026-10-01T09:30:00+08:00"] * 2), other=pa.array([None, 1.5]))
     assert isinstance(events, EventTable) and list(events.objects) == []  # the second row is a reject

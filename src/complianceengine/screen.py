@@ -249,6 +249,11 @@ def screen_table(table: Any, rules: Rules, first_line: int, threads: int | None 
     names = table.schema.names
     if len(set(names)) < len(names) or "attributes" in names or _LINE in names:
         return None
+    for i, field in enumerate(table.schema):  # a dictionary-encoded column (a pandas category) holds its values
+        if pa.types.is_dictionary(field.type):
+            column = table.column(i)
+            table = table.set_column(i, field.name, pa.chunked_array([chunk.dictionary_decode() for chunk in column.chunks],
+                                                                    field.type.value_type))
     fields: dict[str, tuple[str, str]] = {}  # core field -> (its value, its JSON type) as _PARSE gives them
     attributes, unplain = [], []
     for field in table.schema:
