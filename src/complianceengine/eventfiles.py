@@ -154,7 +154,12 @@ def _as_table(records: Any) -> Any:
     kind = type(records)
     module = kind.__module__.split(".")[0]
     if module == "pyarrow" and hasattr(records, "to_pylist"):
-        return records
+        pa = _pyarrow(f"a {kind.__name__} of events")
+        if isinstance(records, pa.RecordBatch):
+            return pa.Table.from_batches([records])
+        if isinstance(records, (pa.StructArray, pa.ChunkedArray)) and pa.types.is_struct(records.type):
+            return pa.Table.from_struct_array(records)
+        return records  # any other pyarrow value: its rows read one by one
     if hasattr(records, "__arrow_c_stream__") or (module == "pandas" and kind.__name__ == "DataFrame"):
         return _pyarrow(f"a {kind.__name__} of events").table(records)
     return None
@@ -397,7 +402,8 @@ class _EventReader:
         """The rows of an Arrow table, numbered from ``first_line``, each a record (see
         :func:`events_from_records`): screened by DuckDB with the ``duckdb`` engine when its
         columns can be (:func:`~complianceengine.screen.screen_table`), else one by one."""
-        claimed = self._screening(Path(file)) if self.engine == "duckdb" else None
+        pa = importlib.import_module("pyarrow")
+        claimed = self._screening(Path(file)) if self.engine == "duckdb" and isinstance(table, pa.Table) else None
         chunks = None if claimed is None else screen_table(table, Rules(self.ruleset, self.registry, claimed), first_line, **self.settings)
         if chunks is None:
             reading = f"reading {Path(file).name}"
@@ -406,7 +412,6 @@ class _EventReader:
                     self.progress(reading, number, None)
                 self.read_record(file, number, _row_record(row))
             return
-        pa = importlib.import_module("pyarrow")
         for start, count, plain in chunks:
             rows: dict[int, dict[str, Any]] = {}
 

@@ -222,8 +222,8 @@ def screen(stream: IO[bytes], rules: Rules, threads: int | None = None, memory_l
 
 #: rows of a table screened at once (their JSON texts, about 8 MB: see BLOCK)
 ROWS = 50_000
-#: the column that numbers a table's rows while it is screened
-_LINE = "complianceengine: line"
+#: the column that numbers a table's rows while it is screened (the others are named c0, c1, ...)
+_LINE = "n"
 #: a table's columns of these types are given to DuckDB as they are: texts, whole numbers, true/false
 _SIMPLE = ("string", "large_string", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool")
 
@@ -245,50 +245,62 @@ def screen_table(table: Any, rules: Rules, first_line: int, threads: int | None 
     a table with an ``attributes`` column, a core column of another type, or a name twice is not
     screened."""
     pa = importlib.import_module("pyarrow")
-    exp = importlib.import_module("sqlglot").exp  # names and keys quoted by SQLGlot, not pasted
+    exp = importlib.import_module("sqlglot").exp  # keys quoted by SQLGlot, not pasted
     names = table.schema.names
-    if len(set(names)) < len(names) or "attributes" in names or _LINE in names:
+    if len(set(names)) < len(names) or "attributes" in names or any(not name or "\x00" in name for name in names):
         return None
-    for i, field in enumerate(table.schema):  # a dictionary-encoded column (a pandas category) holds its values
-        if pa.types.is_dictionary(field.type):
-            column = table.column(i)
-            table = table.set_column(i, field.name, pa.chunked_array([chunk.dictionary_decode() for chunk in column.chunks],
-                                                                    field.type.value_type))
+    for i, field in enumerate(table.schema):
+        kind = field.type
+        if pa.types.is_dictionary(kind):  # a dictionary-encoded column (a pandas category) holds its values
+            table = table.set_column(i, field.name, pa.chunked_array([chunk.dictionary_decode() for chunk in table.column(i).chunks],
+                                                                    kind.value_type))
+        elif field.name == "time" and pa.types.is_timestamp(kind) and kind.unit == "ns":  # pandas' instants: to microseconds
+            try:
+                table = table.set_column(i, "time", table.column(i).cast(pa.timestamp("us", tz=kind.tz)))  # refused if any has nanoseconds
+            except pa.ArrowInvalid:
+                return None
+    # the columns by position in SQL (DuckDB matches names without regard to case); the names are
+    # only the JSON keys of the attributes
     fields: dict[str, tuple[str, str]] = {}  # core field -> (its value, its JSON type) as _PARSE gives them
     attributes, unplain = [], []
-    for field in table.schema:
-        name, kind = field.name, field.type
-        quoted = exp.column(name, quoted=True).sql("duckdb")
+    for i, field in enumerate(table.schema):
+        name, kind, column = field.name, field.type, f"c{i}"
         if pa.types.is_null(kind):  # every cell empty: no value anywhere
             continue
-        if name == "time" and not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        if name == "time" and not _is_text(pa, kind):
             offset = _fixed_offset(kind) if pa.types.is_timestamp(kind) and kind.unit in ("s", "ms", "us") else None
             if offset is None:
                 return None
             seconds, text = offset
-            fields[name] = (f"strftime(make_timestamp(epoch_us({quoted}) + {seconds}::BIGINT * 1000000), '%Y-%m-%dT%H:%M:%S.%f') || '{text}'",
-                            f"CASE WHEN {quoted} IS NOT NULL THEN 'VARCHAR' END")
+            fields[name] = (f"strftime(make_timestamp(epoch_us({column}) + {seconds}::BIGINT * 1000000), '%Y-%m-%dT%H:%M:%S.%f') || '{text}'",
+                            f"CASE WHEN {column} IS NOT NULL THEN 'VARCHAR' END")
         elif name == "participants":
-            if not (pa.types.is_list(kind) or pa.types.is_large_list(kind)) or str(kind.value_type) not in ("string", "large_string"):
+            if not (pa.types.is_list(kind) or pa.types.is_large_list(kind)) or not _is_text(pa, kind.value_type):
                 return None
-            fields[name] = (f"CAST(to_json({quoted}) AS VARCHAR)", f"CASE WHEN {quoted} IS NOT NULL THEN 'ARRAY' END")
+            fields[name] = (f"CAST(to_json({column}) AS VARCHAR)", f"CASE WHEN {column} IS NOT NULL THEN 'ARRAY' END")
         elif name in CORE_EVENT_FIELDS:
-            if str(kind) not in ("string", "large_string"):
+            if not _is_text(pa, kind):
                 return None
-            fields[name] = (quoted, f"CASE WHEN {quoted} IS NOT NULL THEN 'VARCHAR' END")
-        elif str(kind) in _SIMPLE:
-            attributes.append(f"{exp.Literal.string(name).sql('duckdb')}, {quoted}")
+            fields[name] = (column, f"CASE WHEN {column} IS NOT NULL THEN 'VARCHAR' END")
+        elif _is_text(pa, kind) or str(kind) in _SIMPLE:
+            attributes.append(f"{exp.Literal.string(name).sql('duckdb')}, {column}")
         else:
-            unplain.append(f"{quoted} IS NULL")
+            unplain.append(f"{column} IS NULL")
+    table = table.rename_columns([f"c{i}" for i in range(table.num_columns)])
     # json_merge_patch leaves out the keys whose value is null (an empty cell is no value)
     given = f"CAST(json_merge_patch('{{}}', json_object({', '.join(attributes)})) AS VARCHAR)" if attributes else "NULL::VARCHAR"
     fields["attributes"] = (f"nullif({given}, '{{}}')", f"CASE WHEN nullif({given}, '{{}}') IS NOT NULL THEN 'OBJECT' END")
     order = ("id", "kind", "time", "actor", "on_behalf_of", "unit", "subject", "participants", "attributes")
     columns = ", ".join(f"{fields[f][0] if f in fields else 'NULL::VARCHAR'} AS {f}, {fields[f][1] if f in fields else 'NULL::VARCHAR'} AS {f}_type"
                         for f in order)
-    statement = (f'CREATE OR REPLACE TEMP TABLE parsed AS SELECT "{_LINE}" AS line, true AS core_only, {columns} FROM rows_in'
+    statement = (f"CREATE OR REPLACE TEMP TABLE parsed AS SELECT {_LINE} AS line, true AS core_only, {columns} FROM rows_in"
                  + (f" WHERE {' AND '.join(unplain)}" if unplain else ""))
     return _screen_rows(table, rules, first_line, statement, threads, memory_limit)
+
+
+def _is_text(pa: Any, kind: Any) -> bool:
+    """Is an Arrow type one of text (``string``, ``large_string``, ``string_view``: polars')?"""
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind) or str(kind) == "string_view")
 
 
 def _fixed_offset(kind: Any) -> tuple[int, str] | None:
