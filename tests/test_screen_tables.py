@@ -238,7 +238,10 @@ def test_review_findings_on_names_inputs_and_types():
         same(pa.table({name: pa.array(values, pa.string_view()) for name, values in rows.items()}))
     stamp = [dt.datetime(2026, 10, 1, 1, 30, tzinfo=dt.timezone.utc)] * 2
     same(pa.table({**{k: v for k, v in rows.items() if k != "time"}, "time": pa.array(stamp, pa.timestamp("ns", tz="UTC"))}))
-    # an instant with nanoseconds is not screened (the reference cannot read it either: pyarrow
-    # will not make a datetime of it; see docs/NOTES.md)
-    nanos = pa.table({**{k: v for k, v in rows.items() if k != "time"}, "time": pa.array([1_790_000_000_000_000_001] * 2, pa.timestamp("ns", tz="UTC"))})
-    assert screening.screen_table(nanos, screening.Rules(ruleset, None), 0) is None
+    # an instant with nanoseconds is read to the microsecond, floored, as a time written with nine
+    # digits is (it crashed the reference reader: pyarrow makes no datetime of it), screened too
+    nanos = pa.array([1_790_000_000_000_000_001, -1], pa.timestamp("ns", tz="UTC"))
+    log = same(pa.table({**{k: v for k, v in rows.items() if k != "time"}, "time": nanos}))
+    assert [e.time.isoformat() for e in log.events] == ["2026-09-21T14:13:20+00:00", "1969-12-31T23:59:59.999999+00:00"]
+    texts = events_from_records([{"id": "e1", "kind": "k", "time": "1969-12-31T23:59:59.999999999+00:00"}], ruleset, None, Plugins([]))
+    assert texts.events[0].time == log.events[1].time

@@ -165,6 +165,18 @@ def _as_table(records: Any) -> Any:
     return None
 
 
+def _microseconds(pa: Any, table: Any) -> Any:
+    """The table with its instants in nanoseconds read to the microsecond, as a time written with
+    nine digits of fraction is read (pendulum keeps six): floored, so that one before 1970 is not
+    moved later (pyarrow makes no ``datetime`` of a nanosecond)."""
+    pc = importlib.import_module("pyarrow.compute")
+    for i, field in enumerate(table.schema):
+        kind = field.type
+        if pa.types.is_timestamp(kind) and kind.unit == "ns":
+            table = table.set_column(i, field.name, pc.floor_temporal(table.column(i), unit="microsecond").cast(pa.timestamp("us", tz=kind.tz)))
+    return table
+
+
 def _row_record(row: dict[str, Any]) -> dict[str, Any]:
     """A table row as a record: the core columns as fields, the ``attributes`` column and the
     other columns as attributes, empty cells (nulls) left out."""
@@ -403,6 +415,8 @@ class _EventReader:
         :func:`events_from_records`): screened by DuckDB with the ``duckdb`` engine when its
         columns can be (:func:`~complianceengine.screen.screen_table`), else one by one."""
         pa = importlib.import_module("pyarrow")
+        if isinstance(table, pa.Table):
+            table = _microseconds(pa, table)
         claimed = self._screening(Path(file)) if self.engine == "duckdb" and isinstance(table, pa.Table) else None
         chunks = None if claimed is None else screen_table(table, Rules(self.ruleset, self.registry, claimed), first_line, **self.settings)
         if chunks is None:
