@@ -389,3 +389,50 @@ def test_the_connection_and_its_spill_folder_go_when_loading_fails(monkeypatch):
     with pytest.raises(duckdb.ConnectionException):
         con.execute("SELECT 1")
     assert not Path(spill.name).exists()
+
+
+def test_the_source_answers_the_built_in_kinds_ahead_and_lets_duckdb_go(tmp_path):
+    """With only built-in kinds, the DuckDB source answers every question they ask when it is
+    built and closes its connection (the audit's peak is then reached without DuckDB's tables);
+    a question nobody foresaw is answered as the reference answers it. A plan with a plugin's
+    kind keeps the connection."""
+    from complianceengine import Plugins
+    from complianceengine.compile import compile_plan
+    from complianceengine.evaluate.columnar import DuckDBSource
+    from complianceengine.evaluate.reference import ReferenceSource
+
+    from test_explain import load_sample
+
+    ruleset, registry, log, args = load_sample("xiangshan")
+    plan = compile_plan(ruleset, registry, args["first_day"], args["last_day"], args["as_of"], args["plugins"])
+    source, reference = DuckDBSource(plan, log.events), ReferenceSource(plan, log.events)
+    assert source._con is None  # answered ahead, closed
+    for compiled in plan.obligations:
+        obligation = compiled.obligation
+        for target in compiled.targets[:5]:
+            if hasattr(obligation, "match") and hasattr(obligation, "by"):
+                assert source.counting(plan, compiled, target).ids == reference.counting(plan, compiled, target).ids
+                moved = target.model_copy()  # a target made outside the plan
+                assert source.counting(plan, compiled, moved).ids == reference.counting(plan, compiled, moved).ids
+        for match in [getattr(obligation, "match", None), getattr(obligation, "trigger", None)]:
+            if match is not None:
+                unforeseen = match.model_copy(update={"kinds": list(match.kinds)})  # not the plan's own block
+                assert [e.id for e in source.matching(plan, unforeseen)] == [e.id for e in reference.matching(plan, match)]
+    # a plugin's kind: the connection stays for its questions, and the audit is the reference's
+    from complianceengine import load_ruleset
+
+    from conftest import base_registry, event, local
+    from test_plugins import PER_WINDOW_YAML, PerWindowKind, _write
+
+    plugins = Plugins([PerWindowKind()])
+    path = _write(tmp_path, PER_WINDOW_YAML.replace("{AT_LEAST}", "1"))
+    custom = load_ruleset(path, plugins)
+    events = [event("e1", "patrol", local(2026, 8, 3, 10), actor="a", unit="d1")]
+    days = {"first_day": dt.date(2026, 8, 1), "last_day": dt.date(2026, 8, 31), "as_of": local(2026, 9, 1, 0)}
+    kept = DuckDBSource(compile_plan(custom, base_registry(), days["first_day"], days["last_day"], days["as_of"], plugins), events)
+    try:
+        assert kept._con is not None
+    finally:
+        kept.close()
+    on_duckdb = audit(custom, base_registry(), events, **days, plugins=plugins, engine="duckdb", notify=False)
+    assert on_duckdb.findings == audit(custom, base_registry(), events, **days, plugins=plugins, notify=False).findings
