@@ -114,17 +114,11 @@ class FindingColumns:
         rows = _ascending(rows, len(self._family))
         if len(rows) == len(self._family):  # ascending, each once and in range: every row
             return
-        if not rows:
-            pick: Callable[[list[Any]], Sequence[Any]] = lambda column: ()  # noqa: E731
-        elif len(rows) == 1:
-            pick = lambda column: (column[rows[0]],)  # noqa: E731
-        else:
-            pick = operator.itemgetter(*rows)  # the rows of a column taken in C
+        pick = _picker(rows)
         self._family[:] = pick(self._family)
         for column in self._columns:
             column[:] = pick(column)
-        objects = self._objects
-        self._objects = {j: objects[i] for j, i in enumerate(rows) if i in objects} if objects else {}
+        self._objects = _renumbered(self._objects, rows)
 
     def _family_of(self, finding: Finding) -> int:
         subject = finding.subject
@@ -229,9 +223,9 @@ class FindingTable(LazyFindings):
     def take(self, rows: Sequence[int]) -> FindingTable:
         """The findings at ``rows`` (ascending, each once), as a table sharing this one's families."""
         rows = _ascending(rows, len(self))
-        objects = {j: self.objects[i] for j, i in enumerate(rows) if i in self.objects} if self.objects else {}
-        family = self.family
-        return FindingTable(self.families, [family[i] for i in rows], tuple([column[i] for i in rows] for column in self.columns), objects)
+        pick = _picker(rows)
+        return FindingTable(self.families, list(pick(self.family)), tuple(list(pick(column)) for column in self.columns),
+                            _renumbered(self.objects, rows))
 
     def values(self, name: str) -> Sequence[Any]:
         """Field ``name`` of every finding, in order (a tuple), without building them (any other
@@ -284,6 +278,20 @@ class FindingTable(LazyFindings):
             "evidence_values": pa.array([list(v) for v in self.values("evidence_values")], pa.list_(pa.float64())),
             "flagged": pa.array([list(v) for v in self.values("flagged")], pa.list_(text)),
         })
+
+
+def _picker(rows: Sequence[int]) -> Callable[[list[Any]], Sequence[Any]]:
+    """What takes the items at ``rows`` of a column (in C)."""
+    if not rows:
+        return lambda column: ()
+    if len(rows) == 1:
+        return lambda column: (column[rows[0]],)
+    return operator.itemgetter(*rows)
+
+
+def _renumbered(objects: dict[int, Finding], rows: Sequence[int]) -> dict[int, Finding]:
+    """The findings held as objects, by their number among ``rows``."""
+    return {j: objects[i] for j, i in enumerate(rows) if i in objects} if objects else {}
 
 
 def _ascending(rows: Sequence[int], size: int) -> Sequence[int]:
