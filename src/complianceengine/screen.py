@@ -220,12 +220,12 @@ def screen(stream: IO[bytes], rules: Rules, threads: int | None = None, memory_l
         spill.cleanup()
 
 
-#: rows of a table screened at once (their JSON texts, about 8 MB: see BLOCK)
+#: rows of a table screened at once (about as many as a block of JSON lines holds: see BLOCK)
 ROWS = 50_000
 #: the column that numbers a table's rows while it is screened (the others are named c0, c1, ...)
 _LINE = "n"
-#: a table's columns of these types are given to DuckDB as they are: texts, whole numbers, true/false
-_SIMPLE = ("string", "large_string", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool")
+#: a table's attribute columns of these types (and texts) are given to DuckDB as they are: whole numbers, true/false
+_SIMPLE = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool")
 
 
 def screen_table(table: Any, rules: Rules, first_line: int, threads: int | None = None, memory_limit: str | None = None,
@@ -240,10 +240,11 @@ def screen_table(table: Any, rules: Rules, first_line: int, threads: int | None 
     with the types the columns give) and :data:`_PLAIN` decides, unchanged. The columns it takes:
     the core fields texts (``participants`` a list of texts), ``time`` a text or an instant at a
     fixed offset (``timestamp[s|ms|us, tz=UTC or ±HH:MM]``, written as Python's ``isoformat``
-    writes it, which is how the reference reads a ``datetime``), attributes texts, whole numbers
-    and true or false. A row with a value in an attribute column of another type is never plain;
-    a table with an ``attributes`` column, a core column of another type, or a name twice is not
-    screened."""
+    writes it, which is how the reference reads a ``datetime``; the reader floors nanoseconds to
+    microseconds first), attributes texts, whole numbers and true or false; a dictionary-encoded
+    column as its values. A row with a value in an attribute column of another type is never
+    plain; a table with an ``attributes`` column, a core column of another type, an empty name or
+    one with NUL, or a name twice is not screened."""
     pa = importlib.import_module("pyarrow")
     exp = importlib.import_module("sqlglot").exp  # keys quoted by SQLGlot, not pasted
     names = table.schema.names
@@ -254,11 +255,6 @@ def screen_table(table: Any, rules: Rules, first_line: int, threads: int | None 
         if pa.types.is_dictionary(kind):  # a dictionary-encoded column (a pandas category) holds its values
             table = table.set_column(i, field.name, pa.chunked_array([chunk.dictionary_decode() for chunk in table.column(i).chunks],
                                                                     kind.value_type))
-        elif field.name == "time" and pa.types.is_timestamp(kind) and kind.unit == "ns":  # pandas' instants: to microseconds
-            try:
-                table = table.set_column(i, "time", table.column(i).cast(pa.timestamp("us", tz=kind.tz)))  # refused if any has nanoseconds
-            except pa.ArrowInvalid:
-                return None
     # the columns by position in SQL (DuckDB matches names without regard to case); the names are
     # only the JSON keys of the attributes
     fields: dict[str, tuple[str, str]] = {}  # core field -> (its value, its JSON type) as _PARSE gives them
