@@ -152,3 +152,23 @@ def test_a_file_that_is_not_parquet_is_an_error_with_its_path(tmp_path):
         with pytest.raises(EventSourceError, match=message) as raised:
             read_events(path, base_ruleset(DAILY), base_registry())
         assert raised.value.problems[0].location.file == str(path)
+
+
+def test_each_parquet_file_of_a_folder_is_read_with_its_own_columns(tmp_path):
+    """A column only a later file has was dropped (the folder took the first file's columns):
+    each file is read with its own columns now, and a column of another type is that file's
+    (its rows rejected, not the folder refused); both engines give the same log."""
+    from test_duckdb import REGISTRY
+    from test_screen import RULESET, _same_logs
+
+    folder = tmp_path / "events"
+    folder.mkdir()
+    when = "2026-10-01T09:30:00+08:00"
+    pq.write_table(pa.table({"id": ["e1"], "kind": ["patrol"], "time": [when], "actor": ["a"]}), folder / "1.parquet")
+    pq.write_table(pa.table({"id": ["e2"], "kind": ["patrol"], "time": [when], "actor": ["a"], "note": ["late"]}), folder / "2.parquet")
+    pq.write_table(pa.table({"id": ["e3"], "kind": [7], "time": [when], "actor": ["a"]}), folder / "3.parquet")
+    plugins = ce.Plugins([])
+    log = read_events(folder, RULESET, REGISTRY, plugins)
+    assert [(e.id, e.attributes) for e in log.events] == [("e1", {}), ("e2", {"note": "late"})]
+    assert [(Path(r.file).name, r.line) for r in log.rejects] == [("3.parquet", 1)]
+    _same_logs(log, read_events(folder, RULESET, REGISTRY, plugins, engine="duckdb"))

@@ -16,6 +16,7 @@ import datetime as dt
 import importlib
 import io
 import json
+import os
 import math
 import re
 import sys
@@ -299,10 +300,13 @@ class _EventReader:
 
     def _read_parquet(self, path: Path) -> None:
         """A Parquet file, or a folder of them (hive-partitioned: ``kind=patrol/part-0.parquet``,
-        the partition values are columns too), read with pyarrow a file at a time; each row is a
-        record as in :func:`events_from_records`, its ``line`` its row number in its file (from 1,
-        as a line's)."""
+        the partition values are columns too), read with pyarrow a file at a time, each with its
+        own columns (and the partition's): a column only some files have is not lost, a column
+        of another type in one file is that file's; each row is a record as in
+        :func:`events_from_records`, its ``line`` its row number in its file (from 1, as a
+        line's)."""
         dataset = _pyarrow("the Parquet events file " + str(path), "dataset")
+        pa = importlib.import_module("pyarrow")
         try:  # pyarrow's errors are one or the other (ArrowInvalid, ArrowIOError)
             found = dataset.dataset(str(path), format="parquet", partitioning="hive")
             fragments = sorted(found.get_fragments(), key=lambda fragment: fragment.path)
@@ -310,9 +314,15 @@ class _EventReader:
             raise EventSourceError([Problem(Location(str(path)), "", f"cannot read Parquet: {exc}")]) from None
         if not fragments:
             raise EventSourceError([Problem(Location(str(path)), "", "no Parquet files in this folder")])
+        names = set(found.schema.names)
         for fragment in fragments:
+            # the folders' key=value names above the file are its partition columns
+            folders = Path(os.path.relpath(fragment.path, path)).parts[:-1] if path.is_dir() else ()
+            keys = [part.split("=", 1)[0] for part in folders if "=" in part]
+            own = fragment.physical_schema
+            partition = [found.schema.field(key) for key in dict.fromkeys(keys) if key in names and key not in own.names]
             try:
-                table = fragment.to_table(schema=found.schema)
+                table = fragment.to_table(schema=pa.schema([*own, *partition]))
             except (OSError, ValueError) as exc:
                 raise EventSourceError([Problem(Location(fragment.path), "", f"cannot read Parquet: {exc}")]) from None
             self.read_table(table, fragment.path, 1)
