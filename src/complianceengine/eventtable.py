@@ -59,25 +59,13 @@ class EventTable(LazyEvents):
     def __iter__(self) -> Iterator[Event]:
         return iter(self.view())
 
-    def __eq__(self, other: object) -> bool:
-        # equal to the tuple of the same events, as a tuple is (not to a list)
-        return _equal(self, other) if isinstance(other, (tuple, LazyEvents, View)) else NotImplemented
-
+    # equal to the tuple of the same events, added and multiplied into tuples (LazyTuple); a view
+    # compares itself; unhashable, as it always was (hashing would build every event)
     __hash__ = None  # type: ignore[assignment]
 
     def view(self) -> View:
         """Every event of the table, as a view."""
         return View(self, range(len(self)))
-
-    def __add__(self, other: object) -> tuple[Event, ...]:
-        if not isinstance(other, (tuple, LazyEvents)):
-            return NotImplemented
-        return tuple(self) + tuple(other)
-
-    def __radd__(self, other: object) -> tuple[Event, ...]:
-        if not isinstance(other, tuple):
-            return NotImplemented
-        return other + tuple(self)
 
     def __repr__(self) -> str:
         return f"EventTable({len(self)} events, {len(self.objects)} as objects)"

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, ValidatorFunctionWrapHandler, WrapSerializer, WrapValidator
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
-from .model import ArrayOf, Citation, Duplicate, Label, ModelMethods, Reject
+from .model import ArrayOf, Citation, Duplicate, Label, LazyTuple, ModelMethods, Reject
 from .timeframes import Period
 
 #: the most evidence ids a report lists per finding, unless told otherwise (``Report.evidence_limit``)
@@ -148,7 +148,7 @@ def evidence_text(finding: Finding, limit: int | None, sep: str) -> str:
     return f"{listed}{sep}{more}" if listed else more
 
 
-class LazyFindings(Sequence[Finding]):
+class LazyFindings(LazyTuple[Finding]):
     """A sequence of findings built when asked for (the base of
     :class:`~complianceengine.findingtable.FindingTable`): a :class:`Report` keeps it as it is."""
 

@@ -189,30 +189,6 @@ class FindingTable(LazyFindings):
     def __iter__(self) -> Iterator[Finding]:
         return (self._build(i) for i in range(len(self)))
 
-    def __eq__(self, other: object) -> bool:
-        # equal to the tuple of the same findings, as a tuple is (not to a list)
-        if not isinstance(other, (tuple, LazyFindings)):
-            return NotImplemented
-        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
-
-    def __hash__(self) -> int:  # the tuple's (every finding built)
-        return hash(tuple(self))
-
-    def __add__(self, other: object) -> tuple[Finding, ...]:
-        if not isinstance(other, (tuple, LazyFindings)):
-            return NotImplemented
-        return tuple(self) + tuple(other)
-
-    def __radd__(self, other: object) -> tuple[Finding, ...]:
-        if not isinstance(other, tuple):
-            return NotImplemented
-        return other + tuple(self)
-
-    def __mul__(self, times: int) -> tuple[Finding, ...]:
-        return tuple(self) * times
-
-    __rmul__ = __mul__
-
     def __repr__(self) -> str:
         return f"FindingTable({len(self)} findings, {len(self.objects)} as objects)"
 

@@ -15,7 +15,7 @@ import functools
 import importlib
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal, Protocol, Self, Union
+from typing import Annotated, Any, ClassVar, Literal, Protocol, Self, TypeVar, Union
 
 import pendulum
 from pydantic import (
@@ -864,7 +864,40 @@ class ArrayOf:
         return handler(core_schema.list_schema(getattr(self.item, "__pydantic_core_schema__")))
 
 
-class LazyEvents(Sequence[Event]):
+_Item = TypeVar("_Item")
+
+
+class LazyTuple(Sequence[_Item]):
+    """A sequence whose items are built when asked for and which behaves as the tuple of them:
+    equal to that tuple (as a tuple is: not to a list) and to another lazy tuple of equal items,
+    hashed as that tuple, added to and multiplied into tuples. The base of the event and finding
+    tables."""
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, (tuple, LazyTuple)):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    def __hash__(self) -> int:  # the tuple's (every item built)
+        return hash(tuple(self))
+
+    def __add__(self, other: object) -> tuple[_Item, ...]:
+        if not isinstance(other, (tuple, LazyTuple)):
+            return NotImplemented
+        return tuple(self) + tuple(other)
+
+    def __radd__(self, other: object) -> tuple[_Item, ...]:
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return other + tuple(self)
+
+    def __mul__(self, times: int) -> tuple[_Item, ...]:
+        return tuple(self) * times
+
+    __rmul__ = __mul__
+
+
+class LazyEvents(LazyTuple[Event]):
     """A sequence of events built when asked for (the base of
     :class:`~complianceengine.eventtable.EventTable`): an :class:`EventLog` keeps it as it is."""
 
