@@ -10,7 +10,9 @@ subprocess so that its peak RSS (VmHWM of the child on Linux, else ``ru_maxrss``
 
 - ``library``: ``complianceengine`` as the command line uses it (plugins from entry points, so
   the tide calendar is there): load the ruleset, load the registry, read the events, ``audit``
-  every Xiangshan obligation, render the JSON report and write it, each stage timed;
+  every Xiangshan obligation, render the JSON report and write it, each stage timed, on the
+  reference engine (``engine="reference"``: ``auto``, the default, reads these worlds' files
+  with DuckDB, as ``library-duckdb`` does);
 - ``library-freq``: the same with the ruleset restricted, in memory, to the three frequency
   duties ``dock-staff-daily-patrol``, ``dock-chief-weekly-patrol`` and ``grid-monthly-patrol``
   (no report: the baseline writes none);
@@ -26,7 +28,10 @@ with ``engine="duckdb"`` too), ``sql-baseline`` the three duties in hand-written
 (DuckDB reads the registry and the JSONL itself). ``library-lead`` / ``library-lead-duckdb`` audit
 ``lead-timely-handling`` alone (pushed leads responded to within 24 hours and handled within 3
 days) on either engine, and ``sql-lead`` is that duty in hand-written DuckDB SQL; their findings
-are compared as (obligation, case, step, status).
+are compared as (obligation, case, step, status). ``library-visit`` / ``library-visit-duckdb`` /
+``sql-visit`` do the same for ``key-person-monthly-visit`` (a visit to each key person within a
+month of the previous one, 14 days during the campaign), compared as (obligation, key person,
+anchor, deadline, status).
 
 ``--only library-read`` measures reading alone (ruleset, registry, events; no audit).
 
@@ -61,11 +66,11 @@ AS_OF = "2026-11-01T00:00:00+08:00"
 FREQ = ("dock-staff-daily-patrol", "dock-chief-weekly-patrol", "grid-monthly-patrol")
 QUICK = (4, 8)
 MODES = ("library", "library-freq", "baseline", "library-duckdb", "library-freq-duckdb", "sql-baseline",  # what runs by default
-         "library-lead", "library-lead-duckdb", "sql-lead")
+         "library-lead", "library-lead-duckdb", "sql-lead", "library-visit", "library-visit-duckdb", "sql-visit")
 # ruleset + registry + events only, on request (--only library-read): the JSON lines, or the same
 # events as a Parquet file (attributes as columns, times as instants at +08:00) on both engines
 EXTRA_MODES = ("library-read", "library-read-parquet", "library-read-parquet-duckdb")
-BASELINES = ("baseline", "sql-baseline", "sql-lead")
+BASELINES = ("baseline", "sql-baseline", "sql-lead", "sql-visit")
 STATUSES = ("met", "excused", "not_applicable", "open", "late", "missed")
 
 # --------------------------------------------------------------------------------------------
@@ -131,6 +136,16 @@ def check_baseline_constants(ruleset: Any) -> list[str]:
                                                                                   for st in lead.steps))
     if got_lead != BASELINE_LEAD or not plain_lead:
         problems.append(f"{LEAD[0]}: ruleset says {got_lead}, baseline assumes {BASELINE_LEAD} (no where, counted from the trigger)")
+    visit = ruleset.obligation(VISIT[0])
+    from complianceengine.model import format_duration
+
+    got_visit = {"subject_kind": visit.applies_to.subject_kind,
+                 "match": visit.match.kinds[0] if len(visit.match.kinds) == 1 else visit.match.kinds,
+                 "roles": visit.by.roles if visit.by else None, "max_gap": format_duration(visit.max_gap),
+                 "during": [(r.calendar, format_duration(r.max_gap)) for r in visit.during]}
+    plain_visit = not visit.match.where and not visit.match.time_of_day and not visit.excused_in and visit.min_spacing is None
+    if got_visit != BASELINE_VISIT or not plain_visit:
+        problems.append(f"{VISIT[0]}: ruleset says {got_visit}, baseline assumes {BASELINE_VISIT} (no where, time of day, excused_in, spacing)")
     if ruleset.timezone != "Asia/Shanghai" or ruleset.week_start != "monday":
         problems.append(f"timezone {ruleset.timezone} / week_start {ruleset.week_start}: the baseline assumes Asia/Shanghai (+08:00) and monday")
     return problems
@@ -355,7 +370,9 @@ def baseline(world: Path, times: dict[str, float]) -> collections.Counter:
 # Python: the periods that end in the range and the part of the range each requirement is in
 # force for (a handful of rows).
 
-SQL_BASELINE = """
+# the registry's units, each with the units above it, and its assignments (POSIX seconds, local
+# days both included): what the frequency and the visit baselines share
+SQL_REGISTRY = """
 CREATE TABLE reg AS SELECT CAST(content AS JSON) AS j FROM read_text(getvariable('registry'));
 CREATE TABLE units AS SELECT u ->> 'id' AS unit, u ->> 'parent' AS parent FROM (SELECT unnest(json_extract(j, '$.units[*]')) AS u FROM reg);
 -- each unit with itself and every unit above it
@@ -369,6 +386,8 @@ CREATE TABLE holding AS
          epoch(CAST(CAST(a ->> 'start' AS DATE) AS TIMESTAMPTZ))::BIGINT AS s,
          coalesce(epoch(CAST(CAST(a ->> 'end' AS DATE) + 1 AS TIMESTAMPTZ))::BIGINT, 1000000000000) AS e
   FROM (SELECT unnest(json_extract(j, '$.assignments[*]')) AS a FROM reg);
+"""
+SQL_BASELINE = SQL_REGISTRY + """
 -- merged per (person, role, unit): intervals that touch or overlap are one
 CREATE TABLE merged AS
   WITH o AS (SELECT *, max(e) OVER (PARTITION BY person, role, unit ORDER BY s ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before
@@ -533,6 +552,96 @@ def sql_lead(world: Path, times: dict[str, float], threads: int | None = None) -
 
 
 # --------------------------------------------------------------------------------------------
+# The key persons' visit gap in hand-written DuckDB SQL
+
+VISIT = ("key-person-monthly-visit",)
+#: the baseline's copy of what the ruleset says about key-person-monthly-visit (checked like the rest)
+BASELINE_VISIT = {"subject_kind": "key_person", "match": "visit", "roles": ["village_police", "inspector"], "max_gap": "P1M",
+                  "during": [("special-campaign", "P14D")]}
+
+SQL_VISIT = SQL_REGISTRY + """
+CREATE TABLE kp AS
+  SELECT s ->> 'id' AS subject, s ->> 'unit' AS unit, CAST(CAST(s ->> 'start' AS DATE) AS TIMESTAMPTZ) AS s0,
+         CAST(CAST(s ->> 'end' AS DATE) + 1 AS TIMESTAMPTZ) AS s1
+  FROM (SELECT unnest(json_extract(j, '$.subjects[*]')) AS s FROM reg) WHERE s ->> 'kind' = getvariable('subject_kind');
+CREATE TABLE events AS
+  SELECT id, kind, CAST("time" AS TIMESTAMPTZ) AS t, subject, list_concat([actor], coalesce(participants, []), [on_behalf_of]) AS people
+  FROM read_json(getvariable('events'), format = 'newline_delimited',
+                 columns = {id: 'VARCHAR', kind: 'VARCHAR', "time": 'VARCHAR', actor: 'VARCHAR', participants: 'VARCHAR[]',
+                            on_behalf_of: 'VARCHAR', unit: 'VARCHAR', subject: 'VARCHAR', attributes: 'JSON'});
+-- where a supervising role may act for a unit: the unit, the units above it and those below it
+CREATE TABLE near AS SELECT unit, above AS other FROM above UNION SELECT above, unit FROM above;
+-- the visits that count: to a key person while under supervision, before the as-of time, by
+-- someone (actor, participant, principal) holding one of the roles near the person's unit then
+CREATE TABLE counted AS
+  SELECT DISTINCT k.subject, v.t, v.id
+  FROM (SELECT id, t, subject, unnest(people) AS person FROM events WHERE kind = getvariable('kind')) v
+  JOIN kp k ON k.subject = v.subject
+  JOIN holding h ON h.person = v.person AND list_contains(getvariable('roles'), h.role)
+  JOIN near n ON n.unit = k.unit AND n.other = h.unit
+  WHERE v.t < getvariable('as_of') AND v.t >= k.s0 AND (k.s1 IS NULL OR v.t < k.s1) AND epoch(v.t) >= h.s AND epoch(v.t) < h.e;
+-- every gap: from the start of supervision or the previous visit to the next visit, and the last
+-- one, still running (closed NULL)
+CREATE TABLE gap AS
+  SELECT c.subject, k.s1, coalesce(lag(c.t) OVER (PARTITION BY c.subject ORDER BY c.t, c.id), k.s0) AS anchor, c.t AS closed
+  FROM counted c JOIN kp k USING (subject)
+  UNION ALL
+  SELECT k.subject, k.s1, coalesce(max(c.t), k.s0), NULL FROM kp k LEFT JOIN counted c USING (subject) GROUP BY k.subject, k.s1, k.s0;
+"""
+# the deadline: a month after the anchor (local calendar), or 14 days after the later of the
+# anchor and the campaign's start when that still falls inside the campaign
+SQL_VISIT_VERDICTS = """
+WITH d AS (
+  SELECT *, least(anchor + getvariable('gap'),
+                  CASE WHEN greatest(anchor, getvariable('ws')) + getvariable('raised') < getvariable('we')
+                       THEN greatest(anchor, getvariable('ws')) + getvariable('raised') END) AS due
+  FROM gap),
+judged AS (
+  SELECT *, CASE WHEN closed IS NOT NULL AND closed <= due THEN 'met' WHEN closed IS NOT NULL THEN 'missed'
+                 WHEN due <= getvariable('as_of') THEN 'missed' ELSE 'open' END AS status,
+            CASE WHEN closed IS NOT NULL AND closed <= due THEN closed ELSE due END AS decided
+  FROM d WHERE closed IS NOT NULL OR s1 IS NULL OR due < s1)
+SELECT 'key-person-monthly-visit', subject, epoch(anchor)::BIGINT, epoch(due)::BIGINT, status
+FROM judged WHERE decided >= getvariable('first') AND decided < getvariable('last')
+"""
+
+
+def sql_visit(world: Path, times: dict[str, float], threads: int | None = None) -> collections.Counter:
+    """The findings of key-person-monthly-visit in hand-written DuckDB SQL, as a multiset of keys
+    (obligation, subject, anchor and deadline in POSIX seconds, status). No exemption reaches a
+    key person in these worlds (the agreement with the library says so)."""
+    import duckdb
+
+    t0 = time.perf_counter()
+    con = duckdb.connect(":memory:", config={"threads": threads} if threads else {})
+    con.execute("SET TimeZone = 'Asia/Shanghai'")
+    (calendar, raised), = BASELINE_VISIT["during"]
+    (ws, we), = BASELINE_CALENDARS[calendar]
+    local = lambda day: dt.datetime.combine(dt.date.fromisoformat(day), dt.time(), TZ)  # noqa: E731
+    for name, value in (("registry", str(world / "registry.yaml")), ("events", str(world / "events.jsonl")),
+                        ("as_of", dt.datetime.fromisoformat(AS_OF)), ("first", local(FIRST_DAY.isoformat())),
+                        ("last", local((LAST_DAY + dt.timedelta(days=1)).isoformat())), ("subject_kind", BASELINE_VISIT["subject_kind"]),
+                        ("kind", BASELINE_VISIT["match"]), ("roles", BASELINE_VISIT["roles"]), ("ws", local(ws)),
+                        ("we", local((dt.date.fromisoformat(we) + dt.timedelta(days=1)).isoformat()))):
+        con.execute(f"SET VARIABLE {name} = ?", [value])
+    con.execute(f"SET VARIABLE gap = INTERVAL '{_months(BASELINE_VISIT['max_gap'])} months'")
+    con.execute(f"SET VARIABLE raised = INTERVAL '{raised[1:-1]} days'")
+    for statement in filter(str.strip, SQL_VISIT.split(";")):
+        con.execute(statement)
+    times["events_read"] = con.execute("SELECT count(*) FROM events").fetchone()[0]
+    found: collections.Counter = collections.Counter(tuple(row) for row in con.execute(SQL_VISIT_VERDICTS).fetchall())
+    con.close()
+    times["compute"] = time.perf_counter() - t0
+    return found
+
+
+def _months(duration: str) -> int:
+    """The months of an ISO duration of whole months (P1M -> 1)."""
+    assert duration.startswith("P") and duration.endswith("M") and "T" not in duration, duration
+    return int(duration[1:-1])
+
+
+# --------------------------------------------------------------------------------------------
 # Child processes: one measurement each
 
 
@@ -563,11 +672,11 @@ def child(mode: str, world: Path, out: Path, ruleset_path: Path) -> None:
     if mode in BASELINES:
         times["startup"] = 0.0
         result["startup_rss_mb"] = _peak_mb()
-        found = {"baseline": baseline, "sql-baseline": sql_baseline, "sql-lead": sql_lead}[mode](world, times)
+        found = {"baseline": baseline, "sql-baseline": sql_baseline, "sql-lead": sql_lead, "sql-visit": sql_visit}[mode](world, times)
         result["events"] = times.pop("events_read")
         result["peak_rss_mb"] = _peak_mb()
         _write_keys(found, out.with_suffix(".keys"))
-        result["freq_counts"] = _counts(found, LEAD if mode == "sql-lead" else FREQ)
+        result["freq_counts"] = _counts(found, _group(mode))
         out.write_text(json.dumps(result), encoding="utf-8")
         return
 
@@ -591,8 +700,8 @@ def child(mode: str, world: Path, out: Path, ruleset_path: Path) -> None:
     ruleset = ce.load_ruleset(ruleset_path, plugins)
     if mode.startswith("library-freq"):
         ruleset = ruleset.model_copy(update={"obligations": [o for o in ruleset.obligations if o.id in FREQ]})
-    elif mode.startswith("library-lead"):
-        ruleset = ruleset.model_copy(update={"obligations": [o for o in ruleset.obligations if o.id in LEAD]})
+    elif mode.startswith(("library-lead", "library-visit")):
+        ruleset = ruleset.model_copy(update={"obligations": [o for o in ruleset.obligations if o.id in _group(mode)]})
     done("ruleset", t)
 
     t = time.perf_counter()
@@ -600,12 +709,14 @@ def child(mode: str, world: Path, out: Path, ruleset_path: Path) -> None:
     done("registry", t)
 
     t = time.perf_counter()
-    engine = {"engine": "duckdb"} if mode.endswith("-duckdb") else {}
+    # each engine named (``auto``, the default, picks DuckDB for these files since 2026-11-27)
+    engine = {"engine": "duckdb" if mode.endswith("-duckdb") else "reference"}
     events = world / ("events.parquet" if mode.startswith("library-read-parquet") else "events.jsonl")
     try:  # the DuckDB engine reads the events too (screened JSON lines, kept as a table)
         log = ce.read_events(events, ruleset, registry, plugins, **engine)
     except TypeError:  # code from before read_events had an engine (--src-commit)
         log = ce.read_events(events, ruleset, registry, plugins)
+        engine = {}
     done("events", t)
 
     if mode.startswith("library-read"):
@@ -615,7 +726,7 @@ def child(mode: str, world: Path, out: Path, ruleset_path: Path) -> None:
 
     as_of = dt.datetime.fromisoformat(AS_OF)
     t = time.perf_counter()
-    if engine:  # what the expression builder costs: every statement this audit asks, built (and printed) again
+    if engine.get("engine") == "duckdb":  # what the expression builder costs: every statement this audit asks, built (and printed) again
         from complianceengine.evaluate.sql import counting_query, matching_query
 
         began = time.perf_counter()
@@ -662,14 +773,22 @@ def child(mode: str, world: Path, out: Path, ruleset_path: Path) -> None:
     result["findings_sha256"] = digest.hexdigest()
     if mode.startswith("library-lead"):  # a case's step: the SQL names the case as the library does
         found = collections.Counter((f.obligation, f.subject.id, f.step, f.status) for f in report.findings if f.obligation in LEAD)
+    elif mode.startswith("library-visit"):  # a gap: its anchor and deadline, in POSIX seconds
+        found = collections.Counter((f.obligation, f.subject.id, int(f.period.start.timestamp()), int(f.due.timestamp()), f.status)
+                                    for f in report.findings if f.obligation in VISIT)
     else:
         found = collections.Counter(
             (f.obligation, f.subject.id, f.subject.role, f.unit, f.period.label, f.window or "", f.status)
             for f in report.findings if f.obligation in FREQ
         )
     _write_keys(found, out.with_suffix(".keys"))
-    result["freq_counts"] = _counts(found, LEAD if mode.startswith("library-lead") else FREQ)
+    result["freq_counts"] = _counts(found, _group(mode))
     out.write_text(json.dumps(result), encoding="utf-8")
+
+
+def _group(mode: str) -> tuple[str, ...]:
+    """The obligations a measurement's keys are about."""
+    return LEAD if mode.endswith(("-lead", "-lead-duckdb")) else VISIT if mode.endswith(("-visit", "-visit-duckdb")) else FREQ
 
 
 def _counts(found: collections.Counter, group: tuple[str, ...] = FREQ) -> dict[str, dict[str, int]]:
@@ -784,6 +903,8 @@ def _row(copies: int, r: dict[str, Any]) -> str:
              "library-duckdb": "library on duckdb, all obligations", "library-freq-duckdb": "library on duckdb, 3 frequency duties",
              "sql-baseline": "hand-written DuckDB SQL, 3 duties", "library-lead": "library, lead response",
              "library-lead-duckdb": "library on duckdb, lead response", "sql-lead": "hand-written DuckDB SQL, lead response",
+             "library-visit": "library, visit gap", "library-visit-duckdb": "library on duckdb, visit gap",
+             "sql-visit": "hand-written DuckDB SQL, visit gap",
              "library-read-parquet": "library, reading Parquet", "library-read-parquet-duckdb": "library on duckdb, reading Parquet",
              }[r["mode"]]
     if "error" in r:
@@ -947,6 +1068,13 @@ def main(argv: list[str] | None = None) -> int:
                 if parts:
                     print(f"- {copies} copies, lead response (lead-timely-handling), library / hand-written DuckDB SQL: " + ", ".join(parts)
                           + " (target on duckdb <= 1.5x)")
+            visit, visit_duck, sql_visit_ = r.get("library-visit"), r.get("library-visit-duckdb"), r.get("sql-visit")
+            if sql_visit_ and "error" not in sql_visit_:
+                parts = [f"{name} {_ratio(x['total'], sql_visit_['total'])} end to end"
+                         for name, x in (("reference", visit), ("duckdb", visit_duck)) if x and "error" not in x]
+                if parts:
+                    print(f"- {copies} copies, visit gap (key-person-monthly-visit), library / hand-written DuckDB SQL: " + ", ".join(parts)
+                          + " (target on duckdb <= 1.5x)")
             if lib and "error" not in lib:
                 share = {k: v / lib["total"] for k, v in lib["times"].items() if k != "startup"}
                 print(f"- {copies} copies, full audit: {lib['events'] / lib['total']:,.0f} events/s, "
@@ -965,12 +1093,14 @@ def main(argv: list[str] | None = None) -> int:
         print()
 
         print("Agreement on the findings of the 3 frequency duties (obligation, person, role, unit, period, window, status), "
-              "and of the lead response (obligation, case, step, status):")
+              "of the lead response (obligation, case, step, status) and of the visit gap (obligation, key person, anchor, deadline, "
+              "status):")
         for copies in sizes:
             r = results[copies]
             pairs = [("library-freq", "baseline"), ("library", "library-freq")] if "library-freq" in r else [("library", "baseline")]
             pairs += [("library-freq-duckdb", "library-freq"), ("library-duckdb", "library"), ("sql-baseline", "baseline"),
-                      ("library-lead", "sql-lead"), ("library-lead-duckdb", "library-lead")]
+                      ("library-lead", "sql-lead"), ("library-lead-duckdb", "library-lead"),
+                      ("library-visit", "sql-visit"), ("library-visit-duckdb", "library-visit")]
             for a, b in pairs:
                 if a not in r or b not in r:
                     continue

@@ -308,7 +308,8 @@ def test_engine_settings_are_checked():
         backend_for("spark")  # type: ignore[arg-type]
     with pytest.raises(UsageError, match="DuckDB settings"):
         backend_for("reference", threads=2)
-    assert backend_for("auto")[0] == "reference"
+    assert backend_for("auto")[0] == "reference"  # events held as objects: the reference
+    assert backend_for("auto", threads=2)[0] == backend_for("auto", memory_limit="1GB")[0] == "duckdb"
     with pytest.raises(UsageError, match="DuckDB refused"):
         backend_for("duckdb", memory_limit="lots", check=True)
     with pytest.raises(UsageError, match="DuckDB refused"):

@@ -296,19 +296,43 @@ def test_reading_with_an_unknown_engine_is_a_usage_error(tmp_path):
         read_events(XIANGSHAN / "sample" / "events.jsonl", load_ruleset(XIANGSHAN / "ruleset.yaml"), engine="fast")  # type: ignore[arg-type]
 
 
-def test_auto_reads_in_python(tmp_path):
-    """``auto`` is the reference reader, as it is the reference backend (the DuckDB engine is not
-    faster yet, see docs/performance.md)."""
+def test_auto_reads_large_files_with_duckdb(monkeypatch, tmp_path):
+    """``auto`` reads a JSON lines file of AUTO_BYTES or more with DuckDB, a smaller one and
+    standard input in Python, and any file with DuckDB when DuckDB's settings are given; the
+    log is the same, and an audit of it with ``auto`` judges on the engine that read it."""
+    import io
+    import sys
+
+    from complianceengine import eventfiles
+
     ruleset = load_ruleset(XIANGSHAN / "ruleset.yaml")
-    assert isinstance(read_events(XIANGSHAN / "sample" / "events.jsonl", ruleset).events, tuple)
-    assert isinstance(read_events(XIANGSHAN / "sample" / "events.jsonl", ruleset, engine="duckdb").events, EventTable)
+    registry = load_registry(XIANGSHAN / "sample" / "registry.yaml", ruleset)
+    events_file = XIANGSHAN / "sample" / "events.jsonl"
+    size = events_file.stat().st_size
+    small = read_events(events_file, ruleset, registry)
+    assert isinstance(small.events, tuple)
+    assert isinstance(read_events(events_file, ruleset, registry, threads=1).events, EventTable)
+    monkeypatch.setattr(eventfiles, "AUTO_BYTES", size)  # as large as the threshold: DuckDB
+    large = read_events(events_file, ruleset, registry)
+    assert isinstance(large.events, EventTable) and large == small
+    assert isinstance(read_events(events_file, ruleset, registry, engine="reference").events, tuple)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(events_file.read_bytes())))
+    assert isinstance(read_events("-", ruleset, registry).events, tuple)
+    monkeypatch.setattr(eventfiles, "AUTO_BYTES", size + 1)
+    assert isinstance(read_events(events_file, ruleset, registry).events, tuple)
+    kwargs: dict[str, Any] = {"first_day": dt.date(2026, 8, 1), "last_day": dt.date(2026, 8, 31),
+                              "as_of": dt.datetime(2026, 11, 1, tzinfo=dt.timezone(dt.timedelta(hours=8))), "notify": False}
+    on_duckdb, on_reference = audit(ruleset, registry, large, **kwargs), audit(ruleset, registry, small, **kwargs)
+    assert (on_duckdb.engine, on_reference.engine) == ("duckdb", "reference")
+    assert on_duckdb.findings == on_reference.findings
+    assert audit(ruleset, registry, small, threads=1, **kwargs).engine == "duckdb"
 
 
 def test_duckdb_settings_go_with_the_duckdb_engine(tmp_path):
     ruleset = load_ruleset(XIANGSHAN / "ruleset.yaml")
     events_file = XIANGSHAN / "sample" / "events.jsonl"
     with pytest.raises(UsageError, match="DuckDB settings"):
-        read_events(events_file, ruleset, threads=1)
+        read_events(events_file, ruleset, engine="reference", threads=1)
     with pytest.raises(UsageError, match="refused the settings"):
         read_events(events_file, ruleset, engine="duckdb", memory_limit="lots")
     small = read_events(events_file, ruleset, engine="duckdb", threads=1, memory_limit="64MB")

@@ -177,7 +177,7 @@ def test_which_tables_are_screened():
     assert isinstance(events, EventTable) and list(events.objects) == []  # the second row is a reject
 
 
-def test_a_county_as_a_table_is_audited_as_its_json_lines(tmp_path):
+def test_a_county_as_a_table_is_audited_as_its_json_lines(tmp_path, monkeypatch):
     """The Xiangshan sample as an Arrow table (its attributes as columns, times at +08:00) gives
     the findings of its JSON lines, screened."""
     import json
@@ -203,6 +203,19 @@ def test_a_county_as_a_table_is_audited_as_its_json_lines(tmp_path):
     by_table = audit(ruleset, registry, screened, **args, engine="duckdb", notify=False)
     by_lines = audit(ruleset, registry, events, **args, notify=False)
     assert json.loads(by_table.model_dump_json())["findings"] == json.loads(by_lines.model_dump_json())["findings"]
+    # ``auto`` screens a table (or a Parquet file) of AUTO_ROWS rows or more, and the audit of
+    # what it read judges on DuckDB
+    from complianceengine import eventfiles
+
+    pq.write_table(table, tmp_path / "events.parquet")
+    assert isinstance(events_from_records(table, ruleset, registry, args["plugins"]).events, tuple)
+    assert isinstance(read_events(tmp_path / "events.parquet", ruleset, registry, args["plugins"]).events, tuple)
+    monkeypatch.setattr(eventfiles, "AUTO_ROWS", table.num_rows)
+    for log, explicit in ((events_from_records(table, ruleset, registry, args["plugins"]), screened),
+                          (read_events(tmp_path / "events.parquet", ruleset, registry, args["plugins"]),
+                           read_events(tmp_path / "events.parquet", ruleset, registry, args["plugins"], engine="duckdb"))):
+        assert isinstance(log.events, EventTable) and log == explicit
+        assert audit(ruleset, registry, log, **args, notify=False).engine == "duckdb"
 
 
 def test_review_findings_on_names_inputs_and_types():

@@ -112,10 +112,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--rejects", type=Path, help="write rejected event lines to this JSONL file")
     run.add_argument("--quiet", action="store_true", help="no warnings on standard error (rejected lines still go to --rejects and the report)")
     run.add_argument("--engine", choices=list(ENGINES), default="auto",
-                     help="what reads the events and answers the questions about them: reference (plain Python), duckdb (SQL; "
-                          "the duckdb extra: JSON lines screened in bulk) or auto (default: the reference for now); the findings are the same")
-    run.add_argument("--threads", type=_positive, help="DuckDB's threads (with --engine duckdb)")
-    run.add_argument("--memory-limit", help="DuckDB's memory limit, e.g. 256MB; it spills to disk beyond it (with --engine duckdb)")
+                     help="what reads the events and answers the questions about them: reference (plain Python), duckdb (SQL: "
+                          "JSON lines and Parquet screened in bulk) or auto (default: duckdb for files of 8 MB or 50,000 rows and more, "
+                          "and with --threads or --memory-limit; else the reference); the findings are the same")
+    run.add_argument("--threads", type=_positive, help="DuckDB's threads (with --engine duckdb or auto: DuckDB then)")
+    run.add_argument("--memory-limit", help="DuckDB's memory limit, e.g. 256MB; it spills to disk beyond it (with --engine duckdb or auto: DuckDB then)")
     run.add_argument("--evidence-limit", type=_evidence_limit, default=EVIDENCE_LIMIT, metavar="N|all",
                      help=f"list at most N evidence ids per finding in the report, with the count of the rest (default {EVIDENCE_LIMIT}; "
                           "all: every id)")

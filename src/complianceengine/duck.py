@@ -1,8 +1,9 @@
 """DuckDB connections of our own: one per audit or read, with its settings and spill folder.
 
 No process-wide DuckDB state is used (never ``duckdb.sql`` or the default connection): each caller
-opens an in-memory connection here and closes it when done. Needs the ``duckdb`` extra (duckdb,
-pyarrow and sqlglot); :func:`available` says whether it is installed.
+opens an in-memory connection here and closes it when done. DuckDB, pyarrow and SQLGlot are
+dependencies of the package; :func:`available` says whether they are installed (an install
+without them judges on the reference engine).
 """
 
 from __future__ import annotations
@@ -16,17 +17,22 @@ from .errors import UsageError
 if TYPE_CHECKING:
     import duckdb
 
-__all__ = ["ENGINES", "Engine", "available", "connect"]
+__all__ = ["AUTO_BYTES", "AUTO_ROWS", "ENGINES", "Engine", "available", "connect"]
 
 #: which engine reads the events and answers the kinds' questions: ``reference`` (plain Python),
-#: ``duckdb`` (the ``duckdb`` extra) or ``auto`` (see :func:`complianceengine.evaluate.backend_for`
+#: ``duckdb`` or ``auto`` (see :func:`complianceengine.evaluate.backend_for`
 #: and :func:`complianceengine.read_events`)
 Engine = Literal["auto", "reference", "duckdb"]
 ENGINES: tuple[Engine, ...] = ("auto", "reference", "duckdb")
+#: ``auto`` reads a JSON lines file of at least this many bytes with DuckDB (about 47,000 events
+#: of the bundled samples' size), and a table or Parquet file of at least :data:`AUTO_ROWS` rows:
+#: below that DuckDB's start costs more than it saves (docs/performance.md)
+AUTO_BYTES = 8 << 20
+AUTO_ROWS = 50_000
 
 
 def available() -> bool:
-    """Are DuckDB, pyarrow and SQLGlot installed (the ``duckdb`` extra)?"""
+    """Are DuckDB, pyarrow and SQLGlot installed (dependencies of the package)?"""
     return all(importlib.util.find_spec(name) is not None for name in ("duckdb", "pyarrow", "sqlglot"))
 
 
@@ -34,7 +40,7 @@ def connect(threads: int | None = None, memory_limit: str | None = None) -> tupl
     """A new in-memory DuckDB connection with these settings, spilling into a temporary folder
     of its own; :class:`UsageError` when the extra is missing or DuckDB refuses a setting."""
     if not available():
-        raise UsageError("the duckdb engine needs the duckdb extra: pip install 'complianceengine[duckdb]'")
+        raise UsageError("the duckdb engine needs duckdb, pyarrow and sqlglot: pip install 'complianceengine[duckdb]'")
     import duckdb
 
     spill = tempfile.TemporaryDirectory(prefix="complianceengine-duckdb-")

@@ -37,7 +37,7 @@ from .outputs import write_atomically
 from .plugins import Plugins
 from .references import missing_record, records
 from .checks import path_text
-from .duck import ENGINES, Engine, available
+from .duck import AUTO_BYTES, AUTO_ROWS, ENGINES, Engine, available
 from .eventtable import EventTable
 from .screen import Rules, screen, screen_table, screenable
 
@@ -56,13 +56,17 @@ def read_events(
     ``progress`` is told how many lines of each file have been read, every 20,000 (every block
     of lines DuckDB screens, with the ``duckdb`` engine; :mod:`complianceengine.progress`).
 
-    ``engine="duckdb"`` screens JSON lines files with DuckDB (the ``duckdb`` extra,
-    :mod:`complianceengine.screen`): the plain lines are checked in bulk and kept as rows of an
+    ``engine="duckdb"`` screens JSON lines files and Parquet files with DuckDB
+    (:mod:`complianceengine.screen`): the plain lines are checked in bulk and kept as rows of an
     Arrow table, every other line is read as the reference reader reads it, and ``events`` is an
     :class:`~complianceengine.eventtable.EventTable` equal to the tuple the reference reader
     gives (each event built when first asked for; the DuckDB engine of :func:`audit` builds
-    few); ``threads`` and ``memory_limit`` are DuckDB's settings then. ``"reference"`` and
-    ``"auto"`` (the default, as :func:`audit`'s) read every line in Python.
+    few); ``threads`` and ``memory_limit`` are DuckDB's settings then. ``"reference"`` reads
+    every line in Python. ``"auto"`` (the default, as :func:`audit`'s) screens a file with DuckDB
+    when it is large (a JSON lines file of :data:`~complianceengine.duck.AUTO_BYTES` or more, a
+    Parquet file of :data:`~complianceengine.duck.AUTO_ROWS` rows or more), and every file when
+    ``threads`` or ``memory_limit`` is given; standard input is read in Python unless they are.
+    Whichever engine reads, the log is the same.
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
@@ -75,13 +79,17 @@ def read_events(
 
 
 def _engine(engine: Engine, threads: int | None, memory_limit: str | None) -> Engine:
-    """The engine a reader is asked for, checked (:class:`UsageError`)."""
+    """The engine a reader is asked for, checked (:class:`UsageError`): ``auto`` with DuckDB's
+    settings is ``duckdb``, and ``reference`` when DuckDB is not installed."""
     if engine not in ENGINES:
         raise UsageError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    settings = threads is not None or memory_limit is not None
+    if engine == "auto" and (settings or not available()):
+        engine = "duckdb" if settings else "reference"
     if engine == "duckdb" and not available():
-        raise UsageError("reading with the duckdb engine needs the duckdb extra: pip install 'complianceengine[duckdb]'")
-    if engine != "duckdb" and (threads is not None or memory_limit is not None):
-        raise UsageError("threads and memory_limit are DuckDB settings: give them with engine='duckdb'")
+        raise UsageError("reading with the duckdb engine needs duckdb, pyarrow and sqlglot: pip install 'complianceengine[duckdb]'")
+    if engine == "reference" and settings:
+        raise UsageError("threads and memory_limit are DuckDB settings: give them with engine='duckdb' or 'auto'")
     return engine
 
 
@@ -111,6 +119,8 @@ def events_from_records(
     JSON lines file are: the plain ones stay rows of an Arrow table, the others are read as
     records, and ``events`` is an :class:`~complianceengine.eventtable.EventTable` equal to the
     tuple the reference gives (docs/semantics.md, "Reading with DuckDB", says which columns).
+    ``"auto"`` (the default) screens a table of :data:`~complianceengine.duck.AUTO_ROWS` rows or
+    more (any table, with ``threads`` or ``memory_limit``); ``"reference"`` reads every row in Python.
     """
     engine = _engine(engine, threads, memory_limit)
     table = _as_table(records)
@@ -251,8 +261,8 @@ class _EventReader:
     def read_file(self, path: Path) -> None:
         self.path = path
         suffix = path.suffix.lower()
-        if str(path) == "-":  # standard input: JSON lines
-            claimed = self._screening(path)
+        if str(path) == "-":  # standard input: JSON lines (of a size not known before it is read)
+            claimed = self._screening(path, False)
             if claimed is None:
                 self._read_jsonl(_text_lines(sys.stdin.buffer), "<stdin>")
             else:
@@ -289,8 +299,8 @@ class _EventReader:
                     self._reject(str(path), number, raw, [_NOT_UTF8])
                 self._read_csv(text, str(path))
             else:  # one line at a time: memory grows with the events kept, not with the file
-                claimed = self._screening(path)
                 with path.open("rb") as stream:
+                    claimed = self._screening(path, os.fstat(stream.fileno()).st_size >= AUTO_BYTES)
                     if claimed is None:
                         self._read_jsonl(_text_lines(stream), str(path))
                     else:
@@ -392,11 +402,11 @@ class _EventReader:
         # only an escape can write a lone surrogate into a line read as UTF-8
         self._accept(file, number, line, record, attributes, from_text=False, unchecked_text="\\u" in line)
 
-    def _screening(self, path: Path) -> frozenset[str] | None:
-        """The keys normalisers answer to when this JSON lines file is screened by DuckDB, else
-        ``None`` (read line by line): the engine, and plugins that could change a record without
-        saying which (see :mod:`complianceengine.screen`)."""
-        if self.engine != "duckdb" or self.normalises:
+    def _screening(self, path: Path, large: bool) -> frozenset[str] | None:
+        """The keys normalisers answer to when this file (or table) is screened by DuckDB, else
+        ``None`` (read line by line): the engine (``auto`` screens what is ``large``), and plugins
+        that could change a record without saying which (see :mod:`complianceengine.screen`)."""
+        if self.engine == "reference" or (self.engine == "auto" and not large) or self.normalises:
             return None
         return screenable([normalise for _, normalise in self._file_normalisers()] if self.normaliser_hook else [])
 
@@ -427,7 +437,7 @@ class _EventReader:
         pa = importlib.import_module("pyarrow")
         if isinstance(table, pa.Table):
             table = _microseconds(pa, table)
-        claimed = self._screening(Path(file)) if self.engine == "duckdb" and isinstance(table, pa.Table) else None
+        claimed = self._screening(Path(file), table.num_rows >= AUTO_ROWS) if isinstance(table, pa.Table) else None
         chunks = None if claimed is None else screen_table(table, Rules(self.ruleset, self.registry, claimed), first_line, **self.settings)
         if chunks is None:
             reading = f"reading {Path(file).name}"

@@ -45,8 +45,11 @@ __all__ = ["ROWS", "Rules", "screen", "screen_table", "screenable"]
 
 #: bytes of a file screened at once (a block ends at a line end): DuckDB's memory while it screens
 #: a block is about twenty times its size (so a 256 MB limit is enough), and larger blocks are
-#: hardly faster (docs/performance.md)
-BLOCK = 8 << 20
+#: no faster (docs/performance.md)
+BLOCK = 4 << 20
+#: DuckDB's threads for a screen unless told: the blocks are small queries a second thread does not
+#: speed up, and each thread's share of a block is memory held (docs/performance.md)
+THREADS = 1
 #: lines of a block in one Arrow batch
 _BATCH = 1 << 16
 
@@ -185,7 +188,7 @@ def screen(stream: IO[bytes], rules: Rules, threads: int | None = None, memory_l
     pa = importlib.import_module("pyarrow")
     import duckdb
 
-    con, spill = connect(threads, memory_limit)
+    con, spill = connect(THREADS if threads is None else threads, memory_limit)
     try:
         _rules(con, rules)
         number, rest = 0, b""
@@ -221,7 +224,7 @@ def screen(stream: IO[bytes], rules: Rules, threads: int | None = None, memory_l
 
 
 #: rows of a table screened at once (about as many as a block of JSON lines holds: see BLOCK)
-ROWS = 50_000
+ROWS = 25_000
 #: the column that numbers a table's rows while it is screened (the others are named c0, c1, ...)
 _LINE = "n"
 #: a table's attribute columns of these types (and texts) are given to DuckDB as they are: whole numbers, true/false
@@ -320,7 +323,7 @@ def _screen_rows(table: Any, rules: Rules, first_line: int, statement: str, thre
     pa = importlib.import_module("pyarrow")
     import duckdb
 
-    con, spill = connect(threads, memory_limit)
+    con, spill = connect(THREADS if threads is None else threads, memory_limit)
     try:
         _rules(con, rules)
         for start in range(0, table.num_rows, ROWS):

@@ -18,7 +18,7 @@ from pendulum.tz.timezone import FixedTimezone
 from ..bulk import gc_paused
 from ..progress import Progress, quiet
 from ..compile import compile_plan, in_force
-from ..duck import ENGINES, Engine
+from ..duck import ENGINES, Engine, available
 from ..errors import Location, NotificationError, PluginError, Problem, RegistryError, UsageError
 from ..eventfiles import events_from_records
 from ..eventtable import EventTable
@@ -96,7 +96,7 @@ def audit(
     the same whichever engine gives them.
     """
     plugins = plugins or Plugins()
-    chosen, backend = backend_for(engine, threads=threads, memory_limit=memory_limit)
+    chosen, backend = backend_for(engine, threads=threads, memory_limit=memory_limit, events=events)
     judged = judge(ruleset, registry, events, first_day=first_day, last_day=last_day, as_of=as_of, plugins=plugins, lang=lang,
                    progress=progress, backend=backend)
     plans, spans, findings, log = judged.plans, judged.spans, judged.findings, judged.log
@@ -114,16 +114,22 @@ def audit(
 
 
 def backend_for(engine: Engine, *, threads: int | None = None, memory_limit: str | None = None, check: bool = False,
-                ) -> tuple[str, Backend | None]:
-    """The engine's name and its backend (``None``: the reference). ``duckdb`` needs the
-    ``duckdb`` extra (:class:`UsageError` without it, or when DuckDB refuses a setting: at once
-    with ``check``, which opens and closes a connection, else when the backend is first used, as
-    an audit does); ``auto`` is the reference backend for now
-    (see docs/performance.md: the DuckDB backend is only a little faster yet, its findings still
-    built one Python object each). ``threads`` or ``memory_limit`` with the reference engine are a
-    usage error."""
+                events: object = None) -> tuple[str, Backend | None]:
+    """The engine's name and its backend (``None``: the reference) for an audit of ``events``.
+    ``duckdb`` needs DuckDB, pyarrow and SQLGlot (:class:`UsageError` without them, or when
+    DuckDB refuses a setting: at once with ``check``, which opens and closes a connection, else
+    when the backend is first used, as an audit does). ``auto`` follows the events: DuckDB when
+    they are an :class:`EventLog` whose events DuckDB read (an
+    :class:`~complianceengine.eventtable.EventTable`: :func:`read_events` with ``auto`` reads a
+    large file so) or when ``threads`` or ``memory_limit`` is given, else the reference (faster
+    for events held as objects, and for small histories: docs/performance.md). ``threads`` or
+    ``memory_limit`` with the reference engine are a usage error."""
     if engine not in ENGINES:
         raise UsageError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    settings = threads is not None or memory_limit is not None
+    if engine == "auto":
+        columnar = isinstance(events, EventLog) and isinstance(events.events, EventTable)
+        engine = "duckdb" if settings or (columnar and available()) else "reference"
     if engine == "duckdb":
         from .columnar import DuckDBSource, connect
 
@@ -132,8 +138,8 @@ def backend_for(engine: Engine, *, threads: int | None = None, memory_limit: str
             con.close()
             spill.cleanup()
         return "duckdb", functools.partial(DuckDBSource, threads=threads, memory_limit=memory_limit)
-    if threads is not None or memory_limit is not None:
-        raise UsageError("threads and memory_limit are DuckDB settings: give them with engine='duckdb'")
+    if settings:
+        raise UsageError("threads and memory_limit are DuckDB settings: give them with engine='duckdb' or 'auto'")
     return "reference", None
 
 
