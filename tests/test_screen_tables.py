@@ -73,8 +73,35 @@ def plain_tables(draw: st.DrawFn) -> pa.Table:
     return table
 
 
+def nested(draw: st.DrawFn, table: pa.Table) -> pa.Table:
+    """Sometimes the table with some of its attribute columns moved into an ``attributes``
+    struct column (at any place; some structs null, some fields named as a core field or as a
+    column left outside, which the reference lets one value win)."""
+    outside = [name for name in table.schema.names if name not in CORE]
+    if not outside or not draw(st.integers(0, 2)):
+        return table
+    moved = draw(st.lists(st.sampled_from(outside), min_size=1, unique=True))
+    arrays = [table.column(name).combine_chunks() for name in moved]
+    names = list(moved)
+    if draw(st.integers(0, 5)) == 0:  # a field named as a core field, or as a column left outside
+        clash = draw(st.sampled_from([*CORE, *[n for n in table.schema.names if n not in moved]]))
+        names[draw(st.integers(0, len(names) - 1))] = clash
+    mask = pa.array([draw(st.integers(0, 5)) == 0 for _ in range(table.num_rows)], pa.bool_()) if draw(st.booleans()) else None
+    struct = pa.StructArray.from_arrays(arrays, names=names, mask=mask)
+    rest = table.drop_columns(moved)
+    return rest.add_column(draw(st.integers(0, rest.num_columns)), "attributes", struct)
+
+
+CORE = ("id", "kind", "time", "actor", "on_behalf_of", "unit", "subject", "participants")
+
+
 @st.composite
 def tables(draw: st.DrawFn) -> pa.Table:
+    return nested(draw, draw(flat_tables()))
+
+
+@st.composite
+def flat_tables(draw: st.DrawFn) -> pa.Table:
     if draw(st.booleans()):
         return draw(plain_tables())
     rows = draw(st.integers(0, 25))
@@ -175,6 +202,21 @@ def test_which_tables_are_screened():
     # an attribute of another type makes its rows not plain, not the table
     events = read(time=pa.array(["2026-10-01T09:30:00+08:00"] * 2), other=pa.array([None, 1.5]))
     assert isinstance(events, EventTable) and list(events.objects) == []  # the second row is a reject
+    # an ``attributes`` struct (pyarrow's and polars' reading of JSON lines gives one) is screened
+    # as its fields; a map, or a field named as another column, leaves the table to the reference
+    rows["kind"], rows["subject"] = ["patrol", "patrol"], [None, None]
+    times = pa.array(["2026-10-01T09:30:00+08:00"] * 2)
+    modes = pa.StructArray.from_arrays([pa.array(["field", "online"]), pa.array([2, None])], names=["mode", "boats"])
+    events = read(time=times, attributes=modes)
+    assert isinstance(events, EventTable) and not events.objects
+    assert [e.attributes for e in events] == [{"mode": "field", "boats": 2}, {"mode": "online"}]
+    nulled = pa.StructArray.from_arrays([pa.array(["field", "online"])], names=["mode"], mask=pa.array([False, True]))
+    events = read(time=times, attributes=nulled)
+    assert isinstance(events, EventTable) and [e.attributes for e in events] == [{"mode": "field"}, {}]
+    assert isinstance(read(time=times, attributes=pa.array([[("mode", "field")]] * 2, pa.map_(pa.string(), pa.string()))), tuple)
+    assert isinstance(read(time=times, attributes=modes, mode=pa.array(["online", "field"])), tuple)
+    assert isinstance(read(time=times, attributes=pa.StructArray.from_arrays([pa.array(["x", "y"])], names=["id"])), tuple)
+    rows["kind"], rows["subject"] = ["visit", "visit"], ["r1", "r2"]
 
 
 def test_a_county_as_a_table_is_audited_as_its_json_lines(tmp_path, monkeypatch):

@@ -245,11 +245,17 @@ def screen_table(table: Any, rules: Rules, first_line: int, threads: int | None 
     fixed offset (``timestamp[s|ms|us, tz=UTC or ±HH:MM]``, written as Python's ``isoformat``
     writes it, which is how the reference reads a ``datetime``; the reader floors nanoseconds to
     microseconds first), attributes texts, whole numbers and true or false; a dictionary-encoded
-    column as its values. A row with a value in an attribute column of another type is never
-    plain; a table with an ``attributes`` column, a core column of another type, an empty name or
-    one with NUL, or a name twice is not screened."""
+    column as its values; an ``attributes`` struct column as its fields, each an attribute column
+    in its place. A row with a value in an attribute column of another type is never plain; a
+    table with an ``attributes`` column of another type (a map) or with a field named as a core
+    field or another column, a core column of another type, an empty name or one with NUL, or a
+    name twice is not screened."""
     pa = importlib.import_module("pyarrow")
     exp = importlib.import_module("sqlglot").exp  # keys quoted by SQLGlot, not pasted
+    if "attributes" in table.schema.names:
+        table = _flattened(pa, table)
+        if table is None:
+            return None
     names = table.schema.names
     if len(set(names)) < len(names) or "attributes" in names or any(not name or "\x00" in name for name in names):
         return None
@@ -295,6 +301,26 @@ def screen_table(table: Any, rules: Rules, first_line: int, threads: int | None 
     statement = (f"CREATE OR REPLACE TEMP TABLE parsed AS SELECT {_LINE} AS line, true AS core_only, {columns} FROM rows_in"
                  + (f" WHERE {' AND '.join(unplain)}" if unplain else ""))
     return _screen_rows(table, rules, first_line, statement, threads, memory_limit)
+
+
+def _flattened(pa: Any, table: Any) -> Any:
+    """The table with its ``attributes`` struct column replaced by the struct's fields, in its
+    place, a struct that is null giving null in each (as the reference leaves a null out), or
+    ``None``: the column is no struct (a map's keys vary by row), or a field is named as a core
+    field or as another column (the reference would let one value win)."""
+    index = table.schema.names.index("attributes")
+    kind = table.schema.field(index).type
+    if table.schema.names.count("attributes") > 1 or not pa.types.is_struct(kind):
+        return None
+    children = [kind.field(j) for j in range(kind.num_fields)]
+    taken = set(CORE_EVENT_FIELDS) | {"attributes"} | {name for name in table.schema.names if name != "attributes"}
+    if any(child.name in taken for child in children):
+        return None
+    chunks = [chunk.flatten() for chunk in table.column(index).chunks]  # the struct's own nulls applied to its fields
+    table = table.remove_column(index)
+    for j, child in enumerate(children):
+        table = table.add_column(index + j, child.name, pa.chunked_array([chunk[j] for chunk in chunks], child.type))
+    return table
 
 
 def _is_text(pa: Any, kind: Any) -> bool:
