@@ -589,7 +589,9 @@ CREATE TABLE gap AS
   SELECT k.subject, k.s1, coalesce(max(c.t), k.s0), NULL FROM kp k LEFT JOIN counted c USING (subject) GROUP BY k.subject, k.s1, k.s0;
 """
 # the deadline: a month after the anchor (local calendar), or 14 days after the later of the
-# anchor and the campaign's start when that still falls inside the campaign
+# anchor and the campaign's start when that still falls inside the campaign; a verdict decided at
+# local midnight belongs to the day before (as the library's and the lead baseline's do), keys in
+# whole seconds floored (as the library's int(timestamp()))
 SQL_VISIT_VERDICTS = """
 WITH d AS (
   SELECT *, least(anchor + getvariable('gap'),
@@ -601,8 +603,8 @@ judged AS (
                  WHEN due <= getvariable('as_of') THEN 'missed' ELSE 'open' END AS status,
             CASE WHEN closed IS NOT NULL AND closed <= due THEN closed ELSE due END AS decided
   FROM d WHERE closed IS NOT NULL OR s1 IS NULL OR due < s1)
-SELECT 'key-person-monthly-visit', subject, epoch(anchor)::BIGINT, epoch(due)::BIGINT, status
-FROM judged WHERE decided >= getvariable('first') AND decided < getvariable('last')
+SELECT 'key-person-monthly-visit', subject, floor(epoch(anchor))::BIGINT, floor(epoch(due))::BIGINT, status
+FROM judged WHERE decided > getvariable('first') AND decided <= getvariable('last')
 """
 
 

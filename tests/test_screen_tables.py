@@ -15,12 +15,14 @@ import datetime as dt
 from typing import Any
 
 import pyarrow as pa
+import pytest
 import pyarrow.parquet as pq
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from complianceengine import Plugins, audit, events_from_records, read_events
+from complianceengine import EventSourceError, Plugins, audit, events_from_records, read_events
 from complianceengine import screen as screening
+from complianceengine.duck import connect as duck_connect
 from complianceengine.eventtable import EventTable
 
 from test_duckdb import REGISTRY
@@ -216,6 +218,15 @@ def test_which_tables_are_screened():
     assert isinstance(read(time=times, attributes=pa.array([[("mode", "field")]] * 2, pa.map_(pa.string(), pa.string()))), tuple)
     assert isinstance(read(time=times, attributes=modes, mode=pa.array(["online", "field"])), tuple)
     assert isinstance(read(time=times, attributes=pa.StructArray.from_arrays([pa.array(["x", "y"])], names=["id"])), tuple)
+    # an instant in nanoseconds inside the struct is read to the microsecond on both engines (it
+    # stopped both with a traceback); a field named twice is an error naming it, not a traceback
+    stamps = pa.array([1_790_000_000_123_456_789, None], pa.timestamp("ns", tz="+08:00"))
+    read(time=times, attributes=pa.StructArray.from_arrays([pa.array(["field", "online"]), stamps], names=["mode", "at"]))
+    twice = pa.StructArray.from_arrays([pa.array(["field", "online"])] * 2, names=["mode", "mode"])
+    for engine in ("reference", "duckdb"):
+        with pytest.raises(EventSourceError, match="column 'attributes' has the field 'mode' twice"):
+            events_from_records(pa.table({**{k: pa.array(v, pa.string()) for k, v in rows.items()}, "time": times, "attributes": twice}),
+                                RULESET, REGISTRY, Plugins([]), engine=engine)
     rows["kind"], rows["subject"] = ["visit", "visit"], ["r1", "r2"]
 
 
@@ -258,6 +269,20 @@ def test_a_county_as_a_table_is_audited_as_its_json_lines(tmp_path, monkeypatch)
                            read_events(tmp_path / "events.parquet", ruleset, registry, args["plugins"], engine="duckdb"))):
         assert isinstance(log.events, EventTable) and log == explicit
         assert audit(ruleset, registry, log, **args, notify=False).engine == "duckdb"
+    # a table given to audit is read by the engine asked for, with its settings
+    opened: list[tuple[Any, Any]] = []
+
+    def spying(threads: Any, memory_limit: Any) -> Any:
+        opened.append((threads, memory_limit))
+        return duck_connect(threads, memory_limit)
+
+    monkeypatch.setattr(screening, "connect", spying)
+    on_reference = audit(ruleset, registry, table, **args, engine="reference", notify=False)
+    assert on_reference.engine == "reference" and opened == []
+    assert audit(ruleset, registry, table, **args, notify=False).engine == "duckdb" and opened == [(1, None)]
+    assert audit(ruleset, registry, table, **args, engine="duckdb", threads=2, memory_limit="512MB", notify=False).engine == "duckdb"
+    assert opened[-1] == (2, "512MB")
+    assert json.loads(on_reference.model_dump_json())["findings"] == json.loads(by_lines.model_dump_json())["findings"]
 
 
 def test_review_findings_on_names_inputs_and_types():

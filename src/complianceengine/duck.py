@@ -8,6 +8,8 @@ without them judges on the reference engine).
 
 from __future__ import annotations
 
+import functools
+import importlib
 import importlib.util
 import tempfile
 from typing import TYPE_CHECKING, Any, Literal
@@ -17,7 +19,7 @@ from .errors import UsageError
 if TYPE_CHECKING:
     import duckdb
 
-__all__ = ["AUTO_BYTES", "AUTO_ROWS", "ENGINES", "Engine", "available", "connect"]
+__all__ = ["AUTO_BYTES", "AUTO_ROWS", "ENGINES", "Engine", "available", "connect", "importable"]
 
 #: which engine reads the events and answers the kinds' questions: ``reference`` (plain Python),
 #: ``duckdb`` or ``auto`` (see :func:`complianceengine.evaluate.backend_for`
@@ -32,13 +34,28 @@ AUTO_ROWS = 50_000
 
 
 def available() -> bool:
-    """Are DuckDB, pyarrow and SQLGlot installed (dependencies of the package)?"""
+    """Are DuckDB, pyarrow and SQLGlot installed (dependencies of the package)? Found, not
+    imported: see :func:`importable`."""
     return all(importlib.util.find_spec(name) is not None for name in ("duckdb", "pyarrow", "sqlglot"))
+
+
+@functools.cache
+def importable() -> bool:
+    """Do DuckDB, pyarrow and SQLGlot import (an install may have them and fail to load one, built
+    for another platform)? Asked by ``auto`` only when it would use DuckDB, so that a small
+    history never loads them."""
+    try:
+        for name in ("duckdb", "pyarrow", "sqlglot"):
+            importlib.import_module(name)
+    except ImportError:
+        return False
+    return True
 
 
 def connect(threads: int | None = None, memory_limit: str | None = None) -> tuple[duckdb.DuckDBPyConnection, tempfile.TemporaryDirectory[str]]:
     """A new in-memory DuckDB connection with these settings, spilling into a temporary folder
-    of its own; :class:`UsageError` when the extra is missing or DuckDB refuses a setting."""
+    of its own; :class:`UsageError` when DuckDB, pyarrow or SQLGlot is missing or DuckDB refuses a
+    setting."""
     if not available():
         raise UsageError("the duckdb engine needs duckdb, pyarrow and sqlglot: pip install 'complianceengine[duckdb]'")
     import duckdb

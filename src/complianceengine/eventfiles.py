@@ -37,7 +37,7 @@ from .outputs import write_atomically
 from .plugins import Plugins
 from .references import missing_record, records
 from .checks import path_text
-from .duck import AUTO_BYTES, AUTO_ROWS, ENGINES, Engine, available
+from .duck import AUTO_BYTES, AUTO_ROWS, ENGINES, Engine, available, importable
 from .eventtable import EventTable
 from .screen import Rules, screen, screen_table, screenable
 
@@ -80,12 +80,13 @@ def read_events(
 
 def _engine(engine: Engine, threads: int | None, memory_limit: str | None) -> Engine:
     """The engine a reader is asked for, checked (:class:`UsageError`): ``auto`` with DuckDB's
-    settings is ``duckdb``, and ``reference`` when DuckDB is not installed."""
+    settings is ``duckdb`` (without them ``auto`` decides file by file, and reads in Python when
+    DuckDB does not import)."""
     if engine not in ENGINES:
         raise UsageError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     settings = threads is not None or memory_limit is not None
-    if engine == "auto" and (settings or not available()):
-        engine = "duckdb" if settings else "reference"
+    if engine == "auto" and settings:
+        engine = "duckdb"
     if engine == "duckdb" and not available():
         raise UsageError("reading with the duckdb engine needs duckdb, pyarrow and sqlglot: pip install 'complianceengine[duckdb]'")
     if engine == "reference" and settings:
@@ -111,7 +112,7 @@ def events_from_records(
 
     ``records`` may also be a table: a pyarrow ``Table`` or ``RecordBatch``, or anything that
     exports the Arrow stream interface (``__arrow_c_stream__``: a polars or DuckDB result) or is a
-    pandas ``DataFrame``, read through pyarrow (the ``arrow`` extra). A row is a record: its core
+    pandas ``DataFrame``, read through pyarrow. A row is a record: its core
     columns are the event's fields, an ``attributes`` column (a struct or map) and every other
     column its attributes, and an empty cell (null) is no value, as an empty CSV cell is; its
     ``line`` is its row number (from 0). With ``engine="duckdb"`` (``threads`` and
@@ -152,7 +153,8 @@ def _record_fields(record: Any) -> dict[str, Any] | None:
 
 
 def _pyarrow(what: str, module: str = "") -> Any:
-    """pyarrow (or one of its modules), or a :class:`UsageError` saying which extra brings it."""
+    """pyarrow (or one of its modules), or a :class:`UsageError` saying it is missing (a dependency
+    of the package, also named by the ``arrow`` extra)."""
     try:
         return importlib.import_module("pyarrow" + (f".{module}" if module else ""))
     except ImportError:
@@ -179,13 +181,52 @@ def _as_table(records: Any) -> Any:
 def _microseconds(pa: Any, table: Any) -> Any:
     """The table with its instants in nanoseconds read to the microsecond, as a time written with
     nine digits of fraction is read (pendulum keeps six): floored, so that one before 1970 is not
-    moved later (pyarrow makes no ``datetime`` of a nanosecond)."""
+    moved later (pyarrow makes no ``datetime`` of a nanosecond); those in a struct column's fields
+    too (an ``attributes`` struct)."""
     pc = importlib.import_module("pyarrow.compute")
     for i, field in enumerate(table.schema):
-        kind = field.type
-        if pa.types.is_timestamp(kind) and kind.unit == "ns":
-            table = table.set_column(i, field.name, pc.floor_temporal(table.column(i), unit="microsecond").cast(pa.timestamp("us", tz=kind.tz)))
+        if _has_nanoseconds(pa, field.type):
+            column = pa.chunked_array([_floored(pa, pc, chunk) for chunk in table.column(i).chunks], _floored_type(pa, field.type))
+            table = table.set_column(i, field.name, column)
     return table
+
+
+def _has_nanoseconds(pa: Any, kind: Any) -> bool:
+    if pa.types.is_struct(kind):
+        return any(_has_nanoseconds(pa, kind.field(j).type) for j in range(kind.num_fields))
+    return bool(pa.types.is_timestamp(kind) and kind.unit == "ns")
+
+
+def _floored_type(pa: Any, kind: Any) -> Any:
+    if pa.types.is_struct(kind):
+        return pa.struct([kind.field(j).with_type(_floored_type(pa, kind.field(j).type)) for j in range(kind.num_fields)])
+    return pa.timestamp("us", tz=kind.tz) if pa.types.is_timestamp(kind) and kind.unit == "ns" else kind
+
+
+def _floored(pa: Any, pc: Any, array: Any) -> Any:
+    """One chunk of a column with its nanosecond instants floored to the microsecond."""
+    kind = array.type
+    if pa.types.is_struct(kind) and _has_nanoseconds(pa, kind):
+        children = [_floored(pa, pc, array.field(j)) for j in range(kind.num_fields)]
+        return pa.StructArray.from_arrays(children, fields=list(_floored_type(pa, kind)), mask=array.is_null())
+    if pa.types.is_timestamp(kind) and kind.unit == "ns":
+        return pc.floor_temporal(array, unit="microsecond").cast(pa.timestamp("us", tz=kind.tz))
+    return array
+
+
+def _field_twice(pa: Any, kind: Any) -> str | None:
+    """A field name a struct type (or a struct inside it) gives twice, else None: pyarrow makes
+    no record of such a row."""
+    if pa.types.is_struct(kind):
+        names = [kind.field(j).name for j in range(kind.num_fields)]
+        twice = next((name for name in names if names.count(name) > 1), None)
+        return twice if twice is not None else next(
+            (found for j in range(kind.num_fields) if (found := _field_twice(pa, kind.field(j).type)) is not None), None)
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
+        return _field_twice(pa, kind.value_type)
+    if pa.types.is_map(kind):
+        return _field_twice(pa, kind.key_type) or _field_twice(pa, kind.item_type)
+    return None
 
 
 def _row_record(row: dict[str, Any]) -> dict[str, Any]:
@@ -406,7 +447,7 @@ class _EventReader:
         """The keys normalisers answer to when this file (or table) is screened by DuckDB, else
         ``None`` (read line by line): the engine (``auto`` screens what is ``large``), and plugins
         that could change a record without saying which (see :mod:`complianceengine.screen`)."""
-        if self.engine == "reference" or (self.engine == "auto" and not large) or self.normalises:
+        if self.engine == "reference" or (self.engine == "auto" and not (large and importable())) or self.normalises:
             return None
         return screenable([normalise for _, normalise in self._file_normalisers()] if self.normaliser_hook else [])
 
@@ -436,6 +477,11 @@ class _EventReader:
         columns can be (:func:`~complianceengine.screen.screen_table`), else one by one."""
         pa = importlib.import_module("pyarrow")
         if isinstance(table, pa.Table):
+            for field in table.schema:
+                twice = _field_twice(pa, field.type)
+                if twice is not None:
+                    raise EventSourceError([Problem(Location(file), "", f"column {field.name!r} has the field {twice!r} twice: "
+                                                    "no row of it can be read as a record")])
             table = _microseconds(pa, table)
         claimed = self._screening(Path(file), table.num_rows >= AUTO_ROWS) if isinstance(table, pa.Table) else None
         chunks = None if claimed is None else screen_table(table, Rules(self.ruleset, self.registry, claimed), first_line, **self.settings)

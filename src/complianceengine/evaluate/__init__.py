@@ -18,7 +18,7 @@ from pendulum.tz.timezone import FixedTimezone
 from ..bulk import gc_paused
 from ..progress import Progress, quiet
 from ..compile import compile_plan, in_force
-from ..duck import ENGINES, Engine, available
+from ..duck import ENGINES, Engine
 from ..errors import Location, NotificationError, PluginError, Problem, RegistryError, UsageError
 from ..eventfiles import events_from_records
 from ..eventtable import EventTable
@@ -76,7 +76,8 @@ def audit(
     as :func:`events_from_records` does against the (latest) ruleset and ``registry``: an event
     of an unknown kind, by an unknown person or unit, or with a mistyped attribute is a reject in
     the report (``source`` ``<events>``, ``line`` its index), and ``events_used`` counts only
-    the events accepted.
+    the events accepted; a table is read by ``engine`` (with its settings), as
+    :func:`events_from_records` reads it.
     ``as_of`` (default: now) is the moment of the audit: later events are ignored and periods or
     deadlines not over by then are ``open`` rather than ``missed``. Nothing passed in is modified.
     ``ruleset`` may be several versions of one ruleset (same ``id``), each with its ``effective``
@@ -96,6 +97,10 @@ def audit(
     the same whichever engine gives them.
     """
     plugins = plugins or Plugins()
+    versions = [ruleset] if isinstance(ruleset, Ruleset) else list(ruleset)
+    if not isinstance(events, EventLog) and versions:  # read as judge would, but by the engine asked for (and its settings)
+        events = events_from_records(events, _latest(versions), registry, plugins, source="<events>", engine=engine, threads=threads,
+                                     memory_limit=memory_limit)
     chosen, backend = backend_for(engine, threads=threads, memory_limit=memory_limit, events=events)
     judged = judge(ruleset, registry, events, first_day=first_day, last_day=last_day, as_of=as_of, plugins=plugins, lang=lang,
                    progress=progress, backend=backend)
@@ -128,8 +133,8 @@ def backend_for(engine: Engine, *, threads: int | None = None, memory_limit: str
         raise UsageError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     settings = threads is not None or memory_limit is not None
     if engine == "auto":
-        columnar = isinstance(events, EventLog) and isinstance(events.events, EventTable)
-        engine = "duckdb" if settings or (columnar and available()) else "reference"
+        columnar = isinstance(events, EventLog) and isinstance(events.events, EventTable)  # DuckDB read them, so it imports
+        engine = "duckdb" if settings or columnar else "reference"
     if engine == "duckdb":
         from .columnar import DuckDBSource, connect
 
@@ -141,6 +146,11 @@ def backend_for(engine: Engine, *, threads: int | None = None, memory_limit: str
     if settings:
         raise UsageError("threads and memory_limit are DuckDB settings: give them with engine='duckdb' or 'auto'")
     return "reference", None
+
+
+def _latest(versions: Sequence[Ruleset]) -> Ruleset:
+    """The version in force last: events built in code are checked against it."""
+    return max(versions, key=lambda r: r.effective.from_ if r.effective else dt.date.min)
 
 
 def notify_plugins(report: Report, plugins: Plugins) -> None:
@@ -190,12 +200,11 @@ def judge(
         raise UsageError("as_of must carry a time zone")
     versions = [ruleset] if isinstance(ruleset, Ruleset) else list(ruleset)
     spans = version_spans(versions, first_day, last_day)
-    _check_registry(registry, max(versions, key=lambda r: r.effective.from_ if r.effective else dt.date.min))
+    _check_registry(registry, _latest(versions))
     if isinstance(events, EventLog):
         log = events
     else:  # events built in code get the checks a file's lines get, against the latest version
-        latest = max(versions, key=lambda r: r.effective.from_ if r.effective else dt.date.min)
-        log = events_from_records(events, latest, registry, plugins, source="<events>")
+        log = events_from_records(events, _latest(versions), registry, plugins, source="<events>")
     # Every version is compiled over the whole range, so periods keep their anchors and cadence
     # clocks run across the change; each finding is then taken from the version in force on the
     # local day it was decided (the end of its period, its deadline, or its answer in time).

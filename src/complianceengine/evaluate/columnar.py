@@ -22,7 +22,7 @@ passed to DuckDB, which spills to disk beyond the limit, into a temporary folder
 goes with the connection. DuckDB's errors (a setting it refuses, memory it cannot get) are
 :class:`~complianceengine.errors.UsageError`.
 
-Needs the ``duckdb`` extra (duckdb, pyarrow and sqlglot).
+Needs duckdb, pyarrow and sqlglot (dependencies of the package).
 """
 
 from __future__ import annotations
