@@ -214,6 +214,25 @@ def _floored(pa: Any, pc: Any, array: Any) -> Any:
     return array
 
 
+def _check_names(pa: Any, table: Any, file: str) -> None:
+    """:class:`EventSourceError` when a table names a value twice, so that a record could keep
+    only one of the two (as a CSV header naming a column twice is): a column twice, a field of
+    an ``attributes`` struct that is also an attribute column, or a struct field twice (pyarrow
+    makes no record of such a row)."""
+    names = table.schema.names
+    problems = [f"column {name!r} appears twice" for name in dict.fromkeys(n for n in names if names.count(n) > 1)]
+    if names.count("attributes") == 1 and pa.types.is_struct(table.schema.field("attributes").type):
+        kind = table.schema.field("attributes").type
+        problems += [f"{kind.field(j).name!r} is both a column and a field of the attributes column" for j in range(kind.num_fields)
+                     if kind.field(j).name in names and kind.field(j).name not in _CORE_FIELDS]  # a core column is no attribute
+    for field in table.schema:
+        twice = _field_twice(pa, field.type)
+        if twice is not None:
+            problems.append(f"column {field.name!r} has the field {twice!r} twice")
+    if problems:
+        raise EventSourceError([Problem(Location(file), "", f"{problem}: a record holds one value of each name") for problem in problems])
+
+
 def _field_twice(pa: Any, kind: Any) -> str | None:
     """A field name a struct type (or a struct inside it) gives twice, else None: pyarrow makes
     no record of such a row."""
@@ -477,11 +496,7 @@ class _EventReader:
         columns can be (:func:`~complianceengine.screen.screen_table`), else one by one."""
         pa = importlib.import_module("pyarrow")
         if isinstance(table, pa.Table):
-            for field in table.schema:
-                twice = _field_twice(pa, field.type)
-                if twice is not None:
-                    raise EventSourceError([Problem(Location(file), "", f"column {field.name!r} has the field {twice!r} twice: "
-                                                    "no row of it can be read as a record")])
+            _check_names(pa, table, file)
             table = _microseconds(pa, table)
         claimed = self._screening(Path(file), table.num_rows >= AUTO_ROWS) if isinstance(table, pa.Table) else None
         chunks = None if claimed is None else screen_table(table, Rules(self.ruleset, self.registry, claimed), first_line, **self.settings)
