@@ -120,6 +120,42 @@ def test_parquet_files_and_hive_folders_give_the_same_findings_as_json_lines(xia
     assert rows.events[0].origin is not None and rows.events[0].origin.line == 1
 
 
+def test_json_lines_csv_parquet_and_a_table_give_the_same_findings_and_rejects(xiangshan, tmp_path):
+    """The sample's records as JSON lines, as a CSV file (a column per field and attribute,
+    participants joined with ';'), as a Parquet file and as an Arrow table, on both engines:
+    the same events, the same rejects (but for the line that is not JSON, which only the JSON
+    lines file has), the same findings."""
+    import csv
+
+    ruleset, registry, plugins = xiangshan
+    records = _sample_records()
+    flat = [{**{k: v for k, v in r.items() if k != "attributes"}, **r.get("attributes", {})} for r in records]
+    names = list(dict.fromkeys(name for row in flat for name in row))
+    with (tmp_path / "events.csv").open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, names)
+        writer.writeheader()
+        for row in flat:
+            writer.writerow({k: ";".join(v) if isinstance(v, list) and k == "participants" else
+                             json.dumps(v) if isinstance(v, bool) else v for k, v in row.items()})
+    pq.write_table(_flat_table(records), tmp_path / "events.parquet")
+    lines = read_events(SAMPLE / "events.jsonl", ruleset, registry, plugins, engine="reference")
+    expected = _verdicts(ce.audit(ruleset, registry, lines, plugins=plugins, **RANGE))
+    json_rejects = sorted(r.errors for r in lines.rejects if not r.errors[0].startswith("invalid JSON"))
+    for engine in ("reference", "duckdb"):
+        logs = {"csv": read_events(tmp_path / "events.csv", ruleset, registry, plugins, engine=engine),
+                "parquet": read_events(tmp_path / "events.parquet", ruleset, registry, plugins, engine=engine),
+                "table": events_from_records(_flat_table(records), ruleset, registry, plugins, engine=engine),
+                "jsonl": read_events(SAMPLE / "events.jsonl", ruleset, registry, plugins, engine=engine)}
+        for how, log in logs.items():
+            assert sorted((e.id, _bare(e)) for e in log.events) == sorted((e.id, _bare(e)) for e in lines.events), (engine, how)
+            rejects = sorted(r.errors for r in log.rejects)
+            assert rejects == (sorted(r.errors for r in lines.rejects) if how == "jsonl" else json_rejects), (engine, how)
+            # every row read is accepted, rejected or an identical repeat (a conflicting repeat is a reject)
+            rows = len(records) + (how == "jsonl")  # and the line that is not JSON
+            assert len(log.events) + len(log.rejects) + sum(d.identical for d in log.duplicates) == rows, (engine, how)
+            assert _verdicts(ce.audit(ruleset, registry, log, plugins=plugins, engine=engine, **RANGE)) == expected, (engine, how)
+
+
 def test_the_command_line_reads_a_parquet_folder(tmp_path):
     pq.write_to_dataset(_flat_table(_sample_records()), tmp_path / "events", partition_cols=["kind"])
     args = ["audit", "rulesets/xiangshan/ruleset.yaml", "--registry", str(SAMPLE / "registry.yaml"), "--from", "2026-08-01",
