@@ -108,7 +108,7 @@ def unindexed(events):
 
     def all_exemptions(cls, spans):
         spans = tuple(spans)
-        return cls(spans, _Everything(enumerate(spans)))
+        return cls(spans, _Everything(enumerate(spans)), units=True)  # every holder asked, units included
 
     def at_units(self, units):
         return list(self.positions)

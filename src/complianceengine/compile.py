@@ -222,10 +222,7 @@ def _targets(applies_to: PerAssignee | PerUnit | PerSubject, org: Organisation, 
     ``duties`` (when the ruleset is in force), not cut at the audit's edges."""
     out: list[Target] = []
     if isinstance(applies_to, PerAssignee):
-        wanted = set(applies_to.roles)
-        for (person, role, unit), intervals in sorted(org.holdings.items()):
-            if role not in wanted:
-                continue
+        for (person, role, unit), intervals in org.holdings_of(applies_to.roles):
             active = clip(intervals, duties)
             if clip(active, looked_at):
                 name = org.people[person].name if person in org.people else None

@@ -27,10 +27,13 @@ class Exemptions:
     spans: tuple[ExcusedSpan, ...]
     #: (who, id) -> (position in ``spans``, span)
     by_holder: dict[tuple[str, str], list[tuple[int, ExcusedSpan]]] = field(default_factory=dict)
+    #: does one of them name a unit (else a target's units need not be looked up)
+    units: bool = False
 
     @classmethod
     def of(cls, spans: Iterable[ExcusedSpan]) -> Exemptions:
-        out = cls(tuple(spans))
+        spans = tuple(spans)
+        out = cls(spans, units=any(span.who == "unit" for span in spans))
         for position, span in enumerate(out.spans):
             out.by_holder.setdefault((span.who, span.id), []).append((position, span))
         return out
@@ -93,8 +96,10 @@ def _applying(
         for name in (obligation.excused_in if calendars else ())
         for part in plan.windows.get(name, [])
     ]
+    if not exemptions.spans:  # none at all (most audits' registries, most event logs)
+        return out
     # only exemptions naming the target, its unit or a unit above it can apply: look those up
-    holders = [("unit", unit) for unit in ([target.unit, *org.ancestors(target.unit)] if target.unit in org.units else [])]
+    holders = [("unit", unit) for unit in ([target.unit, *org.ancestors(target.unit)] if exemptions.units and target.unit in org.units else [])]
     if target.subject.kind in ("person", "subject"):
         holders.append((target.subject.kind, target.subject.id))
     found = sorted({position: span for holder in holders for position, span in exemptions.by_holder.get(holder, ())}.items())

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import cached_property
 from typing import Annotated, Any, Literal, NamedTuple, Protocol
 
@@ -62,9 +62,16 @@ class Organisation:
         # person or one post does not scan every assignment
         self._by_person: dict[str, list[tuple[str, str, list[Interval]]]] = {}
         self._by_post: dict[tuple[str, str], list[tuple[str, list[Interval]]]] = {}
+        self._by_role: dict[str, list[tuple[tuple[str, str, str], list[Interval]]]] = {}
         for (person, role, post), intervals in self.holdings.items():
             self._by_person.setdefault(person, []).append((role, post, intervals))
             self._by_post.setdefault((role, post), []).append((person, intervals))
+            self._by_role.setdefault(role, []).append(((person, role, post), intervals))
+
+    def holdings_of(self, roles: Iterable[str]) -> list[tuple[tuple[str, str, str], list[Interval]]]:
+        """The holdings of these roles, ``((person, role, unit), intervals)`` sorted by person,
+        role and unit: those of ``holdings`` with one of the roles, without sorting them all."""
+        return sorted((item for role in set(roles) for item in self._by_role.get(role, ())), key=lambda item: item[0])
 
     def ancestors(self, unit_id: str) -> list[str]:
         """Parent, grandparent, ... up to the root."""
