@@ -44,9 +44,10 @@ if TYPE_CHECKING:
 __all__ = ["ROWS", "Rules", "screen", "screen_table", "screenable"]
 
 #: bytes of a file screened at once (a block ends at a line end): DuckDB's memory while it screens
-#: a block is about twenty times its size (so a 256 MB limit is enough), and larger blocks are
-#: no faster (docs/performance.md)
-BLOCK = 4 << 20
+#: a block is about twenty times its size (so a 256 MB limit is enough); smaller blocks are
+#: slower and leave the table of plain rows in more pieces, which a large audit holds to its end
+#: (docs/performance.md)
+BLOCK = 8 << 20
 #: DuckDB's threads for a screen unless told: the blocks are small queries a second thread does not
 #: speed up, and each thread's share of a block is memory held (docs/performance.md)
 THREADS = 1
@@ -222,7 +223,7 @@ def screen(stream: IO[bytes], rules: Rules, threads: int | None = None, memory_l
 
 
 #: rows of a table screened at once (about as many as a block of JSON lines holds: see BLOCK)
-ROWS = 25_000
+ROWS = 50_000
 #: the column that numbers a table's rows while it is screened (the others are named c0, c1, ...)
 _LINE = "n"
 #: a table's attribute columns of these types (and texts) are given to DuckDB as they are: whole numbers, true/false
