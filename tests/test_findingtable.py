@@ -116,6 +116,14 @@ def test_a_table_is_the_tuple_of_its_findings(made):
     kept.extend(table)
     kept.keep(picked)
     assert kept.table() == tuple(expected[i] for i in picked)
+    # drop: the same as keeping the other rows, objects renumbered and still the same objects
+    gone = [i for i in range(len(expected)) if i % 3 == 1]
+    dropped = FindingColumns()
+    dropped.extend(table)
+    dropped.drop(gone)
+    left = dropped.table()
+    assert left == tuple(expected[i] for i in picked)
+    assert all(left[j] is table[i] for j, i in enumerate(picked) if not table.is_row(i))
     for name in (*FAMILY, "id", "status", "decided", "period", "evidence", "due", "step", "flagged", "observed_amount", "excused_by"):
         assert list(table.values(name)) == [getattr(f, name) for f in expected] == list(field_values(table, name))
     assert pickle.loads(pickle.dumps(table)) == table and copy.deepcopy(table) == table
@@ -338,6 +346,8 @@ def test_columns_are_read_only_and_rows_are_checked():
     columns.extend(findings)
     with pytest.raises(IndexError):
         columns.keep([2, 1])
+    with pytest.raises(IndexError):
+        columns.drop([2, 2])
 
 
 def test_the_json_schema_of_lazy_sequences_is_an_array_in_both_modes():

@@ -18,6 +18,7 @@ as one Arrow table for a host that wants them there (pandas, polars, DuckDB).
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import importlib
 import operator
@@ -119,6 +120,19 @@ class FindingColumns:
         for column in self._columns:
             column[:] = pick(column)
         self._objects = _renumbered(self._objects, rows)
+
+    def drop(self, rows: Sequence[int]) -> None:
+        """Remove the findings at ``rows`` (ascending, each once), in place: what :meth:`keep`
+        does with the other rows, for when few go (an audit drops the findings decided outside
+        its range), without a list of every row kept."""
+        rows = _ascending(rows, len(self._family))
+        if not rows:
+            return
+        for column in (self._family, *self._columns):
+            column[:] = _without(column, rows)
+        if self._objects:
+            gone = set(rows)
+            self._objects = {i - bisect.bisect_left(rows, i): found for i, found in self._objects.items() if i not in gone}
 
     def _family_of(self, finding: Finding) -> int:
         subject = finding.subject
@@ -263,6 +277,17 @@ def _picker(rows: Sequence[int]) -> Callable[[list[Any]], Sequence[Any]]:
     if len(rows) == 1:
         return lambda column: (column[rows[0]],)
     return operator.itemgetter(*rows)
+
+
+def _without(column: list[Any], rows: Sequence[int]) -> list[Any]:
+    """The column without the items at ``rows`` (ascending): its runs between them, copied in C."""
+    out: list[Any] = []
+    start = 0
+    for row in rows:
+        out += column[start:row]
+        start = row + 1
+    out += column[start:]
+    return out
 
 
 def _renumbered(objects: dict[int, Finding], rows: Sequence[int]) -> dict[int, Finding]:

@@ -103,7 +103,7 @@ def audit(
                                      memory_limit=memory_limit)
     chosen, backend = backend_for(engine, threads=threads, memory_limit=memory_limit, events=events)
     judged = judge(ruleset, registry, events, first_day=first_day, last_day=last_day, as_of=as_of, plugins=plugins, lang=lang,
-                   progress=progress, backend=backend)
+                   progress=progress, backend=backend, keep_frames=False)
     plans, spans, findings, log = judged.plans, judged.spans, judged.findings, judged.log
     report = summarise(plans, findings, log, judged.warnings)
     if len(plans) > 1:
@@ -187,12 +187,15 @@ def judge(
     lang: Lang = "en",
     backend: Backend | None = None,
     progress: Progress = quiet,
+    keep_frames: bool = True,
 ) -> Judged:
     """An audit up to its findings, before any report or notification. :func:`audit` and
     ``explain`` share it; ``explain`` passes a ``tracer`` that records why each finding is what
     it is. ``backend(plan, events, tracer)`` gives the :class:`~complianceengine.kinds.EventSource`
     that answers the kinds' questions (default: the reference backend; the live monitor passes
-    one that reads what its engine has filed)."""
+    one that reads what its engine has filed). With ``keep_frames`` false (:func:`audit`, which
+    returns no plan) each obligation's frames are let go once it is judged: at a million events
+    they are a tenth of the audit's peak."""
     plugins = plugins or Plugins()
     if as_of is None:
         as_of = pendulum.now("UTC")
@@ -217,9 +220,9 @@ def judge(
     gathered = FindingColumns()
     for plan, (version, a, b) in zip(plans, spans, strict=True):
         if len(plans) == 1:  # one version judges the whole range
-            findings, warnings = _judged(plan, log.events, plugins, tracer, backend, progress)
+            findings, warnings = _judged(plan, log.events, plugins, tracer, backend, progress, keep_frames)
             break
-        judged, said = _judged(plan, log.events, plugins, _Only(tracer, decided=True) if tracer else None, backend, progress)
+        judged, said = _judged(plan, log.events, plugins, _Only(tracer, decided=True) if tracer else None, backend, progress, keep_frames)
         warnings += [w for w in said if w not in warnings]
         decided = field_values(judged, "decided")
         days: dict[dt.datetime, dt.date] = {}  # by instant: a frequency duty's periods end together
@@ -231,7 +234,8 @@ def judge(
         if states:  # only those obligations are judged again (the version compiled whole: its exemptions name the others)
             own = compile_plan(version, registry, a, b, as_of, plugins, duties=duties, lang=lang)
             own = own.model_copy(update={"obligations": tuple(c for c in own.obligations if c.id in states)})
-            judged, said = _judged(own, log.events, plugins, _Only(tracer, decided=False) if tracer else None, backend)
+            judged, said = _judged(own, log.events, plugins, _Only(tracer, decided=False) if tracer else None, backend,
+                                   keep_frames=keep_frames)
             warnings += [w for w in said if w not in warnings]
             gathered.extend(judged.take([i for i, when in enumerate(field_values(judged, "decided")) if when is None]))
     else:
@@ -296,29 +300,28 @@ def evaluate(plan: Plan, events: Iterable[Event], plugins: Plugins | None = None
 
 def _judged(
     plan: Plan, events: Iterable[Event], plugins: Plugins | None, tracer: Tracer | None, backend: Backend | None = None,
-    progress: Progress = quiet,
+    progress: Progress = quiet, keep_frames: bool = True,
 ) -> tuple[FindingTable, list[str]]:
     kinds = (plugins or Plugins()).obligation_kinds()
     with gc_paused():  # a county's audit builds millions of acyclic objects
         progress("indexing the events", 0, None)
         source = (backend or ReferenceSource)(plan, events, _Reported(tracer, plan) if tracer is not None else None)
         try:
-            found = _evaluate(plan, source, kinds, progress)
+            found = _evaluate(plan, source, kinds, progress, keep_frames)
         finally:
             close = getattr(source, "close", None)  # a backend holding a database lets it go
             if close is not None:
                 close()
     reported: dict[dt.datetime, bool] = {}  # by instant: a frequency duty's periods end together
-    kept = []
+    dropped = []  # few: the findings the kinds judged just outside the range
     for i, decided in enumerate(found.column("decided")):
         if decided is not None:
             reports = reported.get(decided)
             if reports is None:
                 reports = reported[decided] = plan.reports(decided)
             if not reports:
-                continue
-        kept.append(i)
-    found.keep(kept)
+                dropped.append(i)
+    found.drop(dropped)
     return found.table(), [*plan.notes, *source.warnings]
 
 
@@ -334,7 +337,8 @@ class _Reported:
             self.tracer.record(finding, step, decisions)
 
 
-def _evaluate(plan: Plan, source: EventSource, kinds: dict[str, tuple[str, ObligationKind]], progress: Progress = quiet) -> FindingColumns:
+def _evaluate(plan: Plan, source: EventSource, kinds: dict[str, tuple[str, ObligationKind]], progress: Progress = quiet,
+              keep_frames: bool = True) -> FindingColumns:
     findings = FindingColumns()
     for done, compiled in enumerate(plan.obligations):
         progress(f"judging {compiled.id}", done, len(plan.obligations))
@@ -344,6 +348,8 @@ def _evaluate(plan: Plan, source: EventSource, kinds: dict[str, tuple[str, Oblig
         plugin, kind = kinds[compiled.kind]
         if plugin == BUILTIN_PLUGIN:
             findings.extend(kind.judge(plan, compiled, source))
+            if not keep_frames and compiled.frames:  # judged: its frames are of no more use to this audit
+                object.__setattr__(compiled, "frames", ())  # the plan is the audit's own, never returned
             continue
         try:
             found = kind.judge(plan, compiled, source)
