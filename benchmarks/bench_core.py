@@ -1063,20 +1063,14 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"- {copies} copies, full audit, reference / duckdb engine: {_ratio(lib['total'], duck['total'])} end to end "
                       f"(target >= 20x), {_ratio(lib['times']['audit'], duck['times']['audit'])} audit alone; "
                       f"peak RSS {duck['peak_rss_mb']:.0f} MB vs {lib['peak_rss_mb']:.0f} MB")
-            lead, lead_duck, sql_lead_ = r.get("library-lead"), r.get("library-lead-duckdb"), r.get("sql-lead")
-            if sql_lead_ and "error" not in sql_lead_:
-                parts = [f"{name} {_ratio(x['total'], sql_lead_['total'])} end to end"
-                         for name, x in (("reference", lead), ("duckdb", lead_duck)) if x and "error" not in x]
-                if parts:
-                    print(f"- {copies} copies, lead response (lead-timely-handling), library / hand-written DuckDB SQL: " + ", ".join(parts)
-                          + " (target on duckdb <= 1.5x)")
-            visit, visit_duck, sql_visit_ = r.get("library-visit"), r.get("library-visit-duckdb"), r.get("sql-visit")
-            if sql_visit_ and "error" not in sql_visit_:
-                parts = [f"{name} {_ratio(x['total'], sql_visit_['total'])} end to end"
-                         for name, x in (("reference", visit), ("duckdb", visit_duck)) if x and "error" not in x]
-                if parts:
-                    print(f"- {copies} copies, visit gap (key-person-monthly-visit), library / hand-written DuckDB SQL: " + ", ".join(parts)
-                          + " (target on duckdb <= 1.5x)")
+            for duty, what in (("lead", "lead response (lead-timely-handling)"), ("visit", "visit gap (key-person-monthly-visit)")):
+                sql = r.get(f"sql-{duty}")
+                if sql and "error" not in sql:
+                    parts = [f"{name} {_ratio(x['total'], sql['total'])} end to end"
+                             for name, x in (("reference", r.get(f"library-{duty}")), ("duckdb", r.get(f"library-{duty}-duckdb")))
+                             if x and "error" not in x]
+                    if parts:
+                        print(f"- {copies} copies, {what}, library / hand-written DuckDB SQL: " + ", ".join(parts) + " (target on duckdb <= 1.5x)")
             if lib and "error" not in lib:
                 share = {k: v / lib["total"] for k, v in lib["times"].items() if k != "startup"}
                 print(f"- {copies} copies, full audit: {lib['events'] / lib['total']:,.0f} events/s, "
