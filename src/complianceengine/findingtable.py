@@ -109,22 +109,10 @@ class FindingColumns:
             mine += theirs
         self._objects.update((offset + i, finding) for i, finding in findings.objects.items())
 
-    def keep(self, rows: Sequence[int]) -> None:
-        """Keep only the findings at ``rows`` (ascending, each once), in place: one column at a
-        time, so that a million findings are never held twice."""
-        rows = _ascending(rows, len(self._family))
-        if len(rows) == len(self._family):  # ascending, each once and in range: every row
-            return
-        pick = _picker(rows)
-        self._family[:] = pick(self._family)
-        for column in self._columns:
-            column[:] = pick(column)
-        self._objects = _renumbered(self._objects, rows)
-
     def drop(self, rows: Sequence[int]) -> None:
-        """Remove the findings at ``rows`` (ascending, each once), in place: what :meth:`keep`
-        does with the other rows, for when few go (an audit drops the findings decided outside
-        its range), without a list of every row kept."""
+        """Remove the findings at ``rows`` (ascending, each once), in place, one column at a time
+        (each rebuilt from its runs between them), so that a million findings are never held
+        twice: an audit drops the few findings the kinds judged outside its range."""
         rows = _ascending(rows, len(self._family))
         if not rows:
             return
