@@ -306,7 +306,8 @@ def _flattened(pa: Any, table: Any) -> Any:
     """The table with its ``attributes`` struct column replaced by the struct's fields, in its
     place, a struct that is null giving null in each (as the reference leaves a null out), or
     ``None``: the column is no struct (a map's keys vary by row), or a field is named as a core
-    field or as another column (the reference would let one value win)."""
+    field (to the reference an attribute of that name, which a column here could not be told from
+    the core field) or as another column (a table the reader refuses before it gets here)."""
     index = table.schema.names.index("attributes")
     kind = table.schema.field(index).type
     if table.schema.names.count("attributes") > 1 or not pa.types.is_struct(kind):
