@@ -28,6 +28,7 @@ a plugin implements the per-record normaliser hook are read by the reference pat
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -185,11 +186,7 @@ def screen(stream: IO[bytes], rules: Rules, threads: int | None = None, memory_l
     plain line hold texts, whole numbers and true or false only, as JSON reads them.
     ``threads`` and ``memory_limit`` are DuckDB's settings."""
     pa = importlib.import_module("pyarrow")
-    import duckdb
-
-    con, spill = connect(THREADS if threads is None else threads, memory_limit)
-    try:
-        _rules(con, rules)
+    with _connected(rules, threads, memory_limit) as con:
         number, rest = 0, b""
         while True:
             data = stream.read(BLOCK)
@@ -203,23 +200,42 @@ def screen(stream: IO[bytes], rules: Rules, threads: int | None = None, memory_l
                     lines[0] = lines[0].removeprefix(b"\xef\xbb\xbf")
                 block = pa.table({"line": pa.array(range(number + 1, number + 1 + len(lines)), pa.int64()),
                                   "raw": pa.array(lines, pa.binary())})
-                # in batches, which DuckDB's threads share (one chunk is scanned by one)
-                con.register("block", pa.Table.from_batches(block.to_batches(max_chunksize=_BATCH)))
-                try:
-                    con.execute(_PARSE)
-                    plain = con.sql(_PLAIN).to_arrow_table()
-                except duckdb.Error as exc:  # memory it cannot get, most likely
-                    raise UsageError(f"DuckDB failed while screening lines {number + 1} to {number + len(lines)}: "
-                                     f"{type(exc).__name__}: {exc}") from None
-                finally:
-                    con.unregister("block")
+                plain = _plain(con, "block", block, _PARSE, f"lines {number + 1} to {number + len(lines)}")
                 yield number + 1, lines, plain
                 number += len(lines)
             if not data:
                 return
+
+
+@contextlib.contextmanager
+def _connected(rules: Rules, threads: int | None, memory_limit: str | None) -> Iterator[Any]:
+    """A connection of a screen's own (one thread unless told, :data:`THREADS`) holding the
+    rules' tables, closed (its spill folder removed) when the screen ends."""
+    con, spill = connect(THREADS if threads is None else threads, memory_limit)
+    try:
+        _rules(con, rules)
+        yield con
     finally:
         con.close()
         spill.cleanup()
+
+
+def _plain(con: Any, name: str, block: Any, parse: str, what: str) -> Any:
+    """The plain lines (or rows) of one block: ``block`` given to DuckDB as ``name``, ``parse``
+    making the ``parsed`` table of it and :data:`_PLAIN` keeping the plain ones; DuckDB's errors
+    (memory it cannot get, most likely) a :class:`UsageError` naming ``what`` was screened."""
+    pa = importlib.import_module("pyarrow")
+    import duckdb
+
+    # in batches, which DuckDB's threads share (one chunk is scanned by one)
+    con.register(name, pa.Table.from_batches(block.to_batches(max_chunksize=_BATCH)))
+    try:
+        con.execute(parse)
+        return con.sql(_PLAIN).to_arrow_table()
+    except duckdb.Error as exc:
+        raise UsageError(f"DuckDB failed while screening {what}: {type(exc).__name__}: {exc}") from None
+    finally:
+        con.unregister(name)
 
 
 #: rows of a table screened at once (about as many as a block of JSON lines holds: see BLOCK)
@@ -347,27 +363,12 @@ def _fixed_offset(kind: Any) -> tuple[int, str] | None:
 def _screen_rows(table: Any, rules: Rules, first_line: int, statement: str, threads: int | None, memory_limit: str | None,
                  ) -> Iterator[tuple[int, int, Any]]:
     pa = importlib.import_module("pyarrow")
-    import duckdb
-
-    con, spill = connect(THREADS if threads is None else threads, memory_limit)
-    try:
-        _rules(con, rules)
+    with _connected(rules, threads, memory_limit) as con:
         for start in range(0, table.num_rows, ROWS):
             chunk = table.slice(start, ROWS)
-            numbered = chunk.append_column(_LINE, pa.array(range(first_line + start, first_line + start + chunk.num_rows), pa.int64()))
-            con.register("rows_in", pa.Table.from_batches(numbered.to_batches(max_chunksize=_BATCH)))
-            try:
-                con.execute(statement)
-                plain = con.sql(_PLAIN).to_arrow_table()
-            except duckdb.Error as exc:
-                raise UsageError(f"DuckDB failed while screening rows {first_line + start} to {first_line + start + chunk.num_rows - 1}: "
-                                 f"{type(exc).__name__}: {exc}") from None
-            finally:
-                con.unregister("rows_in")
-            yield first_line + start, chunk.num_rows, plain
-    finally:
-        con.close()
-        spill.cleanup()
+            first, last = first_line + start, first_line + start + chunk.num_rows - 1
+            numbered = chunk.append_column(_LINE, pa.array(range(first, last + 1), pa.int64()))
+            yield first, chunk.num_rows, _plain(con, "rows_in", numbered, statement, f"rows {first} to {last}")
 
 
 #: the attribute name of the one path when no kind has a plain attribute (a line with it is not plain)
