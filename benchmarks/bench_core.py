@@ -33,7 +33,10 @@ are compared as (obligation, case, step, status). ``library-visit`` / ``library-
 month of the previous one, 14 days during the campaign), compared as (obligation, key person,
 anchor, deadline, status).
 
-``--only library-read`` measures reading alone (ruleset, registry, events; no audit).
+``--only library-read`` measures reading alone (ruleset, registry, events; no audit), and
+``library-read-duckdb`` the same on the DuckDB engine; ``library-read-parquet[-duckdb]`` and
+``library-read-csv[-duckdb]`` read the same events as a Parquet file and as a CSV file (written
+once into the world's folder).
 
 Every finding of the three duties, as (obligation, person, role, unit, period, window, status),
 is compared between the library and the baseline, and between the full and the restricted
@@ -69,7 +72,8 @@ MODES = ("library", "library-freq", "baseline", "library-duckdb", "library-freq-
          "library-lead", "library-lead-duckdb", "sql-lead", "library-visit", "library-visit-duckdb", "sql-visit")
 # ruleset + registry + events only, on request (--only library-read): the JSON lines, or the same
 # events as a Parquet file (attributes as columns, times as instants at +08:00) on both engines
-EXTRA_MODES = ("library-read", "library-read-parquet", "library-read-parquet-duckdb")
+EXTRA_MODES = ("library-read", "library-read-duckdb", "library-read-parquet", "library-read-parquet-duckdb", "library-read-csv",
+               "library-read-csv-duckdb")
 BASELINES = ("baseline", "sql-baseline", "sql-lead", "sql-visit")
 STATUSES = ("met", "excused", "not_applicable", "open", "late", "missed")
 
@@ -713,7 +717,8 @@ def child(mode: str, world: Path, out: Path, ruleset_path: Path) -> None:
     t = time.perf_counter()
     # each engine named (``auto``, the default, picks DuckDB for these files since 2026-11-27)
     engine = {"engine": "duckdb" if mode.endswith("-duckdb") else "reference"}
-    events = world / ("events.parquet" if mode.startswith("library-read-parquet") else "events.jsonl")
+    events = world / ("events.parquet" if mode.startswith("library-read-parquet") else "events.csv" if mode.startswith("library-read-csv")
+                      else "events.jsonl")
     try:  # the DuckDB engine reads the events too (screened JSON lines, kept as a table)
         log = ce.read_events(events, ruleset, registry, plugins, **engine)
     except TypeError:  # code from before read_events had an engine (--src-commit)
@@ -895,19 +900,50 @@ def _parquet(folder: Path) -> None:
     pq.write_table(pa.table(columns), path)
 
 
+def _csv(folder: Path) -> None:
+    """The world's events as a CSV file (once): a column per field and per attribute, the
+    participants joined with ``;``, true/false as words; no cell needs quotes (the lines that
+    are not events, if any, left out)."""
+    path = folder / "events.csv"
+    if path.exists():
+        return
+    rows = []
+    with (folder / "events.jsonl").open(encoding="utf-8") as lines:
+        for line in lines:
+            try:
+                record = json.loads(line)
+                record.update(record.pop("attributes", None) or {})
+            except (ValueError, TypeError, AttributeError):
+                continue
+            rows.append(record)
+    names = list(dict.fromkeys(name for row in rows for name in row))
+
+    def cell(value: Any) -> str:
+        text = ";".join(value) if isinstance(value, list) else json.dumps(value) if isinstance(value, bool) else "" if value is None else str(value)
+        assert not any(c in text for c in ',"\r\n'), f"a cell that needs quotes: {text!r}"
+        return text
+
+    with path.open("w", encoding="utf-8") as out:
+        out.write(",".join(names) + "\n")
+        for row in rows:
+            out.write(",".join(cell(row.get(name)) for name in names) + "\n")
+
+
 def _fmt(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds:.2f}"
 
 
 def _row(copies: int, r: dict[str, Any]) -> str:
     label = {"library": "library, all obligations", "library-freq": "library, 3 frequency duties",
-             "baseline": "baseline, 3 frequency duties", "library-read": "library, reading only",
+             "baseline": "baseline, 3 frequency duties",
              "library-duckdb": "library on duckdb, all obligations", "library-freq-duckdb": "library on duckdb, 3 frequency duties",
              "sql-baseline": "hand-written DuckDB SQL, 3 duties", "library-lead": "library, lead response",
              "library-lead-duckdb": "library on duckdb, lead response", "sql-lead": "hand-written DuckDB SQL, lead response",
              "library-visit": "library, visit gap", "library-visit-duckdb": "library on duckdb, visit gap",
              "sql-visit": "hand-written DuckDB SQL, visit gap",
+             "library-read": "library, reading JSON lines", "library-read-duckdb": "library on duckdb, reading JSON lines",
              "library-read-parquet": "library, reading Parquet", "library-read-parquet-duckdb": "library on duckdb, reading Parquet",
+             "library-read-csv": "library, reading CSV", "library-read-csv-duckdb": "library on duckdb, reading CSV",
              }[r["mode"]]
     if "error" in r:
         return f"| {copies} | - | {label} | failed: {r['error'].splitlines()[-1]} |" + " |" * 8
@@ -1007,6 +1043,8 @@ def main(argv: list[str] | None = None) -> int:
             worlds[copies] = world
             if any(m.startswith("library-read-parquet") for m in modes):
                 _parquet(folder)
+            if any(m.startswith("library-read-csv") for m in modes):
+                _csv(folder)
             print(f"world {copies} copies: {world['events']} events ({world['patrols']} patrols), {world['units']} units, "
                   f"{world['people']} people, {world['assignments']} assignments, {world['subjects']} subjects"
                   + (" (reused)" if world.get("reused") else f" (generated in {world['seconds']} s)"), flush=True)

@@ -26,8 +26,9 @@ __all__ = ["AUTO_BYTES", "AUTO_ROWS", "ENGINES", "Engine", "available", "connect
 #: and :func:`complianceengine.read_events`)
 Engine = Literal["auto", "reference", "duckdb"]
 ENGINES: tuple[Engine, ...] = ("auto", "reference", "duckdb")
-#: ``auto`` reads a JSON lines file of at least this many bytes with DuckDB (about 47,000 events
-#: of the bundled samples' size), and a table or Parquet file of at least :data:`AUTO_ROWS` rows:
+#: ``auto`` reads a JSON lines or CSV file of at least this many bytes with DuckDB (about 47,000
+#: events of the bundled samples' size as JSON lines, 84,000 as CSV), and a table or Parquet file
+#: of at least :data:`AUTO_ROWS` rows:
 #: below that DuckDB's start costs more than it saves (docs/performance.md)
 AUTO_BYTES = 8 << 20
 AUTO_ROWS = 50_000

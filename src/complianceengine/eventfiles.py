@@ -39,7 +39,7 @@ from .references import missing_record, records
 from .checks import path_text
 from .duck import AUTO_BYTES, AUTO_ROWS, ENGINES, Engine, available, importable
 from .eventtable import EventTable
-from .screen import Rules, screen, screen_table, screenable
+from .screen import Rules, screen, screen_csv, screen_table, screenable
 
 def read_events(
     paths: str | Path | Iterable[str | Path], ruleset: Ruleset, registry: Registry | None = None, plugins: Plugins | None = None,
@@ -56,14 +56,14 @@ def read_events(
     ``progress`` is told how many lines of each file have been read, every 20,000 (every block
     of lines DuckDB screens, with the ``duckdb`` engine; :mod:`complianceengine.progress`).
 
-    ``engine="duckdb"`` screens JSON lines files and Parquet files with DuckDB
+    ``engine="duckdb"`` screens JSON lines, CSV (without quotes) and Parquet files with DuckDB
     (:mod:`complianceengine.screen`): the plain lines are checked in bulk and kept as rows of an
     Arrow table, every other line is read as the reference reader reads it, and ``events`` is an
     :class:`~complianceengine.eventtable.EventTable` equal to the tuple the reference reader
     gives (each event built when first asked for; the DuckDB engine of :func:`audit` builds
     few); ``threads`` and ``memory_limit`` are DuckDB's settings then. ``"reference"`` reads
     every line in Python. ``"auto"`` (the default, as :func:`audit`'s) screens a file with DuckDB
-    when it is large (a JSON lines file of :data:`~complianceengine.duck.AUTO_BYTES` or more, a
+    when it is large (a JSON lines or CSV file of :data:`~complianceengine.duck.AUTO_BYTES` or more, a
     Parquet file of :data:`~complianceengine.duck.AUTO_ROWS` rows or more), and every file when
     ``threads`` or ``memory_limit`` is given; standard input is read in Python unless they are.
     Whichever engine reads, the log is the same.
@@ -352,12 +352,17 @@ class _EventReader:
             raise EventSourceError([Problem(Location(str(path)), "", f"unknown events format {suffix or '(none)'}; use .jsonl, .csv or .parquet")])
         try:
             if suffix == ".csv":  # a quoted cell may span lines: the reader needs the whole text
-                text, undecodable = _decoded(path.read_bytes())
+                data = path.read_bytes()
+                text, undecodable = _decoded(data)
                 if undecodable and undecodable[0][0] == 1:  # without its header no row can be read
                     raise EventSourceError([Problem(Location(str(path), 1), "", f"the header is {_NOT_UTF8}")])
                 for number, raw in undecodable:
                     self._reject(str(path), number, raw, [_NOT_UTF8])
-                self._read_csv(text, str(path))
+                claimed = self._screening(path, len(data) >= AUTO_BYTES)
+                # DuckDB reads the bytes of the text (the file's own when it is all UTF-8)
+                data = data.removeprefix(b"\xef\xbb\xbf") if not undecodable else text.encode("utf-8")
+                if claimed is None or not self._read_csv_screened(text, data, str(path), claimed):
+                    self._read_csv(text, str(path))
             else:  # one line at a time: memory grows with the events kept, not with the file
                 with path.open("rb") as stream:
                     claimed = self._screening(path, os.fstat(stream.fileno()).st_size >= AUTO_BYTES)
@@ -599,19 +604,10 @@ class _EventReader:
         ends = list(_CSV_LINE_END.finditer(text))
         starts = [0, *(end.end() for end in ends)]  # where each physical line starts in the text
         lines = [text[start : end.start()] for start, end in zip(starts, ends)] + [text[starts[-1] :]]
-        rows = csv.reader(io.StringIO(text, newline=""), strict=True)
-        try:
-            header = [name.strip() for name in next(rows)]
-        except StopIteration:
+        found = _csv_header(text, file)
+        if found is None:
             return
-        except csv.Error as exc:
-            raise EventSourceError([Problem(Location(file, 1), "", f"the header is not CSV: {exc}")]) from None
-        if not any(header):
-            raise EventSourceError([Problem(Location(file, 1), "", "the first line must name the columns (id,kind,time,...)")])
-        twice = sorted({name for name in header if header.count(name) > 1})
-        if twice:
-            raise EventSourceError([Problem(Location(file, 1), "", f"column {', '.join(map(repr, twice))} appears twice in the header")])
-        first = rows.line_num + 1  # the physical line the records start at
+        header, first = found
         stream = io.StringIO(text, newline="")
         while first <= len(starts):
             # strict: a stray quote, an unterminated quoted cell or an oversized cell is an error
@@ -631,6 +627,41 @@ class _EventReader:
                 bad = first + previous
                 self._reject(file, bad, lines[bad - 1][:1000], [f"not CSV: {exc}"])
                 first = bad + 1
+
+    def _read_csv_screened(self, text: str, data: bytes, file: str, claimed: frozenset[str]) -> bool:
+        """A CSV file (its ``text``, and ``data``, the text's UTF-8 bytes) screened by DuckDB
+        (:func:`~complianceengine.screen.screen_csv`): each plain line kept as a row, every other
+        line read by the reference's own path for one line (:meth:`_csv_line`); false, having
+        read nothing, when the file cannot be screened."""
+        found = _csv_header(text, file)
+        if found is None:  # an empty file
+            return True
+        header, _ = found
+        blocks = screen_csv(data, header, Rules(self.ruleset, self.registry, claimed), **self.settings)
+        if blocks is None:
+            return False
+        progress, reading = self.progress, f"reading {Path(file).name}"
+        for first_line, lines, plain in blocks:
+
+            def other(number: int, lines: list[bytes] = lines, first_line: int = first_line) -> None:
+                self._csv_line(file, number, _line_text(lines[number - first_line]), header)
+
+            def raw(number: int, lines: list[bytes] = lines, first_line: int = first_line) -> Raw:
+                return functools.partial(_line_text, lines[number - first_line])
+
+            self._screened(file, first_line, len(lines), plain, other, raw)
+            progress(reading, first_line + len(lines) - 1, None)
+        return True
+
+    def _csv_line(self, file: str, number: int, line: str, header: list[str]) -> None:
+        """One line of a CSV file without quotes (each line one record), read as :meth:`_read_csv`
+        reads it in the whole file: a line the CSV reader refuses (a NUL) rejected, else its record."""
+        try:
+            row = next(csv.reader([line], strict=True))
+        except csv.Error as exc:
+            self._reject(file, number, line[:1000], [f"not CSV: {exc}"])
+            return
+        self._csv_record(file, number, line, header, row)
 
     def _csv_record(self, file: str, number: int, raw: str, header: list[str], row: list[str]) -> None:
         if not any(cell.strip() for cell in row):
@@ -1040,6 +1071,25 @@ def _json_object(line: str) -> Any:
 
 _NOT_UTF8 = "not UTF-8 text: save the file as UTF-8"
 _CSV_LINE_END = re.compile("\r\n|\r|\n")
+
+
+def _csv_header(text: str, file: str) -> tuple[list[str], int] | None:
+    """The column names of a CSV file's text (stripped) and the physical line its records start
+    at; ``None`` for an empty file. A header that is no CSV, names no column or names one twice
+    refuses the file (:class:`EventSourceError` at line 1)."""
+    rows = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = [name.strip() for name in next(rows)]
+    except StopIteration:
+        return None
+    except csv.Error as exc:
+        raise EventSourceError([Problem(Location(file, 1), "", f"the header is not CSV: {exc}")]) from None
+    if not any(header):
+        raise EventSourceError([Problem(Location(file, 1), "", "the first line must name the columns (id,kind,time,...)")])
+    twice = sorted({name for name in header if header.count(name) > 1})
+    if twice:
+        raise EventSourceError([Problem(Location(file, 1), "", f"column {', '.join(map(repr, twice))} appears twice in the header")])
+    return header, rows.line_num + 1
 
 
 def _text_lines(stream: IO[bytes]) -> Iterator[tuple[int, str, bool]]:

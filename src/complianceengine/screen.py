@@ -18,6 +18,10 @@ that on random lines, valid and broken. What "plain" means is in :data:`_PLAIN`,
 DuckDB's JSON reader, which takes more than Python's: trailing commas, ``NaN``, ``Infinity`` and
 numbers out of range, a key given twice, raw control characters (none of them is ever plain).
 
+The rows of a table (:func:`screen_table`) and the lines of a CSV file without quotes
+(:func:`screen_csv`) are screened the same way: each is taken as the record the reference makes
+of it, put into the table a JSON line is parsed into, and :data:`_PLAIN` decides.
+
 A normaliser plugin's function (``complianceengine_record_normaliser``) sees only the lines it may
 change: it says which keys make a record its own with a ``keys`` attribute (a collection of
 texts), and a line with none of them, at the top or in ``attributes``, is screened. A file some
@@ -30,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import io
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -42,7 +47,7 @@ from .model import CORE_EVENT_FIELDS
 if TYPE_CHECKING:
     from .model import Registry, Ruleset
 
-__all__ = ["ROWS", "Rules", "screen", "screen_table", "screenable"]
+__all__ = ["ROWS", "Rules", "screen", "screen_csv", "screen_table", "screenable"]
 
 #: bytes of a file screened at once (a block ends at a line end): DuckDB's memory while it screens
 #: a block is about twenty times its size (so a 256 MB limit is enough); smaller blocks are
@@ -185,26 +190,32 @@ def screen(stream: IO[bytes], rules: Rules, threads: int | None = None, memory_l
     ``participants`` (a list) and ``attributes`` (JSON text) in line order. The attributes of a
     plain line hold texts, whole numbers and true or false only, as JSON reads them.
     ``threads`` and ``memory_limit`` are DuckDB's settings."""
-    pa = importlib.import_module("pyarrow")
     with _connected(rules, threads, memory_limit) as con:
-        number, rest = 0, b""
-        while True:
-            data = stream.read(BLOCK)
-            if not data:
-                lines = [rest] if rest else []
-            else:
-                lines = (rest + data).split(b"\n")
-                rest = lines.pop()
-            if lines:
-                if not number:  # a byte-order mark at the start is no part of the first line
-                    lines[0] = lines[0].removeprefix(b"\xef\xbb\xbf")
-                block = pa.table({"line": pa.array(range(number + 1, number + 1 + len(lines)), pa.int64()),
-                                  "raw": pa.array(lines, pa.binary())})
-                plain = _plain(con, "block", block, _PARSE, f"lines {number + 1} to {number + len(lines)}")
-                yield number + 1, lines, plain
-                number += len(lines)
-            if not data:
-                return
+        yield from _blocks(con, stream, _PARSE, 0)
+
+
+def _blocks(con: Any, stream: IO[bytes], parse: str, number: int) -> Iterator[tuple[int, list[bytes], Any]]:
+    """The blocks of :func:`screen`, each parsed by ``parse``; the stream's first line is line
+    ``number + 1`` (a byte-order mark at the start of line 1 dropped)."""
+    pa = importlib.import_module("pyarrow")
+    rest = b""
+    while True:
+        data = stream.read(BLOCK)
+        if not data:
+            lines = [rest] if rest else []
+        else:
+            lines = (rest + data).split(b"\n")
+            rest = lines.pop()
+        if lines:
+            if not number:  # a byte-order mark at the start is no part of the first line
+                lines[0] = lines[0].removeprefix(b"\xef\xbb\xbf")
+            block = pa.table({"line": pa.array(range(number + 1, number + 1 + len(lines)), pa.int64()),
+                              "raw": pa.array(lines, pa.binary())})
+            plain = _plain(con, "block", block, parse, f"lines {number + 1} to {number + len(lines)}")
+            yield number + 1, lines, plain
+            number += len(lines)
+        if not data:
+            return
 
 
 @contextlib.contextmanager
@@ -369,6 +380,87 @@ def _screen_rows(table: Any, rules: Rules, first_line: int, statement: str, thre
             first, last = first_line + start, first_line + start + chunk.num_rows - 1
             numbered = chunk.append_column(_LINE, pa.array(range(first, last + 1), pa.int64()))
             yield first, chunk.num_rows, _plain(con, "rows_in", numbered, statement, f"rows {first} to {last}")
+
+
+#: the characters Python's ``str.isspace`` (so ``str.strip``) takes for white space, as a class of
+#: DuckDB's regular expressions (tests/test_screen_csv.py checks it against Python)
+_SPACES = r"\t\n\x0b\x0c\r\x1c-\x1f \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}"
+#: a CSV cell of an attribute of these types as the JSON value the reference reader's conversion
+#: of the text gives, when DuckDB can tell it exactly: a whole number within 64 bits, true or false
+#: in any case (``{t}``: the type, ``{cell}``: the text); an empty cell is no value, a text the
+#: type does not take (or a type with its own rules: a ``number`` is read as a float, a list, a
+#: date-time, a reference) an object, which no plain line holds
+_CELL = ("CASE WHEN {cell} = '' THEN NULL "
+         "WHEN {t} IS NULL OR {t} IN ('string', 'enum') THEN to_json({cell}) "
+         "WHEN {t} = 'integer' AND regexp_full_match({cell}, '-?[0-9]{{1,18}}') THEN to_json(CAST({cell} AS BIGINT)) "
+         "WHEN {t} = 'boolean' AND regexp_full_match({cell}, '(?i)(true|false)') THEN to_json(lower({cell}) = 'true') "
+         "ELSE '{{}}'::JSON END")
+
+
+def screen_csv(data: bytes, header: Sequence[str], rules: Rules, threads: int | None = None, memory_limit: str | None = None,
+               ) -> Iterator[tuple[int, list[bytes], Any]] | None:
+    """The lines after the header of a CSV file, screened as JSON lines are (see :func:`screen`:
+    the same blocks, from line 2), or ``None`` when the file cannot be (then the reference reader
+    reads it). ``data`` is the file as the reference reader reads it (UTF-8 without a byte-order
+    mark, a line that is not UTF-8 blanked), ``header`` its column names (line 1).
+
+    A file is screened when each of its lines is one record, split at its commas: no ``"``
+    anywhere (a quoted cell may hold commas and line ends) and no carriage return but before a
+    line feed (the CSV reader ends a line there); and when every column is named as the reference
+    names a value (no empty name, none with NUL, none ``attributes``, none a key a normaliser
+    answers to). Each line is taken as the record the reference reader makes of it, its cells as
+    texts: a core field's cell its value, ``participants`` split at ``;`` (a cell with white space
+    is never plain: the reference strips the names), an attribute's cell converted by the type
+    the line's kind declares (:data:`_CELL`), an empty cell no value; and :data:`_PLAIN` decides,
+    unchanged. A line with a control character, another number of cells than the header, or only
+    commas and white space (a line the reference skips) is never plain."""
+    names = list(header)
+    if (b'"' in data or data.count(b"\r") != data.count(b"\r\n") or rules.claimed.intersection(names)
+            or any(not name or "\x00" in name or name == "attributes" for name in names)):
+        return None
+    exp = importlib.import_module("sqlglot").exp  # texts quoted by SQLGlot, not pasted
+    cells = {name: f"c[{i + 1}]" for i, name in enumerate(names)}
+    kind = cells.get("kind")
+    fields: dict[str, tuple[str, str]] = {}
+    attributes, checks = [], [f"len(c) = {len(names)}"]
+    for name, cell in cells.items():
+        if name == "participants":
+            fields[name] = (f"CASE WHEN {cell} <> '' THEN CAST(to_json(list_filter(string_split({cell}, ';'), lambda x: x <> '')) AS VARCHAR) END",
+                            f"CASE WHEN {cell} <> '' THEN 'ARRAY' END")
+            checks.append(f"NOT regexp_matches({cell}, '[{_SPACES}]')")
+        elif name in CORE_EVENT_FIELDS:
+            fields[name] = (f"nullif({cell}, '')", f"CASE WHEN {cell} <> '' THEN 'VARCHAR' END")
+        else:
+            declared = {k: spec.attributes[name].type for k, spec in rules.ruleset.event_kinds.items() if name in spec.attributes}
+            typed = "NULL::VARCHAR"
+            if declared and kind is not None:
+                typed = (f"CASE {kind} " + " ".join(f"WHEN {exp.Literal.string(k).sql('duckdb')} THEN '{t}'" for k, t in declared.items())
+                         + " END")
+            attributes.append(f"{exp.Literal.string(name).sql('duckdb')}, {_CELL.format(cell=cell, t=typed)}")
+    given = f"CAST(json_merge_patch('{{}}', json_object({', '.join(attributes)})) AS VARCHAR)" if attributes else "NULL::VARCHAR"
+    fields["attributes"] = (f"nullif({given}, '{{}}')", f"CASE WHEN nullif({given}, '{{}}') IS NOT NULL THEN 'OBJECT' END")
+    order = ("id", "kind", "time", "actor", "on_behalf_of", "unit", "subject", "participants", "attributes")
+    columns = ", ".join(f"{fields[f][0] if f in fields else 'NULL::VARCHAR'} AS {f}, {fields[f][1] if f in fields else 'NULL::VARCHAR'} AS {f}_type"
+                        for f in order)
+    parse = (f"CREATE OR REPLACE TEMP TABLE parsed AS SELECT line, true AS core_only, {columns} FROM ("
+             "SELECT line, string_split(text, ',') AS c FROM ("
+             "SELECT line, CASE WHEN suffix(text, chr(13)) THEN text[:-2] ELSE text END AS text "
+             "FROM (SELECT line, try(decode(raw)) AS text FROM block) WHERE text IS NOT NULL) "
+             rf"WHERE NOT regexp_matches(text, '[\x00-\x1f]') AND regexp_matches(text, '[^,{_SPACES}]')) "
+             f"WHERE {' AND '.join(checks)}")
+    return _csv_blocks(data, parse, rules, threads, memory_limit)
+
+
+def _csv_blocks(data: bytes, parse: str, rules: Rules, threads: int | None, memory_limit: str | None,
+                ) -> Iterator[tuple[int, list[bytes], Any]]:
+    """The blocks of :func:`screen_csv`: the lines after the header, from line 2."""
+    start = data.find(b"\n") + 1
+    if not start or start == len(data):  # the header alone: no connection opened
+        return
+    stream = io.BytesIO(data)  # shares the bytes (no copy of the file)
+    stream.seek(start)
+    with _connected(rules, threads, memory_limit) as con:
+        yield from _blocks(con, stream, parse, 1)
 
 
 #: the attribute name of the one path when no kind has a plain attribute (a line with it is not plain)

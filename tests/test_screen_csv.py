@@ -1,0 +1,217 @@
+"""CSV files screened by DuckDB give exactly the reference reader's log.
+
+``read_events(..., engine="duckdb")`` splits each line of a CSV file without quotes at its commas
+in DuckDB and keeps the plain lines as rows (:func:`complianceengine.screen.screen_csv`); every
+other line goes through the reference reader's own path for one line, and a file with quotes or
+a lone carriage return is read by the reference reader whole. The events, rejects and repeats
+must be the reference reader's on any text: random headers and cells (numbers, true/false and
+texts the reference converts or refuses, white space, commas, quotes, control characters), CRLF,
+a byte-order mark, lines that are not UTF-8, blocks cut anywhere.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from complianceengine import EventSourceError, Plugins, audit, load_registry, load_ruleset, read_events
+from complianceengine import eventfiles
+from complianceengine import screen as screening
+from complianceengine.eventtable import EventTable
+from complianceengine.model import EventLog
+
+from conftest import XIANGSHAN
+from test_duckdb import REGISTRY
+from test_screen import RULESET, TIMES, _same_logs
+
+COLUMNS = ["actor", "participants", "on_behalf_of", "unit", "subject", "mode", "boats", "hours", "urgent", "crew", "note", "place", "at",
+           "case", "until", "other"]
+#: names the screen leaves to the reference, or the reader refuses (empty, twice)
+ODD = ["attributes", " note ", "记录编号", "", "id", "kind"]
+#: cells a column may hold, by name: a plain value first (GOOD), else any (and any column, sometimes, one of ANY)
+GOOD: dict[str, list[str]] = {
+    "id": ["e1", "e2", "e3", "e4", "e5", "e6", "e7", "e8"], "kind": ["patrol", "visit"], "time": TIMES[:4], "actor": ["a", "b", "c", "d"],
+    "unit": ["d1", "d2", ""], "subject": ["r1", "r2", ""], "participants": ["a", "a;b", ""], "on_behalf_of": ["b", ""],
+    "mode": ["field", "online", ""], "boats": ["3", "0", "-1", "-0", ""], "urgent": ["true", "false", "TRUE", ""], "note": ["é", "x", "a b", ""],
+    **{name: [""] for name in ("hours", "crew", "place", "at", "case", "until", "other")},
+}
+CELLS: dict[str, list[str]] = {
+    "id": ["e1", "e2", "e3", "e4", "e5", "e1 ", ""],
+    "kind": ["patrol", "patrol", "visit", "report", "meeting", "leave", "closure", "other", "Patrol", ""],
+    "time": TIMES[:4] * 3 + TIMES,
+    "actor": ["a", "b", "c", "d", "z", ""], "on_behalf_of": ["a", "b", "z", ""], "unit": ["d1", "d2", "x", ""], "subject": ["r1", "r2", "z", ""],
+    "participants": ["a", "a;b", "b;a;c", "a;;b", ";a", "a ; b", " a", "zz", "a;zz", "a\u3000", ""],
+    "mode": ["field", "online", "实地", " field", "other", ""],
+    "boats": ["3", "0", "-1", "-0", "01", "+2", " 2", "2 ", "1_0", "٣", "2.5", "1e3", "9223372036854775807", "9223372036854775808",
+              "1" * 18, "1" * 19, "1" * 31, "", "x"],
+    "hours": ["2.5", "1", "-3", "nan", "inf", "1e400", ""],
+    "urgent": ["true", "false", "TRUE", "False", "tRuE", " true", "yes", "1", ""],
+    "crew": ["x", "x;y", ""], "note": ["é", "x", "a b", " ", "\u2028", ""], "place": ["d1", "zz", ""],
+    "at": ["2026-10-02T00:00:00+08:00", "soon", ""], "case": ["A", "B", ""],
+    "until": ["2026-10-05T00:00:00+08:00", "2026-09-01T00:00:00+08:00", "soon", ""],
+}
+ANY = ["", " ", "x", "a,b", 'q"uote', '"quoted"', "tab\there", "nul\x00", "\x01", "é", "\u3000", "\x85"]
+
+
+@st.composite
+def csv_files(draw: st.DrawFn) -> bytes:
+    """A CSV file: a header, rows of cells (sometimes one cell too many or too few, a blank
+    line, a line that is not UTF-8), joined as a writer would or with commas alone."""
+    header = ["id", "kind", "time", "actor", *draw(st.lists(st.sampled_from(COLUMNS[1:]), max_size=6, unique=True))]
+    if draw(st.integers(0, 5)) == 0:  # a column named oddly, or one missing
+        header.insert(draw(st.integers(0, len(header))), draw(st.sampled_from(ODD)))
+    if draw(st.integers(0, 5)) == 0:
+        header.pop(draw(st.integers(0, len(header) - 1)))
+    header = draw(st.permutations(header))
+    rows: list[list[str] | bytes] = []
+    for _ in range(draw(st.integers(0, 12))):
+        which = draw(st.integers(0, 19))
+        if which == 0:
+            rows.append(draw(st.sampled_from([b"", b" , ", b"\xff\xfe,x", b",,,"])))
+            continue
+        odd = draw(st.integers(0, 2)) == 0  # a row of odd cells, else a row likely to be plain
+        row = [draw(st.sampled_from(ANY)) if odd and draw(st.integers(0, 4)) == 0 else
+               draw(st.sampled_from(CELLS.get(name.strip(), ["x", ""]) if odd or name not in GOOD or not draw(st.integers(0, 9)) else GOOD[name]))
+               for name in header]
+        if which == 1:
+            row = row[:-1] if draw(st.booleans()) else [*row, "x"]
+        rows.append(row)
+    quoting = draw(st.integers(0, 9)) == 0  # a writer quotes what needs quotes: such a file is read whole in Python
+    lines = []
+    for row in [header, *rows]:
+        if isinstance(row, bytes):
+            lines.append(row)
+        elif quoting:
+            out = io.StringIO()
+            csv.writer(out, lineterminator="").writerow(row)
+            lines.append(out.getvalue().encode("utf-8"))
+        else:
+            lines.append(",".join(row).encode("utf-8"))
+    end = draw(st.sampled_from([b"\n", b"\r\n", b"\r\n", b"\n"]))
+    data = end.join(lines) + draw(st.sampled_from([end, b""]))
+    if draw(st.integers(0, 19)) == 0:  # a lone carriage return ends a line for the CSV reader
+        data = data.replace(b"\n", b"\r", 1)
+    return (b"\xef\xbb\xbf" if draw(st.booleans()) else b"") + data
+
+
+def _read(tmp_path: Path, data: bytes, engine: str, registry: Any) -> EventLog | str:
+    path = tmp_path / "events.csv"
+    path.write_bytes(data)
+    try:
+        return read_events(path, RULESET, registry, Plugins([]), engine=engine)  # type: ignore[arg-type]
+    except EventSourceError as exc:
+        return str(exc)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=csv_files(), registered=st.booleans(), block=st.integers(1, 300))
+def test_screened_csv_gives_the_reference_log(tmp_path, monkeypatch, data, registered, block):
+    monkeypatch.setattr(screening, "BLOCK", block)  # blocks end anywhere: lines cut across them
+    registry = REGISTRY if registered else None
+    reference = _read(tmp_path, data, "reference", registry)
+    screened = _read(tmp_path, data, "duckdb", registry)
+    if isinstance(reference, str) or isinstance(screened, str):  # a header the reader refuses, both ways alike
+        assert reference == screened
+        return
+    _same_logs(reference, screened)
+
+
+def test_plain_csv_lines_are_rows_and_the_others_are_not(tmp_path):
+    """A CSV file without quotes is screened: its plain lines become rows; a label for an enum
+    value, a number attribute (read as a float), a whole number the reference converts by its own
+    rules, white space around a participant, an exemption kind go through the reference path."""
+    header = "id,kind,time,actor,unit,participants,mode,boats,urgent,hours,until"
+    lines = [
+        "p1,patrol,2026-10-01T09:30:00+08:00,a,d1,a;b,field,3,TRUE,,",
+        "p2,patrol,2026-10-01T10:30:00+08:00,a,d1,,online,-0,false,,",
+        "u1,patrol,2026-10-01T09:30:00+08:00,a,d1,,实地,,,,",
+        "u2,patrol,2026-10-01T09:30:00+08:00,a,d1,,field,,,2,",
+        "u3,patrol,2026-10-01T09:30:00+08:00,a,d1,,field,+2,,,",
+        "u4,patrol,2026-10-01T09:30:00+08:00,a,d1,a ;b,field,,,,",
+        "u5,leave,2026-10-01T09:30:00+08:00,a,,,,,,,2026-10-03T00:00:00+08:00",
+        "p3,visit,2026-10-01T09:30:00Z,a,,,,,,,",
+    ]
+    path = tmp_path / "events.csv"
+    path.write_text("\n".join([header, *lines]) + "\n", encoding="utf-8")
+    screened = read_events(path, RULESET, REGISTRY, Plugins([]), engine="duckdb")
+    assert isinstance(screened.events, EventTable)
+    assert {screened.events[i].id for i in screened.events.objects} == {"u1", "u2", "u3", "u4", "u5"}
+    reference = read_events(path, RULESET, REGISTRY, Plugins([]), engine="reference")
+    _same_logs(reference, screened)
+    assert screened.events[0].attributes == {"mode": "field", "boats": 3, "urgent": True}
+
+
+def test_a_csv_file_with_quotes_is_read_whole_by_the_reference(tmp_path):
+    path = tmp_path / "events.csv"
+    path.write_text('id,kind,time,actor,note\np1,patrol,2026-10-01T09:30:00+08:00,a,"two\nlines"\n', encoding="utf-8")
+    screened = read_events(path, RULESET, REGISTRY, Plugins([]), engine="duckdb")
+    assert isinstance(screened.events, tuple)
+    _same_logs(read_events(path, RULESET, REGISTRY, Plugins([]), engine="reference"), screened)
+
+
+def test_the_white_space_class_is_pythons():
+    """The characters the screen takes for white space (a participant with one is not plain) are
+    those ``str.strip`` takes away."""
+    con = duckdb.connect()
+    found = {row[0] for row in con.execute(
+        "SELECT i FROM range(1, 1114112) r(i) WHERE (i < 55296 OR i > 57343) AND regexp_matches(chr(i::INTEGER), ?)",
+        [f"[{screening._SPACES}]"]).fetchall()}
+    assert found == {i for i in range(1, 0x110000) if chr(i).isspace()}
+
+
+def test_auto_screens_large_csv_files(monkeypatch, tmp_path):
+    """``auto`` screens a CSV file of AUTO_BYTES or more, and reads a smaller one in Python."""
+    path = tmp_path / "events.csv"
+    path.write_text("id,kind,time,actor\np1,visit,2026-10-01T09:30:00+08:00,a\n", encoding="utf-8")
+    size = path.stat().st_size
+    monkeypatch.setattr(eventfiles, "AUTO_BYTES", size)
+    assert isinstance(read_events(path, RULESET, REGISTRY, Plugins([])).events, EventTable)
+    monkeypatch.setattr(eventfiles, "AUTO_BYTES", size + 1)
+    assert isinstance(read_events(path, RULESET, REGISTRY, Plugins([])).events, tuple)
+
+
+def test_the_sample_as_csv_gives_its_report_on_both_engines(tmp_path):
+    """The Xiangshan sample's records as a CSV file (no quotes needed), screened, audited on
+    DuckDB: the report of the JSON lines audited on the reference."""
+    ruleset = load_ruleset(XIANGSHAN / "ruleset.yaml")
+    registry = load_registry(XIANGSHAN / "sample" / "registry.yaml", ruleset)
+    records = []
+    for line in (XIANGSHAN / "sample" / "events.jsonl").read_text(encoding="utf-8").splitlines():
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            continue
+    flat = [{**{k: v for k, v in r.items() if k != "attributes"}, **r.get("attributes", {})} for r in records]
+    names = list(dict.fromkeys(name for row in flat for name in row))
+    cells = [[";".join(v) if isinstance(v, list) else json.dumps(v) if isinstance(v, bool) else "" if v is None else str(v)
+              for v in (row.get(name) for name in names)] for row in flat]
+    path = tmp_path / "events.csv"
+    path.write_text("\n".join(",".join(row) for row in [names, *cells]) + "\n", encoding="utf-8")
+    assert '"' not in path.read_text(encoding="utf-8")
+    table_log = read_events(path, ruleset, registry, engine="duckdb")
+    assert isinstance(table_log.events, EventTable) and len(table_log.events.objects) < len(table_log.events) / 10
+    _same_logs(read_events(path, ruleset, registry, engine="reference"), table_log)
+    kwargs: dict[str, Any] = {"first_day": dt.date(2026, 8, 1), "last_day": dt.date(2026, 10, 31),
+                              "as_of": dt.datetime(2026, 11, 1, tzinfo=dt.timezone(dt.timedelta(hours=8))), "notify": False}
+    lines = read_events(XIANGSHAN / "sample" / "events.jsonl", ruleset, registry, engine="reference")
+    expected = audit(ruleset, registry, lines, engine="reference", **kwargs)
+    found = audit(ruleset, registry, table_log, engine="duckdb", **kwargs)
+    assert [(f.id, f.status, f.evidence) for f in found.findings] == [(f.id, f.status, f.evidence) for f in expected.findings]
+
+
+@pytest.mark.parametrize("name", ["", "attributes"])
+def test_a_header_the_screen_cannot_name_leaves_the_file_to_the_reference(tmp_path, name):
+    path = tmp_path / "events.csv"
+    path.write_text(f"id,kind,time,actor,{name}\np1,visit,2026-10-01T09:30:00+08:00,a,\n", encoding="utf-8")
+    screened = read_events(path, RULESET, REGISTRY, Plugins([]), engine="duckdb")
+    assert isinstance(screened.events, tuple)
+    _same_logs(read_events(path, RULESET, REGISTRY, Plugins([]), engine="reference"), screened)
