@@ -67,7 +67,13 @@ def id_prefix(ruleset: str, obligation: str, subject: SubjectRef, unit: str | No
 
 def anchored_id(prefix: bytes, anchor: str) -> str:
     """:func:`finding_id` from its :func:`id_prefix` and the anchor."""
-    return hashlib.blake2b(prefix + anchor.encode("utf-8"), digest_size=8).hexdigest()
+    return anchored_ids(prefix, [anchor.encode("utf-8")])[0]
+
+
+def anchored_ids(prefix: bytes, anchors: Sequence[bytes]) -> list[str]:
+    """:func:`anchored_id` of each anchor, given encoded (UTF-8): one target's periods at once."""
+    blake2b = hashlib.blake2b
+    return [blake2b(prefix + anchor, digest_size=8).hexdigest() for anchor in anchors]
 
 
 @functools.lru_cache(maxsize=1 << 16)

@@ -2,9 +2,10 @@
 
 A county's audit has about as many findings as events, nearly all of them a frequency duty's
 whole period judged plainly. :class:`FindingColumns` gathers an audit's findings: a kind adds such
-a verdict as a row (:meth:`FindingColumns.add`: the fields that differ from one verdict to the
-next) and any other finding as the object it built (:meth:`FindingColumns.append`); the fields
-one target's findings share (obligation, title, citation, subject, unit: a *family*) are kept
+a verdict as a row (:meth:`FindingColumns.add`, or many at once with
+:meth:`FindingColumns.add_rows`: the fields that differ from one verdict to the next) and any
+other finding as the object it built (:meth:`FindingColumns.append`); the fields one target's
+findings share (obligation, title, citation, subject, unit: a *family*) are kept
 once. :class:`FindingTable` is the result: a sequence equal to the tuple of the same findings, a
 finding built (validated as :class:`~complianceengine.findings.Finding` is) each time one is
 asked for and not kept, an object added as one returned as it is. What reads every finding
@@ -87,6 +88,18 @@ class FindingColumns:
         evidences.append(evidence)
         decisions.append(decided)
         notes.append(note)
+
+    def add_rows(self, family: int, *, ids: list[str], periods: list[Period], statuses: list[str], required: list[str],
+                 observed: list[str], required_counts: list[int], observed_counts: list[int], evidence: list[tuple[str, ...]],
+                 decided: list[dt.datetime], notes: list[str | None]) -> None:
+        """Findings of ``family`` as :meth:`add` adds one, given as columns of equal length (one
+        target's verdicts in a row: a list each instead of a call each)."""
+        given: tuple[list[Any], ...] = (ids, periods, statuses, required, observed, required_counts, observed_counts, evidence, decided, notes)
+        if len({len(column) for column in given}) > 1:
+            raise ValueError(f"the columns of add_rows differ in length: {[len(column) for column in given]}")
+        self._family += [family] * len(ids)
+        for mine, column in zip(self._columns, given, strict=True):
+            mine += column
 
     def append(self, finding: Finding) -> None:
         """A finding built as an object: kept as it is (returned as it is), its :data:`ROW`

@@ -11,7 +11,9 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import functools
+import itertools
 import math
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -21,7 +23,7 @@ from pydantic import Field, StrictInt, model_validator
 
 from ..exemptions import ExcusedSpan, excusing, exemption_spans, fixed_excusing
 from ..events import Timeline
-from ..findings import Finding, Status, anchored_id, id_prefix, instant_key
+from ..findings import Finding, Status, anchored_ids, id_prefix, instant_key
 from ..findingtable import FindingColumns, FindingTable
 from ..model import (
     AppliesTo, ByRoles, CalendarUnit, Duration, Event, EventMatch, FixedPeriod, ObligationBase, Raised, Ruleset, Strict,
@@ -42,6 +44,8 @@ if TYPE_CHECKING:
 
 
 PartialPeriods = Literal["whole", "majority", "any"]
+#: a frame's target index
+_TARGET = operator.itemgetter(0)
 
 
 class Measure(Strict):
@@ -269,50 +273,69 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> FindingT
         plain = compiled.finding_fields()
     # tracing only: each target's every counting event, and those thinned out
     everything: dict[int, tuple[Timeline, dict[str, Event]]] = {}
-    family = -1  # the current target's family of rows (-1: none yet)
-    anchors: dict[int, str] = {}  # a period's anchor, by period (shared by every target)
-    current = -1  # the target of the frames at hand: the frames come target by target
-    for frame in compiled.frames:
-        target = compiled.targets[frame.target]
-        if frame.target not in relevant:
+    anchors: dict[int, bytes] = {}  # a period's anchor (encoded), by period (shared by every target)
+    texts = words.plain_texts  # the sentences of plain verdicts, by (period, events, required, at_least, at_most)
+    targets = compiled.targets
+    # the frames come target by target: each target's timeline, exemptions and row family are
+    # worked out once, and its plain verdicts gathered as columns (a million of them in a county)
+    for index, frames in itertools.groupby(compiled.frames, key=_TARGET):
+        target = targets[index]
+        if index not in relevant:
             # thin only the events inside the duty's own time, so an event before the range or
             # before the assignment cannot swallow one inside it
             counting = source.counting(plan, compiled, target)
             dropped: dict[str, Event] | None = None
             if tracer is not None:
-                everything[frame.target] = counting, (dropped := {})
+                everything[index] = counting, (dropped := {})
             counting = counting.slice(target.active)
-            relevant[frame.target] = (
+            relevant[index] = (
                 counting if obligation.distinct_within is None else Timeline(thin(counting.events, obligation.distinct_within, dropped))
             )
-            excused_of[frame.target] = excusing(plan, target, obligation, source.exemptions, compiled.excused[frame.target])
+            excused_of[index] = excusing(plan, target, obligation, source.exemptions, compiled.excused[index])
             if obligation.min_spacing is not None:
-                close[frame.target] = too_close(relevant[frame.target], obligation.min_spacing)
-        if frame.target != current:
-            current, family = frame.target, -1
-            timeline, excused, flagged = relevant[current], excused_of[current], close.get(current)
-            prefix = id_prefix(compiled.ruleset, obligation.id, target.subject, target.unit, None, None)
-        if plain is not None and frame.judged and frame.window is None and frame.covered >= frame.whole:
-            # the bulk of the verdicts: a whole period, judged plainly (see _verdict, whose
-            # outcome this is when no exemption can lower the bar)
-            seen = timeline.ids_between(frame.bounds)
-            count, needed = len(seen), frame.required
-            # min_spacing: a period with a flagged event has a note
-            if (count >= needed or not excused) and not (flagged and any(name in flagged for name in seen)):
-                status = _status(frame, count, needed, capped=True)
-                period = frame.period
-                anchor = anchors.get(id(period))
-                if anchor is None:
-                    anchor = anchors[id(period)] = instant_key(period.start)
-                wanted, observed, note = words.plain(frame, count, needed)
-                if family < 0:
-                    family = out.family({**plain, "subject": target.subject, "unit": target.unit})
-                out.add(family, anchored_id(prefix, anchor), period, status, wanted, observed, needed, count, tuple(seen), period.end, note)
-                continue
-        finding, left, required = _verdict(plan, compiled, frame, target, timeline, excused, words, rule, flagged)
-        if tracer is not None:
-            _trace(tracer, finding, frame, target, rule, *everything[frame.target], timeline, excused, left, required)
-        out.append(finding)
+                close[index] = too_close(relevant[index], obligation.min_spacing)
+        timeline, excused, flagged = relevant[index], excused_of[index], close.get(index)
+        times, ids = timeline.times, tuple(timeline.ids)
+        prefix = id_prefix(compiled.ruleset, obligation.id, target.subject, target.unit, None, None)
+        rows: list[tuple[bytes, Period, str, tuple[str, str, str | None], int, int, tuple[str, ...]]] = []
+        family = -1  # the target's family of rows, once it has one
+        for frame in frames:
+            _, period, window, _, covered, whole, judged_, over, at_least, at_most, required, bounds = frame
+            if plain is not None and judged_ and window is None and covered >= whole:
+                # the bulk of the verdicts: a whole period, judged plainly (see _verdict, whose
+                # outcome this is when no exemption can lower the bar)
+                if len(bounds) == 1:
+                    lo = bisect.bisect_left(times, bounds[0][0])
+                    hi = bisect.bisect_left(times, bounds[0][1], lo)
+                    seen = ids[lo:hi]
+                else:
+                    seen = tuple(timeline.ids_between(bounds))
+                count = len(seen)
+                # min_spacing: a period with a flagged event has a note
+                if (count >= required or not excused) and not (flagged and any(name in flagged for name in seen)):
+                    # _status, written out
+                    if at_most is not None and count > at_most:
+                        status = "missed"
+                    elif count >= required:
+                        status = "met" if over or at_most is None else "open"
+                    else:
+                        status = "missed" if over else "open"
+                    anchor = anchors.get(id(period))
+                    if anchor is None:
+                        anchor = anchors[id(period)] = instant_key(period.start).encode("utf-8")
+                    said = texts.get((id(period), count, required, at_least, at_most))
+                    if said is None:
+                        said = words.plain(frame, count, required)
+                    rows.append((anchor, period, status, said, required, count, seen))
+                    continue
+            if rows:  # the rows before this finding, in their place
+                family = _add_rows(out, family, rows, plain, target, prefix)
+            finding, left, needed = _verdict(plan, compiled, frame, target, timeline, excused, words, rule, flagged)
+            if tracer is not None:
+                _trace(tracer, finding, frame, target, rule, *everything[index], timeline, excused, left, needed)
+            out.append(finding)
+        if rows:
+            _add_rows(out, family, rows, plain, target, prefix)
     return out.table()
 
 
@@ -333,6 +356,24 @@ def _trace(
             decisions.append(Decision(event, "distinct_within", related=dropped.get(event.id)))
     touching = tuple(x for x in excused if x.span.intersect(frame.period.interval) is not None)
     tracer.record(finding, FrameStep(target, frame, rule, touching, finding.excused_by, left, required), decisions)
+
+
+def _add_rows(out: FindingColumns, family: int, rows: list[tuple[bytes, Period, str, tuple[str, str, str | None], int, int, tuple[str, ...]]],
+              fields: dict[str, Any] | None, target: Target, prefix: bytes) -> int:
+    """Add one target's plain verdicts in a row (``rows``: each anchor, period, status,
+    sentences, number required, count and evidence) to ``out`` as columns, in the target's
+    ``family`` of rows (-1: made now, of the obligation's ``fields``); empty ``rows`` for the
+    next ones. The family's number."""
+    assert fields is not None
+    if family < 0:
+        family = out.family({**fields, "subject": target.subject, "unit": target.unit})
+    anchors, periods, statuses, said, needed, counts, evidence = zip(*rows)
+    wanted, observed, notes = zip(*said)
+    out.add_rows(family, ids=anchored_ids(prefix, anchors), periods=list(periods), statuses=list(statuses), required=list(wanted),
+                 observed=list(observed), required_counts=list(needed), observed_counts=list(counts), evidence=list(evidence),
+                 decided=[period.end for period in periods], notes=list(notes))
+    rows.clear()
+    return family
 
 
 @dataclass(frozen=True, slots=True)
@@ -407,7 +448,7 @@ class Wording:
         self.periods: dict[int, str] = {}
         # (period, events, required, at_least, at_most) -> the sentences of a plain verdict; the
         # periods are kept alive by the plan's frames, so their ids are not reused meanwhile
-        self._plain: dict[tuple[int, int, int | None, int, int | None], tuple[str, str, str | None]] = {}
+        self.plain_texts: dict[tuple[int, int, int | None, int, int | None], tuple[str, str, str | None]] = {}
 
     def __call__(self, facts: Counted) -> tuple[str, str, str | None]:
         """(required, observed, note)."""
@@ -419,18 +460,18 @@ class Wording:
         if not plain:
             return self._words(facts)
         key = (id(frame.period), facts.events, facts.required, frame.at_least, frame.at_most)
-        found = self._plain.get(key)
+        found = self.plain_texts.get(key)
         if found is None:
-            found = self._plain[key] = self._words(facts)
+            found = self.plain_texts[key] = self._words(facts)
         return found
 
     def plain(self, frame: Frame, events: int, required: int) -> tuple[str, str, str | None]:
         """What ``__call__`` gives for ``Counted(frame, "judged", events, required, events=events)``:
         a whole period judged plainly."""
         key = (id(frame.period), events, required, frame.at_least, frame.at_most)
-        found = self._plain.get(key)
+        found = self.plain_texts.get(key)
         if found is None:
-            found = self._plain[key] = self._words(Counted(frame, "judged", events, required, events=events))
+            found = self.plain_texts[key] = self._words(Counted(frame, "judged", events, required, events=events))
         return found
 
     def _words(self, facts: Counted) -> tuple[str, str, str | None]:
