@@ -734,7 +734,12 @@ def child(mode: str, world: Path, out: Path, ruleset_path: Path) -> None:
     as_of = dt.datetime.fromisoformat(AS_OF)
     t = time.perf_counter()
     if engine.get("engine") == "duckdb":  # what the expression builder costs: every statement this audit asks, built (and printed) again
-        from complianceengine.evaluate.sql import counting_query, matching_query
+        from complianceengine.evaluate.sql import matching_query
+
+        try:
+            from complianceengine.evaluate.sql import counting_lists_query as counting_query
+        except ImportError:  # code from before the counting was fetched as a list per target (--src-commit)
+            from complianceengine.evaluate.sql import counting_query  # type: ignore[attr-defined,no-redef]
 
         began = time.perf_counter()
         built = 0

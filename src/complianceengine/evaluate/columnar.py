@@ -46,7 +46,7 @@ from ..model import Event, EventMatch
 from ..plan import ObligationPlan, Plan, Target
 from ..trace import Tracer
 from .reference import ReferenceSource
-from .sql import counting_query, matching_query
+from .sql import counting_lists_query, matching_query
 
 if TYPE_CHECKING:
     import duckdb
@@ -247,8 +247,8 @@ class DuckDBSource(ReferenceSource):
             for name, table in tables.items():
                 con.register(name, table)
             try:
-                for ti, position in con.execute(counting_query(counted.match, kind, roles)).fetchall():
-                    out.setdefault(ti, []).append(position)
+                found = con.sql(counting_lists_query(counted.match, kind, roles)).to_arrow_table()
+                out.update(zip(found.column("ti").to_pylist(), found.column("positions").to_pylist()))
             finally:
                 for name in tables:
                     con.unregister(name)

@@ -30,7 +30,7 @@ from sqlglot import exp
 from ..match import condition_holds
 from ..model import Comparison, EventMatch
 
-__all__ = ["DIALECT", "counting_query", "field_condition", "match_condition", "matching_query"]
+__all__ = ["DIALECT", "counting_lists_query", "field_condition", "match_condition", "matching_query"]
 
 #: the dialect every statement is printed in
 DIALECT = "duckdb"
@@ -285,14 +285,24 @@ def matching_query(match: EventMatch) -> str:
     return query.sql(dialect=DIALECT)
 
 
-def counting_query(match: EventMatch, subject_kind: str, roles: Sequence[str] | None) -> str:
-    """``(target, position)`` of every event that ``match`` accepts and that counts for a target
-    (:func:`complianceengine.kinds.counts_for`), ordered by target then position.
+def counting_lists_query(match: EventMatch, subject_kind: str, roles: Sequence[str] | None) -> str:
+    """The events that ``match`` accepts and that count for each target
+    (:func:`complianceengine.kinds.counts_for`): ``(ti, positions)``, the target's index and the
+    positions of its events as one list in order (a list per target is fetched several times
+    faster than a row per event).
 
     The targets of one subject kind are the ``targets`` table (``ti`` the target's index,
     ``sid`` its subject's id, ``anywhere`` true when it has no unit), their units
     ``target_units`` (``ti``, ``unit``: where events count) and, with ``by`` roles, the units
     where those roles may act ``target_line`` (``ti``, ``unit``)."""
+    pairs = _counting(match, subject_kind, roles)
+    positions = exp.Anonymous(this="list", expressions=[exp.Order(this=exp.column("pos"), expressions=[exp.Ordered(this=exp.column("pos"))])])
+    query = exp.select(exp.column("ti"), exp.alias_(positions, "positions")).from_(pairs.subquery("q")).group_by(exp.column("ti"))
+    return query.sql(dialect=DIALECT)
+
+
+def _counting(match: EventMatch, subject_kind: str, roles: Sequence[str] | None) -> exp.Select:
+    """``(ti, pos)`` of every event that counts for a target (see :func:`counting_lists_query`), unordered."""
     g, u, m = "g", "u", "m"
     matched = exp.select(*(_col(c) for c in ("pos", "t", "unit", "subject"))).from_(exp.to_table("events", alias="e")).where(match_condition(match))
     if subject_kind == "person":
@@ -327,4 +337,4 @@ def counting_query(match: EventMatch, subject_kind: str, roles: Sequence[str] | 
                   .where(exp.LT(this=exp.column("t", table=m), expression=exp.column("t1", table="h")))
                   .where(where_unit))
         query = query.where(exp.Exists(this=holder))
-    return query.order_by(exp.column("ti", table=g), exp.column("pos", table=m)).sql(dialect=DIALECT)
+    return query
