@@ -327,6 +327,7 @@ class FindingJSON:
         ids, periods, statuses, required, observed = (columns[_AT[n]] for n in ("id", "period", "status", "required", "observed"))
         wanted, counted, evidence, decided, notes = (columns[_AT[n]] for n in ("required_count", "observed_count", "evidence", "decided", "note"))
         family_texts, string, ident, limit = self._families, self._string, self._ident, self.limit
+        strings, instants, period_texts = self._strings.get, self._instants.get, self._periods.get
         for i in range(start, stop):
             found = objects.get(i)
             if found is not None:
@@ -336,17 +337,28 @@ class FindingJSON:
             family = family_texts.get(f)
             if family is None:
                 family = family_texts[f] = _family_text(families[f])
-            seen = evidence[i]
+            seen, name = evidence[i], ids[i]
             kept = seen if limit is None else seen[:limit]
-            listed = "[\n    " + ",\n    ".join([ident(e) for e in kept]) + "\n  ]" if kept else "[]"
+            # the id and the evidence quoted as they are when none needs an escape (checked at once)
+            probe = name + "".join(kept)
+            if probe.isascii() and probe.isprintable() and '"' not in probe and "\\" not in probe:
+                name = f'"{name}"'
+                listed = '[\n    "' + '",\n    "'.join(kept) + '"\n  ]' if kept else "[]"
+            else:
+                name = ident(name)
+                listed = "[\n    " + ",\n    ".join([ident(e) for e in kept]) + "\n  ]" if kept else "[]"
             if len(kept) < len(seen):
                 listed += f',\n  "evidence_omitted": {len(seen) - len(kept)}'
-            yield (f'{{\n  "id": {ident(ids[i])},{family}\n  "period": {self._period(periods[i])},'
-                   f'\n  "step": null,\n  "status": "{statuses[i]}",\n  "required": {string(required[i])},'
-                   f'\n  "observed": {string(observed[i])},\n  "required_count": {wanted[i]},\n  "observed_count": {counted[i]},'
-                   f'\n  "evidence": {listed},\n  "due": null,\n  "decided": {self._instant(decided[i])},\n  "delay_seconds": null,'
-                   f'\n  "window": null,\n  "excused_by": [],\n  "note": {string(notes[i])},\n  "observed_amount": null,'
-                   f'\n  "evidence_values": [],\n  "flagged": []\n}}')
+            period, end = periods[i], decided[i]
+            found_period, found_end = period_texts(id(period)), instants(id(end))
+            period_text = found_period[1] if found_period is not None and found_period[0] is period else self._period(period)
+            end_text = found_end[1] if found_end is not None and found_end[0] is end else self._instant(end)
+            yield (f'{{\n  "id": {name},{family}\n  "period": {period_text},'
+                   f'\n  "step": null,\n  "status": "{statuses[i]}",\n  "required": {strings(required[i]) or string(required[i])},'
+                   f'\n  "observed": {strings(observed[i]) or string(observed[i])},\n  "required_count": {wanted[i]},'
+                   f'\n  "observed_count": {counted[i]},\n  "evidence": {listed},\n  "due": null,\n  "decided": {end_text},'
+                   f'\n  "delay_seconds": null,\n  "window": null,\n  "excused_by": [],\n  "note": {strings(notes[i]) or string(notes[i])},'
+                   f'\n  "observed_amount": null,\n  "evidence_values": [],\n  "flagged": []\n}}')
 
     def _string(self, value: str | None) -> str:
         found = self._strings.get(value)
