@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, model_validator
 
+from ..events import build_together
 from ..exemptions import ExcusedSpan, excusing, exemption_spans, fixed_excusing
 from ..findings import Finding, instant_key
 from ..model import AppliesTo, ByRoles, Duration, Event, EventMatch, ObligationBase, Raised, Ruleset
@@ -179,8 +180,10 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
     earliest = source.known[0].time if source.known else plan.range.start
     unseen: list[dt.datetime] = []
     spacing = obligation.min_spacing
+    countings = [source.counting(plan, compiled, target) for target in compiled.targets]
+    build_together(countings)  # the gaps read every counted event: a table builds them at once
     for index, target in enumerate(compiled.targets):
-        relevant = source.counting(plan, compiled, target)
+        relevant = countings[index]
         excused = excusing(plan, target, obligation, source.exemptions, compiled.excused[index])
         for active in target.active:
             if active.end <= plan.range.start or active.start >= plan.range.end:
