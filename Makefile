@@ -33,6 +33,8 @@ browser:
 
 test: $(STAMP) browser
 	$(BIN)/mypy
+	# names imported or assigned and never used, in the package and the benchmarks
+	$(BIN)/python -m pyflakes src/complianceengine benchmarks
 	$(BIN)/python -m pytest -q
 	# the API reference, from the docstrings (warnings are errors): out/api/index.html
 	$(BIN)/sphinx-build -W --keep-going -q -b html docs/api out/api

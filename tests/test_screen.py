@@ -399,3 +399,30 @@ def test_standard_input_is_screened_too(monkeypatch):
     reference = read_events("-", ruleset, registry)
     assert isinstance(screened.events, EventTable)
     _same_logs(reference, screened)
+
+
+def test_attributes_given_as_text_are_rejected_not_a_failed_screen(tmp_path):
+    """Found by a review: ``"attributes": "n/a"`` stopped the screen (DuckDB read the text as
+    JSON to list its keys); the reference rejects the line, and so must the screened read."""
+    line = '{"id": "p1", "kind": "patrol", "time": "2026-10-01T09:30:00+08:00", "actor": "a", "attributes": %s}'
+    text = "\n".join(line % value for value in ['"n/a"', '""', '" "', '"{"', '{"mode": "field"}']) + "\n"
+    reference = _read(tmp_path, text.encode(), "reference", REGISTRY, Plugins([]))
+    _same_logs(reference, _read(tmp_path, text.encode(), "duckdb", REGISTRY, Plugins([])))
+    assert len(reference.rejects) == 4
+
+
+def test_a_screen_given_up_early_stops_its_query_in_flight(tmp_path, monkeypatch):
+    """The next block is screened while the caller reads the previous one: a caller that stops
+    after the first block (or fails) has the query in flight interrupted and waited for before
+    the connection closes; nothing is left running."""
+    import io
+    import threading
+
+    monkeypatch.setattr(screening, "BLOCK", 200)
+    line = '{"id": "p%d", "kind": "visit", "time": "2026-10-01T09:30:00+08:00", "actor": "a", "subject": "r1"}'
+    data = "\n".join(line % i for i in range(200)).encode()
+    blocks = screening.screen(io.BytesIO(data), screening.Rules(RULESET, REGISTRY))
+    first, lines, plain = next(blocks)
+    assert first == 1 and plain.num_rows == len(lines)
+    blocks.close()
+    assert not [t for t in threading.enumerate() if t.name.startswith("complianceengine-screen")]

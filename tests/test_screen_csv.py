@@ -54,7 +54,7 @@ CELLS: dict[str, list[str]] = {
     "boats": ["3", "0", "-1", "-0", "01", "+2", " 2", "2 ", "1_0", "٣", "2.5", "1e3", "9223372036854775807", "9223372036854775808",
               "1" * 18, "1" * 19, "1" * 31, "", "x"],
     "hours": ["2.5", "1", "-3", "nan", "inf", "1e400", ""],
-    "urgent": ["true", "false", "TRUE", "False", "tRuE", " true", "yes", "1", ""],
+    "urgent": ["true", "false", "TRUE", "False", "tRuE", " true", "yes", "1", "falſe", ""],
     "crew": ["x", "x;y", ""], "note": ["é", "x", "a b", " ", "\u2028", ""], "place": ["d1", "zz", ""],
     "at": ["2026-10-02T00:00:00+08:00", "soon", ""], "case": ["A", "B", ""],
     "until": ["2026-10-05T00:00:00+08:00", "2026-09-01T00:00:00+08:00", "soon", ""],
@@ -215,3 +215,22 @@ def test_a_header_the_screen_cannot_name_leaves_the_file_to_the_reference(tmp_pa
     screened = read_events(path, RULESET, REGISTRY, Plugins([]), engine="duckdb")
     assert isinstance(screened.events, tuple)
     _same_logs(read_events(path, RULESET, REGISTRY, Plugins([]), engine="reference"), screened)
+
+
+def test_review_findings_on_csv_cells(tmp_path, monkeypatch):
+    """Found by a review: a cell longer than the CSV reader's field limit is the reference's (it
+    refuses the line), and ``falſe`` is no boolean (RE2's case folding takes the long s, Python's
+    ``lower`` does not)."""
+    path = tmp_path / "events.csv"
+    path.write_text("id,kind,time,actor,urgent,note\n"
+                    "p1,patrol,2026-10-01T09:30:00+08:00,a,falſe,\n"
+                    "p2,patrol,2026-10-01T09:30:00+08:00,a,TRUE,\n"
+                    f"p3,patrol,2026-10-01T09:30:00+08:00,a,,{'x' * 140_000}\n"
+                    "p4,patrol,2026-10-01T09:30:00+08:00,a,,short\n", encoding="utf-8")
+    screened = read_events(path, RULESET, REGISTRY, Plugins([]), engine="duckdb")
+    reference = read_events(path, RULESET, REGISTRY, Plugins([]), engine="reference")
+    _same_logs(reference, screened)
+    assert [r.line for r in reference.rejects] == [2, 4]
+    monkeypatch.setattr(csv, "field_size_limit", lambda: 10)  # a program may lower the limit: read when screening
+    _same_logs(read_events(path, RULESET, REGISTRY, Plugins([]), engine="reference"),
+               read_events(path, RULESET, REGISTRY, Plugins([]), engine="duckdb"))

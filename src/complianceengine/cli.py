@@ -113,7 +113,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no warnings on standard error (rejected lines still go to --rejects and the report)")
     run.add_argument("--engine", choices=list(ENGINES), default="auto",
                      help="what reads the events and answers the questions about them: reference (plain Python), duckdb (SQL: "
-                          "JSON lines and Parquet screened in bulk) or auto (default: duckdb for files of 8 MB or 50,000 rows and more, "
+                          "JSON lines, CSV and Parquet screened in bulk) or auto (default: duckdb for files of 8 MB or 50,000 rows and more, "
                           "and with --threads or --memory-limit; else the reference); the findings are the same")
     run.add_argument("--threads", type=_positive, help="DuckDB's threads (with --engine duckdb or auto: DuckDB then)")
     run.add_argument("--memory-limit", help="DuckDB's memory limit, e.g. 256MB; it spills to disk beyond it (with --engine duckdb or auto: DuckDB then)")

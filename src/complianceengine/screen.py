@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import csv
 import functools
 import importlib
 import io
@@ -119,8 +120,10 @@ SELECT l.line, l.id, l.kind, l.time, epoch_us(CAST(l.time AS TIMESTAMPTZ)) / 100
        l.attributes
 -- the names the registry must know are looked up with IN (a semi-join): four joins carried
 -- every column of every line through each (twice the time)
-FROM (SELECT *, json_keys(attributes) AS ks, json_type(attributes, getvariable('paths')) AS ts,
-             json_extract_string(attributes, getvariable('paths')) AS vs FROM parsed) l
+-- (worked out for objects only: a text in ``attributes`` is no JSON to read keys from)
+FROM (SELECT *, CASE WHEN attributes_type = 'OBJECT' THEN json_keys(attributes) END AS ks,
+             CASE WHEN attributes_type = 'OBJECT' THEN json_type(attributes, getvariable('paths')) END AS ts,
+             CASE WHEN attributes_type = 'OBJECT' THEN json_extract_string(attributes, getvariable('paths')) END AS vs FROM parsed) l
 JOIN kinds k ON k.kind = l.kind
 LEFT JOIN strangers stranger ON stranger.line = l.line
 WHERE l.core_only
@@ -249,28 +252,35 @@ def _blocks(con: Any, stream: IO[bytes], parse: str, scan: str, number: int) -> 
             if not data:
                 return
 
-    return _ahead(read())
+    return _ahead(read(), con.interrupt)
 
 
-def _ahead(blocks: Iterator[tuple[int, _T, Callable[[], Any]]]) -> Iterator[tuple[int, _T, Any]]:
+def _ahead(blocks: Iterator[tuple[int, _T, Callable[[], Any]]], interrupt: Callable[[], None]) -> Iterator[tuple[int, _T, Any]]:
     """``(first, block, plain())`` for each of ``blocks``, each ``plain`` (a DuckDB query on the
     screen's connection, which lets Python run meanwhile) run in a thread of its own while the
     caller reads the previous block's rows: the reader's Python work and DuckDB's screening
-    overlap. One query at a time, in order; an error is raised where its block would be given."""
+    overlap. One query at a time, in order; an error is raised where its block would be given.
+    Given up (an error, the caller stopped), the query in flight is ``interrupt``-ed and waited
+    for, so that the connection is closed only after it."""
     with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="complianceengine-screen") as pool:
         pending: tuple[int, _T, concurrent.futures.Future[Any]] | None = None
+        future: concurrent.futures.Future[Any] | None = None
         try:
             for first, block, plain in blocks:
                 future = pool.submit(plain)
                 if pending is not None:
                     yield pending[0], pending[1], pending[2].result()
-                pending = first, block, future
+                pending, future = (first, block, future), None
             if pending is not None:
                 yield pending[0], pending[1], pending[2].result()
+                pending = None
         finally:
-            if pending is not None:  # given up (an error, the caller stopped): the query in flight ends before the connection closes
-                pending[2].cancel()
-                concurrent.futures.wait([pending[2]])
+            unfinished = [f for f in (future, pending[2] if pending is not None else None) if f is not None and not f.done()]
+            if unfinished:
+                for waiting in unfinished:
+                    waiting.cancel()
+                interrupt()
+                concurrent.futures.wait(unfinished)
 
 
 @contextlib.contextmanager
@@ -438,7 +448,7 @@ def _screen_rows(table: Any, rules: Rules, first_line: int, statement: str, thre
             yield first, chunk.num_rows, functools.partial(_plain, con, "rows_in", numbered, statement, f"rows {first} to {last}")
 
     with _connected(rules, threads, memory_limit) as con:
-        yield from _ahead(chunks(con))
+        yield from _ahead(chunks(con), con.interrupt)
 
 
 #: the characters Python's ``str.isspace`` (so ``str.strip``) takes for white space, as a class of
@@ -448,13 +458,14 @@ _SPACES = r"\t\n\x0b\x0c\r\x1c-\x1f \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028
 _SCAN_CSV = r"NOT regexp_matches(text, '[\x00-\x1f]') AND"
 #: a CSV cell of an attribute of these types as the JSON value the reference reader's conversion
 #: of the text gives, when DuckDB can tell it exactly: a whole number within 64 bits, true or false
-#: in any case (``{t}``: the type, ``{cell}``: the text); an empty cell is no value, a text the
-#: type does not take (or a type with its own rules: a ``number`` is read as a float, a list, a
+#: in any ASCII case (RE2's ``(?i)`` would also take the long s, ``ſ``, which Python's ``lower``
+#: keeps) (``{t}``: the type, ``{cell}``: the text); an empty cell is no value, a text the type
+#: does not take (or a type with its own rules: a ``number`` is read as a float, a list, a
 #: date-time, a reference) an object, which no plain line holds
 _CELL = ("CASE WHEN {cell} = '' THEN NULL "
          "WHEN {t} IS NULL OR {t} IN ('string', 'enum') THEN to_json({cell}) "
          "WHEN {t} = 'integer' AND regexp_full_match({cell}, '-?[0-9]{{1,18}}') THEN to_json(CAST({cell} AS BIGINT)) "
-         "WHEN {t} = 'boolean' AND regexp_full_match({cell}, '(?i)(true|false)') THEN to_json(lower({cell}) = 'true') "
+         "WHEN {t} = 'boolean' AND regexp_full_match({cell}, '[Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]') THEN to_json(lower({cell}) = 'true') "
          "ELSE '{{}}'::JSON END")
 
 
@@ -483,7 +494,9 @@ def screen_csv(data: bytes, header: Sequence[str], rules: Rules, threads: int | 
     cells = {name: f"c[{i + 1}]" for i, name in enumerate(names)}
     kind = cells.get("kind")
     fields: dict[str, tuple[str, str]] = {}
-    attributes, checks = [], [f"len(c) = {len(names)}"]
+    # the CSV reader refuses a cell longer than its limit (131,072 characters unless a program
+    # changed it): a line that long is the reference's
+    attributes, checks = [], [f"len(c) = {len(names)}", f"length(array_to_string(c, ',')) < {csv.field_size_limit()}"]
     for name, cell in cells.items():
         if name == "participants":
             fields[name] = (f"CASE WHEN {cell} <> '' THEN CAST(to_json(list_filter(string_split({cell}, ';'), lambda x: x <> '')) AS VARCHAR) END",
