@@ -383,15 +383,22 @@ def screen_table(table: Any, rules: Rules, first_line: int, threads: int | None 
         else:
             unplain.append(f"{column} IS NULL")
     table = table.rename_columns([f"c{i}" for i in range(table.num_columns)])
-    # json_merge_patch leaves out the keys whose value is null (an empty cell is no value)
-    given = f"CAST(json_merge_patch('{{}}', json_object({', '.join(attributes)})) AS VARCHAR)" if attributes else "NULL::VARCHAR"
-    fields["attributes"] = (f"nullif({given}, '{{}}')", f"CASE WHEN nullif({given}, '{{}}') IS NOT NULL THEN 'OBJECT' END")
-    order = ("id", "kind", "time", "actor", "on_behalf_of", "unit", "subject", "participants", "attributes")
-    columns = ", ".join(f"{fields[f][0] if f in fields else 'NULL::VARCHAR'} AS {f}, {fields[f][1] if f in fields else 'NULL::VARCHAR'} AS {f}_type"
-                        for f in order)
+    columns = _parsed_columns(fields, attributes)
     statement = (f"CREATE OR REPLACE TEMP TABLE parsed AS SELECT {_LINE} AS line, true AS core_only, {columns} FROM rows_in"
                  + (f" WHERE {' AND '.join(unplain)}" if unplain else ""))
     return _screen_rows(table, rules, first_line, statement, threads, memory_limit)
+
+
+def _parsed_columns(fields: dict[str, tuple[str, str]], attributes: list[str]) -> str:
+    """The columns of :data:`_PARSE`'s table (each core field and its JSON type) as SQL, from
+    ``fields`` (core field -> its value and its JSON type, as expressions; a field not there is
+    null) and ``attributes`` (``'name', value`` pairs, made into one JSON object: json_merge_patch
+    leaves out the keys whose value is null, as an empty cell is no value)."""
+    given = f"CAST(json_merge_patch('{{}}', json_object({', '.join(attributes)})) AS VARCHAR)" if attributes else "NULL::VARCHAR"
+    fields = {**fields, "attributes": (f"nullif({given}, '{{}}')", f"CASE WHEN nullif({given}, '{{}}') IS NOT NULL THEN 'OBJECT' END")}
+    order = ("id", "kind", "time", "actor", "on_behalf_of", "unit", "subject", "participants", "attributes")
+    return ", ".join(f"{fields[f][0] if f in fields else 'NULL::VARCHAR'} AS {f}, {fields[f][1] if f in fields else 'NULL::VARCHAR'} AS {f}_type"
+                     for f in order)
 
 
 def _flattened(pa: Any, table: Any) -> Any:
@@ -511,11 +518,7 @@ def screen_csv(data: bytes, header: Sequence[str], rules: Rules, threads: int | 
                 typed = (f"CASE {kind} " + " ".join(f"WHEN {exp.Literal.string(k).sql('duckdb')} THEN '{t}'" for k, t in declared.items())
                          + " END")
             attributes.append(f"{exp.Literal.string(name).sql('duckdb')}, {_CELL.format(cell=cell, t=typed)}")
-    given = f"CAST(json_merge_patch('{{}}', json_object({', '.join(attributes)})) AS VARCHAR)" if attributes else "NULL::VARCHAR"
-    fields["attributes"] = (f"nullif({given}, '{{}}')", f"CASE WHEN nullif({given}, '{{}}') IS NOT NULL THEN 'OBJECT' END")
-    order = ("id", "kind", "time", "actor", "on_behalf_of", "unit", "subject", "participants", "attributes")
-    columns = ", ".join(f"{fields[f][0] if f in fields else 'NULL::VARCHAR'} AS {f}, {fields[f][1] if f in fields else 'NULL::VARCHAR'} AS {f}_type"
-                        for f in order)
+    columns = _parsed_columns(fields, attributes)
     parse = (f"CREATE OR REPLACE TEMP TABLE parsed AS SELECT line, true AS core_only, {columns} FROM ("
              "SELECT line, string_split(text, ',') AS c FROM ("
              "SELECT line, CASE WHEN suffix(text, chr(13)) THEN text[:-2] ELSE text END AS text "
