@@ -881,6 +881,23 @@ def _summary(counts: dict[str, dict[str, int]]) -> str:
     return "; ".join(f"{oid}: " + ", ".join(f"{s} {c[s]}" for s in STATUSES if c.get(s)) for oid, c in counts.items())
 
 
+def _flat_records(folder: Path, instants: bool = False) -> list[dict[str, Any]]:
+    """The world's JSON lines as records with their attributes beside the fields (and the time
+    as a ``datetime`` with ``instants``); the lines that are not such records left out."""
+    rows = []
+    with (folder / "events.jsonl").open(encoding="utf-8") as lines:
+        for line in lines:
+            try:
+                record = json.loads(line)
+                record.update(record.pop("attributes", None) or {})
+                if instants:
+                    record["time"] = dt.datetime.fromisoformat(record["time"])
+            except (ValueError, KeyError, TypeError, AttributeError):
+                continue
+            rows.append(record)
+    return rows
+
+
 def _parquet(folder: Path) -> None:
     """The world's events as a Parquet file (once): each line's fields and attributes as columns,
     its time as an instant at +08:00 (the lines that are not events, if any, left out)."""
@@ -890,16 +907,7 @@ def _parquet(folder: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    rows = []
-    with (folder / "events.jsonl").open(encoding="utf-8") as lines:
-        for line in lines:
-            try:
-                record = json.loads(line)
-                record.update(record.pop("attributes", None) or {})
-                record["time"] = dt.datetime.fromisoformat(record["time"])
-            except (ValueError, KeyError, TypeError, AttributeError):
-                continue
-            rows.append(record)
+    rows = _flat_records(folder, instants=True)
     names = list(dict.fromkeys(name for row in rows for name in row))
     columns = {name: pa.array([row.get(name) for row in rows], pa.timestamp("us", tz="+08:00") if name == "time" else None) for name in names}
     pq.write_table(pa.table(columns), path)
@@ -912,15 +920,7 @@ def _csv(folder: Path) -> None:
     path = folder / "events.csv"
     if path.exists():
         return
-    rows = []
-    with (folder / "events.jsonl").open(encoding="utf-8") as lines:
-        for line in lines:
-            try:
-                record = json.loads(line)
-                record.update(record.pop("attributes", None) or {})
-            except (ValueError, TypeError, AttributeError):
-                continue
-            rows.append(record)
+    rows = _flat_records(folder)
     names = list(dict.fromkeys(name for row in rows for name in row))
 
     def cell(value: Any) -> str:
