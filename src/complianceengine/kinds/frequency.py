@@ -300,7 +300,7 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> FindingT
         rows: list[tuple[bytes, Period, str, tuple[str, str, str | None], int, int, tuple[str, ...]]] = []
         family = -1  # the target's family of rows, once it has one
         for frame in frames:
-            _, period, window, _, covered, whole, judged_, over, at_least, at_most, required, bounds = frame
+            _, period, window, _, covered, whole, judged_, _, at_least, at_most, required, bounds = frame
             if plain is not None and judged_ and window is None and covered >= whole:
                 # the bulk of the verdicts: a whole period, judged plainly (see _verdict, whose
                 # outcome this is when no exemption can lower the bar)
@@ -313,13 +313,7 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> FindingT
                 count = len(seen)
                 # min_spacing: a period with a flagged event has a note
                 if (count >= required or not excused) and not (flagged and any(name in flagged for name in seen)):
-                    # _status, written out
-                    if at_most is not None and count > at_most:
-                        status = "missed"
-                    elif count >= required:
-                        status = "met" if over or at_most is None else "open"
-                    else:
-                        status = "missed" if over else "open"
+                    status = _status(frame, count, required, capped=True)
                     anchor = anchors.get(id(period))
                     if anchor is None:
                         anchor = anchors[id(period)] = instant_key(period.start).encode("utf-8")
