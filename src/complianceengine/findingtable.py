@@ -75,19 +75,11 @@ class FindingColumns:
     def add(self, family: int, id: str, period: Period, status: str, required: str, observed: str, required_count: int,
             observed_count: int, evidence: tuple[str, ...], decided: dt.datetime, note: str | None) -> None:
         """One finding of ``family`` with these fields and the defaults for the others (a whole
-        period judged plainly: no step, window, exemption, measure or flag)."""
-        self._family.append(family)
-        ids, periods, statuses, wanted, seen, required_counts, observed_counts, evidences, decisions, notes = self._columns
-        ids.append(id)
-        periods.append(period)
-        statuses.append(status)
-        wanted.append(required)
-        seen.append(observed)
-        required_counts.append(required_count)
-        observed_counts.append(observed_count)
-        evidences.append(evidence)
-        decisions.append(decided)
-        notes.append(note)
+        period judged plainly: no step, window, exemption, measure or flag); :meth:`add_rows`
+        adds many at once."""
+        self.add_rows(family, ids=[id], periods=[period], statuses=[status], required=[required], observed=[observed],
+                      required_counts=[required_count], observed_counts=[observed_count], evidence=[evidence], decided=[decided],
+                      notes=[note])
 
     def add_rows(self, family: int, *, ids: list[str], periods: list[Period], statuses: list[str], required: list[str],
                  observed: list[str], required_counts: list[int], observed_counts: list[int], evidence: list[tuple[str, ...]],
