@@ -36,7 +36,8 @@ anchor, deadline, status).
 ``--only library-read`` measures reading alone (ruleset, registry, events; no audit), and
 ``library-read-duckdb`` the same on the DuckDB engine; ``library-read-parquet[-duckdb]`` and
 ``library-read-csv[-duckdb]`` read the same events as a Parquet file and as a CSV file (written
-once into the world's folder).
+once into the world's folder); ``library-read-csv-quoted[-duckdb]`` read them as a CSV file with
+every cell quoted, as some exporters write one.
 
 Every finding of the three duties, as (obligation, person, role, unit, period, window, status),
 is compared between the library and the baseline, and between the full and the restricted
@@ -73,7 +74,7 @@ MODES = ("library", "library-freq", "baseline", "library-duckdb", "library-freq-
 # ruleset + registry + events only, on request (--only library-read): the JSON lines, or the same
 # events as a Parquet file (attributes as columns, times as instants at +08:00) on both engines
 EXTRA_MODES = ("library-read", "library-read-duckdb", "library-read-parquet", "library-read-parquet-duckdb", "library-read-csv",
-               "library-read-csv-duckdb")
+               "library-read-csv-duckdb", "library-read-csv-quoted", "library-read-csv-quoted-duckdb")
 BASELINES = ("baseline", "sql-baseline", "sql-lead", "sql-visit")
 STATUSES = ("met", "excused", "not_applicable", "open", "late", "missed")
 
@@ -717,8 +718,8 @@ def child(mode: str, world: Path, out: Path, ruleset_path: Path) -> None:
     t = time.perf_counter()
     # each engine named (``auto``, the default, picks DuckDB for these files since 2026-11-27)
     engine = {"engine": "duckdb" if mode.endswith("-duckdb") else "reference"}
-    events = world / ("events.parquet" if mode.startswith("library-read-parquet") else "events.csv" if mode.startswith("library-read-csv")
-                      else "events.jsonl")
+    events = world / ("events.parquet" if mode.startswith("library-read-parquet") else "events-quoted.csv" if mode.startswith("library-read-csv-quoted")
+                      else "events.csv" if mode.startswith("library-read-csv") else "events.jsonl")
     try:  # the DuckDB engine reads the events too (screened JSON lines, kept as a table)
         log = ce.read_events(events, ruleset, registry, plugins, **engine)
     except TypeError:  # code from before read_events had an engine (--src-commit)
@@ -913,11 +914,11 @@ def _parquet(folder: Path) -> None:
     pq.write_table(pa.table(columns), path)
 
 
-def _csv(folder: Path) -> None:
+def _csv(folder: Path, quoted: bool = False) -> None:
     """The world's events as a CSV file (once): a column per field and per attribute, the
     participants joined with ``;``, true/false as words; no cell needs quotes (the lines that
-    are not events, if any, left out)."""
-    path = folder / "events.csv"
+    are not events, if any, left out). ``quoted``: every cell quoted (``events-quoted.csv``)."""
+    path = folder / ("events-quoted.csv" if quoted else "events.csv")
     if path.exists():
         return
     rows = _flat_records(folder)
@@ -929,9 +930,10 @@ def _csv(folder: Path) -> None:
         return text
 
     with path.open("w", encoding="utf-8") as out:
-        out.write(",".join(names) + "\n")
+        quote = '"{}"'.format if quoted else str
+        out.write(",".join(map(quote, names)) + "\n")
         for row in rows:
-            out.write(",".join(cell(row.get(name)) for name in names) + "\n")
+            out.write(",".join(quote(cell(row.get(name))) for name in names) + "\n")
 
 
 def _fmt(seconds: float | None) -> str:
@@ -949,6 +951,7 @@ def _row(copies: int, r: dict[str, Any]) -> str:
              "library-read": "library, reading JSON lines", "library-read-duckdb": "library on duckdb, reading JSON lines",
              "library-read-parquet": "library, reading Parquet", "library-read-parquet-duckdb": "library on duckdb, reading Parquet",
              "library-read-csv": "library, reading CSV", "library-read-csv-duckdb": "library on duckdb, reading CSV",
+             "library-read-csv-quoted": "library, reading quoted CSV", "library-read-csv-quoted-duckdb": "library on duckdb, reading quoted CSV",
              }[r["mode"]]
     if "error" in r:
         return f"| {copies} | - | {label} | failed: {r['error'].splitlines()[-1]} |" + " |" * 8
@@ -1048,8 +1051,10 @@ def main(argv: list[str] | None = None) -> int:
             worlds[copies] = world
             if any(m.startswith("library-read-parquet") for m in modes):
                 _parquet(folder)
-            if any(m.startswith("library-read-csv") for m in modes):
+            if any(m.startswith("library-read-csv") and "quoted" not in m for m in modes):
                 _csv(folder)
+            if any(m.startswith("library-read-csv-quoted") for m in modes):
+                _csv(folder, quoted=True)
             print(f"world {copies} copies: {world['events']} events ({world['patrols']} patrols), {world['units']} units, "
                   f"{world['people']} people, {world['assignments']} assignments, {world['subjects']} subjects"
                   + (" (reused)" if world.get("reused") else f" (generated in {world['seconds']} s)"), flush=True)

@@ -1,12 +1,16 @@
 """CSV files screened by DuckDB give exactly the reference reader's log.
 
-``read_events(..., engine="duckdb")`` splits each line of a CSV file without quotes at its commas
-in DuckDB and keeps the plain lines as rows (:func:`complianceengine.screen.screen_csv`); every
-other line goes through the reference reader's own path for one line, and a file with quotes or
-a lone carriage return is read by the reference reader whole. The events, rejects and repeats
-must be the reference reader's on any text: random headers and cells (numbers, true/false and
-texts the reference converts or refuses, white space, commas, quotes, control characters), CRLF,
-a byte-order mark, lines that are not UTF-8, blocks cut anywhere.
+``read_events(..., engine="duckdb")`` splits each line of a CSV file into its cells in DuckDB (at
+its commas, or, with quotes, cell by cell as the CSV reader reads a record that ends with the
+line) and keeps the plain lines as rows (:func:`complianceengine.screen.screen_csv`); every other
+line goes through the reference reader's own path for one line, the rest of the file from a line
+whose record goes on past it (a quoted cell holding a line end) through the reference reader,
+and a file with a lone carriage return or a header of several lines is read by the reference
+reader whole. The events, rejects and repeats must be the reference reader's on any text: random
+headers and cells (numbers, true/false and texts the reference converts or refuses, white space,
+commas, quotes well and badly placed, line ends inside quotes, control characters), files written
+with quotes where needed, everywhere or nowhere, CRLF, a byte-order mark, lines that are not
+UTF-8, blocks cut anywhere.
 """
 
 from __future__ import annotations
@@ -59,7 +63,8 @@ CELLS: dict[str, list[str]] = {
     "at": ["2026-10-02T00:00:00+08:00", "soon", ""], "case": ["A", "B", ""],
     "until": ["2026-10-05T00:00:00+08:00", "2026-09-01T00:00:00+08:00", "soon", ""],
 }
-ANY = ["", " ", "x", "a,b", 'q"uote', '"quoted"', "tab\there", "nul\x00", "\x01", "é", "\u3000", "\x85"]
+ANY = ["", " ", "x", "a,b", 'q"uote', '"quoted"', "tab\there", "nul\x00", "\x01", "é", "\u3000", "\x85", '""', '"open', 'close"',
+       '"a""b"', '"x"y', "two\nlines", '"two\nlines"', "cr\r\nlf"]
 
 
 @st.composite
@@ -85,14 +90,15 @@ def csv_files(draw: st.DrawFn) -> bytes:
         if which == 1:
             row = row[:-1] if draw(st.booleans()) else [*row, "x"]
         rows.append(row)
-    quoting = draw(st.integers(0, 9)) == 0  # a writer quotes what needs quotes: such a file is read whole in Python
+    # a writer quotes what needs quotes, or every cell; or the cells are joined as they are
+    quoting = draw(st.sampled_from([None, None, csv.QUOTE_MINIMAL, csv.QUOTE_ALL]))
     lines = []
     for row in [header, *rows]:
         if isinstance(row, bytes):
             lines.append(row)
-        elif quoting:
+        elif quoting is not None:
             out = io.StringIO()
-            csv.writer(out, lineterminator="").writerow(row)
+            csv.writer(out, lineterminator="", quoting=quoting).writerow(row)
             lines.append(out.getvalue().encode("utf-8"))
         else:
             lines.append(",".join(row).encode("utf-8"))
@@ -150,9 +156,34 @@ def test_plain_csv_lines_are_rows_and_the_others_are_not(tmp_path):
     assert screened.events[0].attributes == {"mode": "field", "boats": 3, "urgent": True}
 
 
-def test_a_csv_file_with_quotes_is_read_whole_by_the_reference(tmp_path):
+def test_quoted_csv_lines_are_screened_until_a_record_runs_on(tmp_path):
+    """Quoted cells (a comma, a doubled quote inside) are unquoted in DuckDB and their lines kept
+    as rows; a quote inside an unquoted cell is a character; a badly quoted line is the
+    reference's; from a line whose quoted cell holds a line end, the reference reads the rest."""
+    header = '"id","kind","time","actor","note"'
+    lines = [
+        '"p1","patrol","2026-10-01T09:30:00+08:00","a","one, ""two"""',
+        'p2,patrol,2026-10-01T10:30:00+08:00,a,5" gun',
+        'u1,patrol,2026-10-01T11:30:00+08:00,a,"x"y',
+        'p3,patrol,2026-10-01T13:30:00+08:00,a,""',
+        'u2,patrol,2026-10-01T12:30:00+08:00,a,"two',
+        'lines",',
+        'u3,patrol,2026-10-02T09:30:00+08:00,a,x',
+    ]
     path = tmp_path / "events.csv"
-    path.write_text('id,kind,time,actor,note\np1,patrol,2026-10-01T09:30:00+08:00,a,"two\nlines"\n', encoding="utf-8")
+    path.write_text("\n".join([header, *lines]) + "\n", encoding="utf-8")
+    screened = read_events(path, RULESET, REGISTRY, Plugins([]), engine="duckdb")
+    assert isinstance(screened.events, EventTable)
+    assert [e.id for e in screened.events] == ["p1", "p2", "p3", "u3"]  # u1 refused, u2's lines a record of 6 cells
+    assert {screened.events[i].id for i in screened.events.objects} == {"u3"}
+    assert screened.events[0].attributes == {"note": 'one, "two"'} and screened.events[1].attributes == {"note": '5" gun'}
+    assert [r.line for r in screened.rejects] == [4, 6]
+    _same_logs(read_events(path, RULESET, REGISTRY, Plugins([]), engine="reference"), screened)
+
+
+def test_a_csv_header_of_several_lines_is_read_whole_by_the_reference(tmp_path):
+    path = tmp_path / "events.csv"
+    path.write_text('id,kind,time,actor,"no\nte"\np1,patrol,2026-10-01T09:30:00+08:00,a,x\n', encoding="utf-8")
     screened = read_events(path, RULESET, REGISTRY, Plugins([]), engine="duckdb")
     assert isinstance(screened.events, tuple)
     _same_logs(read_events(path, RULESET, REGISTRY, Plugins([]), engine="reference"), screened)

@@ -56,7 +56,7 @@ def read_events(
     ``progress`` is told how many lines of each file have been read, every 20,000 (every block
     of lines DuckDB screens, with the ``duckdb`` engine; :mod:`complianceengine.progress`).
 
-    ``engine="duckdb"`` screens JSON lines, CSV (without quotes) and Parquet files with DuckDB
+    ``engine="duckdb"`` screens JSON lines, CSV and Parquet files with DuckDB
     (:mod:`complianceengine.screen`): the plain lines are checked in bulk and kept as rows of an
     Arrow table, every other line is read as the reference reader reads it, and ``events`` is an
     :class:`~complianceengine.eventtable.EventTable` equal to the tuple the reference reader
@@ -597,7 +597,9 @@ class _EventReader:
         self.events, self.kept, self.first, self.tables = [], None, {}, []  # the table holds what it needs; the reader builds its rows
         return EventLog(events=table, rejects=tuple(self.rejects), duplicates=tuple(self.duplicates))
 
-    def _read_csv(self, text: str, file: str) -> None:
+    def _read_csv(self, text: str, file: str, start: int | None = None) -> None:
+        """A CSV file's records, from physical line ``start`` (where a record starts; default:
+        after the header) to the end."""
         # csv counts physical lines as its text stream splits them (at \r\n, \r or \n); a quoted
         # cell may span several of them, so a record runs from the line after the previous record
         # to the current line_num
@@ -608,6 +610,7 @@ class _EventReader:
         if found is None:
             return
         header, first = found
+        first = first if start is None else start
         stream = io.StringIO(text, newline="")
         while first <= len(starts):
             # strict: a stray quote, an unterminated quoted cell or an oversized cell is an error
@@ -631,31 +634,43 @@ class _EventReader:
     def _read_csv_screened(self, text: str, data: bytes, file: str, claimed: frozenset[str]) -> bool:
         """A CSV file (its ``text``, and ``data``, the text's UTF-8 bytes) screened by DuckDB
         (:func:`~complianceengine.screen.screen_csv`): each plain line kept as a row, every other
-        line read by the reference's own path for one line (:meth:`_csv_line`); false, having
-        read nothing, when the file cannot be screened."""
+        line read by the reference's own path for one line (:meth:`_csv_line`), until a line
+        whose record goes on past its end (a quoted cell holding a line end), from which the
+        reference reader reads the rest of the file (:meth:`_read_csv`); false, having read
+        nothing, when the file cannot be screened (its header is more than one line, too)."""
         found = _csv_header(text, file)
         if found is None:  # an empty file
             return True
-        header, _ = found
+        header, first = found
+        if first != 2:
+            return False
         blocks = screen_csv(data, header, Rules(self.ruleset, self.registry, claimed), **self.settings)
         if blocks is None:
             return False
         progress, reading = self.progress, f"reading {Path(file).name}"
-        for first_line, lines, plain in blocks:
+        try:
+            for first_line, lines, plain in blocks:
 
-            def other(number: int, lines: list[bytes] = lines, first_line: int = first_line) -> None:
-                self._csv_line(file, number, _line_text(lines[number - first_line]), header)
+                def other(number: int, lines: list[bytes] = lines, first_line: int = first_line) -> None:
+                    line = _line_text(lines[number - first_line])
+                    if '"' in line and _runs_on(line):
+                        raise _RunsOn(number)
+                    self._csv_line(file, number, line, header)
 
-            def raw(number: int, lines: list[bytes] = lines, first_line: int = first_line) -> Raw:
-                return functools.partial(_line_text, lines[number - first_line])
+                def raw(number: int, lines: list[bytes] = lines, first_line: int = first_line) -> Raw:
+                    return functools.partial(_line_text, lines[number - first_line])
 
-            self._screened(file, first_line, len(lines), plain, other, raw)
-            progress(reading, first_line + len(lines) - 1, None)
+                self._screened(file, first_line, len(lines), plain, other, raw)
+                progress(reading, first_line + len(lines) - 1, None)
+        except _RunsOn as stop:
+            blocks.close()  # the screen let go (a query in flight interrupted)
+            self._read_csv(text, file, stop.line)
         return True
 
     def _csv_line(self, file: str, number: int, line: str, header: list[str]) -> None:
-        """One line of a CSV file without quotes (each line one record), read as :meth:`_read_csv`
-        reads it in the whole file: a line the CSV reader refuses (a NUL) rejected, else its record."""
+        """One line of a screened CSV file whose record is that line alone (:func:`_runs_on` is
+        false), read as :meth:`_read_csv` reads it in the whole file: a line the CSV reader
+        refuses (a NUL, a stray quote) rejected, else its record."""
         try:
             row = next(csv.reader([line], strict=True))
         except csv.Error as exc:
@@ -1071,6 +1086,26 @@ def _json_object(line: str) -> Any:
 
 _NOT_UTF8 = "not UTF-8 text: save the file as UTF-8"
 _CSV_LINE_END = re.compile("\r\n|\r|\n")
+
+
+class _RunsOn(Exception):
+    """A screened CSV file's line whose record goes on past its end: the rest of the file is the
+    reference reader's."""
+
+    def __init__(self, line: int):
+        super().__init__(line)
+        self.line = line
+
+
+def _runs_on(line: str) -> bool:
+    """Does the CSV reader, reading a record from the start of ``line``, go on to the next line
+    (a quoted cell still open at its end)? Its record is then not the line alone."""
+    rows = csv.reader(iter([line + "\n", "\n"]), strict=True)
+    try:
+        next(rows)
+    except (csv.Error, StopIteration):
+        pass
+    return rows.line_num > 1
 
 
 def _csv_header(text: str, file: str) -> tuple[list[str], int] | None:

@@ -18,8 +18,8 @@ that on random lines, valid and broken. What "plain" means is in :data:`_PLAIN`,
 DuckDB's JSON reader, which takes more than Python's: trailing commas, ``NaN``, ``Infinity`` and
 numbers out of range, a key given twice, raw control characters (none of them is ever plain).
 
-The rows of a table (:func:`screen_table`) and the lines of a CSV file without quotes
-(:func:`screen_csv`) are screened the same way: each is taken as the record the reference makes
+The rows of a table (:func:`screen_table`) and the lines of a CSV file, each one record
+(:func:`screen_csv`), are screened the same way: each is taken as the record the reference makes
 of it, put into the table a JSON line is parsed into, and :data:`_PLAIN` decides.
 
 A normaliser plugin's function (``complianceengine_record_normaliser``) sees only the lines it may
@@ -39,7 +39,7 @@ import functools
 import importlib
 import io
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
@@ -463,6 +463,22 @@ def _screen_rows(table: Any, rules: Rules, first_line: int, statement: str, thre
 _SPACES = r"\t\n\x0b\x0c\r\x1c-\x1f \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}"
 #: the test of a CSV line's control characters, which a :func:`_clean` block does not need
 _SCAN_CSV = r"NOT regexp_matches(text, '[\x00-\x1f]') AND"
+#: a CSV cell as the CSV reader (strict, with its default dialect) reads it when it starts with a
+#: quote (a quoted cell: up to the quote that is not doubled, which a comma or the line's end must
+#: follow), or else (a cell up to the next comma, a quote inside it a character like any other)
+_QUOTED_CELL = r'"(?:[^"]|"")*"|[^,"][^,]*|'
+#: a line that the CSV reader reads as one record ending with the line: each cell one of those
+_QUOTED_LINE = f"(?:{_QUOTED_CELL})(?:,(?:{_QUOTED_CELL}))*"
+#: a line's cells as texts: split at its commas without quotes; every cell quoted and no other
+#: quote (a writer that quotes every cell), split at each ``","`` inside the outer quotes; else,
+#: when it is a :data:`_QUOTED_LINE`, each cell found after a comma (one put before the first), a
+#: quoted one without its quotes and with each ``""`` a quote (the slowest); else none (the line
+#: is not plain)
+_SPLIT = ("CASE WHEN NOT contains(text, '\"') THEN string_split(text, ',') "
+          "WHEN regexp_full_match(text, '\"[^\"]*\"(?:,\"[^\"]*\")*') "
+          "THEN string_split(text[2:-2], '\",\"') "
+          f"WHEN regexp_full_match(text, '{_QUOTED_LINE}') THEN list_transform(regexp_extract_all(',' || text, ',({_QUOTED_CELL})', 1), "
+          "lambda cell: CASE WHEN prefix(cell, '\"') THEN replace(cell[2:-2], '\"\"', '\"') ELSE cell END) END")
 #: a CSV cell of an attribute of these types as the JSON value the reference reader's conversion
 #: of the text gives, when DuckDB can tell it exactly: a whole number within 64 bits, true or false
 #: in any ASCII case (RE2's ``(?i)`` would also take the long s, ``ſ``, which Python's ``lower``
@@ -477,24 +493,30 @@ _CELL = ("CASE WHEN {cell} = '' THEN NULL "
 
 
 def screen_csv(data: bytes, header: Sequence[str], rules: Rules, threads: int | None = None, memory_limit: str | None = None,
-               ) -> Iterator[tuple[int, list[bytes], Any]] | None:
+               ) -> Generator[tuple[int, list[bytes], Any], None, None] | None:
     """The lines after the header of a CSV file, screened as JSON lines are (see :func:`screen`:
     the same blocks, from line 2), or ``None`` when the file cannot be (then the reference reader
     reads it). ``data`` is the file as the reference reader reads it (UTF-8 without a byte-order
-    mark, a line that is not UTF-8 blanked), ``header`` its column names (line 1).
+    mark, a line that is not UTF-8 blanked), ``header`` its column names (line 1, which must be
+    the header's only line).
 
-    A file is screened when each of its lines is one record, split at its commas: no ``"``
-    anywhere (a quoted cell may hold commas and line ends) and no carriage return but before a
-    line feed (the CSV reader ends a line there); and when every column is named as the reference
-    names a value (no empty name, none with NUL, none ``attributes``, none a key a normaliser
-    answers to). Each line is taken as the record the reference reader makes of it, its cells as
-    texts: a core field's cell its value, ``participants`` split at ``;`` (a cell with white space
-    is never plain: the reference strips the names), an attribute's cell converted by the type
-    the line's kind declares (:data:`_CELL`), an empty cell no value; and :data:`_PLAIN` decides,
-    unchanged. A line with a control character, another number of cells than the header, or only
-    commas and white space (a line the reference skips) is never plain."""
+    A file is screened when no carriage return stands but before a line feed (the CSV reader ends
+    a line there) and when every column is named as the reference names a value (no empty name,
+    none with NUL, none ``attributes``, none a key a normaliser answers to). A line without ``"``
+    is split at its commas; a line with quotes only when its cells are each either unquoted
+    (their first character not ``"``, none a comma) or quoted whole, ``""`` standing for a quote
+    inside (:data:`_QUOTED_LINE`: what the CSV reader, strict, reads as one record ending with
+    the line), its quoted cells unquoted; any other line is never plain (the reader's caller
+    reads it, and when its record goes on past the line, the rest of the file, in Python). Each
+    line is taken as the record the reference reader makes of it, its cells as texts: a core
+    field's cell its value, ``participants`` split at ``;`` (a cell with white space is never
+    plain: the reference strips the names), an attribute's cell converted by the type the line's
+    kind declares (:data:`_CELL`), an empty cell no value; and :data:`_PLAIN` decides, unchanged.
+    A line with a control character, another number of cells than the header, only commas and
+    white space in its cells (a line the reference skips), or as long as the CSV reader's cell
+    limit is never plain."""
     names = list(header)
-    if (b'"' in data or data.count(b"\r") != data.count(b"\r\n") or rules.claimed.intersection(names)
+    if (data.count(b"\r") != data.count(b"\r\n") or rules.claimed.intersection(names)
             or any(not name or "\x00" in name or name == "attributes" for name in names)):
         return None
     exp = importlib.import_module("sqlglot").exp  # texts quoted by SQLGlot, not pasted
@@ -503,7 +525,8 @@ def screen_csv(data: bytes, header: Sequence[str], rules: Rules, threads: int | 
     fields: dict[str, tuple[str, str]] = {}
     # the CSV reader refuses a cell longer than its limit (131,072 characters unless a program
     # changed it): a line that long is the reference's
-    attributes, checks = [], [f"len(c) = {len(names)}", f"length(array_to_string(c, ',')) < {csv.field_size_limit()}"]
+    attributes, checks = [], [f"len(c) = {len(names)}", f"length(text) < {csv.field_size_limit()}",
+                              f"regexp_matches(array_to_string(c, ','), '[^,{_SPACES}]')"]
     for name, cell in cells.items():
         if name == "participants":
             fields[name] = (f"CASE WHEN {cell} <> '' THEN CAST(to_json(list_filter(string_split({cell}, ';'), lambda x: x <> '')) AS VARCHAR) END",
@@ -520,16 +543,16 @@ def screen_csv(data: bytes, header: Sequence[str], rules: Rules, threads: int | 
             attributes.append(f"{exp.Literal.string(name).sql('duckdb')}, {_CELL.format(cell=cell, t=typed)}")
     columns = _parsed_columns(fields, attributes)
     parse = (f"CREATE OR REPLACE TEMP TABLE parsed AS SELECT line, true AS core_only, {columns} FROM ("
-             "SELECT line, string_split(text, ',') AS c FROM ("
+             f"SELECT line, text, {_SPLIT} AS c FROM ("
              "SELECT line, CASE WHEN suffix(text, chr(13)) THEN text[:-2] ELSE text END AS text "
              "FROM (SELECT line, try(decode(raw)) AS text FROM block) WHERE text IS NOT NULL) "
-             f"WHERE {_SCAN_CSV} regexp_matches(text, '[^,{_SPACES}]')) "
+             f"WHERE {_SCAN_CSV} true) "
              f"WHERE {' AND '.join(checks)}")
     return _csv_blocks(data, parse, rules, threads, memory_limit)
 
 
 def _csv_blocks(data: bytes, parse: str, rules: Rules, threads: int | None, memory_limit: str | None,
-                ) -> Iterator[tuple[int, list[bytes], Any]]:
+                ) -> Generator[tuple[int, list[bytes], Any], None, None]:
     """The blocks of :func:`screen_csv`: the lines after the header, from line 2."""
     start = data.find(b"\n") + 1
     if not start or start == len(data):  # the header alone: no connection opened
