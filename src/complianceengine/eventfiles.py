@@ -210,7 +210,10 @@ def _floored(pa: Any, pc: Any, array: Any) -> Any:
         children = [_floored(pa, pc, array.field(j)) for j in range(kind.num_fields)]
         return pa.StructArray.from_arrays(children, fields=list(_floored_type(pa, kind)), mask=array.is_null())
     if pa.types.is_timestamp(kind) and kind.unit == "ns":
-        return pc.floor_temporal(array, unit="microsecond").cast(pa.timestamp("us", tz=kind.tz))
+        # floored in UTC (the same instants: a zone's offsets are whole seconds); in the zone's own
+        # time, pyarrow refuses an instant whose local time the clocks pass twice
+        utc = array if kind.tz is None else array.cast(pa.timestamp("ns", tz="UTC"))
+        return pc.floor_temporal(utc, unit="microsecond").cast(pa.timestamp("us", tz=kind.tz))
     return array
 
 

@@ -335,7 +335,8 @@ def screen_table(table: Any, rules: Rules, first_line: int, threads: int | None 
     the core fields texts (``participants`` a list of texts), ``time`` a text or an instant at a
     fixed offset (``timestamp[s|ms|us, tz=UTC or ±HH:MM]``, written as Python's ``isoformat``
     writes it, which is how the reference reads a ``datetime``; the reader floors nanoseconds to
-    microseconds first), attributes texts, whole numbers and true or false; a dictionary-encoded
+    microseconds first) or in a named zone (each distinct value written by the ``isoformat`` of
+    the ``datetime`` pyarrow makes of it: :func:`_time_texts`), attributes texts, whole numbers and true or false; a dictionary-encoded
     column as its values; an ``attributes`` struct column as its fields, each an attribute column
     in its place. A row with a value in an attribute column of another type is never plain; a
     table with an ``attributes`` column of another type (a map) or with a field named as a core
@@ -355,6 +356,13 @@ def screen_table(table: Any, rules: Rules, first_line: int, threads: int | None 
         if pa.types.is_dictionary(kind):  # a dictionary-encoded column (a pandas category) holds its values
             table = table.set_column(i, field.name, pa.chunked_array([chunk.dictionary_decode() for chunk in table.column(i).chunks],
                                                                     kind.value_type))
+    if "time" in names:  # instants in a named zone: the texts the reference reads them as
+        at = names.index("time")
+        kind = table.schema.field(at).type
+        if pa.types.is_timestamp(kind) and kind.unit in ("s", "ms", "us") and kind.tz is not None and _fixed_offset(kind) is None:
+            table = _time_texts(pa, table, at)
+            if table is None:
+                return None
     # the columns by position in SQL (DuckDB matches names without regard to case); the names are
     # only the JSON keys of the attributes
     fields: dict[str, tuple[str, str]] = {}  # core field -> (its value, its JSON type) as _PARSE gives them
@@ -425,6 +433,23 @@ def _flattened(pa: Any, table: Any) -> Any:
 def _is_text(pa: Any, kind: Any) -> bool:
     """Is an Arrow type one of text (``string``, ``large_string``, ``string_view``: polars')?"""
     return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind) or str(kind) == "string_view")
+
+
+def _time_texts(pa: Any, table: Any, at: int) -> Any:
+    """The table with its column ``at`` (instants in a named zone) as texts: each value as the
+    reference reads it, the ``isoformat`` of the ``datetime`` pyarrow makes of it (with its
+    offset in that zone, as Python's zone data has it), worked out once per distinct value;
+    ``None`` when pyarrow makes no ``datetime`` of one (a year out of Python's range), which
+    leaves the table to the reference."""
+    pc = importlib.import_module("pyarrow.compute")
+    column = table.column(at)
+    distinct = pc.unique(column)
+    try:
+        values = distinct.to_pylist()
+    except (ValueError, OverflowError):
+        return None
+    texts = pa.array([None if value is None else value.isoformat() for value in values], pa.string())
+    return table.set_column(at, "time", pc.take(texts, pc.index_in(column, value_set=distinct)))
 
 
 def _fixed_offset(kind: Any) -> tuple[int, str] | None:
