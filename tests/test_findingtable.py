@@ -64,7 +64,7 @@ def rows(draw: st.DrawFn) -> dict[str, Any]:
             "required": draw(TEXT), "observed": draw(TEXT), "required_count": draw(st.integers(0, 10**6)),
             "observed_count": draw(st.integers(0, 10**6)), "evidence": tuple(draw(st.lists(IDS, max_size=4))),
             "decided": draw(st.sampled_from([period.end, period.start])) if draw(st.booleans()) else draw(INSTANTS),
-            "note": draw(st.none() | TEXT)}
+            "window": draw(st.none() | IDS), "note": draw(st.none() | TEXT)}
 
 
 @st.composite
@@ -73,7 +73,7 @@ def objects(draw: st.DrawFn) -> Finding:
     row = draw(rows())
     return Finding.model_validate({
         **draw(families()), **row, "step": draw(st.none() | IDS), "due": draw(st.none() | INSTANTS), "delay_seconds": draw(st.none() | st.integers(0, 10**7)),
-        "window": draw(st.none() | IDS), "excused_by": tuple(draw(st.lists(IDS, max_size=2))),
+        "excused_by": tuple(draw(st.lists(IDS, max_size=2))),
         "observed_amount": draw(st.none() | st.floats(allow_nan=False, allow_infinity=False)),
         "evidence_values": tuple(draw(st.lists(st.floats(allow_nan=False, allow_infinity=False), max_size=2))),
         "flagged": tuple(draw(st.lists(IDS, max_size=2))),

@@ -70,10 +70,13 @@ def anchored_id(prefix: bytes, anchor: str) -> str:
     return anchored_ids(prefix, [anchor.encode("utf-8")])[0]
 
 
-def anchored_ids(prefix: bytes, anchors: Sequence[bytes]) -> list[str]:
-    """:func:`anchored_id` of each anchor, given encoded (UTF-8): one target's periods at once."""
+def anchored_ids(prefix: bytes | Sequence[bytes], anchors: Sequence[bytes]) -> list[str]:
+    """:func:`anchored_id` of each anchor, given encoded (UTF-8): one target's periods at once,
+    with one prefix, or each with its own (``prefix`` a sequence as long as ``anchors``)."""
     blake2b = hashlib.blake2b
-    return [blake2b(prefix + anchor, digest_size=8).hexdigest() for anchor in anchors]
+    if isinstance(prefix, bytes):
+        return [blake2b(prefix + anchor, digest_size=8).hexdigest() for anchor in anchors]
+    return [blake2b(own + anchor, digest_size=8).hexdigest() for own, anchor in zip(prefix, anchors, strict=True)]
 
 
 @functools.lru_cache(maxsize=1 << 16)

@@ -36,9 +36,9 @@ __all__ = ["FAMILY", "RARE", "ROW", "FindingColumns", "FindingJSON", "FindingTab
 #: the fields every finding of one obligation and target shares: kept once per family
 FAMILY = ("obligation", "obligation_kind", "title", "citation", "cited", "assumed", "subject", "unit")
 #: the fields kept per finding (a row's), in the order of :class:`Finding`'s fields
-ROW = ("id", "period", "status", "required", "observed", "required_count", "observed_count", "evidence", "decided", "note")
+ROW = ("id", "period", "status", "required", "observed", "required_count", "observed_count", "evidence", "decided", "window", "note")
 #: the other fields, and their values in a row: the findings added as objects have theirs
-RARE = {"step": None, "evidence_omitted": 0, "due": None, "delay_seconds": None, "window": None, "excused_by": (), "observed_amount": None,
+RARE = {"step": None, "evidence_omitted": 0, "due": None, "delay_seconds": None, "excused_by": (), "observed_amount": None,
         "evidence_values": (), "flagged": ()}
 _AT = {name: i for i, name in enumerate(ROW)}
 _VALIDATE = getattr(Finding, "__pydantic_validator__").validate_python  # Finding.model_validate, one call less
@@ -73,20 +73,21 @@ class FindingColumns:
         return len(self._families) - 1
 
     def add(self, family: int, id: str, period: Period, status: str, required: str, observed: str, required_count: int,
-            observed_count: int, evidence: tuple[str, ...], decided: dt.datetime, note: str | None) -> None:
-        """One finding of ``family`` with these fields and the defaults for the others (a whole
-        period judged plainly: no step, window, exemption, measure or flag); :meth:`add_rows`
-        adds many at once."""
+            observed_count: int, evidence: tuple[str, ...], decided: dt.datetime, note: str | None, window: str | None = None) -> None:
+        """One finding of ``family`` with these fields and the defaults for the others (a period
+        judged plainly: no step, exemption, measure or flag); :meth:`add_rows` adds many at once."""
         self.add_rows(family, ids=[id], periods=[period], statuses=[status], required=[required], observed=[observed],
                       required_counts=[required_count], observed_counts=[observed_count], evidence=[evidence], decided=[decided],
-                      notes=[note])
+                      notes=[note], windows=[window])
 
     def add_rows(self, family: int, *, ids: list[str], periods: list[Period], statuses: list[str], required: list[str],
                  observed: list[str], required_counts: list[int], observed_counts: list[int], evidence: list[tuple[str, ...]],
-                 decided: list[dt.datetime], notes: list[str | None]) -> None:
+                 decided: list[dt.datetime], notes: list[str | None], windows: list[str | None] | None = None) -> None:
         """Findings of ``family`` as :meth:`add` adds one, given as columns of equal length (one
-        target's verdicts in a row: a list each instead of a call each)."""
-        given: tuple[list[Any], ...] = (ids, periods, statuses, required, observed, required_counts, observed_counts, evidence, decided, notes)
+        target's verdicts in a row: a list each instead of a call each); ``windows`` (default:
+        none) the raised requirements' calendars."""
+        given: tuple[list[Any], ...] = (ids, periods, statuses, required, observed, required_counts, observed_counts, evidence, decided,
+                                        [None] * len(ids) if windows is None else windows, notes)
         if len({len(column) for column in given}) > 1:
             raise ValueError(f"the columns of add_rows differ in length: {[len(column) for column in given]}")
         self._family += [family] * len(ids)
@@ -318,6 +319,7 @@ class FindingJSON:
         columns, family_of, families, objects = table.columns, table.family, table.families, table.objects
         ids, periods, statuses, required, observed = (columns[_AT[n]] for n in ("id", "period", "status", "required", "observed"))
         wanted, counted, evidence, decided, notes = (columns[_AT[n]] for n in ("required_count", "observed_count", "evidence", "decided", "note"))
+        windows = columns[_AT["window"]]
         family_texts, string, ident, limit = self._families, self._string, self._ident, self.limit
         strings, instants, period_texts = self._strings.get, self._instants.get, self._periods.get
         for i in range(start, stop):
@@ -349,7 +351,8 @@ class FindingJSON:
                    f'\n  "step": null,\n  "status": "{statuses[i]}",\n  "required": {strings(required[i]) or string(required[i])},'
                    f'\n  "observed": {strings(observed[i]) or string(observed[i])},\n  "required_count": {wanted[i]},'
                    f'\n  "observed_count": {counted[i]},\n  "evidence": {listed},\n  "due": null,\n  "decided": {end_text},'
-                   f'\n  "delay_seconds": null,\n  "window": null,\n  "excused_by": [],\n  "note": {strings(notes[i]) or string(notes[i])},'
+                   f'\n  "delay_seconds": null,\n  "window": {strings(windows[i]) or string(windows[i])},\n  "excused_by": [],'
+                   f'\n  "note": {strings(notes[i]) or string(notes[i])},'
                    f'\n  "observed_amount": null,\n  "evidence_values": [],\n  "flagged": []\n}}')
 
     def _string(self, value: str | None) -> str:

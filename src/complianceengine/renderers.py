@@ -345,6 +345,7 @@ def _csv_rows(table: FindingTable, limit: int | None) -> Iterator[list[object]]:
     ids, family_of, period_of, statuses = table.values("id"), table.family, table.values("period"), table.values("status")
     required, observed, wanted, counted = table.values("required"), table.values("observed"), table.values("required_count"), table.values("observed_count")
     evidence, decided, notes, objects = table.values("evidence"), table.values("decided"), table.values("note"), table.objects
+    windows = table.values("window")
 
     def text(value: str | None) -> object:
         found = texts.get(value)
@@ -377,7 +378,7 @@ def _csv_rows(table: FindingTable, limit: int | None) -> Iterator[list[object]]:
         seen = evidence[i]
         kept = seen if limit is None else seen[:limit]
         yield [_inert(ids[i]), cells[0], "", *cells[1:], *shared[1], statuses[i], text(required[i]), text(observed[i]), wanted[i], counted[i],
-               "", stamp[1], "", _inert(" ".join(kept)), "", "", text(notes[i]), "", "", "", len(seen) - len(kept)]
+               "", stamp[1], "", _inert(" ".join(kept)), text(windows[i]), "", text(notes[i]), "", "", "", len(seen) - len(kept)]
 
 
 # ------------------------------------------------------------------------------ Excel workbook

@@ -296,14 +296,14 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> FindingT
                 close[index] = too_close(relevant[index], obligation.min_spacing)
         timeline, excused, flagged = relevant[index], excused_of[index], close.get(index)
         times, ids = timeline.times, tuple(timeline.ids)
-        prefix = id_prefix(compiled.ruleset, obligation.id, target.subject, target.unit, None, None)
-        rows: list[tuple[bytes, Period, str, tuple[str, str, str | None], int, int, tuple[str, ...]]] = []
+        prefixes: dict[str | None, bytes] = {None: id_prefix(compiled.ruleset, obligation.id, target.subject, target.unit, None, None)}
+        rows: list[_Row] = []
         family = -1  # the target's family of rows, once it has one
         for frame in frames:
-            _, period, window, _, covered, whole, judged_, _, at_least, at_most, required, bounds = frame
-            if plain is not None and judged_ and window is None and covered >= whole:
-                # the bulk of the verdicts: a whole period, judged plainly (see _verdict, whose
-                # outcome this is when no exemption can lower the bar)
+            _, period, window, active, covered, whole, judged_, _, at_least, at_most, required, bounds = frame
+            if plain is not None and judged_:
+                # the bulk of the verdicts: a period judged plainly (see _verdict, whose outcome
+                # this is when no exemption can lower the bar)
                 if len(bounds) == 1:
                     lo = bisect.bisect_left(times, bounds[0][0])
                     hi = bisect.bisect_left(times, bounds[0][1], lo)
@@ -317,20 +317,31 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> FindingT
                     anchor = anchors.get(id(period))
                     if anchor is None:
                         anchor = anchors[id(period)] = instant_key(period.start).encode("utf-8")
-                    said = texts.get((id(period), count, required, at_least, at_most))
-                    if said is None:
-                        said = words.plain(frame, count, required)
-                    rows.append((anchor, period, status, said, required, count, seen))
+                    if window is None and covered >= whole:  # a whole period under the base requirement
+                        said = texts.get((id(period), count, required, at_least, at_most))
+                        if said is None:
+                            said = words.plain(frame, count, required)
+                    else:  # in part, or under a raised requirement: its sentences say so
+                        said = words.judged(frame, count, required)
+                    prefix = prefixes.get(window)
+                    if prefix is None:
+                        prefix = prefixes[window] = id_prefix(compiled.ruleset, obligation.id, target.subject, target.unit, None, window)
+                    rows.append((prefix, anchor, period, status, said, required, count, seen, window))
                     continue
             if rows:  # the rows before this finding, in their place
-                family = _add_rows(out, family, rows, plain, target, prefix)
+                family = _add_rows(out, family, rows, plain, target)
             finding, left, needed = _verdict(plan, compiled, frame, target, timeline, excused, words, rule, flagged)
             if tracer is not None:
                 _trace(tracer, finding, frame, target, rule, *everything[index], timeline, excused, left, needed)
             out.append(finding)
         if rows:
-            _add_rows(out, family, rows, plain, target, prefix)
+            _add_rows(out, family, rows, plain, target)
     return out.table()
+
+
+#: a frequency verdict added as a row: its id's prefix and anchor, period, status, sentences,
+#: number required, count, evidence and window
+_Row = tuple[bytes, bytes, Period, str, tuple[str, str, str | None], int, int, tuple[str, ...], str | None]
 
 
 def _trace(
@@ -352,20 +363,21 @@ def _trace(
     tracer.record(finding, FrameStep(target, frame, rule, touching, finding.excused_by, left, required), decisions)
 
 
-def _add_rows(out: FindingColumns, family: int, rows: list[tuple[bytes, Period, str, tuple[str, str, str | None], int, int, tuple[str, ...]]],
-              fields: dict[str, Any] | None, target: Target, prefix: bytes) -> int:
-    """Add one target's plain verdicts in a row (``rows``: each anchor, period, status,
-    sentences, number required, count and evidence) to ``out`` as columns, in the target's
-    ``family`` of rows (-1: made now, of the obligation's ``fields``); empty ``rows`` for the
-    next ones. The family's number."""
+def _add_rows(out: FindingColumns, family: int, rows: list[_Row], fields: dict[str, Any] | None, target: Target) -> int:
+    """Add one target's plain verdicts in a row (``rows``) to ``out`` as columns, in the
+    target's ``family`` of rows (-1: made now, of the obligation's ``fields``); empty ``rows``
+    for the next ones. The family's number."""
     assert fields is not None
     if family < 0:
         family = out.family({**fields, "subject": target.subject, "unit": target.unit})
-    anchors, periods, statuses, said, needed, counts, evidence = zip(*rows)
+    prefixes, anchors, periods, statuses, said, needed, counts, evidence, windows = zip(*rows)
     wanted, observed, notes = zip(*said)
-    out.add_rows(family, ids=anchored_ids(prefix, anchors), periods=list(periods), statuses=list(statuses), required=list(wanted),
-                 observed=list(observed), required_counts=list(needed), observed_counts=list(counts), evidence=list(evidence),
-                 decided=[period.end for period in periods], notes=list(notes))
+    prefix = prefixes[0]
+    shared = all(own is prefix for own in prefixes)  # under the base requirement alone, as a rule
+    out.add_rows(family, ids=anchored_ids(prefix if shared else prefixes, anchors), periods=list(periods), statuses=list(statuses),
+                 required=list(wanted), observed=list(observed), required_counts=list(needed), observed_counts=list(counts),
+                 evidence=list(evidence), decided=[period.end for period in periods], notes=list(notes),
+                 windows=None if all(window is None for window in windows) else list(windows))
     rows.clear()
     return family
 
@@ -443,6 +455,10 @@ class Wording:
         # (period, events, required, at_least, at_most) -> the sentences of a plain verdict; the
         # periods are kept alive by the plan's frames, so their ids are not reused meanwhile
         self.plain_texts: dict[tuple[int, int, int | None, int, int | None], tuple[str, str, str | None]] = {}
+        # (period, coverage, window, events, required, at_least, at_most) -> the sentences of a
+        # verdict judged without exemptions in part of a period or in a window (the coverage
+        # kept alive by the plan's frames too)
+        self.judged_texts: dict[tuple[int, int, str | None, int, int, int, int | None], tuple[str, str, str | None]] = {}
 
     def __call__(self, facts: Counted) -> tuple[str, str, str | None]:
         """(required, observed, note)."""
@@ -466,6 +482,16 @@ class Wording:
         found = self.plain_texts.get(key)
         if found is None:
             found = self.plain_texts[key] = self._words(Counted(frame, "judged", events, required, events=events))
+        return found
+
+    def judged(self, frame: Frame, events: int, required: int) -> tuple[str, str, str | None]:
+        """What ``__call__`` gives for ``Counted(frame, "judged", events, required, events=events)``
+        for any frame (in part, or in a window): remembered by the frame's period and coverage
+        (the same objects for every target whose duty covers the period)."""
+        key = (id(frame.period), id(frame.active), frame.window, events, required, frame.at_least, frame.at_most)
+        found = self.judged_texts.get(key)
+        if found is None:
+            found = self.judged_texts[key] = self._words(Counted(frame, "judged", events, required, events=events))
         return found
 
     def _words(self, facts: Counted) -> tuple[str, str, str | None]:
