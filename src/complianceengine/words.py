@@ -244,7 +244,14 @@ def when_text(instant: dt.datetime, tz: str) -> str:
     the hundred thousand)."""
     if instant.tzinfo is None:  # a naive instant is UTC (as pendulum reads one), not the host's time
         instant = instant.replace(tzinfo=dt.timezone.utc)
-    return dt.datetime.fromtimestamp(instant.timestamp(), zone(tz)).strftime("%Y-%m-%d %H:%M")
+    return _wall_clock(instant.timestamp(), tz)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _wall_clock(seconds: float, tz: str) -> str:
+    """:func:`when_text` of an instant given as POSIX seconds (remembered: a case's clock start
+    and deadline are each named in its period and in its sentences)."""
+    return dt.datetime.fromtimestamp(seconds, zone(tz)).strftime("%Y-%m-%d %H:%M")
 
 
 def _day(day: dt.date, lang: Lang) -> str:

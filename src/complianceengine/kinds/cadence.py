@@ -71,7 +71,9 @@ def deadline(
             gap = raised(obligation, variant)
             assert gap is not None and gap.max_gap is not None
             for part in variant.mask:
-                if part.end <= clock:
+                # a window over by then, or starting at or after the deadline found (a gap added
+                # to its start cannot end sooner): nothing to work out
+                if part.end <= clock or part.start >= due:
                     continue
                 sooner = shift(local(max(clock, part.start), plan.tz), gap.max_gap)
                 if sooner < part.end and sooner < due:  # windows are half-open
