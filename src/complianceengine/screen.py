@@ -39,6 +39,7 @@ import functools
 import importlib
 import io
 import re
+import zoneinfo
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, TypeVar
@@ -86,7 +87,8 @@ _PARSE = r"""
 CREATE OR REPLACE TEMP TABLE parsed AS
 SELECT line, core_only, s[1] AS id, s[2] AS kind, s[3] AS time, s[4] AS actor, s[5] AS on_behalf_of, s[6] AS unit, s[7] AS subject,
        s[8] AS participants, s[9] AS attributes, t[1] AS id_type, t[2] AS kind_type, t[3] AS time_type, t[4] AS actor_type,
-       t[5] AS on_behalf_of_type, t[6] AS unit_type, t[7] AS subject_type, t[8] AS participants_type, t[9] AS attributes_type
+       t[5] AS on_behalf_of_type, t[6] AS unit_type, t[7] AS subject_type, t[8] AS participants_type, t[9] AS attributes_type,
+       NULL::DOUBLE AS time_t
 FROM (
     -- every key a core field, none given twice: as many keys as core fields found
     SELECT line, n = len(list_filter(t, lambda x: x IS NOT NULL)) AS core_only, t, s
@@ -115,7 +117,7 @@ WITH strangers AS (
     ) named LEFT JOIN people known ON known.id = named.person
     WHERE known.id IS NULL
 )
-SELECT l.line, l.id, l.kind, l.time, epoch_us(CAST(l.time AS TIMESTAMPTZ)) / 1000000.0 AS t, l.actor, l.on_behalf_of, l.unit,
+SELECT l.line, l.id, l.kind, l.time, coalesce(l.time_t, epoch_us(CAST(l.time AS TIMESTAMPTZ)) / 1000000.0) AS t, l.actor, l.on_behalf_of, l.unit,
        l.subject, CASE WHEN l.participants_type = 'ARRAY' THEN json_extract_string(l.participants, '$[*]') END AS participants,
        l.attributes
 -- the names the registry must know are looked up with IN (a semi-join): four joins carried
@@ -130,7 +132,8 @@ WHERE l.core_only
   AND l.id_type = 'VARCHAR' AND length(l.id) > 0
   AND l.kind_type = 'VARCHAR'
   AND l.time_type = 'VARCHAR'
-  AND regexp_full_match(l.time, '[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])')
+  -- a time with its offset, or (a table's naive time) local, its instant worked out in Python
+  AND (l.time_t IS NOT NULL OR regexp_full_match(l.time, '[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])'))
   -- a real day, in years whose instants in microseconds a double holds exactly (so that the
   -- instant's seconds are the reference's ``timestamp()``, rounded once)
   AND TRY_CAST(left(l.time, 10) AS DATE) IS NOT NULL AND left(l.time, 4) BETWEEN '1700' AND '2200'
@@ -335,8 +338,9 @@ def screen_table(table: Any, rules: Rules, first_line: int, threads: int | None 
     the core fields texts (``participants`` a list of texts), ``time`` a text or an instant at a
     fixed offset (``timestamp[s|ms|us, tz=UTC or ±HH:MM]``, written as Python's ``isoformat``
     writes it, which is how the reference reads a ``datetime``; the reader floors nanoseconds to
-    microseconds first) or in a named zone (each distinct value written by the ``isoformat`` of
-    the ``datetime`` pyarrow makes of it: :func:`_time_texts`), attributes texts, whole numbers and true or false; a dictionary-encoded
+    microseconds first) or in a named zone, or naive (each distinct value written by the
+    ``isoformat`` of the ``datetime`` pyarrow makes of it, a naive one's instant in the ruleset's
+    zone worked out in Python: :func:`_time_texts`), attributes texts, whole numbers and true or false; a dictionary-encoded
     column as its values; an ``attributes`` struct column as its fields, each an attribute column
     in its place. A row with a value in an attribute column of another type is never plain; a
     table with an ``attributes`` column of another type (a map) or with a field named as a core
@@ -356,13 +360,15 @@ def screen_table(table: Any, rules: Rules, first_line: int, threads: int | None 
         if pa.types.is_dictionary(kind):  # a dictionary-encoded column (a pandas category) holds its values
             table = table.set_column(i, field.name, pa.chunked_array([chunk.dictionary_decode() for chunk in table.column(i).chunks],
                                                                     kind.value_type))
-    if "time" in names:  # instants in a named zone: the texts the reference reads them as
+    stamps = None  # a naive time's instants (POSIX seconds), worked out in Python
+    if "time" in names:  # instants in a named zone, or naive: the texts the reference reads them as
         at = names.index("time")
         kind = table.schema.field(at).type
-        if pa.types.is_timestamp(kind) and kind.unit in ("s", "ms", "us") and kind.tz is not None and _fixed_offset(kind) is None:
-            table = _time_texts(pa, table, at)
-            if table is None:
+        if pa.types.is_timestamp(kind) and kind.unit in ("s", "ms", "us") and _fixed_offset(kind) is None:
+            found = _time_texts(pa, table, at, None if kind.tz is not None else rules.ruleset.timezone)
+            if found is None:
                 return None
+            table, stamps = found
     # the columns by position in SQL (DuckDB matches names without regard to case); the names are
     # only the JSON keys of the attributes
     fields: dict[str, tuple[str, str]] = {}  # core field -> (its value, its JSON type) as _PARSE gives them
@@ -390,23 +396,28 @@ def screen_table(table: Any, rules: Rules, first_line: int, threads: int | None 
             attributes.append(f"{exp.Literal.string(name).sql('duckdb')}, {column}")
         else:
             unplain.append(f"{column} IS NULL")
+    time_t = "NULL::DOUBLE"
+    if stamps is not None:
+        time_t = f"c{table.num_columns}"
+        table = table.append_column("time_t", stamps)
     table = table.rename_columns([f"c{i}" for i in range(table.num_columns)])
-    columns = _parsed_columns(fields, attributes)
+    columns = _parsed_columns(fields, attributes, time_t)
     statement = (f"CREATE OR REPLACE TEMP TABLE parsed AS SELECT {_LINE} AS line, true AS core_only, {columns} FROM rows_in"
                  + (f" WHERE {' AND '.join(unplain)}" if unplain else ""))
     return _screen_rows(table, rules, first_line, statement, threads, memory_limit)
 
 
-def _parsed_columns(fields: dict[str, tuple[str, str]], attributes: list[str]) -> str:
+def _parsed_columns(fields: dict[str, tuple[str, str]], attributes: list[str], time_t: str = "NULL::DOUBLE") -> str:
     """The columns of :data:`_PARSE`'s table (each core field and its JSON type) as SQL, from
     ``fields`` (core field -> its value and its JSON type, as expressions; a field not there is
     null) and ``attributes`` (``'name', value`` pairs, made into one JSON object: json_merge_patch
-    leaves out the keys whose value is null, as an empty cell is no value)."""
+    leaves out the keys whose value is null, as an empty cell is no value); ``time_t`` the instant of
+    a naive ``time`` (POSIX seconds), when worked out."""
     given = f"CAST(json_merge_patch('{{}}', json_object({', '.join(attributes)})) AS VARCHAR)" if attributes else "NULL::VARCHAR"
     fields = {**fields, "attributes": (f"nullif({given}, '{{}}')", f"CASE WHEN nullif({given}, '{{}}') IS NOT NULL THEN 'OBJECT' END")}
     order = ("id", "kind", "time", "actor", "on_behalf_of", "unit", "subject", "participants", "attributes")
     return ", ".join(f"{fields[f][0] if f in fields else 'NULL::VARCHAR'} AS {f}, {fields[f][1] if f in fields else 'NULL::VARCHAR'} AS {f}_type"
-                     for f in order)
+                     for f in order) + f", {time_t} AS time_t"
 
 
 def _flattened(pa: Any, table: Any) -> Any:
@@ -435,12 +446,15 @@ def _is_text(pa: Any, kind: Any) -> bool:
     return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind) or str(kind) == "string_view")
 
 
-def _time_texts(pa: Any, table: Any, at: int) -> Any:
-    """The table with its column ``at`` (instants in a named zone) as texts: each value as the
-    reference reads it, the ``isoformat`` of the ``datetime`` pyarrow makes of it (with its
-    offset in that zone, as Python's zone data has it), worked out once per distinct value;
-    ``None`` when pyarrow makes no ``datetime`` of one (a year out of Python's range), which
-    leaves the table to the reference."""
+def _time_texts(pa: Any, table: Any, at: int, local: str | None) -> tuple[Any, Any] | None:
+    """The table with its column ``at`` (instants in a named zone, or naive) as texts, each value
+    as the reference reads it: the ``isoformat`` of the ``datetime`` pyarrow makes of it (an
+    instant with its offset in that zone, as Python's zone data has it); and, for naive times
+    (``local``: the ruleset's zone, the one the reference reads them in), each one's instant, in
+    POSIX seconds, when the local time is there once (Python's offsets at ``fold`` 0 and 1 agree:
+    PEP 495), else null (a local time the clocks skip or pass twice: pendulum's rule decides, so the
+    row is the reference's). Each worked out once per distinct value. ``None`` when pyarrow makes
+    no ``datetime`` of one (a year out of Python's range), which leaves the table to the reference."""
     pc = importlib.import_module("pyarrow.compute")
     column = table.column(at)
     distinct = pc.unique(column)
@@ -449,7 +463,17 @@ def _time_texts(pa: Any, table: Any, at: int) -> Any:
     except (ValueError, OverflowError):
         return None
     texts = pa.array([None if value is None else value.isoformat() for value in values], pa.string())
-    return table.set_column(at, "time", pc.take(texts, pc.index_in(column, value_set=distinct)))
+    picked = pc.index_in(column, value_set=distinct)
+    table = table.set_column(at, "time", pc.take(texts, picked))
+    if local is None:
+        return table, None
+    zone = zoneinfo.ZoneInfo(local)
+    stamps = []
+    for value in values:
+        placed = None if value is None else value.replace(tzinfo=zone)
+        once = placed is not None and placed.utcoffset() == placed.replace(fold=1).utcoffset()
+        stamps.append(placed.timestamp() if once and placed is not None else None)
+    return table, pc.take(pa.array(stamps, pa.float64()), picked)
 
 
 def _fixed_offset(kind: Any) -> tuple[int, str] | None:
