@@ -131,6 +131,17 @@ def test_screened_csv_gives_the_reference_log(tmp_path, monkeypatch, data, regis
     _same_logs(reference, screened)
 
 
+def _both_ways(tmp_path: Path, lines: list[str]) -> EventLog:
+    """The log of a CSV file of ``lines`` screened (an :class:`EventTable`), checked against the
+    reference reader's."""
+    path = tmp_path / "events.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    screened = read_events(path, RULESET, REGISTRY, Plugins([]), engine="duckdb")
+    assert isinstance(screened.events, EventTable)
+    _same_logs(read_events(path, RULESET, REGISTRY, Plugins([]), engine="reference"), screened)
+    return screened
+
+
 def test_plain_csv_lines_are_rows_and_the_others_are_not(tmp_path):
     """A CSV file without quotes is screened: its plain lines become rows; a label for an enum
     value, a number attribute (read as a float), a whole number the reference converts by its own
@@ -146,13 +157,8 @@ def test_plain_csv_lines_are_rows_and_the_others_are_not(tmp_path):
         "u5,leave,2026-10-01T09:30:00+08:00,a,,,,,,,2026-10-03T00:00:00+08:00",
         "p3,visit,2026-10-01T09:30:00Z,a,,,,,,,",
     ]
-    path = tmp_path / "events.csv"
-    path.write_text("\n".join([header, *lines]) + "\n", encoding="utf-8")
-    screened = read_events(path, RULESET, REGISTRY, Plugins([]), engine="duckdb")
-    assert isinstance(screened.events, EventTable)
+    screened = _both_ways(tmp_path, [header, *lines])
     assert {screened.events[i].id for i in screened.events.objects} == {"u1", "u2", "u3", "u4", "u5"}
-    reference = read_events(path, RULESET, REGISTRY, Plugins([]), engine="reference")
-    _same_logs(reference, screened)
     assert screened.events[0].attributes == {"mode": "field", "boats": 3, "urgent": True}
 
 
@@ -170,15 +176,11 @@ def test_quoted_csv_lines_are_screened_until_a_record_runs_on(tmp_path):
         'lines",',
         'u3,patrol,2026-10-02T09:30:00+08:00,a,x',
     ]
-    path = tmp_path / "events.csv"
-    path.write_text("\n".join([header, *lines]) + "\n", encoding="utf-8")
-    screened = read_events(path, RULESET, REGISTRY, Plugins([]), engine="duckdb")
-    assert isinstance(screened.events, EventTable)
+    screened = _both_ways(tmp_path, [header, *lines])
     assert [e.id for e in screened.events] == ["p1", "p2", "p3", "u3"]  # u1 refused, u2's lines a record of 6 cells
     assert {screened.events[i].id for i in screened.events.objects} == {"u3"}
     assert screened.events[0].attributes == {"note": 'one, "two"'} and screened.events[1].attributes == {"note": '5" gun'}
     assert [r.line for r in screened.rejects] == [4, 6]
-    _same_logs(read_events(path, RULESET, REGISTRY, Plugins([]), engine="reference"), screened)
 
 
 def test_a_csv_header_of_several_lines_is_read_whole_by_the_reference(tmp_path):
