@@ -267,3 +267,15 @@ def test_review_findings_on_csv_cells(tmp_path, monkeypatch):
     monkeypatch.setattr(csv, "field_size_limit", lambda: 10)  # a program may lower the limit: read when screening
     _same_logs(read_events(path, RULESET, REGISTRY, Plugins([]), engine="reference"),
                read_events(path, RULESET, REGISTRY, Plugins([]), engine="duckdb"))
+
+
+def test_a_quoted_cell_open_at_the_field_limit_is_the_references(tmp_path):
+    """A quoted cell still open at the end of its line with exactly as many characters as the CSV
+    reader's limit: the line end takes it over the limit in the whole file's reading (so that
+    message), not the end of data the line alone gives (found by a review)."""
+    limit = csv.field_size_limit()
+    path = tmp_path / "events.csv"
+    path.write_text(f'id,kind,time,actor,note\ne1,patrol,2026-10-01T09:30:00+08:00,a,"{"x" * limit}\nrest"\n', encoding="utf-8")
+    screened = read_events(path, RULESET, REGISTRY, Plugins([]), engine="duckdb")
+    assert "field larger than field limit" in screened.rejects[0].errors[0]
+    _same_logs(read_events(path, RULESET, REGISTRY, Plugins([]), engine="reference"), screened)

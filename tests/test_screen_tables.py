@@ -188,11 +188,14 @@ def test_which_tables_are_screened():
     rows = {"id": ["e1", "e2"], "kind": ["visit", "visit"], "actor": ["a", "a"], "subject": ["r1", "r2"]}
     stamp = [dt.datetime(2026, 10, 1, 9, 30, tzinfo=dt.timezone.utc)] * 2
 
-    def read(**columns: pa.Array) -> Any:
+    def read_in(ruleset: Any, **columns: pa.Array) -> Any:
         table = pa.table({**{k: pa.array(v, pa.string()) for k, v in rows.items()}, **columns})
-        screened = events_from_records(table, RULESET, REGISTRY, Plugins([]), engine="duckdb")
-        _same_logs(events_from_records(table, RULESET, REGISTRY, Plugins([]), engine="reference"), screened)
+        screened = events_from_records(table, ruleset, REGISTRY, Plugins([]), engine="duckdb")
+        _same_logs(events_from_records(table, ruleset, REGISTRY, Plugins([]), engine="reference"), screened)
         return screened.events
+
+    def read(**columns: pa.Array) -> Any:
+        return read_in(RULESET, **columns)
 
     assert isinstance(read(time=pa.array(["2026-10-01T09:30:00+08:00"] * 2)), EventTable)
     for zone in ("UTC", "+08:00", "-05:30"):
@@ -204,6 +207,9 @@ def test_which_tables_are_screened():
     # naive: local in the ruleset's zone, each local time's instant worked out once, in Python
     events = read(time=pa.array([s.replace(tzinfo=None) for s in stamp], pa.timestamp("us")))
     assert isinstance(events, EventTable) and not events.objects and events.times() == [e.time.timestamp() for e in events]
+    # a zone pendulum names and zoneinfo does not ("utc", as a ruleset may write it): the reader's zone object
+    events = read_in(RULESET.model_copy(update={"timezone": "utc"}), time=pa.array([s.replace(tzinfo=None) for s in stamp], pa.timestamp("us")))
+    assert isinstance(events, EventTable) and events[0].time.isoformat() == "2026-10-01T09:30:00+00:00"
     # in 1800 Shanghai's offset is in seconds (local mean time), which the reference refuses: not plain, rejected alike
     old = [dt.datetime(1800, 1, 1, tzinfo=dt.timezone.utc)] * 2
     assert len(read(time=pa.array(old, pa.timestamp("us", tz="Asia/Shanghai")))) == 0

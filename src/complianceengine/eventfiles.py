@@ -1101,14 +1101,20 @@ class _RunsOn(Exception):
 
 
 def _runs_on(line: str) -> bool:
-    """Does the CSV reader, reading a record from the start of ``line``, go on to the next line
-    (a quoted cell still open at its end)? Its record is then not the line alone."""
-    rows = csv.reader(iter([line + "\n", "\n"]), strict=True)
-    try:
-        next(rows)
-    except (csv.Error, StopIteration):
-        pass
-    return rows.line_num > 1
+    """Does the CSV reader, reading a record from the start of ``line``, go on past its end (a
+    quoted cell still open there) or read it otherwise than the line alone (a cell open at the end
+    that reaches the reader's field limit with the line end)? Its record is then not the line's
+    own: what reading the line alone gives differs from the whole file's reading."""
+
+    def read(lines: list[str]) -> tuple[list[str] | None, str | None, int]:
+        rows = csv.reader(iter(lines), strict=True)
+        try:
+            return next(rows, None), None, rows.line_num
+        except csv.Error as exc:
+            return None, str(exc), rows.line_num
+
+    alone, followed = read([line]), read([line + "\n", "\n"])
+    return followed[2] > 1 or alone[:2] != followed[:2]
 
 
 def _csv_header(text: str, file: str) -> tuple[list[str], int] | None:

@@ -39,10 +39,11 @@ import functools
 import importlib
 import io
 import re
-import zoneinfo
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, TypeVar
+
+import pendulum
 
 from .duck import connect
 from .errors import UsageError
@@ -467,7 +468,7 @@ def _time_texts(pa: Any, table: Any, at: int, local: str | None) -> tuple[Any, A
     table = table.set_column(at, "time", pc.take(texts, picked))
     if local is None:
         return table, None
-    zone = zoneinfo.ZoneInfo(local)
+    zone = pendulum.timezone(local)  # the reader's zone object (pendulum names zones zoneinfo does not: "utc")
     stamps = []
     for value in values:
         placed = None if value is None else value.replace(tzinfo=zone)
