@@ -37,7 +37,9 @@ anchor, deadline, status).
 ``library-read-duckdb`` the same on the DuckDB engine; ``library-read-parquet[-duckdb]`` and
 ``library-read-csv[-duckdb]`` read the same events as a Parquet file and as a CSV file (written
 once into the world's folder); ``library-read-csv-quoted[-duckdb]`` read them as a CSV file with
-every cell quoted, as some exporters write one.
+every cell quoted, as some exporters write one; ``library-read-parquet-zone[-duckdb]`` and
+``library-read-parquet-naive[-duckdb]`` as Parquet files whose time is in Asia/Shanghai or naive
+(local), as pandas gives them.
 
 Every finding of the three duties, as (obligation, person, role, unit, period, window, status),
 is compared between the library and the baseline, and between the full and the restricted
@@ -74,7 +76,8 @@ MODES = ("library", "library-freq", "baseline", "library-duckdb", "library-freq-
 # ruleset + registry + events only, on request (--only library-read): the JSON lines, or the same
 # events as a Parquet file (attributes as columns, times as instants at +08:00) on both engines
 EXTRA_MODES = ("library-read", "library-read-duckdb", "library-read-parquet", "library-read-parquet-duckdb", "library-read-csv",
-               "library-read-csv-duckdb", "library-read-csv-quoted", "library-read-csv-quoted-duckdb")
+               "library-read-csv-duckdb", "library-read-csv-quoted", "library-read-csv-quoted-duckdb", "library-read-parquet-zone",
+               "library-read-parquet-zone-duckdb", "library-read-parquet-naive", "library-read-parquet-naive-duckdb")
 BASELINES = ("baseline", "sql-baseline", "sql-lead", "sql-visit")
 STATUSES = ("met", "excused", "not_applicable", "open", "late", "missed")
 
@@ -718,7 +721,9 @@ def child(mode: str, world: Path, out: Path, ruleset_path: Path) -> None:
     t = time.perf_counter()
     # each engine named (``auto``, the default, picks DuckDB for these files since 2026-11-27)
     engine = {"engine": "duckdb" if mode.endswith("-duckdb") else "reference"}
-    events = world / ("events.parquet" if mode.startswith("library-read-parquet") else "events-quoted.csv" if mode.startswith("library-read-csv-quoted")
+    events = world / ("events-zone.parquet" if mode.startswith("library-read-parquet-zone") else "events-naive.parquet"
+                      if mode.startswith("library-read-parquet-naive") else "events.parquet" if mode.startswith("library-read-parquet")
+                      else "events-quoted.csv" if mode.startswith("library-read-csv-quoted")
                       else "events.csv" if mode.startswith("library-read-csv") else "events.jsonl")
     try:  # the DuckDB engine reads the events too (screened JSON lines, kept as a table)
         log = ce.read_events(events, ruleset, registry, plugins, **engine)
@@ -899,10 +904,12 @@ def _flat_records(folder: Path, instants: bool = False) -> list[dict[str, Any]]:
     return rows
 
 
-def _parquet(folder: Path) -> None:
+def _parquet(folder: Path, held_as: str = "+08:00") -> None:
     """The world's events as a Parquet file (once): each line's fields and attributes as columns,
-    its time as an instant at +08:00 (the lines that are not events, if any, left out)."""
-    path = folder / "events.parquet"
+    its time as an instant at +08:00 (the lines that are not events, if any, left out); with
+    ``held_as="zone"`` an instant in Asia/Shanghai (``events-zone.parquet``), with ``"naive"`` the
+    local time there without a zone (``events-naive.parquet``), as pandas gives either."""
+    path = folder / {"+08:00": "events.parquet", "zone": "events-zone.parquet", "naive": "events-naive.parquet"}[held_as]
     if path.exists():
         return
     import pyarrow as pa
@@ -910,7 +917,13 @@ def _parquet(folder: Path) -> None:
 
     rows = _flat_records(folder, instants=True)
     names = list(dict.fromkeys(name for row in rows for name in row))
-    columns = {name: pa.array([row.get(name) for row in rows], pa.timestamp("us", tz="+08:00") if name == "time" else None) for name in names}
+    kind = pa.timestamp("us", tz={"+08:00": "+08:00", "zone": "Asia/Shanghai", "naive": None}[held_as])
+
+    def times(values: list[Any]) -> Any:
+        # the instants are at +08:00, Shanghai's offset in these years: their wall time is its local time
+        return pa.array([None if v is None else v.replace(tzinfo=None) for v in values] if held_as == "naive" else values, kind)
+
+    columns = {name: times([row.get(name) for row in rows]) if name == "time" else pa.array([row.get(name) for row in rows]) for name in names}
     pq.write_table(pa.table(columns), path)
 
 
@@ -952,6 +965,10 @@ def _row(copies: int, r: dict[str, Any]) -> str:
              "library-read-parquet": "library, reading Parquet", "library-read-parquet-duckdb": "library on duckdb, reading Parquet",
              "library-read-csv": "library, reading CSV", "library-read-csv-duckdb": "library on duckdb, reading CSV",
              "library-read-csv-quoted": "library, reading quoted CSV", "library-read-csv-quoted-duckdb": "library on duckdb, reading quoted CSV",
+             "library-read-parquet-zone": "library, reading Parquet (Asia/Shanghai)",
+             "library-read-parquet-zone-duckdb": "library on duckdb, reading Parquet (Asia/Shanghai)",
+             "library-read-parquet-naive": "library, reading Parquet (naive times)",
+             "library-read-parquet-naive-duckdb": "library on duckdb, reading Parquet (naive times)",
              }[r["mode"]]
     if "error" in r:
         return f"| {copies} | - | {label} | failed: {r['error'].splitlines()[-1]} |" + " |" * 8
@@ -1049,7 +1066,11 @@ def main(argv: list[str] | None = None) -> int:
         for copies in sizes:
             folder, world = _world(base, copies, args.seed, args.drop, args.jitter)
             worlds[copies] = world
-            if any(m.startswith("library-read-parquet") for m in modes):
+            for held_as in ("zone", "naive"):
+                if any(m.startswith(f"library-read-parquet-{held_as}") for m in modes):
+                    _parquet(folder, held_as)
+            if any(m.startswith("library-read-parquet") and not m.startswith(("library-read-parquet-zone", "library-read-parquet-naive"))
+                   for m in modes):
                 _parquet(folder)
             if any(m.startswith("library-read-csv") and "quoted" not in m for m in modes):
                 _csv(folder)
