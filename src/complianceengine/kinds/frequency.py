@@ -300,7 +300,7 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> FindingT
         rows: list[_Row] = []
         family = -1  # the target's family of rows, once it has one
         for frame in frames:
-            _, period, window, active, covered, whole, judged_, _, at_least, at_most, required, bounds = frame
+            _, period, window, _, covered, whole, judged_, _, at_least, at_most, required, bounds = frame
             if plain is not None and judged_:
                 # the bulk of the verdicts: a period judged plainly (see _verdict, whose outcome
                 # this is when no exemption can lower the bar)
@@ -317,11 +317,9 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> FindingT
                     anchor = anchors.get(id(period))
                     if anchor is None:
                         anchor = anchors[id(period)] = instant_key(period.start).encode("utf-8")
-                    if window is None and covered >= whole:  # a whole period under the base requirement
-                        said = texts.get((id(period), count, required, at_least, at_most))
-                        if said is None:
-                            said = words.plain(frame, count, required)
-                    else:  # in part, or under a raised requirement: its sentences say so
+                    # a whole period under the base requirement: its sentences looked up here
+                    said = texts.get((id(period), count, required, at_least, at_most)) if window is None and covered >= whole else None
+                    if said is None:
                         said = words.judged(frame, count, required)
                     prefix = prefixes.get(window)
                     if prefix is None:
@@ -452,13 +450,10 @@ class Wording:
         self.each = None if obligation.in_at_least is None else (obligation.in_at_least.periods, _EACH[plan.lang][obligation.in_at_least.each])
         self.spacing = None if obligation.min_spacing is None else duration_text(obligation.min_spacing, plan.lang)
         self.periods: dict[int, str] = {}
-        # (period, events, required, at_least, at_most) -> the sentences of a plain verdict; the
-        # periods are kept alive by the plan's frames, so their ids are not reused meanwhile
-        self.plain_texts: dict[tuple[int, int, int | None, int, int | None], tuple[str, str, str | None]] = {}
-        # (period, coverage, window, events, required, at_least, at_most) -> the sentences of a
-        # verdict judged without exemptions in part of a period or in a window (the coverage
-        # kept alive by the plan's frames too)
-        self.judged_texts: dict[tuple[int, int, str | None, int, int, int, int | None], tuple[str, str, str | None]] = {}
+        # (period, events, required, at_least, at_most) -> the sentences of a plain verdict, and
+        # (..., coverage, window) -> those of one in part of a period or in a window; the periods
+        # and coverages are kept alive by the plan's frames, so their ids are not reused meanwhile
+        self.plain_texts: dict[tuple[Any, ...], tuple[str, str, str | None]] = {}
 
     def __call__(self, facts: Counted) -> tuple[str, str, str | None]:
         """(required, observed, note)."""
@@ -475,23 +470,18 @@ class Wording:
             found = self.plain_texts[key] = self._words(facts)
         return found
 
-    def plain(self, frame: Frame, events: int, required: int) -> tuple[str, str, str | None]:
-        """What ``__call__`` gives for ``Counted(frame, "judged", events, required, events=events)``:
-        a whole period judged plainly."""
-        key = (id(frame.period), events, required, frame.at_least, frame.at_most)
+    def judged(self, frame: Frame, events: int, required: int) -> tuple[str, str, str | None]:
+        """What ``__call__`` gives for ``Counted(frame, "judged", events, required, events=events)``
+        (no exemption, measure, sub-periods or flag), remembered: by the period and the numbers
+        for a whole period under the base requirement (the key ``__call__`` uses), by the coverage
+        and the window too otherwise (the same objects for every target whose duty covers the
+        period)."""
+        key: tuple[Any, ...] = (id(frame.period), events, required, frame.at_least, frame.at_most)
+        if frame.covered < frame.whole or frame.window is not None:
+            key += (id(frame.active), frame.window)
         found = self.plain_texts.get(key)
         if found is None:
             found = self.plain_texts[key] = self._words(Counted(frame, "judged", events, required, events=events))
-        return found
-
-    def judged(self, frame: Frame, events: int, required: int) -> tuple[str, str, str | None]:
-        """What ``__call__`` gives for ``Counted(frame, "judged", events, required, events=events)``
-        for any frame (in part, or in a window): remembered by the frame's period and coverage
-        (the same objects for every target whose duty covers the period)."""
-        key = (id(frame.period), id(frame.active), frame.window, events, required, frame.at_least, frame.at_most)
-        found = self.judged_texts.get(key)
-        if found is None:
-            found = self.judged_texts[key] = self._words(Counted(frame, "judged", events, required, events=events))
         return found
 
     def _words(self, facts: Counted) -> tuple[str, str, str | None]:
