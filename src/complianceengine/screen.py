@@ -341,8 +341,8 @@ def screen_table(table: Any, rules: Rules, first_line: int, threads: int | None 
     writes it, which is how the reference reads a ``datetime``; the reader floors nanoseconds to
     microseconds first) or in a named zone, or naive (each distinct value written by the
     ``isoformat`` of the ``datetime`` pyarrow makes of it, a naive one's instant in the ruleset's
-    zone worked out in Python: :func:`_time_texts`), attributes texts, whole numbers and true or false; a dictionary-encoded
-    column as its values; an ``attributes`` struct column as its fields, each an attribute column
+    zone worked out in Python: :func:`_time_texts`), attributes texts, whole numbers and true or
+    false; a dictionary-encoded column as its values; an ``attributes`` struct column as its fields, each an attribute column
     in its place. A row with a value in an attribute column of another type is never plain; a
     table with an ``attributes`` column of another type (a map) or with a field named as a core
     field or another column, a core column of another type, an empty name or one with NUL, or a
@@ -469,11 +469,10 @@ def _time_texts(pa: Any, table: Any, at: int, local: str | None) -> tuple[Any, A
     if local is None:
         return table, None
     zone = pendulum.timezone(local)  # the reader's zone object (pendulum names zones zoneinfo does not: "utc")
-    stamps = []
+    stamps: list[float | None] = []
     for value in values:
         placed = None if value is None else value.replace(tzinfo=zone)
-        once = placed is not None and placed.utcoffset() == placed.replace(fold=1).utcoffset()
-        stamps.append(placed.timestamp() if once and placed is not None else None)
+        stamps.append(None if placed is None or placed.utcoffset() != placed.replace(fold=1).utcoffset() else placed.timestamp())
     return table, pc.take(pa.array(stamps, pa.float64()), picked)
 
 
