@@ -304,7 +304,7 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> FindingT
             if plain is not None and judged_:
                 # the bulk of the verdicts: a period judged plainly (see _verdict, whose outcome
                 # this is when no exemption can lower the bar)
-                if len(bounds) == 1:
+                if len(bounds) == 1:  # Timeline.ids_between, inlined on a tuple of ids (a slice is the evidence as it is kept)
                     lo = bisect.bisect_left(times, bounds[0][0])
                     hi = bisect.bisect_left(times, bounds[0][1], lo)
                     seen = ids[lo:hi]
@@ -464,11 +464,8 @@ class Wording:
                  and not facts.used and self.each is None and self.measure is None)
         if not plain:
             return self._words(facts)
-        key = (id(frame.period), facts.events, facts.required, frame.at_least, frame.at_most)
-        found = self.plain_texts.get(key)
-        if found is None:
-            found = self.plain_texts[key] = self._words(facts)
-        return found
+        assert facts.required is not None  # judged
+        return self.judged(frame, facts.events, facts.required)
 
     def judged(self, frame: Frame, events: int, required: int) -> tuple[str, str, str | None]:
         """What ``__call__`` gives for ``Counted(frame, "judged", events, required, events=events)``
