@@ -150,6 +150,16 @@ OBLIGATIONS: list[dict[str, Any]] = [
     {"id": "visits", "kind": "cadence", "applies_to": {"subject_kind": "resident"}, "match": {"kind": "visit"}, "max_gap": "P10D"},
     {"id": "ack", "kind": "response", "trigger": {"kind": "report", "where": {"case": {"ne": "Z"}}}, "correlate_on": ["case"],
      "steps": [{"id": "acked", "match": {"kind": "ack"}, "within": "PT24H"}]},
+    # a step that accepts the trigger's kind (the trigger itself never answers its own case), a
+    # step counted from the previous one, a key of two fields
+    {"id": "ack-chain", "kind": "response", "trigger": {"kind": "report"}, "correlate_on": ["case", "unit"],
+     "steps": [{"id": "seen", "match": {"kind": ["ack", "report"]}, "within": "PT12H"},
+               {"id": "closed", "match": {"kind": "ack"}, "within": "PT24H", "counted_from": "previous"}]},
+    # keys sometimes absent (a text enum), and keys that are whole numbers (answered as the reference does)
+    {"id": "echo-mode", "kind": "response", "trigger": {"kind": "patrol", "where": {"urgent": True}}, "correlate_on": ["mode"],
+     "steps": [{"id": "echo", "match": {"kind": "patrol", "where": {"urgent": False}}, "within": "P2D"}]},
+    {"id": "echo-boats", "kind": "response", "trigger": {"kind": "patrol", "where": {"urgent": True}}, "correlate_on": ["boats"],
+     "steps": [{"id": "echo", "match": {"kind": "patrol"}, "within": "P2D"}]},
     {"id": "meetings", "kind": "frequency", "applies_to": {"unit_kind": "town"}, "period": "month", "at_least": 1,
      "match": {"kind": "meeting", "quorum": {"attribute": "departments", "members": ["customs", "police", "port"], "at_least": 2}}},
 ]
@@ -219,10 +229,11 @@ def worlds(draw: st.DrawFn) -> tuple[str, list[Event]]:
             fields = {"actor": person, "subject": draw(st.sampled_from(["r1", "r2"]))}
         elif kind in ("report", "ack"):
             case = draw(st.sampled_from("ABZ"))
-            fields = {"unit": "d1", "attributes": {"case": case}}
+            at = draw(st.sampled_from(["d1", "d1", "d2"]))
+            fields = {"unit": at, "attributes": {"case": case}}
             if kind == "report" and draw(st.booleans()):  # answered, in time or not
-                answered = when + dt.timedelta(hours=draw(st.sampled_from([0, 1, 23, 24, 25, 40])))
-                events.append(Event(id=f"a{i}", kind="ack", time=answered, unit="d1", attributes={"case": case}))
+                answered = when + dt.timedelta(hours=draw(st.sampled_from([0, 1, 11, 12, 13, 23, 24, 25, 40])))
+                events.append(Event(id=f"a{i}", kind="ack", time=answered, unit=at, attributes={"case": case}))
         elif kind == "meeting":
             fields = {"unit": draw(st.sampled_from(["t", "d1"])),
                       "attributes": {"departments": tuple(draw(st.lists(st.sampled_from(["customs", "police", "port", "army"]), unique=True)))}}
@@ -252,7 +263,8 @@ def test_the_world_ruleset_is_exercised():
     """The random worlds are not vacuous: a fixed one meets and misses every obligation."""
     report = audit(world_ruleset("Asia/Shanghai"), REGISTRY, [], first_day=FIRST, last_day=LAST,
                    as_of=dt.datetime(2026, 11, 11, tzinfo=dt.timezone.utc), engine="duckdb", notify=False)
-    assert {f.obligation for f in report.findings} == {o["id"] for o in OBLIGATIONS} - {"ack"}  # no report, no case
+    # no trigger, no case
+    assert {f.obligation for f in report.findings} == {o["id"] for o in OBLIGATIONS} - {"ack", "ack-chain", "echo-mode", "echo-boats"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -334,6 +346,8 @@ def test_the_duckdb_engine_answers_in_sql(monkeypatch):
     from complianceengine.plan import Plan
 
     monkeypatch.setattr(ReferenceSource, "counting", broken)
+    monkeypatch.setattr(ReferenceSource, "correlated", broken)
+    monkeypatch.setattr(ReferenceSource, "first_answers", broken)
     monkeypatch.setattr(Plan, "matcher", broken)
     assert audit(ruleset, registry, log, engine="duckdb", **kwargs).findings == reference.findings
     with pytest.raises(AssertionError, match="asked the reference"):

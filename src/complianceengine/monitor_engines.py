@@ -29,7 +29,7 @@ from typing import Any, Literal, Protocol
 
 from .events import Timeline
 from .exemptions import Exemptions, exemption_spans
-from .kinds import counter
+from .kinds import Ask, answers_in, counter
 from .match import matcher
 from .kinds.cadence import CadenceObligation
 from .kinds.frequency import FrequencyObligation
@@ -285,3 +285,6 @@ class EngineSource:
             if timeline.events:
                 out[key] = timeline
         return out
+
+    def first_answers(self, plan: Plan, match: EventMatch, correlate_on: Sequence[str], asks: Sequence[Ask]) -> list[Event | None]:
+        return answers_in(self.correlated(plan, match, correlate_on), asks)

@@ -27,6 +27,7 @@ Needs duckdb, pyarrow and sqlglot (dependencies of the package).
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import importlib
 from collections.abc import Iterable, Iterator, Sequence
@@ -40,13 +41,14 @@ from ..exemptions import exemption_spans
 from ..kinds.cadence import CadenceObligation
 from ..kinds.completeness import CompletenessObligation
 from ..kinds.frequency import FrequencyObligation
-from ..kinds.response import ResponseObligation
+from ..kinds import Ask
+from ..kinds.response import ResponseObligation, cases
 from ..kinds.staffing import StaffingObligation
 from ..model import Event, EventMatch
 from ..plan import ObligationPlan, Plan, Target
 from ..trace import Tracer
 from .reference import ReferenceSource
-from .sql import counting_lists_query, matching_query
+from .sql import answers_query, counting_lists_query, matching_query, untexted_query
 
 if TYPE_CHECKING:
     import duckdb
@@ -91,6 +93,8 @@ class DuckDBSource(ReferenceSource):
         if table is None:
             super().__init__(plan, events, tracer)
         self._counted: dict[int, tuple[ObligationPlan, dict[int, int], dict[int, list[int]]]] = {}
+        # (id of a match block, correlation fields) -> (the block, each ask answered: the answer's position or None)
+        self._answers: dict[tuple[int, tuple[str, ...]], tuple[EventMatch, dict[Ask, int | None]]] = {}
         self._con: duckdb.DuckDBPyConnection | None
         self._con, self._spill = connect(threads, memory_limit)
         try:
@@ -107,9 +111,11 @@ class DuckDBSource(ReferenceSource):
         """When every obligation is of a built-in kind, every question those kinds ask answered
         now (the counting of each frequency and cadence target, the events each response's
         trigger and steps match) and the connection closed, so that the audit's peak is reached
-        without DuckDB's tables (a quarter of a gigabyte at 1M events). A plan with a plugin's
-        kind keeps the connection for its questions. Asked anything else later (a target made
-        outside the plan), the source answers as the reference does."""
+        without DuckDB's tables (a quarter of a gigabyte at 1M events). A response's questions are
+        the cases' steps: its cases are worked out as its judge will (:func:`cases`), each step's
+        answers asked in SQL and kept. A plan with a plugin's kind keeps the connection for its
+        questions. Asked anything else later (a target made outside the plan), the source
+        answers as the reference does."""
         if not all(type(c.obligation) in _BUILTIN for c in plan.obligations):
             return
         for compiled in plan.obligations:
@@ -121,6 +127,7 @@ class DuckDBSource(ReferenceSource):
             elif isinstance(obligation, ResponseObligation):
                 for match in (obligation.trigger, *(step.match for step in obligation.steps)):
                     self._matching(plan, match)
+                cases(plan, obligation, self)
         self.close()
 
     def _load(self, plan: Plan) -> None:
@@ -221,6 +228,63 @@ class DuckDBSource(ReferenceSource):
         if found is None or index is None:  # a target made outside the plan: asked as the reference asks
             return super().counting(plan, obligation, target)
         return self._index.timeline(found[2].get(index, ()))
+
+    def first_answers(self, plan: Plan, match: EventMatch, correlate_on: Sequence[str], asks: Sequence[Ask]) -> list[Event | None]:
+        """Each ask's answer by a keyed as-of join (:func:`answers_query`), kept; asked again
+        once the connection is closed, from what was kept; as the reference answers when a
+        correlation value of an event the block accepts is not a text (Python's ``1 == 1.0 ==
+        True`` is no SQL equality) or an ask was not foreseen."""
+        memo = (id(match), tuple(correlate_on))
+        found = self._answers.get(memo)
+        known = found[1] if found is not None and found[0] is match else None
+        if known is not None and all(ask in known for ask in asks):
+            return self._events_or_none([known[ask] for ask in asks])
+        positions = None if self._con is None else self._first_positions(match, correlate_on, asks)
+        if positions is None:
+            return super().first_answers(plan, match, correlate_on, asks)
+        if known is None:
+            known = {}
+            self._answers[memo] = (match, known)
+        known.update(zip(asks, positions))
+        return self._events_or_none(positions)
+
+    def _events_or_none(self, positions: Sequence[int | None]) -> list[Event | None]:
+        """The events at ``positions`` (built together), ``None`` for ``None``."""
+        built = iter(self._index.events_at([p for p in positions if p is not None]))
+        return [None if p is None else next(built) for p in positions]
+
+    def _first_positions(self, match: EventMatch, correlate_on: Sequence[str], asks: Sequence[Ask]) -> list[int | None] | None:
+        """The position of each ask's answer (``None``: none), or ``None`` when SQL cannot
+        answer as Python would: a correlation value of an event ``match`` accepts is neither a
+        text nor absent. An ask whose key is not all texts then has no answer. An answer with the
+        ask's ``other_than`` id (the trigger itself, when a step accepts it) is passed over: the
+        ask is asked again from the position after it."""
+        pa = importlib.import_module("pyarrow")
+        check = untexted_query(match, correlate_on)
+        with self._query("answering a response's steps"):
+            con = self._connection()
+            if check is None or con.execute(check).fetchall()[0][0]:
+                return None
+            out: list[int | None] = [None] * len(asks)
+            times = self._index.times
+            pending = {i: bisect.bisect_left(times, ask.base.timestamp()) for i, ask in enumerate(asks) if all(isinstance(v, str) for v in ask.key)}
+            query = answers_query(match, correlate_on)
+            while pending:
+                chosen = list(pending)
+                table = pa.table({"ask": pa.array(chosen, pa.int64()), "from_pos": pa.array([pending[i] for i in chosen], pa.int64()),
+                                  **{f"k{j}": pa.array([asks[i].key[j] for i in chosen], pa.string()) for j in range(len(correlate_on))}})
+                con.register("asks", table)
+                try:
+                    found = con.execute(query).fetchall()
+                finally:
+                    con.unregister("asks")
+                pending = {}
+                for i, position, name in found:
+                    if name == asks[i].other_than:
+                        pending[i] = position + 1
+                    else:
+                        out[i] = position
+            return out
 
     def _count(self, plan: Plan, compiled: ObligationPlan) -> dict[int, list[int]]:
         """Target index -> the positions of the events that count for it, in order."""

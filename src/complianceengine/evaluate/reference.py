@@ -16,7 +16,7 @@ from typing import Any
 
 from ..events import EventIndex, Matched, Timeline
 from ..exemptions import Exemptions, exemption_spans
-from ..kinds import counter
+from ..kinds import Ask, answers_in, counter
 from ..kinds.cadence import CadenceObligation
 from ..kinds.frequency import FrequencyObligation
 from ..model import Event, EventMatch
@@ -87,3 +87,6 @@ class ReferenceSource:
         for position, event in zip(positions, self._index.events_at(positions), strict=True):
             groups.setdefault(tuple(event.field(name) for name in correlate_on), []).append(position)
         return {key: self._index.timeline(group) for key, group in groups.items()}
+
+    def first_answers(self, plan: Plan, match: EventMatch, correlate_on: Sequence[str], asks: Sequence[Ask]) -> list[Event | None]:
+        return answers_in(self.correlated(plan, match, correlate_on), asks)

@@ -30,7 +30,7 @@ from sqlglot import exp
 from ..match import condition_holds
 from ..model import Comparison, EventMatch
 
-__all__ = ["DIALECT", "counting_lists_query", "field_condition", "match_condition", "matching_query"]
+__all__ = ["DIALECT", "answers_query", "counting_lists_query", "field_condition", "match_condition", "matching_query", "untexted_query"]
 
 #: the dialect every statement is printed in
 DIALECT = "duckdb"
@@ -248,8 +248,12 @@ def field_condition(name: str, condition: Any) -> exp.Expr:
 
 def _attribute(name: str) -> exp.Expr:
     """The attribute ``name`` of the event as JSON (NULL when absent), by JSON pointer."""
-    pointer = "/" + name.replace("~", "~0").replace("/", "~1")
-    return _fn("json_extract", _col("attrs"), exp.Literal.string(pointer))
+    return _fn("json_extract", _col("attrs"), _pointer(name))
+
+
+def _pointer(name: str) -> exp.Expr:
+    """The JSON pointer of the attribute ``name``."""
+    return exp.Literal.string("/" + name.replace("~", "~0").replace("/", "~1"))
 
 
 def match_condition(match: EventMatch) -> exp.Expr:
@@ -282,6 +286,50 @@ def match_condition(match: EventMatch) -> exp.Expr:
 def matching_query(match: EventMatch) -> str:
     """The positions of the events ``match`` accepts, in order."""
     query = exp.select(_col("pos")).from_(exp.to_table("events", alias="e")).where(match_condition(match)).order_by(_col("pos"))
+    return query.sql(dialect=DIALECT)
+
+
+def _key(name: str) -> tuple[exp.Expr, exp.Expr] | None:
+    """The correlation value ``name`` of a row ``e`` as text (NULL when absent), and the
+    condition that it is a text or absent (what makes an SQL equality of texts Python's
+    equality: a text never equals a number or true); ``None`` for a field never a text."""
+    if name in _TEXT_FIELDS:
+        return _col(name), exp.true()
+    if name in ("time", "participants"):
+        return None
+    value = _attribute(name)
+    # an attribute is a text, a number, true or false or a list of texts (``AttributeValue``): a
+    # JSON text is a Python text; a JSON null is a float Python has no JSON for (NaN), no text
+    texty = exp.or_(exp.Is(this=value, expression=exp.Null()), exp.EQ(this=_fn("json_type", value), expression=exp.Literal.string("VARCHAR")))
+    return _fn("json_extract_string", _col("attrs"), _pointer(name)), texty
+
+
+def untexted_query(match: EventMatch, correlate_on: Sequence[str]) -> str | None:
+    """How many of the events ``match`` accepts have a correlation value that is neither a text
+    nor absent (``n``); ``None`` when a correlation field is never a text (``time``,
+    ``participants``). When there is none, :func:`answers_query` answers as Python would."""
+    keys = [_key(name) for name in correlate_on]
+    if any(key is None for key in keys):
+        return None
+    texts = _all([key[1] for key in keys if key is not None])
+    query = (exp.select(exp.alias_(exp.Count(this=exp.Star()), "n")).from_(exp.to_table("events", alias="e"))
+             .where(match_condition(match)).where(exp.not_(texts)))
+    return query.sql(dialect=DIALECT)
+
+
+def answers_query(match: EventMatch, correlate_on: Sequence[str]) -> str:
+    """For each row of ``asks`` (``ask``, the key's texts ``k0``, ``k1``, ..., ``from_pos``),
+    the first event ``match`` accepts whose correlation values are those texts, at or after the
+    position ``from_pos`` (in time order): ``(ask, pos, id)``, by an as-of join (an ask without
+    one has no row). Only for correlation values that are texts or absent (:func:`untexted_query`)."""
+    keys = [_key(name) for name in correlate_on]
+    names = [f"k{i}" for i in range(len(keys))]
+    answering = (exp.select(_col("pos"), _col("id"), *(exp.alias_(key[0], name, quoted=True) for key, name in zip(keys, names) if key is not None))
+                 .from_(exp.to_table("events", alias="e")).where(match_condition(match)))
+    on = _all([*(_same("a", name, "s", name) for name in names),
+               exp.GTE(this=exp.column("pos", table="s"), expression=exp.column("from_pos", table="a"))])
+    query = (exp.select(exp.column("ask", table="a"), exp.column("pos", table="s"), exp.column("id", table="s"))
+             .from_(exp.to_table("asks", alias="a")).join(answering.subquery("s"), on=on, join_type="asof"))
     return query.sql(dialect=DIALECT)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from ..model import EventMatch, ObligationBase, Raised, Ruleset, TimedObligation
 from ..timeframes import Interval, clip, subtract
@@ -20,7 +20,17 @@ if TYPE_CHECKING:
     from ..model import Event
     from ..plan import ObligationPlan, Plan, Target, Variant
 
-__all__ = ["EventSource", "ObligationKind", "check_timed", "counter", "counts_for", "raised", "say", "span_label", "variants", "what", "when"]
+__all__ = ["Ask", "EventSource", "ObligationKind", "answers_in", "check_timed", "counter", "counts_for", "raised", "say", "span_label", "variants", "what", "when"]
+
+
+class Ask(NamedTuple):
+    """A question a response step asks (:meth:`EventSource.first_answers`): the first event with
+    the correlation values ``key`` at or after ``base`` whose id is not ``other_than`` (the
+    trigger's)."""
+
+    key: tuple[Any, ...]
+    base: dt.datetime
+    other_than: str
 
 
 class EventSource(Protocol):
@@ -50,6 +60,22 @@ class EventSource(Protocol):
     def correlated(self, plan: Plan, match: EventMatch, correlate_on: Sequence[str]) -> Mapping[tuple[Any, ...], Timeline]:
         """The events ``match`` accepts, grouped by the values of their ``correlate_on`` fields."""
         ...
+
+    def first_answers(self, plan: Plan, match: EventMatch, correlate_on: Sequence[str], asks: Sequence[Ask]) -> list[Event | None]:
+        """For each of ``asks``, the first event ``match`` accepts (in time order) whose
+        ``correlate_on`` values equal the ask's key, at or after its base and with another id
+        than its ``other_than`` (``None``: there is none); :func:`answers_in` of
+        :meth:`correlated`, which a backend may answer its own way."""
+        ...
+
+
+def answers_in(groups: Mapping[tuple[Any, ...], Timeline], asks: Sequence[Ask]) -> list[Event | None]:
+    """:meth:`EventSource.first_answers` from the events grouped by key (:meth:`EventSource.correlated`)."""
+    out: list[Event | None] = []
+    for ask in asks:
+        line = groups.get(ask.key)
+        out.append(next((e for e in line.since(ask.base) if e.id != ask.other_than), None) if line is not None else None)
+    return out
 
 
 @dataclass(frozen=True)

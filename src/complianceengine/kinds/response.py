@@ -22,7 +22,7 @@ from ..model import Duration, Event, EventMatch, Identifier, Label, ObligationBa
 from ..timeframes import Period, local, shift
 from ..words import delay_text, duration_text, in_lang
 from ..trace import CaseStep, Decision
-from .base import EventSource, ObligationKind, say, when
+from .base import Ask, EventSource, ObligationKind, say, when
 from ..checks import check_match, has_field, path_text
 
 if TYPE_CHECKING:
@@ -116,23 +116,63 @@ _WORDS = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class Case:
+    """One trigger's case, as the backend's answers left it: per step whether its clock started
+    (a step counted from the previous one starts only when that one has an answer), when it
+    started, and its answer (``None``: none)."""
+
+    trigger: Event
+    key: tuple[Any, ...]
+    started: tuple[bool, ...]
+    bases: tuple[dt.datetime, ...]
+    answers: tuple[Event | None, ...]
+
+
+def cases(plan: Plan, obligation: ResponseObligation, source: EventSource) -> list[Case]:
+    """The cases of the triggers known by the end of the range, in time order, each step's
+    answers asked of ``source`` for every case at once (one question a step): the earliest event
+    of the step with the case's key at or after the step's clock start, other than the trigger."""
+    triggers = [e for e in source.matching(plan, obligation.trigger) if e.time <= plan.range.end]
+    keys = [tuple(trigger.field(name) for name in obligation.correlate_on) for trigger in triggers]
+    started: list[list[bool]] = [[] for _ in triggers]
+    bases: list[list[dt.datetime]] = [[] for _ in triggers]
+    answers: list[list[Event | None]] = [[] for _ in triggers]
+    previous: list[Event | None] = [None] * len(triggers)  # the previous step's answer
+    for step in obligation.steps:
+        asks, asking = [], []
+        for c, trigger in enumerate(triggers):
+            before = previous[c]
+            on = step.counted_from == "trigger" or before is not None
+            base = before.time if step.counted_from == "previous" and before is not None else trigger.time
+            started[c].append(on)
+            bases[c].append(base)
+            answers[c].append(None)
+            if on and None not in keys[c]:  # a key with a missing value is no case's key
+                asks.append(Ask(keys[c], base, trigger.id))
+                asking.append(c)
+        for c, answer in zip(asking, source.first_answers(plan, step.match, obligation.correlate_on, asks) if asks else (), strict=True):
+            answers[c][-1] = answer
+        previous = [found[-1] for found in answers]
+    return [Case(trigger, key, tuple(on), tuple(base), tuple(found))
+            for trigger, key, on, base, found in zip(triggers, keys, started, bases, answers, strict=True)]
+
+
 def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Finding]:
     obligation = compiled.obligation
     assert isinstance(obligation, ResponseObligation)
     out = []
     words = Wording(plan, compiled)
-    # each step's matching events grouped by correlation key: a case looks up its own answers
-    answers = [source.correlated(plan, step.match, obligation.correlate_on) for step in obligation.steps]
     tracer = source.tracer
+    # what explaining shows: each step's matching events grouped by correlation key, the triggers too
+    answers = [source.correlated(plan, step.match, obligation.correlate_on) for step in obligation.steps] if tracer is not None else []
     triggers = source.correlated(plan, obligation.trigger, obligation.correlate_on) if tracer is not None else {}
-    for trigger in (e for e in source.matching(plan, obligation.trigger) if e.time <= plan.range.end):
-        key = tuple(trigger.field(name) for name in obligation.correlate_on)
-        case = ", ".join(f"{name}={value}" for name, value in zip(obligation.correlate_on, key))
-        subject = SubjectRef(kind="case", id=case)
-        previous: Event | None = None
+    for case in cases(plan, obligation, source):
+        trigger, key = case.trigger, case.key
+        subject = SubjectRef(kind="case", id=", ".join(f"{name}={value}" for name, value in zip(obligation.correlate_on, key)))
         decided = trigger.time
-        for index, (step, answering) in enumerate(zip(obligation.steps, answers)):
-            if step.counted_from == "previous" and previous is None:
+        for index, step in enumerate(obligation.steps):
+            if not case.started[index]:
                 period = Period(label=f"{step.id} after the previous step", start=trigger.time, end=trigger.time)
                 required, observed = words(Answered(index, "not_started"))
                 finding = compiled.finding(subject, trigger.unit, period, "not_applicable", required, observed, anchor=trigger.id,
@@ -142,10 +182,8 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
                            triggers)
                 out.append(finding)
                 continue
-            base = previous.time if step.counted_from == "previous" and previous is not None else trigger.time
+            base, answer = case.bases[index], case.answers[index]
             due = shift(local(base, plan.tz), step.within)
-            same_case = answering.get(key) if None not in key else None
-            answer = next((e for e in same_case.since(base) if e.id != trigger.id), None) if same_case is not None else None
             period = Period(label=f"{when(base, plan)} to {when(due, plan)}", start=base, end=due)
             decided = due
             if answer is not None:
@@ -168,7 +206,6 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
             if tracer is not None:
                 _trace(tracer, finding, CaseStep(trigger, key, step.id, True, base, due, answer), obligation, answers, index, triggers)
             out.append(finding)
-            previous = answer
     return out
 
 
