@@ -235,9 +235,11 @@ def overlap(intervals: Iterable[Interval], other: Iterable[Interval]) -> list[In
     return clip([p for i in intervals for o in other if (p := i.intersect(o)) is not None], Interval(_MIN, _MAX))
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def days_interval(start: dt.date, end: dt.date | None, tz: str) -> Interval:
     """The interval of an effective-dated record: ``start`` 00:00 to the day after ``end``
-    (open-ended records run to the far future)."""
+    (open-ended records run to the far future). The same immutable object for the same days and
+    zone: a county's hundred thousand assignments share a few thousand spans."""
     # "forever" is year 9000, not 9999: deadlines a few years past it must still be computable
     if end is None or end >= FOREVER.date():
         return Interval(day_start(start, tz), day_start(FOREVER.date(), tz))

@@ -46,6 +46,7 @@ from ..kinds.response import ResponseObligation, cases
 from ..kinds.staffing import StaffingObligation
 from ..model import Event, EventMatch
 from ..plan import ObligationPlan, Plan, Target
+from ..timeframes import Interval
 from ..trace import Tracer
 from .reference import ReferenceSource
 from .sql import answers_query, counting_lists_query, matching_query, untexted_query
@@ -160,8 +161,15 @@ class DuckDBSource(ReferenceSource):
         windows_in = pa.table({"calendar": pa.array([name for name, _, _ in windows], text),
                                "t0": pa.array([t0 for _, t0, _ in windows], pa.float64()),
                                "t1": pa.array([t1 for _, _, t1 in windows], pa.float64())})
-        holdings = [(person, role, unit, i.start.timestamp(), i.end.timestamp())
-                    for (person, role, unit), intervals in plan.organisation.holdings.items() for i in intervals]
+        stamps: dict[int, tuple[float, float]] = {}  # by interval: assignments share their spans (``days_interval``)
+
+        def seconds(i: Interval) -> tuple[float, float]:
+            found = stamps.get(id(i))
+            if found is None:
+                found = stamps[id(i)] = (i.start.timestamp(), i.end.timestamp())
+            return found
+
+        holdings = [(person, role, unit, *seconds(i)) for (person, role, unit), intervals in plan.organisation.holdings.items() for i in intervals]
         holdings_in = pa.table({"person": pa.array([h[0] for h in holdings], text), "role": pa.array([h[1] for h in holdings], text),
                                 "unit": pa.array([h[2] for h in holdings], text), "t0": pa.array([h[3] for h in holdings], pa.float64()),
                                 "t1": pa.array([h[4] for h in holdings], pa.float64())})
