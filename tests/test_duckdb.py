@@ -451,3 +451,37 @@ def test_the_source_answers_the_built_in_kinds_ahead_and_lets_duckdb_go(tmp_path
         kept.close()
     on_duckdb = audit(custom, base_registry(), events, **days, plugins=plugins, engine="duckdb", notify=False)
     assert on_duckdb.findings == audit(custom, base_registry(), events, **days, plugins=plugins, notify=False).findings
+
+
+def test_response_answers_are_remembered_by_instant_not_wall_clock():
+    """Review finding: the DuckDB source remembered a step's answers by the ask's base as a
+    datetime, which compares and hashes by wall clock within one zone object: at 02:30 on the
+    night the clocks go back, the asks of two steps sharing one match block were one, and the
+    second got the first's answer."""
+    from zoneinfo import ZoneInfo
+
+    from complianceengine.model import EventLog, EventMatch
+
+    berlin = ZoneInfo("Europe/Berlin")
+    shared = EventMatch(kind="ack")  # one block, two steps
+    ruleset = Ruleset.model_validate({
+        "id": "r", "version": "1", "title": {"en": "r"}, "timezone": "Europe/Berlin",
+        "sources": {"doc": {"short": "Doc", "title": {"en": "Doc"}}}, "unit_kinds": {"dock": {"label": {"en": "dock"}}}, "roles": {},
+        "event_kinds": {k: {"label": {"en": k}} for k in ("report", "seen", "ack")},
+        "obligations": [{"id": "o", "kind": "response", "title": {"en": "o"}, "citation": {"source": "doc", "article": "1"},
+                         "trigger": {"kind": "report"}, "correlate_on": ["unit"],
+                         "steps": [{"id": "s0", "match": {"kind": "seen"}, "within": "PT3H"},
+                                   {"id": "s1", "match": shared, "within": "PT3H", "counted_from": "previous"},
+                                   {"id": "s2", "match": shared, "within": "PT3H"}]}]})
+    registry = Registry.model_validate({"units": [{"id": "d1", "kind": "dock"}]})
+
+    def at(hour: int, minute: int, fold: int = 0) -> dt.datetime:
+        return dt.datetime(2026, 10, 25, hour, minute, tzinfo=berlin, fold=fold)  # 02:00-03:00 twice
+
+    log = EventLog(events=(Event(id="t", kind="report", time=at(2, 30), unit="d1"), Event(id="p", kind="seen", time=at(2, 30, 1), unit="d1"),
+                           Event(id="a1", kind="ack", time=at(2, 45), unit="d1"), Event(id="a2", kind="ack", time=at(2, 50, 1), unit="d1")))
+    kwargs: dict[str, Any] = {"first_day": dt.date(2026, 10, 1), "last_day": dt.date(2026, 10, 31),
+                              "as_of": dt.datetime(2026, 11, 5, tzinfo=dt.timezone.utc), "notify": False}
+    reference = audit(ruleset, registry, log, engine="reference", **kwargs)
+    assert [f.evidence for f in reference.findings if f.step == "s2"] == [("t", "a1")]
+    assert audit(ruleset, registry, log, engine="duckdb", **kwargs).findings == reference.findings

@@ -94,8 +94,9 @@ class DuckDBSource(ReferenceSource):
         if table is None:
             super().__init__(plan, events, tracer)
         self._counted: dict[int, tuple[ObligationPlan, dict[int, int], dict[int, list[int]]]] = {}
-        # (id of a match block, correlation fields) -> (the block, each ask answered: the answer's position or None)
-        self._answers: dict[tuple[int, tuple[str, ...]], tuple[EventMatch, dict[Ask, int | None]]] = {}
+        # (id of a match block, correlation fields) -> (the block, each ask answered: the answer's position or None), an ask
+        # by its instant (:func:`_asked`)
+        self._answers: dict[tuple[int, tuple[str, ...]], tuple[EventMatch, dict[tuple[Any, ...], int | None]]] = {}
         self._con: duckdb.DuckDBPyConnection | None
         self._con, self._spill = connect(threads, memory_limit)
         try:
@@ -245,15 +246,17 @@ class DuckDBSource(ReferenceSource):
         memo = (id(match), tuple(correlate_on))
         found = self._answers.get(memo)
         known = found[1] if found is not None and found[0] is match else None
-        if known is not None and all(ask in known for ask in asks):
-            return self._events_or_none([known[ask] for ask in asks])
+        if known is not None:
+            asked = [_asked(ask) for ask in asks]
+            if all(ask in known for ask in asked):
+                return self._events_or_none([known[ask] for ask in asked])
         positions = None if self._con is None else self._first_positions(match, correlate_on, asks)
         if positions is None:
             return super().first_answers(plan, match, correlate_on, asks)
         if known is None:
             known = {}
             self._answers[memo] = (match, known)
-        known.update(zip(asks, positions))
+        known.update(zip(map(_asked, asks), positions))
         return self._events_or_none(positions)
 
     def _events_or_none(self, positions: Sequence[int | None]) -> list[Event | None]:
@@ -327,3 +330,8 @@ class DuckDBSource(ReferenceSource):
         return out
 
 
+def _asked(ask: Ask) -> tuple[Any, ...]:
+    """An ask as the memo of answers keys it: by its base's instant (two datetimes of one zone
+    object compare and hash by wall clock, and the two instants a local time names when the
+    clocks go back would be one ask)."""
+    return ask.key, ask.base.timestamp(), ask.other_than
