@@ -39,7 +39,9 @@ anchor, deadline, status).
 once into the world's folder); ``library-read-csv-quoted[-duckdb]`` read them as a CSV file with
 every cell quoted, as some exporters write one; ``library-read-parquet-zone[-duckdb]`` and
 ``library-read-parquet-naive[-duckdb]`` as Parquet files whose time is in Asia/Shanghai or naive
-(local), as pandas gives them.
+(local), as pandas gives them; ``library-read-csv-platform[-duckdb]`` as the duty platform's CSV
+export (Chinese headers, kinds by their Chinese labels, local times: the ``platform_csv`` plugin's
+format, which the plugin, installed, reads).
 
 Every finding of the three duties, as (obligation, person, role, unit, period, window, status),
 is compared between the library and the baseline, and between the full and the restricted
@@ -77,7 +79,8 @@ MODES = ("library", "library-freq", "baseline", "library-duckdb", "library-freq-
 # events as a Parquet file (attributes as columns, times as instants at +08:00) on both engines
 EXTRA_MODES = ("library-read", "library-read-duckdb", "library-read-parquet", "library-read-parquet-duckdb", "library-read-csv",
                "library-read-csv-duckdb", "library-read-csv-quoted", "library-read-csv-quoted-duckdb", "library-read-parquet-zone",
-               "library-read-parquet-zone-duckdb", "library-read-parquet-naive", "library-read-parquet-naive-duckdb")
+               "library-read-parquet-zone-duckdb", "library-read-parquet-naive", "library-read-parquet-naive-duckdb",
+               "library-read-csv-platform", "library-read-csv-platform-duckdb")
 BASELINES = ("baseline", "sql-baseline", "sql-lead", "sql-visit")
 STATUSES = ("met", "excused", "not_applicable", "open", "late", "missed")
 
@@ -724,6 +727,7 @@ def child(mode: str, world: Path, out: Path, ruleset_path: Path) -> None:
     events = world / ("events-zone.parquet" if mode.startswith("library-read-parquet-zone") else "events-naive.parquet"
                       if mode.startswith("library-read-parquet-naive") else "events.parquet" if mode.startswith("library-read-parquet")
                       else "events-quoted.csv" if mode.startswith("library-read-csv-quoted")
+                      else "events-platform.csv" if mode.startswith("library-read-csv-platform")
                       else "events.csv" if mode.startswith("library-read-csv") else "events.jsonl")
     try:  # the DuckDB engine reads the events too (screened JSON lines, kept as a table)
         log = ce.read_events(events, ruleset, registry, plugins, **engine)
@@ -949,6 +953,48 @@ def _csv(folder: Path, quoted: bool = False) -> None:
             out.write(",".join(quote(cell(row.get(name))) for name in names) + "\n")
 
 
+#: the duty platform's headers for the core fields (plugins/platform_csv)
+_PLATFORM = {"id": "记录编号", "kind": "事件类型", "time": "发生时间", "actor": "人员编号", "on_behalf_of": "代为人员", "unit": "单位编号",
+             "subject": "对象编号", "participants": "参与人员"}
+
+
+def _platform_csv(folder: Path, ruleset: Path) -> None:
+    """The world's events as the duty platform exports them (once, ``events-platform.csv``, read
+    through the platform_csv plugin): Chinese headers for the core fields, each kind by its Chinese
+    label, local times (``2026/08/03 09:30:00``, the world's times being at +08:00), participants
+    joined with ``、``, true/false as ``是``/``否``, the attributes by their ids."""
+    path = folder / "events-platform.csv"
+    if path.exists():
+        return
+    import yaml
+
+    kinds = yaml.safe_load(ruleset.read_text(encoding="utf-8"))["event_kinds"]
+    labels = [kind.get("label", {}).get("zh") for kind in kinds.values()]
+    label = {name: zh if zh and labels.count(zh) == 1 else name for name, zh in zip(kinds, labels)}
+    rows = _flat_records(folder)
+    names = list(dict.fromkeys(name for row in rows for name in row))
+
+    def cell(name: str, value: Any) -> str:
+        if value is None:
+            return ""
+        if name == "kind":
+            return label[value]
+        if name == "time":  # Asia/Shanghai has been at +08:00 since 1991
+            local = dt.datetime.fromisoformat(value).astimezone(dt.timezone(dt.timedelta(hours=8)))
+            assert not local.microsecond, f"a time with a fraction of a second: {value!r}"
+            return local.strftime("%Y/%m/%d %H:%M:%S")
+        text = "、".join(value) if isinstance(value, list) else ("是" if value else "否") if isinstance(value, bool) else str(value)
+        assert not any(c in text for c in ',"\r\n'), f"a cell that needs quotes: {text!r}"
+        return text
+
+    partial = path.with_name(path.name + ".partial")  # a run stopped half way leaves no file a later run would take as whole
+    with partial.open("w", encoding="utf-8") as out:
+        out.write(",".join(_PLATFORM.get(name, name) for name in names) + "\n")
+        for row in rows:
+            out.write(",".join(cell(name, row.get(name)) for name in names) + "\n")
+    partial.replace(path)
+
+
 def _fmt(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds:.2f}"
 
@@ -969,6 +1015,8 @@ def _row(copies: int, r: dict[str, Any]) -> str:
              "library-read-parquet-zone-duckdb": "library on duckdb, reading Parquet (Asia/Shanghai)",
              "library-read-parquet-naive": "library, reading Parquet (naive times)",
              "library-read-parquet-naive-duckdb": "library on duckdb, reading Parquet (naive times)",
+             "library-read-csv-platform": "library, reading the platform's CSV export",
+             "library-read-csv-platform-duckdb": "library on duckdb, reading the platform's CSV export",
              }[r["mode"]]
     if "error" in r:
         return f"| {copies} | - | {label} | failed: {r['error'].splitlines()[-1]} |" + " |" * 8
@@ -1072,10 +1120,12 @@ def main(argv: list[str] | None = None) -> int:
             if any(m.startswith("library-read-parquet") and not m.startswith(("library-read-parquet-zone", "library-read-parquet-naive"))
                    for m in modes):
                 _parquet(folder)
-            if any(m.startswith("library-read-csv") and "quoted" not in m for m in modes):
+            if any(m.startswith("library-read-csv") and "quoted" not in m and "platform" not in m for m in modes):
                 _csv(folder)
             if any(m.startswith("library-read-csv-quoted") for m in modes):
                 _csv(folder, quoted=True)
+            if any(m.startswith("library-read-csv-platform") for m in modes):
+                _platform_csv(folder, args.ruleset.resolve())
             print(f"world {copies} copies: {world['events']} events ({world['patrols']} patrols), {world['units']} units, "
                   f"{world['people']} people, {world['assignments']} assignments, {world['subjects']} subjects"
                   + (" (reused)" if world.get("reused") else f" (generated in {world['seconds']} s)"), flush=True)

@@ -279,3 +279,115 @@ def test_a_quoted_cell_open_at_the_field_limit_is_the_references(tmp_path):
     screened = read_events(path, RULESET, REGISTRY, Plugins([]), engine="duckdb")
     assert "field larger than field limit" in screened.rejects[0].errors[0]
     _same_logs(read_events(path, RULESET, REGISTRY, Plugins([]), engine="reference"), screened)
+
+
+# --------------------------------------------------------------------------------------------
+# a normaliser that maps records in bulk (``table``)
+
+
+class _Renamer:
+    """A toy platform: ``编号`` is the id and ``种类`` the kind; a row whose ``种类`` is ``?`` is
+    left to the per-record function (which reads it as a patrol), and one whose 编号 starts with
+    ``x`` is mapped wrongly in bulk on purpose unless told otherwise (``honest``)."""
+
+    def __init__(self, honest: bool = True, answer: Any = None):
+        self.honest, self.answer, self.calls = honest, answer, 0
+
+    def record(self, record: dict[str, Any]) -> dict[str, Any] | None:
+        attributes = dict(record["attributes"])
+        if "编号" not in attributes and "种类" not in attributes:
+            return None
+        out = {k: v for k, v in record.items() if k != "attributes"}
+        out["id"], kind = attributes.pop("编号", None), attributes.pop("种类", None)
+        out["kind"] = "patrol" if kind == "?" else kind
+        return {**{k: v for k, v in out.items() if v is not None}, "attributes": attributes}
+
+    def table(self, records: Any) -> Any:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        self.calls += 1
+        if self.answer is not None:
+            return self.answer(records)
+        names = {"编号": "id", "种类": "kind"}
+        out = records.rename_columns([names.get(n, n) for n in records.schema.names])
+        kept = pc.fill_null(pc.not_equal(out.column("kind"), "?"), False) if "kind" in out.schema.names else pa.array([True] * records.num_rows)
+        mine = pc.or_(pc.is_valid(records.column("编号")), pc.is_valid(records.column("种类")))
+        kept = pc.and_(kept, mine)
+        if not self.honest:  # a row the bulk function says it maps as the record function does, and does not
+            out = out.set_column(out.schema.names.index("id"), "id", pc.utf8_upper(out.column("id")))
+        return out, kept
+
+    def complianceengine_record_normaliser(self, path: Path, ruleset: Any) -> Any:
+        function = self.record
+        function.__func__.keys = frozenset({"编号", "种类"})  # type: ignore[attr-defined]
+        function.__func__.table = self.table  # type: ignore[attr-defined]
+        return function
+
+
+def _renamer(**kwargs: Any) -> tuple[_Renamer, Plugins]:
+    from complianceengine import hookimpl
+
+    renamer = _Renamer(**kwargs)
+    plugin = type("Renamer", (), {"complianceengine_record_normaliser": hookimpl(lambda path, ruleset: renamer.complianceengine_record_normaliser(path, ruleset))})
+    return renamer, Plugins([plugin()])
+
+
+def test_a_bulk_normaliser_screens_its_csv_files(tmp_path):
+    """A normaliser that answers to the file's columns and maps records in bulk: its records are
+    screened (the plain ones rows), the rows it does not vouch for and the lines that are not one
+    record each read by its per-record function, as the reference reads every line."""
+    lines = ["编号,种类,time,actor,unit,participants,mode,boats,urgent",
+             "p1,patrol,2026-10-01T09:30:00+08:00,a,d1,a;b,field,3,TRUE",
+             "p2,patrol,2026-10-01T10:30:00+08:00,a,d1,,online,-0,false",
+             "p3,?,2026-10-01T11:30:00+08:00,a,d1,,field,,",
+             "p4,patrol,2026-10-01T12:30:00+08:00,zz,d1,,field,,",  # an unknown person: a reject
+             'p5,patrol,"2026-10-01T13:30:00+08:00",a,d1,,"field",,',
+             "p6,patrol,2026-10-01T14:30:00+08:00,a,d1,,field,1,true,extra",  # a cell too many
+             ",,,,,,,,",
+             "p1,patrol,2026-10-01T09:30:00+08:00,a,d1,a;b,field,3,TRUE",  # a repeat
+             "p7,patrol,2026-10-01T09:30:00Z,a,,,online,,",
+             'p8,patrol,2026-10-01T15:30:00+08:00,a,d1,,"fi',  # a quoted cell running on to the end
+             'eld",,']
+    path = tmp_path / "platform.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    renamer, plugins = _renamer()
+    screened = read_events(path, RULESET, REGISTRY, plugins, engine="duckdb")
+    assert renamer.calls >= 1 and isinstance(screened.events, EventTable)
+    _same_logs(read_events(path, RULESET, REGISTRY, _renamer()[1], engine="reference"), screened)
+    assert {screened.events[i].id for i in screened.events.objects} == {"p3"}  # the others screened
+    assert [e.id for e in screened.events] == ["p1", "p2", "p3", "p5", "p7"]
+    # an unknown person, a cell too many, a mode with a line end in it
+    assert [r.line for r in screened.rejects] == [5, 7, 11] and [d.line for d in screened.duplicates] == [9]
+
+
+def test_a_bulk_normaliser_is_trusted_and_checked(tmp_path):
+    """What the table function vouches for is taken (a plugin that maps a row otherwise than its
+    per-record function gives other events: the plugin's tests must catch it); an answer of the
+    wrong shape, or an exception, is a PluginError naming the plugin; columns the screen cannot
+    read leave every line to the per-record function; a file two normalisers answer to is read by
+    the reference."""
+    import pyarrow as pa
+
+    from complianceengine import PluginError
+
+    path = tmp_path / "platform.csv"
+    path.write_text("编号,种类,time,actor,unit\nx1,patrol,2026-10-01T09:30:00+08:00,a,d1\n", encoding="utf-8")
+    assert [e.id for e in read_events(path, RULESET, REGISTRY, _renamer(honest=False)[1], engine="duckdb").events] == ["X1"]
+    assert [e.id for e in read_events(path, RULESET, REGISTRY, _renamer(honest=False)[1], engine="reference").events] == ["x1"]
+    for answer, message in [(lambda records: records, "returned Table"),
+                            (lambda records: (records.slice(0, 0), pa.array([], pa.bool_())), "expected"),
+                            (lambda records: 1 / 0, "ZeroDivisionError")]:
+        with pytest.raises(PluginError, match=message) as failed:
+            read_events(path, RULESET, REGISTRY, _renamer(answer=answer)[1], engine="duckdb")
+        assert "complianceengine_record_normaliser" in str(failed.value)
+    odd = _renamer(answer=lambda records: (pa.table({"id": pa.array([1]), "kind": ["patrol"]}), pa.array([True])))[1]
+    read = read_events(path, RULESET, REGISTRY, odd, engine="duckdb")
+    assert isinstance(read.events, EventTable) and len(read.events.objects) == 1 and read.events[0].id == "x1"
+    first, second = _renamer(), _renamer()
+    from complianceengine import hookimpl
+
+    plugins = Plugins([type(f"R{i}", (), {"complianceengine_record_normaliser": hookimpl(
+        lambda path, ruleset, r=r: r.complianceengine_record_normaliser(path, ruleset))})() for i, r in enumerate((first[0], second[0]))])
+    assert isinstance(read_events(path, RULESET, REGISTRY, plugins, engine="duckdb").events, tuple)
+    assert first[0].calls == second[0].calls == 0

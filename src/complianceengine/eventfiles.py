@@ -9,6 +9,7 @@ repeat.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import csv
 import functools
 import dataclasses
@@ -39,7 +40,7 @@ from .references import missing_record, records
 from .checks import path_text
 from .duck import AUTO_BYTES, AUTO_ROWS, ENGINES, Engine, available, importable
 from .eventtable import EventTable
-from .screen import Rules, screen, screen_csv, screen_table, screenable
+from .screen import Rules, normalised_screen, screen, screen_csv, screen_table, screenable, split_csv
 
 def read_events(
     paths: str | Path | Iterable[str | Path], ruleset: Ruleset, registry: Registry | None = None, plugins: Plugins | None = None,
@@ -651,35 +652,87 @@ class _EventReader:
         line read by the reference's own path for one line (:meth:`_csv_line`), until a line
         whose record goes on past its end (a quoted cell holding a line end), from which the
         reference reader reads the rest of the file (:meth:`_read_csv`); false, having read
-        nothing, when the file cannot be screened (its header is more than one line, too)."""
+        nothing, when the file cannot be screened (its header is more than one line, too). A file
+        whose columns a normaliser plugin answers to is screened when that plugin maps records in
+        bulk (:meth:`_bulk_normaliser`): its lines split into records by DuckDB, mapped by the
+        plugin a block at a time and the records screened (:meth:`_normalised_blocks`)."""
         found = _csv_header(text, file)
         if found is None:  # an empty file
             return True
         header, first = found
         if first != 2:
             return False
-        blocks = screen_csv(data, header, Rules(self.ruleset, self.registry, claimed), **self.settings)
-        if blocks is None:
-            return False
-        progress, reading = self.progress, f"reading {Path(file).name}"
-        try:
-            for first_line, lines, plain in blocks:
+        rules = Rules(self.ruleset, self.registry, claimed)
+        with contextlib.ExitStack() as stack:
+            blocks: Any
+            if claimed.intersection(header):
+                bulk = self._bulk_normaliser(header)
+                split = None if bulk is None else split_csv(data, header, rules, **self.settings)
+                if bulk is None or split is None:
+                    return False
+                check = stack.enter_context(normalised_screen(rules, **self.settings))
+                blocks = self._normalised_blocks(split, file, header, bulk, check)
+            else:
+                blocks = screen_csv(data, header, rules, **self.settings)
+                if blocks is None:
+                    return False
+            progress, reading = self.progress, f"reading {Path(file).name}"
+            try:
+                for first_line, lines, plain in blocks:
 
-                def other(number: int, lines: list[bytes] = lines, first_line: int = first_line) -> None:
-                    line = _line_text(lines[number - first_line])
-                    if '"' in line and _runs_on(line):
-                        raise _RunsOn(number)
-                    self._csv_line(file, number, line, header)
+                    def other(number: int, lines: list[bytes] = lines, first_line: int = first_line) -> None:
+                        line = _line_text(lines[number - first_line])
+                        if '"' in line and _runs_on(line):
+                            raise _RunsOn(number)
+                        self._csv_line(file, number, line, header)
 
-                def raw(number: int, lines: list[bytes] = lines, first_line: int = first_line) -> Raw:
-                    return functools.partial(_line_text, lines[number - first_line])
+                    def raw(number: int, lines: list[bytes] = lines, first_line: int = first_line) -> Raw:
+                        return functools.partial(_line_text, lines[number - first_line])
 
-                self._screened(file, first_line, len(lines), plain, other, raw)
-                progress(reading, first_line + len(lines) - 1, None)
-        except _RunsOn as stop:
-            blocks.close()  # the screen let go (a query in flight interrupted)
-            self._read_csv(text, file, stop.line)
+                    self._screened(file, first_line, len(lines), plain, other, raw)
+                    progress(reading, first_line + len(lines) - 1, None)
+            except _RunsOn as stop:
+                blocks.close()  # the screen let go (a query in flight interrupted)
+                self._read_csv(text, file, stop.line)
         return True
+
+    def _bulk_normaliser(self, header: list[str]) -> tuple[str, Callable[[Any], Any]] | None:
+        """``(plugin, table function)`` of the one normaliser function of the file being read that
+        answers to a column of ``header``, when it maps records in bulk (its ``table`` attribute,
+        see ``complianceengine_record_normaliser``); else ``None``: no function or several answer,
+        or the one that does maps a record at a time."""
+        answering = [(plugin, normalise) for plugin, normalise in self._file_normalisers()
+                     if isinstance(keys := getattr(normalise, "keys", None), (set, frozenset, list, tuple)) and not set(keys).isdisjoint(header)]
+        if len(answering) != 1:
+            return None
+        plugin, normalise = answering[0]
+        table = getattr(normalise, "table", None)
+        return (plugin, table) if callable(table) else None
+
+    def _normalised_blocks(self, blocks: Any, file: str, header: list[str], bulk: tuple[str, Callable[[Any], Any]],
+                           check: Callable[[Any, str], Any]) -> Iterator[tuple[int, list[bytes], Any]]:
+        """``(first line, lines, plain rows)`` for each block of :func:`split_csv`: the records of
+        its lines (a table, a column per header name) given to the plugin's table function, which
+        answers with the normalised records, row for row, and which of them it vouches for (what
+        its per-record function gives that line's record); those are screened (``check``), the
+        others read one by one, as every line is when the plugin's columns cannot be screened."""
+        pa = importlib.import_module("pyarrow")
+        plugin, table = bulk
+        try:
+            for first_line, lines, cells in blocks:
+                what = f"lines {first_line} to {first_line + len(lines) - 1}"
+                records = cells.select([f"c{i}" for i in range(len(header))]).rename_columns(header)
+                try:
+                    answer = table(records)
+                except PluginError:
+                    raise
+                except (Exception, SystemExit) as exc:
+                    raise PluginError(plugin, _NORMALISER, f"its table function failed on {file} {what}: {type(exc).__name__}: {exc}") from exc
+                normalised, kept = _bulk_answer(pa, answer, records.num_rows, plugin, f"{file} {what}")
+                chosen = normalised.append_column("line", cells.column("line")).filter(kept)
+                yield first_line, lines, check(chosen, what)
+        finally:
+            blocks.close()
 
     def _csv_line(self, file: str, number: int, line: str, header: list[str]) -> None:
         """One line of a screened CSV file whose record is that line alone (:func:`_runs_on` is
@@ -954,6 +1007,18 @@ class _Kind:
 
 
 _NORMALISER = "complianceengine_record_normaliser"
+
+
+def _bulk_answer(pa: Any, answer: Any, rows: int, plugin: str, where: str) -> tuple[Any, Any]:
+    """A normaliser's table function's answer checked: ``(a table of as many rows as it was
+    given, without a column named line, a boolean array of that length saying which rows it
+    vouches for)``, a null taken as false; else a :class:`PluginError`."""
+    if (isinstance(answer, tuple) and len(answer) == 2 and isinstance(answer[0], pa.Table) and answer[0].num_rows == rows
+            and "line" not in answer[0].schema.names and isinstance(answer[1], (pa.Array, pa.ChunkedArray)) and len(answer[1]) == rows
+            and pa.types.is_boolean(answer[1].type)):
+        return answer[0], importlib.import_module("pyarrow.compute").fill_null(answer[1], False)
+    raise PluginError(plugin, _NORMALISER, f"its table function returned {type(answer).__name__} for {where}; expected "
+                                           f"(a pyarrow Table of {rows} rows without a column 'line', a boolean pyarrow Array of {rows})")
 
 
 def _is_record(value: Any) -> bool:

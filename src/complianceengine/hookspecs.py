@@ -100,6 +100,17 @@ def complianceengine_record_normaliser(path: Path, ruleset: Ruleset) -> Callable
     in ``attributes``: a reader that screens lines in bulk (the DuckDB engine,
     :mod:`complianceengine.screen`) then hands it only the records with one of them. Without
     ``keys`` every record of the file is read line by line in Python.
+
+    Give it a ``table`` attribute as well to map the records of a CSV file in bulk:
+    ``table(records)`` gets a pyarrow table of the records of some of the file's lines (a column
+    per header, texts, an empty cell null, ``participants`` a list of texts) and returns
+    ``(normalised, kept)``: a pyarrow table of the normalised records, row for row (a column per
+    core field or attribute, null where a record has none: texts, true/false or whole numbers,
+    ``participants`` a list of texts), and a boolean pyarrow array saying for which rows that
+    table holds exactly what the function returns for the record. DuckDB screens those (their
+    texts typed as a CSV cell's are), and the function is asked for every other row, so a row the
+    table function is not sure of costs only speed. The DuckDB reader uses it when this is the
+    only function of the file answering to its columns.
     """
 
 

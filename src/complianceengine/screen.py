@@ -52,7 +52,7 @@ from .model import CORE_EVENT_FIELDS
 if TYPE_CHECKING:
     from .model import Registry, Ruleset
 
-__all__ = ["ROWS", "Rules", "screen", "screen_csv", "screen_table", "screenable"]
+__all__ = ["ROWS", "Rules", "normalised_screen", "screen", "screen_csv", "screen_table", "screenable", "split_csv"]
 
 _T = TypeVar("_T")
 
@@ -226,10 +226,10 @@ def screen(stream: IO[bytes], rules: Rules, threads: int | None = None, memory_l
         yield from _blocks(con, stream, _PARSE, _SCAN_JSON, 0)
 
 
-def _blocks(con: Any, stream: IO[bytes], parse: str, scan: str, number: int) -> Iterator[tuple[int, list[bytes], Any]]:
+def _blocks(con: Any, stream: IO[bytes], parse: str, scan: str, number: int, query: str | None = None) -> Iterator[tuple[int, list[bytes], Any]]:
     """The blocks of :func:`screen`, each parsed by ``parse``, without its test ``scan`` when the
-    block is :func:`_clean`; the stream's first line is line ``number + 1`` (a byte-order mark at
-    the start of line 1 dropped)."""
+    block is :func:`_clean`, and its rows kept by ``query`` (default :data:`_PLAIN`); the stream's
+    first line is line ``number + 1`` (a byte-order mark at the start of line 1 dropped)."""
     pa = importlib.import_module("pyarrow")
     assert scan in parse
     unscanned = parse.replace(scan, "")
@@ -251,7 +251,8 @@ def _blocks(con: Any, stream: IO[bytes], parse: str, scan: str, number: int) -> 
                     lines[0] = lines[0].removeprefix(b"\xef\xbb\xbf")
                 block = pa.table({"line": pa.array(range(number + 1, number + 1 + len(lines)), pa.int64()),
                                   "raw": pa.array(lines, pa.binary())})
-                yield number + 1, lines, functools.partial(_plain, con, "block", block, parsing, f"lines {number + 1} to {number + len(lines)}")
+                yield number + 1, lines, functools.partial(_plain, con, "block", block, parsing, f"lines {number + 1} to {number + len(lines)}",
+                                                           query)
                 number += len(lines)
             if not data:
                 return
@@ -300,18 +301,19 @@ def _connected(rules: Rules, threads: int | None, memory_limit: str | None) -> I
         spill.cleanup()
 
 
-def _plain(con: Any, name: str, block: Any, parse: str, what: str) -> Any:
+def _plain(con: Any, name: str, block: Any, parse: str, what: str, query: str | None = None) -> Any:
     """The plain lines (or rows) of one block: ``block`` given to DuckDB as ``name``, ``parse``
-    making the ``parsed`` table of it and :data:`_PLAIN` keeping the plain ones; DuckDB's errors
-    (memory it cannot get, most likely) a :class:`UsageError` naming ``what`` was screened."""
+    making the ``parsed`` table of it and ``query`` (default :data:`_PLAIN`) keeping the plain
+    ones; DuckDB's errors (memory it cannot get, most likely) a :class:`UsageError` naming
+    ``what`` was screened."""
     pa = importlib.import_module("pyarrow")
     import duckdb
 
     # in batches, which DuckDB's threads share (one chunk is scanned by one)
-    con.register(name, pa.Table.from_batches(block.to_batches(max_chunksize=_BATCH)))
+    con.register(name, pa.Table.from_batches(block.to_batches(max_chunksize=_BATCH), schema=block.schema))
     try:
         con.execute(parse)
-        return con.sql(_PLAIN).to_arrow_table()
+        return con.sql(_PLAIN if query is None else query).to_arrow_table()
     except duckdb.Error as exc:
         raise UsageError(f"DuckDB failed while screening {what}: {type(exc).__name__}: {exc}") from None
     finally:
@@ -539,6 +541,8 @@ _CELL = ("CASE WHEN {cell} = '' THEN NULL "
          "WHEN {t} = 'integer' AND regexp_full_match({cell}, '-?[0-9]{{1,18}}') THEN to_json(CAST({cell} AS BIGINT)) "
          "WHEN {t} = 'boolean' AND regexp_full_match({cell}, '[Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]') THEN to_json(lower({cell}) = 'true') "
          "ELSE '{{}}'::JSON END")
+#: :data:`_CELL` for a text that is there, empty or not
+_TEXT_CELL = _CELL.replace("WHEN {cell} = '' THEN NULL ", "")
 
 
 def screen_csv(data: bytes, header: Sequence[str], rules: Rules, threads: int | None = None, memory_limit: str | None = None,
@@ -565,51 +569,159 @@ def screen_csv(data: bytes, header: Sequence[str], rules: Rules, threads: int | 
     white space in its cells (a line the reference skips), or as long as the CSV reader's cell
     limit is never plain."""
     names = list(header)
-    if (data.count(b"\r") != data.count(b"\r\n") or rules.claimed.intersection(names)
-            or any(not name or "\x00" in name or name == "attributes" for name in names)):
+    if not _csv_screenable(data, names) or rules.claimed.intersection(names):
         return None
-    exp = importlib.import_module("sqlglot").exp  # texts quoted by SQLGlot, not pasted
     cells = {name: f"c[{i + 1}]" for i, name in enumerate(names)}
     kind = cells.get("kind")
     fields: dict[str, tuple[str, str]] = {}
-    # the CSV reader refuses a cell longer than its limit (131,072 characters unless a program
-    # changed it): a line that long is the reference's
-    attributes, checks = [], [f"len(c) = {len(names)}", f"length(text) < {csv.field_size_limit()}",
-                              f"regexp_matches(array_to_string(c, ','), '[^,{_SPACES}]')"]
+    attributes = []
     for name, cell in cells.items():
         if name == "participants":
             fields[name] = (f"CASE WHEN {cell} <> '' THEN CAST(to_json(list_filter(string_split({cell}, ';'), lambda x: x <> '')) AS VARCHAR) END",
                             f"CASE WHEN {cell} <> '' THEN 'ARRAY' END")
-            checks.append(f"NOT regexp_matches({cell}, '[{_SPACES}]')")
         elif name in CORE_EVENT_FIELDS:
             fields[name] = (f"nullif({cell}, '')", f"CASE WHEN {cell} <> '' THEN 'VARCHAR' END")
         else:
-            declared = {k: spec.attributes[name].type for k, spec in rules.ruleset.event_kinds.items() if name in spec.attributes}
-            typed = "NULL::VARCHAR"
-            if declared and kind is not None:
-                typed = (f"CASE {kind} " + " ".join(f"WHEN {exp.Literal.string(k).sql('duckdb')} THEN '{t}'" for k, t in declared.items())
-                         + " END")
-            attributes.append(f"{exp.Literal.string(name).sql('duckdb')}, {_CELL.format(cell=cell, t=typed)}")
+            attributes.append(_text_attribute(rules, name, cell, kind))
     columns = _parsed_columns(fields, attributes)
-    parse = (f"CREATE OR REPLACE TEMP TABLE parsed AS SELECT line, true AS core_only, {columns} FROM ("
-             f"SELECT line, text, {_SPLIT} AS c FROM ("
-             "SELECT line, CASE WHEN suffix(text, chr(13)) THEN text[:-2] ELSE text END AS text "
-             "FROM (SELECT line, try(decode(raw)) AS text FROM block) WHERE text IS NOT NULL) "
-             f"WHERE {_SCAN_CSV} true) "
-             f"WHERE {' AND '.join(checks)}")
+    parse = (f"CREATE OR REPLACE TEMP TABLE parsed AS SELECT line, true AS core_only, {columns} FROM ({_CSV_LINES}) "
+             f"WHERE {' AND '.join(_csv_checks(names))}")
     return _csv_blocks(data, parse, rules, threads, memory_limit)
 
 
-def _csv_blocks(data: bytes, parse: str, rules: Rules, threads: int | None, memory_limit: str | None,
+def split_csv(data: bytes, header: Sequence[str], rules: Rules, threads: int | None = None, memory_limit: str | None = None,
+              ) -> Generator[tuple[int, list[bytes], Any], None, None] | None:
+    """The lines after the header of a CSV file in blocks (as :func:`screen_csv` gives them), each
+    with the records of the lines that are one record each, as columns: an Arrow table with
+    ``line`` and, for each column of the header in order, ``c0``, ``c1``, ... (its cells as texts,
+    an empty cell null; ``participants`` a list, split at ``;`` as the reference splits it), for a
+    normaliser plugin to map in bulk (:func:`normalised_screen`). The lines left out are those
+    :func:`screen_csv` never calls plain for the file's shape alone (another number of cells, a
+    control character, only commas and white space, ...), which the reader's caller reads one by
+    one. ``None`` when the file cannot be split so (see :func:`screen_csv`), or a name is in the
+    header twice."""
+    names = list(header)
+    if not _csv_screenable(data, names) or len(set(names)) < len(names):
+        return None
+    columns = ", ".join(
+        (f"CASE WHEN c[{i + 1}] <> '' THEN list_filter(string_split(c[{i + 1}], ';'), lambda x: x <> '') END AS c{i}" if name == "participants"
+         else f"nullif(c[{i + 1}], '') AS c{i}") for i, name in enumerate(names))
+    parse = f"CREATE OR REPLACE TEMP TABLE parsed AS SELECT line, {columns} FROM ({_CSV_LINES}) WHERE {' AND '.join(_csv_checks(names))}"
+    return _csv_blocks(data, parse, rules, threads, memory_limit, "SELECT * FROM parsed ORDER BY line")
+
+
+@contextlib.contextmanager
+def normalised_screen(rules: Rules, threads: int | None = None, memory_limit: str | None = None) -> Iterator[Callable[[Any, str], Any]]:
+    """A function that screens records a normaliser plugin made in bulk of the lines of a CSV file
+    (:func:`split_csv`), on a connection of its own held while the ``with`` block runs.
+
+    ``screen(table, what)`` gives the plain rows of ``table`` with the columns of :func:`screen`'s
+    plain lines, none when its columns cannot be screened (then each of its lines is read one by
+    one). ``table`` has ``line`` and one column per field or attribute, null where the record
+    has none: the core fields texts (``participants`` a list of texts), attributes texts
+    (converted by the type the row's kind declares, as the reference converts a CSV cell's text:
+    :data:`_CELL`), true or false, or whole numbers. A column of another type, a field or
+    attribute named ``attributes`` or twice, leaves the table to the reference. ``what`` names the
+    rows in DuckDB's errors."""
+    pa = importlib.import_module("pyarrow")
+    exp = importlib.import_module("sqlglot").exp
+
+    def statement(table: Any) -> tuple[Any, str] | None:
+        names = [name for name in table.schema.names if name != "line"]
+        if len(set(names)) < len(names) or table.schema.names.count("line") != 1 or any(not n or "\x00" in n or n == "attributes" for n in names):
+            return None
+        table = table.select(["line", *names]).rename_columns([_LINE, *(f"c{i}" for i in range(len(names)))])
+        kind = f"c{names.index('kind')}" if "kind" in names else None
+        fields: dict[str, tuple[str, str]] = {}
+        attributes = []
+        for i, name in enumerate(names):
+            column, type_ = f"c{i}", table.schema.field(i + 1).type
+            if pa.types.is_null(type_):  # no value anywhere
+                if name == "kind":
+                    kind = None
+                continue
+            if name == "participants":
+                if not (pa.types.is_list(type_) or pa.types.is_large_list(type_)) or not _is_text(pa, type_.value_type):
+                    return None
+                fields[name] = (f"CAST(to_json({column}) AS VARCHAR)", f"CASE WHEN {column} IS NOT NULL THEN 'ARRAY' END")
+            elif name in CORE_EVENT_FIELDS:
+                if not _is_text(pa, type_):
+                    return None
+                fields[name] = (column, f"CASE WHEN {column} IS NOT NULL THEN 'VARCHAR' END")
+            elif _is_text(pa, type_):
+                attributes.append(_text_attribute(rules, name, column, kind, empty_is_none=False))
+            elif str(type_) in _SIMPLE:
+                attributes.append(f"{exp.Literal.string(name).sql('duckdb')}, {column}")
+            else:
+                return None
+        return table, (f"CREATE OR REPLACE TEMP TABLE parsed AS SELECT {_LINE} AS line, true AS core_only, "
+                       f"{_parsed_columns(fields, attributes)} FROM rows_in")
+
+    with _connected(rules, threads, memory_limit) as con:
+
+        def screen(table: Any, what: str) -> Any:
+            made = statement(table)
+            if made is None:  # no row plain: a table of none, with the columns of plain rows
+                return _plain(con, "rows_in", table, f"CREATE OR REPLACE TEMP TABLE parsed AS SELECT 0::BIGINT AS line, true AS core_only, "
+                                                     f"{_parsed_columns({}, [])} WHERE false", what)
+            return _plain(con, "rows_in", made[0], made[1], what)
+
+        yield screen
+
+
+#: the lines of a block of a CSV file, each with its cells (``c``: :data:`_SPLIT`)
+_CSV_LINES = (f"SELECT line, text, {_SPLIT} AS c FROM ("
+              "SELECT line, CASE WHEN suffix(text, chr(13)) THEN text[:-2] ELSE text END AS text "
+              "FROM (SELECT line, try(decode(raw)) AS text FROM block) WHERE text IS NOT NULL) "
+              f"WHERE {_SCAN_CSV} true")
+
+
+def _csv_screenable(data: bytes, names: Sequence[str]) -> bool:
+    """Can a CSV file's lines be screened: no carriage return but before a line feed (the CSV
+    reader ends a line there), every column named as the reference names a value (none empty,
+    none with NUL, none ``attributes``)?"""
+    return data.count(b"\r") == data.count(b"\r\n") and not any(not name or "\x00" in name or name == "attributes" for name in names)
+
+
+def _csv_checks(names: Sequence[str]) -> list[str]:
+    """What a line of :data:`_CSV_LINES` must be to be one record as the reference reads it, in
+    SQL: as many cells as the header, shorter than the CSV reader's cell limit (131,072
+    characters unless a program changed it), not only commas and white space (a line the reference
+    skips), and no white space in ``participants`` (the reference strips the names)."""
+    checks = [f"len(c) = {len(names)}", f"length(text) < {csv.field_size_limit()}", f"regexp_matches(array_to_string(c, ','), '[^,{_SPACES}]')"]
+    if "participants" in names:
+        last = len(names) - list(reversed(names)).index("participants")  # a name twice: the last cell is the value
+        checks.append(f"NOT regexp_matches(c[{last}], '[{_SPACES}]')")
+    return checks
+
+
+def _text_attribute(rules: Rules, name: str, cell: str, kind: str | None, empty_is_none: bool = True) -> str:
+    """``'name', value`` for :func:`_parsed_columns`: an attribute given as text (the SQL ``cell``)
+    converted by the type the row's kind (the SQL ``kind``) declares for it, as the reference
+    converts a text read from a CSV cell (:data:`_CELL`): an empty text no value, or, unless
+    ``empty_is_none`` (a normaliser's record), a null no value and an empty text a text."""
+    exp = importlib.import_module("sqlglot").exp  # texts quoted by SQLGlot, not pasted
+    declared = {k: spec.attributes[name].type for k, spec in rules.ruleset.event_kinds.items() if name in spec.attributes}
+    typed = "NULL::VARCHAR"
+    if declared and kind is not None:
+        typed = f"CASE {kind} " + " ".join(f"WHEN {exp.Literal.string(k).sql('duckdb')} THEN '{t}'" for k, t in declared.items()) + " END"
+    converted = _CELL.format(cell=cell, t=typed)
+    if not empty_is_none:
+        converted = f"CASE WHEN {cell} IS NULL THEN NULL ELSE {_TEXT_CELL.format(cell=cell, t=typed)} END"
+    return f"{exp.Literal.string(name).sql('duckdb')}, {converted}"
+
+
+def _csv_blocks(data: bytes, parse: str, rules: Rules, threads: int | None, memory_limit: str | None, query: str | None = None,
                 ) -> Generator[tuple[int, list[bytes], Any], None, None]:
-    """The blocks of :func:`screen_csv`: the lines after the header, from line 2."""
+    """The blocks of :func:`screen_csv` (``query``: of :func:`split_csv`): the lines after the
+    header, from line 2."""
     start = data.find(b"\n") + 1
     if not start or start == len(data):  # the header alone: no connection opened
         return
     stream = io.BytesIO(data)  # shares the bytes (no copy of the file)
     stream.seek(start)
     with _connected(rules, threads, memory_limit) as con:
-        yield from _blocks(con, stream, parse, _SCAN_CSV, 1)
+        yield from _blocks(con, stream, parse, _SCAN_CSV, 1, query)
 
 
 #: the attribute name of the one path when no kind has a plain attribute (a line with it is not plain)

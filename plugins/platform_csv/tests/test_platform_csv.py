@@ -7,6 +7,8 @@ from pathlib import Path
 
 import complianceengine_platform_csv as platform
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import complianceengine as ce
 from complianceengine.cli import main
@@ -74,7 +76,12 @@ def plugins():
 
 
 def read(paths, ruleset, registry=None):
-    return ce.read_events(paths, ruleset, registry, plugins=plugins())
+    """The log of ``paths``, read by the reference reader (row by row) and by DuckDB (a CSV file's
+    records mapped in bulk by :func:`platform.normalise_table` and screened): the same log."""
+    log = ce.read_events(paths, ruleset, registry, plugins=plugins(), engine="reference")
+    screened = ce.read_events(paths, ruleset, registry, plugins=plugins(), engine="duckdb")
+    assert screened.rejects == log.rejects and screened.duplicates == log.duplicates and screened.events == log.events
+    return log
 
 
 def test_sample_export_is_read_row_by_row(ruleset, registry):
@@ -293,3 +300,56 @@ def test_command_line_audit_with_the_export(tmp_path, capsys):
     # all 30 rows are rejected without the plugin: 20 shown, the rest counted
     err = capsys.readouterr().err
     assert err.count("warning: rejected event") == 20 and "warning: 10 more rejected event lines" in err
+
+
+# --------------------------------------------------------------------------------------------
+# in bulk: normalise_table gives what normalise gives, for the rows it vouches for
+
+CELLS = ["", " ", "x", " a ", "是", "否", " 是", "true", "2026/08/03 09:30", "2026-08-03 09:30:00", "2026/09/31 10:00", "2026.8.3 9:30",
+         "a、b", "a; b", "a；b、", "p-yu-hong", "dongmen-north", "field", "online", "巡查", "请假", "patrol", "夜间巡逻", "info_id"]
+
+
+@st.composite
+def exports(draw: st.DrawFn) -> tuple[list[str], list[list[str | None]]]:
+    """A few rows of an export: platform headers, core names and attribute names and labels
+    (some twice under two names), cells of every sort the function converts."""
+    ruleset = labelled(ce.load_ruleset(RULESET))
+    attributes = sorted({a for k in ruleset.event_kinds.values() for a in k.attributes} | {"巡查方式", "夜间巡查", "检查船只", "截止时间", "备注"})
+    names = [*platform.COLUMNS, "kind", "unit", "time", "participants", "id", *attributes]
+    headers = draw(st.lists(st.sampled_from(names), min_size=1, max_size=7, unique=True))
+    kinds = [k.label.zh for k in ruleset.event_kinds.values() if k.label.zh]
+    cell = st.one_of(st.none(), st.sampled_from(CELLS + kinds), st.text(max_size=3))
+    rows = draw(st.lists(st.lists(cell, min_size=len(headers), max_size=len(headers)), min_size=1, max_size=6))
+    return headers, rows
+
+
+@settings(max_examples=300, deadline=None)
+@given(export=exports())
+def test_the_bulk_function_gives_the_record_functions_records(export):
+    import pyarrow as pa
+
+    ruleset = labelled(ce.load_ruleset(RULESET))
+    headers, rows = export
+    columns = {}
+    for i, name in enumerate(headers):
+        cells = [None if row[i] in (None, "") else row[i] for row in rows]
+        if name == "participants":  # the core splits its own participants column before any plugin sees it
+            columns[name] = pa.array([None if c is None else [p.strip() for p in c.split(";") if p.strip()] for c in cells], pa.list_(pa.string()))
+        else:
+            columns[name] = pa.array(cells, pa.string())
+    records = pa.table(columns)
+    out, kept = platform.normalise_table(records, ruleset)
+    assert out.num_rows == len(rows) and len(kept) == len(rows)
+    given_rows = records.to_pylist()
+    for row, made, vouched in zip(given_rows, out.to_pylist(), kept.to_pylist(), strict=True):
+        record = {k: v for k, v in row.items() if v is not None and k in ce.model.CORE_EVENT_FIELDS}
+        record["attributes"] = {k: v for k, v in row.items() if v is not None and k not in ce.model.CORE_EVENT_FIELDS}
+        want = platform.normalise(record, ruleset)
+        if not vouched:
+            continue
+        assert want is not None
+        core = {k: v for k, v in made.items() if v is not None and k in ce.model.CORE_EVENT_FIELDS}
+        attributes = {k: v for k, v in made.items() if v is not None and k not in ce.model.CORE_EVENT_FIELDS}
+        # true and false as the core reads them from a CSV cell's text
+        assert core == {k: v for k, v in want.items() if k != "attributes"}
+        assert attributes == {k: ("true" if v is True else "false" if v is False else v) for k, v in want["attributes"].items()}

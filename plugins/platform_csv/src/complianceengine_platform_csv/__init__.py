@@ -83,13 +83,20 @@ above (not only 记录编号: the core's reader leaves empty cells out, so a row
 empty would otherwise slip past and be rejected for a misleading reason). Any other record, from
 JSONL, from a standard CSV or from another plugin's reader, is left alone (the normaliser
 returns ``None``). The record handed to it is never modified.
+
+Read with DuckDB (``--engine duckdb``, or ``auto`` for a large file), an export's records are
+mapped in bulk (:func:`normalise_table`, the function's ``table``): the rows it can map exactly
+as :func:`normalise` does are screened by DuckDB, and every other row goes through
+:func:`normalise`, so the log is the same either way (the tests check the two functions against
+each other).
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pendulum
@@ -243,12 +250,142 @@ def normalise(record: Mapping[str, Any], ruleset: Ruleset) -> dict[str, Any] | N
     return {**fields, "attributes": {**out_attributes, **repeated}}
 
 
+#: the characters ``str.strip`` strips (``str.isspace``), for pyarrow's ``utf8_trim``
+_PY_SPACES = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
+
+
+def normalise_table(records: Any, ruleset: Ruleset) -> tuple[Any, Any]:
+    """:func:`normalise` for many records at once: ``records`` a pyarrow table with one column per
+    key of the records (texts, null where a record has no such key; ``participants`` a list of
+    texts), as a CSV file's lines are given in bulk. Returns the normalised records as a table,
+    row for row (a column per core field and attribute, texts and ``participants`` a list, null
+    where the record has none; a ``是`` / ``否`` of a boolean attribute written ``true`` /
+    ``false``, which the core reads as it reads the true and false :func:`normalise` gives), and a
+    boolean array: the rows for which that table holds what :func:`normalise` gives the record.
+    The others (a record that is not the platform's, a column no attribute of the row's kind,
+    two columns giving one field or attribute different values, a list, a participant with white
+    space to strip) are for :func:`normalise`, one at a time."""
+    pa = importlib.import_module("pyarrow")
+    pc = importlib.import_module("pyarrow.compute")
+    rows = records.num_rows
+    text = pa.string()
+    names = records.schema.names
+    kept = pa.array([False] * rows, pa.bool_())  # a record with a platform header (the core leaves empty cells out)
+    for key in COLUMNS:
+        if key in names:
+            kept = pc.or_(kept, pc.is_valid(records.column(key)))
+
+    def cells(name: str) -> tuple[Any, Any]:
+        """A text column's values and where they are there and not blank (``_blank``)."""
+        column = records.column(name)
+        return column, pc.fill_null(pc.not_equal(pc.utf8_trim(column, characters=_PY_SPACES), ""), False)
+
+    def each(column: Any, convert: Callable[[str], str | None]) -> Any:
+        """``convert`` of each distinct text of ``column``."""
+        distinct = pc.unique(column)
+        converted = pa.array([None if value is None else convert(value) for value in distinct.to_pylist()], text)
+        return pc.take(converted, pc.index_in(column, value_set=distinct))
+
+    def settle(given: list[tuple[Any, Any, Any]]) -> tuple[Any, Any]:
+        """One value from the columns ``(value, key to compare, there)`` that give it: the first
+        there, and where two there differ (the row is :func:`normalise`'s)."""
+        value, key, there = given[0]
+        clash = pa.array([False] * rows, pa.bool_())
+        for other, other_key, other_there in given[1:]:
+            both = pc.and_(there, other_there)
+            clash = pc.or_(clash, pc.fill_null(pc.and_(both, pc.not_equal(key, other_key)), False))
+            value = pc.if_else(there, value, other)
+            key = pc.if_else(there, key, other_key)
+            there = pc.or_(there, other_there)
+        return pc.if_else(there, value, pa.nulls(rows, value.type)), clash
+
+    out: dict[str, Any] = {}
+    by_field: dict[str, list[tuple[Any, Any, Any]]] = {}
+    rest: list[str] = []
+    for name in names:
+        field = COLUMNS.get(name, name if name in CORE_EVENT_FIELDS else None)
+        if field is None:
+            rest.append(name)
+            continue
+        column = records.column(name)
+        if field == "participants":
+            if pa.types.is_list(column.type):  # the core's participants, split already
+                there = pc.is_valid(column)
+                column = pc.cast(column, pa.list_(text))
+                by_field.setdefault(field, []).append((column, pc.binary_join(column, "\x00"), there))
+                continue
+            column, there = cells(name)
+            items = pc.split_pattern_regex(column, _LIST_SEPARATORS.pattern)
+            flat = pc.list_flatten(items)
+            # an item with white space to strip, or empty, is :func:`normalise`'s to drop
+            odd = pc.or_(pc.not_equal(pc.utf8_trim(flat, characters=_PY_SPACES), flat), pc.equal(flat, ""))
+            bad = pa.array([False] * rows, pa.bool_())
+            if len(flat):
+                parents = pc.filter(pc.list_parent_indices(items), odd)
+                if len(parents):
+                    bad = pc.is_in(pa.array(range(rows), pa.int64()), value_set=pc.unique(pc.cast(parents, pa.int64())))
+            kept = pc.and_(kept, pc.invert(pc.and_(there, bad)))
+            items = pc.cast(items, pa.list_(text))
+            by_field.setdefault(field, []).append((items, pc.binary_join(items, "\x00"), there))
+            continue
+        column, there = cells(name)
+        if field == "time":
+            value = pc.coalesce(each(column, functools.partial(_local_time, timezone=ruleset.timezone)), column)
+        else:
+            value = pc.utf8_trim(column, characters=_PY_SPACES)
+        by_field.setdefault(field, []).append((value, value, there))
+    for field, given in by_field.items():
+        out[field], clash = settle(given) if len(given) > 1 else (pc.if_else(given[0][2], given[0][0], pa.nulls(rows, given[0][0].type)),
+                                                                   pa.array([False] * rows, pa.bool_()))
+        kept = pc.and_(kept, pc.invert(clash))
+    kinds = kind_names(ruleset)
+    if "kind" in out:
+        out["kind"] = each(out["kind"], lambda name: kinds.get(name, name))
+    kind = out.get("kind", pa.nulls(rows, text))
+    declared = pc.fill_null(pc.is_in(kind, value_set=pa.array(list(ruleset.event_kinds), text)), False)
+    attributes: dict[str, list[tuple[Any, Any, Any]]] = {}
+    for name in rest:
+        column, there = cells(name)
+        named = pa.array([False] * rows, pa.bool_())  # rows whose kind has an attribute by this header
+        for kind_name in ruleset.event_kinds:
+            attribute = attribute_names(ruleset, kind_name).get(name.strip())
+            if attribute is None:
+                continue
+            here = pc.fill_null(pc.and_(pc.equal(kind, kind_name), there), False)
+            named = pc.or_(named, here)
+            spec = ruleset.event_kinds[kind_name].attributes[attribute]
+            value, key = column, column
+            if spec.type == "datetime":
+                value = key = pc.coalesce(each(column, functools.partial(_local_time, timezone=ruleset.timezone)), column)
+            elif spec.type == "boolean":
+                said = each(column, lambda cell: {"是": "true", "否": "false"}.get(cell.strip()))
+                value = pc.coalesce(said, column)
+                key = pc.coalesce(pc.binary_join_element_wise(pa.scalar("\x00"), said, ""), column)  # True is not 'true'
+            elif spec.type == "list":  # a list is :func:`normalise`'s (the core reads it row by row anyway)
+                kept = pc.and_(kept, pc.invert(here))
+            attributes.setdefault(attribute, []).append((value, key, here))
+        # a column no attribute of the row's kind (or of no declared kind) is kept by its header: the core rejects it
+        kept = pc.and_(kept, pc.invert(pc.and_(there, pc.invert(named))))
+    for attribute, given in attributes.items():
+        out[attribute], clash = settle(given)
+        kept = pc.and_(kept, pc.invert(clash))
+    kept = pc.and_(kept, pc.or_(declared, pc.is_null(kind)))
+    return pa.table(out) if out else pa.table({"kind": pa.nulls(rows, text)}), kept
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _local_time(text: str, timezone: str) -> str | None:
+    return local_time(text, timezone)
+
+
 @hookimpl
 def complianceengine_record_normaliser(path, ruleset):
     """:func:`normalise` for every record of every file (a JSON-lines file may hold platform
     records too): asked once per file, so a million records cost no hook calls. Its ``keys``
     are the platform's headers: a record with none of them is left alone (:func:`is_platform_record`),
-    so a reader that screens lines in bulk need not hand it such records."""
+    so a reader that screens lines in bulk need not hand it such records. Its ``table`` maps
+    records in bulk (:func:`normalise_table`)."""
     function = functools.partial(normalise, ruleset=ruleset)
     function.keys = frozenset(COLUMNS)  # type: ignore[attr-defined]
+    function.table = functools.partial(normalise_table, ruleset=ruleset)  # type: ignore[attr-defined]
     return function
