@@ -387,14 +387,11 @@ def screen_table(table: Any, rules: Rules, first_line: int, threads: int | None 
             seconds, text = offset
             fields[name] = (f"strftime(make_timestamp(epoch_us({column}) + {seconds}::BIGINT * 1000000), '%Y-%m-%dT%H:%M:%S.%f') || '{text}'",
                             f"CASE WHEN {column} IS NOT NULL THEN 'VARCHAR' END")
-        elif name == "participants":
-            if not (pa.types.is_list(kind) or pa.types.is_large_list(kind)) or not _is_text(pa, kind.value_type):
-                return None
-            fields[name] = (f"CAST(to_json({column}) AS VARCHAR)", f"CASE WHEN {column} IS NOT NULL THEN 'ARRAY' END")
         elif name in CORE_EVENT_FIELDS:
-            if not _is_text(pa, kind):
+            made = _core_field(pa, name, kind, column)
+            if made is None:
                 return None
-            fields[name] = (column, f"CASE WHEN {column} IS NOT NULL THEN 'VARCHAR' END")
+            fields[name] = made
         elif _is_text(pa, kind) or str(kind) in _SIMPLE:
             attributes.append(f"{exp.Literal.string(name).sql('duckdb')}, {column}")
         else:
@@ -408,6 +405,19 @@ def screen_table(table: Any, rules: Rules, first_line: int, threads: int | None 
     statement = (f"CREATE OR REPLACE TEMP TABLE parsed AS SELECT {_LINE} AS line, true AS core_only, {columns} FROM rows_in"
                  + (f" WHERE {' AND '.join(unplain)}" if unplain else ""))
     return _screen_rows(table, rules, first_line, statement, threads, memory_limit)
+
+
+def _core_field(pa: Any, name: str, kind: Any, column: str) -> tuple[str, str] | None:
+    """A core field given as a column of Arrow type ``kind`` (``participants`` a list of texts,
+    another field a text) as its value and JSON type in :data:`_PARSE`'s table, or ``None`` when
+    the column is of another type."""
+    if name == "participants":
+        if not (pa.types.is_list(kind) or pa.types.is_large_list(kind)) or not _is_text(pa, kind.value_type):
+            return None
+        return f"CAST(to_json({column}) AS VARCHAR)", f"CASE WHEN {column} IS NOT NULL THEN 'ARRAY' END"
+    if not _is_text(pa, kind):
+        return None
+    return column, f"CASE WHEN {column} IS NOT NULL THEN 'VARCHAR' END"
 
 
 def _parsed_columns(fields: dict[str, tuple[str, str]], attributes: list[str], time_t: str = "NULL::DOUBLE") -> str:
@@ -640,14 +650,11 @@ def normalised_screen(rules: Rules, threads: int | None = None, memory_limit: st
                 if name == "kind":
                     kind = None
                 continue
-            if name == "participants":
-                if not (pa.types.is_list(type_) or pa.types.is_large_list(type_)) or not _is_text(pa, type_.value_type):
+            if name in CORE_EVENT_FIELDS:
+                made = _core_field(pa, name, type_, column)
+                if made is None:
                     return None
-                fields[name] = (f"CAST(to_json({column}) AS VARCHAR)", f"CASE WHEN {column} IS NOT NULL THEN 'ARRAY' END")
-            elif name in CORE_EVENT_FIELDS:
-                if not _is_text(pa, type_):
-                    return None
-                fields[name] = (column, f"CASE WHEN {column} IS NOT NULL THEN 'VARCHAR' END")
+                fields[name] = made
             elif _is_text(pa, type_):
                 attributes.append(_text_attribute(rules, name, column, kind, empty_is_none=False))
             elif str(type_) in _SIMPLE:
