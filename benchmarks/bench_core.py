@@ -928,7 +928,9 @@ def _parquet(folder: Path, held_as: str = "+08:00") -> None:
         return pa.array([None if v is None else v.replace(tzinfo=None) for v in values] if held_as == "naive" else values, kind)
 
     columns = {name: times([row.get(name) for row in rows]) if name == "time" else pa.array([row.get(name) for row in rows]) for name in names}
-    pq.write_table(pa.table(columns), path)
+    partial = path.with_name(path.name + ".partial")  # a run stopped half way leaves no file a later run would take as whole
+    pq.write_table(pa.table(columns), partial)
+    partial.replace(path)
 
 
 def _csv(folder: Path, quoted: bool = False) -> None:
@@ -946,11 +948,13 @@ def _csv(folder: Path, quoted: bool = False) -> None:
         assert not any(c in text for c in ',"\r\n'), f"a cell that needs quotes: {text!r}"
         return text
 
-    with path.open("w", encoding="utf-8") as out:
+    partial = path.with_name(path.name + ".partial")  # a run stopped half way leaves no file a later run would take as whole
+    with partial.open("w", encoding="utf-8") as out:
         quote = '"{}"'.format if quoted else str
         out.write(",".join(map(quote, names)) + "\n")
         for row in rows:
             out.write(",".join(quote(cell(row.get(name))) for name in names) + "\n")
+    partial.replace(path)
 
 
 #: the duty platform's headers for the core fields (plugins/platform_csv)
