@@ -40,7 +40,7 @@ from .references import missing_record, records
 from .checks import path_text
 from .duck import AUTO_BYTES, AUTO_ROWS, ENGINES, Engine, available, importable
 from .eventtable import EventTable
-from .screen import Rules, normalised_screen, screen, screen_csv, screen_table, screenable, split_csv
+from .screen import RECORD_LINE, Rules, normalised_screen, screen, screen_csv, screen_table, screenable, split_csv
 
 def read_events(
     paths: str | Path | Iterable[str | Path], ruleset: Ruleset, registry: Registry | None = None, plugins: Plugins | None = None,
@@ -729,7 +729,7 @@ class _EventReader:
                 except (Exception, SystemExit) as exc:
                     raise PluginError(plugin, _NORMALISER, f"its table function failed on {file} {what}: {type(exc).__name__}: {exc}") from exc
                 normalised, kept = _bulk_answer(pa, answer, records.num_rows, plugin, f"{file} {what}")
-                chosen = normalised.append_column("line", cells.column("line")).filter(kept)
+                chosen = normalised.append_column(RECORD_LINE, cells.column("line")).filter(kept)
                 yield first_line, lines, check(chosen, what)
         finally:
             blocks.close()
@@ -1011,14 +1011,13 @@ _NORMALISER = "complianceengine_record_normaliser"
 
 def _bulk_answer(pa: Any, answer: Any, rows: int, plugin: str, where: str) -> tuple[Any, Any]:
     """A normaliser's table function's answer checked: ``(a table of as many rows as it was
-    given, without a column named line, a boolean array of that length saying which rows it
-    vouches for)``, a null taken as false; else a :class:`PluginError`."""
+    given, a boolean array of that length saying which rows it vouches for)``, a null taken as
+    false; else a :class:`PluginError`."""
     if (isinstance(answer, tuple) and len(answer) == 2 and isinstance(answer[0], pa.Table) and answer[0].num_rows == rows
-            and "line" not in answer[0].schema.names and isinstance(answer[1], (pa.Array, pa.ChunkedArray)) and len(answer[1]) == rows
-            and pa.types.is_boolean(answer[1].type)):
+            and isinstance(answer[1], (pa.Array, pa.ChunkedArray)) and len(answer[1]) == rows and pa.types.is_boolean(answer[1].type)):
         return answer[0], importlib.import_module("pyarrow.compute").fill_null(answer[1], False)
     raise PluginError(plugin, _NORMALISER, f"its table function returned {type(answer).__name__} for {where}; expected "
-                                           f"(a pyarrow Table of {rows} rows without a column 'line', a boolean pyarrow Array of {rows})")
+                                           f"(a pyarrow Table of {rows} rows, a boolean pyarrow Array of {rows})")
 
 
 def _is_record(value: Any) -> bool:

@@ -107,7 +107,8 @@ def complianceengine_record_normaliser(path: Path, ruleset: Ruleset) -> Callable
     ``(normalised, kept)``: a pyarrow table of the normalised records, row for row (a column per
     core field or attribute, null where a record has none: texts, true/false or whole numbers,
     ``participants`` a list of texts), and a boolean pyarrow array saying for which rows that
-    table holds exactly what the function returns for the record. DuckDB screens those (their
+    table holds exactly what the function returns for the record, its attributes in the same
+    order (the table's column order). DuckDB screens those (their
     texts typed as a CSV cell's are), and the function is asked for every other row, so a row the
     table function is not sure of costs only speed. The DuckDB reader uses it when this is the
     only function of the file answering to its columns.

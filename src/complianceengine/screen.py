@@ -52,7 +52,7 @@ from .model import CORE_EVENT_FIELDS
 if TYPE_CHECKING:
     from .model import Registry, Ruleset
 
-__all__ = ["ROWS", "Rules", "normalised_screen", "screen", "screen_csv", "screen_table", "screenable", "split_csv"]
+__all__ = ["RECORD_LINE", "ROWS", "Rules", "normalised_screen", "screen", "screen_csv", "screen_table", "screenable", "split_csv"]
 
 _T = TypeVar("_T")
 
@@ -620,6 +620,10 @@ def split_csv(data: bytes, header: Sequence[str], rules: Rules, threads: int | N
     return _csv_blocks(data, parse, rules, threads, memory_limit, "SELECT * FROM parsed ORDER BY line")
 
 
+#: the column of :func:`normalised_screen`'s table that holds each record's line number
+RECORD_LINE = "\x00line"
+
+
 @contextlib.contextmanager
 def normalised_screen(rules: Rules, threads: int | None = None, memory_limit: str | None = None) -> Iterator[Callable[[Any, str], Any]]:
     """A function that screens records a normaliser plugin made in bulk of the lines of a CSV file
@@ -627,8 +631,9 @@ def normalised_screen(rules: Rules, threads: int | None = None, memory_limit: st
 
     ``screen(table, what)`` gives the plain rows of ``table`` with the columns of :func:`screen`'s
     plain lines, none when its columns cannot be screened (then each of its lines is read one by
-    one). ``table`` has ``line`` and one column per field or attribute, null where the record
-    has none: the core fields texts (``participants`` a list of texts), attributes texts
+    one). ``table`` has the line numbers (:data:`RECORD_LINE`, a name no field or attribute
+    screened has) and one column per field or attribute in the record's order, null where the
+    record has none: the core fields texts (``participants`` a list of texts), attributes texts
     (converted by the type the row's kind declares, as the reference converts a CSV cell's text:
     :data:`_CELL`), true or false, or whole numbers. A column of another type, a field or
     attribute named ``attributes`` or twice, leaves the table to the reference. ``what`` names the
@@ -637,10 +642,11 @@ def normalised_screen(rules: Rules, threads: int | None = None, memory_limit: st
     exp = importlib.import_module("sqlglot").exp
 
     def statement(table: Any) -> tuple[Any, str] | None:
-        names = [name for name in table.schema.names if name != "line"]
-        if len(set(names)) < len(names) or table.schema.names.count("line") != 1 or any(not n or "\x00" in n or n == "attributes" for n in names):
+        names = [name for name in table.schema.names if name != RECORD_LINE]
+        if (len(set(names)) < len(names) or table.schema.names.count(RECORD_LINE) != 1
+                or any(not n or "\x00" in n or n == "attributes" for n in names)):
             return None
-        table = table.select(["line", *names]).rename_columns([_LINE, *(f"c{i}" for i in range(len(names)))])
+        table = table.select([RECORD_LINE, *names]).rename_columns([_LINE, *(f"c{i}" for i in range(len(names)))])
         kind = f"c{names.index('kind')}" if "kind" in names else None
         fields: dict[str, tuple[str, str]] = {}
         attributes = []

@@ -81,6 +81,7 @@ def read(paths, ruleset, registry=None):
     log = ce.read_events(paths, ruleset, registry, plugins=plugins(), engine="reference")
     screened = ce.read_events(paths, ruleset, registry, plugins=plugins(), engine="duckdb")
     assert screened.rejects == log.rejects and screened.duplicates == log.duplicates and screened.events == log.events
+    assert [list(e.attributes) for e in screened.events] == [list(e.attributes) for e in log.events]  # in the same order
     return log
 
 
@@ -353,3 +354,21 @@ def test_the_bulk_function_gives_the_record_functions_records(export):
         # true and false as the core reads them from a CSV cell's text
         assert core == {k: v for k, v in want.items() if k != "attributes"}
         assert attributes == {k: ("true" if v is True else "false" if v is False else v) for k, v in want["attributes"].items()}
+        assert list(attributes) == list(want["attributes"])  # in the record's order
+
+
+def test_review_findings_on_the_bulk_function(ruleset, registry, tmp_path):
+    """A review of the bulk function found: an attribute given by a later column when the earlier
+    one naming it is blank came in another order than the per-record function's (the row is that
+    function's now); an attribute named ``line`` made the DuckDB reader refuse the answer."""
+    export = tmp_path / "export.csv"
+    export.write_text("记录编号,事件类型,发生时间,人员编号,单位编号,巡查方式,夜间巡查,mode\n"
+                      "A-1,巡查,2026/08/03 09:30,p-yu-hong,dongmen-north,,是,field\n"
+                      "A-2,巡查,2026/08/03 10:30,p-yu-hong,dongmen-north,field,是,\n", encoding="utf-8")
+    log = read(export, labelled(ruleset), registry)
+    assert [list(e.attributes) for e in log.events] == [["at_night", "mode"], ["mode", "at_night"]]
+    data = labelled(ruleset).model_dump(by_alias=True, exclude_none=True)
+    data["event_kinds"]["patrol"]["attributes"]["line"] = {"type": "string", "label": {"zh": "巡逻路线", "en": "route"}}
+    export.write_text("记录编号,事件类型,发生时间,人员编号,单位编号,mode,巡逻路线\n"
+                      "L-1,巡查,2026/08/03 09:30,p-yu-hong,dongmen-north,field,east pier\n", encoding="utf-8")
+    assert [e.attributes for e in read(export, ce.Ruleset.model_validate(data), registry).events] == [{"mode": "field", "line": "east pier"}]

@@ -261,7 +261,8 @@ def normalise_table(records: Any, ruleset: Ruleset) -> tuple[Any, Any]:
     row for row (a column per core field and attribute, texts and ``participants`` a list, null
     where the record has none; a ``是`` / ``否`` of a boolean attribute written ``true`` /
     ``false``, which the core reads as it reads the true and false :func:`normalise` gives), and a
-    boolean array: the rows for which that table holds what :func:`normalise` gives the record.
+    boolean array: the rows for which that table holds what :func:`normalise` gives the record
+    (attributes in its order).
     The others (a record that is not the platform's, a column no attribute of the row's kind,
     two columns giving one field or attribute different values, a list, a participant with white
     space to strip) are for :func:`normalise`, one at a time."""
@@ -344,8 +345,10 @@ def normalise_table(records: Any, ruleset: Ruleset) -> tuple[Any, Any]:
     kind = out.get("kind", pa.nulls(rows, text))
     declared = pc.fill_null(pc.is_in(kind, value_set=pa.array(list(ruleset.event_kinds), text)), False)
     attributes: dict[str, list[tuple[Any, Any, Any]]] = {}
+    first: dict[str, Any] = {}  # attribute -> in each row, the position of the first column giving it (null: none)
     for name in rest:
         column, there = cells(name)
+        position = pa.scalar(names.index(name), pa.int64())
         named = pa.array([False] * rows, pa.bool_())  # rows whose kind has an attribute by this header
         for kind_name in ruleset.event_kinds:
             attribute = attribute_names(ruleset, kind_name).get(name.strip())
@@ -364,11 +367,21 @@ def normalise_table(records: Any, ruleset: Ruleset) -> tuple[Any, Any]:
             elif spec.type == "list":  # a list is :func:`normalise`'s (the core reads it row by row anyway)
                 kept = pc.and_(kept, pc.invert(here))
             attributes.setdefault(attribute, []).append((value, key, here))
+            earlier = first.get(attribute, pa.nulls(rows, pa.int64()))
+            first[attribute] = pc.if_else(pc.and_(here, pc.is_null(earlier)), position, earlier)
         # a column no attribute of the row's kind (or of no declared kind) is kept by its header: the core rejects it
         kept = pc.and_(kept, pc.invert(pc.and_(there, pc.invert(named))))
     for attribute, given in attributes.items():
         out[attribute], clash = settle(given)
         kept = pc.and_(kept, pc.invert(clash))
+    # :func:`normalise` orders a record's attributes by the first column giving each; the table's
+    # columns are in the order the headers first name them for any kind: a row they disagree for is
+    # :func:`normalise`'s
+    last = pa.array([-1] * rows, pa.int64())
+    for attribute in attributes:
+        at = first[attribute]
+        kept = pc.and_(kept, pc.invert(pc.fill_null(pc.less(at, last), False)))
+        last = pc.if_else(pc.is_null(at), last, pc.max_element_wise(last, at))
     kept = pc.and_(kept, pc.or_(declared, pc.is_null(kind)))
     return pa.table(out) if out else pa.table({"kind": pa.nulls(rows, text)}), kept
 
