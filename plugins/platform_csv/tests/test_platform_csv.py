@@ -273,16 +273,18 @@ def test_entry_point_is_installed():
     assert dict(ce.Plugins(entry_points=True).describe())["platform_csv"] == ["complianceengine_record_normaliser"]
 
 
-def test_command_line_audit_with_the_export(tmp_path, capsys):
+@pytest.mark.parametrize("engine", ["reference", "duckdb"])
+def test_command_line_audit_with_the_export(tmp_path, capsys, engine):
     output, rejects = tmp_path / "report.json", tmp_path / "rejects.jsonl"
     code = main([
         "--no-entry-points", "--plugin", "complianceengine_platform_csv",
-        "audit", str(RULESET), "--registry", str(REGISTRY), "--events", str(SAMPLE),
+        "audit", str(RULESET), "--registry", str(REGISTRY), "--events", str(SAMPLE), "--engine", engine,
         "--from", "2026-08-10", "--to", "2026-08-16", "--as-of", "2026-09-01T00:00:00+08:00",
         "--format", "json", "--output", str(output), "--rejects", str(rejects), "--fail-on", "none",
     ])
     assert code == 0
     report = json.loads(output.read_text(encoding="utf-8"))
+    assert report["engine"] == engine
     pushed = [f for f in report["findings"] if f["obligation"] == "info-push-realtime"]
     assert [(f["subject"]["id"], f["status"], f["evidence"]) for f in pushed] == [("info_id=INFO-PF-01", "met", ["PF-0002", "PF-0003"])]
     written = [json.loads(line) for line in rejects.read_text(encoding="utf-8").splitlines()]

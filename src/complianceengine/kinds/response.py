@@ -5,7 +5,8 @@ case, keyed by its ``correlate_on`` values; each step's answer is the earliest e
 with the same key at or after the step's clock start (the trigger, or the previous step's
 answer). A step is decided by its answer when it came in time, else at its deadline; the audit
 reports the steps decided in its range, so a case opened before the range whose deadline falls
-in it is judged there.
+in it is judged there. The answers of one step are one question to the backend for every case
+(:func:`cases`, ``EventSource.first_answers``), which DuckDB answers with an as-of join.
 """
 
 from __future__ import annotations
