@@ -162,10 +162,11 @@ def test_plain_csv_lines_are_rows_and_the_others_are_not(tmp_path):
     assert screened.events[0].attributes == {"mode": "field", "boats": 3, "urgent": True}
 
 
-def test_quoted_csv_lines_are_screened_until_a_record_runs_on(tmp_path):
+def test_quoted_csv_lines_are_screened_around_a_record_that_runs_on(tmp_path):
     """Quoted cells (a comma, a doubled quote inside) are unquoted in DuckDB and their lines kept
     as rows; a quote inside an unquoted cell is a character; a badly quoted line is the
-    reference's; from a line whose quoted cell holds a line end, the reference reads the rest."""
+    reference's; a record whose quoted cell holds a line end is read by the reference over the
+    lines it takes, and the screen goes on after it."""
     header = '"id","kind","time","actor","note"'
     lines = [
         '"p1","patrol","2026-10-01T09:30:00+08:00","a","one, ""two"""',
@@ -178,9 +179,32 @@ def test_quoted_csv_lines_are_screened_until_a_record_runs_on(tmp_path):
     ]
     screened = _both_ways(tmp_path, [header, *lines])
     assert [e.id for e in screened.events] == ["p1", "p2", "p3", "u3"]  # u1 refused, u2's lines a record of 6 cells
-    assert {screened.events[i].id for i in screened.events.objects} == {"u3"}
+    assert not screened.events.objects  # u3, after the record of two lines, screened
     assert screened.events[0].attributes == {"note": 'one, "two"'} and screened.events[1].attributes == {"note": '5" gun'}
     assert [r.line for r in screened.rejects] == [4, 6]
+
+
+def test_the_screen_goes_on_after_each_record_that_runs_on(tmp_path, monkeypatch):
+    """Records over several lines anywhere in a file (in one block, across blocks, one after
+    another, one in the last line, a quote never closed): each is the reference's, every plain
+    line around them a row, and a window of the reference's reading too small for a record is
+    made larger."""
+    monkeypatch.setattr(screening, "BLOCK", 64)  # a block of a line or two
+    header = "id,kind,time,actor,note"
+    line = "p{},patrol,2026-10-01T09:{:02d}:00+08:00,a,x"
+    lines = [line.format(1, 1), 'm1,patrol,2026-10-01T10:00:00+08:00,a,"one', 'two"', line.format(2, 2),
+             'm2,patrol,2026-10-01T10:01:00+08:00,a,"' + "long " * 40, "still", 'end"', 'm3,patrol,2026-10-01T10:02:00+08:00,a,"a', 'b"',
+             line.format(3, 3), 'bad,patrol,2026-10-01T10:03:00+08:00,a,"x"y', line.format(4, 4),
+             'open,patrol,2026-10-01T10:04:00+08:00,a,"never closed', line.format(5, 5), line.format(6, 6)]
+    screened = _both_ways(tmp_path, [header, *lines])
+    assert [e.id for e in screened.events] == ["p1", "m1", "p2", "m2", "m3", "p3", "p4", "p5", "p6"]
+    assert {screened.events[i].id for i in screened.events.objects} == {"m1", "m2", "m3"}
+    # a badly quoted line, and the quote never closed (the CSV reader refuses it at the end of the
+    # file, and reading goes on after its line, as the reference reader does)
+    assert [r.line for r in screened.rejects] == [12, 14]
+    for last in ('m9,patrol,2026-10-01T11:00:00+08:00,a,"last', 'line"'), ('m9,patrol,2026-10-01T11:00:00+08:00,a,"last', 'line"', ""):
+        tail = _both_ways(tmp_path, [header, line.format(1, 1), *last])
+        assert [e.id for e in tail.events] == ["p1", "m9"]
 
 
 def test_a_csv_header_of_several_lines_is_read_whole_by_the_reference(tmp_path):

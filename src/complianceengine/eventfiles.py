@@ -40,7 +40,7 @@ from .references import missing_record, records
 from .checks import path_text
 from .duck import AUTO_BYTES, AUTO_ROWS, ENGINES, Engine, available, importable
 from .eventtable import EventTable
-from .screen import RECORD_LINE, Rules, normalised_screen, screen, screen_csv, screen_table, screenable, split_csv
+from .screen import RECORD_LINE, Rules, csv_connection, normalised_screen, screen, screen_csv, screen_table, screenable, split_csv
 
 def read_events(
     paths: str | Path | Iterable[str | Path], ruleset: Ruleset, registry: Registry | None = None, plugins: Plugins | None = None,
@@ -649,13 +649,14 @@ class _EventReader:
     def _read_csv_screened(self, text: str, data: bytes, file: str, claimed: frozenset[str]) -> bool:
         """A CSV file (its ``text``, and ``data``, the text's UTF-8 bytes) screened by DuckDB
         (:func:`~complianceengine.screen.screen_csv`): each plain line kept as a row, every other
-        line read by the reference's own path for one line (:meth:`_csv_line`), until a line
-        whose record goes on past its end (a quoted cell holding a line end), from which the
-        reference reader reads the rest of the file (:meth:`_read_csv`); false, having read
-        nothing, when the file cannot be screened (its header is more than one line, too). A file
-        whose columns a normaliser plugin answers to is screened when that plugin maps records in
-        bulk (:meth:`_bulk_normaliser`): its lines split into records by DuckDB, mapped by the
-        plugin a block at a time and the records screened (:meth:`_normalised_blocks`)."""
+        line read by the reference's own path for one line (:meth:`_csv_line`), and a line whose
+        record goes on past its end (a quoted cell holding a line end) read with the lines its
+        record takes by the reference's reader (:meth:`_csv_record_at`), the screen going on
+        after them; false, having read nothing, when the file cannot be screened (its header is
+        more than one line, too). A file whose columns a normaliser plugin answers to is screened
+        when that plugin maps records in bulk (:meth:`_bulk_normaliser`): its lines split into
+        records by DuckDB, mapped by the plugin a block at a time and the records screened
+        (:meth:`_normalised_blocks`)."""
         found = _csv_header(text, file)
         if found is None:  # an empty file
             return True
@@ -663,38 +664,82 @@ class _EventReader:
         if first != 2:
             return False
         rules = Rules(self.ruleset, self.registry, claimed)
+        bulk = self._bulk_normaliser(header) if claimed.intersection(header) else None
+        if claimed.intersection(header) and bulk is None:
+            return False
         with contextlib.ExitStack() as stack:
-            blocks: Any
-            if claimed.intersection(header):
-                bulk = self._bulk_normaliser(header)
-                split = None if bulk is None else split_csv(data, header, rules, **self.settings)
-                if bulk is None or split is None:
-                    return False
-                check = stack.enter_context(normalised_screen(rules, **self.settings))
-                blocks = self._normalised_blocks(split, file, header, bulk, check)
-            else:
-                blocks = screen_csv(data, header, rules, **self.settings)
-                if blocks is None:
-                    return False
+            con = stack.enter_context(csv_connection(rules, **self.settings))
+            check = stack.enter_context(normalised_screen(rules, **self.settings)) if bulk is not None else None
+
+            def blocks_from(start: tuple[int, int] | None) -> Any:
+                if bulk is None:
+                    return screen_csv(data, header, rules, **self.settings, con=con, start=start)
+                split = split_csv(data, header, rules, **self.settings, con=con, start=start)
+                return None if split is None or check is None else self._normalised_blocks(split, file, header, bulk, check)
+
+            blocks = blocks_from(None)
+            if blocks is None:
+                return False
             progress, reading = self.progress, f"reading {Path(file).name}"
-            try:
-                for first_line, lines, plain in blocks:
+            offset = data.find(b"\n") + 1  # of the first line of the block being read
+            while blocks is not None:
+                try:
+                    for first_line, lines, plain in blocks:
 
-                    def other(number: int, lines: list[bytes] = lines, first_line: int = first_line) -> None:
-                        line = _line_text(lines[number - first_line])
-                        if '"' in line and _runs_on(line):
-                            raise _RunsOn(number)
-                        self._csv_line(file, number, line, header)
+                        def other(number: int, lines: list[bytes] = lines, first_line: int = first_line) -> None:
+                            line = _line_text(lines[number - first_line])
+                            if '"' in line and _runs_on(line):
+                                raise _RunsOn(number)
+                            self._csv_line(file, number, line, header)
 
-                    def raw(number: int, lines: list[bytes] = lines, first_line: int = first_line) -> Raw:
-                        return functools.partial(_line_text, lines[number - first_line])
+                        def raw(number: int, lines: list[bytes] = lines, first_line: int = first_line) -> Raw:
+                            return functools.partial(_line_text, lines[number - first_line])
 
-                    self._screened(file, first_line, len(lines), plain, other, raw)
-                    progress(reading, first_line + len(lines) - 1, None)
-            except _RunsOn as stop:
-                blocks.close()  # the screen let go (a query in flight interrupted)
-                self._read_csv(text, file, stop.line)
+                        self._screened(file, first_line, len(lines), plain, other, raw)
+                        progress(reading, first_line + len(lines) - 1, None)
+                        offset += sum(len(line) for line in lines) + len(lines)
+                    blocks = None
+                except _RunsOn as stop:
+                    blocks.close()  # the screen let go (a query in flight interrupted)
+                    at = offset + sum(len(line) for line in lines[:stop.line - first_line]) + stop.line - first_line
+                    resume = self._csv_record_at(data, at, stop.line, file, header)
+                    blocks = None if resume is None else blocks_from(resume)
+                    offset = 0 if resume is None else resume[0]
         return True
+
+    def _csv_record_at(self, data: bytes, at: int, number: int, file: str, header: list[str]) -> tuple[int, int] | None:
+        """The record starting at line ``number`` (at byte ``at`` of ``data``), read as
+        :meth:`_read_csv` reads it in the whole file (the record, over the lines it takes, or
+        the line rejected when the CSV reader refuses it there); the byte offset and number of
+        the line after it, or ``None`` at the end of the data. The text is decoded in windows that
+        end at a line end, a window twice as large when the record might go on past it."""
+        window = 1 << 16
+        while True:
+            end = len(data) if at + window >= len(data) else data.rfind(b"\n", at, at + window) + 1
+            if end <= at:  # no line end in the window
+                window *= 2
+                continue
+            chunk = data[at:end].decode("utf-8")
+            rows = csv.reader(io.StringIO(chunk, newline=""), strict=True)
+            try:
+                row = next(rows, None)
+            except csv.Error as exc:
+                if end < len(data) and str(exc) == "unexpected end of data":  # a quoted cell open at the window's end
+                    window *= 2
+                    continue
+                lines = _CSV_LINE_END.split(chunk, maxsplit=1)
+                self._reject(file, number, lines[0][:1000], [f"not CSV: {exc}"])
+                used = 1
+            else:
+                if row is None:
+                    return None
+                used = rows.line_num
+                self._csv_record(file, number, "\n".join(_CSV_LINE_END.split(chunk)[:used]), header, row)
+            for _ in range(used):  # the lines end with line feeds (a screened file has no lone carriage return)
+                at = data.find(b"\n", at) + 1
+                if not at:
+                    return None
+            return (at, number + used) if at < len(data) else None
 
     def _bulk_normaliser(self, header: list[str]) -> tuple[str, Callable[[Any], Any]] | None:
         """``(plugin, table function)`` of the one normaliser function of the file being read that
@@ -1167,8 +1212,8 @@ _CSV_LINE_END = re.compile("\r\n|\r|\n")
 
 
 class _RunsOn(Exception):
-    """A screened CSV file's line whose record goes on past its end: the rest of the file is the
-    reference reader's."""
+    """A screened CSV file's line whose record goes on past its end: that record is the reference
+    reader's."""
 
     def __init__(self, line: int):
         super().__init__(line)

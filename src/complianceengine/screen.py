@@ -52,7 +52,7 @@ from .model import CORE_EVENT_FIELDS
 if TYPE_CHECKING:
     from .model import Registry, Ruleset
 
-__all__ = ["RECORD_LINE", "ROWS", "Rules", "normalised_screen", "screen", "screen_csv", "screen_table", "screenable", "split_csv"]
+__all__ = ["RECORD_LINE", "ROWS", "Rules", "csv_connection", "normalised_screen", "screen", "screen_csv", "screen_table", "screenable", "split_csv"]
 
 _T = TypeVar("_T")
 
@@ -555,8 +555,8 @@ _CELL = ("CASE WHEN {cell} = '' THEN NULL "
 _TEXT_CELL = _CELL.replace("WHEN {cell} = '' THEN NULL ", "")
 
 
-def screen_csv(data: bytes, header: Sequence[str], rules: Rules, threads: int | None = None, memory_limit: str | None = None,
-               ) -> Generator[tuple[int, list[bytes], Any], None, None] | None:
+def screen_csv(data: bytes, header: Sequence[str], rules: Rules, threads: int | None = None, memory_limit: str | None = None, *,
+               con: Any = None, start: tuple[int, int] | None = None) -> Generator[tuple[int, list[bytes], Any], None, None] | None:
     """The lines after the header of a CSV file, screened as JSON lines are (see :func:`screen`:
     the same blocks, from line 2), or ``None`` when the file cannot be (then the reference reader
     reads it). ``data`` is the file as the reference reader reads it (UTF-8 without a byte-order
@@ -570,14 +570,14 @@ def screen_csv(data: bytes, header: Sequence[str], rules: Rules, threads: int | 
     (their first character not ``"``, none a comma) or quoted whole, ``""`` standing for a quote
     inside (:data:`_QUOTED_LINE`: what the CSV reader, strict, reads as one record ending with
     the line), its quoted cells unquoted; any other line is never plain (the reader's caller
-    reads it, and when its record goes on past the line, the rest of the file, in Python). Each
+    reads it, and when its record goes on past the line, that record, in Python). Each
     line is taken as the record the reference reader makes of it, its cells as texts: a core
     field's cell its value, ``participants`` split at ``;`` (a cell with white space is never
     plain: the reference strips the names), an attribute's cell converted by the type the line's
     kind declares (:data:`_CELL`), an empty cell no value; and :data:`_PLAIN` decides, unchanged.
     A line with a control character, another number of cells than the header, only commas and
     white space in its cells (a line the reference skips), or as long as the CSV reader's cell
-    limit is never plain."""
+    limit is never plain. ``con`` and ``start``: see :func:`_csv_blocks`."""
     names = list(header)
     if not _csv_screenable(data, names) or rules.claimed.intersection(names):
         return None
@@ -596,11 +596,11 @@ def screen_csv(data: bytes, header: Sequence[str], rules: Rules, threads: int | 
     columns = _parsed_columns(fields, attributes)
     parse = (f"CREATE OR REPLACE TEMP TABLE parsed AS SELECT line, true AS core_only, {columns} FROM ({_CSV_LINES}) "
              f"WHERE {' AND '.join(_csv_checks(names))}")
-    return _csv_blocks(data, parse, rules, threads, memory_limit)
+    return _csv_blocks(data, parse, rules, threads, memory_limit, None, con, start)
 
 
-def split_csv(data: bytes, header: Sequence[str], rules: Rules, threads: int | None = None, memory_limit: str | None = None,
-              ) -> Generator[tuple[int, list[bytes], Any], None, None] | None:
+def split_csv(data: bytes, header: Sequence[str], rules: Rules, threads: int | None = None, memory_limit: str | None = None, *,
+              con: Any = None, start: tuple[int, int] | None = None) -> Generator[tuple[int, list[bytes], Any], None, None] | None:
     """The lines after the header of a CSV file in blocks (as :func:`screen_csv` gives them), each
     with the records of the lines that are one record each, as columns: an Arrow table with
     ``line`` and, for each column of the header in order, ``c0``, ``c1``, ... (its cells as texts,
@@ -617,7 +617,7 @@ def split_csv(data: bytes, header: Sequence[str], rules: Rules, threads: int | N
         (f"CASE WHEN c[{i + 1}] <> '' THEN list_filter(string_split(c[{i + 1}], ';'), lambda x: x <> '') END AS c{i}" if name == "participants"
          else f"nullif(c[{i + 1}], '') AS c{i}") for i, name in enumerate(names))
     parse = f"CREATE OR REPLACE TEMP TABLE parsed AS SELECT line, {columns} FROM ({_CSV_LINES}) WHERE {' AND '.join(_csv_checks(names))}"
-    return _csv_blocks(data, parse, rules, threads, memory_limit, "SELECT * FROM parsed ORDER BY line")
+    return _csv_blocks(data, parse, rules, threads, memory_limit, "SELECT * FROM parsed ORDER BY line", con, start)
 
 
 #: the column of :func:`normalised_screen`'s table that holds each record's line number
@@ -724,17 +724,30 @@ def _text_attribute(rules: Rules, name: str, cell: str, kind: str | None, empty_
     return f"{exp.Literal.string(name).sql('duckdb')}, {converted}"
 
 
+@contextlib.contextmanager
+def csv_connection(rules: Rules, threads: int | None = None, memory_limit: str | None = None) -> Iterator[Any]:
+    """A connection holding the rules, for the blocks of one CSV file (:func:`screen_csv` and
+    :func:`split_csv` given it as ``con``), closed when the ``with`` block ends: a file screened
+    again from a later line (after a record that runs on past its line) keeps one connection."""
+    with _connected(rules, threads, memory_limit) as con:
+        yield con
+
+
 def _csv_blocks(data: bytes, parse: str, rules: Rules, threads: int | None, memory_limit: str | None, query: str | None = None,
-                ) -> Generator[tuple[int, list[bytes], Any], None, None]:
+                con: Any = None, start: tuple[int, int] | None = None) -> Generator[tuple[int, list[bytes], Any], None, None]:
     """The blocks of :func:`screen_csv` (``query``: of :func:`split_csv`): the lines after the
-    header, from line 2."""
-    start = data.find(b"\n") + 1
-    if not start or start == len(data):  # the header alone: no connection opened
+    header, from line 2, or from ``start`` (the byte offset of a line in ``data`` and its number);
+    on ``con`` (:func:`csv_connection`), else on a connection of their own."""
+    offset, number = (data.find(b"\n") + 1, 2) if start is None else start
+    if not offset or offset >= len(data):  # the header alone, or nothing after the line: no connection opened
         return
     stream = io.BytesIO(data)  # shares the bytes (no copy of the file)
-    stream.seek(start)
-    with _connected(rules, threads, memory_limit) as con:
-        yield from _blocks(con, stream, parse, _SCAN_CSV, 1, query)
+    stream.seek(offset)
+    if con is not None:
+        yield from _blocks(con, stream, parse, _SCAN_CSV, number - 1, query)
+        return
+    with _connected(rules, threads, memory_limit) as own:
+        yield from _blocks(own, stream, parse, _SCAN_CSV, number - 1, query)
 
 
 #: the attribute name of the one path when no kind has a plain attribute (a line with it is not plain)
