@@ -119,9 +119,10 @@ def _read(tmp_path: Path, data: bytes, engine: str, registry: Any) -> EventLog |
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(data=csv_files(), registered=st.booleans(), block=st.integers(1, 300))
-def test_screened_csv_gives_the_reference_log(tmp_path, monkeypatch, data, registered, block):
+@given(data=csv_files(), registered=st.booleans(), block=st.integers(1, 300), apart=st.sampled_from([0, 2, 10_000]))
+def test_screened_csv_gives_the_reference_log(tmp_path, monkeypatch, data, registered, block, apart):
     monkeypatch.setattr(screening, "BLOCK", block)  # blocks end anywhere: lines cut across them
+    monkeypatch.setattr(eventfiles, "_RUNS_APART", apart)  # after a record over several lines: screened again, or the reference's
     registry = REGISTRY if registered else None
     reference = _read(tmp_path, data, "reference", registry)
     screened = _read(tmp_path, data, "duckdb", registry)
@@ -190,6 +191,7 @@ def test_the_screen_goes_on_after_each_record_that_runs_on(tmp_path, monkeypatch
     line around them a row, and a window of the reference's reading too small for a record is
     made larger."""
     monkeypatch.setattr(screening, "BLOCK", 64)  # a block of a line or two
+    monkeypatch.setattr(eventfiles, "_RUNS_APART", 0)  # the screen starts again however close the records are
     header = "id,kind,time,actor,note"
     line = "p{},patrol,2026-10-01T09:{:02d}:00+08:00,a,x"
     lines = [line.format(1, 1), 'm1,patrol,2026-10-01T10:00:00+08:00,a,"one', 'two"', line.format(2, 2),
@@ -205,6 +207,10 @@ def test_the_screen_goes_on_after_each_record_that_runs_on(tmp_path, monkeypatch
     for last in ('m9,patrol,2026-10-01T11:00:00+08:00,a,"last', 'line"'), ('m9,patrol,2026-10-01T11:00:00+08:00,a,"last', 'line"', ""):
         tail = _both_ways(tmp_path, [header, line.format(1, 1), *last])
         assert [e.id for e in tail.events] == ["p1", "m9"]
+    # such records close together: from the second on, the reference reads the rest of the file
+    monkeypatch.setattr(eventfiles, "_RUNS_APART", 10_000)
+    close = _both_ways(tmp_path, [header, *lines])
+    assert close == screened and {close.events[i].id for i in close.events.objects} == {"m1", "m2", "m3", "p3", "p4", "p5", "p6"}
 
 
 def test_a_csv_header_of_several_lines_is_read_whole_by_the_reference(tmp_path):

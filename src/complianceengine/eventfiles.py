@@ -652,7 +652,8 @@ class _EventReader:
         line read by the reference's own path for one line (:meth:`_csv_line`), and a line whose
         record goes on past its end (a quoted cell holding a line end) read with the lines its
         record takes by the reference's reader (:meth:`_csv_record_at`), the screen going on
-        after them; false, having read nothing, when the file cannot be screened (its header is
+        after them (unless the previous such record was fewer than :data:`_RUNS_APART` lines
+        before: then the reference reads the rest of the file, :meth:`_read_csv`); false, having read nothing, when the file cannot be screened (its header is
         more than one line, too). A file whose columns a normaliser plugin answers to is screened
         when that plugin maps records in bulk (:meth:`_bulk_normaliser`): its lines split into
         records by DuckDB, mapped by the plugin a block at a time and the records screened
@@ -682,6 +683,7 @@ class _EventReader:
                 return False
             progress, reading = self.progress, f"reading {Path(file).name}"
             offset = data.find(b"\n") + 1  # of the first line of the block being read
+            restarted = None  # the line the screen last started again at
             while blocks is not None:
                 try:
                     for first_line, lines, plain in blocks:
@@ -701,10 +703,14 @@ class _EventReader:
                     blocks = None
                 except _RunsOn as stop:
                     blocks.close()  # the screen let go (a query in flight interrupted)
+                    if restarted is not None and stop.line - restarted < _RUNS_APART:
+                        # records over several lines close together: the reference reads the rest
+                        self._read_csv(text, file, stop.line)
+                        break
                     at = offset + sum(len(line) for line in lines[:stop.line - first_line]) + stop.line - first_line
                     resume = self._csv_record_at(data, at, stop.line, file, header)
                     blocks = None if resume is None else blocks_from(resume)
-                    offset = 0 if resume is None else resume[0]
+                    offset, restarted = (0, None) if resume is None else resume
         return True
 
     def _csv_record_at(self, data: bytes, at: int, number: int, file: str, header: list[str]) -> tuple[int, int] | None:
@@ -1209,6 +1215,12 @@ def _json_object(line: str) -> Any:
 
 _NOT_UTF8 = "not UTF-8 text: save the file as UTF-8"
 _CSV_LINE_END = re.compile("\r\n|\r|\n")
+
+
+#: lines between two records over several lines of a screened CSV file below which the reference
+#: reader reads the rest of the file: starting the screen again costs about a block's screening
+#: (the block and the one read ahead), what the reference takes for some thousands of lines
+_RUNS_APART = 10_000
 
 
 class _RunsOn(Exception):

@@ -61,6 +61,8 @@ _T = TypeVar("_T")
 #: slower and leave the table of plain rows in more pieces, which a large audit holds to its end
 #: (docs/performance.md)
 BLOCK = 8 << 20
+#: bytes of the first block of a CSV file screened again from a later line (:func:`_blocks`)
+RESTART = 256 << 10
 #: DuckDB's threads for a screen unless told: the blocks are small queries a second thread does not
 #: speed up, and each thread's share of a block is memory held (docs/performance.md)
 THREADS = 1
@@ -226,19 +228,25 @@ def screen(stream: IO[bytes], rules: Rules, threads: int | None = None, memory_l
         yield from _blocks(con, stream, _PARSE, _SCAN_JSON, 0)
 
 
-def _blocks(con: Any, stream: IO[bytes], parse: str, scan: str, number: int, query: str | None = None) -> Iterator[tuple[int, list[bytes], Any]]:
+def _blocks(con: Any, stream: IO[bytes], parse: str, scan: str, number: int, query: str | None = None, first: int = 0,
+            ) -> Iterator[tuple[int, list[bytes], Any]]:
     """The blocks of :func:`screen`, each parsed by ``parse``, without its test ``scan`` when the
     block is :func:`_clean`, and its rows kept by ``query`` (default :data:`_PLAIN`); the stream's
-    first line is line ``number + 1`` (a byte-order mark at the start of line 1 dropped)."""
+    first line is line ``number + 1`` (a byte-order mark at the start of line 1 dropped). With
+    ``first``, the first block is of that many bytes and each next one twice as large, up to
+    :data:`BLOCK` (a screen started again after a record over several lines wastes less when
+    another one follows soon)."""
+    size = min(first or BLOCK, BLOCK)
     pa = importlib.import_module("pyarrow")
     assert scan in parse
     unscanned = parse.replace(scan, "")
 
     def read() -> Iterator[tuple[int, list[bytes], Callable[[], Any]]]:
-        nonlocal number
+        nonlocal number, size
         rest = b""
         while True:
-            data = stream.read(BLOCK)
+            data = stream.read(size)
+            size = min(size * 2, BLOCK)
             buffer = rest + data
             if not data:
                 lines = [rest] if rest else []
@@ -743,11 +751,12 @@ def _csv_blocks(data: bytes, parse: str, rules: Rules, threads: int | None, memo
         return
     stream = io.BytesIO(data)  # shares the bytes (no copy of the file)
     stream.seek(offset)
+    first = 0 if start is None else RESTART
     if con is not None:
-        yield from _blocks(con, stream, parse, _SCAN_CSV, number - 1, query)
+        yield from _blocks(con, stream, parse, _SCAN_CSV, number - 1, query, first)
         return
     with _connected(rules, threads, memory_limit) as own:
-        yield from _blocks(own, stream, parse, _SCAN_CSV, number - 1, query)
+        yield from _blocks(own, stream, parse, _SCAN_CSV, number - 1, query, first)
 
 
 #: the attribute name of the one path when no kind has a plain attribute (a line with it is not plain)
