@@ -207,6 +207,12 @@ def test_the_screen_goes_on_after_each_record_that_runs_on(tmp_path, monkeypatch
     for last in ('m9,patrol,2026-10-01T11:00:00+08:00,a,"last', 'line"'), ('m9,patrol,2026-10-01T11:00:00+08:00,a,"last', 'line"', ""):
         tail = _both_ways(tmp_path, [header, line.format(1, 1), *last])
         assert [e.id for e in tail.events] == ["p1", "m9"]
+    # records longer than the first window the reference's reading decodes (64 KiB), one past
+    # the CSV reader's cell limit (refused there, as reading the whole file refuses it)
+    for size in (100_000, 140_000):
+        big = _both_ways(tmp_path, [header, line.format(1, 1), 'big,patrol,2026-10-01T12:00:00+08:00,a,"' + "x" * size, 'y"',
+                                    line.format(2, 2)])
+        assert [e.id for e in big.events] == (["p1", "big", "p2"] if size < 131_072 else ["p1", "p2"])
     # such records close together: from the second on, the reference reads the rest of the file
     monkeypatch.setattr(eventfiles, "_RUNS_APART", 10_000)
     close = _both_ways(tmp_path, [header, *lines])

@@ -653,8 +653,9 @@ class _EventReader:
         record goes on past its end (a quoted cell holding a line end) read with the lines its
         record takes by the reference's reader (:meth:`_csv_record_at`), the screen going on
         after them (unless the previous such record was fewer than :data:`_RUNS_APART` lines
-        before: then the reference reads the rest of the file, :meth:`_read_csv`); false, having read nothing, when the file cannot be screened (its header is
-        more than one line, too). A file whose columns a normaliser plugin answers to is screened
+        before: then the reference reads the rest of the file, :meth:`_read_csv`); false, having
+        read nothing, when the file cannot be screened (its header is more than one line, too). A
+        file whose columns a normaliser plugin answers to is screened
         when that plugin maps records in bulk (:meth:`_bulk_normaliser`): its lines split into
         records by DuckDB, mapped by the plugin a block at a time and the records screened
         (:meth:`_normalised_blocks`)."""
@@ -665,9 +666,11 @@ class _EventReader:
         if first != 2:
             return False
         rules = Rules(self.ruleset, self.registry, claimed)
-        bulk = self._bulk_normaliser(header) if claimed.intersection(header) else None
-        if claimed.intersection(header) and bulk is None:
-            return False
+        bulk = None
+        if claimed.intersection(header):
+            bulk = self._bulk_normaliser(header)
+            if bulk is None:
+                return False
         with contextlib.ExitStack() as stack:
             con = stack.enter_context(csv_connection(rules, **self.settings))
             check = stack.enter_context(normalised_screen(rules, **self.settings)) if bulk is not None else None
@@ -730,7 +733,7 @@ class _EventReader:
             try:
                 row = next(rows, None)
             except csv.Error as exc:
-                if end < len(data) and str(exc) == "unexpected end of data":  # a quoted cell open at the window's end
+                if end < len(data) and rows.line_num >= chunk.count("\n"):  # refused at the window's end: perhaps a cell open there
                     window *= 2
                     continue
                 lines = _CSV_LINE_END.split(chunk, maxsplit=1)
@@ -740,7 +743,7 @@ class _EventReader:
                 if row is None:
                     return None
                 used = rows.line_num
-                self._csv_record(file, number, "\n".join(_CSV_LINE_END.split(chunk)[:used]), header, row)
+                self._csv_record(file, number, "\n".join(_CSV_LINE_END.split(chunk, maxsplit=used)[:used]), header, row)
             for _ in range(used):  # the lines end with line feeds (a screened file has no lone carriage return)
                 at = data.find(b"\n", at) + 1
                 if not at:
