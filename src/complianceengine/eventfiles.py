@@ -687,6 +687,7 @@ class _EventReader:
             progress, reading = self.progress, f"reading {Path(file).name}"
             offset = data.find(b"\n") + 1  # of the first line of the block being read
             restarted = None  # the line the screen last started again at
+            stack.callback(lambda: blocks is not None and blocks.close())  # before the connection goes: a query may be in flight
             while blocks is not None:
                 try:
                     for first_line, lines, plain in blocks:
