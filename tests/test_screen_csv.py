@@ -427,3 +427,45 @@ def test_a_bulk_normaliser_is_trusted_and_checked(tmp_path):
         lambda path, ruleset, r=r: r.complianceengine_record_normaliser(path, ruleset))})() for i, r in enumerate((first[0], second[0]))])
     assert isinstance(read_events(path, RULESET, REGISTRY, plugins, engine="duckdb").events, tuple)
     assert first[0].calls == second[0].calls == 0
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
+def test_a_plugin_error_while_blocks_are_screened_ahead_is_the_plugins(tmp_path, monkeypatch, suffix):
+    """Found by a review: a normaliser raising on a line the screen leaves to it, while later
+    blocks were screened ahead, closed the DuckDB connections under the queries in flight
+    ("connection is busy", a screening thread left running). The error is the plugin's, and
+    nothing is left running; the file reads again on the same engine once the plugin is fixed."""
+    import threading
+
+    from complianceengine import PluginError, hookimpl
+
+    monkeypatch.setattr(screening, "BLOCK", 256)  # a line or two a block, several in flight
+    broken = {"on": True}
+
+    def normalise(record: dict[str, Any]) -> dict[str, Any] | None:
+        if broken["on"] and record.get("actor") == "zz":
+            raise ValueError("cannot map this one")
+        return None
+
+    normalise.keys = frozenset({"编号"})  # type: ignore[attr-defined]
+    plugin = type("Mapper", (), {"complianceengine_record_normaliser": hookimpl(lambda path, ruleset: normalise)})
+    rows = [("p%d" % i, "2026-10-01T09:30:00+08:00", "zz" if i == 5 else "a") for i in range(60)]  # zz: unknown, never plain
+    path = tmp_path / f"events{suffix}"
+    if suffix == ".csv":
+        path.write_text("id,kind,time,actor\n" + "".join(f"{i},patrol,{t},{a}\n" for i, t, a in rows), encoding="utf-8")
+    elif suffix == ".parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        monkeypatch.setattr(screening, "ROWS", 2)
+        pq.write_table(pa.table({"id": [r[0] for r in rows], "kind": ["patrol"] * len(rows), "time": [r[1] for r in rows],
+                                 "actor": [r[2] for r in rows]}), path)
+    else:
+        path.write_text("".join(json.dumps({"id": i, "kind": "patrol", "time": t, "actor": a}) + "\n" for i, t, a in rows), encoding="utf-8")
+    before = set(threading.enumerate())
+    with pytest.raises(PluginError, match="cannot map this one"):
+        read_events(path, RULESET, REGISTRY, Plugins([plugin()]), engine="duckdb")
+    assert not [t for t in set(threading.enumerate()) - before if t.name.startswith("complianceengine-screen")]
+    broken["on"] = False
+    read = read_events(path, RULESET, REGISTRY, Plugins([plugin()]), engine="duckdb")
+    assert isinstance(read.events, EventTable) and len(read.events) == 59 and [r.line for r in read.rejects] == [7 if suffix == ".csv" else 6]

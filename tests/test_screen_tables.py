@@ -256,6 +256,7 @@ def test_a_county_as_a_table_is_audited_as_its_json_lines(tmp_path, monkeypatch)
     """The Xiangshan sample as an Arrow table (its attributes as columns, times at +08:00) gives
     the findings of its JSON lines, screened."""
     import json
+    import os
 
     from test_explain import load_sample
 
@@ -298,12 +299,23 @@ def test_a_county_as_a_table_is_audited_as_its_json_lines(tmp_path, monkeypatch)
         opened.append((threads, memory_limit))
         return duck_connect(threads, memory_limit)
 
+    lanes: list[Any] = []  # the connections that screen blocks at once (each set up with the rules' variables)
+    variables = screening._variables
+
+    def counting(con: Any, *more: Any) -> None:
+        lanes.append(con)
+        variables(con, *more)
+
     monkeypatch.setattr(screening, "connect", spying)
+    monkeypatch.setattr(screening, "_variables", counting)
     on_reference = audit(ruleset, registry, table, **args, engine="reference", notify=False)
     assert on_reference.engine == "reference" and opened == []
     assert audit(ruleset, registry, table, **args, notify=False).engine == "duckdb" and opened == [(1, None)]
-    assert audit(ruleset, registry, table, **args, engine="duckdb", threads=2, memory_limit="512MB", notify=False).engine == "duckdb"
-    assert opened[-1] == (2, "512MB")
+    assert len(lanes) == min(screening.LANES, os.cpu_count() or 1)
+    lanes.clear()
+    # threads: the blocks screened at once, each by one DuckDB thread; the memory limit theirs together
+    assert audit(ruleset, registry, table, **args, engine="duckdb", threads=3, memory_limit="512MB", notify=False).engine == "duckdb"
+    assert opened[-1] == (1, "512MB") and len(lanes) == 3
     assert json.loads(on_reference.model_dump_json())["findings"] == json.loads(by_lines.model_dump_json())["findings"]
 
 

@@ -115,7 +115,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="what reads the events and answers the questions about them: reference (plain Python), duckdb (SQL: "
                           "JSON lines, CSV and Parquet screened in bulk) or auto (default: duckdb for files of 8 MB or 50,000 rows and more, "
                           "and with --threads or --memory-limit; else the reference); the findings are the same")
-    run.add_argument("--threads", type=_positive, help="DuckDB's threads (with --engine duckdb or auto: DuckDB then)")
+    run.add_argument("--threads", type=_positive, help="DuckDB's threads: the blocks of a file screened at once while reading, and the threads of the audit's queries "
+                     "(with --engine duckdb or auto: DuckDB then)")
     run.add_argument("--memory-limit", help="DuckDB's memory limit, e.g. 256MB; it spills to disk beyond it (with --engine duckdb or auto: DuckDB then)")
     run.add_argument("--evidence-limit", type=_evidence_limit, default=EVIDENCE_LIMIT, metavar="N|all",
                      help=f"list at most N evidence ids per finding in the report, with the count of the rest (default {EVIDENCE_LIMIT}; "

@@ -62,7 +62,8 @@ def read_events(
     Arrow table, every other line is read as the reference reader reads it, and ``events`` is an
     :class:`~complianceengine.eventtable.EventTable` equal to the tuple the reference reader
     gives (each event built when first asked for; the DuckDB engine of :func:`audit` builds
-    few); ``threads`` and ``memory_limit`` are DuckDB's settings then. ``"reference"`` reads
+    few); ``threads`` (the blocks screened at once, two unless told) and ``memory_limit`` are
+    DuckDB's settings then. ``"reference"`` reads
     every line in Python. ``"auto"`` (the default, as :func:`audit`'s) screens a file with DuckDB
     when it is large (a JSON lines or CSV file of :data:`~complianceengine.duck.AUTO_BYTES` or more, a
     Parquet file of :data:`~complianceengine.duck.AUTO_ROWS` rows or more), and every file when
@@ -495,20 +496,22 @@ class _EventReader:
         (an event built only when asked for, :class:`~complianceengine.eventtable.EventTable`),
         every other line read by :meth:`_jsonl_line`; a repeated id is judged as always."""
         progress, reading, line = self.progress, f"reading {Path(file).name}", self._jsonl_line
-        for first_line, lines, plain in screen(stream, Rules(self.ruleset, self.registry, claimed), **self.settings):
+        # closed at once on an error (a plugin's, say): the blocks screened ahead stopped, the connections closed
+        with contextlib.closing(screen(stream, Rules(self.ruleset, self.registry, claimed), **self.settings)) as blocks:
+            for first_line, lines, plain in blocks:
 
-            def other(number: int, lines: list[bytes] = lines, first_line: int = first_line) -> None:
-                raw = lines[number - first_line]
-                try:
-                    line(file, number, raw.decode("utf-8"), True)
-                except UnicodeDecodeError:
-                    line(file, number, raw.decode("utf-8", errors="replace"), False)
+                def other(number: int, lines: list[bytes] = lines, first_line: int = first_line) -> None:
+                    raw = lines[number - first_line]
+                    try:
+                        line(file, number, raw.decode("utf-8"), True)
+                    except UnicodeDecodeError:
+                        line(file, number, raw.decode("utf-8", errors="replace"), False)
 
-            def raw(number: int, lines: list[bytes] = lines, first_line: int = first_line) -> Raw:
-                return functools.partial(_line_text, lines[number - first_line])
+                def raw(number: int, lines: list[bytes] = lines, first_line: int = first_line) -> Raw:
+                    return functools.partial(_line_text, lines[number - first_line])
 
-            self._screened(file, first_line, len(lines), plain, other, raw)
-            progress(reading, first_line + len(lines) - 1, None)
+                self._screened(file, first_line, len(lines), plain, other, raw)
+                progress(reading, first_line + len(lines) - 1, None)
 
     def read_table(self, table: Any, file: str, first_line: int) -> None:
         """The rows of an Arrow table, numbered from ``first_line``, each a record (see
@@ -527,31 +530,32 @@ class _EventReader:
                     self.progress(reading, number, None)
                 self.read_record(file, number, _row_record(row))
             return
-        for start, count, plain in chunks:
-            rows: dict[int, dict[str, Any]] = {}
+        with contextlib.closing(chunks):  # closed at once on an error: the chunks screened ahead stopped
+            for start, count, plain in chunks:
+                rows: dict[int, dict[str, Any]] = {}
 
-            def record(number: int) -> dict[str, Any]:
-                found = rows.get(number)
-                if found is None:
-                    found = _row_record(table.slice(number - first_line, 1).to_pylist()[0])
-                return found
+                def record(number: int) -> dict[str, Any]:
+                    found = rows.get(number)
+                    if found is None:
+                        found = _row_record(table.slice(number - first_line, 1).to_pylist()[0])
+                    return found
 
-            def other(number: int) -> None:
-                self.read_record(file, number, record(number))
+                def other(number: int) -> None:
+                    self.read_record(file, number, record(number))
 
-            def raw(number: int) -> Raw:
-                fields = record(number)
-                return lambda: _record_text(fields)
+                def raw(number: int) -> Raw:
+                    fields = record(number)
+                    return lambda: _record_text(fields)
 
-            # the rows that are not plain (few) read at once
-            plain_numbers = set(plain.column("line").to_pylist())
-            others = [n for n in range(start, start + count) if n not in plain_numbers]
-            if others:  # taken from the chunk: taking from a table of many chunks costs as much as the table
-                chunk = table.slice(start - first_line, count)
-                taken = chunk.take(pa.array([n - start for n in others], pa.int64())).to_pylist()
-                rows.update((n, _row_record(row)) for n, row in zip(others, taken, strict=True))
-            self._screened(file, start, count, plain, other, raw)
-            self.progress(f"reading {Path(file).name}", start + count - 1, None)
+                # the rows that are not plain (few) read at once
+                plain_numbers = set(plain.column("line").to_pylist())
+                others = [n for n in range(start, start + count) if n not in plain_numbers]
+                if others:  # taken from the chunk: taking from a table of many chunks costs as much as the table
+                    chunk = table.slice(start - first_line, count)
+                    taken = chunk.take(pa.array([n - start for n in others], pa.int64())).to_pylist()
+                    rows.update((n, _row_record(row)) for n, row in zip(others, taken, strict=True))
+                self._screened(file, start, count, plain, other, raw)
+                self.progress(f"reading {Path(file).name}", start + count - 1, None)
 
     def _screened(self, file: str, first_line: int, count: int, plain: Any, other: Callable[[int], None], raw: Callable[[int], Raw]) -> None:
         """One screened block of lines (or rows) ``first_line``.. (``count`` of them): the plain

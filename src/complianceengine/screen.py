@@ -32,12 +32,14 @@ a plugin implements the per-record normaliser hook are read by the reference pat
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import contextlib
 import csv
 import functools
 import importlib
 import io
+import os
 import re
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
@@ -63,9 +65,11 @@ _T = TypeVar("_T")
 BLOCK = 8 << 20
 #: bytes of the first block of a CSV file screened again from a later line (:func:`_blocks`)
 RESTART = 256 << 10
-#: DuckDB's threads for a screen unless told: the blocks are small queries a second thread does not
-#: speed up, and each thread's share of a block is memory held (docs/performance.md)
-THREADS = 1
+#: blocks screened at once unless told (``threads``), each on a connection of its own by one
+#: thread, at most one per processor: a block is a small query a second DuckDB thread does not
+#: speed up, but two blocks at once take a county's file in two thirds of the time; each block
+#: screened is memory held (docs/performance.md)
+LANES = 2
 #: lines of a block in one Arrow batch
 _BATCH = 1 << 16
 
@@ -216,22 +220,24 @@ def screenable(normalisers: Sequence[Callable[..., Any]]) -> frozenset[str] | No
 
 
 def screen(stream: IO[bytes], rules: Rules, threads: int | None = None, memory_limit: str | None = None,
-           ) -> Iterator[tuple[int, list[bytes], Any]]:
+           ) -> Generator[tuple[int, list[bytes], Any], None, None]:
     """Blocks of the lines of ``stream`` (split on line feeds, a byte-order mark at the start
     dropped, the line feed not included): ``(number of the block's first line, its lines, its
     plain lines)``, the plain lines an Arrow table with the columns ``line``, ``id``, ``kind``,
     ``time`` (the text), ``t`` (POSIX seconds), ``actor``, ``on_behalf_of``, ``unit``, ``subject``,
     ``participants`` (a list) and ``attributes`` (JSON text) in line order. The attributes of a
     plain line hold texts, whole numbers and true or false only, as JSON reads them.
-    ``threads`` and ``memory_limit`` are DuckDB's settings."""
-    with _connected(rules, threads, memory_limit) as con:
-        yield from _blocks(con, stream, _PARSE, _SCAN_JSON, 0)
+    ``threads``: the blocks screened at once (:data:`LANES` unless told), each by one DuckDB
+    thread; ``memory_limit``: DuckDB's, for all of them."""
+    with _connected(rules, threads, memory_limit) as lanes:
+        yield from _blocks(lanes, stream, _PARSE, _SCAN_JSON, 0)
 
 
-def _blocks(con: Any, stream: IO[bytes], parse: str, scan: str, number: int, query: str | None = None, first: int = 0,
+def _blocks(lanes: Sequence[Any], stream: IO[bytes], parse: str, scan: str, number: int, query: str | None = None, first: int = 0,
             ) -> Iterator[tuple[int, list[bytes], Any]]:
     """The blocks of :func:`screen`, each parsed by ``parse``, without its test ``scan`` when the
-    block is :func:`_clean`, and its rows kept by ``query`` (default :data:`_PLAIN`); the stream's
+    block is :func:`_clean`, and its rows kept by ``query`` (default :data:`_PLAIN`), on the
+    connections ``lanes`` (:func:`_connected`) in turn; the stream's
     first line is line ``number + 1`` (a byte-order mark at the start of line 1 dropped). With
     ``first``, the first block is of that many bytes and each next one twice as large, up to
     :data:`BLOCK` (a screen started again after a record over several lines wastes less when
@@ -241,7 +247,7 @@ def _blocks(con: Any, stream: IO[bytes], parse: str, scan: str, number: int, que
     assert scan in parse
     unscanned = parse.replace(scan, "")
 
-    def read() -> Iterator[tuple[int, list[bytes], Callable[[], Any]]]:
+    def read() -> Iterator[tuple[int, list[bytes], Callable[[Any], Any]]]:
         nonlocal number, size
         rest = b""
         while True:
@@ -259,53 +265,66 @@ def _blocks(con: Any, stream: IO[bytes], parse: str, scan: str, number: int, que
                     lines[0] = lines[0].removeprefix(b"\xef\xbb\xbf")
                 block = pa.table({"line": pa.array(range(number + 1, number + 1 + len(lines)), pa.int64()),
                                   "raw": pa.array(lines, pa.binary())})
-                yield number + 1, lines, functools.partial(_plain, con, "block", block, parsing, f"lines {number + 1} to {number + len(lines)}",
-                                                           query)
+                yield number + 1, lines, functools.partial(_plain, name="block", block=block, parse=parsing,
+                                                           what=f"lines {number + 1} to {number + len(lines)}", query=query)
                 number += len(lines)
             if not data:
                 return
 
-    return _ahead(read(), con.interrupt)
+    return _ahead(read(), lanes)
 
 
-def _ahead(blocks: Iterator[tuple[int, _T, Callable[[], Any]]], interrupt: Callable[[], None]) -> Iterator[tuple[int, _T, Any]]:
-    """``(first, block, plain())`` for each of ``blocks``, each ``plain`` (a DuckDB query on the
-    screen's connection, which lets Python run meanwhile) run in a thread of its own while the
-    caller reads the previous block's rows: the reader's Python work and DuckDB's screening
-    overlap. One query at a time, in order; an error is raised where its block would be given.
-    Given up (an error, the caller stopped), the query in flight is ``interrupt``-ed and waited
-    for, so that the connection is closed only after it."""
-    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="complianceengine-screen") as pool:
-        pending: tuple[int, _T, concurrent.futures.Future[Any]] | None = None
-        future: concurrent.futures.Future[Any] | None = None
+def _ahead(blocks: Iterator[tuple[int, _T, Callable[[Any], Any]]], lanes: Sequence[Any]) -> Iterator[tuple[int, _T, Any]]:
+    """``(first, block, plain(con))`` for each of ``blocks`` in order, block *i*'s ``plain`` (a
+    DuckDB query, which lets Python run meanwhile) run on connection ``con = lanes[i % n]`` in
+    that lane's thread while the caller reads the earlier blocks' rows: the reader's Python work
+    and DuckDB's screening overlap, and ``n`` blocks are screened at once. One query at a time on
+    each connection; an error is raised where its block would be given. Given up (an error, the
+    caller stopped), the queries in flight are interrupted and waited for, so that a connection
+    is closed only after its query."""
+    with contextlib.ExitStack() as stack:
+        pools = [stack.enter_context(concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="complianceengine-screen"))
+                 for _ in lanes]
+        # the blocks submitted and not given yet: one running on each lane, and the next one queued behind it
+        pending: collections.deque[tuple[int, _T, int, concurrent.futures.Future[Any]]] = collections.deque()
         try:
-            for first, block, plain in blocks:
-                future = pool.submit(plain)
-                if pending is not None:
-                    yield pending[0], pending[1], pending[2].result()
-                pending, future = (first, block, future), None
-            if pending is not None:
-                yield pending[0], pending[1], pending[2].result()
-                pending = None
+            for i, (first, block, plain) in enumerate(blocks):
+                lane = i % len(lanes)
+                pending.append((first, block, lane, pools[lane].submit(plain, lanes[lane])))
+                if len(pending) > len(lanes):
+                    given = pending.popleft()
+                    yield given[0], given[1], given[3].result()
+            while pending:
+                given = pending.popleft()
+                yield given[0], given[1], given[3].result()
         finally:
-            unfinished = [f for f in (future, pending[2] if pending is not None else None) if f is not None and not f.done()]
-            if unfinished:
-                for waiting in unfinished:
-                    waiting.cancel()
-                interrupt()
-                concurrent.futures.wait(unfinished)
+            unfinished = [(lane, future) for _, _, lane, future in pending if not future.done()]
+            for _, future in unfinished:
+                future.cancel()
+            for lane in sorted({lane for lane, _ in unfinished}):
+                lanes[lane].interrupt()
+            concurrent.futures.wait([future for _, future in unfinished])
 
 
 @contextlib.contextmanager
-def _connected(rules: Rules, threads: int | None, memory_limit: str | None) -> Iterator[Any]:
-    """A connection of a screen's own (one thread unless told, :data:`THREADS`) holding the
-    rules' tables, closed (its spill folder removed) when the screen ends."""
-    con, spill = connect(THREADS if threads is None else threads, memory_limit)
+def _connected(rules: Rules, threads: int | None, memory_limit: str | None, lanes: int | None = None) -> Iterator[tuple[Any, ...]]:
+    """The connections of a screen's own, ``lanes`` of them (by default ``threads``, or
+    :data:`LANES` but no more than the processors) to one in-memory database of one DuckDB
+    thread, each holding the rules (:func:`_rules`), closed (the spill folder removed) when the
+    screen ends: each runs its queries with the thread that asks them, so ``n`` blocks are
+    screened at once on ``n`` of them."""
+    count = lanes or threads or max(1, min(LANES, os.cpu_count() or 1))
+    con, spill = connect(1, memory_limit)
+    made = [con]
     try:
-        _rules(con, rules)
-        yield con
+        names = _rules(con, rules)
+        for _ in range(count - 1):
+            made.append(con.cursor())  # another connection to the same database: the rules' tables are shared
+            _variables(made[-1], rules, names)
+        yield tuple(made)
     finally:
-        con.close()
+        for each in reversed(made):
+            each.close()
         spill.cleanup()
 
 
@@ -337,7 +356,7 @@ _SIMPLE = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint
 
 
 def screen_table(table: Any, rules: Rules, first_line: int, threads: int | None = None, memory_limit: str | None = None,
-                 ) -> Iterator[tuple[int, int, Any]] | None:
+                 ) -> Generator[tuple[int, int, Any], None, None] | None:
     """The rows of an Arrow table screened as JSON lines are (see :func:`screen`), or ``None``
     when its columns cannot be (then every row is read as a record): ``(number of the chunk's
     first row, its rows, its plain rows)``, rows numbered from ``first_line``.
@@ -513,18 +532,18 @@ def _fixed_offset(kind: Any) -> tuple[int, str] | None:
 
 
 def _screen_rows(table: Any, rules: Rules, first_line: int, statement: str, threads: int | None, memory_limit: str | None,
-                 ) -> Iterator[tuple[int, int, Any]]:
+                 ) -> Generator[tuple[int, int, Any], None, None]:
     pa = importlib.import_module("pyarrow")
 
-    def chunks(con: Any) -> Iterator[tuple[int, int, Callable[[], Any]]]:
+    def chunks() -> Iterator[tuple[int, int, Callable[[Any], Any]]]:
         for start in range(0, table.num_rows, ROWS):
             chunk = table.slice(start, ROWS)
             first, last = first_line + start, first_line + start + chunk.num_rows - 1
             numbered = chunk.append_column(_LINE, pa.array(range(first, last + 1), pa.int64()))
-            yield first, chunk.num_rows, functools.partial(_plain, con, "rows_in", numbered, statement, f"rows {first} to {last}")
+            yield first, chunk.num_rows, functools.partial(_plain, name="rows_in", block=numbered, parse=statement, what=f"rows {first} to {last}")
 
-    with _connected(rules, threads, memory_limit) as con:
-        yield from _ahead(chunks(con), con.interrupt)
+    with _connected(rules, threads, memory_limit) as lanes:
+        yield from _ahead(chunks(), lanes)
 
 
 #: the characters Python's ``str.isspace`` (so ``str.strip``) takes for white space, as a class of
@@ -678,7 +697,7 @@ def normalised_screen(rules: Rules, threads: int | None = None, memory_limit: st
         return table, (f"CREATE OR REPLACE TEMP TABLE parsed AS SELECT {_LINE} AS line, true AS core_only, "
                        f"{_parsed_columns(fields, attributes)} FROM rows_in")
 
-    with _connected(rules, threads, memory_limit) as con:
+    with _connected(rules, threads, memory_limit, lanes=1) as (con,):
 
         def screen(table: Any, what: str) -> Any:
             made = statement(table)
@@ -734,18 +753,19 @@ def _text_attribute(rules: Rules, name: str, cell: str, kind: str | None, empty_
 
 @contextlib.contextmanager
 def csv_connection(rules: Rules, threads: int | None = None, memory_limit: str | None = None) -> Iterator[Any]:
-    """A connection holding the rules, for the blocks of one CSV file (:func:`screen_csv` and
-    :func:`split_csv` given it as ``con``), closed when the ``with`` block ends: a file screened
-    again from a later line (after a record that runs on past its line) keeps one connection."""
-    with _connected(rules, threads, memory_limit) as con:
-        yield con
+    """The connections holding the rules (:func:`_connected`), for the blocks of one CSV file
+    (:func:`screen_csv` and :func:`split_csv` given them as ``con``), closed when the ``with``
+    block ends: a file screened again from a later line (after a record that runs on past its
+    line) keeps its connections."""
+    with _connected(rules, threads, memory_limit) as lanes:
+        yield lanes
 
 
 def _csv_blocks(data: bytes, parse: str, rules: Rules, threads: int | None, memory_limit: str | None, query: str | None = None,
                 con: Any = None, start: tuple[int, int] | None = None) -> Generator[tuple[int, list[bytes], Any], None, None]:
     """The blocks of :func:`screen_csv` (``query``: of :func:`split_csv`): the lines after the
     header, from line 2, or from ``start`` (the byte offset of a line in ``data`` and its number);
-    on ``con`` (:func:`csv_connection`), else on a connection of their own."""
+    on ``con`` (:func:`csv_connection`'s connections), else on connections of their own."""
     offset, number = (data.find(b"\n") + 1, 2) if start is None else start
     if not offset or offset >= len(data):  # the header alone, or nothing after the line: no connection opened
         return
@@ -755,8 +775,8 @@ def _csv_blocks(data: bytes, parse: str, rules: Rules, threads: int | None, memo
     if con is not None:
         yield from _blocks(con, stream, parse, _SCAN_CSV, number - 1, query, first)
         return
-    with _connected(rules, threads, memory_limit) as own:
-        yield from _blocks(own, stream, parse, _SCAN_CSV, number - 1, query, first)
+    with _connected(rules, threads, memory_limit) as lanes:
+        yield from _blocks(lanes, stream, parse, _SCAN_CSV, number - 1, query, first)
 
 
 #: the attribute name of the one path when no kind has a plain attribute (a line with it is not plain)
@@ -769,7 +789,8 @@ def _pathable(name: str) -> bool:
 
 
 def _rules(con: Any, rules: Rules) -> tuple[str, ...]:
-    """The rules' tables and variables in ``con``; the attribute names a plain line may carry."""
+    """The rules' tables and variables in ``con`` (the tables shared by every connection to its
+    database, the variables its own: :func:`_variables`); the attribute names a plain line may carry."""
     pa = importlib.import_module("pyarrow")
     text = pa.string()
     # exemption kinds are never plain (their end is checked against the time), nor kinds with a
@@ -810,8 +831,14 @@ def _rules(con: Any, rules: Rules) -> tuple[str, ...]:
             con.execute(f"CREATE TABLE {name} AS SELECT * FROM table_in")
         finally:
             con.unregister("table_in")
-    con.execute("SET VARIABLE checked = ?", [registry is not None])
+    _variables(con, rules, names)
+    return names
+
+
+def _variables(con: Any, rules: Rules, names: tuple[str, ...]) -> None:
+    """The rules' variables and macro in ``con``, whose database holds their tables; ``names``:
+    the attribute names a plain line may carry (:func:`_rules`)."""
+    con.execute("SET VARIABLE checked = ?", [rules.registry is not None])
     con.execute("SET VARIABLE claimed = ?::VARCHAR[]", [sorted(rules.claimed)])
     con.execute("SET VARIABLE paths = ?::VARCHAR[]", [[f'$."{name}"' for name in names]])
     con.execute(_attributes_macro(len(names)))
-    return names
