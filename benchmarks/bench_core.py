@@ -769,15 +769,22 @@ def child(mode: str, world: Path, out: Path, ruleset_path: Path) -> None:
     if mode in ("library", "library-duckdb"):
         path = out.parent / f"{out.stem}.report.json"
         t = time.perf_counter()
-        try:  # as the command line writes --output: a finding at a time, where the code can
-            from complianceengine.outputs import write_atomically
-            from complianceengine.report import json_chunks
-        except ImportError:  # code from before the streamed report (--src-commit)
-            text = ce.render(report, "json", plugins)
-            path.write_text(text, encoding="utf-8")
-            del text
+        try:  # as the command line writes --output: a finding at a time, its UTF-8 bytes as they are, where the code can
+            from complianceengine.outputs import open_atomically
+            from complianceengine.report import json_bytes
+        except ImportError:
+            try:  # code from before the report's bytes (--src-commit)
+                from complianceengine.outputs import write_atomically
+                from complianceengine.report import json_chunks
+            except ImportError:  # code from before the streamed report
+                text = ce.render(report, "json", plugins)
+                path.write_text(text, encoding="utf-8")
+                del text
+            else:
+                write_atomically(path, json_chunks(report))
         else:
-            write_atomically(path, json_chunks(report))
+            with open_atomically(path, binary=True) as stream:
+                stream.writelines(json_bytes(report))
         done("report", t)
         result["report_bytes"] = path.stat().st_size
     result["peak_rss_mb"] = _peak_mb()

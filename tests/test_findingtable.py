@@ -133,11 +133,47 @@ def test_a_table_is_the_tuple_of_its_findings(made):
     assert sum(joined.is_row(i) for i in range(len(joined))) == sum(table.is_row(i) for i in range(len(table)))
 
 
+@st.composite
+def alike(draw: st.DrawFn) -> tuple[FindingTable, list[Finding]]:
+    """Rows that share their periods, instants, sentences and counts, as a frequency duty's targets
+    do (so that what the JSON writer keeps of the fields rows share is used, and cleared)."""
+    start = draw(INSTANTS)
+    periods = [Period(label=draw(TEXT), start=start, end=start + dt.timedelta(days=d)) for d in (1, 2)]
+    texts = draw(st.lists(TEXT, min_size=1, max_size=3))
+    columns, expected = FindingColumns(), []
+    kin = draw(st.lists(families(), min_size=1, max_size=2))
+    numbers = [columns.family(f) for f in kin]
+    for _ in range(draw(st.integers(1, 30))):
+        period = draw(st.sampled_from(periods))
+        row = {"id": draw(IDS), "period": period, "status": draw(st.sampled_from(["met", "missed"])), "required": draw(st.sampled_from(texts)),
+               "observed": draw(st.sampled_from(texts)), "required_count": draw(st.integers(0, 2)), "observed_count": draw(st.integers(0, 2)),
+               "evidence": tuple(draw(st.lists(IDS, max_size=3))), "decided": period.end, "window": draw(st.sampled_from([None, "w"])),
+               "note": draw(st.sampled_from([None, *texts]))}
+        which = draw(st.integers(0, len(kin) - 1))
+        columns.add(numbers[which], **row)
+        expected.append(Finding.model_validate({**kin[which], **row}))
+    return columns.table(), expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(made=alike(), limit=st.sampled_from([None, 0, 2]), remembered=st.sampled_from([1, 2, 1 << 16]))
+def test_rows_that_share_fields_are_written_as_their_objects(made, limit, remembered):
+    from complianceengine import findingtable
+
+    table, expected = made
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(findingtable, "_REMEMBERED", remembered)
+        writer = FindingJSON(table, limit)
+        texts = [text.decode() for text in writer(0, len(table))]
+        assert texts == [to_json(shown(f, limit), indent=2).decode() for f in expected]
+        assert len(writer._heads) <= max(remembered, 1) and len(writer._tails) <= max(remembered, 1)
+
+
 @settings(max_examples=150, deadline=None)
 @given(made=gathered(), limit=st.sampled_from([None, None, 0, 1, 3]))
 def test_the_json_and_csv_of_every_finding_are_those_of_the_object(made, limit):
     table, expected = made
-    texts = list(FindingJSON(table, limit)(0, len(table)))
+    texts = [text.decode() for text in FindingJSON(table, limit)(0, len(table))]
     assert texts == [to_json(shown(f, limit), indent=2).decode() for f in expected]
     assert [json.loads(t) for t in texts] == [json.loads(shown(f, limit).model_dump_json()) for f in expected]
     if limit is None:
@@ -297,7 +333,7 @@ def test_a_finding_of_a_subclass_is_written_as_a_finding():
     routed = Routed(**family, id="r", period=period, status="met", required="r", observed="o")
     columns = FindingColumns()
     columns.append(routed)
-    text = next(FindingJSON(columns.table())(0, 1))
+    text = next(FindingJSON(columns.table())(0, 1)).decode()
     assert "route" not in text and Finding.model_validate_json(text) == Finding(**family, id="r", period=period, status="met", required="r",
                                                                                  observed="o")
 

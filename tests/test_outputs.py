@@ -238,3 +238,31 @@ def test_a_large_output_is_handed_to_the_disk_as_it_is_written(tmp_path, monkeyp
     monkeypatch.setattr(outputs, "_ADVISE", refuse)
     write_atomically(path, pieces)
     assert path.read_text(encoding="utf-8") == "".join(pieces) and asked == ["refused"]
+
+
+def test_the_json_report_goes_to_a_file_as_its_bytes(sample, tmp_path):
+    """A text stream this package opened (UTF-8, nothing translated on this system) takes the JSON
+    report's UTF-8 bytes as they are, the text written before and after it in its place; any other
+    text stream (a StringIO, standard output captured) is written the text. Both give one report."""
+    import json
+    import sys
+
+    from complianceengine import load_registry, load_ruleset, outputs, read_events
+    from complianceengine.renderers import _write_json, json_bytes
+
+    ruleset = load_ruleset(sample["ruleset"])
+    registry = load_registry(sample["registry"], ruleset)
+    report = audit(ruleset, registry, read_events(sample["events"], ruleset, registry), first_day=dt.date(2026, 8, 1),
+                   last_day=dt.date(2026, 10, 31), as_of=dt.datetime(2026, 11, 1, tzinfo=dt.timezone(dt.timedelta(hours=8))), notify=False)
+    path = tmp_path / "report.json"
+    with outputs.open_atomically(path) as stream:
+        assert (outputs.utf8_bytes(stream) is not None) == (os.linesep == "\n")
+        stream.write("前")
+        _write_json(report, stream)
+        stream.write("后")
+    text = io.StringIO()
+    assert outputs.utf8_bytes(text) is None
+    assert sys.stdout is sys.__stdout__ or outputs.utf8_bytes(sys.stdout) is None  # captured: not the process's own
+    _write_json(report, text)
+    assert path.read_text(encoding="utf-8") == "前" + text.getvalue() + "后" == "前" + b"".join(json_bytes(report)).decode() + "后"
+    assert "巡查" in text.getvalue() and json.loads(text.getvalue())["findings"] == json.loads(report.model_dump_json())["findings"]

@@ -299,38 +299,46 @@ def _ascending(rows: Sequence[int], size: int) -> Sequence[int]:
     return rows
 
 
+#: the pieces :class:`FindingJSON` keeps of the fields rows share, before it starts again
+_REMEMBERED = 1 << 16
+
+
 class FindingJSON:
-    """The JSON texts of a table's findings, each as pydantic writes a :class:`Finding` with
-    ``indent=2`` (as :func:`~complianceengine.findings.shown` with ``limit`` shows it), without
-    building the findings added as rows: their texts are put together from pieces, each family's,
-    period's, text's and instant's worked out once for the whole table (a finding added as an
-    object is written by pydantic)."""
+    """The JSON texts of a table's findings in UTF-8, each as pydantic writes a :class:`Finding`
+    with ``indent=2`` (as :func:`~complianceengine.findings.shown` with ``limit`` shows it),
+    without building the findings added as rows: their texts are put together from pieces, each
+    family's, period's, text's and instant's worked out once for the whole table, and the fields
+    before and after the evidence once for all the rows that share them (a finding added as an
+    object is written by pydantic). Bytes, not text: a family's title in Chinese would make each
+    finding's text one of two bytes a character, to be encoded again on its way to a file."""
 
     def __init__(self, table: FindingTable, limit: int | None = None):
         self.table, self.limit = table, limit
         self._strings: dict[str | None, str] = {None: "null"}
         self._instants: dict[int, tuple[dt.datetime, str]] = {}
         self._periods: dict[int, tuple[Period, str]] = {}
-        self._families: dict[int, str] = {}
+        self._families: dict[int, bytes] = {}
+        self._heads: dict[tuple[Any, ...], bytes] = {}
+        self._tails: dict[tuple[Any, ...], bytes] = {}
 
-    def __call__(self, start: int, stop: int) -> Iterator[str]:
-        """The texts of findings ``start``..``stop``."""
+    def __call__(self, start: int, stop: int) -> Iterator[bytes]:
+        """The texts of findings ``start``..``stop``, in UTF-8."""
         table = self.table
         columns, family_of, families, objects = table.columns, table.family, table.families, table.objects
         ids, periods, statuses, required, observed = (columns[_AT[n]] for n in ("id", "period", "status", "required", "observed"))
         wanted, counted, evidence, decided, notes = (columns[_AT[n]] for n in ("required_count", "observed_count", "evidence", "decided", "note"))
         windows = columns[_AT["window"]]
-        family_texts, string, ident, limit = self._families, self._string, self._ident, self.limit
-        strings, instants, period_texts = self._strings.get, self._instants.get, self._periods.get
+        family_texts, ident, limit = self._families, self._ident, self.limit
+        instants, period_texts, heads, tails = self._instants.get, self._periods.get, self._heads, self._tails
         for i in range(start, stop):
             found = objects.get(i)
             if found is not None:
-                yield _FINDING_JSON(shown(found, limit), indent=2).decode()  # as a Finding, whatever its class
+                yield _FINDING_JSON(shown(found, limit), indent=2)  # as a Finding, whatever its class
                 continue
             f = family_of[i]
             family = family_texts.get(f)
             if family is None:
-                family = family_texts[f] = _family_text(families[f])
+                family = family_texts[f] = _family_text(families[f]).encode()
             seen, name = evidence[i], ids[i]
             kept = seen if limit is None else seen[:limit]
             # the id and the evidence quoted as they are when none needs an escape (checked at once)
@@ -347,13 +355,39 @@ class FindingJSON:
             found_period, found_end = period_texts(id(period)), instants(id(end))
             period_text = found_period[1] if found_period is not None and found_period[0] is period else self._period(period)
             end_text = found_end[1] if found_end is not None and found_end[0] is end else self._instant(end)
-            yield (f'{{\n  "id": {name},{family}\n  "period": {period_text},'
-                   f'\n  "step": null,\n  "status": "{statuses[i]}",\n  "required": {strings(required[i]) or string(required[i])},'
-                   f'\n  "observed": {strings(observed[i]) or string(observed[i])},\n  "required_count": {wanted[i]},'
-                   f'\n  "observed_count": {counted[i]},\n  "evidence": {listed},\n  "due": null,\n  "decided": {end_text},'
-                   f'\n  "delay_seconds": null,\n  "window": {strings(windows[i]) or string(windows[i])},\n  "excused_by": [],'
-                   f'\n  "note": {strings(notes[i]) or string(notes[i])},'
-                   f'\n  "observed_amount": null,\n  "evidence_values": [],\n  "flagged": []\n}}')
+            # the fields before the evidence and those after it, each put together once for all the
+            # rows that share them (the targets of a frequency duty share periods, sentences, counts)
+            status, needed, count = statuses[i], wanted[i], counted[i]
+            if type(needed) is int and type(count) is int:  # a bool or float that equals the int is written otherwise
+                key = (period_text, status, required[i], observed[i], needed, count)
+                head = heads.get(key)
+                if head is None:
+                    head = heads[key] = self._head(period_text, status, required[i], observed[i], needed, count)
+            else:
+                head = self._head(period_text, status, required[i], observed[i], needed, count)
+            after = (end_text, windows[i], notes[i])
+            tail = tails.get(after)
+            if tail is None:
+                tail = tails[after] = self._tail(end_text, windows[i], notes[i])
+            yield b"".join((b'{\n  "id": ', name.encode(), b",", family, head, listed.encode(), tail))
+
+    def _head(self, period: str, status: str, required: str, observed: str, wanted: int, counted: int) -> bytes:
+        """A row's fields from its period to the evidence's name (the period already written)."""
+        if len(self._heads) >= _REMEMBERED:  # ever new periods or sentences: start again
+            self._heads.clear()
+        string = self._string
+        return (f'\n  "period": {period},\n  "step": null,\n  "status": "{status}",\n  "required": {string(required)},'
+                f'\n  "observed": {string(observed)},\n  "required_count": {wanted},\n  "observed_count": {counted},'
+                f'\n  "evidence": ').encode()
+
+    def _tail(self, decided: str, window: str | None, note: str | None) -> bytes:
+        """A row's fields after its evidence, to its end (the instant decided already written)."""
+        if len(self._tails) >= _REMEMBERED:
+            self._tails.clear()
+        string = self._string
+        return (f',\n  "due": null,\n  "decided": {decided},\n  "delay_seconds": null,\n  "window": {string(window)},'
+                f'\n  "excused_by": [],\n  "note": {string(note)},\n  "observed_amount": null,\n  "evidence_values": [],'
+                f'\n  "flagged": []\n}}').encode()
 
     def _string(self, value: str | None) -> str:
         found = self._strings.get(value)

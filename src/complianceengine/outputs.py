@@ -9,17 +9,20 @@ symbolic link to an input is caught too) and with the other outputs.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import io
 import os
+import sys
 import tempfile
+import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
 from .errors import UsageError
 
-__all__ = ["open_atomically", "refuse_overwriting", "write_atomically"]
+__all__ = ["open_atomically", "refuse_overwriting", "utf8_bytes", "write_atomically"]
 
 
 def _same(a: Path, b: Path) -> bool:
@@ -74,6 +77,7 @@ def open_atomically(path: str | Path, *, binary: bool = False) -> Iterator[IO[An
         made: IO[Any] = buffered if binary else io.TextIOWrapper(buffered, encoding="utf-8")
         if not binary:
             made.mode = "w"  # type: ignore[misc]  # as open() and os.fdopen() say it (a caller may look)
+            _UTF8_TEXT.add(made)
         with made as out:
             yield out
             out.flush()
@@ -86,6 +90,26 @@ def open_atomically(path: str | Path, *, binary: bool = False) -> Iterator[IO[An
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+#: the text streams :func:`open_atomically` made (UTF-8, each line end as the system writes it)
+_UTF8_TEXT: weakref.WeakSet[IO[Any]] = weakref.WeakSet()
+
+
+def utf8_bytes(stream: IO[str]) -> IO[bytes] | None:
+    """The byte stream under the text stream ``stream`` when writing a text's UTF-8 bytes there
+    writes what the text written to ``stream`` would (flush ``stream`` first): a text stream of
+    :func:`open_atomically` or the process's standard output, when it encodes UTF-8 and the
+    system's line end is a line feed (nothing is translated); else ``None``. A writer of a large
+    UTF-8 text (the JSON report) skips making a text of it and encoding it again."""
+    if os.linesep != "\n" or not (stream in _UTF8_TEXT or (stream is sys.__stdout__ and stream is sys.stdout)):
+        return None
+    encoding, under = getattr(stream, "encoding", None), getattr(stream, "buffer", None)
+    try:
+        utf8 = isinstance(encoding, str) and codecs.lookup(encoding).name == "utf-8"
+    except LookupError:
+        utf8 = False
+    return under if utf8 and under is not None else None
 
 
 #: bytes written between two requests to start writing them back

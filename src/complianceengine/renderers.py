@@ -25,36 +25,49 @@ from pydantic import TypeAdapter
 from .findings import Finding, Report, StatusCounts, UnitSummary, evidence_text, field_values, shown
 from .findingtable import FindingJSON, FindingTable
 from .formats import ReportFormat
+from .outputs import utf8_bytes
 from .htmlreport import render_html
 from .timeframes import zone
 from .words import Lang, in_lang, number_text, period_text, status_text, subject_text, text, when_text
 
-__all__ = ["BUILTIN_FORMATS", "NOT_MET", "UnitGroup", "column_title", "header_line", "json_chunks", "not_met_by_unit", "one_line", "unit_label"]
+__all__ = ["BUILTIN_FORMATS", "NOT_MET", "UnitGroup", "column_title", "header_line", "json_bytes", "json_chunks", "not_met_by_unit", "one_line",
+           "unit_label"]
 
 
 def _write_json(report: Report, stream: IO[str]) -> None:
+    under = utf8_bytes(stream)
+    if under is not None:  # the bytes as they are (a million findings: no text made of them, none encoded again)
+        stream.flush()
+        under.writelines(json_bytes(report))
+        under.flush()
+        return
     stream.writelines(json_chunks(report))
 
 
 def json_chunks(report: Report) -> Iterator[str]:
-    """The JSON report a piece at a time: everything but the findings, then one finding after
-    another, so that writing the report of a million findings never holds all of its text."""
+    """The JSON report a piece at a time, as text (:func:`json_bytes` decoded)."""
+    return (chunk.decode("utf-8") for chunk in json_bytes(report))
+
+
+def json_bytes(report: Report) -> Iterator[bytes]:
+    """The JSON report a piece at a time, in UTF-8: everything but the findings, then one finding
+    after another, so that writing the report of a million findings never holds all of its text."""
     head = report.model_dump_json(indent=2, exclude={"findings"})
-    yield head[: head.rindex("}")].rstrip() + ',\n  "findings": ['
+    yield (head[: head.rindex("}")].rstrip() + ',\n  "findings": [').encode()
     findings = report.findings
     limit = report.evidence_limit
     texts = FindingJSON(findings, limit) if isinstance(findings, FindingTable) else None  # the rows' texts put together, no finding built
     for start in range(0, len(findings), _BATCH):
         stop = min(start + _BATCH, len(findings))
         if texts is not None:
-            yield ("," if start else "") + "\n" + ",\n".join(texts(start, stop))
+            yield (b"," if start else b"") + b"\n" + b",\n".join(texts(start, stop))
             continue
         # a batch serialised in one call (a fifth faster than one call a finding), each finding
         # laid out as on its own: the batch's items are indented two more spaces (a line break
         # inside a JSON text is always escaped, so every raw one is layout)
-        text = _FINDINGS.dump_json(tuple(shown(f, limit) for f in findings[start:stop]), indent=2).decode("utf-8")
-        yield ("," if start else "") + text[1:-2].replace("\n  ", "\n")
-    yield "\n  ]\n}\n"
+        text = _FINDINGS.dump_json(tuple(shown(f, limit) for f in findings[start:stop]), indent=2)
+        yield (b"," if start else b"") + text[1:-2].replace(b"\n  ", b"\n")
+    yield b"\n  ]\n}\n"
 
 
 _BATCH = 1000

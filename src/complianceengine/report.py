@@ -15,10 +15,10 @@ from .errors import PluginError, UsageError
 from .findings import Report
 from .formats import Rendered, ReportFormat
 from .plugins import Plugins
-from .renderers import BUILTIN_FORMATS, NOT_MET, UnitGroup, header_line, json_chunks, not_met_by_unit, one_line, unit_label
+from .renderers import BUILTIN_FORMATS, NOT_MET, UnitGroup, header_line, json_bytes, json_chunks, not_met_by_unit, one_line, unit_label
 
 __all__ = [
-    "BUILTIN_FORMATS", "NOT_MET", "ReportFormat", "Rendered", "UnitGroup", "header_line", "json_chunks", "not_met_by_unit", "one_line", "render",
+    "BUILTIN_FORMATS", "NOT_MET", "ReportFormat", "Rendered", "UnitGroup", "header_line", "json_bytes", "json_chunks", "not_met_by_unit", "one_line", "render",
     "rendered_report", "report_format", "unit_label", "write_report",
 ]
 
