@@ -266,3 +266,54 @@ def test_the_json_report_goes_to_a_file_as_its_bytes(sample, tmp_path):
     _write_json(report, text)
     assert path.read_text(encoding="utf-8") == "前" + text.getvalue() + "后" == "前" + b"".join(json_bytes(report)).decode() + "后"
     assert "巡查" in text.getvalue() and json.loads(text.getvalue())["findings"] == json.loads(report.model_dump_json())["findings"]
+
+
+@pytest.mark.parametrize("when", ["early", "last"])
+def test_a_write_that_fails_in_the_writing_thread_is_the_callers_error(tmp_path, monkeypatch, when):
+    """The file is written by a thread of its own: a write that fails there (a full disk) is
+    raised in the caller's thread, by a later write or at the end, with its errno; the previous
+    file stays as it was, no temporary file is left and no thread keeps running."""
+    import errno
+    import threading
+
+    from complianceengine import outputs
+
+    path = tmp_path / "report.json"
+    path.write_text("before", encoding="utf-8")
+    calls = []
+    write = outputs._WrittenBack._write
+
+    def full(self, data):
+        calls.append(len(data))
+        if when == "early" or len(calls) > 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return write(self, data)
+
+    monkeypatch.setattr(outputs._WrittenBack, "_write", full)
+    before = set(threading.enumerate())
+    pieces = ["x" * 100_000] * (60 if when == "early" else 25)
+    with pytest.raises(OSError) as failed:
+        write_atomically(path, pieces)
+    assert failed.value.errno == errno.ENOSPC
+    assert path.read_text(encoding="utf-8") == "before" and sorted(p.name for p in tmp_path.iterdir()) == ["report.json"]
+    assert not [t for t in set(threading.enumerate()) - before if t.name == "complianceengine-write"]
+    if when == "early":  # given up: what came after the error was not written, nor all of it handed over
+        assert len(calls) == 1
+
+
+def test_a_binary_output_may_seek_back_over_what_it_wrote(tmp_path):
+    """The writing thread's writes are done before the position is read or moved: a format that
+    seeks back to fill in a header (a workbook's zip) gets the file it wrote."""
+    from complianceengine import outputs
+
+    path = tmp_path / "out.bin"
+    with outputs.open_atomically(path, binary=True) as stream:
+        for i in range(300):
+            stream.write(bytes([i % 256]) * 10_000)
+        end = stream.tell()
+        stream.seek(5)
+        stream.write(b"HEADER")
+        stream.seek(0, os.SEEK_END)
+        stream.write(b"TAIL")
+    data = path.read_bytes()
+    assert end == 3_000_000 and data[5:11] == b"HEADER" and data[:5] == b"\x00" * 5 and data.endswith(b"TAIL") and len(data) == 3_000_004

@@ -13,8 +13,10 @@ import codecs
 import contextlib
 import io
 import os
+import queue
 import sys
 import tempfile
+import threading
 import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -73,7 +75,8 @@ def open_atomically(path: str | Path, *, binary: bool = False) -> Iterator[IO[An
     target = Path(os.path.realpath(path))
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
-        buffered = io.BufferedWriter(_WrittenBack(handle, "w"), buffer_size=1 << 20)
+        raw = _WrittenBack(handle, "w")
+        buffered = io.BufferedWriter(raw, buffer_size=1 << 20)
         made: IO[Any] = buffered if binary else io.TextIOWrapper(buffered, encoding="utf-8")
         if not binary:
             made.mode = "w"  # type: ignore[misc]  # as open() and os.fdopen() say it (a caller may look)
@@ -81,6 +84,7 @@ def open_atomically(path: str | Path, *, binary: bool = False) -> Iterator[IO[An
         with made as out:
             yield out
             out.flush()
+            raw.drain()  # what the writing thread holds, written (or its error raised here)
             os.fsync(out.fileno())
         # mkstemp makes the file private; give it the mode a plain open() would have
         mode = target.stat().st_mode & 0o777 if target.exists() else 0o666 & ~_umask()
@@ -114,28 +118,95 @@ def utf8_bytes(stream: IO[str]) -> IO[bytes] | None:
 
 #: bytes written between two requests to start writing them back
 WRITE_BACK_EVERY = 1 << 25
+#: writes handed to a file's writing thread and not yet written, at most (each up to a megabyte or so)
+_AHEAD = 8
 _ADVISE = getattr(os, "posix_fadvise", None)
 
 
 class _WrittenBack(io.FileIO):
-    """A file that asks the kernel to start writing what it holds to disk after every
-    :data:`WRITE_BACK_EVERY` bytes (``posix_fadvise``, where there is one), so that a large report
-    goes to disk while the rest is being made and the ``fsync`` at its end waits for little (a 1.1 GB
-    report: 2 s of its 12 s). The written pages are dropped from the page cache too."""
+    """A file written by a thread of its own, which asks the kernel to start writing what it holds
+    to disk after every :data:`WRITE_BACK_EVERY` bytes (``posix_fadvise``, where there is one), so
+    that a large report goes to disk while the rest is being made: the thread's writes run while
+    the caller makes the next pieces (a write lets other threads run), and the ``fsync`` at the end
+    waits for little (a 1.1 GB report: 2 s of its 12 s). The written pages are dropped from the
+    page cache too. :meth:`write` hands over a copy and returns (:meth:`seek`, :meth:`tell` and
+    :meth:`truncate` wait for what was handed over); an error of the thread's is raised
+    by every :meth:`write` after it and by :meth:`drain` (which waits for every write handed
+    over), and what is handed over after it is not written (the file is given up); :meth:`close`
+    waits for the thread and raises nothing (it runs while another error is raised, too)."""
 
     _pending = 0
     _advised = _ADVISE is not None
 
+    def __init__(self, file: int, mode: str) -> None:
+        super().__init__(file, mode)
+        self._queue: queue.Queue[bytes | None] = queue.Queue(_AHEAD)
+        self._failed: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="complianceengine-write", daemon=True)
+        self._thread.start()
+
     def write(self, data: Any) -> int:
-        written: int = super().write(data)
-        self._pending += written
+        self._raise()
+        copy = bytes(data)  # the caller's buffer is its own again when this returns
+        self._queue.put(copy)
+        return len(copy)
+
+    def drain(self) -> None:
+        """Wait until every write handed over is done; raise the thread's error, if any."""
+        self._queue.join()
+        self._raise()
+
+    # what depends on the file's position waits for the writes handed over (a workbook's zip
+    # seeks back to fill in its headers)
+    def seek(self, pos: int, whence: int = os.SEEK_SET) -> int:
+        self.drain()
+        return super().seek(pos, whence)
+
+    def tell(self) -> int:
+        self.drain()
+        return super().tell()
+
+    def truncate(self, size: int | None = None) -> int:
+        self.drain()
+        return super().truncate(size)
+
+    def close(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        super().close()
+
+    def _raise(self) -> None:
+        if self._failed is not None:
+            raise self._failed  # as the write raised it (a full disk's OSError keeps its errno)
+
+    def _run(self) -> None:
+        while True:
+            data = self._queue.get()
+            try:
+                if data is None:
+                    return
+                if self._failed is None:  # after an error, what follows is dropped: the file is given up
+                    self._write(data)
+            except BaseException as exc:  # handed to the caller's thread
+                self._failed = exc
+            finally:
+                self._queue.task_done()
+
+    def _write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            written = super().write(view)
+            if written is None:  # a non-blocking file not ready: not one that open_atomically opens
+                raise BlockingIOError("the output file took no bytes")
+            view = view[written:]
+            self._pending += written
         if self._pending >= WRITE_BACK_EVERY and self._advised and _ADVISE is not None:
             self._pending = 0
             try:
                 _ADVISE(self.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
             except OSError:  # a file system that takes no advice: the fsync at the end does it all
                 self._advised = False
-        return written
 
 
 def _umask() -> int:
