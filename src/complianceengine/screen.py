@@ -306,6 +306,13 @@ def _ahead(blocks: Iterator[tuple[int, _T, Callable[[Any], Any]]], lanes: Sequen
             concurrent.futures.wait([future for _, future in unfinished])
 
 
+def _processors() -> int:
+    """The processors this process may run on (its affinity where the system says, so a container
+    given one of a machine's many counts one)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+
+
 @contextlib.contextmanager
 def _connected(rules: Rules, threads: int | None, memory_limit: str | None, lanes: int | None = None) -> Iterator[tuple[Any, ...]]:
     """The connections of a screen's own, ``lanes`` of them (by default ``threads``, or
@@ -313,7 +320,7 @@ def _connected(rules: Rules, threads: int | None, memory_limit: str | None, lane
     thread, each holding the rules (:func:`_rules`), closed (the spill folder removed) when the
     screen ends: each runs its queries with the thread that asks them, so ``n`` blocks are
     screened at once on ``n`` of them."""
-    count = lanes or threads or max(1, min(LANES, os.cpu_count() or 1))
+    count = lanes or threads or max(1, min(LANES, _processors()))
     con, spill = connect(1, memory_limit)
     made = [con]
     try:
