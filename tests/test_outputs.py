@@ -317,3 +317,41 @@ def test_a_binary_output_may_seek_back_over_what_it_wrote(tmp_path):
         stream.write(b"TAIL")
     data = path.read_bytes()
     assert end == 3_000_000 and data[5:11] == b"HEADER" and data[:5] == b"\x00" * 5 and data.endswith(b"TAIL") and len(data) == 3_000_004
+
+
+def test_a_flushed_output_is_in_the_file(tmp_path):
+    """Found by a review: flushing a stream of open_atomically put its bytes in the file before
+    the writing thread; now a flush waits for it, as an ordinary file's does (a format may then
+    use the file descriptor: its size, a write of its own, a subprocess writing to it)."""
+    from complianceengine import outputs
+
+    path = tmp_path / "out.bin"
+    with outputs.open_atomically(path, binary=True) as stream:
+        stream.write(b"HEADER " * 300_000)
+        stream.flush()
+        assert os.fstat(stream.fileno()).st_size == 2_100_000
+        os.write(stream.fileno(), b"BODY")
+    assert path.read_bytes() == b"HEADER " * 300_000 + b"BODY"
+    with outputs.open_atomically(path) as text:
+        text.write("前" * 1000)
+        text.flush()
+        assert os.fstat(text.fileno()).st_size == 3000
+
+
+def test_threads_and_a_memory_limit_choose_the_blocks_screened_at_once(monkeypatch):
+    """Found by a review: ``threads`` below 1 is refused (DuckDB refused it before the screen had
+    lanes); a memory limit without ``threads`` screens one block at a time (the limit is the
+    blocks' together, and one block's fit where two did not); ``threads`` says how many."""
+    from complianceengine import UsageError
+    from complianceengine import screen as screening
+
+    from test_screen import REGISTRY, RULESET
+
+    rules = screening.Rules(RULESET, REGISTRY)
+    for threads in (0, -1):
+        with pytest.raises(UsageError, match="threads must be at least 1"):
+            with screening._connected(rules, threads, None):
+                pass
+    for threads, limit, expected in ((None, "64MB", 1), (3, "64MB", 3), (None, None, min(screening.LANES, screening._processors())), (2, None, 2)):
+        with screening._connected(rules, threads, limit) as lanes:
+            assert len(lanes) == expected

@@ -62,8 +62,8 @@ def read_events(
     Arrow table, every other line is read as the reference reader reads it, and ``events`` is an
     :class:`~complianceengine.eventtable.EventTable` equal to the tuple the reference reader
     gives (each event built when first asked for; the DuckDB engine of :func:`audit` builds
-    few); ``threads`` (the blocks screened at once, two unless told) and ``memory_limit`` are
-    DuckDB's settings then. ``"reference"`` reads
+    few); ``threads`` (the blocks screened at once: unless told two, no more than the processors,
+    or one with a ``memory_limit``) and ``memory_limit`` are DuckDB's settings then. ``"reference"`` reads
     every line in Python. ``"auto"`` (the default, as :func:`audit`'s) screens a file with DuckDB
     when it is large (a JSON lines or CSV file of :data:`~complianceengine.duck.AUTO_BYTES` or more, a
     Parquet file of :data:`~complianceengine.duck.AUTO_ROWS` rows or more), and every file when

@@ -74,26 +74,40 @@ def open_atomically(path: str | Path, *, binary: bool = False) -> Iterator[IO[An
         return
     target = Path(os.path.realpath(path))
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    raw: _WrittenBack | None = None
     try:
         raw = _WrittenBack(handle, "w")
-        buffered = io.BufferedWriter(raw, buffer_size=1 << 20)
+        buffered = _Drained(raw, buffer_size=1 << 20)
         made: IO[Any] = buffered if binary else io.TextIOWrapper(buffered, encoding="utf-8")
         if not binary:
             made.mode = "w"  # type: ignore[misc]  # as open() and os.fdopen() say it (a caller may look)
             _UTF8_TEXT.add(made)
         with made as out:
             yield out
-            out.flush()
-            raw.drain()  # what the writing thread holds, written (or its error raised here)
+            out.flush()  # what the writing thread holds, written (or its error raised here)
             os.fsync(out.fileno())
         # mkstemp makes the file private; give it the mode a plain open() would have
         mode = target.stat().st_mode & 0o777 if target.exists() else 0o666 & ~_umask()
         os.chmod(temporary, mode)
         os.replace(temporary, target)
     except BaseException:
+        if raw is not None:  # its thread stopped and the file closed, whatever failed
+            raw.close()
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+class _Drained(io.BufferedWriter):
+    """A buffered writer over a :class:`_WrittenBack` whose ``flush`` also waits for the file's
+    writing thread, as a flush of an ordinary file puts the bytes in the file (a caller may then
+    use the file descriptor: its size, a subprocess writing to it)."""
+
+    def flush(self) -> None:
+        super().flush()
+        raw = self.raw
+        if isinstance(raw, _WrittenBack) and not raw.closed:
+            raw.drain()
 
 
 #: the text streams :func:`open_atomically` made (UTF-8, each line end as the system writes it)
@@ -106,7 +120,11 @@ def utf8_bytes(stream: IO[str]) -> IO[bytes] | None:
     :func:`open_atomically` or the process's standard output, when it encodes UTF-8 and the
     system's line end is a line feed (nothing is translated); else ``None``. A writer of a large
     UTF-8 text (the JSON report) skips making a text of it and encoding it again."""
-    if os.linesep != "\n" or not (stream in _UTF8_TEXT or (stream is sys.__stdout__ and stream is sys.stdout)):
+    try:
+        ours = stream in _UTF8_TEXT
+    except TypeError:  # a stream that cannot be hashed: not one of ours
+        ours = False
+    if os.linesep != "\n" or not (ours or (stream is sys.__stdout__ and stream is sys.stdout)):
         return None
     encoding, under = getattr(stream, "encoding", None), getattr(stream, "buffer", None)
     try:
@@ -146,6 +164,8 @@ class _WrittenBack(io.FileIO):
         self._thread.start()
 
     def write(self, data: Any) -> int:
+        if self.closed:
+            raise ValueError("write to closed file")
         self._raise()
         copy = bytes(data)  # the caller's buffer is its own again when this returns
         self._queue.put(copy)

@@ -66,9 +66,9 @@ BLOCK = 8 << 20
 #: bytes of the first block of a CSV file screened again from a later line (:func:`_blocks`)
 RESTART = 256 << 10
 #: blocks screened at once unless told (``threads``), each on a connection of its own by one
-#: thread, at most one per processor: a block is a small query a second DuckDB thread does not
-#: speed up, but two blocks at once take a county's file in two thirds of the time; each block
-#: screened is memory held (docs/performance.md)
+#: thread, at most one per processor (one when a memory limit is given: it is theirs together): a
+#: block is a small query a second DuckDB thread does not speed up, but two blocks at once take a
+#: county's file in two thirds of the time; each block screened is memory held (docs/performance.md)
 LANES = 2
 #: lines of a block in one Arrow batch
 _BATCH = 1 << 16
@@ -315,12 +315,20 @@ def _processors() -> int:
 
 @contextlib.contextmanager
 def _connected(rules: Rules, threads: int | None, memory_limit: str | None, lanes: int | None = None) -> Iterator[tuple[Any, ...]]:
-    """The connections of a screen's own, ``lanes`` of them (by default ``threads``, or
-    :data:`LANES` but no more than the processors) to one in-memory database of one DuckDB
-    thread, each holding the rules (:func:`_rules`), closed (the spill folder removed) when the
-    screen ends: each runs its queries with the thread that asks them, so ``n`` blocks are
-    screened at once on ``n`` of them."""
-    count = lanes or threads or max(1, min(LANES, _processors()))
+    """The connections of a screen's own, ``lanes`` of them (by default ``threads``; else one
+    when a ``memory_limit`` is given, which all of them would share; else :data:`LANES` but no
+    more than the processors) to one in-memory database of one DuckDB thread, each holding the
+    rules (:func:`_rules`), closed (the spill folder removed) when the screen ends: each runs its
+    queries with the thread that asks them, so ``n`` blocks are screened at once on ``n`` of
+    them. ``threads`` below 1 is a :class:`UsageError`."""
+    if threads is not None and threads < 1:
+        raise UsageError(f"threads must be at least 1, got {threads}")
+    if lanes is not None:
+        count = lanes
+    elif threads is not None:
+        count = threads
+    else:
+        count = 1 if memory_limit is not None else max(1, min(LANES, _processors()))
     con, spill = connect(1, memory_limit)
     made = [con]
     try:
@@ -349,7 +357,11 @@ def _plain(con: Any, name: str, block: Any, parse: str, what: str, query: str | 
         con.execute(parse)
         return con.sql(_PLAIN if query is None else query).to_arrow_table()
     except duckdb.Error as exc:
-        raise UsageError(f"DuckDB failed while screening {what}: {type(exc).__name__}: {exc}") from None
+        hint = ""
+        if isinstance(exc, duckdb.OutOfMemoryException):
+            hint = (" (each block screened at once holds about twenty times its 8 MB while it is screened: a larger memory limit, "
+                    "or fewer threads, which is the blocks screened at once)")
+        raise UsageError(f"DuckDB failed while screening {what}: {type(exc).__name__}: {exc}{hint}") from None
     finally:
         con.unregister(name)
 
