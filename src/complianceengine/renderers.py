@@ -25,8 +25,8 @@ from pydantic import TypeAdapter
 from .findings import Finding, Report, StatusCounts, UnitSummary, evidence_text, field_values, shown
 from .findingtable import FindingJSON, FindingTable
 from .formats import ReportFormat
-from .outputs import utf8_bytes
 from .htmlreport import render_html
+from .outputs import utf8_bytes
 from .timeframes import zone
 from .words import Lang, in_lang, number_text, period_text, status_text, subject_text, text, when_text
 

@@ -227,8 +227,9 @@ def screen(stream: IO[bytes], rules: Rules, threads: int | None = None, memory_l
     ``time`` (the text), ``t`` (POSIX seconds), ``actor``, ``on_behalf_of``, ``unit``, ``subject``,
     ``participants`` (a list) and ``attributes`` (JSON text) in line order. The attributes of a
     plain line hold texts, whole numbers and true or false only, as JSON reads them.
-    ``threads``: the blocks screened at once (:data:`LANES` unless told), each by one DuckDB
-    thread; ``memory_limit``: DuckDB's, for all of them."""
+    ``threads``: the blocks screened at once, each by one DuckDB thread (unless told,
+    :data:`LANES` but no more than the processors, or one when a ``memory_limit`` is given);
+    ``memory_limit``: DuckDB's, for all of them."""
     with _connected(rules, threads, memory_limit) as lanes:
         yield from _blocks(lanes, stream, _PARSE, _SCAN_JSON, 0)
 
