@@ -31,6 +31,8 @@ from complianceengine.evaluate.sql import DIALECT, field_condition
 from complianceengine.match import condition_holds
 from complianceengine.model import Comparison, Event, Registry, Ruleset
 
+from zoneinfo import ZoneInfo
+
 from conftest import ROOT, XIANGSHAN
 
 EXE = Path(sys.executable).parent / "complianceengine"
@@ -148,6 +150,9 @@ OBLIGATIONS: list[dict[str, Any]] = [
     {"id": "hours", "kind": "frequency", "applies_to": {"roles": ["guard"]}, "period": "month", "at_least": 1,
      "match": {"kind": "patrol", "where": {"hours": {"gt": 1.5, "lte": 8}, "note": {"exists": False}}}},
     {"id": "visits", "kind": "cadence", "applies_to": {"subject_kind": "resident"}, "match": {"kind": "visit"}, "max_gap": "P10D"},
+    # shorter gaps inside windows (the deadlines worked out in SQL in a zone of one offset)
+    {"id": "visits-raised", "kind": "cadence", "applies_to": {"subject_kind": "resident"}, "match": {"kind": "visit"}, "max_gap": "P1M",
+     "during": [{"calendar": "campaign", "max_gap": "P3D"}, {"calendar": "tide", "max_gap": "PT36H"}]},
     {"id": "ack", "kind": "response", "trigger": {"kind": "report", "where": {"case": {"ne": "Z"}}}, "correlate_on": ["case"],
      "steps": [{"id": "acked", "match": {"kind": "ack"}, "within": "PT24H"}]},
     # a step that accepts the trigger's kind (the trigger itself never answers its own case), a
@@ -348,6 +353,7 @@ def test_the_duckdb_engine_answers_in_sql(monkeypatch):
     monkeypatch.setattr(ReferenceSource, "counting", broken)
     monkeypatch.setattr(ReferenceSource, "correlated", broken)
     monkeypatch.setattr(ReferenceSource, "first_answers", broken)
+    monkeypatch.setattr(ReferenceSource, "deadlines", broken)
     monkeypatch.setattr(Plan, "matcher", broken)
     assert audit(ruleset, registry, log, engine="duckdb", **kwargs).findings == reference.findings
     with pytest.raises(AssertionError, match="asked the reference"):
@@ -485,3 +491,43 @@ def test_response_answers_are_remembered_by_instant_not_wall_clock():
     reference = audit(ruleset, registry, log, engine="reference", **kwargs)
     assert [f.evidence for f in reference.findings if f.step == "s2"] == [("t", "a1")]
     assert audit(ruleset, registry, log, engine="duckdb", **kwargs).findings == reference.findings
+
+
+GAPS = st.sampled_from(["P1M", "P14D", "P1D", "PT36H", "P1M3D", "P1Y", "P1DT30M", "PT1.5S"])
+
+
+@settings(max_examples=80, deadline=None)
+@given(zone=st.sampled_from(["Asia/Shanghai", "Etc/GMT-14", "UTC", "America/St_Johns", "Europe/Berlin"]), base=GAPS,
+       raised=st.lists(st.tuples(st.sampled_from(["campaign", "tide"]), GAPS), max_size=3),
+       offsets=st.lists(st.one_of(st.integers(-40 * 86400, 90 * 86400), st.sampled_from([0, -1, 1, 86399, 86400, 31 * 86400])), max_size=30),
+       micro=st.sampled_from([0, 1, 999999]))
+def test_deadlines_in_sql_are_the_reference_deadlines(zone, base, raised, offsets, micro):
+    """The plain deadlines of cadence gaps DuckDB works out (the base gap, windows' shorter ones,
+    the first listed window's where windows overlap; month ends; microseconds) are pendulum's, in every zone: in SQL when
+    the zone keeps one offset from the first instant to the last deadline, else asked of the
+    reference (Berlin and St. John's leave summer time on 25 October and 1 November)."""
+    from complianceengine.compile import compile_plan
+    from complianceengine.evaluate.columnar import DuckDBSource
+    from complianceengine.kinds.cadence import plain_deadlines
+
+    obligation = {"id": "gaps", "kind": "cadence", "applies_to": {"subject_kind": "resident"}, "match": {"kind": "visit"}, "max_gap": base,
+                  "during": [{"calendar": name, "max_gap": gap} for name, gap in raised]}
+    ruleset = world_ruleset(zone, [obligation])
+    plan = compile_plan(ruleset, REGISTRY, FIRST, LAST, dt.datetime(2026, 11, 11, tzinfo=dt.timezone.utc))
+    (compiled,) = plan.obligations
+    start = dt.datetime(2026, 9, 20, tzinfo=ZoneInfo(zone))
+    # instants on local midnights and window edges and around them, to the microsecond
+    instants = sorted({(start + dt.timedelta(seconds=o, microseconds=micro)).timestamp() for o in offsets})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DuckDBSource, "_answer_ahead", lambda self, plan: None)  # keep the connection to ask
+        source = DuckDBSource(plan, [])
+        try:
+            asked = source.deadlines(plan, compiled, instants)
+            in_sql = source._due.get(id(compiled)) is not None
+        finally:
+            source.close()
+    expected = plain_deadlines(plan, compiled, instants)
+    assert asked == expected
+    assert [due.utcoffset() for due, _ in asked] == [due.utcoffset() for due, _ in expected]
+    if zone in ("Asia/Shanghai", "Etc/GMT-14", "UTC"):  # one offset ever since: always in SQL
+        assert in_sql == bool(instants)

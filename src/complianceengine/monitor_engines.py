@@ -22,6 +22,7 @@ extra: durable-rules evaluates the conditions and joins each answer to a trigger
 from __future__ import annotations
 
 import bisect
+import datetime as dt
 import heapq
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from .events import Timeline
 from .exemptions import Exemptions, exemption_spans
 from .kinds import Ask, answers_in, counter
 from .match import matcher
-from .kinds.cadence import CadenceObligation
+from .kinds.cadence import CadenceObligation, plain_deadlines
 from .kinds.frequency import FrequencyObligation
 from .kinds.response import ResponseObligation
 from .model import Event, EventMatch, PerAssignee, PerUnit, Ruleset
@@ -288,3 +289,6 @@ class EngineSource:
 
     def first_answers(self, plan: Plan, match: EventMatch, correlate_on: Sequence[str], asks: Sequence[Ask]) -> list[Event | None]:
         return answers_in(self.correlated(plan, match, correlate_on), asks)
+
+    def deadlines(self, plan: Plan, obligation: ObligationPlan, instants: Sequence[float]) -> list[tuple[dt.datetime, str | None]]:
+        return plain_deadlines(plan, obligation, instants)

@@ -29,24 +29,28 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import datetime as dt
 import importlib
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
+
+import pendulum
 
 from ..duck import available, connect
 from ..errors import UsageError
 from ..events import EventIndex, Timeline
 from ..eventtable import EventTable, View, events_arrow
 from ..exemptions import exemption_spans
-from ..kinds.cadence import CadenceObligation
+from ..kinds.base import raised
+from ..kinds.cadence import CadenceObligation, anchors
 from ..kinds.completeness import CompletenessObligation
 from ..kinds.frequency import FrequencyObligation
 from ..kinds import Ask
 from ..kinds.response import ResponseObligation, cases
 from ..kinds.staffing import StaffingObligation
-from ..model import Event, EventMatch
+from ..model import Event, EventMatch, duration_parts
 from ..plan import ObligationPlan, Plan, Target
-from ..timeframes import Interval
+from ..timeframes import Interval, shift, zone
 from ..trace import Tracer
 from .reference import ReferenceSource
 from .sql import answers_query, counting_lists_query, matching_query, untexted_query
@@ -85,6 +89,30 @@ _LOAD = [
 ]
 
 
+#: the deadline of a cadence gap starting at each anchor (``anchors_in``: ``i``, ``t`` in POSIX
+#: microseconds), without exemptions: the base gap added on the wall clock, and the sooner end of
+#: a raised gap inside a window of ``parts_in`` (``v`` the variant, ``k`` the window's place,
+#: ``t0``/``t1`` its bounds, ``months``/``days``/``micros`` its gap), the earliest winning (as
+#: :func:`~complianceengine.kinds.cadence.deadline` does; the variants' windows do not overlap,
+#: so two never give one deadline, and the order by variant and window only makes the choice total).
+#: Only for a zone whose offset (``$offset``, in microseconds) does not change meanwhile: its wall
+#: clock is then a timestamp without zone, whose calendar arithmetic is pendulum's (31 January
+#: plus a month is 28 or 29 February)
+_DEADLINES = """
+WITH b AS (
+  SELECT i, t, epoch_us(make_timestamp(t + $offset) + to_months($months) + to_days($days) + to_microseconds($micros)) - $offset AS base
+  FROM anchors_in),
+c AS (
+  SELECT b.i, p.v, p.k, b.base, p.t1,
+         epoch_us(make_timestamp(greatest(b.t, p.t0) + $offset) + to_months(p.months) + to_days(p.days) + to_microseconds(p.micros))
+           - $offset AS sooner
+  FROM b JOIN parts_in p ON p.t1 > b.t AND p.t0 < b.base),
+d AS (
+  SELECT i, min({'due': sooner, 'v': v, 'k': k}) AS best FROM c WHERE sooner < t1 AND sooner < base GROUP BY i)
+SELECT coalesce(d.best.due, b.base) AS due, d.best.v AS v FROM b LEFT JOIN d USING (i) ORDER BY b.i
+"""
+
+
 class DuckDBSource(ReferenceSource):
     """The events of one audit in a DuckDB database of its own."""
 
@@ -97,6 +125,8 @@ class DuckDBSource(ReferenceSource):
         # (id of a match block, correlation fields) -> (the block, each ask answered: the answer's position or None), an ask
         # by its instant (:func:`_asked`)
         self._answers: dict[tuple[int, tuple[str, ...]], tuple[EventMatch, dict[tuple[Any, ...], int | None]]] = {}
+        # id of a cadence obligation -> (the obligation, each anchor's plain deadline and window)
+        self._due: dict[int, tuple[ObligationPlan, dict[float, tuple[dt.datetime, str | None]]]] = {}
         self._con: duckdb.DuckDBPyConnection | None
         self._con, self._spill = connect(threads, memory_limit)
         try:
@@ -126,6 +156,8 @@ class DuckDBSource(ReferenceSource):
                 continue
             if isinstance(obligation, (FrequencyObligation, CadenceObligation)):
                 self._counts(plan, compiled)
+            if isinstance(obligation, CadenceObligation):
+                self.deadlines(plan, compiled, anchors(plan, compiled, [self.counting(plan, compiled, t) for t in compiled.targets]))
             elif isinstance(obligation, ResponseObligation):
                 for match in (obligation.trigger, *(step.match for step in obligation.steps)):
                     self._matching(plan, match)
@@ -259,6 +291,59 @@ class DuckDBSource(ReferenceSource):
         known.update(zip(map(_asked, asks), positions))
         return self._events_or_none(positions)
 
+    def deadlines(self, plan: Plan, obligation: ObligationPlan, instants: Sequence[float]) -> list[tuple[dt.datetime, str | None]]:
+        """Each anchor's plain deadline in SQL (:data:`_DEADLINES`), kept; asked again once the
+        connection is closed, from what was kept; as the reference answers when the ruleset's
+        zone changes its offset between the first anchor and the last deadline (DuckDB's
+        calendar arithmetic in a zone takes the earlier of two wall times the clocks show twice,
+        pendulum the later) or an anchor was not foreseen."""
+        found = self._due.get(id(obligation))
+        known = found[1] if found is not None and found[0] is obligation else None
+        if known is not None and all(t in known for t in instants):
+            return [known[t] for t in instants]
+        answered = None if self._con is None or not instants else self._plain_deadlines(plan, obligation, instants)
+        if answered is None:
+            return super().deadlines(plan, obligation, instants)
+        if known is None:
+            known = {}
+            self._due[id(obligation)] = (obligation, known)
+        known.update(zip(instants, answered, strict=True))
+        return answered
+
+    def _plain_deadlines(self, plan: Plan, compiled: ObligationPlan, instants: Sequence[float]) -> list[tuple[dt.datetime, str | None]] | None:
+        """:meth:`deadlines` by :data:`_DEADLINES`; ``None`` in a zone whose offset changes meanwhile."""
+        pa = importlib.import_module("pyarrow")
+        obligation = compiled.obligation
+        assert isinstance(obligation, CadenceObligation)
+        tz = zone(plan.tz)
+        raised_gaps = [(v, variant, gap.max_gap) for v, variant in enumerate(compiled.variants[1:])
+                       if (gap := raised(obligation, variant)) is not None and gap.max_gap is not None]
+        latest = pendulum.from_timestamp(max(instants), tz=tz)
+        reach = max(shift(latest, gap).timestamp() for gap in [obligation.max_gap, *(gap for _, _, gap in raised_gaps)])
+        offset = _fixed_offset(tz, min(instants) - _DAY, reach + _DAY)
+        if offset is None:
+            return None
+        parts = [(v, k, _micros(part.start), _micros(part.end), *_calendar(gap))
+                 for v, variant, gap in raised_gaps for k, part in enumerate(variant.mask)]
+        windows = [variant.window for _, variant, _ in raised_gaps]
+        months, days, micros = _calendar(obligation.max_gap)
+        tables = {
+            "anchors_in": pa.table({"i": pa.array(range(len(instants)), pa.int64()),
+                                    "t": pa.array([round(t * 1_000_000) for t in instants], pa.int64())}),
+            "parts_in": pa.table({name: pa.array([part[j] for part in parts], pa.int64())
+                                  for j, name in enumerate(("v", "k", "t0", "t1", "months", "days", "micros"))}),
+        }
+        with self._query(f"working out the deadlines of {obligation.id}"):
+            con = self._connection()
+            for name, table in tables.items():
+                con.register(name, table)
+            try:
+                found = con.execute(_DEADLINES, {"offset": offset, "months": months, "days": days, "micros": micros}).fetchall()
+            finally:
+                for name in tables:
+                    con.unregister(name)
+        return [(pendulum.from_timestamp(due / 1_000_000, tz=tz), None if v is None else windows[v]) for due, v in found]
+
     def _events_or_none(self, positions: Sequence[int | None]) -> list[Event | None]:
         """The events at ``positions`` (built together), ``None`` for ``None``."""
         built = iter(self._index.events_at([p for p in positions if p is not None]))
@@ -328,6 +413,36 @@ class DuckDBSource(ReferenceSource):
                 for name in tables:
                     con.unregister(name)
         return out
+
+
+_DAY = 86_400.0
+
+
+def _micros(instant: dt.datetime) -> int:
+    """An instant as whole POSIX microseconds (exact: its timestamp is the nearest double to them,
+    less than a quarter of a microsecond away in these centuries)."""
+    return round(instant.timestamp() * 1_000_000)
+
+
+def _calendar(duration: pendulum.Duration) -> tuple[int, int, int]:
+    """A duration as (months, days, microseconds): what pendulum adds on the wall clock, in its order."""
+    years, months, days, seconds = duration_parts(duration)
+    return 12 * years + months, days, seconds * 1_000_000 + duration.microseconds
+
+
+def _fixed_offset(tz: dt.tzinfo, first: float, last: float) -> int | None:
+    """The zone's UTC offset in microseconds if it is the same from ``first`` to ``last`` (POSIX
+    seconds; looked at every hour: no zone changes its offset for less), else ``None``."""
+    step, seen = 3600.0, set()
+    t = first
+    while True:
+        offset = dt.datetime.fromtimestamp(min(t, last), tz).utcoffset()
+        seen.add(offset)
+        if len(seen) > 1 or offset is None:
+            return None
+        if t >= last:
+            return offset // dt.timedelta(microseconds=1)
+        t += step
 
 
 def _asked(ask: Ask) -> tuple[Any, ...]:

@@ -11,13 +11,14 @@ gets the same findings). Faster backends must give exactly the same answers.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..events import EventIndex, Matched, Timeline
 from ..exemptions import Exemptions, exemption_spans
 from ..kinds import Ask, answers_in, counter
-from ..kinds.cadence import CadenceObligation
+from ..kinds.cadence import CadenceObligation, plain_deadlines
 from ..kinds.frequency import FrequencyObligation
 from ..model import Event, EventMatch
 from ..plan import ObligationPlan, Plan, Target
@@ -90,3 +91,6 @@ class ReferenceSource:
 
     def first_answers(self, plan: Plan, match: EventMatch, correlate_on: Sequence[str], asks: Sequence[Ask]) -> list[Event | None]:
         return answers_in(self.correlated(plan, match, correlate_on), asks)
+
+    def deadlines(self, plan: Plan, obligation: ObligationPlan, instants: Sequence[float]) -> list[tuple[dt.datetime, str | None]]:
+        return plain_deadlines(plan, obligation, instants)

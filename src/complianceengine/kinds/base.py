@@ -69,6 +69,15 @@ class EventSource(Protocol):
         ...
 
 
+    def deadlines(self, plan: Plan, obligation: ObligationPlan, instants: Sequence[float]) -> list[tuple[dt.datetime, str | None]]:
+        """For a gap of the cadence ``obligation`` starting at each of ``instants`` (POSIX
+        seconds): when it is due with no exemption, on the ruleset's wall clock, and the calendar
+        of the raised requirement that set it (``None``: the base gap);
+        :func:`complianceengine.kinds.cadence.plain_deadlines`, which a backend may answer its
+        own way (in SQL)."""
+        ...
+
+
 def answers_in(groups: Mapping[tuple[Any, ...], Timeline], asks: Sequence[Ask]) -> list[Event | None]:
     """:meth:`EventSource.first_answers` from the events grouped by key (:meth:`EventSource.correlated`)."""
     out: list[Event | None] = []

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
+import pendulum
 from pydantic import Field, model_validator
 
 from ..events import build_together
 from ..exemptions import ExcusedSpan, excusing, exemption_spans, fixed_excusing
 from ..findings import Finding, instant_key
 from ..model import AppliesTo, ByRoles, Duration, Event, EventMatch, ObligationBase, Raised, Ruleset
-from ..timeframes import BEGINNING, Interval, Period, local, shift
+from ..timeframes import BEGINNING, Interval, Period, local, shift, zone
 from ..words import delay_text, duration_text
 from ..trace import Decision, GapStep
 from .base import EventSource, ObligationKind, check_timed, raised, say, variants, what, when
@@ -83,6 +85,41 @@ def deadline(
             return due, tuple(dict.fromkeys(used)), window
         clock = local(max(x.span.end for x in pushed), plan.tz)
         used += [x.record for x in pushed]
+
+
+def anchors(plan: Plan, compiled: ObligationPlan, countings: Sequence[Timeline]) -> list[float]:
+    """The instants (POSIX seconds, as :class:`~complianceengine.events.Timeline` holds them) a
+    gap judged in this audit may start at, and some more: the range's first instant, the start
+    of each stretch of duty that touches the range and every counted event of each target
+    (``countings``, in the order of the targets). What :func:`judge` asks
+    :meth:`~complianceengine.kinds.EventSource.deadlines` for, and what a backend that answers
+    its questions ahead answers."""
+    start, end = plan.range.start.timestamp(), plan.range.end.timestamp()
+    out = {start}
+    for target, counting in zip(compiled.targets, countings, strict=True):
+        times = counting.times
+        for active in target.active:
+            first, last = active.start.timestamp(), active.end.timestamp()
+            if last <= start or first >= end:
+                continue
+            if active.start > BEGINNING:
+                out.add(first)
+            # the stretch's events: the last one before the range, those in it, the first after it
+            lo, hi = bisect.bisect_left(times, first), bisect.bisect_left(times, last)
+            out.update(times[max(lo, bisect.bisect_left(times, start, lo, hi) - 1):min(hi, bisect.bisect_left(times, end, lo, hi) + 1)])
+    return sorted(out)
+
+
+def plain_deadlines(plan: Plan, compiled: ObligationPlan, instants: Sequence[float]) -> list[tuple[dt.datetime, str | None]]:
+    """:func:`deadline` with no exemption for a gap starting at each of ``instants`` (POSIX
+    seconds): the reference's answer to :meth:`~complianceengine.kinds.EventSource.deadlines`."""
+    obligation = compiled.obligation
+    assert isinstance(obligation, CadenceObligation)
+    out = []
+    for instant in instants:
+        due, _, window = deadline(plan, obligation, compiled.variants, pendulum.from_timestamp(instant, tz=zone(plan.tz)), [])
+        out.append((due, window))
+    return out
 
 
 #: where a gap's clock started: the previous counted event, the start of the duty, or (a duty with
@@ -184,6 +221,17 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
     spacing = obligation.min_spacing
     countings = [source.counting(plan, compiled, target) for target in compiled.targets]
     build_together(countings)  # the gaps read every counted event: a table builds them at once
+    # the deadline of each gap without exemptions, asked of the backend for every gap at once
+    # (a gap that starts at an event: by the instant its timeline holds)
+    asked = anchors(plan, compiled, countings)
+    plain_due = dict(zip(asked, _deadlines(source, plan, compiled, asked), strict=True))
+
+    def plain_for(anchor: dt.datetime, at: float) -> tuple[dt.datetime, tuple[str, ...], str | None]:
+        found = plain_due.get(at)
+        if found is None:  # not foreseen: worked out here
+            return deadline(plan, obligation, gaps, anchor, [])
+        return found[0], (), found[1]
+
     for index, target in enumerate(compiled.targets):
         relevant = countings[index]
         excused = excusing(plan, target, obligation, source.exemptions, compiled.excused[index])
@@ -203,7 +251,7 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
             repeat = 0
             if before:
                 opened_by = counted[before - 1]
-                anchor, since = local(opened_by.time, plan.tz), "previous"
+                anchor, at, since = local(opened_by.time, plan.tz), stretch.times[before - 1], "previous"
                 while repeat + 1 < before and stretch.times[before - 2 - repeat] == stretch.times[before - 1]:
                     repeat += 1
                 if stretch.times[0] == stretch.times[before - 1] == active.start.timestamp():
@@ -211,17 +259,17 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
             elif active.start <= BEGINNING:
                 # a unit's duty has no start date: with no event before the range, the clock can
                 # only start at the range's first day (the report warns: tiles may not add up)
-                anchor, since = local(plan.range.start, plan.tz), "range"
+                anchor, at, since = local(plan.range.start, plan.tz), plan.range.start.timestamp(), "range"
                 unknown_start += 1
             else:
-                anchor, since = local(active.start, plan.tz), "duty"
+                anchor, at, since = local(active.start, plan.tz), active.start.timestamp(), "duty"
                 if active.start < min(earliest, plan.range.start):
                     unseen.append(active.start)
             for index in range(before, len(counted)):
                 event = counted[index]
                 # exemptions only matter when the plain deadline was not kept
-                due, used, window = deadline(plan, obligation, gaps, anchor, [])
-                if event.time > due:
+                due, used, window = plain_for(anchor, at)
+                if event.time > due and excused:
                     due, used, window = deadline(plan, obligation, gaps, anchor, excused)
                 period = Period(label=f"{when(anchor, plan)} to {when(event.time, plan)}", start=anchor, end=event.time)
                 extra: dict[str, Any] = {"due": due, "window": window, "excused_by": used, "evidence": (event.id,),
@@ -240,12 +288,12 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
                     _trace(tracer, finding, GapStep(target, active, anchor, opened_by, event, due, window, (), used), relevant, excused)
                 out.append(finding)
                 repeat = repeat + 1 if stretch.times[index] == anchor.timestamp() else 0
-                anchor, since, opened_by = local(event.time, plan.tz), "previous", event
+                anchor, at, since, opened_by = local(event.time, plan.tz), stretch.times[index], "previous", event
                 if anchor >= plan.range.end:
                     break  # later gaps are decided after the range
-            due, used, window = deadline(plan, obligation, gaps, anchor, [])
+            due, used, window = plain_for(anchor, at)
             plain = due
-            if due < active.end:
+            if due < active.end and excused:  # (with no exemption, the plain deadline again)
                 due, used, window = deadline(plan, obligation, gaps, anchor, excused)
             period = Period(label=f"{when(anchor, plan)} to {when(due, plan)}", start=anchor, end=due)
             extra = {"due": due, "window": window, "excused_by": used, "decided": due,
@@ -279,6 +327,13 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
             "and no counted event came before the range; audits of parts of this range may not add up to it"
         )
     return out
+
+
+def _deadlines(source: EventSource, plan: Plan, compiled: ObligationPlan, instants: Sequence[float]) -> list[tuple[dt.datetime, str | None]]:
+    """``source.deadlines``; :func:`plain_deadlines` from a source that has no such method (one
+    written against the protocol before it had one)."""
+    asking = getattr(source, "deadlines", None)
+    return plain_deadlines(plan, compiled, instants) if asking is None else asking(plan, compiled, instants)
 
 
 def _trace(tracer: Tracer, finding: Finding, gap: GapStep, relevant: Timeline, excused: list[ExcusedSpan]) -> None:
