@@ -518,16 +518,38 @@ def test_deadlines_in_sql_are_the_reference_deadlines(zone, base, raised, offset
     start = dt.datetime(2026, 9, 20, tzinfo=ZoneInfo(zone))
     # instants on local midnights and window edges and around them, to the microsecond
     instants = sorted({(start + dt.timedelta(seconds=o, microseconds=micro)).timestamp() for o in offsets})
+    from complianceengine.evaluate.reference import ReferenceSource
+
+    referred: list[int] = []
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(DuckDBSource, "_answer_ahead", lambda self, plan: None)  # keep the connection to ask
+        patch.setattr(ReferenceSource, "deadlines", lambda self, plan, compiled, instants: referred.append(1) or plain_deadlines(plan, compiled, instants))
         source = DuckDBSource(plan, [])
         try:
             asked = source.deadlines(plan, compiled, instants)
-            in_sql = source._due.get(id(compiled)) is not None
+            assert source.deadlines(plan, compiled, instants) == asked  # the second time, from what was kept
         finally:
             source.close()
+    assert len(referred) <= 1  # a zone whose offset changes: asked of the reference once, then kept
+    in_sql = bool(instants) and not referred
     expected = plain_deadlines(plan, compiled, instants)
     assert asked == expected
     assert [due.utcoffset() for due, _ in asked] == [due.utcoffset() for due, _ in expected]
     if zone in ("Asia/Shanghai", "Etc/GMT-14", "UTC"):  # one offset ever since: always in SQL
         assert in_sql == bool(instants)
+
+
+@pytest.mark.parametrize(("year", "micro"), [(2026, 7), (2107, 7), (2300, 14), (2300, 897871)])
+def test_deadlines_keep_their_microseconds_in_later_centuries(year, micro):
+    """A gap's deadline keeps its start's microseconds on both engines: in 2107 a timestamp times
+    a million lands on a half and rounds the wrong way, and after 2242 a timestamp no longer
+    names one microsecond (a review found both a microsecond off)."""
+    ruleset = world_ruleset("UTC", [{"id": "daily-visit", "kind": "cadence", "applies_to": {"subject_kind": "resident"},
+                                     "match": {"kind": "visit"}, "max_gap": "P1D"}])
+    start = dt.datetime(year, 3, 1, 0, 0, 0, micro, tzinfo=dt.timezone.utc)
+    events = [Event(id=f"v{i}", kind="visit", time=start + dt.timedelta(days=i), subject="r1", actor="a") for i in (0, 1)]
+    kwargs: dict[str, Any] = {"first_day": dt.date(year, 2, 1), "last_day": dt.date(year, 3, 31),
+                              "as_of": dt.datetime(year, 4, 5, tzinfo=dt.timezone.utc), "notify": False}
+    for engine in ("reference", "duckdb"):
+        kept = [f for f in audit(ruleset, REGISTRY, events, engine=engine, **kwargs).findings if f.subject.id == "r1" and f.evidence == ("v1",)]
+        assert [(f.status, f.due) for f in kept] == [("met", start + dt.timedelta(days=1))], engine

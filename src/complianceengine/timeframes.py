@@ -11,6 +11,7 @@ import datetime as dt
 import functools
 import math
 from collections.abc import Iterable, Iterator
+from fractions import Fraction
 from typing import NamedTuple
 
 import pendulum
@@ -68,6 +69,23 @@ class Period(BaseModel):
 def zone(name: str) -> pendulum.Timezone:
     # one object per zone name: pendulum builds a new one on each call
     return pendulum.timezone(name)
+
+
+#: POSIX seconds below which (in size) a timestamp names one microsecond: a double's step there
+#: is under a microsecond (2^33 s is in the year 2242)
+EXACT_SECONDS = 2.0**33
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def micros(seconds: float) -> int:
+    """The whole POSIX microseconds a timestamp (``datetime.timestamp()``, the nearest double to
+    them over a million) stands for, exactly, below :data:`EXACT_SECONDS`."""
+    return round(Fraction(seconds) * 1_000_000)
+
+
+def from_micros(count: int, tz: str) -> pendulum.DateTime:
+    """The instant ``count`` POSIX microseconds, on the ruleset's wall clock."""
+    return local(_EPOCH + dt.timedelta(microseconds=count), tz)
 
 
 def local(instant: dt.datetime, tz: str) -> pendulum.DateTime:

