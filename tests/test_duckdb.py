@@ -354,6 +354,7 @@ def test_the_duckdb_engine_answers_in_sql(monkeypatch):
     monkeypatch.setattr(ReferenceSource, "correlated", broken)
     monkeypatch.setattr(ReferenceSource, "first_answers", broken)
     monkeypatch.setattr(ReferenceSource, "deadlines", broken)
+    monkeypatch.setattr(ReferenceSource, "shifted", broken)
     monkeypatch.setattr(Plan, "matcher", broken)
     assert audit(ruleset, registry, log, engine="duckdb", **kwargs).findings == reference.findings
     with pytest.raises(AssertionError, match="asked the reference"):
@@ -502,7 +503,7 @@ GAPS = st.sampled_from(["P1M", "P14D", "P1D", "PT36H", "P1M3D", "P1Y", "P1DT30M"
        offsets=st.lists(st.one_of(st.integers(-40 * 86400, 90 * 86400), st.sampled_from([0, -1, 1, 86399, 86400, 31 * 86400])), max_size=30),
        micro=st.sampled_from([0, 1, 999999]))
 def test_deadlines_in_sql_are_the_reference_deadlines(zone, base, raised, offsets, micro):
-    """The plain deadlines of cadence gaps DuckDB works out (the base gap, windows' shorter ones,
+    """The plain deadlines of cadence gaps DuckDB works out, and a response step's (the base gap, windows' shorter ones,
     the first listed window's where windows overlap; month ends; microseconds) are pendulum's, in every zone: in SQL when
     the zone keeps one offset from the first instant to the last deadline, else asked of the
     reference (Berlin and St. John's leave summer time on 25 October and 1 November)."""
@@ -520,6 +521,8 @@ def test_deadlines_in_sql_are_the_reference_deadlines(zone, base, raised, offset
     instants = sorted({(start + dt.timedelta(seconds=o, microseconds=micro)).timestamp() for o in offsets})
     from complianceengine.evaluate.reference import ReferenceSource
 
+    from complianceengine.kinds import shifted_instants
+
     referred: list[int] = []
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(DuckDBSource, "_answer_ahead", lambda self, plan: None)  # keep the connection to ask
@@ -528,8 +531,12 @@ def test_deadlines_in_sql_are_the_reference_deadlines(zone, base, raised, offset
         try:
             asked = source.deadlines(plan, compiled, instants)
             assert source.deadlines(plan, compiled, instants) == asked  # the second time, from what was kept
+            # a response step's deadlines: the instants plus the base gap alone, on the wall clock
+            shifted = source.shifted(plan, compiled.obligation.max_gap, instants)
         finally:
             source.close()
+    assert shifted == shifted_instants(plan, compiled.obligation.max_gap, instants)
+    assert [due.utcoffset() for due in shifted] == [due.utcoffset() for due in shifted_instants(plan, compiled.obligation.max_gap, instants)]
     assert len(referred) <= 1  # a zone whose offset changes: asked of the reference once, then kept
     in_sql = bool(instants) and not referred
     expected = plain_deadlines(plan, compiled, instants)

@@ -28,9 +28,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+import pendulum
+
 from .events import Timeline
 from .exemptions import Exemptions, exemption_spans
-from .kinds import Ask, answers_in, counter
+from .kinds import Ask, answers_in, counter, shifted_instants
 from .match import matcher
 from .kinds.cadence import CadenceObligation, plain_deadlines
 from .kinds.frequency import FrequencyObligation
@@ -292,3 +294,6 @@ class EngineSource:
 
     def deadlines(self, plan: Plan, obligation: ObligationPlan, instants: Sequence[float]) -> list[tuple[dt.datetime, str | None]]:
         return plain_deadlines(plan, obligation, instants)
+
+    def shifted(self, plan: Plan, duration: pendulum.Duration, instants: Sequence[float]) -> list[dt.datetime]:
+        return shifted_instants(plan, duration, instants)

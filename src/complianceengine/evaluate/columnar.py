@@ -46,7 +46,7 @@ from ..kinds.cadence import CadenceObligation, anchors
 from ..kinds.completeness import CompletenessObligation
 from ..kinds.frequency import FrequencyObligation
 from ..kinds import Ask
-from ..kinds.response import ResponseObligation, cases
+from ..kinds.response import ResponseObligation, cases, step_bases
 from ..kinds.staffing import StaffingObligation
 from ..model import Event, EventMatch, duration_parts
 from ..plan import ObligationPlan, Plan, Target
@@ -127,6 +127,8 @@ class DuckDBSource(ReferenceSource):
         self._answers: dict[tuple[int, tuple[str, ...]], tuple[EventMatch, dict[tuple[Any, ...], int | None]]] = {}
         # id of a cadence obligation -> (the obligation, each anchor's plain deadline and window)
         self._due: dict[int, tuple[ObligationPlan, dict[float, tuple[dt.datetime, str | None]]]] = {}
+        # a duration (months, days, microseconds) -> each instant shifted by it on the wall clock
+        self._shifts: dict[tuple[int, int, int], dict[float, dt.datetime]] = {}
         self._con: duckdb.DuckDBPyConnection | None
         self._con, self._spill = connect(threads, memory_limit)
         try:
@@ -161,7 +163,9 @@ class DuckDBSource(ReferenceSource):
             elif isinstance(obligation, ResponseObligation):
                 for match in (obligation.trigger, *(step.match for step in obligation.steps)):
                     self._matching(plan, match)
-                cases(plan, obligation, self)
+                found = cases(plan, obligation, self)
+                for step, bases in zip(obligation.steps, step_bases(found, len(obligation.steps)), strict=True):
+                    self.shifted(plan, step.within, bases)
         self.close()
 
     def _load(self, plan: Plan) -> None:
@@ -312,28 +316,47 @@ class DuckDBSource(ReferenceSource):
 
     def _plain_deadlines(self, plan: Plan, compiled: ObligationPlan, instants: Sequence[float]) -> list[tuple[dt.datetime, str | None]] | None:
         """:meth:`deadlines` by :data:`_DEADLINES`; ``None`` in a zone whose offset changes meanwhile."""
-        pa = importlib.import_module("pyarrow")
         obligation = compiled.obligation
         assert isinstance(obligation, CadenceObligation)
-        tz = zone(plan.tz)
-        raised_gaps = [(v, variant, gap.max_gap) for v, variant in enumerate(compiled.variants[1:])
+        raised_gaps = [(variant, gap.max_gap) for variant in compiled.variants[1:]
                        if (gap := raised(obligation, variant)) is not None and gap.max_gap is not None]
+        found = self._on_wall_clock(plan, obligation.max_gap, raised_gaps, instants, f"working out the deadlines of {obligation.id}")
+        return None if found is None else [(due, None if v is None else raised_gaps[v][0].window) for due, v in found]
+
+    def shifted(self, plan: Plan, duration: pendulum.Duration, instants: Sequence[float]) -> list[dt.datetime]:
+        """Each instant plus ``duration`` on the wall clock in SQL (:data:`_DEADLINES` without
+        windows), kept; as :meth:`deadlines` falls back, so does this."""
+        memo = _calendar(duration)
+        known = self._shifts.setdefault(memo, {})
+        if all(t in known for t in instants):
+            return [known[t] for t in instants]
+        found = None if self._con is None or not instants else self._on_wall_clock(plan, duration, [], instants, "working out deadlines")
+        answered = super().shifted(plan, duration, instants) if found is None else [due for due, _ in found]
+        known.update(zip(instants, answered, strict=True))
+        return answered
+
+    def _on_wall_clock(self, plan: Plan, gap: pendulum.Duration, raised_gaps: Sequence[tuple[Any, pendulum.Duration]],
+                       instants: Sequence[float], doing: str) -> list[tuple[dt.datetime, int | None]] | None:
+        """:data:`_DEADLINES` from ``instants`` with the base ``gap`` and each raised variant's
+        (``raised_gaps``: the variant, its gap): each deadline and the index of the variant that
+        set it (``None``: the base gap); ``None`` in a zone whose offset changes meanwhile."""
+        pa = importlib.import_module("pyarrow")
+        tz = zone(plan.tz)
         latest = pendulum.from_timestamp(max(instants), tz=tz)
-        reach = max(shift(latest, gap).timestamp() for gap in [obligation.max_gap, *(gap for _, _, gap in raised_gaps)])
+        reach = max(shift(latest, length).timestamp() for length in [gap, *(length for _, length in raised_gaps)])
         offset = _fixed_offset(tz, min(instants) - _DAY, reach + _DAY)
         if offset is None:
             return None
-        parts = [(v, k, _micros(part.start), _micros(part.end), *_calendar(gap))
-                 for v, variant, gap in raised_gaps for k, part in enumerate(variant.mask)]
-        windows = [variant.window for _, variant, _ in raised_gaps]
-        months, days, seconds = _calendar(obligation.max_gap)
+        parts = [(v, k, _micros(part.start), _micros(part.end), *_calendar(length))
+                 for v, (variant, length) in enumerate(raised_gaps) for k, part in enumerate(variant.mask)]
+        months, days, seconds = _calendar(gap)
         tables = {
             "anchors_in": pa.table({"i": pa.array(range(len(instants)), pa.int64()),
                                     "t": pa.array([micros(t) for t in instants], pa.int64())}),
             "parts_in": pa.table({name: pa.array([part[j] for part in parts], pa.int64())
                                   for j, name in enumerate(("v", "k", "t0", "t1", "months", "days", "micros"))}),
         }
-        with self._query(f"working out the deadlines of {obligation.id}"):
+        with self._query(doing):
             con = self._connection()
             for name, table in tables.items():
                 con.register(name, table)
@@ -342,7 +365,7 @@ class DuckDBSource(ReferenceSource):
             finally:
                 for name in tables:
                     con.unregister(name)
-        return [(from_micros(due, plan.tz), None if v is None else windows[v]) for due, v in found]
+        return [(from_micros(due, plan.tz), v) for due, v in found]
 
     def _events_or_none(self, positions: Sequence[int | None]) -> list[Event | None]:
         """The events at ``positions`` (built together), ``None`` for ``None``."""

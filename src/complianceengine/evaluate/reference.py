@@ -15,9 +15,11 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import pendulum
+
 from ..events import EventIndex, Matched, Timeline
 from ..exemptions import Exemptions, exemption_spans
-from ..kinds import Ask, answers_in, counter
+from ..kinds import Ask, answers_in, counter, shifted_instants
 from ..kinds.cadence import CadenceObligation, plain_deadlines
 from ..kinds.frequency import FrequencyObligation
 from ..model import Event, EventMatch
@@ -94,3 +96,6 @@ class ReferenceSource:
 
     def deadlines(self, plan: Plan, obligation: ObligationPlan, instants: Sequence[float]) -> list[tuple[dt.datetime, str | None]]:
         return plain_deadlines(plan, obligation, instants)
+
+    def shifted(self, plan: Plan, duration: pendulum.Duration, instants: Sequence[float]) -> list[dt.datetime]:
+        return shifted_instants(plan, duration, instants)

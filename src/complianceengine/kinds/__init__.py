@@ -23,9 +23,9 @@ import importlib
 import pkgutil
 from collections.abc import Mapping
 
-from .base import Ask, EventSource, ObligationKind, answers_in, counter, counts_for, raised, span_label, variants, what, when
+from .base import Ask, EventSource, ObligationKind, answers_in, counter, counts_for, raised, shifted_instants, span_label, variants, what, when
 
-__all__ = ["BUILTIN", "Ask", "EventSource", "ObligationKind", "answers_in", "counter", "counts_for", "raised", "span_label", "variants", "what", "when"]
+__all__ = ["BUILTIN", "Ask", "EventSource", "ObligationKind", "answers_in", "counter", "counts_for", "raised", "shifted_instants", "span_label", "variants", "what", "when"]
 
 
 def _found() -> dict[str, ObligationKind]:

@@ -7,8 +7,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
+import pendulum
+
 from ..model import EventMatch, ObligationBase, Raised, Ruleset, TimedObligation
-from ..timeframes import Interval, clip, subtract
+from ..timeframes import Interval, clip, from_micros, micros, shift, subtract
 from ..words import in_lang, when_text
 from ..checks import check_applies_to, check_match, check_roles, unknown
 
@@ -20,7 +22,7 @@ if TYPE_CHECKING:
     from ..model import Event
     from ..plan import ObligationPlan, Plan, Target, Variant
 
-__all__ = ["Ask", "EventSource", "ObligationKind", "answers_in", "check_timed", "counter", "counts_for", "raised", "say", "span_label", "variants", "what", "when"]
+__all__ = ["Ask", "EventSource", "ObligationKind", "answers_in", "shifted_instants", "check_timed", "counter", "counts_for", "raised", "say", "span_label", "variants", "what", "when"]
 
 
 class Ask(NamedTuple):
@@ -76,6 +78,19 @@ class EventSource(Protocol):
         :func:`complianceengine.kinds.cadence.plain_deadlines`, which a backend may answer its
         own way (in SQL)."""
         ...
+
+
+    def shifted(self, plan: Plan, duration: pendulum.Duration, instants: Sequence[float]) -> list[dt.datetime]:
+        """Each of ``instants`` (POSIX seconds) plus ``duration`` on the ruleset's wall clock
+        (:func:`shifted_instants`, which a backend may answer its own way): a response step's
+        deadlines."""
+        ...
+
+
+def shifted_instants(plan: Plan, duration: pendulum.Duration, instants: Sequence[float]) -> list[dt.datetime]:
+    """:meth:`EventSource.shifted` as the reference answers: :func:`~complianceengine.timeframes.shift`
+    from each instant (below :data:`~complianceengine.timeframes.EXACT_SECONDS`)."""
+    return [shift(from_micros(micros(t), plan.tz), duration) for t in instants]
 
 
 def answers_in(groups: Mapping[tuple[Any, ...], Timeline], asks: Sequence[Ask]) -> list[Event | None]:

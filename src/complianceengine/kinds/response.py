@@ -20,10 +20,10 @@ from pydantic import Field, model_validator
 
 from ..findings import Finding, SubjectRef
 from ..model import Duration, Event, EventMatch, Identifier, Label, ObligationBase, Ruleset, Strict
-from ..timeframes import Period, local, shift
+from ..timeframes import EXACT_SECONDS, Period, local, shift
 from ..words import delay_text, duration_text, in_lang
 from ..trace import CaseStep, Decision
-from .base import Ask, EventSource, ObligationKind, say, when
+from .base import Ask, EventSource, ObligationKind, say, shifted_instants, when
 from ..checks import check_match, has_field, path_text
 
 if TYPE_CHECKING:
@@ -159,6 +159,14 @@ def cases(plan: Plan, obligation: ResponseObligation, source: EventSource) -> li
             for trigger, key, on, base, found in zip(triggers, keys, started, bases, answers, strict=True)]
 
 
+def step_bases(found: list[Case], steps: int) -> list[list[float]]:
+    """For each step, the instants (POSIX seconds, sorted, each once) its clocks start at in the
+    cases ``found``: what a step's deadlines are asked from
+    (:meth:`~complianceengine.kinds.EventSource.shifted`). Beyond the year 2242, where a timestamp
+    no longer names one microsecond, the judge works a deadline out from its instant."""
+    return [sorted({t for case in found if case.started[i] and abs(t := case.bases[i].timestamp()) < EXACT_SECONDS}) for i in range(steps)]
+
+
 def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Finding]:
     obligation = compiled.obligation
     assert isinstance(obligation, ResponseObligation)
@@ -168,7 +176,13 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
     # what explaining shows: each step's matching events grouped by correlation key, the triggers too
     answers = [source.correlated(plan, step.match, obligation.correlate_on) for step in obligation.steps] if tracer is not None else []
     triggers = source.correlated(plan, obligation.trigger, obligation.correlate_on) if tracer is not None else {}
-    for case in cases(plan, obligation, source):
+    found = cases(plan, obligation, source)
+    # each step's deadlines, asked of the backend for every case at once
+    shifting = getattr(source, "shifted", None)  # (a source written before it had this question: worked out here)
+    dues = [dict(zip(bases, shifted_instants(plan, step.within, bases) if shifting is None else shifting(plan, step.within, bases),
+                     strict=True))
+            for step, bases in zip(obligation.steps, step_bases(found, len(obligation.steps)), strict=True)]
+    for case in found:
         trigger, key = case.trigger, case.key
         subject = SubjectRef(kind="case", id=", ".join(f"{name}={value}" for name, value in zip(obligation.correlate_on, key)))
         decided = trigger.time
@@ -184,7 +198,7 @@ def judge(plan: Plan, compiled: ObligationPlan, source: EventSource) -> list[Fin
                 out.append(finding)
                 continue
             base, answer = case.bases[index], case.answers[index]
-            due = shift(local(base, plan.tz), step.within)
+            due = dues[index].get(base.timestamp()) or shift(local(base, plan.tz), step.within)
             period = Period(label=f"{when(base, plan)} to {when(due, plan)}", start=base, end=due)
             decided = due
             if answer is not None:
