@@ -503,8 +503,9 @@ GAPS = st.sampled_from(["P1M", "P14D", "P1D", "PT36H", "P1M3D", "P1Y", "P1DT30M"
        offsets=st.lists(st.one_of(st.integers(-40 * 86400, 90 * 86400), st.sampled_from([0, -1, 1, 86399, 86400, 31 * 86400])), max_size=30),
        micro=st.sampled_from([0, 1, 999999]))
 def test_deadlines_in_sql_are_the_reference_deadlines(zone, base, raised, offsets, micro):
-    """The plain deadlines of cadence gaps DuckDB works out, and a response step's (the base gap, windows' shorter ones,
-    the first listed window's where windows overlap; month ends; microseconds) are pendulum's, in every zone: in SQL when
+    """The plain deadlines of cadence gaps DuckDB works out (the base gap, windows' shorter ones,
+    the first listed window's where windows overlap; month ends; microseconds), and a response
+    step's (the instants plus a gap), are pendulum's, in every zone: in SQL when
     the zone keeps one offset from the first instant to the last deadline, else asked of the
     reference (Berlin and St. John's leave summer time on 25 October and 1 November)."""
     from complianceengine.compile import compile_plan
@@ -524,9 +525,11 @@ def test_deadlines_in_sql_are_the_reference_deadlines(zone, base, raised, offset
     from complianceengine.kinds import shifted_instants
 
     referred: list[int] = []
+    shifts: list[int] = []
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(DuckDBSource, "_answer_ahead", lambda self, plan: None)  # keep the connection to ask
         patch.setattr(ReferenceSource, "deadlines", lambda self, plan, compiled, instants: referred.append(1) or plain_deadlines(plan, compiled, instants))
+        patch.setattr(ReferenceSource, "shifted", lambda self, plan, duration, instants: shifts.append(1) or shifted_instants(plan, duration, instants))
         source = DuckDBSource(plan, [])
         try:
             asked = source.deadlines(plan, compiled, instants)
@@ -543,7 +546,7 @@ def test_deadlines_in_sql_are_the_reference_deadlines(zone, base, raised, offset
     assert asked == expected
     assert [due.utcoffset() for due, _ in asked] == [due.utcoffset() for due, _ in expected]
     if zone in ("Asia/Shanghai", "Etc/GMT-14", "UTC"):  # one offset ever since: always in SQL
-        assert in_sql == bool(instants)
+        assert in_sql == bool(instants) and not shifts
 
 
 @pytest.mark.parametrize(("year", "micro"), [(2026, 7), (2107, 7), (2300, 14), (2300, 897871)])
@@ -560,3 +563,31 @@ def test_deadlines_keep_their_microseconds_in_later_centuries(year, micro):
     for engine in ("reference", "duckdb"):
         kept = [f for f in audit(ruleset, REGISTRY, events, engine=engine, **kwargs).findings if f.subject.id == "r1" and f.evidence == ("v1",)]
         assert [(f.status, f.due) for f in kept] == [("met", start + dt.timedelta(days=1))], engine
+
+
+def test_the_zone_is_looked_at_only_around_the_instants(monkeypatch):
+    """One stray date centuries before the others does not make DuckDB look at the zone's offset
+    across the centuries between (a review measured 7 s for a trigger dated 1726)."""
+    from complianceengine.compile import compile_plan
+    from complianceengine.evaluate import columnar
+
+    looked: list[float] = []
+    real = columnar._fixed_offset
+
+    def spy(tz: Any, spans: Any) -> Any:
+        looked.append(sum(last - first for first, last in spans))
+        return real(tz, spans)
+
+    monkeypatch.setattr(columnar, "_fixed_offset", spy)
+    monkeypatch.setattr(columnar.DuckDBSource, "_answer_ahead", lambda self, plan: None)
+    ruleset = world_ruleset("UTC", [{"id": "v", "kind": "cadence", "applies_to": {"subject_kind": "resident"}, "match": {"kind": "visit"},
+                                     "max_gap": "P1M"}])
+    plan = compile_plan(ruleset, REGISTRY, FIRST, LAST, dt.datetime(2026, 11, 11, tzinfo=dt.timezone.utc))
+    source = columnar.DuckDBSource(plan, [])
+    try:
+        instants = [dt.datetime(1726, 3, 1, tzinfo=dt.timezone.utc).timestamp(), dt.datetime(2026, 10, 1, tzinfo=dt.timezone.utc).timestamp()]
+        assert source.shifted(plan, plan.obligations[0].obligation.max_gap, instants) == [
+            dt.datetime(1726, 4, 1, tzinfo=dt.timezone.utc), dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)]
+    finally:
+        source.close()
+    assert looked and max(looked) < 2 * 34 * 86400  # two months and a few days, not three centuries

@@ -342,9 +342,21 @@ class DuckDBSource(ReferenceSource):
         set it (``None``: the base gap); ``None`` in a zone whose offset changes meanwhile."""
         pa = importlib.import_module("pyarrow")
         tz = zone(plan.tz)
+        lengths = [gap, *(length for _, length in raised_gaps)]
         latest = pendulum.from_timestamp(max(instants), tz=tz)
-        reach = max(shift(latest, length).timestamp() for length in [gap, *(length for _, length in raised_gaps)])
-        offset = _fixed_offset(tz, min(instants) - _DAY, reach + _DAY)
+        for length in lengths:
+            shift(latest, length)  # a deadline past what pendulum can name fails as the reference's would
+        # the zone's offset is looked at around each instant, up to the latest its deadline can
+        # be (a month as 31 days), not across the whole span: one stray old date must not make
+        # the look take seconds
+        ahead = max(months * 31 * _DAY + days * _DAY + micro / 1e6 for months, days, micro in map(_calendar, lengths)) + _DAY
+        spans: list[list[float]] = []
+        for t in sorted(instants):
+            if spans and t - _DAY <= spans[-1][1]:
+                spans[-1][1] = max(spans[-1][1], t + ahead)
+            else:
+                spans.append([t - _DAY, t + ahead])
+        offset = _fixed_offset(tz, spans)
         if offset is None:
             return None
         parts = [(v, k, _micros(part.start), _micros(part.end), *_calendar(length))
@@ -456,19 +468,22 @@ def _calendar(duration: pendulum.Duration) -> tuple[int, int, int]:
     return 12 * years + months, days, seconds * 1_000_000 + duration.microseconds
 
 
-def _fixed_offset(tz: dt.tzinfo, first: float, last: float) -> int | None:
-    """The zone's UTC offset in microseconds if it is the same from ``first`` to ``last`` (POSIX
-    seconds; looked at every hour: no zone changes its offset for less), else ``None``."""
-    step, seen = 3600.0, set()
-    t = first
-    while True:
-        offset = dt.datetime.fromtimestamp(min(t, last), tz).utcoffset()
-        seen.add(offset)
-        if len(seen) > 1 or offset is None:
-            return None
-        if t >= last:
-            return offset // dt.timedelta(microseconds=1)
-        t += step
+def _fixed_offset(tz: dt.tzinfo, spans: Sequence[Sequence[float]]) -> int | None:
+    """The zone's UTC offset in microseconds if it is the same throughout ``spans`` (first and
+    last POSIX seconds each; looked at every hour and at each end: no zone changes its offset for
+    less than an hour), else ``None``."""
+    seen: set[dt.timedelta | None] = set()
+    for first, last in spans:
+        t = first
+        while True:
+            seen.add(dt.datetime.fromtimestamp(min(t, last), tz).utcoffset())
+            if len(seen) > 1:
+                return None
+            if t >= last:
+                break
+            t += 3600.0
+    offset = next(iter(seen), None)
+    return None if offset is None else offset // dt.timedelta(microseconds=1)
 
 
 def _asked(ask: Ask) -> tuple[Any, ...]:
