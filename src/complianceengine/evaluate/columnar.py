@@ -359,7 +359,7 @@ class DuckDBSource(ReferenceSource):
         offset = _fixed_offset(tz, spans)
         if offset is None:
             return None
-        parts = [(v, k, _micros(part.start), _micros(part.end), *_calendar(length))
+        parts = [(v, k, _exact_micros(part.start), _exact_micros(part.end), *_calendar(length))
                  for v, (variant, length) in enumerate(raised_gaps) for k, part in enumerate(variant.mask)]
         months, days, seconds = _calendar(gap)
         tables = {
@@ -454,8 +454,9 @@ _DAY = 86_400.0
 _EPOCH_WALL = dt.datetime(1970, 1, 1)
 
 
-def _micros(instant: dt.datetime) -> int:
-    """An instant as whole POSIX microseconds, exactly (in any year)."""
+def _exact_micros(instant: dt.datetime) -> int:
+    """An instant as whole POSIX microseconds, exactly in any year (a window's bound; an instant
+    given as a timestamp is :func:`~complianceengine.timeframes.micros`)."""
     wall = dt.datetime(instant.year, instant.month, instant.day, instant.hour, instant.minute, instant.second, instant.microsecond)
     offset = instant.utcoffset()
     assert offset is not None

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from ..model import Event
     from ..plan import ObligationPlan, Plan, Target, Variant
 
-__all__ = ["Ask", "EventSource", "ObligationKind", "answers_in", "shifted_instants", "check_timed", "counter", "counts_for", "raised", "say", "span_label", "variants", "what", "when"]
+__all__ = ["Ask", "EventSource", "ObligationKind", "answers_in", "check_timed", "counter", "counts_for", "raised", "say", "shifted_instants", "span_label", "variants", "what", "when"]
 
 
 class Ask(NamedTuple):
@@ -70,7 +70,6 @@ class EventSource(Protocol):
         :meth:`correlated`, which a backend may answer its own way."""
         ...
 
-
     def deadlines(self, plan: Plan, obligation: ObligationPlan, instants: Sequence[float]) -> list[tuple[dt.datetime, str | None]]:
         """For a gap of the cadence ``obligation`` starting at each of ``instants`` (POSIX
         seconds): when it is due with no exemption, on the ruleset's wall clock, and the calendar
@@ -78,7 +77,6 @@ class EventSource(Protocol):
         :func:`complianceengine.kinds.cadence.plain_deadlines`, which a backend may answer its
         own way (in SQL)."""
         ...
-
 
     def shifted(self, plan: Plan, duration: pendulum.Duration, instants: Sequence[float]) -> list[dt.datetime]:
         """Each of ``instants`` (POSIX seconds) plus ``duration`` on the ruleset's wall clock
