@@ -75,12 +75,23 @@ def zone(name: str) -> pendulum.Timezone:
 #: is under a microsecond (2^33 s is in the year 2242)
 EXACT_SECONDS = 2.0**33
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_EPOCH_WALL = dt.datetime(1970, 1, 1)
 
 
 def micros(seconds: float) -> int:
     """The whole POSIX microseconds a timestamp (``datetime.timestamp()``, the nearest double to
     them over a million) stands for, exactly, below :data:`EXACT_SECONDS`."""
     return round(Fraction(seconds) * 1_000_000)
+
+
+def exact_micros(instant: dt.datetime) -> int:
+    """An instant as whole POSIX microseconds, exactly in any year (:func:`micros` of a timestamp
+    is exact only below :data:`EXACT_SECONDS`)."""
+    wall = dt.datetime(instant.year, instant.month, instant.day, instant.hour, instant.minute, instant.second, instant.microsecond)
+    offset = instant.utcoffset()
+    if offset is None:
+        raise ValueError(f"an instant needs its offset, got the naive {instant}")
+    return (wall - offset - _EPOCH_WALL) // dt.timedelta(microseconds=1)
 
 
 def from_micros(count: int, tz: str) -> pendulum.DateTime:

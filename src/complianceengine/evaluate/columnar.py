@@ -50,7 +50,7 @@ from ..kinds.response import ResponseObligation, cases, step_bases
 from ..kinds.staffing import StaffingObligation
 from ..model import Event, EventMatch, duration_parts
 from ..plan import ObligationPlan, Plan, Target
-from ..timeframes import Interval, from_micros, micros, shift, zone
+from ..timeframes import Interval, exact_micros, from_micros, micros, shift, zone
 from ..trace import Tracer
 from .reference import ReferenceSource
 from .sql import answers_query, counting_lists_query, matching_query, untexted_query
@@ -359,7 +359,7 @@ class DuckDBSource(ReferenceSource):
         offset = _fixed_offset(tz, spans)
         if offset is None:
             return None
-        parts = [(v, k, _exact_micros(part.start), _exact_micros(part.end), *_calendar(length))
+        parts = [(v, k, exact_micros(part.start), exact_micros(part.end), *_calendar(length))
                  for v, (variant, length) in enumerate(raised_gaps) for k, part in enumerate(variant.mask)]
         months, days, seconds = _calendar(gap)
         tables = {
@@ -451,16 +451,6 @@ class DuckDBSource(ReferenceSource):
 
 
 _DAY = 86_400.0
-_EPOCH_WALL = dt.datetime(1970, 1, 1)
-
-
-def _exact_micros(instant: dt.datetime) -> int:
-    """An instant as whole POSIX microseconds, exactly in any year (a window's bound; an instant
-    given as a timestamp is :func:`~complianceengine.timeframes.micros`)."""
-    wall = dt.datetime(instant.year, instant.month, instant.day, instant.hour, instant.minute, instant.second, instant.microsecond)
-    offset = instant.utcoffset()
-    assert offset is not None
-    return (wall - offset - _EPOCH_WALL) // dt.timedelta(microseconds=1)
 
 
 def _calendar(duration: pendulum.Duration) -> tuple[int, int, int]:
